@@ -1,0 +1,69 @@
+// The byte-addressed device the volume service hands out: a pool volume, a read-only view of one,
+// or anything else the NBD server or the instance device API should serve.
+
+/** Error codes a caller can act on; NBD maps them onto its own error numbers. */
+export type StorageErrorCode =
+  | "ENOSPC" // the pool has no free physical chunk left
+  | "EPERM" // write to a read-only device or snapshot
+  | "EINVAL" // offset/length outside the device, or a malformed argument
+  | "NOT_FOUND"
+  | "ALREADY_EXISTS"
+  | "SHRINK_REFUSED"
+  | "OVERCOMMIT" // the thin-provisioning limit would be exceeded
+  | "QUOTA" // a per-pool or per-volume limit would be exceeded
+  | "LOCKED" // another live process holds the pool
+  | "CLOSED";
+
+export class StorageError extends Error {
+  readonly code: StorageErrorCode;
+  constructor(code: StorageErrorCode, message: string) {
+    super(message);
+    this.name = "StorageError";
+    this.code = code;
+  }
+}
+
+export interface BlockDevice {
+  /** Current size; may grow while the device is open (volumes grow in place). */
+  readonly sizeBytes: number;
+  readonly readOnly: boolean;
+  read(offset: number, length: number): Promise<Buffer>;
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Make the range read as zeros; whole chunks are released instead of written. */
+  writeZeroes(offset: number, length: number): Promise<void>;
+  /** Persist every write that completed before this call (survives SIGKILL and power loss). */
+  flush(): Promise<void>;
+  /** Hint that the range is no longer needed; whole chunks inside it are freed. */
+  trim(offset: number, length: number): Promise<void>;
+}
+
+/** Throws EINVAL unless [offset, offset+length) lies inside a device of `sizeBytes`. */
+export function checkRange(sizeBytes: number, offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+    throw new StorageError("EINVAL", `invalid range: offset ${offset}, length ${length}`);
+  }
+  if (offset + length > sizeBytes) {
+    throw new StorageError(
+      "EINVAL",
+      `range ${offset}+${length} ends beyond the device size ${sizeBytes}`,
+    );
+  }
+}
+
+/** A view that reads through to `device` and refuses every change with EPERM. */
+export function readOnlyView(device: BlockDevice): BlockDevice {
+  const refuse = (what: string): Promise<never> =>
+    Promise.reject(new StorageError("EPERM", `${what} refused: the device is read-only`));
+  return {
+    get sizeBytes() {
+      return device.sizeBytes;
+    },
+    readOnly: true,
+    read: (offset, length) => device.read(offset, length),
+    write: () => refuse("write"),
+    writeZeroes: () => refuse("write-zeroes"),
+    trim: () => refuse("trim"),
+    // Nothing to persist from this view, but flushing is harmless and clients send it.
+    flush: () => device.flush(),
+  };
+}
