@@ -1,0 +1,68 @@
+// Runs apt's own solver as the reference: `apt-get -s` against an empty status file.
+
+import { execFile, spawnSync } from "node:child_process";
+
+export interface AptInst {
+  name: string;
+  version: string;
+  architecture: string;
+}
+
+export interface AptSimulation {
+  ok: boolean;
+  installs: AptInst[];
+  /** apt-get's output, kept for failure messages. */
+  output: string;
+}
+
+export function aptGetArgs(packages: string[]): string[] {
+  return [
+    "-s",
+    "-o",
+    "Dir::State::status=/dev/null",
+    "-o",
+    "APT::Install-Recommends=false",
+    "-o",
+    "APT::Install-Suggests=false",
+    "install",
+    ...packages,
+  ];
+}
+
+/** Parses `Inst name (version release [arch])` lines of `apt-get -s`. */
+export function parseInstLines(output: string): AptInst[] {
+  const out: AptInst[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("Inst ")) continue;
+    const open = line.indexOf(" (");
+    if (open < 0) continue;
+    const name = line.slice(5, open).replace(/:.*$/, "");
+    const inner = line.slice(open + 2);
+    const version = inner.slice(0, inner.indexOf(" "));
+    const lb = inner.lastIndexOf("[");
+    const architecture = lb >= 0 ? inner.slice(lb + 1, inner.indexOf("]", lb)) : "";
+    out.push({ name, version, architecture });
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** `apt-get -s install PKGS` with nothing installed; synchronous. */
+export function aptSimulateInstall(packages: string[]): AptSimulation {
+  const r = spawnSync("apt-get", aptGetArgs(packages), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LANG: "C", LC_ALL: "C" } });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+  return { ok: r.status === 0, installs: parseInstLines(r.stdout ?? ""), output };
+}
+
+/** Asynchronous variant, so several simulations can run side by side. */
+export function aptSimulateInstallAsync(packages: string[]): Promise<AptSimulation> {
+  return new Promise((resolve) => {
+    execFile(
+      "apt-get",
+      aptGetArgs(packages),
+      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, LANG: "C", LC_ALL: "C" } },
+      (err, stdout, stderr) => {
+        resolve({ ok: err === null, installs: parseInstLines(stdout), output: `${stdout}${stderr}` });
+      },
+    );
+  });
+}
