@@ -1,0 +1,471 @@
+// An NBD server (fixed newstyle handshake, simple replies) exporting BlockDevices by name, written
+// from the protocol specification. Each connection runs one loop that reads a request, executes it
+// and replies, so requests are handled in order; clients still pipeline (their requests queue in
+// the socket buffer) and replies written in one event-loop turn go out in a single writev.
+
+import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
+import { type BlockDevice, StorageError } from "./block-device.ts";
+import * as P from "./nbd-protocol.ts";
+
+export interface NbdExport {
+  device: BlockDevice;
+  /** Export read-only even if the device is writable (read-only attachments). */
+  readOnly?: boolean;
+  description?: string;
+}
+
+export interface NbdServerOptions {
+  /** Resolves an export name (may be "" for the default export); undefined if there is none. */
+  lookup(name: string): NbdExport | undefined | Promise<NbdExport | undefined>;
+  /** Names for NBD_OPT_LIST. */
+  list(): string[] | Promise<string[]>;
+  /** Where protocol errors and closed connections are reported; defaults to stderr. */
+  log?: (message: string) => void;
+}
+
+/** Thrown inside a connection when the peer broke the protocol: the connection is dropped. */
+class ProtocolViolation extends Error {}
+class ConnectionClosed extends Error {}
+
+const HIGH_WATER_BYTES = 64 * 1024 * 1024; // pause reading / wait for drain beyond this
+
+export class NbdServer {
+  private readonly options: NbdServerOptions;
+  private readonly log: (message: string) => void;
+  private server: Server | undefined;
+  private readonly connections = new Set<Socket>();
+  private nextConnection = 1;
+
+  constructor(options: NbdServerOptions) {
+    this.options = options;
+    this.log = options.log ?? ((m) => process.stderr.write(`nbd: ${m}\n`));
+  }
+
+  /** Starts listening; port 0 picks a free port. Resolves with the bound address. */
+  listen(at: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
+    const host = at.host ?? "127.0.0.1";
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(at.port ?? 0, host, () => {
+        server.off("error", reject);
+        server.on("error", (e) => this.log(`server error: ${e.message}`));
+        resolve({ host, port: (server.address() as AddressInfo).port });
+      });
+    });
+  }
+
+  get port(): number | undefined {
+    const address = this.server?.address();
+    return address !== null && typeof address === "object" ? address.port : undefined;
+  }
+
+  /** Stops accepting and drops every open connection. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.connections) socket.destroy();
+    if (server === undefined) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const id = this.nextConnection++;
+    this.connections.add(socket);
+    socket.setNoDelay(true);
+    socket.on("close", () => this.connections.delete(socket));
+    socket.on("error", () => undefined); // reported through the reader as a closed connection
+    const connection = new Connection(socket, this.options, (m) => this.log(`connection ${id}: ${m}`));
+    connection.run().catch((error: unknown) => {
+      if (error instanceof ConnectionClosed) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.log(
+        error instanceof ProtocolViolation
+          ? `protocol violation, closing connection: ${message}`
+          : `internal error, closing connection: ${message}`,
+      );
+      socket.destroy();
+    });
+  }
+}
+
+/** Buffers socket data and hands out exact byte counts, applying backpressure to the peer. */
+class SocketReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private wake: (() => void) | undefined;
+  private closed = false;
+
+  constructor(private readonly socket: Socket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+      if (this.buffered > HIGH_WATER_BYTES) socket.pause();
+      this.wake?.();
+    });
+    const end = () => {
+      this.closed = true;
+      this.wake?.();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+  }
+
+  /** n bytes if already buffered, otherwise undefined (lets the hot path skip an await). */
+  tryTake(n: number): Buffer | undefined {
+    if (this.buffered < n) return undefined;
+    if (n === 0) return Buffer.alloc(0);
+    this.buffered -= n;
+    if (this.buffered < HIGH_WATER_BYTES / 2 && this.socket.isPaused()) this.socket.resume();
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0] as Buffer;
+      const take = Math.min(chunk.length, n - filled);
+      chunk.copy(out, filled, 0, take);
+      filled += take;
+      if (take === chunk.length) this.chunks.shift();
+      else this.chunks[0] = chunk.subarray(take);
+    }
+    return out;
+  }
+
+  async take(n: number): Promise<Buffer> {
+    for (;;) {
+      const got = this.tryTake(n);
+      if (got !== undefined) return got;
+      if (this.closed) throw new ConnectionClosed("peer closed the connection");
+      if (this.socket.isPaused()) this.socket.resume();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+}
+
+class Connection {
+  private readonly reader: SocketReader;
+  private corked = false;
+  private noZeroes = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: NbdServerOptions,
+    private readonly log: (message: string) => void,
+  ) {
+    this.reader = new SocketReader(socket);
+  }
+
+  async run(): Promise<void> {
+    const selected = await this.handshake();
+    if (selected === undefined) return;
+    await this.transmission(selected.export, selected.flags);
+  }
+
+  // ---- handshake ----
+
+  private async handshake(): Promise<{ export: NbdExport; flags: number } | undefined> {
+    const hello = Buffer.alloc(18);
+    hello.writeBigUInt64BE(P.NBDMAGIC, 0);
+    hello.writeBigUInt64BE(P.IHAVEOPT, 8);
+    hello.writeUInt16BE(P.FLAG_FIXED_NEWSTYLE | P.FLAG_NO_ZEROES, 16);
+    this.send(hello);
+
+    const clientFlags = (await this.reader.take(4)).readUInt32BE(0);
+    if ((clientFlags & ~(P.FLAG_C_FIXED_NEWSTYLE | P.FLAG_C_NO_ZEROES)) !== 0) {
+      throw new ProtocolViolation(`unknown client flags 0x${clientFlags.toString(16)}`);
+    }
+    this.noZeroes = (clientFlags & P.FLAG_C_NO_ZEROES) !== 0;
+
+    for (;;) {
+      const header = await this.reader.take(16);
+      if (header.readBigUInt64BE(0) !== P.IHAVEOPT) {
+        throw new ProtocolViolation("option without the IHAVEOPT magic");
+      }
+      const option = header.readUInt32BE(8);
+      const length = header.readUInt32BE(12);
+      if (length > P.MAX_OPTION_BYTES) {
+        throw new ProtocolViolation(`option ${option} carries ${length} bytes of data`);
+      }
+      const data = await this.reader.take(length);
+      switch (option) {
+        case P.OPT_EXPORT_NAME: {
+          const name = data.toString("utf8");
+          const found = await this.options.lookup(name);
+          if (found === undefined) {
+            // This option has no way to report an error: the spec says to drop the connection.
+            this.log(`NBD_OPT_EXPORT_NAME: no export named ${JSON.stringify(name)}`);
+            this.socket.end();
+            return undefined;
+          }
+          const flags = transmissionFlags(found);
+          const reply = Buffer.alloc(this.noZeroes ? 10 : 134);
+          reply.writeBigUInt64BE(BigInt(found.device.sizeBytes), 0);
+          reply.writeUInt16BE(flags, 8);
+          this.send(reply);
+          return { export: found, flags };
+        }
+        case P.OPT_ABORT:
+          this.optionReply(option, P.REP_ACK);
+          this.socket.end();
+          return undefined;
+        case P.OPT_LIST: {
+          if (length !== 0) {
+            this.optionReply(option, P.REP_ERR_INVALID, Buffer.from("NBD_OPT_LIST takes no data"));
+            break;
+          }
+          for (const name of await this.options.list()) {
+            const encoded = Buffer.from(name, "utf8");
+            const body = Buffer.alloc(4 + encoded.length);
+            body.writeUInt32BE(encoded.length, 0);
+            encoded.copy(body, 4);
+            this.optionReply(option, P.REP_SERVER, body);
+          }
+          this.optionReply(option, P.REP_ACK);
+          break;
+        }
+        case P.OPT_INFO:
+        case P.OPT_GO: {
+          const selected = await this.infoOrGo(option, data);
+          if (selected !== undefined && option === P.OPT_GO) return selected;
+          break;
+        }
+        default:
+          this.optionReply(option, P.REP_ERR_UNSUP, Buffer.from(`option ${option} is not supported`));
+      }
+    }
+  }
+
+  private async infoOrGo(option: number, data: Buffer): Promise<{ export: NbdExport; flags: number } | undefined> {
+    const invalid = (why: string) => {
+      this.optionReply(option, P.REP_ERR_INVALID, Buffer.from(why));
+      return undefined;
+    };
+    if (data.length < 6) return invalid("option data too short");
+    const nameLength = data.readUInt32BE(0);
+    if (nameLength > data.length - 6) return invalid("export name length exceeds the option data");
+    const name = data.subarray(4, 4 + nameLength).toString("utf8");
+    const requests = data.readUInt16BE(4 + nameLength);
+    if (data.length !== 6 + nameLength + 2 * requests) return invalid("information request count mismatch");
+    const wanted = new Set<number>();
+    for (let i = 0; i < requests; i++) wanted.add(data.readUInt16BE(6 + nameLength + 2 * i));
+
+    const found = await this.options.lookup(name);
+    if (found === undefined) {
+      this.optionReply(option, P.REP_ERR_UNKNOWN, Buffer.from(`no export named ${JSON.stringify(name)}`));
+      return undefined;
+    }
+    const flags = transmissionFlags(found);
+    const exportInfo = Buffer.alloc(12);
+    exportInfo.writeUInt16BE(P.INFO_EXPORT, 0);
+    exportInfo.writeBigUInt64BE(BigInt(found.device.sizeBytes), 2);
+    exportInfo.writeUInt16BE(flags, 10);
+    this.optionReply(option, P.REP_INFO, exportInfo);
+    if (wanted.has(P.INFO_NAME)) {
+      this.optionReply(option, P.REP_INFO, Buffer.concat([u16(P.INFO_NAME), Buffer.from(name, "utf8")]));
+    }
+    if (wanted.has(P.INFO_DESCRIPTION) && found.description !== undefined) {
+      this.optionReply(
+        option,
+        P.REP_INFO,
+        Buffer.concat([u16(P.INFO_DESCRIPTION), Buffer.from(found.description, "utf8")]),
+      );
+    }
+    if (wanted.has(P.INFO_BLOCK_SIZE)) {
+      const sizes = Buffer.alloc(14);
+      sizes.writeUInt16BE(P.INFO_BLOCK_SIZE, 0);
+      sizes.writeUInt32BE(1, 2); // any alignment works
+      sizes.writeUInt32BE(4096, 6); // avoids read-modify-write of page-cache pages
+      sizes.writeUInt32BE(P.MAX_PAYLOAD_BYTES, 10);
+      this.optionReply(option, P.REP_INFO, sizes);
+    }
+    this.optionReply(option, P.REP_ACK);
+    return { export: found, flags };
+  }
+
+  private optionReply(option: number, type: number, data: Buffer = Buffer.alloc(0)): void {
+    const header = Buffer.alloc(20);
+    header.writeBigUInt64BE(P.OPTION_REPLY_MAGIC, 0);
+    header.writeUInt32BE(option, 8);
+    header.writeUInt32BE(type, 12);
+    header.writeUInt32BE(data.length, 16);
+    this.send(header);
+    if (data.length > 0) this.send(data);
+  }
+
+  // ---- transmission ----
+
+  private async transmission(selected: NbdExport, flags: number): Promise<void> {
+    const device = selected.device;
+    const readOnly = (flags & P.FLAG_READ_ONLY) !== 0;
+    for (;;) {
+      if (this.socket.writableLength > HIGH_WATER_BYTES) await this.drained();
+      const header = this.reader.tryTake(28) ?? (await this.reader.take(28));
+      const magic = header.readUInt32BE(0);
+      if (magic !== P.REQUEST_MAGIC) {
+        throw new ProtocolViolation(`bad request magic 0x${magic.toString(16).padStart(8, "0")}`);
+      }
+      const commandFlags = header.readUInt16BE(4);
+      const type = header.readUInt16BE(6);
+      const handle = header.subarray(8, 16);
+      const rawOffset = header.readBigUInt64BE(16);
+      const length = header.readUInt32BE(24);
+      if ((type === P.CMD_READ || type === P.CMD_WRITE) && length > P.MAX_PAYLOAD_BYTES) {
+        throw new ProtocolViolation(
+          `${type === P.CMD_READ ? "read" : "write"} of ${length} bytes exceeds the ${P.MAX_PAYLOAD_BYTES}-byte maximum`,
+        );
+      }
+      const payload =
+        type === P.CMD_WRITE ? (this.reader.tryTake(length) ?? (await this.reader.take(length))) : undefined;
+      if (type === P.CMD_DISC) {
+        this.socket.end();
+        return;
+      }
+      // Offsets beyond 2^53 cannot be inside any device we serve.
+      const offset = rawOffset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(rawOffset);
+      const fua = (commandFlags & P.CMD_FLAG_FUA) !== 0;
+      const size = device.sizeBytes;
+      const inRange = offset + length <= size;
+      try {
+        switch (type) {
+          case P.CMD_READ: {
+            if (!inRange) {
+              this.reply(handle, P.EINVAL);
+              break;
+            }
+            const data = await device.read(offset, length);
+            this.reply(handle, 0, data);
+            break;
+          }
+          case P.CMD_WRITE:
+            if (readOnly) this.reply(handle, P.EPERM);
+            else if (!inRange) this.reply(handle, P.ENOSPC); // the spec's choice for writes past the end
+            else {
+              await device.write(offset, payload as Buffer);
+              if (fua) await device.flush();
+              this.reply(handle, 0);
+            }
+            break;
+          case P.CMD_FLUSH:
+            await device.flush();
+            this.reply(handle, 0);
+            break;
+          case P.CMD_TRIM:
+            if (readOnly) this.reply(handle, P.EPERM);
+            else if (!inRange) this.reply(handle, P.EINVAL);
+            else {
+              await device.trim(offset, length);
+              if (fua) await device.flush();
+              this.reply(handle, 0);
+            }
+            break;
+          case P.CMD_WRITE_ZEROES:
+            if (readOnly) this.reply(handle, P.EPERM);
+            else if (!inRange) this.reply(handle, P.ENOSPC);
+            else {
+              if ((commandFlags & P.CMD_FLAG_NO_HOLE) !== 0) await writeZeroBytes(device, offset, length);
+              else await device.writeZeroes(offset, length);
+              if (fua) await device.flush();
+              this.reply(handle, 0);
+            }
+            break;
+          default:
+            this.reply(handle, P.EINVAL);
+        }
+      } catch (error) {
+        this.reply(handle, errorNumber(error, this.log));
+      }
+    }
+  }
+
+  private reply(handle: Buffer, error: number, data?: Buffer): void {
+    const header = Buffer.allocUnsafe(16);
+    header.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
+    header.writeUInt32BE(error, 4);
+    handle.copy(header, 8);
+    this.send(header);
+    if (data !== undefined && error === 0) this.send(data);
+  }
+
+  /** Writes through a cork released on the next turn of the event loop, batching replies. */
+  private send(data: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(data);
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+}
+
+function transmissionFlags(found: NbdExport): number {
+  let flags =
+    P.FLAG_HAS_FLAGS |
+    P.FLAG_SEND_FLUSH |
+    P.FLAG_SEND_FUA |
+    P.FLAG_SEND_TRIM |
+    P.FLAG_SEND_WRITE_ZEROES |
+    // BlockDevice.flush persists every completed write, whichever connection made it.
+    P.FLAG_CAN_MULTI_CONN;
+  if (found.readOnly === true || found.device.readOnly) flags |= P.FLAG_READ_ONLY;
+  return flags;
+}
+
+function errorNumber(error: unknown, log: (message: string) => void): number {
+  if (error instanceof StorageError) {
+    switch (error.code) {
+      case "ENOSPC":
+      case "OVERCOMMIT":
+      case "QUOTA":
+        return P.ENOSPC;
+      case "EPERM":
+        return P.EPERM;
+      case "EINVAL":
+        return P.EINVAL;
+      default:
+        log(`I/O failed: ${error.message}`);
+        return P.EIO;
+    }
+  }
+  log(`I/O failed: ${error instanceof Error ? error.message : String(error)}`);
+  return P.EIO;
+}
+
+/** Zeroes that stay allocated (NBD_CMD_FLAG_NO_HOLE): real writes, at most 1 MiB at a time. */
+async function writeZeroBytes(device: BlockDevice, offset: number, length: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(length, 1024 * 1024));
+  for (let done = 0; done < length; done += zeros.length) {
+    const n = Math.min(zeros.length, length - done);
+    await device.write(offset + done, zeros.subarray(0, n));
+  }
+}
+
+function u16(value: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(value, 0);
+  return b;
+}

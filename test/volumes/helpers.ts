@@ -1,0 +1,166 @@
+// Shared helpers for the volume tests: temp dirs, running the real NBD clients, a raw NBD client
+// for what the real ones will not send (malformed requests, writes to read-only exports).
+
+import { execFile, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { type Socket, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const hasTool = (name: string): boolean =>
+  spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
+
+/** CI installs qemu-utils, libnbd-bin and nbdkit (apt); without them the client tests cannot run. */
+export const hasNbdClients = hasTool("qemu-io") && hasTool("nbdinfo") && hasTool("nbdcopy");
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), `virtform-${prefix}-`));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+      resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
+    });
+  });
+}
+
+export const nbdUri = (port: number, name: string) => `nbd://127.0.0.1:${port}/${name}`;
+
+/** qemu-io with raw format against an NBD export; commands like `write -P 0xab 0 1M`. */
+export function qemuIo(port: number, name: string, ...commands: string[]): Promise<RunResult> {
+  return run("qemu-io", ["-f", "raw", ...commands.flatMap((c) => ["-c", c]), nbdUri(port, name)]);
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * A minimal NBD client speaking fixed newstyle + NBD_OPT_GO over a raw socket, so tests can send
+ * requests real clients refuse to send.
+ */
+export class RawNbdClient {
+  private buffer = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  closed = false;
+  private constructor(readonly socket: Socket) {
+    socket.on("data", (d: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, d]);
+      this.notify();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.notify();
+    });
+    socket.on("error", () => undefined);
+  }
+
+  static async connect(port: number): Promise<RawNbdClient> {
+    const socket = connect({ host: "127.0.0.1", port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", resolve);
+      socket.once("error", reject);
+    });
+    return new RawNbdClient(socket);
+  }
+
+  /** Handshake and NBD_OPT_GO; returns the export size and transmission flags. */
+  async go(name: string): Promise<{ size: bigint; flags: number }> {
+    const hello = await this.read(18);
+    if (hello.readBigUInt64BE(0) !== 0x4e42444d41474943n) throw new Error("no NBDMAGIC");
+    this.socket.write(u32(0b11)); // fixed newstyle + no zeroes
+    const nameBytes = Buffer.from(name);
+    const data = Buffer.concat([u32(nameBytes.length), nameBytes, u16(0)]);
+    this.socket.write(Buffer.concat([u64(0x49484156454f5054n), u32(7), u32(data.length), data]));
+    let size = -1n;
+    let flags = -1;
+    for (;;) {
+      const header = await this.read(20);
+      const type = header.readUInt32BE(12);
+      const body = await this.read(header.readUInt32BE(16));
+      if (type === 3 && body.readUInt16BE(0) === 0) {
+        size = body.readBigUInt64BE(2);
+        flags = body.readUInt16BE(10);
+      } else if (type === 1) {
+        return { size, flags };
+      } else if (type >= 0x80000000) {
+        throw new Error(`NBD_OPT_GO failed: ${type.toString(16)} ${body.toString()}`);
+      }
+    }
+  }
+
+  /** Sends one request and returns the reply's error value (and data for reads). */
+  async request(type: number, offset: bigint, length: number, payload?: Buffer): Promise<{ error: number; data: Buffer }> {
+    const header = Buffer.alloc(28);
+    header.writeUInt32BE(0x25609513, 0);
+    header.writeUInt16BE(0, 4);
+    header.writeUInt16BE(type, 6);
+    header.writeBigUInt64BE(0x1234n, 8);
+    header.writeBigUInt64BE(offset, 16);
+    header.writeUInt32BE(length, 24);
+    this.socket.write(payload ? Buffer.concat([header, payload]) : header);
+    const reply = await this.read(16);
+    if (reply.readUInt32BE(0) !== 0x67446698) throw new Error("bad reply magic");
+    const error = reply.readUInt32BE(4);
+    const data = type === 0 && error === 0 ? await this.read(length) : Buffer.alloc(0);
+    return { error, data };
+  }
+
+  /** Resolves when the server has closed the connection (or rejects after timeoutMs). */
+  async waitClosed(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed) {
+      if (Date.now() > deadline) throw new Error("connection still open");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private async read(n: number): Promise<Buffer> {
+    while (this.buffer.length < n) {
+      if (this.closed) throw new Error("connection closed by the server");
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    const out = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return out;
+  }
+
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}
+
+function u16(v: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(v);
+  return b;
+}
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+}
+function u64(v: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(v);
+  return b;
+}
