@@ -1,0 +1,59 @@
+// state list / state show, and output: read-only views of a stack's state.
+import { kindInfo } from "../../sdk/kinds/index.ts";
+import { redact } from "../../engine/render/redact.ts";
+import { formatSource } from "../../engine/model.ts";
+import { CliError } from "../cli-error.ts";
+import { Workspace } from "../workspace.ts";
+
+async function loadState(stack: string | undefined) {
+  const workspace = new Workspace();
+  return workspace.stateStore(workspace.pickStack(stack)).load();
+}
+
+export async function stateListCommand(options: { stack?: string }): Promise<number> {
+  const state = await loadState(options.stack);
+  for (const address of Object.keys(state.resources).sort()) process.stdout.write(`${address}\n`);
+  for (const deposed of state.deposed) process.stdout.write(`${deposed.address} (deposed ${deposed.id})\n`);
+  return 0;
+}
+
+export async function stateShowCommand(address: string, options: { stack?: string; json?: boolean }): Promise<number> {
+  const state = await loadState(options.stack);
+  const resource = state.resources[address];
+  if (!resource) {
+    const near = Object.keys(state.resources).filter((a) => a.includes(address.split(".").at(-1) ?? address));
+    throw new CliError(`no resource ${address} in state${near.length ? `; did you mean ${near.slice(0, 3).join(", ")}?` : ""}`);
+  }
+  const kind = kindInfo.get(resource.kind);
+  const shown = { ...resource, inputs: redact(resource.inputs, kind), outputs: redact(resource.outputs, kind) };
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ address, ...shown }, null, 2) + "\n");
+    return 0;
+  }
+  process.stdout.write(`# ${address} (${resource.kind})${resource.source ? ` declared at ${formatSource(resource.source)}` : ""}\n`);
+  process.stdout.write(`id = ${JSON.stringify(resource.id)}\n`);
+  for (const [section, values] of [["inputs", shown.inputs], ["outputs", shown.outputs]] as const) {
+    process.stdout.write(`${section}:\n`);
+    for (const [key, value] of Object.entries(values ?? {})) process.stdout.write(`  ${key} = ${JSON.stringify(value)}\n`);
+  }
+  return 0;
+}
+
+export async function outputCommand(name: string | undefined, options: { stack?: string; json?: boolean }): Promise<number> {
+  const state = await loadState(options.stack);
+  if (name) {
+    if (!(name in state.outputs)) throw new CliError(`no output ${name}; outputs: ${Object.keys(state.outputs).join(", ") || "(none)"}`);
+    process.stdout.write((options.json ? JSON.stringify(state.outputs[name]) : formatOutput(state.outputs[name])) + "\n");
+    return 0;
+  }
+  if (options.json) {
+    process.stdout.write(JSON.stringify(state.outputs, null, 2) + "\n");
+    return 0;
+  }
+  for (const [key, value] of Object.entries(state.outputs)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
+  return 0;
+}
+
+function formatOutput(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}

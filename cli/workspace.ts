@@ -1,0 +1,57 @@
+// Where a working directory keeps virtform's files: `.virtform/state/<stack>.json` for state and
+// `.virtform/emulator/` for the embedded emulator's data.
+import { readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { FileStateStore } from "../engine/state.ts";
+import { EmbeddedBackend } from "../provider/embedded-backend.ts";
+import { VirtformProvider } from "../provider/virtform-provider.ts";
+import { CliError } from "./cli-error.ts";
+
+export class Workspace {
+  readonly root: string;
+
+  constructor(cwd = process.cwd()) {
+    this.root = resolve(cwd, ".virtform");
+  }
+
+  get stateDir(): string {
+    return join(this.root, "state");
+  }
+
+  get emulatorDir(): string {
+    return join(this.root, "emulator");
+  }
+
+  stateStore(stack: string): FileStateStore {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new CliError(`invalid stack name "${stack}"`);
+    return new FileStateStore(join(this.stateDir, `${stack}.json`), stack);
+  }
+
+  stacks(): string[] {
+    try {
+      return readdirSync(this.stateDir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => f.slice(0, -".json".length))
+        .sort();
+    } catch {
+      return [];
+    }
+  }
+
+  /** The stack named, or the only one there is. */
+  pickStack(name: string | undefined): string {
+    if (name) return name;
+    const stacks = this.stacks();
+    if (stacks.length === 1) return stacks[0]!;
+    if (stacks.length === 0) throw new CliError(`no state in ${this.stateDir}: nothing has been applied here yet`);
+    throw new CliError(`several stacks have state here (${stacks.join(", ")}); choose one with --stack`);
+  }
+
+  embeddedBackend(): EmbeddedBackend {
+    return EmbeddedBackend.open(this.emulatorDir);
+  }
+
+  provider(): VirtformProvider {
+    return new VirtformProvider(this.embeddedBackend());
+  }
+}

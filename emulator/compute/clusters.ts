@@ -1,0 +1,94 @@
+// Clusters: hosts created from the declared shape; resizing refuses to strand instances.
+import type { ClusterObject, Host } from "../data.ts";
+import type { EmulatorContext } from "../context.ts";
+import { EmulatorError, conflict } from "../errors.ts";
+import { usableCapacity, type HostCapacity } from "./hypervisors.ts";
+import type { ObjectService } from "../service.ts";
+
+export const clusterService: ObjectService<"clusters"> = {
+  collection: "clusters",
+  idPrefix: "cl",
+  create(ctx, object) {
+    object.hosts = [];
+    resizeHosts(ctx, object);
+  },
+  update(ctx, object, spec) {
+    const previous = object.spec;
+    object.spec = spec;
+    try {
+      resizeHosts(ctx, object);
+      checkInstancesStillFit(ctx, object);
+    } catch (err) {
+      object.spec = previous;
+      resizeHosts(ctx, object);
+      throw err;
+    }
+  },
+  delete(ctx, object) {
+    const instances = instancesOf(ctx, object.id);
+    if (instances.length > 0) {
+      throw conflict(`cluster ${object.name} still runs ${instances.length} instance(s): ${instances.map((i) => i.name).join(", ")}`);
+    }
+  },
+  outputs(_ctx, object) {
+    const usable = object.hosts.reduce<HostCapacity>(
+      (sum, host) => {
+        const u = usableCapacity(object, host);
+        return { vcpu: sum.vcpu + u.vcpu, memoryGiB: sum.memoryGiB + u.memoryGiB, localDiskGiB: sum.localDiskGiB + u.localDiskGiB };
+      },
+      { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 },
+    );
+    return { hostIds: object.hosts.map((h) => h.id), usable };
+  },
+};
+
+/** Adds or removes hosts (from the end) and applies the declared host size to all of them. */
+function resizeHosts(ctx: EmulatorContext, cluster: ClusterObject): void {
+  const { count, vcpu, memoryGiB, localDiskGiB } = cluster.spec.hosts;
+  while (cluster.hosts.length > count) {
+    const host = cluster.hosts.at(-1)!;
+    const residents = instancesOf(ctx, cluster.id).filter((i) => i.hostId === host.id);
+    if (residents.length > 0) {
+      throw new EmulatorError(
+        "conflict",
+        `cannot remove host ${host.id} of cluster ${cluster.name}: it runs ${residents.map((i) => i.name).join(", ")}`,
+      );
+    }
+    cluster.hosts.pop();
+  }
+  while (cluster.hosts.length < count) {
+    cluster.hosts.push({ id: ctx.newId("host"), index: cluster.hosts.length, vcpu, memoryGiB, localDiskGiB });
+  }
+  cluster.hosts = cluster.hosts.map((h: Host) => ({ ...h, vcpu, memoryGiB, localDiskGiB }));
+}
+
+function checkInstancesStillFit(ctx: EmulatorContext, cluster: ClusterObject): void {
+  for (const host of cluster.hosts) {
+    const usable = usableCapacity(cluster, host);
+    const used = usedOnHost(ctx, host.id);
+    for (const key of ["vcpu", "memoryGiB", "localDiskGiB"] as const) {
+      if (used[key] > usable[key] + 1e-9) {
+        throw new EmulatorError(
+          "capacity",
+          `host ${host.id} of cluster ${cluster.name} would offer ${usable[key]} ${key} but its instances use ${used[key]}`,
+        );
+      }
+    }
+  }
+}
+
+export function instancesOf(ctx: EmulatorContext, clusterId: string) {
+  return Object.values(ctx.data.instances).filter((i) => i.spec.cluster === clusterId);
+}
+
+/** Stopped instances keep their host and their share of it, so a start never fails for room. */
+export function usedOnHost(ctx: EmulatorContext, hostId: string, except?: string): HostCapacity {
+  const used: HostCapacity = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
+  for (const i of Object.values(ctx.data.instances)) {
+    if (i.hostId !== hostId || i.id === except) continue;
+    used.vcpu += i.spec.vcpu;
+    used.memoryGiB += i.spec.memoryGiB;
+    used.localDiskGiB += i.spec.localDiskGiB;
+  }
+  return used;
+}

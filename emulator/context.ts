@@ -1,0 +1,30 @@
+// What every service of the emulator works with: the data document, id minting and the event log.
+import type { Collection, EmulatorData } from "./data.ts";
+import { notFound } from "./errors.ts";
+
+export class EmulatorContext {
+  constructor(
+    readonly data: EmulatorData,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  newId(prefix: string): string {
+    const n = this.data.nextId++;
+    return `${prefix}-${n.toString(16).padStart(6, "0")}`;
+  }
+
+  now(): string {
+    return this.clock().toISOString();
+  }
+
+  event(type: string, id: string, detail?: string): void {
+    const last = this.data.events.at(-1);
+    this.data.events.push({ seq: (last?.seq ?? 0) + 1, time: this.now(), type, id, ...(detail ? { detail } : {}) });
+  }
+
+  find<C extends Collection>(collection: C, id: string, what: string): EmulatorData[C][string] {
+    const object = this.data[collection][id] as EmulatorData[C][string] | undefined;
+    if (!object) throw notFound(what, id);
+    return object;
+  }
+}

@@ -1,0 +1,79 @@
+// The emulator's whole state as one plain document: easy to persist atomically, to inspect, and to
+// copy for a rehearsal of a plan.
+import type { InputsOf } from "../sdk/kinds/kind.ts";
+import type { attachment, cluster, image, instance, storagePool, volume } from "../sdk/kinds/index.ts";
+
+export interface Host {
+  id: string;
+  index: number;
+  vcpu: number;
+  memoryGiB: number;
+  localDiskGiB: number;
+}
+
+interface Base<Spec> {
+  id: string;
+  /** The address or name the client gave; for people reading `emulator inspect`. */
+  name: string;
+  spec: Spec;
+  createdAt: string;
+}
+
+export interface ClusterObject extends Base<InputsOf<typeof cluster>> {
+  hosts: Host[];
+}
+export interface ImageObject extends Base<InputsOf<typeof image>> {
+  variants: Record<string, { digest: string; packages: string[]; config: Record<string, string | number | boolean> }>;
+}
+export interface PoolObject extends Base<InputsOf<typeof storagePool>> {
+  luns: { lun: number; sizeGiB: number }[];
+}
+export interface VolumeObject extends Base<InputsOf<typeof volume>> {}
+export type InstanceState = "pending" | "running" | "stopped" | "terminated";
+export interface InstanceObject extends Base<InputsOf<typeof instance>> {
+  hostId: string;
+  state: InstanceState;
+}
+export interface AttachmentObject extends Base<InputsOf<typeof attachment>> {
+  device: string;
+  state: "attached";
+}
+
+export interface EmulatorEvent {
+  seq: number;
+  time: string;
+  type: string;
+  id: string;
+  detail?: string;
+}
+
+export interface EmulatorData {
+  version: 1;
+  nextId: number;
+  clusters: Record<string, ClusterObject>;
+  images: Record<string, ImageObject>;
+  pools: Record<string, PoolObject>;
+  volumes: Record<string, VolumeObject>;
+  instances: Record<string, InstanceObject>;
+  attachments: Record<string, AttachmentObject>;
+  /** Idempotency tokens of creates: a retried create returns the object it made the first time. */
+  tokens: Record<string, { collection: Collection; id: string }>;
+  events: EmulatorEvent[];
+}
+
+export type Collection = "clusters" | "images" | "pools" | "volumes" | "instances" | "attachments";
+
+export function emptyData(): EmulatorData {
+  return {
+    version: 1,
+    nextId: 1,
+    clusters: {},
+    images: {},
+    pools: {},
+    volumes: {},
+    instances: {},
+    attachments: {},
+    tokens: {},
+    events: [],
+  };
+}

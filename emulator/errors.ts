@@ -1,0 +1,15 @@
+// Errors the emulator answers with; the HTTP API maps each code to a status (404, 409, 422, 507).
+export type EmulatorErrorCode = "not-found" | "conflict" | "invalid" | "capacity";
+
+export class EmulatorError extends Error {
+  constructor(
+    readonly code: EmulatorErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "EmulatorError";
+  }
+}
+
+export const notFound = (what: string, id: string) => new EmulatorError("not-found", `${what} ${id} does not exist`);
+export const conflict = (message: string) => new EmulatorError("conflict", message);

@@ -1,0 +1,50 @@
+// Storage pools: devices become LUNs; consumers see one capacity. Thin provisioning lets volumes add
+// up to capacity x overcommit.
+import type { EmulatorContext } from "../context.ts";
+import type { PoolObject } from "../data.ts";
+import { EmulatorError, conflict } from "../errors.ts";
+import type { ObjectService } from "../service.ts";
+
+export const poolService: ObjectService<"pools"> = {
+  collection: "pools",
+  idPrefix: "pool",
+  create(_ctx, object) {
+    object.luns = object.spec.devices.map((d, lun) => ({ lun, sizeGiB: d.sizeGiB }));
+  },
+  update(ctx, object, spec) {
+    const kept = Math.min(object.spec.devices.length, spec.devices.length);
+    for (let i = 0; i < kept; i++) {
+      if (spec.devices[i]!.sizeGiB < object.spec.devices[i]!.sizeGiB) {
+        throw new EmulatorError("invalid", `device ${i} of pool ${object.name} cannot shrink`);
+      }
+    }
+    const provisionable = capacityGiB(spec.devices) * spec.overcommit;
+    const allocated = allocatedGiB(ctx, object.id);
+    if (allocated > provisionable) {
+      throw new EmulatorError(
+        "capacity",
+        `pool ${object.name} would offer ${provisionable} GiB but its volumes already hold ${allocated} GiB`,
+      );
+    }
+    object.spec = spec;
+    object.luns = spec.devices.map((d, lun) => ({ lun, sizeGiB: d.sizeGiB }));
+  },
+  delete(ctx, object) {
+    const volumes = Object.values(ctx.data.volumes).filter((v) => v.spec.pool === object.id);
+    if (volumes.length > 0) throw conflict(`pool ${object.name} still holds volumes ${volumes.map((v) => v.name).join(", ")}`);
+  },
+  outputs(_ctx, object) {
+    const capacity = capacityGiB(object.spec.devices);
+    return { capacityGiB: capacity, provisionableGiB: capacity * object.spec.overcommit, luns: object.luns.length };
+  },
+};
+
+export function capacityGiB(devices: PoolObject["spec"]["devices"]): number {
+  return devices.reduce((sum, d) => sum + d.sizeGiB, 0);
+}
+
+export function allocatedGiB(ctx: EmulatorContext, poolId: string, except?: string): number {
+  return Object.values(ctx.data.volumes)
+    .filter((v) => v.spec.pool === poolId && v.id !== except)
+    .reduce((sum, v) => sum + v.spec.sizeGiB, 0);
+}

@@ -1,0 +1,64 @@
+// Volumes: persistent storage asked of a pool by size. They grow in place, never shrink, and cannot
+// be deleted while attached or protected.
+import type { EmulatorContext } from "../context.ts";
+import type { VolumeObject } from "../data.ts";
+import { EmulatorError, conflict } from "../errors.ts";
+import type { ObjectService, SpecOf } from "../service.ts";
+import { allocatedGiB, capacityGiB } from "./pools.ts";
+
+export const volumeService: ObjectService<"volumes"> = {
+  collection: "volumes",
+  idPrefix: "vol",
+  create(ctx, object) {
+    checkRoom(ctx, object, object.spec);
+  },
+  update(ctx, object, spec) {
+    if (spec.pool !== object.spec.pool) throw new EmulatorError("invalid", `volume ${object.name} cannot move to another pool`);
+    if (spec.sizeGiB < object.spec.sizeGiB) {
+      throw new EmulatorError(
+        "invalid",
+        `volume ${object.name} cannot shrink from ${object.spec.sizeGiB} GiB to ${spec.sizeGiB} GiB: volumes only grow (shrinking would lose data)`,
+      );
+    }
+    const attached = attachmentsOf(ctx, object.id);
+    if (!spec.multiAttach && attached.length > 1) {
+      throw conflict(`volume ${object.name} is attached ${attached.length} times and must stay multi-attach until detached`);
+    }
+    checkRoom(ctx, object, spec);
+    if (spec.sizeGiB > object.spec.sizeGiB) ctx.event("volume.grown", object.id, `${object.spec.sizeGiB} -> ${spec.sizeGiB} GiB`);
+    object.spec = spec;
+  },
+  delete(ctx, object) {
+    if (object.spec.deleteProtection) {
+      throw conflict(`volume ${object.name} has delete protection; set deleteProtection: false first`);
+    }
+    const attached = attachmentsOf(ctx, object.id);
+    if (attached.length > 0) {
+      throw conflict(
+        `volume ${object.name} is attached (${attached.map((a) => `${a.device} of ${ctx.data.instances[a.spec.instance]?.name ?? a.spec.instance}`).join(", ")}); detach it first`,
+      );
+    }
+  },
+  outputs() {
+    return {};
+  },
+};
+
+function checkRoom(ctx: EmulatorContext, object: VolumeObject, spec: SpecOf<"volumes">): void {
+  const pool = ctx.find("pools", spec.pool, "pool");
+  if (pool.spec.maxVolumeGiB !== undefined && spec.sizeGiB > pool.spec.maxVolumeGiB) {
+    throw new EmulatorError("invalid", `volume ${object.name} asks ${spec.sizeGiB} GiB; pool ${pool.name} allows at most ${pool.spec.maxVolumeGiB} GiB per volume`);
+  }
+  const provisionable = capacityGiB(pool.spec.devices) * pool.spec.overcommit;
+  const allocated = allocatedGiB(ctx, pool.id, object.id);
+  if (allocated + spec.sizeGiB > provisionable) {
+    throw new EmulatorError(
+      "capacity",
+      `pool ${pool.name} cannot provision ${spec.sizeGiB} GiB for volume ${object.name}: ${allocated} of ${provisionable} GiB are already allocated`,
+    );
+  }
+}
+
+export function attachmentsOf(ctx: EmulatorContext, volumeId: string) {
+  return Object.values(ctx.data.attachments).filter((a) => a.spec.volume === volumeId);
+}

@@ -1,0 +1,253 @@
+// Carries out a plan: the plan's changes become steps (a replacement is two: create and delete, in
+// the order its kind allows), steps run as soon as what they wait for is done, at most
+// `parallelism` at a time; a failed step skips its dependents while independent work goes on, and
+// state is saved after every step.
+import { randomUUID } from "node:crypto";
+import type { Reference, ResourceState, Value } from "./model.ts";
+import type { Plan, ResourceChange } from "./plan.ts";
+import type { Provider } from "./provider.ts";
+import type { State, StateStore } from "./state.ts";
+import { deepEqual, getPath, resolveReferences } from "./values.ts";
+
+export type StepOperation = "create" | "update" | "delete";
+
+export interface Step {
+  id: string;
+  operation: StepOperation;
+  change: ResourceChange;
+  /** For the delete half of a create-before-delete replacement: the old object is deposed. */
+  deposed?: boolean;
+  after: Set<string>;
+}
+
+export type StepStatus = "done" | "failed" | "skipped";
+
+export interface StepResult {
+  step: Step;
+  status: StepStatus;
+  error?: string;
+  elapsedMs: number;
+}
+
+export interface ApplyHooks {
+  onStepStart?(step: Step): void;
+  onStepEnd?(result: StepResult): void;
+}
+
+export interface ApplyOptions {
+  parallelism?: number;
+  hooks?: ApplyHooks;
+}
+
+export interface ApplyResult {
+  results: StepResult[];
+  state: State;
+  ok: boolean;
+}
+
+const stepId = (operation: StepOperation, address: string, deposed = false) =>
+  `${operation}:${address}${deposed ? ":deposed" : ""}`;
+
+/** Turns changes into ordered steps. Exported for tests and for printing the execution order. */
+export function planSteps(plan: Plan): Step[] {
+  const steps = new Map<string, Step>();
+  const forward = new Map<string, Step>(); // create/update step of an address
+  const backward = new Map<string, Step>(); // delete step of the current (non-deposed) object
+
+  const add = (operation: StepOperation, change: ResourceChange, deposed = false) => {
+    const step: Step = { id: stepId(operation, change.address, deposed), operation, change, deposed, after: new Set() };
+    steps.set(step.id, step);
+    return step;
+  };
+  for (const change of plan.changes) {
+    switch (change.action) {
+      case "noop":
+        break;
+      case "create":
+        forward.set(change.address, add("create", change));
+        break;
+      case "update":
+      case "update-with-restart":
+        forward.set(change.address, add("update", change));
+        break;
+      case "delete":
+        if (change.deposedId) add("delete", change, true);
+        else backward.set(change.address, add("delete", change));
+        break;
+      case "replace": {
+        const create = add("create", change);
+        forward.set(change.address, create);
+        if (change.replaceOrder === "delete-before-create") {
+          const del = add("delete", change);
+          backward.set(change.address, del);
+          create.after.add(del.id);
+        } else {
+          add("delete", change, true).after.add(create.id);
+        }
+        break;
+      }
+    }
+  }
+
+  const deletesOf = (address: string) =>
+    [...steps.values()].filter((s) => s.operation === "delete" && s.change.address === address);
+  for (const step of steps.values()) {
+    const { change } = step;
+    if (step.operation !== "delete") {
+      // New versions come after the new versions of what they depend on.
+      for (const dep of change.dependsOn) {
+        const before = forward.get(dep);
+        if (before) step.after.add(before.id);
+      }
+      continue;
+    }
+    // An old object goes only after every old object that depended on it is gone...
+    for (const other of plan.changes) {
+      if (other.address === change.address || !other.priorDependsOn.includes(change.address)) continue;
+      for (const dependentDelete of deletesOf(other.address)) step.after.add(dependentDelete.id);
+    }
+    // ...and, when deposed, after its dependents moved over to the replacement.
+    if (step.deposed) {
+      for (const other of plan.changes) {
+        const moved = other.dependsOn.includes(change.address) ? forward.get(other.address) : undefined;
+        if (moved) step.after.add(moved.id);
+      }
+    }
+  }
+  return [...steps.values()];
+}
+
+export async function applyPlan(
+  plan: Plan,
+  state: State,
+  provider: Provider,
+  store: StateStore,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const steps = planSteps(plan);
+  const parallelism = Math.max(1, options.parallelism ?? 10);
+  const results = new Map<string, StepResult>();
+  const dependents = new Map<string, Step[]>();
+  for (const step of steps) {
+    for (const id of step.after) dependents.set(id, [...(dependents.get(id) ?? []), step]);
+  }
+
+  const waiting = new Map(steps.map((s) => [s.id, s.after.size]));
+  const ready = steps.filter((s) => s.after.size === 0);
+  let running = 0;
+
+  await new Promise<void>((resolveAll) => {
+    const finish = (result: StepResult) => {
+      results.set(result.step.id, result);
+      options.hooks?.onStepEnd?.(result);
+      for (const next of dependents.get(result.step.id) ?? []) {
+        if (result.status !== "done") {
+          if (!results.has(next.id)) {
+            finish({ step: next, status: "skipped", error: `skipped because ${result.step.id} ${result.status}`, elapsedMs: 0 });
+          }
+          continue;
+        }
+        const left = waiting.get(next.id)! - 1;
+        waiting.set(next.id, left);
+        if (left === 0 && !results.has(next.id)) ready.push(next);
+      }
+    };
+    const pump = () => {
+      while (running < parallelism && ready.length > 0) {
+        const step = ready.shift()!;
+        if (results.has(step.id)) continue;
+        running++;
+        options.hooks?.onStepStart?.(step);
+        const started = performance.now();
+        runStep(step, state, provider, store)
+          .then(
+            () => ({ step, status: "done" as const, elapsedMs: performance.now() - started }),
+            (err: unknown) => ({
+              step,
+              status: "failed" as const,
+              error: err instanceof Error ? err.message : String(err),
+              elapsedMs: performance.now() - started,
+            }),
+          )
+          .then((result) => {
+            running--;
+            finish(result);
+            pump();
+          });
+      }
+      if (running === 0 && ready.length === 0) resolveAll();
+    };
+    pump();
+  });
+
+  const ok = [...results.values()].every((r) => r.status === "done");
+  const outputs = resolveOutputs(plan.outputs, state);
+  if (!deepEqual(outputs, state.outputs)) {
+    state.outputs = outputs;
+    await store.save(state);
+  }
+  return { results: steps.map((s) => results.get(s.id)!).filter(Boolean), state, ok };
+}
+
+async function runStep(step: Step, state: State, provider: Provider, store: StateStore): Promise<void> {
+  const { change } = step;
+  const address = change.address;
+  switch (step.operation) {
+    case "create": {
+      const inputs = resolveNow(change, state);
+      const created = await provider.create(change.kind, inputs, { token: randomUUID(), address });
+      const prior = state.resources[address];
+      if (prior && change.action === "replace" && change.replaceOrder !== "delete-before-create") {
+        state.deposed.push({ ...prior, address });
+      }
+      state.resources[address] = record(change, created.id, inputs, created.outputs);
+      break;
+    }
+    case "update": {
+      const prior = state.resources[address];
+      if (!prior) throw new Error(`${address} is not in state`);
+      const inputs = resolveNow(change, state);
+      const outputs = await provider.update(change.kind, prior, inputs, change.action === "update-with-restart");
+      state.resources[address] = record(change, prior.id, inputs, outputs);
+      break;
+    }
+    case "delete": {
+      if (step.deposed) {
+        const index = state.deposed.findIndex((d) => d.address === address && (!change.deposedId || d.id === change.deposedId));
+        const deposed = state.deposed[index];
+        if (!deposed) return; // nothing was deposed: the create half never ran
+        await provider.delete(deposed.kind, deposed);
+        state.deposed.splice(index, 1);
+      } else {
+        const prior = state.resources[address];
+        if (!prior) return;
+        await provider.delete(prior.kind, prior);
+        delete state.resources[address];
+      }
+      break;
+    }
+  }
+  await store.save(state);
+}
+
+function record(change: ResourceChange, id: string, inputs: Record<string, Value>, outputs: Record<string, Value>): ResourceState {
+  return { kind: change.kind, id, inputs, outputs, dependsOn: change.dependsOn, ...(change.source ? { source: change.source } : {}) };
+}
+
+/** At apply time every dependency has been applied, so every reference has a value. */
+function resolveNow(change: ResourceChange, state: State): Record<string, Value> {
+  if (!change.template) throw new Error(`${change.address} has no desired inputs`);
+  return resolveReferences(change.template, (ref) => lookup(ref, state));
+}
+
+function lookup(ref: Reference, state: State): Value {
+  const target = state.resources[ref.$ref];
+  if (!target) throw new Error(`reference to ${ref.$ref}.${ref.path}, which is not in state`);
+  if (ref.path === "id") return target.id;
+  const value = getPath(target.outputs, ref.path);
+  return (value as Value | undefined) ?? null;
+}
+
+export function resolveOutputs(outputs: Record<string, Value | Reference>, state: State): Record<string, Value> {
+  return resolveReferences(outputs, (ref) => (state.resources[ref.$ref] ? lookup(ref, state) : null)) as Record<string, Value>;
+}

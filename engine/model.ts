@@ -1,0 +1,99 @@
+// The engine's own vocabulary. The SDK, the Pulumi host and the Terraform front door all produce
+// DesiredResource values; the engine never imports them.
+
+/** A JSON value that may contain references to other resources' outputs or unknown markers. */
+export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
+
+/** "Known after apply": a value the plan cannot know yet. Serialisable so plans can be saved. */
+export type Unknown = {
+  readonly $unknown: true;
+};
+export const UNKNOWN: Unknown = Object.freeze({ $unknown: true });
+
+/** A reference to an output of another resource, e.g. the `id` of `cluster.web`. */
+export type Reference = {
+  readonly $ref: string;
+  readonly path: string;
+};
+
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column?: number;
+}
+
+export type ChangeBehaviour = "in-place" | "restart" | "replace";
+export type ReplaceOrder = "create-before-delete" | "delete-before-create";
+
+/** What the engine needs to know of a resource kind; the SDK's kind definitions provide it. */
+export interface KindInfo {
+  readonly name: string;
+  /** How a change to an input field is carried out; `path` is dotted ("hosts.count"). */
+  changeBehaviour(path: string): ChangeBehaviour;
+  /** Input and output field paths whose values are never shown. */
+  readonly secrets: readonly string[];
+  readonly replaceOrder: ReplaceOrder;
+}
+
+export interface LifecycleOptions {
+  protect?: boolean;
+}
+
+export interface DesiredResource {
+  address: string;
+  kind: string;
+  /** Validated inputs; may contain Reference values. */
+  inputs: Record<string, Value | Reference>;
+  /** Addresses this resource depends on: explicit ones and those implied by references. */
+  dependsOn: string[];
+  options: LifecycleOptions;
+  source?: SourceLocation;
+}
+
+/** One resource as recorded in state after a successful step. */
+export interface ResourceState {
+  kind: string;
+  id: string;
+  /** Inputs with every reference resolved to the value it had when applied. */
+  inputs: Record<string, Value>;
+  outputs: Record<string, Value>;
+  dependsOn: string[];
+  source?: SourceLocation;
+}
+
+/** An error or warning tied, where possible, to a resource, a field and a source line. */
+export interface Diagnostic {
+  severity: "error" | "warning";
+  message: string;
+  address?: string;
+  path?: string;
+  source?: SourceLocation;
+}
+
+export class DiagnosticsError extends Error {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    summary = `${diagnostics.length} error${diagnostics.length === 1 ? "" : "s"}`,
+  ) {
+    super(summary);
+    this.name = "DiagnosticsError";
+  }
+}
+
+export function isUnknown(v: unknown): v is Unknown {
+  return typeof v === "object" && v !== null && (v as { $unknown?: unknown }).$unknown === true;
+}
+
+export function isReference(v: unknown): v is Reference {
+  return typeof v === "object" && v !== null && typeof (v as { $ref?: unknown }).$ref === "string";
+}
+
+export function formatSource(source: SourceLocation | undefined): string {
+  return source ? `${source.file}:${source.line}` : "";
+}
+
+/** "infra.ts:12: volume.data: sizeGiB: must be > 0" — the order a user scans an error in. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = [formatSource(d.source), d.address, d.path].filter((part) => part);
+  return where.length > 0 ? `${where.join(": ")}: ${d.message}` : d.message;
+}

@@ -1,0 +1,194 @@
+// Builds the plan: every desired resource and every resource in state gets a decision, references
+// are resolved against what state already knows, and anything not knowable yet is UNKNOWN.
+import { CycleError, topologicalOrder } from "./graph.ts";
+import {
+  DiagnosticsError,
+  UNKNOWN,
+  type DesiredResource,
+  type Diagnostic,
+  type KindInfo,
+  type Reference,
+  type ReplaceOrder,
+  type SourceLocation,
+  type Value,
+} from "./model.ts";
+import { describeDecision, planResource, type Action, type PlannedField, type Reason } from "./plan-resource.ts";
+import type { State } from "./state.ts";
+import { getPath, resolveReferences } from "./values.ts";
+
+export interface ResourceChange {
+  address: string;
+  kind: string;
+  action: Action;
+  reason: Reason;
+  reasonText: string;
+  fields: PlannedField[];
+  /** Inputs as recorded in state (null when creating). */
+  before: Record<string, Value> | null;
+  /** Desired inputs with references resolved as far as the plan can (null when deleting). */
+  after: Record<string, Value> | null;
+  /** Desired inputs with references still in place; apply resolves them once they are known. */
+  template?: Record<string, Value>;
+  /** Dependencies in the program (for create/update ordering). */
+  dependsOn: string[];
+  /** Dependencies recorded in state (for delete ordering). */
+  priorDependsOn: string[];
+  replaceOrder?: ReplaceOrder;
+  /** Set for leftovers of an interrupted create-before-delete replacement. */
+  deposedId?: string;
+  source?: SourceLocation;
+}
+
+export interface Plan {
+  stack: string;
+  lineage: string;
+  serial: number;
+  changes: ResourceChange[];
+  /** Stack outputs as the program declares them (may hold references). */
+  outputs: Record<string, Value | Reference>;
+}
+
+export interface PlanOptions {
+  kinds: ReadonlyMap<string, KindInfo>;
+  /** Addresses to replace even if unchanged (`--replace`). */
+  replace?: readonly string[];
+  /** Plan to delete everything in state. */
+  destroy?: boolean;
+}
+
+export function makePlan(
+  state: State,
+  desired: readonly DesiredResource[],
+  outputs: Record<string, Value | Reference>,
+  options: PlanOptions,
+): Plan {
+  const wanted = options.destroy ? [] : desired;
+  const byAddress = new Map(wanted.map((r) => [r.address, r]));
+  let order: string[];
+  try {
+    order = topologicalOrder(wanted);
+  } catch (err) {
+    if (err instanceof CycleError) {
+      const first = byAddress.get(err.cycle[0]!);
+      throw new DiagnosticsError([
+        { severity: "error", message: err.message, address: err.cycle[0], source: first?.source },
+      ]);
+    }
+    throw err;
+  }
+
+  const diagnostics: Diagnostic[] = [];
+  const changes: ResourceChange[] = [];
+  const decided = new Map<string, ResourceChange>();
+  const replace = new Set(options.replace ?? []);
+
+  for (const address of order) {
+    const resource = byAddress.get(address)!;
+    const kind = kindOf(options.kinds, resource.kind);
+    const prior = state.resources[address];
+    const inputs = resolveReferences(resource.inputs, (ref) => plannedValue(ref, state, decided)) as Record<
+      string,
+      Value
+    >;
+    // A resource whose kind changed is a different object: delete the old, create the new.
+    const samePrior = prior && prior.kind === resource.kind ? prior : undefined;
+    if (prior && !samePrior) changes.push(deletion(address, prior, state));
+    const decision = planResource(samePrior, { inputs }, kind, { forceReplace: replace.has(address) && !!samePrior });
+    const change: ResourceChange = {
+      address,
+      kind: resource.kind,
+      action: decision.action,
+      reason: decision.reason,
+      reasonText: describeDecision(decision),
+      fields: decision.fields,
+      before: samePrior?.inputs ?? null,
+      after: inputs,
+      template: resource.inputs as Record<string, Value>,
+      dependsOn: resource.dependsOn,
+      priorDependsOn: samePrior?.dependsOn ?? [],
+      replaceOrder: decision.replaceOrder,
+      source: resource.source,
+    };
+    if (resource.options.protect && change.action === "replace") {
+      diagnostics.push({
+        severity: "error",
+        address,
+        source: resource.source,
+        message: `resource is protected and cannot be replaced (${change.reasonText}); remove protect to allow it`,
+      });
+    }
+    decided.set(address, change);
+    changes.push(change);
+  }
+
+  // Show changes in program order (the walker orders the work itself).
+  const position = new Map(wanted.map((r, i) => [r.address, i]));
+  changes.sort((a, b) => (position.get(a.address) ?? Infinity) - (position.get(b.address) ?? Infinity));
+  for (const [address, prior] of Object.entries(state.resources)) {
+    if (!byAddress.has(address)) changes.push(deletion(address, prior, state));
+  }
+  for (const deposed of state.deposed) {
+    changes.push({ ...deletion(deposed.address, deposed, state), deposedId: deposed.id });
+  }
+  if (diagnostics.length > 0) throw new DiagnosticsError(diagnostics);
+
+  return { stack: state.stack, lineage: state.lineage, serial: state.serial, changes, outputs: options.destroy ? {} : outputs };
+}
+
+function deletion(address: string, prior: State["resources"][string], state: State): ResourceChange {
+  return {
+    address,
+    kind: prior.kind,
+    action: "delete",
+    reason: "not-in-program",
+    reasonText: state.resources[address] === prior ? "no longer in the program" : "left over from an interrupted replacement",
+    fields: [],
+    before: prior.inputs,
+    after: null,
+    dependsOn: [],
+    priorDependsOn: prior.dependsOn,
+    source: prior.source,
+  };
+}
+
+/**
+ * What a reference resolves to at plan time. An id survives in-place updates; everything of a
+ * resource being created or replaced, and non-id outputs of one being updated, is known only after
+ * apply.
+ */
+function plannedValue(ref: Reference, state: State, decided: Map<string, ResourceChange>): Value {
+  const target = decided.get(ref.$ref);
+  const prior = state.resources[ref.$ref];
+  if (!target || !prior || target.action === "create" || target.action === "replace") return UNKNOWN;
+  if (ref.path === "id") return prior.id;
+  if (target.action !== "noop") return UNKNOWN;
+  return (getPath(prior.outputs, ref.path) as Value | undefined) ?? null;
+}
+
+export function kindOf(kinds: ReadonlyMap<string, KindInfo>, name: string): KindInfo {
+  const kind = kinds.get(name);
+  if (!kind) throw new Error(`unknown resource kind ${name}`);
+  return kind;
+}
+
+export interface PlanSummary {
+  create: number;
+  update: number;
+  replace: number;
+  delete: number;
+  unchanged: number;
+}
+
+export function summarize(plan: Plan): PlanSummary {
+  const summary: PlanSummary = { create: 0, update: 0, replace: 0, delete: 0, unchanged: 0 };
+  for (const change of plan.changes) {
+    if (change.action === "noop") summary.unchanged++;
+    else if (change.action === "update-with-restart") summary.update++;
+    else summary[change.action]++;
+  }
+  return summary;
+}
+
+export function hasChanges(plan: Plan): boolean {
+  return plan.changes.some((c) => c.action !== "noop");
+}

@@ -1,0 +1,35 @@
+// The only thing the engine calls to change the world. The provider package implements it over a
+// backend (the embedded emulator, the emulator over HTTP, libvirt); tests implement it with functions.
+import type { ResourceState, Value } from "./model.ts";
+
+export interface Created {
+  id: string;
+  outputs: Record<string, Value>;
+}
+
+export interface Observed {
+  inputs: Record<string, Value>;
+  outputs: Record<string, Value>;
+}
+
+export interface Provider {
+  /**
+   * `token` identifies this create across retries: the same token returns the same object.
+   * `address` names the object in the backend, for people reading it there.
+   */
+  create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created>;
+  read(kind: string, id: string): Promise<Observed | null>;
+  update(
+    kind: string,
+    prior: ResourceState,
+    inputs: Record<string, Value>,
+    restart: boolean,
+  ): Promise<Record<string, Value>>;
+  delete(kind: string, prior: ResourceState): Promise<void>;
+  /**
+   * A throw-away copy of the backend to rehearse a plan on, so that an apply never fails for a reason
+   * the plan could have known (capacity, placement, conflicts). Optional: without it plans are
+   * not checked.
+   */
+  rehearsal?(): Promise<Provider & { dispose(): Promise<void> }>;
+}

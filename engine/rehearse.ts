@@ -1,0 +1,27 @@
+// Feasibility before apply: the plan is applied to a throw-away copy of the backend, with the same
+// walker apply uses, so whatever would fail there (capacity, placement, a conflict) is reported by
+// the plan, with the resource's address and source line, instead of half-way through an apply.
+import { applyPlan } from "./apply.ts";
+import type { Diagnostic } from "./model.ts";
+import type { Plan } from "./plan.ts";
+import type { Provider } from "./provider.ts";
+import type { State, StateStore } from "./state.ts";
+
+export async function rehearsePlan(plan: Plan, state: State, provider: Provider): Promise<Diagnostic[]> {
+  if (!provider.rehearsal) return [];
+  const sandbox = await provider.rehearsal();
+  const scratch: StateStore = { load: async () => structuredClone(state), save: async () => undefined };
+  try {
+    const result = await applyPlan(plan, structuredClone(state), sandbox, scratch, { parallelism: 1 });
+    return result.results
+      .filter((r) => r.status === "failed")
+      .map((r) => ({
+        severity: "error" as const,
+        address: r.step.change.address,
+        message: `${r.step.operation} would fail: ${r.error}`,
+        ...(r.step.change.source ? { source: r.step.change.source } : {}),
+      }));
+  } finally {
+    await sandbox.dispose();
+  }
+}

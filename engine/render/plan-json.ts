@@ -1,0 +1,55 @@
+// The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys.
+import { isUnknown, type KindInfo, type Value } from "../model.ts";
+import { summarize, type Plan } from "../plan.ts";
+import { isSecretPath, redact, REDACTED } from "./redact.ts";
+
+export const PLAN_FORMAT_VERSION = "1.0";
+
+export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>) {
+  return {
+    format_version: PLAN_FORMAT_VERSION,
+    stack: plan.stack,
+    lineage: plan.lineage,
+    serial: plan.serial,
+    changes: plan.changes
+      .filter((c) => c.action !== "noop")
+      .map((change) => {
+        const kind = kinds.get(change.kind);
+        const unknown: string[] = [];
+        const after = change.after ? stripUnknown(redact(change.after, kind)!, "", unknown) : null;
+        return {
+          address: change.address,
+          kind: change.kind,
+          action: change.action,
+          reason: change.reason,
+          reason_text: change.reasonText,
+          before: redact(change.before, kind),
+          after,
+          after_unknown: unknown,
+          fields: change.fields.map((f) => ({
+            path: f.path,
+            behaviour: f.behaviour,
+            before: isSecretPath(f.path, kind) ? REDACTED : (f.before ?? null),
+            after: isSecretPath(f.path, kind) ? REDACTED : isUnknown(f.after) ? null : (f.after ?? null),
+            after_unknown: isUnknown(f.after),
+          })),
+          ...(change.deposedId ? { deposed: change.deposedId } : {}),
+          ...(change.source ? { source: change.source } : {}),
+        };
+      }),
+    summary: summarize(plan),
+  };
+}
+
+/** Unknown values become null in `after`, and their paths are listed in `after_unknown`. */
+function stripUnknown(value: Value, path: string, unknown: string[]): Value {
+  if (isUnknown(value)) {
+    unknown.push(path);
+    return null;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => stripUnknown(v, `${path}[${i}]`, unknown));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripUnknown(v, path ? `${path}.${k}` : k, unknown)]));
+  }
+  return value;
+}

@@ -1,0 +1,25 @@
+// What the provider needs of a backend. The embedded emulator implements it in-process; the emulator
+// over HTTP and libvirt implement the same operations.
+import type { Value } from "../engine/model.ts";
+import type { KindName } from "../sdk/kinds/index.ts";
+
+export interface BackendObject {
+  id: string;
+  name: string;
+  spec: Record<string, Value>;
+  outputs: Record<string, Value>;
+}
+
+export interface Backend {
+  create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject>;
+  get(kind: KindName, id: string): Promise<BackendObject | null>;
+  update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject>;
+  delete(kind: KindName, id: string): Promise<void>;
+  /** A disposable copy to rehearse a plan on. */
+  rehearsal(): Promise<Backend & { dispose(): Promise<void> }>;
+}
+
+/** A backend's "does not exist": deletes treat it as done, reads as gone. */
+export function isNotFound(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === "not-found";
+}

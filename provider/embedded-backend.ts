@@ -1,0 +1,34 @@
+// The emulator in this process: the default backend of the CLI.
+import type { Value } from "../engine/model.ts";
+import { Emulator } from "../emulator/emulator.ts";
+import type { KindName } from "../sdk/kinds/index.ts";
+import type { Backend, BackendObject } from "./backend.ts";
+
+export class EmbeddedBackend implements Backend {
+  constructor(readonly emulator: Emulator) {}
+
+  static open(dataDir: string): EmbeddedBackend {
+    return new EmbeddedBackend(Emulator.open(dataDir));
+  }
+
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject> {
+    return this.emulator.create(kind, spec, options);
+  }
+
+  async get(kind: KindName, id: string): Promise<BackendObject | null> {
+    return this.emulator.get(kind, id);
+  }
+
+  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
+    return this.emulator.update(kind, id, spec, options);
+  }
+
+  async delete(kind: KindName, id: string): Promise<void> {
+    this.emulator.delete(kind, id);
+  }
+
+  async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {
+    const copy = new EmbeddedBackend(this.emulator.rehearsal());
+    return Object.assign(copy, { dispose: async () => undefined });
+  }
+}

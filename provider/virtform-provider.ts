@@ -1,0 +1,50 @@
+// The engine's Provider for virtform's own kinds: inputs go to the backend as specs, and what comes
+// back is checked against the kind's output schema, so a backend cannot drift from the contract.
+import type { ResourceState, Value } from "../engine/model.ts";
+import type { Created, Observed, Provider } from "../engine/provider.ts";
+import { kinds, type KindName } from "../sdk/kinds/index.ts";
+import { isNotFound, type Backend, type BackendObject } from "./backend.ts";
+
+export class VirtformProvider implements Provider {
+  constructor(private readonly backend: Backend) {}
+
+  async create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created> {
+    const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token });
+    return { id: object.id, outputs: outputsOf(kind, object) };
+  }
+
+  async read(kind: string, id: string): Promise<Observed | null> {
+    const object = await this.backend.get(kindName(kind), id);
+    return object ? { inputs: object.spec, outputs: outputsOf(kind, object) } : null;
+  }
+
+  async update(kind: string, prior: ResourceState, inputs: Record<string, Value>, restart: boolean): Promise<Record<string, Value>> {
+    return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart }));
+  }
+
+  async delete(kind: string, prior: ResourceState): Promise<void> {
+    try {
+      await this.backend.delete(kindName(kind), prior.id);
+    } catch (err) {
+      if (!isNotFound(err)) throw err; // already gone (e.g. detached when its instance terminated)
+    }
+  }
+
+  async rehearsal(): Promise<Provider & { dispose(): Promise<void> }> {
+    const copy = await this.backend.rehearsal();
+    return Object.assign(new VirtformProvider(copy), { dispose: () => copy.dispose() });
+  }
+}
+
+function kindName(kind: string): KindName {
+  if (!(kind in kinds)) throw new Error(`virtform has no resource kind ${kind}`);
+  return kind as KindName;
+}
+
+function outputsOf(kind: string, object: BackendObject): Record<string, Value> {
+  const parsed = kinds[kindName(kind)].outputs.safeParse(object.outputs);
+  if (!parsed.success) {
+    throw new Error(`backend returned invalid outputs for ${kind} ${object.id}: ${parsed.error.message}`);
+  }
+  return parsed.data as Record<string, Value>;
+}

@@ -1,0 +1,32 @@
+// What a DSL call records: the raw arguments (which may hold Outputs and image variants), explicit
+// dependencies, options and the line it came from. Validation happens once the program has run, so
+// that every error is reported at once.
+import type { Diagnostic, SourceLocation } from "../engine/model.ts";
+import type { Kind } from "./kinds/kind.ts";
+
+export interface ResourceOptions {
+  /** Resources this one must come after, beyond those its inputs reference. */
+  dependsOn?: Dependable | Dependable[];
+  /** Refuse plans that would replace this resource. */
+  protect?: boolean;
+}
+
+export interface Dependable {
+  readonly addresses: readonly string[];
+}
+
+export interface Declaration {
+  address: string;
+  kind: Kind;
+  args: Record<string, unknown>;
+  dependsOn: Set<string>;
+  options: { protect?: boolean };
+  source?: SourceLocation;
+  /** Problems found while the program ran (an unknown variant, a bad count), reported with the rest. */
+  problems: Diagnostic[];
+}
+
+export function dependencyAddresses(dependsOn: ResourceOptions["dependsOn"]): string[] {
+  if (!dependsOn) return [];
+  return (Array.isArray(dependsOn) ? dependsOn : [dependsOn]).flatMap((d) => d.addresses);
+}

@@ -1,0 +1,18 @@
+// The DSL users import: `import { stack } from "virtform"`.
+export { stack, StackBuilder, type StackDefinition, type VariantArgs } from "./stack.ts";
+export { Output } from "./output.ts";
+export {
+  Attachment,
+  Cluster,
+  Image,
+  ImageVariant,
+  Instance,
+  InstanceGroup,
+  Resource,
+  StoragePool,
+  Volume,
+  type InstanceGroupArgs,
+} from "./resources.ts";
+export type { ResourceOptions } from "./declaration.ts";
+export { kinds, type KindName } from "./kinds/index.ts";
+export type { InputsOf, OutputsOf, Kind } from "./kinds/kind.ts";

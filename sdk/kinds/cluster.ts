@@ -1,0 +1,53 @@
+import { z } from "zod";
+import { defineKind } from "./kind.ts";
+
+export const hypervisorArchitecture = z
+  .enum(["native", "hosted", "dual-mode"])
+  .describe(
+    "native: a bare-metal hypervisor; hosted: the hypervisor runs on a host OS that keeps part of each host; dual-mode: paravirtualized, a control domain keeps a smaller share",
+  );
+
+export const placementPolicy = z
+  .enum(["spread", "pack"])
+  .describe("spread: the host with the most free memory first; pack: the fullest host that fits first");
+
+export const cluster = defineKind({
+  name: "Cluster",
+  addressPrefix: "cluster",
+  description: "A pool of hypervisor hosts offering one aggregate capacity to instance groups.",
+  inputs: z
+    .object({
+      hypervisor: hypervisorArchitecture,
+      hosts: z
+        .object({
+          count: z.int().min(1).max(10_000).describe("Number of hosts"),
+          vcpu: z.int().min(1).max(4096).describe("CPU threads per host"),
+          memoryGiB: z.number().positive().max(65_536).describe("Memory per host in GiB"),
+          localDiskGiB: z.number().min(0).describe("Local disk per host in GiB, for instances' ephemeral disks"),
+        })
+        .strict()
+        .describe("The hosts of the cluster, all alike"),
+      overcommit: z
+        .object({
+          cpu: z.number().min(1).max(16).default(1).describe("vCPUs offered per CPU thread"),
+          memory: z.number().min(1).max(4).default(1).describe("Memory offered per GiB of RAM"),
+        })
+        .strict()
+        .default({ cpu: 1, memory: 1 })
+        .describe("Overcommit ratios applied to what each host offers"),
+      placement: placementPolicy.default("spread").describe("Default placement policy for instances"),
+    })
+    .strict(),
+  outputs: z.object({
+    hostIds: z.array(z.string()).describe("Ids of the cluster's hosts"),
+    usable: z
+      .object({ vcpu: z.number(), memoryGiB: z.number(), localDiskGiB: z.number() })
+      .describe("What instances can use in total, after the hypervisor's reservation and overcommit"),
+  }),
+  change: {
+    hypervisor: "replace",
+    hosts: "in-place",
+    overcommit: "in-place",
+    placement: "in-place",
+  },
+});

@@ -1,0 +1,80 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { defineKind } from "./kind.ts";
+
+/** "tomcat10" or "openjdk-17-jre-headless (>= 17.0.14)": a Debian package with an optional constraint. */
+export const packageSpec = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9+.-]+(\s*\((<<|<=|=|>=|>>)\s*[A-Za-z0-9.+~:-]+\))?$/,
+    'expected a Debian package name, optionally with a constraint like "openjdk-17-jre-headless (>= 17.0.14)"',
+  )
+  .describe("A Debian package, optionally with a version constraint");
+
+export const imageConfig = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/), z.union([z.string(), z.number(), z.boolean()]))
+  .describe("Typed settings baked into the image, such as heapMiB or threadPool");
+
+export const imageVariant = z
+  .object({
+    packages: z.array(packageSpec).default([]).describe("Packages added to (or constraints overriding) the base set"),
+    config: imageConfig.default({}).describe("Settings overriding the image's config"),
+  })
+  .strict();
+
+const variantName = z.string().regex(/^[a-z][a-z0-9-]*$/, "variant names are lower-case words like heavy or light");
+
+export const image = defineKind({
+  name: "Image",
+  addressPrefix: "image",
+  description: "A VM image: a base OS plus packages, with variants per usage profile.",
+  inputs: z
+    .object({
+      base: z.string().regex(/^[a-z]+-[0-9]+$/, 'expected a base like "debian-12"').describe("Base OS"),
+      packages: z.array(packageSpec).default([]).describe("Packages every variant contains"),
+      config: imageConfig.default({}),
+      variants: z
+        .record(variantName, imageVariant)
+        .refine((v) => Object.keys(v).length > 0, "an image needs at least one variant")
+        .describe("Named variants, each a package and config overlay on the image"),
+    })
+    .strict(),
+  outputs: z.object({
+    variants: z
+      .record(z.string(), z.object({ digest: z.string(), packages: z.array(z.string()) }))
+      .describe("Each variant's content digest and package list"),
+  }),
+  change: { base: "in-place", packages: "in-place", config: "in-place", variants: "in-place" },
+});
+
+export type ImageInputs = z.output<typeof image.inputs>;
+
+export interface ResolvedVariant {
+  base: string;
+  packages: string[];
+  config: Record<string, string | number | boolean>;
+}
+
+/** A variant as the image's base set with the variant's overlay applied; a variant's constraint on a package replaces the base's. */
+export function resolveVariant(inputs: ImageInputs, variant: string): ResolvedVariant {
+  const overlay = inputs.variants[variant];
+  if (!overlay) throw new Error(`image has no variant ${variant}`);
+  const byName = new Map<string, string>();
+  for (const spec of [...inputs.packages, ...overlay.packages]) byName.set(packageName(spec), spec);
+  return {
+    base: inputs.base,
+    packages: [...byName.values()].sort(),
+    config: { ...inputs.config, ...overlay.config },
+  };
+}
+
+export function packageName(spec: string): string {
+  return spec.split("(")[0]!.trim();
+}
+
+/** The content digest of a variant: same base, packages and config, same digest. */
+export function variantDigest(variant: ResolvedVariant): string {
+  const config = Object.fromEntries(Object.entries(variant.config).sort(([a], [b]) => a.localeCompare(b)));
+  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config });
+  return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
+}

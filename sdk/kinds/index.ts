@@ -1,0 +1,15 @@
+// Every resource kind. Adding a kind here is all the engine, the provider and the CLI need.
+import type { KindInfo } from "../../engine/model.ts";
+import { attachment } from "./attachment.ts";
+import { cluster } from "./cluster.ts";
+import { image } from "./image.ts";
+import { instance } from "./instance.ts";
+import type { Kind } from "./kind.ts";
+import { storagePool } from "./storage-pool.ts";
+import { volume } from "./volume.ts";
+
+export { attachment, cluster, image, instance, storagePool, volume };
+export const kinds = { Cluster: cluster, Image: image, StoragePool: storagePool, Volume: volume, Instance: instance, Attachment: attachment } as const;
+export type KindName = keyof typeof kinds;
+export const kindList: readonly Kind[] = Object.values(kinds);
+export const kindInfo: ReadonlyMap<string, KindInfo> = new Map(kindList.map((k) => [k.name, k]));

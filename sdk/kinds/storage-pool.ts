@@ -1,0 +1,31 @@
+import { z } from "zod";
+import { defineKind } from "./kind.ts";
+
+export const storagePool = defineKind({
+  name: "StoragePool",
+  addressPrefix: "pool",
+  description:
+    "Backing devices mapped to LUNs and offered as one capacity; consumers ask for an amount of storage and never see LUNs.",
+  inputs: z
+    .object({
+      media: z.enum(["ssd", "hdd", "nvme"]).describe("Media class of the backing devices"),
+      devices: z
+        .array(z.object({ sizeGiB: z.number().positive().describe("Size of the device in GiB") }).strict())
+        .min(1)
+        .describe("Backing devices; each becomes a LUN"),
+      overcommit: z
+        .number()
+        .min(1)
+        .max(20)
+        .default(1)
+        .describe("Thin provisioning: volumes may add up to this multiple of the devices' capacity"),
+      maxVolumeGiB: z.number().positive().optional().describe("Largest volume the pool accepts, in GiB"),
+    })
+    .strict(),
+  outputs: z.object({
+    capacityGiB: z.number().describe("Sum of the devices' sizes"),
+    provisionableGiB: z.number().describe("Capacity times overcommit: what volumes may add up to"),
+    luns: z.number().describe("Number of LUNs"),
+  }),
+  change: { media: "replace", devices: "in-place", overcommit: "in-place", maxVolumeGiB: "in-place" },
+});

@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { defineKind } from "./kind.ts";
+
+export const volume = defineKind({
+  name: "Volume",
+  addressPrefix: "volume",
+  description: "Persistent block storage from a pool, independent of any instance: its data outlives them all.",
+  inputs: z
+    .object({
+      pool: z.string().min(1).describe("Id of the storage pool"),
+      sizeGiB: z.number().positive().describe("Size in GiB; grows in place, never shrinks"),
+      multiAttach: z.boolean().default(false).describe("Whether several instances may attach it at once"),
+      deleteProtection: z.boolean().default(false).describe("Refuse deletion while set"),
+    })
+    .strict(),
+  outputs: z.object({}),
+  change: { pool: "replace", sizeGiB: "in-place", multiAttach: "in-place", deleteProtection: "in-place" },
+});

@@ -1,0 +1,153 @@
+// The resource handles a program works with. Each DSL method records a Declaration; handles expose
+// Outputs (known after apply) and the methods that declare what belongs to them.
+import { z } from "zod";
+import type { Declaration, Dependable, ResourceOptions } from "./declaration.ts";
+import { attachment, instance, volume } from "./kinds/index.ts";
+import type { InputArgs, Kind } from "./kinds/kind.ts";
+import { Output } from "./output.ts";
+
+/** Declares resources on behalf of handles; implemented by the stack builder. */
+export interface Declarer {
+  declare(kind: Kind, name: string, args: Record<string, unknown>, options?: ResourceOptions): Declaration;
+}
+
+export class Resource implements Dependable {
+  /** The backend's id of the resource, known after apply. */
+  readonly id: Output<string>;
+
+  constructor(
+    protected readonly declaration: Declaration,
+    protected readonly declarer: Declarer,
+  ) {
+    this.id = new Output<string>(declaration.address, "id");
+  }
+
+  get address(): string {
+    return this.declaration.address;
+  }
+
+  get addresses(): readonly string[] {
+    return [this.declaration.address];
+  }
+
+  /** Makes this resource wait for others it does not reference (Pulumi's dependsOn, CDK's addDependency). */
+  addDependency(...others: Dependable[]): this {
+    for (const other of others) for (const address of other.addresses) this.declaration.dependsOn.add(address);
+    return this;
+  }
+}
+
+export class StoragePool extends Resource {
+  readonly capacityGiB = new Output<number>(this.declaration.address, "capacityGiB");
+
+  /** Asks the pool for an amount of persistent storage. */
+  volume(name: string, args: Omit<InputArgs<typeof volume>, "pool">, options?: ResourceOptions): Volume {
+    const declaration = this.declarer.declare(volume, name, { ...args, pool: this.id }, options);
+    return new Volume(declaration, this.declarer);
+  }
+}
+
+export class Volume extends Resource {
+  /** Attaches the volume to an instance or to every member of an instance group. */
+  attachTo(
+    target: Instance | InstanceGroup,
+    args: Omit<InputArgs<typeof attachment>, "volume" | "instance"> = {},
+    options?: ResourceOptions,
+  ): Attachment[] {
+    const volumeName = this.address.slice(this.address.indexOf(".") + 1);
+    return (target instanceof InstanceGroup ? target.members : [target]).map((member) => {
+      const memberName = member.address.slice(member.address.indexOf(".") + 1);
+      const declaration = this.declarer.declare(
+        attachment,
+        `${volumeName}@${memberName}`,
+        { ...args, volume: this.id, instance: member.id },
+        options,
+      );
+      return new Attachment(declaration, this.declarer);
+    });
+  }
+}
+
+export class Attachment extends Resource {
+  readonly device = new Output<string>(this.declaration.address, "device");
+}
+
+/** A reference to one variant of an image; only names the image declares type-check. */
+export class ImageVariant {
+  constructor(
+    readonly image: Image<string>,
+    readonly variant: string,
+  ) {}
+}
+
+export class Image<V extends string> extends Resource {
+  constructor(
+    declaration: Declaration,
+    declarer: Declarer,
+    private readonly variantNames: readonly string[],
+  ) {
+    super(declaration, declarer);
+  }
+
+  variant(name: V): ImageVariant {
+    return new ImageVariant(this as Image<string>, name);
+  }
+
+  get variants(): readonly string[] {
+    return this.variantNames;
+  }
+}
+
+export type InstanceGroupArgs = Omit<InputArgs<typeof instance>, "cluster" | "group" | "index" | "image"> & {
+  /** How many instances; a meta-argument expanded into members [0]..[count-1]. */
+  count: number;
+  image: ImageVariant;
+};
+
+const countSchema = z.int().min(0).max(10_000);
+
+export class Cluster extends Resource {
+  /** Declares an instance group on this cluster. */
+  instances(name: string, args: InstanceGroupArgs, options?: ResourceOptions): InstanceGroup {
+    const { count, ...member } = args;
+    const clusterName = this.address.slice(this.address.indexOf(".") + 1);
+    const checked = countSchema.safeParse(count);
+    const members: Instance[] = [];
+    for (let index = 0; index < (checked.success ? checked.data : 0); index++) {
+      const declaration = this.declarer.declare(
+        instance,
+        `${clusterName}/${name}[${index}]`,
+        { ...member, cluster: this.id, group: name, index },
+        options,
+      );
+      members.push(new Instance(declaration, this.declarer));
+    }
+    if (!checked.success) {
+      // Report through a placeholder member so the error carries the group's address and line.
+      const declaration = this.declarer.declare(instance, `${clusterName}/${name}[0]`, {}, options);
+      declaration.problems.push({
+        severity: "error",
+        address: `instances.${clusterName}/${name}`,
+        path: "count",
+        source: declaration.source,
+        message: `${checked.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(count)})`,
+      });
+    }
+    return new InstanceGroup(`instances.${clusterName}/${name}`, members);
+  }
+}
+
+export class Instance extends Resource {
+  readonly host = new Output<string>(this.declaration.address, "host");
+}
+
+export class InstanceGroup implements Dependable {
+  constructor(
+    readonly address: string,
+    readonly members: readonly Instance[],
+  ) {}
+
+  get addresses(): readonly string[] {
+    return this.members.map((m) => m.address);
+  }
+}

@@ -1,0 +1,92 @@
+// `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
+// top-level resources; handles declare what belongs to them.
+import type { Diagnostic } from "../engine/model.ts";
+import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
+import { cluster, image, storagePool } from "./kinds/index.ts";
+import type { InputArgs, Kind } from "./kinds/kind.ts";
+import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
+import { callerLocation } from "./source-location.ts";
+import type { imageVariant } from "./kinds/image.ts";
+import type { z } from "zod";
+
+const NAME = /^[a-z][a-z0-9-]*$/;
+
+export type VariantArgs = z.input<typeof imageVariant>;
+
+export class StackBuilder implements Declarer {
+  readonly declarations: Declaration[] = [];
+  readonly problems: Diagnostic[] = [];
+  private readonly byAddress = new Map<string, Declaration>();
+
+  constructor(readonly stackName: string) {}
+
+  storagePool(name: string, args: InputArgs<typeof storagePool>, options?: ResourceOptions): StoragePool {
+    return new StoragePool(this.declare(storagePool, name, args, options), this);
+  }
+
+  image<const V extends Record<string, VariantArgs>>(
+    name: string,
+    args: Omit<InputArgs<typeof image>, "variants"> & { variants: V },
+    options?: ResourceOptions,
+  ): Image<keyof V & string> {
+    const variants = typeof args?.variants === "object" && args.variants ? Object.keys(args.variants) : [];
+    return new Image<keyof V & string>(this.declare(image, name, args, options), this, variants);
+  }
+
+  cluster(name: string, args: InputArgs<typeof cluster>, options?: ResourceOptions): Cluster {
+    return new Cluster(this.declare(cluster, name, args, options), this);
+  }
+
+  declare(kind: Kind, name: string, args: Record<string, unknown>, options: ResourceOptions = {}): Declaration {
+    const address = `${kind.addressPrefix}.${name}`;
+    const source = callerLocation();
+    const declaration: Declaration = {
+      address,
+      kind,
+      args,
+      dependsOn: new Set(dependencyAddresses(options.dependsOn)),
+      options: options.protect === undefined ? {} : { protect: options.protect },
+      source,
+      problems: [],
+    };
+    const simpleName = name.split(/[/@[]/)[0]!;
+    if (!NAME.test(simpleName)) {
+      declaration.problems.push({
+        severity: "error",
+        address,
+        source,
+        message: `invalid name "${simpleName}": use lower-case letters, digits and dashes, starting with a letter`,
+      });
+    }
+    const first = this.byAddress.get(address);
+    if (first) {
+      this.problems.push({
+        severity: "error",
+        address,
+        source,
+        message: `${address} is declared twice${first.source ? ` (first at ${first.source.file}:${first.source.line})` : ""}; names must be unique per kind`,
+      });
+      return declaration; // kept out of the program so the first declaration stands
+    }
+    this.byAddress.set(address, declaration);
+    this.declarations.push(declaration);
+    return declaration;
+  }
+}
+
+export type StackOutputs = Record<string, unknown> | void;
+
+export interface StackDefinition<O extends StackOutputs = StackOutputs> {
+  readonly $virtformStack: 1;
+  readonly name: string;
+  readonly build: (s: StackBuilder) => O;
+}
+
+/** Declares a stack: `export default stack("shop", (s) => { ... })`. */
+export function stack<O extends StackOutputs>(name: string, build: (s: StackBuilder) => O): StackDefinition<O> {
+  return { $virtformStack: 1, name, build };
+}
+
+export function isStackDefinition(value: unknown): value is StackDefinition {
+  return typeof value === "object" && value !== null && (value as { $virtformStack?: unknown }).$virtformStack === 1;
+}
