@@ -1,13 +1,14 @@
 // Shared helpers for the volume tests: temp dirs, running the real NBD clients, a raw NBD client
 // for what the real ones will not send (malformed requests, writes to read-only exports).
 
-import { execFile, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const hasTool = (name: string): boolean =>
   spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
@@ -40,6 +41,11 @@ export const nbdUri = (port: number, name: string) => `nbd://127.0.0.1:${port}/$
 /** qemu-io with raw format against an NBD export; commands like `write -P 0xab 0 1M`. */
 export function qemuIo(port: number, name: string, ...commands: string[]): Promise<RunResult> {
   return run("qemu-io", ["-f", "raw", ...commands.flatMap((c) => ["-c", c]), nbdUri(port, name)]);
+}
+
+/** qemu-io opening the export read-only (-r), as it must for read-only exports. */
+export function qemuIoReadOnly(port: number, name: string, ...commands: string[]): Promise<RunResult> {
+  return run("qemu-io", ["-r", "-f", "raw", ...commands.flatMap((c) => ["-c", c]), nbdUri(port, name)]);
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -77,29 +83,53 @@ export class RawNbdClient {
     return new RawNbdClient(socket);
   }
 
-  /** Handshake and NBD_OPT_GO; returns the export size and transmission flags. */
-  async go(name: string): Promise<{ size: bigint; flags: number }> {
+  /** Reads the server greeting and answers with client flags (fixed newstyle + no zeroes). */
+  async hello(clientFlags = 0b11): Promise<number> {
     const hello = await this.read(18);
     if (hello.readBigUInt64BE(0) !== 0x4e42444d41474943n) throw new Error("no NBDMAGIC");
-    this.socket.write(u32(0b11)); // fixed newstyle + no zeroes
+    if (hello.readBigUInt64BE(8) !== 0x49484156454f5054n) throw new Error("no IHAVEOPT");
+    this.socket.write(u32(clientFlags));
+    return hello.readUInt16BE(16);
+  }
+
+  sendOption(option: number, data: Buffer = Buffer.alloc(0)): void {
+    this.socket.write(Buffer.concat([u64(0x49484156454f5054n), u32(option), u32(data.length), data]));
+  }
+
+  async optionReply(): Promise<{ option: number; type: number; data: Buffer }> {
+    const header = await this.read(20);
+    if (header.readBigUInt64BE(0) !== 0x3e889045565a9n) throw new Error("bad option reply magic");
+    return { option: header.readUInt32BE(8), type: header.readUInt32BE(12), data: await this.read(header.readUInt32BE(16)) };
+  }
+
+  /** Handshake and NBD_OPT_GO; returns the export size and transmission flags. */
+  async go(name: string): Promise<{ size: bigint; flags: number }> {
+    await this.hello();
     const nameBytes = Buffer.from(name);
-    const data = Buffer.concat([u32(nameBytes.length), nameBytes, u16(0)]);
-    this.socket.write(Buffer.concat([u64(0x49484156454f5054n), u32(7), u32(data.length), data]));
+    this.sendOption(7, Buffer.concat([u32(nameBytes.length), nameBytes, u16(0)]));
     let size = -1n;
     let flags = -1;
     for (;;) {
-      const header = await this.read(20);
-      const type = header.readUInt32BE(12);
-      const body = await this.read(header.readUInt32BE(16));
-      if (type === 3 && body.readUInt16BE(0) === 0) {
-        size = body.readBigUInt64BE(2);
-        flags = body.readUInt16BE(10);
+      const { type, data } = await this.optionReply();
+      if (type === 3 && data.readUInt16BE(0) === 0) {
+        size = data.readBigUInt64BE(2);
+        flags = data.readUInt16BE(10);
       } else if (type === 1) {
         return { size, flags };
       } else if (type >= 0x80000000) {
-        throw new Error(`NBD_OPT_GO failed: ${type.toString(16)} ${body.toString()}`);
+        throw new Error(`NBD_OPT_GO failed: ${type.toString(16)} ${data.toString()}`);
       }
     }
+  }
+
+  async read(n: number): Promise<Buffer> {
+    while (this.buffer.length < n) {
+      if (this.closed) throw new Error("connection closed by the server");
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    const out = this.buffer.subarray(0, n);
+    this.buffer = this.buffer.subarray(n);
+    return out;
   }
 
   /** Sends one request and returns the reply's error value (and data for reads). */
@@ -132,21 +162,41 @@ export class RawNbdClient {
     this.socket.destroy();
   }
 
-  private async read(n: number): Promise<Buffer> {
-    while (this.buffer.length < n) {
-      if (this.closed) throw new Error("connection closed by the server");
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    const out = this.buffer.subarray(0, n);
-    this.buffer = this.buffer.subarray(n);
-    return out;
-  }
-
   private notify(): void {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
   }
+}
+
+export interface ServerProcess {
+  port: number;
+  child: ChildProcess;
+  /** Resolves with the signal or exit code once the process is gone. */
+  exited: Promise<string>;
+}
+
+/** Starts test/volumes/fixtures/serve-pool.ts in a child process and waits for its port. */
+export async function startServerProcess(config: object): Promise<ServerProcess> {
+  const fixture = fileURLToPath(new URL("./fixtures/serve-pool.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", fixture, JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<string>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? String(code))));
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    void exited.then((how) => reject(new Error(`server process exited (${how}) before listening: ${stderr}`)));
+  });
+  return { port, child, exited };
 }
 
 function u16(v: number): Buffer {
