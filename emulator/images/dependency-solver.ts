@@ -57,6 +57,8 @@ export interface RuledOut {
   version?: string;
   why: "missing" | "version" | "conflict" | "uninstallable" | "not-selected" | "architecture";
   detail: string;
+  /** For an uninstallable candidate: why its own failing dependency cannot be met. */
+  because?: RuledOut[];
 }
 
 export interface Problem {
@@ -89,6 +91,10 @@ interface Dep {
 
 const PRIORITY_RANK: Record<string, number> = { required: 1, important: 2, standard: 3, optional: 4, extra: 5 };
 
+type Discard =
+  | { kind: "depends"; rec: PackageRecord; dep: Dep }
+  | { kind: "conflicted"; rec: PackageRecord; dep: Dep; by: PackageRecord };
+
 interface PkgState {
   cand: PackageRecord | null;
   inst: PackageRecord | null;
@@ -99,7 +105,7 @@ class Marker {
   private readonly state = new Map<string, PkgState>();
   private readonly depsCache = new Map<PackageRecord, Dep[]>();
   /** Why a package's candidate was discarded; used for explanations. */
-  readonly discarded = new Map<string, string>();
+  readonly discarded = new Map<string, Discard>();
   private readonly nameRank = new Map<string, number>();
 
   constructor(
@@ -244,7 +250,7 @@ class Marker {
     });
   }
 
-  private discard(name: string, why: string): void {
+  private discard(name: string, why: Discard): void {
     const s = this.st(name);
     s.inst = null;
     s.cand = null;
@@ -272,7 +278,7 @@ class Marker {
             (this.relaxed && this.anyVersionSatisfying(rel).some((r) => this.st(r.name).inst === null || this.st(r.name).inst === r)),
         );
         if (!ok) {
-          if (!P.protect) this.discard(name, `${cv.name} ${cv.version} ${dep.field}: ${formatGroup(dep.group)} cannot be satisfied`);
+          if (!P.protect) this.discard(name, { kind: "depends", rec: cv, dep });
           return false;
         }
       }
@@ -308,7 +314,7 @@ class Marker {
           } else if (P.protect) {
             s.cand = null;
             s.protect = true;
-            if (!this.discarded.has(v.name)) this.discarded.set(v.name, `${pv.name} ${pv.version} ${dep.field}: ${formatGroup(dep.group)}`);
+            if (!this.discarded.has(v.name)) this.discarded.set(v.name, { kind: "conflicted", rec: v, dep, by: pv });
           }
         }
         if (failedRemove && !P.protect && !fromUser) break;
@@ -324,10 +330,10 @@ class Marker {
     const propagateProtected = P.protect;
     if (!propagateProtected) P.protect = true; // scoped, like apt's ScopedProtected
     try {
-      if (!this.installDependencies(name, depth, toInstall, propagateProtected, fromUser)) {
+      const failedDep = this.installDependencies(name, depth, toInstall, propagateProtected, fromUser);
+      if (failedDep !== null) {
         if (failEarly) {
-          P.inst = null;
-          P.cand = null;
+          this.discard(name, { kind: "depends", rec: P.cand!, dep: failedDep });
           return false;
         }
         hasFailed = true;
@@ -347,8 +353,9 @@ class Marker {
     return false;
   }
 
-  private installDependencies(name: string, depth: number, toInstall: Dep[], propagateProtected: boolean, fromUser: boolean): boolean {
-    let failed = false;
+  /** Returns the first dependency that could not be met, or null. */
+  private installDependencies(name: string, depth: number, toInstall: Dep[], propagateProtected: boolean, fromUser: boolean): Dep | null {
+    let failed: Dep | null = null;
     for (const dep of toInstall) {
       let found = dep.group.some((rel) => this.satisfiedBy(rel, name, false, "inst") !== undefined);
       if (found && !propagateProtected) continue;
@@ -359,7 +366,7 @@ class Marker {
         const only = sols[0]!;
         if (this.st(only.name).protect) continue;
         this.st(only.name).protect = true;
-        if (!this.markInstall(only.name, true, depth + 1, false)) failed = true;
+        if (!this.markInstall(only.name, true, depth + 1, false)) failed ??= dep;
         continue;
       }
       const sols = this.possibleSolutions(dep, name);
@@ -375,11 +382,11 @@ class Marker {
       }
       if (!found && this.relaxed) found = this.tryOlderVersions(dep, name, depth);
       if (!found) {
-        failed = true;
+        failed ??= dep;
         if (!propagateProtected && !fromUser) break;
       }
     }
-    return !failed;
+    return failed;
   }
 
   /** Second pass only: switch a not-yet-installed package to an older version that satisfies `dep`. */
@@ -602,20 +609,13 @@ function findProblems(catalog: PackageCatalog, marker: Marker, requests: ParsedR
     if (installed.has(r.selectedAs ?? r.name)) continue;
     const rec = marker.st(r.name).cand ?? catalog.candidate(r.name);
     const relation = r.op !== undefined ? `${r.name} (${r.op} ${r.version})` : r.name;
-    const why = marker.discarded.get(r.name);
+    const why = rec !== undefined ? uninstallableReason(catalog, marker, installed, rec, new Set()) : undefined;
     problems.push({
       chain: [relation],
       package: r.name,
       relation,
       field: "Request",
-      candidates: [
-        {
-          package: r.name,
-          ...(rec !== undefined ? { version: rec.version } : {}),
-          why: "uninstallable",
-          detail: why ?? `${r.name} cannot be installed`,
-        },
-      ],
+      candidates: [why ?? { package: r.name, why: "missing", detail: `${r.name} has no installable version` }],
     });
   }
 
@@ -629,7 +629,7 @@ function findProblems(catalog: PackageCatalog, marker: Marker, requests: ParsedR
         version: rec.version,
         relation: formatGroup(group),
         field,
-        candidates: group.flatMap((rel) => ruleOut(catalog, marker, installed, rel)),
+        candidates: group.flatMap((rel) => ruleOut(catalog, marker, installed, rel, new Set())),
       });
     }
     const r = catalog.relations(rec);
@@ -652,7 +652,9 @@ function findProblems(catalog: PackageCatalog, marker: Marker, requests: ParsedR
                 package: hit.name,
                 version: hit.version,
                 why: "conflict",
-                detail: `${rec.name} ${rec.version} ${field.toLowerCase()} ${formatRelation(rel)}, but ${hit.name} ${hit.version} is also needed (${chainTo(hit.name).join(" -> ")})`,
+                detail: requested.has(hit.name)
+                  ? `${hit.name} ${hit.version} is requested too`
+                  : `${hit.name} ${hit.version} is needed too: ${chainTo(hit.name).join(" -> ")}`,
               },
             ],
           });
@@ -663,7 +665,7 @@ function findProblems(catalog: PackageCatalog, marker: Marker, requests: ParsedR
   return problems;
 }
 
-function ruleOut(catalog: PackageCatalog, marker: Marker, installed: Map<string, PackageRecord>, rel: Relation): RuledOut[] {
+function ruleOut(catalog: PackageCatalog, marker: Marker, installed: Map<string, PackageRecord>, rel: Relation, seen: Set<string>): RuledOut[] {
   const out: RuledOut[] = [];
   const versions = catalog.versions(rel.name);
   const providers = catalog.providers(rel.name);
@@ -673,11 +675,16 @@ function ruleOut(catalog: PackageCatalog, marker: Marker, installed: Map<string,
   }
   for (const v of versions) {
     if (!marker.archQualifierOk(rel, v, v.multiArch)) {
-      out.push({ package: v.name, version: v.version, why: "architecture", detail: `${v.name} ${v.version} (Multi-Arch: ${v.multiArch ?? "no"}) does not satisfy :${rel.archQualifier}` });
+      out.push({
+        package: v.name,
+        version: v.version,
+        why: "architecture",
+        detail: `${v.name} ${v.version} (Multi-Arch: ${v.multiArch ?? "no"}) cannot satisfy ${rel.name}:${rel.archQualifier}`,
+      });
     } else if (rel.op !== undefined && !satisfies(v.version, rel.op, rel.version!)) {
       out.push({ package: v.name, version: v.version, why: "version", detail: `${v.name} ${v.version} does not satisfy ${rel.op} ${rel.version}` });
     } else {
-      out.push(uninstallableReason(marker, installed, v));
+      out.push(uninstallableReason(catalog, marker, installed, v, seen));
     }
   }
   for (const p of providers) {
@@ -693,27 +700,44 @@ function ruleOut(catalog: PackageCatalog, marker: Marker, installed: Map<string,
             : `${p.record.name} ${p.record.version} provides ${p.provided.name} ${pv}, which does not satisfy ${rel.op} ${rel.version}`,
       });
     } else {
-      out.push(uninstallableReason(marker, installed, p.record));
+      out.push(uninstallableReason(catalog, marker, installed, p.record, seen));
     }
   }
   return out;
 }
 
-function uninstallableReason(marker: Marker, installed: Map<string, PackageRecord>, v: PackageRecord): RuledOut {
+function uninstallableReason(catalog: PackageCatalog, marker: Marker, installed: Map<string, PackageRecord>, v: PackageRecord, seen: Set<string>): RuledOut {
   const inst = installed.get(v.name);
   if (inst !== undefined && inst !== v) {
     return { package: v.name, version: v.version, why: "not-selected", detail: `${v.name} ${inst.version} is selected instead of ${v.version}` };
   }
-  const why = marker.discarded.get(v.name);
-  if (why !== undefined && (why.includes("Conflicts") || why.includes("Breaks"))) {
-    return { package: v.name, version: v.version, why: "conflict", detail: `${v.name} ${v.version} is ruled out by ${why}` };
+  const cand = marker.st(v.name).cand;
+  const d = marker.discarded.get(v.name);
+  if (d === undefined && cand !== null && cand !== v) {
+    return { package: v.name, version: v.version, why: "not-selected", detail: `${v.name} ${v.version} is not the candidate (${cand.version} is)` };
   }
-  return {
+  if (d === undefined) return { package: v.name, version: v.version, why: "uninstallable", detail: `${v.name} ${v.version} is not installable` };
+  if (d.kind === "conflicted") {
+    return {
+      package: v.name,
+      version: v.version,
+      why: "conflict",
+      detail: `${v.name} ${v.version} is ruled out by ${d.by.name} ${d.by.version} ${d.dep.field}: ${formatGroup(d.dep.group)}`,
+    };
+  }
+  const key = `${d.rec.name} ${d.rec.version}`;
+  const out: RuledOut = {
     package: v.name,
     version: v.version,
     why: "uninstallable",
-    detail: why !== undefined ? `${v.name} ${v.version} is not installable: ${why}` : `${v.name} ${v.version} is not installable`,
+    detail: `${v.name} ${v.version} is not installable: ${d.dep.field}: ${formatGroup(d.dep.group)} cannot be satisfied`,
   };
+  // Explain the failing dependency one level further, without looping through cycles.
+  if (!seen.has(key) && seen.size < 8) {
+    const next = new Set(seen).add(key);
+    out.because = d.dep.group.flatMap((rel) => ruleOut(catalog, marker, installed, rel, next));
+  }
+  return out;
 }
 
 export function explain(problems: Problem[]): string {
@@ -721,9 +745,16 @@ export function explain(problems: Problem[]): string {
   for (const p of problems) {
     const lines: string[] = [];
     if (p.field === "Request") lines.push(`cannot install requested ${p.relation}`);
-    else lines.push(`${p.package} ${p.version ?? ""} ${p.field}: ${p.relation} cannot be satisfied`.replace("  ", " "));
+    else if (p.field === "Conflicts" || p.field === "Breaks") lines.push(`${p.package} ${p.version ?? ""} ${p.field}: ${p.relation}, which is also to be installed`);
+    else lines.push(`${p.package} ${p.version ?? ""} ${p.field}: ${p.relation} cannot be satisfied`);
     if (p.chain.length > 1) lines.push(`  needed by: ${p.chain.join(" -> ")}`);
-    for (const c of p.candidates) lines.push(`  - ${c.detail}`);
+    const put = (cs: RuledOut[], indent: string): void => {
+      for (const c of cs) {
+        lines.push(`${indent}- ${c.detail}`);
+        if (c.because !== undefined) put(c.because, `${indent}  `);
+      }
+    };
+    put(p.candidates, "  ");
     blocks.push(lines.join("\n"));
   }
   return blocks.join("\n");
