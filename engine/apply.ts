@@ -99,6 +99,14 @@ export function planSteps(plan: Plan): Step[] {
         const before = forward.get(dep);
         if (before) step.after.add(before.id);
       }
+      // An update waits for its former dependents to go (a cluster shrinks after its instances are
+      // deleted). Deposed deletes are excluded: they wait for this very update's successors.
+      if (step.operation === "update") {
+        for (const other of plan.changes) {
+          const gone = other.priorDependsOn.includes(change.address) ? backward.get(other.address) : undefined;
+          if (gone) step.after.add(gone.id);
+        }
+      }
       continue;
     }
     // An old object goes only after every old object that depended on it is gone...
