@@ -1,0 +1,197 @@
+// The real engine (plan + step graph + walker + state saves) against a test provider made of
+// function fields, as Pulumi's deploytest does: ordering, failure, skip and continue.
+import { describe, expect, it } from "vitest";
+import { applyPlan, planSteps } from "../../engine/apply.ts";
+import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrder, Value } from "../../engine/model.ts";
+import { makePlan } from "../../engine/plan.ts";
+import type { Provider } from "../../engine/provider.ts";
+import { emptyState, type State, type StateStore } from "../../engine/state.ts";
+
+const kind = (name: string, replaceOrder: ReplaceOrder = "create-before-delete"): KindInfo => ({
+  name,
+  secrets: [],
+  replaceOrder,
+  changeBehaviour: (path: string): ChangeBehaviour => (path === "zone" || path === "parent" ? "replace" : path === "size" ? "restart" : "in-place"),
+});
+const kinds = new Map([["Thing", kind("Thing")], ["Fragile", kind("Fragile", "delete-before-create")]]);
+const ref = (address: string): Reference => ({ $ref: address, path: "id" });
+
+function thing(address: string, inputs: Record<string, Value>, dependsOn: string[] = [], k = "Thing"): DesiredResource {
+  return { address, kind: k, inputs, dependsOn, options: {} };
+}
+
+/** A world of objects kept in a map, with hooks to make calls fail. */
+function testProvider(failOn: (op: string, address: string) => boolean = () => false) {
+  const objects = new Map<string, Record<string, Value>>();
+  const log: string[] = [];
+  let next = 1;
+  const provider: Provider = {
+    async create(_kind, inputs, { address }) {
+      log.push(`create ${address}`);
+      if (failOn("create", address)) throw new Error(`boom creating ${address}`);
+      const id = `obj-${next++}`;
+      objects.set(id, inputs);
+      return { id, outputs: { echo: inputs.name ?? null } };
+    },
+    async read(_kind, id) {
+      const inputs = objects.get(id);
+      return inputs ? { inputs, outputs: {} } : null;
+    },
+    async update(_kind, prior, inputs, restart) {
+      log.push(`update${restart ? "+restart" : ""} ${prior.id}`);
+      objects.set(prior.id, inputs);
+      return { echo: inputs.name ?? null };
+    },
+    async delete(_kind, prior) {
+      log.push(`delete ${prior.id}`);
+      if (failOn("delete", prior.id)) throw new Error(`boom deleting ${prior.id}`);
+      objects.delete(prior.id);
+    },
+  };
+  return { provider, objects, log };
+}
+
+function memoryStore() {
+  const saves: State[] = [];
+  const store: StateStore = { load: async () => emptyState("t"), save: async (s) => void saves.push(structuredClone(s)) };
+  return { store, saves };
+}
+
+async function converge(state: State, desired: DesiredResource[], world: ReturnType<typeof testProvider>, parallelism = 4) {
+  const plan = makePlan(state, desired, {}, { kinds });
+  const { store, saves } = memoryStore();
+  const result = await applyPlan(plan, state, world.provider, store, { parallelism });
+  return { plan, result, saves };
+}
+
+describe("apply", () => {
+  it("creates in dependency order and deletes in reverse", async () => {
+    const world = testProvider();
+    const state = emptyState("t");
+    const desired = [
+      thing("c", { name: "c", parent: ref("b") }, ["b"]),
+      thing("b", { name: "b", parent: ref("a") }, ["a"]),
+      thing("a", { name: "a" }),
+    ];
+    const { result, saves } = await converge(state, desired, world, 1);
+    expect(result.ok).toBe(true);
+    expect(world.log).toEqual(["create a", "create b", "create c"]);
+    expect(saves).toHaveLength(3); // state saved after every step
+    expect(state.resources.c!.inputs.parent).toBe(state.resources.b!.id); // references resolved at apply
+    world.log.length = 0;
+    const ids = ["a", "b", "c"].map((a) => state.resources[a]!.id);
+    await converge(state, [], world);
+    expect(world.log).toEqual([`delete ${ids[2]}`, `delete ${ids[1]}`, `delete ${ids[0]}`]);
+    expect(world.objects.size).toBe(0);
+    expect(state.resources).toEqual({});
+  });
+
+  it("a failed step skips its dependents and independent work continues", async () => {
+    const world = testProvider((op, address) => op === "create" && address === "b");
+    const state = emptyState("t");
+    const { result } = await converge(state, [
+      thing("a", { name: "a" }),
+      thing("b", { name: "b" }),
+      thing("c", { name: "c", parent: ref("b") }, ["b"]),
+      thing("d", { name: "d", parent: ref("c") }, ["c"]),
+      thing("e", { name: "e", parent: ref("a") }, ["a"]),
+    ], world);
+    expect(result.ok).toBe(false);
+    const status = Object.fromEntries(result.results.map((r) => [r.step.change.address, r.status]));
+    expect(status).toEqual({ a: "done", b: "failed", c: "skipped", d: "skipped", e: "done" });
+    expect(result.results.find((r) => r.status === "failed")!.error).toBe("boom creating b");
+    expect(Object.keys(state.resources).sort()).toEqual(["a", "e"]);
+    // The next run picks up where this one stopped.
+    const retry = testProvider();
+    retry.objects.clear();
+    const again = await converge(state, [
+      thing("a", { name: "a" }),
+      thing("b", { name: "b" }),
+      thing("c", { name: "c", parent: ref("b") }, ["b"]),
+      thing("d", { name: "d", parent: ref("c") }, ["c"]),
+      thing("e", { name: "e", parent: ref("a") }, ["a"]),
+    ], retry);
+    expect(again.plan.changes.filter((c) => c.action !== "noop").map((c) => c.address)).toEqual(["b", "c", "d"]);
+  });
+
+  it("restart and in-place updates reach the provider as such", async () => {
+    const world = testProvider();
+    const state = emptyState("t");
+    await converge(state, [thing("a", { name: "a", size: 1 })], world);
+    const id = state.resources.a!.id;
+    world.log.length = 0;
+    await converge(state, [thing("a", { name: "a2", size: 1 })], world);
+    await converge(state, [thing("a", { name: "a2", size: 2 })], world);
+    expect(world.log).toEqual([`update ${id}`, `update+restart ${id}`]);
+  });
+
+  it("create-before-delete replacement: the new object first, dependents moved, then the old one deleted", async () => {
+    const world = testProvider();
+    const state = emptyState("t");
+    await converge(state, [thing("a", { zone: "x" }), thing("b", { parent: ref("a") }, ["a"])], world);
+    const [oldA, oldB] = [state.resources.a!.id, state.resources.b!.id];
+    world.log.length = 0;
+    const { plan, result } = await converge(state, [thing("a", { zone: "y" }), thing("b", { parent: ref("a") }, ["a"])], world, 1);
+    expect(plan.changes.map((c) => [c.address, c.action])).toEqual([["a", "replace"], ["b", "replace"]]);
+    expect(result.ok).toBe(true);
+    expect(world.log).toEqual(["create a", "create b", `delete ${oldB}`, `delete ${oldA}`]);
+    expect(state.deposed).toEqual([]);
+    expect(world.objects.size).toBe(2);
+  });
+
+  it("delete-before-create replacement deletes first", async () => {
+    const world = testProvider();
+    const state = emptyState("t");
+    await converge(state, [thing("f", { zone: "x" }, [], "Fragile")], world);
+    const old = state.resources.f!.id;
+    world.log.length = 0;
+    await converge(state, [thing("f", { zone: "y" }, [], "Fragile")], world);
+    expect(world.log).toEqual([`delete ${old}`, "create f"]);
+  });
+
+  it("a failed delete of a deposed object leaves it in state for the next plan", async () => {
+    const state = emptyState("t");
+    const first = testProvider();
+    await converge(state, [thing("a", { zone: "x" })], first);
+    const old = state.resources.a!.id;
+    const failing = testProvider((op, id) => op === "delete" && id === old);
+    const { result } = await converge(state, [thing("a", { zone: "y" })], failing);
+    expect(result.ok).toBe(false);
+    expect(state.deposed.map((d) => d.id)).toEqual([old]);
+    const plan = makePlan(state, [thing("a", { zone: "y" })], {}, { kinds });
+    expect(plan.changes.map((c) => [c.address, c.action, c.deposedId ?? ""])).toEqual([["a", "noop", ""], ["a", "delete", old]]);
+  });
+
+  it("planSteps: an update waits for the deletes of its former dependents", () => {
+    const state = emptyState("t");
+    state.resources = {
+      cluster: { kind: "Thing", id: "c1", inputs: { hosts: 4 }, outputs: {}, dependsOn: [] },
+      vm: { kind: "Thing", id: "v1", inputs: { parent: "c1" }, outputs: {}, dependsOn: ["cluster"] },
+    };
+    const plan = makePlan(state, [thing("cluster", { hosts: 2 })], {}, { kinds });
+    const steps = planSteps(plan);
+    const update = steps.find((s) => s.id === "update:cluster")!;
+    expect([...update.after]).toEqual(["delete:vm"]);
+  });
+
+  it("respects parallelism", async () => {
+    let running = 0;
+    let peak = 0;
+    const slow: Provider = {
+      ...testProvider().provider,
+      async create(_k, inputs) {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setImmediate(r));
+        running--;
+        return { id: String(inputs.name), outputs: {} };
+      },
+    };
+    const state = emptyState("t");
+    const desired = Array.from({ length: 12 }, (_, i) => thing(`r${i}`, { name: `r${i}` }));
+    const plan = makePlan(state, desired, {}, { kinds });
+    await applyPlan(plan, state, slow, memoryStore().store, { parallelism: 3 });
+    expect(peak).toBe(3);
+    expect(Object.keys(state.resources)).toHaveLength(12);
+  });
+});
