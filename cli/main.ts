@@ -4,8 +4,10 @@ import { Command, CommanderError } from "commander";
 import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
 import { CliError } from "./cli-error.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
+import { emulatorServeCommand, type EmulatorServeOptions } from "./commands/emulator-serve.ts";
 import { applyCommand, planCommand } from "./commands/plan-apply.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
+import { setEndpoint } from "./workspace.ts";
 
 const DEFAULT_PROGRAM = "infra.ts";
 
@@ -20,7 +22,9 @@ export async function main(argv: string[]): Promise<number> {
   const cli = new Command("virtform")
     .description("Infrastructure as code for virtualized compute: plan and apply VM clusters, image variants and storage")
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
+    .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint));
 
   cli
     .command("plan")
@@ -79,6 +83,14 @@ export async function main(argv: string[]): Promise<number> {
     .description("Show every object the embedded emulator holds")
     .option("--json", "print JSON")
     .action(run((options: { json?: boolean }) => emulatorInspectCommand(options)));
+  emulator
+    .command("serve")
+    .description("Serve the emulator's HTTP API (binds 127.0.0.1 unless --host says otherwise)")
+    .option("--port <port>", "TCP port; 0 picks a free one", "8420")
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--data-dir <dir>", "where the emulator keeps its data (default ./.virtform/emulator)")
+    .option("--token <token>", "the bearer token clients must send (default $VIRTFORM_TOKEN, else a random one, printed)")
+    .action(run((options: EmulatorServeOptions) => emulatorServeCommand(options)));
 
   try {
     await cli.parseAsync(argv);
@@ -96,6 +108,11 @@ function reportError(err: unknown): number {
   if (err instanceof DiagnosticsError) {
     process.stderr.write(`Error: ${err.message}\n`);
     for (const d of err.diagnostics) process.stderr.write(`  ${formatDiagnostic(d)}\n`);
+    return 1;
+  }
+  if (err instanceof Error && err.name === "HttpBackendError") {
+    // a served emulator refused or could not be reached: its message says why
+    process.stderr.write(`Error: ${err.message}\n`);
     return 1;
   }
   if (err instanceof CliError) {

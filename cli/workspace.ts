@@ -4,8 +4,15 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileStateStore } from "../engine/state.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
+import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
 import { CliError } from "./cli-error.ts";
+
+/** Set from the global `--endpoint` option; VIRTFORM_ENDPOINT otherwise. */
+let endpointOption: string | undefined;
+export function setEndpoint(url: string | undefined): void {
+  endpointOption = url;
+}
 
 export class Workspace {
   readonly root: string;
@@ -51,7 +58,17 @@ export class Workspace {
     return EmbeddedBackend.open(this.emulatorDir);
   }
 
+  /** A served emulator (`virtform emulator serve`) when an endpoint is set, or undefined. */
+  httpBackend(): HttpBackend | undefined {
+    const endpoint = endpointOption ?? process.env.VIRTFORM_ENDPOINT;
+    if (!endpoint) return undefined;
+    if (!/^https?:\/\/[^/]/.test(endpoint)) throw new CliError(`the endpoint must be an http(s) URL, got "${endpoint}"`);
+    const token = process.env.VIRTFORM_TOKEN;
+    if (!token) throw new CliError(`the emulator at ${endpoint} needs a token: set VIRTFORM_TOKEN (printed by \`virtform emulator serve\`)`);
+    return new HttpBackend({ endpoint, token });
+  }
+
   provider(): VirtformProvider {
-    return new VirtformProvider(this.embeddedBackend());
+    return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
 }

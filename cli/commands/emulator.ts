@@ -2,8 +2,8 @@
 import { Workspace } from "../workspace.ts";
 
 export async function emulatorInspectCommand(options: { json?: boolean }): Promise<number> {
-  const emulator = new Workspace().embeddedBackend().emulator;
-  const everything = emulator.inspect();
+  const workspace = new Workspace();
+  const everything = (await workspace.httpBackend()?.inspect()) ?? workspace.embeddedBackend().emulator.inspect();
   if (options.json) {
     process.stdout.write(JSON.stringify(everything, null, 2) + "\n");
     return 0;

@@ -1,0 +1,44 @@
+// emulator serve: the emulator as an HTTP service, until interrupted. Other `virtform` commands reach
+// it with VIRTFORM_ENDPOINT (or --endpoint) and VIRTFORM_TOKEN.
+import { randomBytes } from "node:crypto";
+import { resolve } from "node:path";
+import { serveEmulator } from "../../emulator/http/server.ts";
+import { CliError } from "../cli-error.ts";
+import { Workspace } from "../workspace.ts";
+
+export interface EmulatorServeOptions {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+  token?: string;
+}
+
+export const DEFAULT_EMULATOR_PORT = 8420;
+
+export async function emulatorServeCommand(options: EmulatorServeOptions): Promise<number> {
+  const port = options.port === undefined ? DEFAULT_EMULATOR_PORT : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port must be a port number (0 picks a free one), got ${options.port}`);
+  const given = options.token ?? process.env.VIRTFORM_TOKEN;
+  if (given !== undefined && !/^\S+$/.test(given)) throw new CliError("the token must be non-empty and contain no whitespace");
+  const token = given ?? randomBytes(24).toString("base64url");
+  const dataDir = options.dataDir ? resolve(options.dataDir) : new Workspace().emulatorDir;
+  const server = await serveEmulator({ dataDir, token, host: options.host ?? "127.0.0.1", port }).catch((err: unknown) => {
+    throw new CliError(`cannot serve the emulator: ${(err as Error).message}`);
+  });
+  process.stdout.write(`virtform emulator serving ${server.url}/v1 (data in ${dataDir})\n`);
+  process.stdout.write(`VIRTFORM_ENDPOINT=${server.url}\n`);
+  // A token the user chose is theirs already; a generated one is shown once, here.
+  process.stdout.write(given === undefined ? `VIRTFORM_TOKEN=${token}\n` : `token: as given (${options.token ? "--token" : "VIRTFORM_TOKEN"})\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      done();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await server.close();
+  process.stdout.write("virtform emulator stopped\n");
+  return 0;
+}

@@ -1,0 +1,33 @@
+// The REST collections and the resource kind each one carries; shared by the server and its client.
+import type { KindName } from "../../sdk/kinds/index.ts";
+
+export const COLLECTIONS = {
+  clusters: "Cluster",
+  instances: "Instance",
+  images: "Image",
+  pools: "StoragePool",
+  volumes: "Volume",
+  attachments: "Attachment",
+} as const satisfies Record<string, KindName>;
+
+export type CollectionName = keyof typeof COLLECTIONS;
+
+export const collectionOf = Object.fromEntries(Object.entries(COLLECTIONS).map(([c, k]) => [k, c])) as {
+  [K in KindName]: CollectionName;
+};
+
+/** Error codes in `{ "error": { "code", "message" } }` bodies: the emulator's, plus the HTTP layer's own. */
+export type ApiErrorCode =
+  | "not-found"
+  | "conflict"
+  | "invalid"
+  | "capacity"
+  | "unauthorized"
+  | "malformed"
+  | "unsupported-media-type"
+  | "too-large"
+  | "internal";
+
+export interface ApiErrorBody {
+  error: { code: ApiErrorCode; message: string };
+}

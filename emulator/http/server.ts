@@ -1,0 +1,220 @@
+// The emulator as an HTTP service: a versioned REST API under /v1 over one Emulator. Every request
+// needs the bearer token; request bodies are checked against the kinds' zod schemas; errors are
+// `{ "error": { "code", "message" } }` with a status per code. The Emulator is synchronous, so each
+// request is applied whole before the next one starts.
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+import { Emulator, type EmulatedObject } from "../emulator.ts";
+import { EmulatorError, type EmulatorErrorCode } from "../errors.ts";
+import { COLLECTIONS, type ApiErrorBody, type ApiErrorCode, type CollectionName } from "./collections.ts";
+import { openApiDocument } from "./openapi.ts";
+
+export interface ServerOptions {
+  emulator: Emulator;
+  token: string;
+  /** How many rehearsals may exist at once; each is a full in-memory copy. */
+  maxRehearsals?: number;
+  /** A rehearsal unused for this long is dropped (a client that died before disposing it). */
+  rehearsalIdleMs?: number;
+  logger?: boolean;
+}
+
+/**
+ * Capacity maps to 409 rather than 507: the request conflicts with what the emulator holds now and
+ * a smaller one (or freeing room) succeeds, and 5xx would invite blind retries.
+ */
+const STATUS: Record<EmulatorErrorCode, number> = { "not-found": 404, conflict: 409, invalid: 422, capacity: 409 };
+
+/** An error of the HTTP layer itself, answered like the emulator's. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const idempotencyKey = z.string().min(1).max(256);
+const nameSchema = z.string().min(1).max(256);
+const sinceSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown }> =>
+  z.object({ name: nameSchema, spec: kinds[kind].inputs as z.ZodType<unknown> }).strict();
+const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean }> =>
+  z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false) }).strict();
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const detail = result.error.issues.map((i) => `${i.path.join(".") || "(value)"}: ${i.message}`).join("; ");
+  throw new ApiError(422, "invalid", `invalid ${what}: ${detail}`);
+}
+
+/** Compares hashes so neither the length nor the content of the token leaks through timing. */
+function tokenChecker(token: string): (header: string | undefined) => boolean {
+  const expected = createHash("sha256").update(token).digest();
+  return (header) => {
+    const match = /^Bearer +(\S+) *$/i.exec(header ?? "");
+    const given = createHash("sha256").update(match?.[1] ?? "").digest();
+    return timingSafeEqual(given, expected) && match !== null;
+  };
+}
+
+export function buildServer(options: ServerOptions): FastifyInstance {
+  if (options.token.length === 0) throw new Error("the emulator API needs a non-empty token");
+  const main = options.emulator;
+  const maxRehearsals = options.maxRehearsals ?? 32;
+  const idleMs = options.rehearsalIdleMs ?? 15 * 60_000;
+  const rehearsals = new Map<string, { emulator: Emulator; usedAt: number }>();
+  const authorized = tokenChecker(options.token);
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024, return503OnClosing: true });
+
+  const dropIdle = () => {
+    const now = Date.now();
+    for (const [id, r] of rehearsals) if (now - r.usedAt > idleMs) rehearsals.delete(id);
+  };
+
+  const target = (request: FastifyRequest): Emulator => {
+    const rid = (request.params as { rid?: string }).rid;
+    if (rid === undefined) return main;
+    const rehearsal = rehearsals.get(rid);
+    if (!rehearsal) throw new ApiError(404, "not-found", `rehearsal ${rid} does not exist (discarded, expired, or never made)`);
+    rehearsal.usedAt = Date.now();
+    return rehearsal.emulator;
+  };
+
+  const send = (reply: FastifyReply, status: number, code: ApiErrorCode, message: string) =>
+    reply.code(status).type("application/json").send({ error: { code, message } } satisfies ApiErrorBody);
+
+  // Before the body is even read: an unauthenticated request changes nothing and learns nothing.
+  app.addHook("onRequest", async (request, reply) => {
+    if (authorized(request.headers.authorization)) return;
+    reply.header("www-authenticate", 'Bearer realm="virtform-emulator"');
+    return send(reply, 401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+  });
+
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof EmulatorError) return send(reply, STATUS[err.code] ?? 500, err.code, err.message);
+    if (err instanceof ApiError) return send(reply, err.status, err.code, err.message);
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    const message = err instanceof Error ? err.message : String(err);
+    if (status === 413) return send(reply, 413, "too-large", message);
+    if (status === 415) return send(reply, 415, "unsupported-media-type", message);
+    if (status >= 400 && status < 500) return send(reply, 400, "malformed", message);
+    reply.log.error(err);
+    return send(reply, 500, "internal", `internal error: ${message}`);
+  });
+
+  app.setNotFoundHandler((request, reply) => send(reply, 404, "not-found", `no route ${request.method} ${request.url.split("?")[0]}`));
+
+  // Every object and event, under /v1 for the emulator and under /v1/rehearsals/:rid for a rehearsal.
+  const routes = async (scope: FastifyInstance) => {
+    for (const [collection, kind] of Object.entries(COLLECTIONS) as [CollectionName, KindName][]) {
+      const base = `/${collection}`;
+      const createSchema = createBody(kind);
+      const updateSchema = updateBody(kind);
+      scope.get(base, async (request) => ({ items: target(request).list(kind).map((o) => checked(kind, o)) }));
+      scope.post(base, async (request, reply) => {
+        const emulator = target(request);
+        const key = request.headers["idempotency-key"];
+        const token = key === undefined ? undefined : parse(idempotencyKey, key, "Idempotency-Key header");
+        const body = parse(createSchema, request.body, `${kind} create request`);
+        const object = emulator.create(kind, body.spec, { name: body.name, ...(token ? { token } : {}) });
+        return reply.code(201).send(checked(kind, object));
+      });
+      scope.get(`${base}/:id`, async (request) => {
+        const { id } = request.params as { id: string };
+        const object = target(request).get(kind, id);
+        if (!object) throw new EmulatorError("not-found", `${kind} ${id} does not exist`);
+        return checked(kind, object);
+      });
+      scope.put(`${base}/:id`, async (request) => {
+        const emulator = target(request);
+        const { id } = request.params as { id: string };
+        const body = parse(updateSchema, request.body, `${kind} update request`);
+        return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
+      });
+      scope.delete(`${base}/:id`, async (request, reply) => {
+        const { id } = request.params as { id: string };
+        target(request).delete(kind, id);
+        return reply.code(204).send();
+      });
+    }
+    // Start and stop set the declared power state: the same change a program makes, so the engine
+    // sees it as drift. Reboot needs the emulator's lifecycle (issue 4, point 4) and is not here yet.
+    scope.post("/instances/:id/actions/:action", async (request) => {
+      const emulator = target(request);
+      const { id, action } = request.params as { id: string; action: string };
+      const powerState = action === "start" ? "running" : action === "stop" ? "stopped" : undefined;
+      if (!powerState) throw new ApiError(404, "not-found", `instances have no action ${action}; actions: start, stop`);
+      const current = emulator.get("Instance", id);
+      if (!current) throw new EmulatorError("not-found", `Instance ${id} does not exist`);
+      if (current.outputs.state === "terminated") throw new EmulatorError("conflict", `instance ${id} is terminated and cannot ${action}`);
+      return checked("Instance", emulator.update("Instance", id, { ...current.spec, powerState }, { restart: false }));
+    });
+    scope.get("/events", async (request) => {
+      const { since } = request.query as { since?: unknown };
+      const after = since === undefined ? 0 : parse(sinceSchema, since, "since (a whole number >= 0)");
+      return { items: target(request).events(after) };
+    });
+    scope.get("/inspect", async (request) => target(request).inspect());
+  };
+
+  app.register(
+    async (v1) => {
+      await routes(v1);
+      const document = openApiDocument();
+      v1.get("/openapi.json", async () => document);
+      v1.post("/rehearsals", async (_request, reply) => {
+        dropIdle();
+        if (rehearsals.size >= maxRehearsals) {
+          throw new ApiError(409, "capacity", `${rehearsals.size} rehearsals exist already; discard one (DELETE /v1/rehearsals/{id})`);
+        }
+        const id = randomUUID();
+        rehearsals.set(id, { emulator: main.rehearsal(), usedAt: Date.now() });
+        return reply.code(201).send({ id });
+      });
+      v1.delete("/rehearsals/:rid", async (request, reply) => {
+        const { rid } = request.params as { rid: string };
+        if (!rehearsals.delete(rid)) throw new ApiError(404, "not-found", `rehearsal ${rid} does not exist`);
+        return reply.code(204).send();
+      });
+      await v1.register(routes, { prefix: "/rehearsals/:rid" });
+    },
+    { prefix: "/v1" },
+  );
+  return app;
+}
+
+/** What goes out matches the kind's output schema, or the request fails loudly instead of lying. */
+function checked(kind: KindName, object: EmulatedObject): EmulatedObject {
+  const result = kinds[kind].outputs.safeParse(object.outputs);
+  if (!result.success) throw new Error(`emulator produced invalid outputs for ${kind} ${object.id}: ${result.error.message}`);
+  return object;
+}
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+/** Opens the emulator in `dataDir` and serves it; port 0 picks a free port. */
+export async function serveEmulator(options: {
+  dataDir: string;
+  token: string;
+  host?: string;
+  port?: number;
+  logger?: boolean;
+}): Promise<RunningServer> {
+  const app = buildServer({ emulator: Emulator.open(options.dataDir), token: options.token, ...(options.logger ? { logger: true } : {}) });
+  const host = options.host ?? "127.0.0.1";
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  const shownHost = host.includes(":") ? `[${host}]` : host;
+  return { url: `http://${shownHost}:${port}`, app, close: () => app.close() };
+}

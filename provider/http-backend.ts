@@ -1,0 +1,122 @@
+// The emulator over HTTP (`virtform emulator serve`): the same Backend as the embedded one, so the
+// provider and engine cannot tell them apart. API errors come back as HttpBackendError with the
+// emulator's `code`, so `isNotFound` and friends work unchanged.
+import type { Value } from "../engine/model.ts";
+import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
+import type { Emulator } from "../emulator/emulator.ts";
+import type { EmulatorEvent } from "../emulator/data.ts";
+import type { KindName } from "../sdk/kinds/index.ts";
+import type { Backend, BackendObject } from "./backend.ts";
+
+export class HttpBackendError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpBackendError";
+  }
+}
+
+export interface HttpBackendOptions {
+  /** Base URL of the server, e.g. http://127.0.0.1:8420 (a trailing /v1 is accepted). */
+  endpoint: string;
+  token: string;
+  /** Per request; a hung server should not hang a plan forever. */
+  timeoutMs?: number;
+}
+
+export class HttpBackend implements Backend {
+  readonly endpoint: string;
+  private readonly base: string;
+
+  constructor(
+    private readonly options: HttpBackendOptions,
+    /** Where the API lives: /v1, or /v1/rehearsals/<id> for a rehearsal. */
+    path = "/v1",
+  ) {
+    this.endpoint = options.endpoint.replace(/\/+$/, "").replace(/\/v1$/, "");
+    this.base = this.endpoint + path;
+  }
+
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject> {
+    return this.request("POST", `/${collectionOf[kind]}`, { name: options.name, spec }, { "idempotency-key": options.token });
+  }
+
+  async get(kind: KindName, id: string): Promise<BackendObject | null> {
+    try {
+      return await this.request<BackendObject>("GET", `/${collectionOf[kind]}/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (err instanceof HttpBackendError && err.code === "not-found") return null;
+      throw err;
+    }
+  }
+
+  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
+    return this.request("PUT", `/${collectionOf[kind]}/${encodeURIComponent(id)}`, { spec, restart: options.restart });
+  }
+
+  async delete(kind: KindName, id: string): Promise<void> {
+    await this.request("DELETE", `/${collectionOf[kind]}/${encodeURIComponent(id)}`);
+  }
+
+  async list(kind: KindName): Promise<BackendObject[]> {
+    return (await this.request<{ items: BackendObject[] }>("GET", `/${collectionOf[kind]}`)).items;
+  }
+
+  async events(since = 0): Promise<EmulatorEvent[]> {
+    return (await this.request<{ items: EmulatorEvent[] }>("GET", `/events?since=${since}`)).items;
+  }
+
+  /** What `virtform emulator inspect` shows, as the embedded emulator's `inspect()` gives it. */
+  async inspect(): Promise<ReturnType<Emulator["inspect"]>> {
+    return this.request("GET", "/inspect");
+  }
+
+  async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {
+    const { id } = await this.request<{ id: string }>("POST", "/rehearsals");
+    const path = `/v1/rehearsals/${encodeURIComponent(id)}`;
+    const copy = new HttpBackend(this.options, path);
+    const dispose = async () => {
+      try {
+        await this.request("DELETE", `/rehearsals/${encodeURIComponent(id)}`);
+      } catch (err) {
+        if (!(err instanceof HttpBackendError && err.code === "not-found")) throw err; // expired: gone anyway
+      }
+    };
+    return Object.assign(copy, { dispose });
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const url = this.base + path;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.options.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 60_000),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
+      throw new HttpBackendError("unreachable", 0, `cannot reach the emulator at ${this.endpoint}: ${cause}`);
+    }
+    const text = await response.text();
+    if (response.ok) return (text ? JSON.parse(text) : undefined) as T;
+    let error: ApiErrorBody["error"] | undefined;
+    try {
+      error = (JSON.parse(text) as Partial<ApiErrorBody>).error;
+    } catch {
+      // not our JSON (a proxy, another service on the port): report the status and text
+    }
+    const hint = response.status === 401 ? " (check VIRTFORM_TOKEN)" : "";
+    if (error?.code && error.message) throw new HttpBackendError(error.code, response.status, error.message + hint);
+    // Never "not-found" here: a 404 from something that is not the emulator must not read as "gone".
+    throw new HttpBackendError(`http-${response.status}`, response.status, `${method} ${url}: ${response.status} ${response.statusText}: ${text.slice(0, 200)}`);
+  }
+}
