@@ -2,7 +2,7 @@
 // updates catalog, then run the same sets through `apt-get -s` for comparison.
 // Run: npx tsx bench/images/resolve.ts
 
-import { aptSimulateInstallAsync } from "../../emulator/images/apt-oracle.ts";
+import { aptSimulateInstallAsync, type AptSimulation } from "../../emulator/images/apt-oracle.ts";
 import { resolve, type PackageRequest } from "../../emulator/images/dependency-solver.ts";
 import { loadSystemCatalog, systemPackageLists } from "../../emulator/images/package-catalog.ts";
 
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   // apt-get cannot take version ranges on the command line; name-only sets are compared.
   const t2 = performance.now();
   const aptTimes: number[] = [];
-  const sims = [];
+  const sims: AptSimulation[] = [];
   for (const v of VARIANTS) {
     const s = performance.now();
     sims.push(await aptSimulateInstallAsync(v.requests.map((q) => q.name)));
