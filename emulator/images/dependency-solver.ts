@@ -380,7 +380,7 @@ class Marker {
         found = true;
         break;
       }
-      if (!found && this.relaxed) found = this.tryOlderVersions(dep, name, depth);
+      if (!found && this.relaxed) found = this.tryOlderVersions(dep, depth);
       if (!found) {
         failed ??= dep;
         if (!propagateProtected && !fromUser) break;
@@ -390,7 +390,7 @@ class Marker {
   }
 
   /** Second pass only: switch a not-yet-installed package to an older version that satisfies `dep`. */
-  private tryOlderVersions(dep: Dep, parent: string, depth: number): boolean {
+  private tryOlderVersions(dep: Dep, depth: number): boolean {
     for (const rel of dep.group) {
       for (const r of this.anyVersionSatisfying(rel)) {
         const s = this.st(r.name);
@@ -401,7 +401,6 @@ class Marker {
         if (s.inst === null) s.cand = saved;
       }
     }
-    void parent;
     return false;
   }
 }

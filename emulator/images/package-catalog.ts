@@ -287,8 +287,8 @@ const APT_LISTS = "/var/lib/apt/lists";
 const APT_HELPER = "/usr/lib/apt/apt-helper";
 
 /**
- * The system's apt Packages lists (after `apt-get update`), in the order apt's sources name
- * them is not recoverable from file names, so sorted by name; [] when there are none.
+ * The system's apt Packages lists (after `apt-get update`), sorted by file name (the order of
+ * sources.list cannot be recovered from the names); [] when there are none.
  */
 export function systemPackageLists(dir: string = APT_LISTS): string[] {
   if (!existsSync(dir)) return [];
