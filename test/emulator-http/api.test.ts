@@ -1,0 +1,265 @@
+// The emulator's REST API through real HTTP on loopback: auth, CRUD and list shapes, error bodies,
+// idempotency, events, actions, rehearsals, the OpenAPI document, and HttpBackend over the same API.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { isNotFound } from "../../provider/backend.ts";
+import { HttpBackend, HttpBackendError } from "../../provider/http-backend.ts";
+import { COLLECTION_NAMES, TOKEN, populate, serve, snapshot, specs, type Served } from "./helpers.ts";
+
+let server: Served;
+beforeEach(async () => {
+  server = await serve();
+});
+afterEach(async () => {
+  await server.stop();
+});
+
+describe("auth", () => {
+  it("refuses requests without a token or with a wrong one, and changes nothing", async () => {
+    const before = await snapshot(server.api);
+    const eventsBefore = (await server.api.get("/v1/events")).body.items.length;
+    for (const api of [server.api.withToken(undefined), server.api.withToken("wrong"), server.api.withToken(TOKEN + "x"), server.api.withToken(TOKEN.slice(0, -1))]) {
+      for (const [method, path, body] of [
+        ["GET", "/v1/clusters", undefined],
+        ["POST", "/v1/clusters", { name: "c", spec: specs.cluster }],
+        ["POST", "/v1/rehearsals", undefined],
+        ["GET", "/v1/openapi.json", undefined],
+        ["DELETE", "/v1/clusters/cl-000001", undefined],
+        ["GET", "/v1/no-such-route", undefined],
+      ] as const) {
+        const answer = await api.call(method, path, body);
+        expect(answer.status, `${method} ${path}`).toBe(401);
+        expect(answer.body).toEqual({ error: { code: "unauthorized", message: expect.stringContaining("bearer token") } });
+        expect(answer.headers.get("www-authenticate")).toMatch(/^Bearer/);
+      }
+    }
+    // other schemes and malformed headers are refused too
+    for (const authorization of [`Basic ${TOKEN}`, TOKEN, `Bearer`, `Bearer ${TOKEN} extra`]) {
+      const answer = await server.api.withToken(undefined).call("POST", "/v1/clusters", { name: "c", spec: specs.cluster }, { authorization });
+      expect(answer.status, authorization).toBe(401);
+    }
+    expect(await snapshot(server.api)).toEqual(before);
+    expect((await server.api.get("/v1/events")).body.items.length).toBe(eventsBefore);
+  });
+
+  it("accepts the right token (scheme case-insensitive) and creates", async () => {
+    const answer = await server.api
+      .withToken(undefined)
+      .call("POST", "/v1/clusters", { name: "cluster.web", spec: specs.cluster }, { authorization: `bearer ${TOKEN}` });
+    expect(answer.status).toBe(201);
+    expect((await server.api.get("/v1/clusters")).body.items).toHaveLength(1);
+  });
+});
+
+describe("objects", () => {
+  it("creates, reads, lists, updates and deletes every kind with the documented shapes", async () => {
+    const made = await populate(server.api);
+    for (const c of COLLECTION_NAMES) {
+      const list = await server.api.get(`/v1/${c}`);
+      expect(list.status).toBe(200);
+      expect(Object.keys(list.body)).toEqual(["items"]);
+      expect(list.body.items).toHaveLength(1);
+      expect(Object.keys(list.body.items[0]).sort()).toEqual(["id", "name", "outputs", "spec"]);
+    }
+    const got = await server.api.get(`/v1/volumes/${made.volume.id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toEqual({ id: made.volume.id, name: "volume.data", spec: { pool: made.pool.id, sizeGiB: 10, multiAttach: false, deleteProtection: false }, outputs: made.volume.outputs });
+    expect(made.instance.outputs).toEqual({ host: expect.any(String), state: "running" });
+    expect(made.attachment.outputs).toEqual({ device: "vdb" });
+
+    const grown = await server.api.put(`/v1/volumes/${made.volume.id}`, { spec: { ...got.body.spec, sizeGiB: 20 } });
+    expect(grown.status).toBe(200);
+    expect(grown.body.spec.sizeGiB).toBe(20);
+    expect((await server.api.get(`/v1/volumes/${made.volume.id}`)).body.spec.sizeGiB).toBe(20);
+
+    // resizing an instance needs restart: true
+    const resize = { ...made.instance.spec, vcpu: 4 };
+    const refused = await server.api.put(`/v1/instances/${made.instance.id}`, { spec: resize });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error).toEqual({ code: "invalid", message: expect.stringContaining("needs a restart") });
+    const resized = await server.api.put(`/v1/instances/${made.instance.id}`, { spec: resize, restart: true });
+    expect(resized.status).toBe(200);
+    expect(resized.body.spec.vcpu).toBe(4);
+
+    expect((await server.api.del(`/v1/attachments/${made.attachment.id}`)).status).toBe(204);
+    expect((await server.api.del(`/v1/volumes/${made.volume.id}`)).status).toBe(204);
+    expect((await server.api.get(`/v1/volumes/${made.volume.id}`)).status).toBe(404);
+    expect((await server.api.get("/v1/volumes")).body.items).toEqual([]);
+  });
+
+  it("answers 404, 409 and 422 with an error body", async () => {
+    const made = await populate(server.api);
+    const missing = await server.api.get("/v1/instances/i-ffffff");
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: { code: "not-found", message: expect.stringContaining("i-ffffff") } });
+    expect((await server.api.del("/v1/pools/nope")).status).toBe(404);
+    expect((await server.api.put("/v1/pools/nope", { spec: specs.pool })).body.error.code).toBe("not-found");
+    expect((await server.api.get("/v1/nothing-here")).body.error.code).toBe("not-found");
+
+    // a second attachment of a volume that is not multi-attach
+    const second = await server.api.post("/v1/instances", { name: "instances.web/app[1]", spec: specs.instance(made.cluster.id, made.image.id, made.digest, 1) });
+    expect(second.status).toBe(201);
+    const conflict = await server.api.post("/v1/attachments", { name: "attachment.again", spec: { volume: made.volume.id, instance: second.body.id } });
+    expect(conflict.status).toBe(409);
+    expect(conflict.body).toEqual({ error: { code: "conflict", message: expect.stringContaining("not multi-attach") } });
+
+    // capacity: 409 with its own code
+    const huge = await server.api.post("/v1/instances", {
+      name: "instances.web/huge[0]",
+      spec: { ...specs.instance(made.cluster.id, made.image.id, made.digest, 0), group: "huge", vcpu: 512, memoryGiB: 4000 },
+    });
+    expect(huge.status).toBe(409);
+    expect(huge.body.error.code).toBe("capacity");
+    expect(huge.body.error.message).toMatch(/no host of cluster/);
+
+    const invalid = await server.api.post("/v1/volumes", { name: "volume.bad", spec: { pool: made.pool.id, sizeGiB: -1 } });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body).toEqual({ error: { code: "invalid", message: expect.stringContaining("spec.sizeGiB") } });
+    const extra = await server.api.post("/v1/volumes", { name: "volume.bad", spec: specs.volume(made.pool.id), colour: "red" });
+    expect(extra.status).toBe(422);
+    expect((await server.api.post("/v1/volumes", { spec: specs.volume(made.pool.id) })).body.error.message).toContain("name");
+    expect((await server.api.put(`/v1/volumes/${made.volume.id}`, { spec: made.volume.spec, restart: "yes" })).status).toBe(422);
+
+    const malformed = await server.api.post("/v1/volumes", '{"name": "x", ');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe("malformed");
+    // a text body is not an object; a content type nobody parses is refused before any handler
+    const text = await server.api.call("POST", "/v1/volumes", "hello", { "content-type": "text/plain" });
+    expect(text.status).toBe(422);
+    expect(text.body.error.code).toBe("invalid");
+    const xml = await server.api.call("POST", "/v1/volumes", "<volume/>", { "content-type": "application/xml" });
+    expect(xml.status).toBe(415);
+    expect(xml.body.error.code).toBe("unsupported-media-type");
+    expect((await server.api.get("/v1/volumes")).body.items).toHaveLength(1);
+  });
+
+  it("returns the same object for a retried create with the same Idempotency-Key", async () => {
+    const body = { name: "cluster.web", spec: specs.cluster };
+    const first = await server.api.post("/v1/clusters", body, { "idempotency-key": "run-1/cluster.web" });
+    const again = await server.api.post("/v1/clusters", body, { "idempotency-key": "run-1/cluster.web" });
+    expect(first.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    const other = await server.api.post("/v1/clusters", body, { "idempotency-key": "run-2/cluster.web" });
+    expect(other.body.id).not.toBe(first.body.id);
+    expect((await server.api.get("/v1/clusters")).body.items.map((c: { id: string }) => c.id).sort()).toEqual([first.body.id, other.body.id].sort());
+    expect((await server.api.post("/v1/clusters", body, { "idempotency-key": "k".repeat(300) })).status).toBe(422);
+  });
+
+  it("persists to the data dir as each request completes", async () => {
+    const made = await populate(server.api);
+    const onDisk = JSON.parse(readFileSync(join(server.dataDir, "emulator.json"), "utf8"));
+    expect(Object.keys(onDisk.instances)).toEqual([made.instance.id]);
+    expect(onDisk.attachments[made.attachment.id].device).toBe("vdb");
+  });
+});
+
+describe("events", () => {
+  it("lists every change in order, and only the later ones with since", async () => {
+    const made = await populate(server.api);
+    await server.api.del(`/v1/attachments/${made.attachment.id}`);
+    const all = (await server.api.get("/v1/events")).body.items as { seq: number; type: string; id: string }[];
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+    const created = all.filter((e) => e.type.endsWith(".created")).map((e) => e.type);
+    expect(created).toEqual(["cluster.created", "image.created", "storagepool.created", "volume.created", "instance.created", "attachment.created"]);
+    expect(all.at(-1)).toMatchObject({ type: "attachment.deleted", id: made.attachment.id });
+
+    const later = (await server.api.get(`/v1/events?since=${all.length - 2}`)).body.items;
+    expect(later).toEqual(all.slice(-2));
+    expect((await server.api.get(`/v1/events?since=${all.length}`)).body.items).toEqual([]);
+    for (const bad of ["-1", "x", "1.5"]) {
+      const answer = await server.api.get(`/v1/events?since=${bad}`);
+      expect(answer.status, bad).toBe(422);
+      expect(answer.body.error.code).toBe("invalid");
+    }
+  });
+});
+
+describe("instance actions", () => {
+  it("stops and starts an instance, and refuses unknown actions", async () => {
+    const made = await populate(server.api);
+    const stopped = await server.api.post(`/v1/instances/${made.instance.id}/actions/stop`);
+    expect(stopped.status).toBe(200);
+    expect(stopped.body.outputs.state).toBe("stopped");
+    expect(stopped.body.spec.powerState).toBe("stopped");
+    const started = await server.api.post(`/v1/instances/${made.instance.id}/actions/start`);
+    expect(started.body.outputs.state).toBe("running");
+    const types = (await server.api.get("/v1/events")).body.items.map((e: { type: string }) => e.type);
+    expect(types.slice(-4)).toEqual(["instance.stopped", "instance.updated", "instance.started", "instance.updated"]);
+    expect((await server.api.post(`/v1/instances/${made.instance.id}/actions/explode`)).status).toBe(404);
+    expect((await server.api.post("/v1/instances/i-ffffff/actions/start")).status).toBe(404);
+  });
+});
+
+describe("rehearsals", () => {
+  it("tries changes on a copy that the real emulator never sees, then discards it", async () => {
+    const made = await populate(server.api);
+    const created = await server.api.post("/v1/rehearsals");
+    expect(created.status).toBe(201);
+    const base = `/v1/rehearsals/${created.body.id}`;
+    expect((await server.api.get(`${base}/volumes`)).body.items).toHaveLength(1);
+    expect((await server.api.del(`${base}/attachments/${made.attachment.id}`)).status).toBe(204);
+    expect((await server.api.del(`${base}/volumes/${made.volume.id}`)).status).toBe(204);
+    expect((await server.api.post(`${base}/volumes`, { name: "volume.new", spec: specs.volume(made.pool.id) })).status).toBe(201);
+    expect((await server.api.get(`${base}/volumes`)).body.items.map((v: { name: string }) => v.name)).toEqual(["volume.new"]);
+    expect((await server.api.get("/v1/volumes")).body.items.map((v: { name: string }) => v.name)).toEqual(["volume.data"]);
+
+    expect((await server.api.del(base)).status).toBe(204);
+    expect((await server.api.get(`${base}/volumes`)).body.error.code).toBe("not-found");
+    expect((await server.api.del(base)).status).toBe(404);
+  });
+});
+
+describe("openapi", () => {
+  it("is a JSON OpenAPI 3.1 document listing every path, with the kinds' schemas", async () => {
+    const answer = await fetch(`${server.url}/v1/openapi.json`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get("content-type")).toMatch(/application\/json/);
+    const document = JSON.parse(await answer.text());
+    expect(document.openapi).toBe("3.1.0");
+    for (const c of COLLECTION_NAMES) {
+      expect(Object.keys(document.paths[`/v1/${c}`]).sort()).toEqual(["get", "post"]);
+      expect(Object.keys(document.paths[`/v1/${c}/{id}`]).sort()).toEqual(["delete", "get", "parameters", "put"]);
+    }
+    for (const p of ["/v1/events", "/v1/rehearsals", "/v1/rehearsals/{rid}", "/v1/instances/{id}/actions/{action}", "/v1/inspect"]) expect(document.paths).toHaveProperty([p]);
+    const volumeSpec = document.components.schemas.VolumeSpec;
+    expect(volumeSpec.required).toEqual(["pool", "sizeGiB"]);
+    expect(volumeSpec.additionalProperties).toBe(false);
+    expect(document.components.schemas.InstanceOutputs.properties.state.enum).toEqual(["pending", "running", "stopped", "terminated"]);
+    // every $ref resolves
+    const refs = JSON.stringify(document).match(/"#\/components\/schemas\/[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(20);
+    for (const ref of refs) expect(document.components.schemas).toHaveProperty([ref.slice(22, -1)]);
+  });
+});
+
+describe("HttpBackend", () => {
+  it("does what the embedded backend does, over the API, with errors that keep their code", async () => {
+    const backend = new HttpBackend({ endpoint: `${server.url}/v1/`, token: TOKEN });
+    const pool = await backend.create("StoragePool", specs.pool, { name: "pool.fast", token: "t-pool" });
+    expect(await backend.create("StoragePool", specs.pool, { name: "pool.fast", token: "t-pool" })).toEqual(pool);
+    const volume = await backend.create("Volume", specs.volume(pool.id), { name: "volume.data", token: "t-vol" });
+    expect(await backend.get("Volume", volume.id)).toEqual(volume);
+    expect(await backend.get("Volume", "vol-ffffff")).toBeNull();
+    const grown = await backend.update("Volume", volume.id, { ...volume.spec, sizeGiB: 30 }, { restart: false });
+    expect(grown.spec.sizeGiB).toBe(30);
+
+    const failure = await backend.update("Volume", volume.id, { ...volume.spec, sizeGiB: 5 }, { restart: false }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(HttpBackendError);
+    expect((failure as HttpBackendError).status).toBeGreaterThanOrEqual(400);
+    const gone = await backend.delete("Volume", "vol-ffffff").catch((e: unknown) => e);
+    expect(isNotFound(gone)).toBe(true);
+
+    const rehearsal = await backend.rehearsal();
+    await rehearsal.delete("Volume", volume.id);
+    expect(await rehearsal.get("Volume", volume.id)).toBeNull();
+    expect(await backend.get("Volume", volume.id)).not.toBeNull();
+    await rehearsal.dispose();
+    expect((await backend.list("Volume")).map((v) => v.id)).toEqual([volume.id]);
+    expect((await backend.events()).length).toBeGreaterThan(0);
+    expect(Object.keys((await backend.inspect()).volumes)).toEqual([volume.id]);
+
+    const refused = await new HttpBackend({ endpoint: server.url, token: "wrong" }).get("Volume", volume.id).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: "unauthorized", status: 401 });
+  });
+});
