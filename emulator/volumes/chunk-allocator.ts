@@ -52,6 +52,8 @@ export class ChunkAllocator {
   private unsafeInPlace = new Set<number>();
   private readonly inflightUnsafe: Set<number>[] = [];
   private used = 0;
+  // Slots an in-flight asynchronous read is copying from: never handed to a new owner meanwhile.
+  private readonly pins = new Map<number, number>();
 
   constructor(luns: readonly LunGeometry[], references: Iterable<number> = []) {
     const base: number[] = [];
@@ -185,6 +187,16 @@ export class ChunkAllocator {
     }
   }
 
+  pin(id: number): void {
+    this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+  }
+
+  unpin(id: number): void {
+    const n = this.pins.get(id) ?? 0;
+    if (n <= 1) this.pins.delete(id);
+    else this.pins.set(id, n - 1);
+  }
+
   /** Whether a write may modify the slot in place rather than copying it first. */
   writableInPlace(id: number): boolean {
     if (this.refs[id] !== 1 || this.unsafeInPlace.has(id)) return false;
@@ -212,6 +224,10 @@ export class ChunkAllocator {
     for (const id of ticket.freed) {
       // Re-referenced slots cannot occur (quarantined slots are never handed out), but be safe.
       if (this.refs[id] !== 0) continue;
+      if (this.pins.has(id)) {
+        this.quarantine.push(id); // a read still copies from it: free it at a later commit
+        continue;
+      }
       const { lun } = this.address(id);
       this.freeStacks[lun]?.push(id);
     }

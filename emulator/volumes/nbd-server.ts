@@ -1,7 +1,7 @@
 // An NBD server (fixed newstyle handshake, simple replies) exporting BlockDevices by name, written
-// from the protocol specification. Each connection runs one loop that reads a request, executes it
-// and replies, so requests are handled in order; clients still pipeline (their requests queue in
-// the socket buffer) and replies written in one event-loop turn go out in a single writev.
+// from the protocol specification. Each connection runs one loop that parses requests and starts
+// them in order (up to MAX_IN_FLIGHT at once); replies carry the request's handle and those
+// written in one event-loop turn go out in a single writev.
 
 import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
 import { type BlockDevice, StorageError } from "./block-device.ts";
@@ -28,6 +28,16 @@ class ProtocolViolation extends Error {}
 class ConnectionClosed extends Error {}
 
 const HIGH_WATER_BYTES = 64 * 1024 * 1024; // pause reading / wait for drain beyond this
+const MAX_IN_FLIGHT = 32; // requests of one connection executing at once
+
+interface Request {
+  type: number;
+  flags: number;
+  handle: Buffer;
+  offset: bigint;
+  length: number;
+  payload: Buffer | undefined;
+}
 
 export class NbdServer {
   private readonly options: NbdServerOptions;
@@ -305,19 +315,20 @@ class Connection {
   // ---- transmission ----
 
   private async transmission(selected: NbdExport, flags: number): Promise<void> {
-    const device = selected.device;
     const readOnly = (flags & P.FLAG_READ_ONLY) !== 0;
+    // Requests start in arrival order; each device call runs synchronously up to its first await,
+    // so writes apply in order, while large reads may overlap (the spec lets replies come out of
+    // order; each carries its request's handle).
+    const inFlight = new Set<Promise<void>>();
     for (;;) {
       if (this.socket.writableLength > HIGH_WATER_BYTES) await this.drained();
+      while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
       const header = this.reader.tryTake(28) ?? (await this.reader.take(28));
       const magic = header.readUInt32BE(0);
       if (magic !== P.REQUEST_MAGIC) {
         throw new ProtocolViolation(`bad request magic 0x${magic.toString(16).padStart(8, "0")}`);
       }
-      const commandFlags = header.readUInt16BE(4);
       const type = header.readUInt16BE(6);
-      const handle = header.subarray(8, 16);
-      const rawOffset = header.readBigUInt64BE(16);
       const length = header.readUInt32BE(24);
       if ((type === P.CMD_READ || type === P.CMD_WRITE) && length > P.MAX_PAYLOAD_BYTES) {
         throw new ProtocolViolation(
@@ -327,63 +338,74 @@ class Connection {
       const payload =
         type === P.CMD_WRITE ? (this.reader.tryTake(length) ?? (await this.reader.take(length))) : undefined;
       if (type === P.CMD_DISC) {
+        await Promise.all(inFlight); // the spec: handle outstanding requests, then close
         this.socket.end();
         return;
       }
-      // Offsets beyond 2^53 cannot be inside any device we serve.
-      const offset = rawOffset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(rawOffset);
-      const fua = (commandFlags & P.CMD_FLAG_FUA) !== 0;
-      const size = device.sizeBytes;
-      const inRange = offset + length <= size;
-      try {
-        switch (type) {
-          case P.CMD_READ: {
-            if (!inRange) {
-              this.reply(handle, P.EINVAL);
-              break;
-            }
-            const data = await device.read(offset, length);
-            this.reply(handle, 0, data);
-            break;
-          }
-          case P.CMD_WRITE:
-            if (readOnly) this.reply(handle, P.EPERM);
-            else if (!inRange) this.reply(handle, P.ENOSPC); // the spec's choice for writes past the end
-            else {
-              await device.write(offset, payload as Buffer);
-              if (fua) await device.flush();
-              this.reply(handle, 0);
-            }
-            break;
-          case P.CMD_FLUSH:
-            await device.flush();
+      const request: Request = {
+        type,
+        flags: header.readUInt16BE(4),
+        handle: Buffer.from(header.subarray(8, 16)),
+        offset: header.readBigUInt64BE(16),
+        length,
+        payload,
+      };
+      const running = this.execute(selected.device, readOnly, request);
+      inFlight.add(running);
+      void running.finally(() => inFlight.delete(running));
+    }
+  }
+
+  /** Runs one request and sends its reply; never rejects. */
+  private async execute(device: BlockDevice, readOnly: boolean, r: Request): Promise<void> {
+    const { handle, length } = r;
+    // Offsets beyond 2^53 cannot be inside any device we serve.
+    const offset = r.offset > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(r.offset);
+    const fua = (r.flags & P.CMD_FLAG_FUA) !== 0;
+    const inRange = offset + length <= device.sizeBytes;
+    try {
+      switch (r.type) {
+        case P.CMD_READ:
+          if (!inRange) this.reply(handle, P.EINVAL);
+          else this.reply(handle, 0, await device.read(offset, length));
+          break;
+        case P.CMD_WRITE:
+          if (readOnly) this.reply(handle, P.EPERM);
+          else if (!inRange) this.reply(handle, P.ENOSPC); // the spec's choice for writes past the end
+          else {
+            await device.write(offset, r.payload as Buffer);
+            if (fua) await device.flush();
             this.reply(handle, 0);
-            break;
-          case P.CMD_TRIM:
-            if (readOnly) this.reply(handle, P.EPERM);
-            else if (!inRange) this.reply(handle, P.EINVAL);
-            else {
-              await device.trim(offset, length);
-              if (fua) await device.flush();
-              this.reply(handle, 0);
-            }
-            break;
-          case P.CMD_WRITE_ZEROES:
-            if (readOnly) this.reply(handle, P.EPERM);
-            else if (!inRange) this.reply(handle, P.ENOSPC);
-            else {
-              if ((commandFlags & P.CMD_FLAG_NO_HOLE) !== 0) await writeZeroBytes(device, offset, length);
-              else await device.writeZeroes(offset, length);
-              if (fua) await device.flush();
-              this.reply(handle, 0);
-            }
-            break;
-          default:
-            this.reply(handle, P.EINVAL);
-        }
-      } catch (error) {
-        this.reply(handle, errorNumber(error, this.log));
+          }
+          break;
+        case P.CMD_FLUSH:
+          await device.flush();
+          this.reply(handle, 0);
+          break;
+        case P.CMD_TRIM:
+          if (readOnly) this.reply(handle, P.EPERM);
+          else if (!inRange) this.reply(handle, P.EINVAL);
+          else {
+            await device.trim(offset, length);
+            if (fua) await device.flush();
+            this.reply(handle, 0);
+          }
+          break;
+        case P.CMD_WRITE_ZEROES:
+          if (readOnly) this.reply(handle, P.EPERM);
+          else if (!inRange) this.reply(handle, P.ENOSPC);
+          else {
+            if ((r.flags & P.CMD_FLAG_NO_HOLE) !== 0) await writeZeroBytes(device, offset, length);
+            else await device.writeZeroes(offset, length);
+            if (fua) await device.flush();
+            this.reply(handle, 0);
+          }
+          break;
+        default:
+          this.reply(handle, P.EINVAL);
       }
+    } catch (error) {
+      this.reply(handle, errorNumber(error, this.log));
     }
   }
 

@@ -11,7 +11,7 @@
 // atomic with respect to the event loop (no chunk locks needed) and avoids a thread-pool round trip
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
-import { closeSync, fstatSync, fsync, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,6 +43,8 @@ export const SECTOR_BYTES = 512;
 const LOCK_FILE = "pool.lock";
 const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 const fsyncFd = promisify(fsync);
+/** Reads at least this large run on the libuv thread pool, several in parallel; smaller ones inline. */
+export const PARALLEL_READ_BYTES = 256 * 1024;
 
 export interface ThinPoolCreateOptions {
   /** Backing devices, each becomes one LUN file of exactly this size (sparse). */
@@ -124,6 +126,7 @@ export class ThinPool {
   private generation: number;
   private commitChain: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly readsInFlight = new Set<Promise<unknown>>();
 
   private constructor(dir: string, metadata: PoolMetadata, luns: Lun[]) {
     this.dir = dir;
@@ -388,6 +391,7 @@ export class ThinPool {
   /** Flushes, records a clean shutdown, closes the LUN files and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await Promise.allSettled([...this.readsInFlight]); // they use the LUN descriptors
     this.metadataDirty = true;
     await this.commit(true);
     this.closed = true;
@@ -412,6 +416,54 @@ export class ThinPool {
       if (slot === undefined) out.fill(0, done, done + n);
       else this.readSlot(slot, within, out, done, n);
       done += n;
+    }
+    return out;
+  }
+
+  /**
+   * @internal Large reads: segments are resolved now and copied on the thread pool, so several
+   * requests proceed in parallel. The slots read are pinned so none can be reused meanwhile.
+   */
+  async readParallel(volume: Volume, offset: number, length: number): Promise<Buffer> {
+    this.checkLive(volume);
+    checkRange(volume.sizeBytes, offset, length);
+    const out = Buffer.allocUnsafe(length);
+    const pinned: number[] = [];
+    const copies: Promise<void>[] = [];
+    let done = 0;
+    while (done < length) {
+      const position = offset + done;
+      const chunk = Math.floor(position / CHUNK_SIZE_BYTES);
+      const within = position - chunk * CHUNK_SIZE_BYTES;
+      let n = Math.min(length - done, CHUNK_SIZE_BYTES - within);
+      const slot = volume.chunks.get(chunk);
+      if (slot === undefined) {
+        out.fill(0, done, done + n);
+      } else {
+        // Extend over following chunks stored right after this one on the same LUN: one pread.
+        let next = chunk + 1;
+        let nextSlot = slot + 1;
+        const { lun } = this.allocator.address(slot);
+        this.allocator.pin(slot);
+        pinned.push(slot);
+        while (done + n < length && volume.chunks.get(next) === nextSlot && this.allocator.address(nextSlot).lun === lun) {
+          this.allocator.pin(nextSlot);
+          pinned.push(nextSlot);
+          n += Math.min(length - done - n, CHUNK_SIZE_BYTES);
+          next++;
+          nextSlot++;
+        }
+        copies.push(this.readSlotAsync(slot, within, out, done, n));
+      }
+      done += n;
+    }
+    const all = Promise.all(copies);
+    this.readsInFlight.add(all);
+    try {
+      await all;
+    } finally {
+      this.readsInFlight.delete(all);
+      for (const slot of pinned) this.allocator.unpin(slot);
     }
     return out;
   }
@@ -558,6 +610,23 @@ export class ThinPool {
       const n = readSync(lun.fd, out, at + done, length - done, position + done);
       if (n === 0) {
         // Past the end of a LUN file cannot happen for a sized sparse file, but never return junk.
+        out.fill(0, at + done, at + length);
+        return;
+      }
+      done += n;
+    }
+  }
+
+  private async readSlotAsync(slot: number, within: number, out: Buffer, at: number, length: number): Promise<void> {
+    const { lun, position } = this.locate(slot, within);
+    let done = 0;
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        readFd(lun.fd, out, at + done, length - done, position + done, (error, bytes) =>
+          error ? reject(error) : resolve(bytes),
+        ),
+      );
+      if (n === 0) {
         out.fill(0, at + done, at + length);
         return;
       }
@@ -743,6 +812,7 @@ class ThinVolumeDevice implements BlockDevice {
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
+    if (length >= PARALLEL_READ_BYTES) return this.pool.readParallel(this.volume, offset, length);
     return this.pool.readNow(this.volume, offset, length);
   }
 

@@ -70,6 +70,18 @@ describe("ChunkAllocator", () => {
     expect(a.writableInPlace(id)).toBe(true);
   });
 
+  it("keeps a freed slot out of reuse while a read is pinned to it", () => {
+    const a = new ChunkAllocator([{ slots: 1, highWater: 0 }]);
+    const { id } = a.allocate();
+    a.pin(id);
+    a.release(id);
+    a.endCommit(a.beginCommit(), true);
+    expect(a.availableSlots).toBe(0); // still pinned: parked for a later commit
+    a.unpin(id);
+    a.endCommit(a.beginCommit(), true);
+    expect(a.availableSlots).toBe(1);
+  });
+
   it("maps global ids to LUN addresses and back", () => {
     const a = new ChunkAllocator([{ slots: 3, highWater: 0 }, { slots: 5, highWater: 0 }]);
     expect(a.address(0)).toEqual({ lun: 0, slot: 0 });
