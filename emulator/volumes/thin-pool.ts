@@ -11,7 +11,7 @@
 // atomic with respect to the event loop (no chunk locks needed) and avoids a thread-pool round trip
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
-import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, read as readFd, write as writeFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,7 +43,8 @@ export const SECTOR_BYTES = 512;
 const LOCK_FILE = "pool.lock";
 const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 const fsyncFd = promisify(fsync);
-/** Reads at least this large run on the libuv thread pool, several in parallel; smaller ones inline. */
+/** Reads (and in-place writes) at least this large run on the libuv thread pool, several in
+ *  parallel; smaller ones inline, where a thread-pool round trip would cost more than the copy. */
 export const PARALLEL_READ_BYTES = 256 * 1024;
 
 export interface ThinPoolCreateOptions {
@@ -127,6 +128,7 @@ export class ThinPool {
   private commitChain: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly readsInFlight = new Set<Promise<unknown>>();
+  private readonly writesInFlight = new Set<Promise<unknown>>();
 
   private constructor(dir: string, metadata: PoolMetadata, luns: Lun[]) {
     this.dir = dir;
@@ -391,7 +393,8 @@ export class ThinPool {
   /** Flushes, records a clean shutdown, closes the LUN files and releases the lock. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.allSettled([...this.readsInFlight]); // they use the LUN descriptors
+    // they use the LUN descriptors
+    await Promise.allSettled([...this.readsInFlight, ...this.writesInFlight]);
     this.metadataDirty = true;
     await this.commit(true);
     this.closed = true;
@@ -506,6 +509,41 @@ export class ThinPool {
       done += n;
     }
     return true;
+  }
+
+  /**
+   * @internal Large writes whose chunks are all allocated and exclusively owned (the steady state
+   * of a volume being rewritten) go to the thread pool in parallel; anything that allocates or
+   * copies takes the synchronous path. Returns undefined when the write must take that path.
+   */
+  writeInPlaceParallel(volume: Volume, offset: number, data: Uint8Array): Promise<void> | undefined {
+    this.checkLive(volume);
+    if (volume.readOnly) return undefined;
+    checkRange(volume.sizeBytes, offset, data.length);
+    const first = Math.floor(offset / CHUNK_SIZE_BYTES);
+    const last = Math.floor((offset + data.length - 1) / CHUNK_SIZE_BYTES);
+    const slots: number[] = [];
+    for (let c = first; c <= last; c++) {
+      const slot = volume.chunks.get(c);
+      if (slot === undefined || !this.allocator.writableInPlace(slot)) return undefined;
+      slots.push(slot);
+    }
+    const writes: Promise<void>[] = [];
+    let done = 0;
+    for (const slot of slots) {
+      const position = offset + done;
+      const within = position % CHUNK_SIZE_BYTES;
+      const n = Math.min(data.length - done, CHUNK_SIZE_BYTES - within);
+      this.allocator.pin(slot); // a trim meanwhile must not hand the slot to another volume
+      writes.push(this.writeSlotAsync(slot, within, data.subarray(done, done + n)));
+      done += n;
+    }
+    const all = Promise.all(writes).finally(() => {
+      this.writesInFlight.delete(all);
+      for (const slot of slots) this.allocator.unpin(slot);
+    });
+    this.writesInFlight.add(all);
+    return all.then(() => undefined);
   }
 
   /** @internal Frees the whole chunks inside the range; partial chunks are left as they are. */
@@ -634,6 +672,21 @@ export class ThinPool {
     }
   }
 
+  private async writeSlotAsync(slot: number, within: number, data: Uint8Array): Promise<void> {
+    const { lun, index, position } = this.locate(slot, within);
+    this.dirtyLuns.add(index);
+    let done = 0;
+    while (done < data.length) {
+      done += await new Promise<number>((resolve, reject) =>
+        writeFd(lun.fd, data, done, data.length - done, position + done, (error, bytes) =>
+          error ? reject(error) : resolve(bytes),
+        ),
+      );
+    }
+    // Marked again at completion: a flush that started meanwhile took the earlier mark with it.
+    this.dirtyLuns.add(index);
+  }
+
   private writeSlot(slot: number, within: number, data: Uint8Array): void {
     const { lun, index, position } = this.locate(slot, within);
     let done = 0;
@@ -658,6 +711,10 @@ export class ThinPool {
       throw new StorageError("QUOTA", `pool holds ${this.volumes.size} volumes, its limit is ${this.limits.maxVolumes}`);
     }
     this.checkOvercommit(source.sizeBytes, `${kind} ${sourceId} as ${newId}`);
+    // A write still landing in place would leak into the shared chunks (or be half-copied by a
+    // later copy-on-write): wait until none is in flight, then share without yielding.
+    while (this.writesInFlight.size > 0) await Promise.allSettled([...this.writesInFlight]);
+    if (this.volumes.has(newId)) throw new StorageError("ALREADY_EXISTS", `volume ${newId} already exists`);
     const chunks = new Map(source.chunks);
     for (const slot of chunks.values()) this.allocator.addRef(slot);
     const volume: Volume = {
@@ -817,6 +874,10 @@ class ThinVolumeDevice implements BlockDevice {
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
+    if (data.length >= PARALLEL_READ_BYTES) {
+      const parallel = this.pool.writeInPlaceParallel(this.volume, offset, data);
+      if (parallel !== undefined) return parallel;
+    }
     if (this.pool.writeNow(this.volume, offset, data)) return;
     await this.pool.flush(); // makes chunks freed by trims reusable
     this.pool.writeNow(this.volume, offset, data) || noSpace(this.volume.id);
