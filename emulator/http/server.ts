@@ -70,7 +70,25 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const idleMs = options.rehearsalIdleMs ?? 15 * 60_000;
   const rehearsals = new Map<string, { emulator: Emulator; usedAt: number }>();
   const authorized = tokenChecker(options.token);
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: 1024 * 1024, return503OnClosing: true });
+  const send = (reply: FastifyReply, status: number, code: ApiErrorCode, message: string) =>
+    reply.code(status).type("application/json").send({ error: { code, message } } satisfies ApiErrorBody);
+  const refuse = (reply: FastifyReply) => {
+    reply.header("www-authenticate", 'Bearer realm="virtform-emulator"');
+    return send(reply, 401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+  };
+
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    maxParamLength: 1000,
+    // The router's own refusals (a bad URL, an over-long id) skip the hooks: check auth here too.
+    frameworkErrors: (error, request, reply) => {
+      if (!authorized(request.headers.authorization)) return refuse(reply);
+      if (error.code === "FST_ERR_MAX_PARAM_LENGTH") return send(reply, 414, "too-large", "a path segment is too long");
+      return send(reply, 400, "malformed", error.message);
+    },
+  });
 
   const dropIdle = () => {
     const now = Date.now();
@@ -86,14 +104,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return rehearsal.emulator;
   };
 
-  const send = (reply: FastifyReply, status: number, code: ApiErrorCode, message: string) =>
-    reply.code(status).type("application/json").send({ error: { code, message } } satisfies ApiErrorBody);
-
   // Before the body is even read: an unauthenticated request changes nothing and learns nothing.
   app.addHook("onRequest", async (request, reply) => {
     if (authorized(request.headers.authorization)) return;
-    reply.header("www-authenticate", 'Bearer realm="virtform-emulator"');
-    return send(reply, 401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+    return refuse(reply);
   });
 
   app.setErrorHandler((err, _request, reply) => {
@@ -122,7 +136,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const key = request.headers["idempotency-key"];
         const token = key === undefined ? undefined : parse(idempotencyKey, key, "Idempotency-Key header");
         const body = parse(createSchema, request.body, `${kind} create request`);
-        const object = emulator.create(kind, body.spec, { name: body.name, ...(token ? { token } : {}) });
+        // Keys are scoped by kind: the Emulator looks a token up across collections and would answer a
+        // cluster create with the volume an earlier create under the same key made.
+        const object = emulator.create(kind, body.spec, { name: body.name, ...(token ? { token: `${kind}:${token}` } : {}) });
         return reply.code(201).send(checked(kind, object));
       });
       scope.get(`${base}/:id`, async (request) => {

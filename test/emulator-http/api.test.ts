@@ -144,6 +144,10 @@ describe("objects", () => {
     expect(other.body.id).not.toBe(first.body.id);
     expect((await server.api.get("/v1/clusters")).body.items.map((c: { id: string }) => c.id).sort()).toEqual([first.body.id, other.body.id].sort());
     expect((await server.api.post("/v1/clusters", body, { "idempotency-key": "k".repeat(300) })).status).toBe(422);
+    // the same key on another kind is another create, not the cluster (found by the fuzz test)
+    const pool = await server.api.post("/v1/pools", { name: "pool.fast", spec: specs.pool }, { "idempotency-key": "run-1/cluster.web" });
+    expect(pool.status).toBe(201);
+    expect(pool.body.outputs).toHaveProperty("capacityGiB", 100);
   });
 
   it("persists to the data dir as each request completes", async () => {
