@@ -27,6 +27,9 @@ export async function emulatorServeCommand(options: EmulatorServeOptions): Promi
   });
   process.stdout.write(`virtform emulator serving ${server.url}/v1 (data in ${dataDir})\n`);
   process.stdout.write(`VIRTFORM_ENDPOINT=${server.url}\n`);
+  if (!["127.0.0.1", "::1", "localhost"].includes(options.host ?? "127.0.0.1")) {
+    process.stderr.write("warning: the API is reachable beyond this machine over plain HTTP; the token travels unencrypted\n");
+  }
   // A token the user chose is theirs already; a generated one is shown once, here.
   process.stdout.write(given === undefined ? `VIRTFORM_TOKEN=${token}\n` : `token: as given (${options.token ? "--token" : "VIRTFORM_TOKEN"})\n`);
   await new Promise<void>((done) => {

@@ -1,11 +1,12 @@
 // The emulator's REST API through real HTTP on loopback: auth, CRUD and list shapes, error bodies,
 // idempotency, events, actions, rehearsals, the OpenAPI document, and HttpBackend over the same API.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isNotFound } from "../../provider/backend.ts";
 import { HttpBackend, HttpBackendError } from "../../provider/http-backend.ts";
-import { COLLECTION_NAMES, TOKEN, populate, serve, snapshot, specs, type Served } from "./helpers.ts";
+import { serveEmulator } from "../../emulator/http/server.ts";
+import { Api, COLLECTION_NAMES, TOKEN, populate, serve, snapshot, specs, type Served } from "./helpers.ts";
 
 let server: Served;
 beforeEach(async () => {
@@ -155,6 +156,25 @@ describe("objects", () => {
     const onDisk = JSON.parse(readFileSync(join(server.dataDir, "emulator.json"), "utf8"));
     expect(Object.keys(onDisk.instances)).toEqual([made.instance.id]);
     expect(onDisk.attachments[made.attachment.id].device).toBe("vdb");
+  });
+});
+
+describe("restart", () => {
+  it("a server started again on the same data dir has every object and event", async () => {
+    await populate(server.api);
+    const before = await snapshot(server.api);
+    const events = (await server.api.get("/v1/events")).body.items;
+    await server.close();
+    const again = await serveEmulator({ dataDir: server.dataDir, token: TOKEN, port: 0 });
+    try {
+      const api = new Api(again.url, TOKEN);
+      expect(await snapshot(api)).toEqual(before);
+      expect((await api.get("/v1/events")).body.items).toEqual(events);
+    } finally {
+      await again.close();
+    }
+    rmSync(server.dataDir, { recursive: true, force: true });
+    server = await serve(); // afterEach stops this one
   });
 });
 
