@@ -2,7 +2,7 @@
 // `.virtform/emulator/` for the embedded emulator's data.
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { FileStateStore } from "../engine/state.ts";
+import { FileStateStore } from "../engine/state-file.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { Reference, ResourceState, Value } from "./model.ts";
 import type { Plan, ResourceChange } from "./plan.ts";
 import type { Provider } from "./provider.ts";
-import type { State, StateStore } from "./state.ts";
+import type { PendingOperation, State, StateStore } from "./state.ts";
 import { deepEqual, getPath, resolveReferences } from "./values.ts";
 
 export type StepOperation = "create" | "update" | "delete";
@@ -190,52 +190,63 @@ export async function applyPlan(
 
   const ok = [...results.values()].every((r) => r.status === "done");
   const outputs = resolveOutputs(plan.outputs, state);
-  if (!deepEqual(outputs, state.outputs)) {
-    state.outputs = outputs;
-    await store.save(state);
-  }
+  if (!deepEqual(outputs, state.outputs)) await store.record(state, { type: "outputs", outputs });
+  await store.commit(state);
   return { results: steps.map((s) => results.get(s.id)!).filter(Boolean), state, ok };
 }
 
 async function runStep(step: Step, state: State, provider: Provider, store: StateStore): Promise<void> {
   const { change } = step;
   const address = change.address;
+  const started = new Date().toISOString();
+  // Every provider call is announced by a pending record; a failure settles it, a success replaces it.
+  const call = async <T>(pending: PendingOperation, work: () => Promise<T>): Promise<T> => {
+    await store.record(state, { type: "pending", address, pending });
+    try {
+      return await work();
+    } catch (err) {
+      await store.record(state, { type: "settled", address });
+      throw err;
+    }
+  };
   switch (step.operation) {
     case "create": {
       const inputs = resolveNow(change, state);
-      const created = await provider.create(change.kind, inputs, { token: randomUUID(), address });
-      const prior = state.resources[address];
-      if (prior && change.action === "replace" && change.replaceOrder !== "delete-before-create") {
-        state.deposed.push({ ...prior, address });
+      if (state.resources[address] && change.action === "replace" && change.replaceOrder !== "delete-before-create") {
+        await store.record(state, { type: "depose", address });
       }
-      state.resources[address] = record(change, created.id, inputs, created.outputs);
+      const token = randomUUID();
+      const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, started }, () =>
+        provider.create(change.kind, inputs, { token, address }),
+      );
+      await store.record(state, { type: "set", address, resource: record(change, created.id, inputs, created.outputs) });
       break;
     }
     case "update": {
       const prior = state.resources[address];
       if (!prior) throw new Error(`${address} is not in state`);
       const inputs = resolveNow(change, state);
-      const outputs = await provider.update(change.kind, prior, inputs, change.action === "update-with-restart");
-      state.resources[address] = record(change, prior.id, inputs, outputs);
+      const outputs = await call({ operation: "update", kind: change.kind, id: prior.id, inputs, started }, () =>
+        provider.update(change.kind, prior, inputs, change.action === "update-with-restart"),
+      );
+      await store.record(state, { type: "set", address, resource: record(change, prior.id, inputs, outputs) });
       break;
     }
     case "delete": {
       if (step.deposed) {
-        const index = state.deposed.findIndex((d) => d.address === address && (!change.deposedId || d.id === change.deposedId));
-        const deposed = state.deposed[index];
+        const deposed = state.deposed.find((d) => d.address === address && (!change.deposedId || d.id === change.deposedId));
         if (!deposed) return; // nothing was deposed: the create half never ran
-        await provider.delete(deposed.kind, deposed);
-        state.deposed.splice(index, 1);
+        await call({ operation: "delete", kind: deposed.kind, id: deposed.id, started }, () => provider.delete(deposed.kind, deposed));
+        await store.record(state, { type: "remove-deposed", address, id: deposed.id });
       } else {
         const prior = state.resources[address];
         if (!prior) return;
-        await provider.delete(prior.kind, prior);
-        delete state.resources[address];
+        await call({ operation: "delete", kind: prior.kind, id: prior.id, started }, () => provider.delete(prior.kind, prior));
+        await store.record(state, { type: "remove", address });
       }
       break;
     }
   }
-  await store.save(state);
 }
 
 function record(change: ResourceChange, id: string, inputs: Record<string, Value>, outputs: Record<string, Value>): ResourceState {

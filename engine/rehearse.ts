@@ -5,14 +5,14 @@ import { applyPlan } from "./apply.ts";
 import type { Diagnostic } from "./model.ts";
 import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
-import type { State, StateStore } from "./state.ts";
+import { memoryStateStore, type State } from "./state.ts";
 
 export async function rehearsePlan(plan: Plan, state: State, provider: Provider): Promise<Diagnostic[]> {
   if (!provider.rehearsal) return [];
   const sandbox = await provider.rehearsal();
-  const scratch: StateStore = { load: async () => structuredClone(state), save: async () => undefined };
+  const copy = structuredClone(state);
   try {
-    const result = await applyPlan(plan, structuredClone(state), sandbox, scratch, { parallelism: 1 });
+    const result = await applyPlan(plan, copy, sandbox, memoryStateStore(copy), { parallelism: 1 });
     return result.results
       .filter((r) => r.status === "failed")
       .map((r) => ({

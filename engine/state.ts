@@ -1,8 +1,8 @@
-// State: what virtform created, with serial (bumped on every change) and lineage (which history
-// this file belongs to), persisted atomically after every apply step.
+// State: what virtform created, as a versioned document with serial (bumped by every change) and
+// lineage (which history it belongs to). Changes are records — a pending operation before each
+// provider call, its result after — applied in memory and appended to a journal, so a run killed
+// at any point leaves a state that says what was in flight.
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, copyFile, rm } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { ResourceState, Value } from "./model.ts";
 
 export const STATE_VERSION = 1;
@@ -12,6 +12,17 @@ export interface DeposedObject extends ResourceState {
   address: string;
 }
 
+/** A provider call that was started; the token lets a later run find what a create made. */
+export interface PendingOperation {
+  operation: "create" | "update" | "delete";
+  kind: string;
+  token?: string;
+  id?: string;
+  inputs?: Record<string, Value>;
+  dependsOn?: string[];
+  started: string;
+}
+
 export interface State {
   version: typeof STATE_VERSION;
   serial: number;
@@ -19,83 +30,94 @@ export interface State {
   stack: string;
   resources: Record<string, ResourceState>;
   deposed: DeposedObject[];
+  pending: Record<string, PendingOperation>;
   outputs: Record<string, Value>;
 }
 
+export type StateRecord =
+  | { type: "pending"; address: string; pending: PendingOperation }
+  | { type: "settled"; address: string } // a pending operation failed: nothing changed
+  | { type: "set"; address: string; resource: ResourceState }
+  | { type: "remove"; address: string }
+  | { type: "depose"; address: string }
+  | { type: "remove-deposed"; address: string; id: string }
+  | { type: "outputs"; outputs: Record<string, Value> }
+  | { type: "move"; from: string; to: string };
+
 export function emptyState(stack: string): State {
-  return { version: STATE_VERSION, serial: 0, lineage: randomUUID(), stack, resources: {}, deposed: [], outputs: {} };
+  return {
+    version: STATE_VERSION,
+    serial: 0,
+    lineage: randomUUID(),
+    stack,
+    resources: {},
+    deposed: [],
+    pending: {},
+    outputs: {},
+  };
+}
+
+/** The one place state changes; replaying a journal calls it too. */
+export function applyRecord(state: State, record: StateRecord): void {
+  state.serial += 1;
+  switch (record.type) {
+    case "pending":
+      state.pending[record.address] = record.pending;
+      break;
+    case "settled":
+      delete state.pending[record.address];
+      break;
+    case "set":
+      state.resources[record.address] = record.resource;
+      delete state.pending[record.address];
+      break;
+    case "remove":
+      delete state.resources[record.address];
+      delete state.pending[record.address];
+      break;
+    case "depose": {
+      const current = state.resources[record.address];
+      if (current) state.deposed.push({ ...current, address: record.address });
+      delete state.resources[record.address];
+      break;
+    }
+    case "remove-deposed":
+      state.deposed = state.deposed.filter((d) => !(d.address === record.address && d.id === record.id));
+      delete state.pending[record.address];
+      break;
+    case "outputs":
+      state.outputs = record.outputs;
+      break;
+    case "move": {
+      const resource = state.resources[record.from];
+      if (resource) state.resources[record.to] = resource;
+      delete state.resources[record.from];
+      for (const r of Object.values(state.resources)) r.dependsOn = r.dependsOn.map((d) => (d === record.from ? record.to : d));
+      break;
+    }
+  }
 }
 
 export interface StateStore {
   load(): Promise<State>;
-  /** Persists the state as the next serial; calls are serialised by the store. */
-  save(state: State): Promise<void>;
+  /** Applies a change to `state` and persists it before returning. */
+  record(state: State, record: StateRecord): Promise<void>;
+  /** Writes the whole state as one snapshot (end of a run; also compacts the journal). */
+  commit(state: State): Promise<void>;
+}
+
+/** A store that keeps nothing: rehearsals and tests. */
+export function memoryStateStore(initial: State): StateStore & { records: StateRecord[] } {
+  const records: StateRecord[] = [];
+  return {
+    records,
+    load: async () => structuredClone(initial),
+    record: async (state, record) => {
+      records.push(record);
+      applyRecord(state, record);
+    },
+    commit: async () => undefined,
+  };
 }
 
 export class StateFileError extends Error {}
-
-/**
- * One JSON file per stack. Writes go to a temp file that is fsynced and renamed over the old one, so
- * a crash leaves either the old or the new state, never half of one; the first write of a process
- * keeps the previous file as `.backup`.
- */
-export class FileStateStore implements StateStore {
-  private queue: Promise<void> = Promise.resolve();
-  private backedUp = false;
-
-  constructor(readonly path: string, private readonly stack: string) {}
-
-  async load(): Promise<State> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return emptyState(this.stack);
-      throw err;
-    }
-    let parsed: State;
-    try {
-      parsed = JSON.parse(text) as State;
-    } catch (err) {
-      throw new StateFileError(`state file ${this.path} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (parsed.version !== STATE_VERSION) {
-      throw new StateFileError(
-        `state file ${this.path} has version ${String(parsed.version)}; this virtform reads version ${STATE_VERSION}`,
-      );
-    }
-    parsed.deposed ??= [];
-    return parsed;
-  }
-
-  save(state: State): Promise<void> {
-    const snapshot = JSON.stringify({ ...state, serial: state.serial + 1 }, null, 2) + "\n";
-    state.serial += 1;
-    const write = this.queue.then(() => this.write(snapshot));
-    // Keep the queue alive after a failed write; the caller still sees the failure.
-    this.queue = write.catch(() => undefined);
-    return write;
-  }
-
-  private async write(text: string): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    if (!this.backedUp) {
-      this.backedUp = true;
-      await copyFile(this.path, `${this.path}.backup`).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      });
-    }
-    const temp = `${this.path}.${process.pid}.tmp`;
-    const handle = await open(temp, "w");
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, this.path).catch(async (err) => {
-      await rm(temp, { force: true });
-      throw err;
-    });
-  }
-}

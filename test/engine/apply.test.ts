@@ -5,7 +5,7 @@ import { applyPlan, planSteps } from "../../engine/apply.ts";
 import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrder, Value } from "../../engine/model.ts";
 import { makePlan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
-import { emptyState, type State, type StateStore } from "../../engine/state.ts";
+import { applyRecord, emptyState, type State, type StateStore } from "../../engine/state.ts";
 
 const kind = (name: string, replaceOrder: ReplaceOrder = "create-before-delete"): KindInfo => ({
   name,
@@ -53,7 +53,14 @@ function testProvider(failOn: (op: string, address: string) => boolean = () => f
 
 function memoryStore() {
   const saves: State[] = [];
-  const store: StateStore = { load: async () => emptyState("t"), save: async (s) => void saves.push(structuredClone(s)) };
+  const store: StateStore = {
+    load: async () => emptyState("t"),
+    record: async (state, record) => {
+      applyRecord(state, record);
+      saves.push(structuredClone(state));
+    },
+    commit: async () => undefined,
+  };
   return { store, saves };
 }
 
@@ -76,7 +83,10 @@ describe("apply", () => {
     const { result, saves } = await converge(state, desired, world, 1);
     expect(result.ok).toBe(true);
     expect(world.log).toEqual(["create a", "create b", "create c"]);
-    expect(saves).toHaveLength(3); // state saved after every step
+    // pending before each call, the result after it: two records a step, each persisted
+    expect(saves).toHaveLength(6);
+    expect(Object.keys(saves[0]!.pending)).toEqual(["a"]);
+    expect(Object.keys(saves[1]!.resources)).toEqual(["a"]);
     expect(state.resources.c!.inputs.parent).toBe(state.resources.b!.id); // references resolved at apply
     world.log.length = 0;
     const ids = ["a", "b", "c"].map((a) => state.resources[a]!.id);

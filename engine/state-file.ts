@@ -1,0 +1,117 @@
+// State on disk: `<stack>.json` is the last snapshot, `<stack>.journal` the records appended since
+// (one JSON line each). A record is written before the call it announces returns, so a SIGKILL
+// loses nothing; the journal is fsynced in groups, and folded into a new snapshot (temp file,
+// fsync, rename, previous snapshot kept as `.backup`) at the end of every run. Each step costs one
+// appended line, not a rewrite of the whole state.
+import { closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
+
+export class FileStateStore implements StateStore {
+  readonly journalPath: string;
+  private journalFd: number | undefined;
+  private syncScheduled = false;
+  /** Test hook: counts records so a test can kill the process at an exact point. */
+  onRecord?: (record: StateRecord) => void;
+
+  constructor(
+    readonly path: string,
+    private readonly stack: string,
+  ) {
+    this.journalPath = path.replace(/\.json$/, "") + ".journal";
+  }
+
+  async load(): Promise<State> {
+    return this.loadSync();
+  }
+
+  loadSync(): State {
+    let state: State;
+    let text: string | undefined;
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    if (text === undefined) {
+      state = emptyState(this.stack);
+    } else {
+      try {
+        state = JSON.parse(text) as State;
+      } catch (err) {
+        throw new StateFileError(`state file ${this.path} is not valid JSON (${(err as Error).message}); the previous state is in ${this.path}.backup`);
+      }
+      if (state.version !== STATE_VERSION) {
+        throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`);
+      }
+      state.deposed ??= [];
+      state.pending ??= {};
+    }
+    for (const record of this.readJournal()) applyRecord(state, record);
+    return state;
+  }
+
+  private readJournal(): StateRecord[] {
+    let text: string;
+    try {
+      text = readFileSync(this.journalPath, "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw err;
+    }
+    const lines = text.split("\n").filter((l) => l.length > 0);
+    const records: StateRecord[] = [];
+    lines.forEach((line, i) => {
+      try {
+        records.push(JSON.parse(line) as StateRecord);
+      } catch {
+        // Only the last line can be torn (a kill mid-write); anything else is damage.
+        if (i !== lines.length - 1) throw new StateFileError(`state journal ${this.journalPath} is damaged at line ${i + 1}`);
+      }
+    });
+    return records;
+  }
+
+  async record(state: State, record: StateRecord): Promise<void> {
+    applyRecord(state, record);
+    if (this.journalFd === undefined) {
+      mkdirSync(dirname(this.path), { recursive: true });
+      this.journalFd = openSync(this.journalPath, "a");
+    }
+    writeSync(this.journalFd, JSON.stringify(record) + "\n");
+    this.onRecord?.(record);
+    this.scheduleSync();
+  }
+
+  /** One fdatasync covers every record written since the last one (group commit). */
+  private scheduleSync(): void {
+    if (this.syncScheduled || this.journalFd === undefined) return;
+    this.syncScheduled = true;
+    const fd = this.journalFd;
+    setImmediate(() =>
+      fdatasync(fd, () => {
+        this.syncScheduled = false;
+      }),
+    );
+  }
+
+  async commit(state: State): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true });
+    if (existsSync(this.path)) copyFileSync(this.path, `${this.path}.backup`);
+    const temp = `${this.path}.${process.pid}.tmp`;
+    const fd = openSync(temp, "w");
+    try {
+      writeSync(fd, JSON.stringify(state, null, 2) + "\n");
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, this.path);
+    // The snapshot now holds every record: the journal can go.
+    if (this.journalFd !== undefined) {
+      closeSync(this.journalFd);
+      this.journalFd = undefined;
+    }
+    rmSync(this.journalPath, { force: true });
+  }
+}
