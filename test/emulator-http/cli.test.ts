@@ -48,6 +48,30 @@ function virtform(cwd: string, args: string[], env: Record<string, string | unde
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** How many of each kind the emulator holds, read with `virtform emulator inspect --json` in either mode. */
+function counts(cwd: string, env: Record<string, string | undefined>): Record<string, number> {
+  const inspect = virtform(cwd, ["emulator", "inspect", "--json"], env);
+  if (inspect.status !== 0) throw new Error(`inspect failed: ${inspect.stderr}`);
+  const everything = JSON.parse(inspect.stdout) as Record<string, unknown>;
+  return Object.fromEntries(["clusters", "images", "pools", "volumes", "instances", "attachments"].map((c) => [c, Object.keys(everything[c] as object).length]));
+}
+
+/** The same user flow for both modes: apply, a plan with no changes, destroy to nothing. */
+function applyPlanDestroy(cwd: string, env: Record<string, string | undefined>): void {
+  const apply = virtform(cwd, ["apply", "infra.ts", "--yes"], env);
+  expect(apply.stderr).toBe("");
+  expect(apply.status).toBe(0);
+  expect(apply.stdout).toContain("Apply complete: 21 created");
+  expect(counts(cwd, env)).toEqual({ clusters: 1, images: 1, pools: 1, volumes: 3, instances: 5, attachments: 10 });
+  const plan = virtform(cwd, ["plan", "--detailed-exitcode"], env);
+  expect(plan.status).toBe(0);
+  expect(plan.stdout).toContain("No changes");
+  const destroy = virtform(cwd, ["destroy", "--yes"], env);
+  expect(destroy.status).toBe(0);
+  expect(destroy.stdout).toContain("21 deleted");
+  expect(counts(cwd, env)).toEqual({ clusters: 0, images: 0, pools: 0, volumes: 0, instances: 0, attachments: 0 });
+}
+
 let work: string;
 let serving: Serving;
 let api: Api;
@@ -113,6 +137,18 @@ describe("virtform against a served emulator", () => {
     const events = (await api.get("/v1/events")).body.items as { type: string }[];
     expect(events.filter((e) => e.type.endsWith(".created"))).toHaveLength(21);
     expect(events.filter((e) => e.type.endsWith(".deleted"))).toHaveLength(21);
+  });
+
+  it("runs the same flow on the served emulator and on the embedded one", () => {
+    const served = mkdtempSync(join(work, "served-"));
+    copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(served, "infra.ts"));
+    applyPlanDestroy(served, { VIRTFORM_ENDPOINT: serving.endpoint, VIRTFORM_TOKEN: TOKEN });
+    expect(existsSync(join(served, ".virtform/emulator"))).toBe(false);
+
+    const embedded = mkdtempSync(join(work, "embedded-"));
+    copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(embedded, "infra.ts"));
+    applyPlanDestroy(embedded, {});
+    expect(existsSync(join(embedded, ".virtform/emulator/emulator.json"))).toBe(true);
   });
 
   it("generates and prints a token when none is given, and stops cleanly on SIGTERM", async () => {
