@@ -5,7 +5,9 @@ import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
 import { CliError } from "./cli-error.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import { emulatorServeCommand, type EmulatorServeOptions } from "./commands/emulator-serve.ts";
-import { applyCommand, planCommand } from "./commands/plan-apply.ts";
+import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
+import { graphCommand } from "./commands/graph.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
 import { setEndpoint } from "./workspace.ts";
 
@@ -26,34 +28,76 @@ export async function main(argv: string[]): Promise<number> {
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
     .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint));
 
-  cli
-    .command("plan")
-    .description("Show what apply would change")
-    .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
-    .option("--json", "print the plan as JSON")
-    .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none")
-    .action(run((program: string, options: { json?: boolean; detailedExitcode?: boolean }) => planCommand(program, options)));
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  /** Options every planning command shares. */
+  const planning = (command: Command) =>
+    command
+      .option("--no-refresh", "do not read the backend first; trust state as it is")
+      .option("--refresh-only", "only bring state up to date with the backend; change nothing")
+      .option("--target <address>", "plan only this resource (repeatable) and what it depends on", collect)
+      .option("--replace <address>", "replace this resource even if unchanged (repeatable)", collect)
+      .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s");
+
+  planning(
+    cli
+      .command("plan")
+      .description("Show what apply would change")
+      .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
+      .option("--json", "print the plan as JSON")
+      .option("--markdown", "print the plan as Markdown, for a pull-request comment")
+      .option("--out <file>", "save the plan; `virtform apply FILE` applies exactly it")
+      .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none"),
+  ).action(run((program: string, options: PlanCommandOptions) => planCommand(program, options)));
+
+  planning(
+    cli
+      .command("apply")
+      .description("Plan and carry out the changes (or apply a plan saved with plan --out)")
+      .argument("[program]", "the program declaring the stack, or a saved plan", DEFAULT_PROGRAM)
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--parallelism <n>", "how many changes may run at once", "10"),
+  ).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
+
+  planning(
+    cli
+      .command("destroy")
+      .description("Delete everything the stack created")
+      .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
+      .option("-y, --yes", "do not ask for confirmation")
+      .option("--stack <name>", "destroy this stack from its state alone")
+      .option("--parallelism <n>", "how many changes may run at once", "10"),
+  ).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, destroy: true })));
 
   cli
-    .command("apply")
-    .description("Plan and carry out the changes")
+    .command("refresh")
+    .description("Update state from the backend (apply --refresh-only --yes)")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
-    .option("-y, --yes", "do not ask for confirmation")
-    .option("--parallelism <n>", "how many changes may run at once", "10")
-    .action(run((program: string, options: { yes?: boolean; parallelism?: string }) => applyCommand(program, options)));
+    .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
+    .action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, refreshOnly: true, yes: true })));
 
   cli
-    .command("destroy")
-    .description("Delete everything the stack created")
+    .command("import")
+    .description("Bring existing backend objects under management: ADDRESS ID, or --from FILE")
+    .argument("[address]", 'e.g. "volume.legacy-data"')
+    .argument("[id]", "the backend's id of the object")
+    .option("--from <file>", 'many at once: one "ADDRESS ID" per line')
+    .option("--stack <name>", "the stack (default: the only one)")
+    .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
+    .action(run((address: string | undefined, id: string | undefined, options: { stack?: string; from?: string; lockTimeout?: string }) => importCommand(address, id, options)));
+
+  cli
+    .command("force-unlock")
+    .description("Remove a state lock left behind, by its id")
+    .argument("<id>", "the lock id printed by the command that found the lock")
+    .option("--stack <name>", "the stack (default: the only one)")
+    .action(run((id: string, options: { stack?: string }) => forceUnlockCommand(id, options)));
+
+  cli
+    .command("graph")
+    .description("Print the program's dependency graph")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
-    .option("-y, --yes", "do not ask for confirmation")
-    .option("--stack <name>", "destroy this stack from its state alone")
-    .option("--parallelism <n>", "how many changes may run at once", "10")
-    .action(
-      run((program: string, options: { yes?: boolean; stack?: string; parallelism?: string }) =>
-        applyCommand(program, { ...options, destroy: true }),
-      ),
-    );
+    .option("--format <format>", "dot or mermaid", "dot")
+    .action(run((program: string, options: { format?: string }) => graphCommand(program, options)));
 
   const state = cli.command("state").description("Read the recorded state");
   state
@@ -61,6 +105,21 @@ export async function main(argv: string[]): Promise<number> {
     .description("List the resources in state")
     .option("--stack <name>", "the stack (default: the only one)")
     .action(run((options: { stack?: string }) => stateListCommand(options)));
+  state
+    .command("rm")
+    .description("Forget resources (the objects stay in the backend)")
+    .argument("<addresses...>")
+    .option("--stack <name>", "the stack (default: the only one)")
+    .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
+    .action(run((addresses: string[], options: { stack?: string; lockTimeout?: string }) => stateRmCommand(addresses, options)));
+  state
+    .command("mv")
+    .description("Rename a resource in state, e.g. after renaming it in the program")
+    .argument("<from>")
+    .argument("<to>")
+    .option("--stack <name>", "the stack (default: the only one)")
+    .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
+    .action(run((from: string, to: string, options: { stack?: string; lockTimeout?: string }) => stateMvCommand(from, to, options)));
   state
     .command("show")
     .description("Show one resource in state")

@@ -72,6 +72,9 @@ export class Emulator {
     const service = SERVICES[kind];
     if (options.token) {
       const earlier = this.data.tokens[options.token];
+      if (earlier && earlier.collection !== service.collection) {
+        throw new EmulatorError("conflict", `idempotency token ${options.token} was used to create ${earlier.collection} ${earlier.id}, not a ${kind}`);
+      }
       if (earlier && this.data[earlier.collection][earlier.id]) return this.view(service, this.data[earlier.collection][earlier.id]!);
     }
     const parsed = this.validate(kind, spec);
@@ -83,6 +86,15 @@ export class Emulator {
       this.ctx.event(`${kind.toLowerCase()}.created`, object.id, options.name);
     });
     return this.view(service, object);
+  }
+
+  /** What a create with this idempotency token made, if it made anything (crash recovery). */
+  findByToken(kind: KindName, token: string): EmulatedObject | null {
+    const earlier = this.data.tokens[token];
+    const service = SERVICES[kind];
+    if (!earlier || earlier.collection !== service.collection) return null;
+    const object = this.data[earlier.collection][earlier.id];
+    return object ? this.view(service, object) : null;
   }
 
   get(kind: KindName, id: string): EmulatedObject | null {

@@ -1,4 +1,4 @@
-// Errors the emulator answers with; the HTTP API maps each code to a status (404, 409, 422, 507).
+// Errors the emulator answers with; the HTTP API maps each code to a status (404, 409, 422; capacity is a 409 too).
 export type EmulatorErrorCode = "not-found" | "conflict" | "invalid" | "capacity";
 
 export class EmulatorError extends Error {

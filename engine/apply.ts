@@ -36,7 +36,11 @@ export interface ApplyHooks {
 
 export interface ApplyOptions {
   parallelism?: number;
+  /** At most this many steps of a kind at once (backends often limit, e.g., concurrent VM boots). */
+  kindParallelism?: Readonly<Record<string, number>>;
   hooks?: ApplyHooks;
+  /** Ctrl-C: no new step starts; steps in flight finish and are recorded. */
+  signal?: AbortSignal;
 }
 
 export interface ApplyResult {
@@ -143,6 +147,9 @@ export async function applyPlan(
   const waiting = new Map(steps.map((s) => [s.id, s.after.size]));
   const ready = steps.filter((s) => s.after.size === 0);
   let running = 0;
+  const startedSteps = new Set<string>();
+  const runningByKind = new Map<string, number>();
+  const kindLimit = (kind: string) => options.kindParallelism?.[kind] ?? Infinity;
 
   await new Promise<void>((resolveAll) => {
     const finish = (result: StepResult) => {
@@ -161,9 +168,30 @@ export async function applyPlan(
       }
     };
     const pump = () => {
-      while (running < parallelism && ready.length > 0) {
-        const step = ready.shift()!;
-        if (results.has(step.id)) continue;
+      if (options.signal?.aborted) {
+        // Cancelled: whatever has not started is skipped, in-flight steps still finish.
+        for (const step of steps) {
+          if (!results.has(step.id) && !startedSteps.has(step.id)) {
+            results.set(step.id, { step, status: "skipped", error: "cancelled", elapsedMs: 0 });
+            options.hooks?.onStepEnd?.(results.get(step.id)!);
+          }
+        }
+        ready.length = 0;
+      }
+      for (let i = 0; running < parallelism && i < ready.length; ) {
+        const step = ready[i]!;
+        if (results.has(step.id)) {
+          ready.splice(i, 1);
+          continue;
+        }
+        const kind = step.change.kind;
+        if ((runningByKind.get(kind) ?? 0) >= kindLimit(kind)) {
+          i++;
+          continue;
+        }
+        ready.splice(i, 1);
+        startedSteps.add(step.id);
+        runningByKind.set(kind, (runningByKind.get(kind) ?? 0) + 1);
         running++;
         options.hooks?.onStepStart?.(step);
         const started = performance.now();
@@ -179,12 +207,14 @@ export async function applyPlan(
           )
           .then((result) => {
             running--;
+            runningByKind.set(kind, runningByKind.get(kind)! - 1);
             finish(result);
             pump();
           });
       }
       if (running === 0 && ready.length === 0) resolveAll();
     };
+    options.signal?.addEventListener("abort", () => pump(), { once: true });
     pump();
   });
 
@@ -215,7 +245,10 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       if (state.resources[address] && change.action === "replace" && change.replaceOrder !== "delete-before-create") {
         await store.record(state, { type: "depose", address });
       }
-      const token = randomUUID();
+      // A create left pending by a killed run is retried with its token: the backend returns what
+      // that run made instead of making a second one.
+      const earlier = state.pending[address];
+      const token = earlier?.operation === "create" && earlier.token ? earlier.token : randomUUID();
       const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, started }, () =>
         provider.create(change.kind, inputs, { token, address }),
       );
@@ -241,7 +274,10 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       } else {
         const prior = state.resources[address];
         if (!prior) return;
-        await call({ operation: "delete", kind: prior.kind, id: prior.id, started }, () => provider.delete(prior.kind, prior));
+        // retainOnDelete: virtform forgets the object; it stays in the backend.
+        if (!prior.options?.retainOnDelete) {
+          await call({ operation: "delete", kind: prior.kind, id: prior.id, started }, () => provider.delete(prior.kind, prior));
+        }
         await store.record(state, { type: "remove", address });
       }
       break;
@@ -250,7 +286,17 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
 }
 
 function record(change: ResourceChange, id: string, inputs: Record<string, Value>, outputs: Record<string, Value>): ResourceState {
-  return { kind: change.kind, id, inputs, outputs, dependsOn: change.dependsOn, ...(change.source ? { source: change.source } : {}) };
+  const kept = { protect: change.options?.protect, retainOnDelete: change.options?.retainOnDelete };
+  const options = Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
+  return {
+    kind: change.kind,
+    id,
+    inputs,
+    outputs,
+    dependsOn: change.dependsOn,
+    ...(change.source ? { source: change.source } : {}),
+    ...(Object.keys(options).length > 0 ? { options } : {}),
+  };
 }
 
 /** At apply time every dependency has been applied, so every reference has a value. */

@@ -35,8 +35,18 @@ export interface KindInfo {
   readonly replaceOrder: ReplaceOrder;
 }
 
+/** Pulumi's resource options, by the names its users know. */
 export interface LifecycleOptions {
+  /** Refuse plans that delete or replace the resource. */
   protect?: boolean;
+  /** Input paths whose changes are not planned (the applied value stays). */
+  ignoreChanges?: string[];
+  /** Input paths whose changes replace the resource even where the kind would update in place. */
+  replaceOnChanges?: string[];
+  /** Replace by deleting first (for objects that cannot exist twice). */
+  deleteBeforeReplace?: boolean;
+  /** On delete, forget the object instead of deleting it from the backend. */
+  retainOnDelete?: boolean;
 }
 
 export interface DesiredResource {
@@ -59,6 +69,8 @@ export interface ResourceState {
   outputs: Record<string, Value>;
   dependsOn: string[];
   source?: SourceLocation;
+  /** Options that still matter once the resource has left the program. */
+  options?: Pick<LifecycleOptions, "protect" | "retainOnDelete">;
 }
 
 /** An error or warning tied, where possible, to a resource, a field and a source line. */

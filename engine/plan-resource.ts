@@ -39,6 +39,14 @@ export interface DesiredInputs {
 export interface DecisionOptions {
   /** `--replace ADDRESS`: replace even when nothing changed. */
   forceReplace?: boolean;
+  ignoreChanges?: readonly string[];
+  replaceOnChanges?: readonly string[];
+  deleteBeforeReplace?: boolean;
+}
+
+/** "hosts" covers "hosts" and "hosts.count". */
+export function pathCovered(path: string, by: readonly string[] | undefined): boolean {
+  return !!by?.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`));
 }
 
 const SEVERITY: Record<ChangeBehaviour, number> = { "in-place": 0, restart: 1, replace: 2 };
@@ -55,17 +63,20 @@ export function planResource(
 
   // An unknown value differs from every known one; in a replace field that means a replacement,
   // which is what the value's producer being replaced implies.
-  const fields: PlannedField[] = changedFields(prior.inputs, desired.inputs).map((change) => ({
-    ...change,
-    behaviour: kind.changeBehaviour(change.path),
-  }));
+  const fields: PlannedField[] = changedFields(prior.inputs, desired.inputs)
+    .filter((change) => !pathCovered(change.path, options.ignoreChanges))
+    .map((change) => ({
+      ...change,
+      behaviour: pathCovered(change.path, options.replaceOnChanges) ? "replace" : kind.changeBehaviour(change.path),
+    }));
+  const replaceOrder = options.deleteBeforeReplace ? "delete-before-create" : kind.replaceOrder;
   const worst = fields.reduce<ChangeBehaviour | undefined>(
     (acc, f) => (acc === undefined || SEVERITY[f.behaviour] > SEVERITY[acc] ? f.behaviour : acc),
     undefined,
   );
 
   if (options.forceReplace) {
-    return { action: "replace", reason: "replace-requested", fields, replaceOrder: kind.replaceOrder };
+    return { action: "replace", reason: "replace-requested", fields, replaceOrder };
   }
   switch (worst) {
     case undefined:
@@ -75,7 +86,7 @@ export function planResource(
     case "restart":
       return { action: "update-with-restart", reason: "restart-fields-changed", fields };
     case "replace":
-      return { action: "replace", reason: "replace-fields-changed", fields, replaceOrder: kind.replaceOrder };
+      return { action: "replace", reason: "replace-fields-changed", fields, replaceOrder };
   }
 }
 

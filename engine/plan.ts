@@ -7,6 +7,7 @@ import {
   type DesiredResource,
   type Diagnostic,
   type KindInfo,
+  type LifecycleOptions,
   type Reference,
   type ReplaceOrder,
   type SourceLocation,
@@ -34,6 +35,8 @@ export interface ResourceChange {
   /** Dependencies recorded in state (for delete ordering). */
   priorDependsOn: string[];
   replaceOrder?: ReplaceOrder;
+  /** Lifecycle options from the program (deletes use those recorded in state). */
+  options?: LifecycleOptions;
   /** Set for leftovers of an interrupted create-before-delete replacement. */
   deposedId?: string;
   source?: SourceLocation;
@@ -54,6 +57,8 @@ export interface PlanOptions {
   replace?: readonly string[];
   /** Plan to delete everything in state. */
   destroy?: boolean;
+  /** `--target`: plan only these addresses and what they depend on. */
+  targets?: readonly string[];
 }
 
 export function makePlan(
@@ -86,14 +91,19 @@ export function makePlan(
     const resource = byAddress.get(address)!;
     const kind = kindOf(options.kinds, resource.kind);
     const prior = state.resources[address];
-    const inputs = resolveReferences(resource.inputs, (ref) => plannedValue(ref, state, decided)) as Record<
-      string,
-      Value
-    >;
     // A resource whose kind changed is a different object: delete the old, create the new.
     const samePrior = prior && prior.kind === resource.kind ? prior : undefined;
     if (prior && !samePrior) changes.push(deletion(address, prior, state));
-    const decision = planResource(samePrior, { inputs }, kind, { forceReplace: replace.has(address) && !!samePrior });
+    const lifecycle = resource.options;
+    // Ignored fields keep the value they were applied with.
+    const template = samePrior ? keepIgnored(resource.inputs, samePrior.inputs, lifecycle.ignoreChanges) : resource.inputs;
+    const inputs = resolveReferences(template, (ref) => plannedValue(ref, state, decided)) as Record<string, Value>;
+    const decision = planResource(samePrior, { inputs }, kind, {
+      forceReplace: replace.has(address) && !!samePrior,
+      ignoreChanges: lifecycle.ignoreChanges,
+      replaceOnChanges: lifecycle.replaceOnChanges,
+      deleteBeforeReplace: lifecycle.deleteBeforeReplace,
+    });
     const change: ResourceChange = {
       address,
       kind: resource.kind,
@@ -103,13 +113,14 @@ export function makePlan(
       fields: decision.fields,
       before: samePrior?.inputs ?? null,
       after: inputs,
-      template: resource.inputs as Record<string, Value>,
+      template: template as Record<string, Value>,
+      options: lifecycle,
       dependsOn: resource.dependsOn,
       priorDependsOn: samePrior?.dependsOn ?? [],
       replaceOrder: decision.replaceOrder,
       source: resource.source,
     };
-    if (resource.options.protect && change.action === "replace") {
+    if ((lifecycle.protect || samePrior?.options?.protect) && change.action === "replace") {
       diagnostics.push({
         severity: "error",
         address,
@@ -130,9 +141,76 @@ export function makePlan(
   for (const deposed of state.deposed) {
     changes.push({ ...deletion(deposed.address, deposed, state), deposedId: deposed.id });
   }
+  for (const change of changes) {
+    if (change.action === "delete" && !change.deposedId && state.resources[change.address]?.options?.protect) {
+      diagnostics.push({
+        severity: "error",
+        address: change.address,
+        source: change.source,
+        message: `resource is protected and cannot be deleted (${change.reasonText}); set protect: false and apply before removing it`,
+      });
+    }
+  }
+  if (options.targets && options.targets.length > 0) {
+    const targeted = targetClosure(options.targets, byAddress, state, diagnostics);
+    for (const change of changes) {
+      if (!targeted.has(change.address)) Object.assign(change, { action: "noop", reason: "unchanged", reasonText: "not targeted", fields: [] });
+    }
+  }
   if (diagnostics.length > 0) throw new DiagnosticsError(diagnostics);
 
   return { stack: state.stack, lineage: state.lineage, serial: state.serial, changes, outputs: options.destroy ? {} : outputs };
+}
+
+/** The targets and everything they depend on, in the program or (for deletes) in state. */
+function targetClosure(
+  targets: readonly string[],
+  desired: Map<string, DesiredResource>,
+  state: State,
+  diagnostics: Diagnostic[],
+): Set<string> {
+  const closure = new Set<string>();
+  const visit = (address: string) => {
+    if (closure.has(address)) return;
+    closure.add(address);
+    for (const dep of desired.get(address)?.dependsOn ?? []) visit(dep);
+  };
+  for (const target of targets) {
+    // "instances.web/app" targets every member of the group.
+    const matches = [...desired.keys(), ...Object.keys(state.resources)].filter(
+      (a) => a === target || a.startsWith(`${target}[`),
+    );
+    if (matches.length === 0) diagnostics.push({ severity: "error", address: target, message: "--target names no resource in the program or in state" });
+    matches.forEach(visit);
+  }
+  return closure;
+}
+
+function keepIgnored(
+  inputs: Record<string, Value>,
+  applied: Record<string, Value>,
+  ignore: readonly string[] | undefined,
+): Record<string, Value> {
+  if (!ignore || ignore.length === 0) return inputs;
+  const copy = structuredClone(inputs);
+  for (const path of ignore) {
+    const parts = path.split(".");
+    let from: Value | undefined = applied;
+    let to: Record<string, Value> = copy;
+    for (const [i, part] of parts.entries()) {
+      const last = i === parts.length - 1;
+      const value: Value | undefined = typeof from === "object" && from !== null && !Array.isArray(from) ? from[part] : undefined;
+      if (last) {
+        if (value === undefined) delete to[part];
+        else to[part] = structuredClone(value);
+      } else {
+        if (typeof to[part] !== "object" || to[part] === null || Array.isArray(to[part])) to[part] = {};
+        to = to[part] as Record<string, Value>;
+        from = value;
+      }
+    }
+  }
+  return copy;
 }
 
 function deletion(address: string, prior: State["resources"][string], state: State): ResourceChange {
@@ -148,6 +226,7 @@ function deletion(address: string, prior: State["resources"][string], state: Sta
     dependsOn: [],
     priorDependsOn: prior.dependsOn,
     source: prior.source,
+    ...(prior.options ? { options: prior.options } : {}),
   };
 }
 

@@ -19,6 +19,11 @@ export interface Provider {
    */
   create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created>;
   read(kind: string, id: string): Promise<Observed | null>;
+  /**
+   * The object a create with this token made, or null if it made none. Optional: without it a
+   * pending create is retried with the same token, which the backend answers with the same object.
+   */
+  recover?(kind: string, token: string): Promise<Created | null>;
   update(
     kind: string,
     prior: ResourceState,

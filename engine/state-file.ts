@@ -11,7 +11,8 @@ export class FileStateStore implements StateStore {
   readonly journalPath: string;
   private journalFd: number | undefined;
   private syncScheduled = false;
-  /** Test hook: counts records so a test can kill the process at an exact point. */
+  /** Test hooks around each record write, so a crash test can stop the process at an exact point. */
+  beforeRecord?: (record: StateRecord) => void;
   onRecord?: (record: StateRecord) => void;
 
   constructor(
@@ -73,6 +74,7 @@ export class FileStateStore implements StateStore {
   }
 
   async record(state: State, record: StateRecord): Promise<void> {
+    this.beforeRecord?.(record);
     applyRecord(state, record);
     if (this.journalFd === undefined) {
       mkdirSync(dirname(this.path), { recursive: true });

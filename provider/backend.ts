@@ -15,6 +15,8 @@ export interface Backend {
   get(kind: KindName, id: string): Promise<BackendObject | null>;
   update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject>;
   delete(kind: KindName, id: string): Promise<void>;
+  /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
+  getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;
   /** A disposable copy to rehearse a plan on. */
   rehearsal(): Promise<Backend & { dispose(): Promise<void> }>;
 }

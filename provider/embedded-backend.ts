@@ -23,6 +23,10 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.update(kind, id, spec, options);
   }
 
+  async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
+    return this.emulator.findByToken(kind, token);
+  }
+
   async delete(kind: KindName, id: string): Promise<void> {
     this.emulator.delete(kind, id);
   }

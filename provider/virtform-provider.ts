@@ -18,6 +18,12 @@ export class VirtformProvider implements Provider {
     return object ? { inputs: object.spec, outputs: outputsOf(kind, object) } : null;
   }
 
+  async recover(kind: string, token: string): Promise<Created | null> {
+    if (!this.backend.getByToken) return null;
+    const object = await this.backend.getByToken(kindName(kind), token);
+    return object ? { id: object.id, outputs: outputsOf(kind, object) } : null;
+  }
+
   async update(kind: string, prior: ResourceState, inputs: Record<string, Value>, restart: boolean): Promise<Record<string, Value>> {
     return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart }));
   }

@@ -1,14 +1,22 @@
 // What a DSL call records: the raw arguments (which may hold Outputs and image variants), explicit
 // dependencies, options and the line it came from. Validation happens once the program has run, so
 // that every error is reported at once.
-import type { Diagnostic, SourceLocation } from "../engine/model.ts";
+import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
 import type { Kind } from "./kinds/kind.ts";
 
 export interface ResourceOptions {
   /** Resources this one must come after, beyond those its inputs reference. */
   dependsOn?: Dependable | Dependable[];
-  /** Refuse plans that would replace this resource. */
+  /** Refuse plans that would delete or replace this resource. */
   protect?: boolean;
+  /** Input paths whose changes are not planned, e.g. ["sizeGiB"] or ["hosts.count"]. */
+  ignoreChanges?: string[];
+  /** Input paths whose changes replace the resource instead of updating it. */
+  replaceOnChanges?: string[];
+  /** Replace by deleting the old object first. */
+  deleteBeforeReplace?: boolean;
+  /** When removed from the program, forget the object instead of deleting it. */
+  retainOnDelete?: boolean;
 }
 
 export interface Dependable {
@@ -20,7 +28,7 @@ export interface Declaration {
   kind: Kind;
   args: Record<string, unknown>;
   dependsOn: Set<string>;
-  options: { protect?: boolean };
+  options: LifecycleOptions;
   source?: SourceLocation;
   /** Problems found while the program ran (an unknown variant, a bad count), reported with the rest. */
   problems: Diagnostic[];

@@ -1,6 +1,6 @@
 // `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
 // top-level resources; handles declare what belongs to them.
-import type { Diagnostic } from "../engine/model.ts";
+import type { Diagnostic, LifecycleOptions } from "../engine/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { InputArgs, Kind } from "./kinds/kind.ts";
@@ -45,7 +45,7 @@ export class StackBuilder implements Declarer {
       kind,
       args,
       dependsOn: new Set(dependencyAddresses(options.dependsOn)),
-      options: options.protect === undefined ? {} : { protect: options.protect },
+      options: lifecycleOptions(options),
       source,
       problems: [],
     };
@@ -72,6 +72,11 @@ export class StackBuilder implements Declarer {
     this.declarations.push(declaration);
     return declaration;
   }
+}
+
+function lifecycleOptions(options: ResourceOptions): LifecycleOptions {
+  const { dependsOn: _dependsOn, ...lifecycle } = options;
+  return Object.fromEntries(Object.entries(lifecycle).filter(([, v]) => v !== undefined)) as LifecycleOptions;
 }
 
 export type StackOutputs = Record<string, unknown> | void;

@@ -1,120 +1,261 @@
-// plan, apply and destroy: load the program, read state, plan, rehearse the plan on a copy of the
-// backend, then (for apply and destroy) confirm and carry it out.
+// plan, apply, destroy and refresh. Each holds the stack's state lock from start to end: load
+// state, settle what a killed run left in flight, refresh from the backend, plan, rehearse the plan
+// on a copy of the backend; then (apply, destroy) confirm and carry it out.
 import { createInterface } from "node:readline/promises";
 import { applyPlan, type StepResult } from "../../engine/apply.ts";
-import { DiagnosticsError, type Value } from "../../engine/model.ts";
+import { DiagnosticsError, type DesiredResource, type Value } from "../../engine/model.ts";
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
+import type { Provider } from "../../engine/provider.ts";
+import { recoverPending } from "../../engine/recover.ts";
+import { refreshState, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { planToJson } from "../../engine/render/plan-json.ts";
-import { renderPlanText } from "../../engine/render/plan-text.ts";
-import type { State } from "../../engine/state.ts";
+import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
+import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
+import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
+import { acquireLock, LockedError } from "../../engine/state-lock.ts";
+import { applyRecord, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
+import { ApplyProgress } from "../progress.ts";
 import { Workspace } from "../workspace.ts";
 
-export interface PlanCommandOptions {
+export interface RunOptions {
+  refresh?: boolean; // commander's --no-refresh sets false
+  refreshOnly?: boolean;
+  target?: string[];
+  replace?: string[];
+  lockTimeout?: string;
+  stack?: string;
+}
+
+export interface PlanCommandOptions extends RunOptions {
   json?: boolean;
+  markdown?: boolean;
+  out?: string;
   detailedExitcode?: boolean;
 }
 
-export interface ApplyCommandOptions {
+export interface ApplyCommandOptions extends RunOptions {
   yes?: boolean;
   parallelism?: string;
+  destroy?: boolean;
 }
 
-interface Prepared {
-  plan: Plan;
-  state: State;
+interface Session {
   workspace: Workspace;
   stack: string;
+  store: StateStore;
+  provider: Provider;
+  /** State as persisted (recovery applied); the refresh is not yet in it. */
+  state: State;
+  refreshRecords: StateRecord[];
+  drift: Drift[];
+  plan: Plan;
+  program: string;
 }
 
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const out = (text: string) => process.stdout.write(text);
 
-async function prepare(programPath: string, destroy: boolean, stackOption?: string): Promise<Prepared> {
+/** "30s", "2m", "500ms" or plain seconds. */
+export function parseDuration(text: string | undefined): number {
+  if (!text) return 0;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!match) throw new CliError(`invalid duration "${text}": use e.g. 30s, 2m or 500ms`);
+  const n = Number(match[1]);
+  return match[2] === "ms" ? n : match[2] === "m" ? n * 60_000 : n * 1000;
+}
+
+async function withSession<T>(
+  programPath: string,
+  operation: string,
+  options: RunOptions & { destroy?: boolean },
+  work: (session: Session) => Promise<T>,
+): Promise<T> {
   const workspace = new Workspace();
   let stack: string;
-  let resources: Awaited<ReturnType<typeof loadProgram>>["resources"] = [];
+  let resources: DesiredResource[] = [];
   let outputs: Record<string, Value> = {};
-  if (destroy && stackOption) {
-    stack = stackOption;
+  if (options.destroy && options.stack) {
+    stack = options.stack;
   } else {
     const program = await loadProgram(programPath).catch((err: unknown) => {
       // destroy works from state alone when the program is gone
-      if (destroy && err instanceof CliError && err.message.includes("not found")) return undefined;
+      if (options.destroy && err instanceof CliError && err.message.includes("not found")) return undefined;
       throw err;
     });
     stack = program ? program.name : workspace.pickStack(undefined);
     resources = program?.resources ?? [];
     outputs = program?.outputs ?? {};
   }
-  const state = await workspace.stateStore(stack).load();
-  const plan = makePlan(state, resources, outputs, { kinds: kindInfo, destroy });
-  const problems = await rehearsePlan(plan, state, workspace.provider());
-  if (problems.length > 0) {
-    throw new DiagnosticsError(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
+  const lock = await acquireLock(workspace.lockPath(stack), operation, parseDuration(options.lockTimeout)).catch((err: unknown) => {
+    if (err instanceof LockedError) throw new CliError(err.message);
+    throw err;
+  });
+  try {
+    const store = workspace.stateStore(stack);
+    const state = await store.load();
+    const provider = workspace.provider();
+    for (const r of await recoverPending(state, provider, store)) {
+      process.stderr.write(`note: ${r.address}: a ${r.operation} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
+    }
+    const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
+    const planState = structuredClone(state);
+    for (const record of records) applyRecord(planState, record);
+    planState.serial = state.serial; // the plan is made against the persisted serial
+    const plan = options.refreshOnly
+      ? { ...makePlan(planState, [], outputs, { kinds: kindInfo }), changes: [] }
+      : makePlan(planState, resources, outputs, {
+          kinds: kindInfo,
+          destroy: options.destroy ?? false,
+          replace: options.replace ?? [],
+          targets: options.target ?? [],
+        });
+    const problems = await rehearsePlan(plan, planState, provider);
+    if (problems.length > 0) {
+      throw new DiagnosticsError(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
+    }
+    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath });
+  } finally {
+    lock.release();
   }
-  return { plan, state, workspace, stack };
 }
 
 export async function planCommand(program: string, options: PlanCommandOptions): Promise<number> {
-  const { plan } = await prepare(program, false);
-  if (options.json) {
-    process.stdout.write(JSON.stringify(planToJson(plan, kindInfo), null, 2) + "\n");
-  } else {
-    process.stdout.write(renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
-  }
-  return options.detailedExitcode && hasChanges(plan) ? 2 : 0;
+  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state }) => {
+    if (options.json) out(JSON.stringify(planToJson(plan, kindInfo, drift), null, 2) + "\n");
+    else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift));
+    else out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
+    if (options.out) {
+      writeSavedPlan(options.out, {
+        program,
+        stack: state.stack,
+        lineage: state.lineage,
+        serial: state.serial,
+        refreshOnly: options.refreshOnly ?? false,
+        refreshRecords,
+        plan,
+      });
+      if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
+    }
+    return options.detailedExitcode && (hasChanges(plan) || drift.length > 0) ? 2 : 0;
+  });
 }
 
-export async function applyCommand(program: string, options: ApplyCommandOptions & { destroy?: boolean; stack?: string }): Promise<number> {
-  const { plan, state, workspace, stack } = await prepare(program, options.destroy ?? false, options.stack);
-  process.stdout.write(renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
-  const store = workspace.stateStore(stack);
-  if (!hasChanges(plan)) {
-    // Outputs may still need recording (a first apply of an empty program, or changed outputs).
-    await applyPlan(plan, state, workspace.provider(), store);
-    process.stdout.write("\nApply complete: nothing to do.\n");
-    return 0;
+export async function applyCommand(programOrPlan: string, options: ApplyCommandOptions): Promise<number> {
+  const saved = readSavedPlan(programOrPlan);
+  if (saved) return applySavedPlan(programOrPlan, saved, options);
+  return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
+    const { plan, drift } = session;
+    out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
+    if (!hasChanges(plan) && !options.refreshOnly) {
+      await carryOut(session, options, true);
+      out("\nApply complete: nothing to do.\n");
+      return 0;
+    }
+    if (options.refreshOnly) {
+      if (drift.length === 0) out("\nNothing changed outside virtform.\n");
+      await confirm(options.yes ?? false, "apply");
+      await carryOut(session, options, true);
+      out(`\nRefresh complete: ${drift.length} object(s) updated in state.\n`);
+      return 0;
+    }
+    await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+    return carryOut(session, options, false);
+  });
+}
+
+async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
+  const workspace = new Workspace();
+  const lock = await acquireLock(workspace.lockPath(saved.stack), "apply", parseDuration(options.lockTimeout)).catch((err: unknown) => {
+    if (err instanceof LockedError) throw new CliError(err.message);
+    throw err;
+  });
+  try {
+    const store = workspace.stateStore(saved.stack);
+    const state = await store.load();
+    try {
+      checkNotStale(saved, state, file);
+    } catch (err) {
+      if (err instanceof StalePlanError) throw new CliError(err.message);
+      throw err;
+    }
+    out(renderPlanText(saved.plan, { kinds: kindInfo, color: color() }) + "\n");
+    const session: Session = {
+      workspace,
+      stack: saved.stack,
+      store,
+      provider: workspace.provider(),
+      state,
+      refreshRecords: saved.refreshRecords,
+      drift: [],
+      plan: saved.plan,
+      program: saved.program,
+    };
+    // A saved plan was reviewed when it was made: it is applied without asking again.
+    return await carryOut(session, options, !hasChanges(saved.plan));
+  } finally {
+    lock.release();
   }
-  await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+}
+
+async function carryOut(session: Session, options: ApplyCommandOptions, quiet: boolean): Promise<number> {
+  const { plan, state, store, provider } = session;
+  for (const record of session.refreshRecords) await store.record(state, record);
   const parallelism = options.parallelism ? Number(options.parallelism) : 10;
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new CliError(`--parallelism must be a positive whole number, got ${options.parallelism}`);
-  process.stdout.write("\n");
-  const result = await applyPlan(plan, state, workspace.provider(), store, {
-    parallelism,
-    hooks: { onStepEnd: (r) => process.stdout.write(progressLine(r, state) + "\n") },
-  });
-  const counts = { create: 0, update: 0, delete: 0, failed: 0, skipped: 0 };
-  for (const r of result.results) {
-    if (r.status === "done") counts[r.step.operation]++;
-    else counts[r.status]++;
+  const cancel = new AbortController();
+  const onInterrupt = () => {
+    if (cancel.signal.aborted) return;
+    process.stderr.write("\nInterrupt received: letting steps in flight finish and saving state; nothing new starts.\n");
+    cancel.abort();
+  };
+  process.on("SIGINT", onInterrupt);
+  const progress = quiet ? undefined : new ApplyProgress(process.stdout, (address) => state.resources[address]?.id);
+  if (!quiet) out("\n");
+  let result;
+  try {
+    result = await applyPlan(plan, state, provider, store, {
+      parallelism,
+      signal: cancel.signal,
+      hooks: progress ? { onStepStart: (s) => progress.started(s), onStepEnd: (r) => progress.ended(r) } : {},
+    });
+  } finally {
+    progress?.stop();
+    process.off("SIGINT", onInterrupt);
   }
-  const summary = summarize(plan);
-  process.stdout.write(
-    `\n${result.ok ? "Apply complete" : "Apply failed"}: ${counts.create} created, ${counts.update} updated, ${counts.delete} deleted` +
-      `${counts.failed ? `, ${counts.failed} failed` : ""}${counts.skipped ? `, ${counts.skipped} skipped` : ""}` +
-      `${summary.replace ? ` (${summary.replace} replaced: each a create and a delete)` : ""}.\n`,
-  );
-  for (const r of result.results.filter((r) => r.status === "failed")) {
-    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.error}\n`);
-  }
+  if (quiet) return 0;
+  printSummary(result.results, result.ok, cancel.signal.aborted);
   if (result.ok && Object.keys(result.state.outputs).length > 0) {
-    process.stdout.write("\nOutputs:\n");
-    for (const [name, value] of Object.entries(result.state.outputs)) process.stdout.write(`  ${name} = ${JSON.stringify(value)}\n`);
+    out("\nOutputs:\n");
+    for (const [name, value] of Object.entries(result.state.outputs)) out(`  ${name} = ${JSON.stringify(value)}\n`);
   }
+  if (cancel.signal.aborted) return 130;
   return result.ok ? 0 : 1;
 }
 
-function progressLine(result: StepResult, state: State): string {
-  const { step } = result;
-  const address = step.change.address + (step.deposed ? " (old)" : "");
-  const seconds = `${(result.elapsedMs / 1000).toFixed(1)}s`;
-  if (result.status !== "done") return `  ! ${address}: ${step.operation} ${result.status}: ${result.error}`;
-  const id = step.operation === "delete" ? "" : ` [id=${state.resources[step.change.address]?.id ?? "?"}]`;
-  const verb = { create: "created", update: "updated", delete: "deleted" }[step.operation];
-  return `  ${address}: ${verb}${id} (${seconds})`;
+function printSummary(results: StepResult[], ok: boolean, cancelled: boolean): void {
+  const counts = { create: 0, update: 0, delete: 0, failed: 0, skipped: 0 };
+  let replaced = 0;
+  for (const r of results) {
+    if (r.status === "done") {
+      counts[r.step.operation]++;
+      if (r.step.operation === "create" && r.step.change.action === "replace") replaced++;
+    } else counts[r.status]++;
+  }
+  const verdict = cancelled ? "Apply interrupted" : ok ? "Apply complete" : "Apply failed";
+  out(
+    `\n${verdict}: ${counts.create} created, ${counts.update} updated, ${counts.delete} deleted` +
+      `${counts.failed ? `, ${counts.failed} failed` : ""}${counts.skipped ? `, ${counts.skipped} skipped` : ""}` +
+      `${replaced ? ` (${replaced} replaced: each a create and a delete)` : ""}.\n`,
+  );
+  for (const r of results.filter((r) => r.status === "failed")) {
+    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.error}\n`);
+  }
+  const skipped = results.filter((r) => r.status === "skipped");
+  if (skipped.length > 0) out(`Skipped: ${skipped.map((r) => r.step.change.address).join(", ")}\n`);
 }
 
 async function confirm(yes: boolean, what: "apply" | "destroy"): Promise<void> {

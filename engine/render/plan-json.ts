@@ -1,11 +1,12 @@
 // The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys.
 import { isUnknown, type KindInfo, type Value } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
+import type { Drift } from "../refresh.ts";
 import { isSecretPath, redact, REDACTED } from "./redact.ts";
 
 export const PLAN_FORMAT_VERSION = "1.0";
 
-export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>) {
+export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, drift: Drift[] = []) {
   return {
     format_version: PLAN_FORMAT_VERSION,
     stack: plan.stack,
@@ -37,6 +38,11 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>) {
           ...(change.source ? { source: change.source } : {}),
         };
       }),
+    resource_drift: drift.map((d) => ({
+      address: d.address,
+      change: d.change,
+      fields: d.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
+    })),
     summary: summarize(plan),
   };
 }

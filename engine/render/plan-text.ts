@@ -3,6 +3,7 @@
 import { styleText } from "node:util";
 import { formatSource, isUnknown, type KindInfo, type Value } from "../model.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
+import type { Drift } from "../refresh.ts";
 import { isSecretPath, REDACTED } from "./redact.ts";
 
 type Color = Parameters<typeof styleText>[0];
@@ -69,6 +70,23 @@ function flatten(value: Record<string, Value>, prefix = ""): [string, Value][] {
     }
     return [[path, item] as [string, Value]];
   });
+}
+
+/** Changes made outside virtform since the last apply, shown before the plan's actions. */
+export function renderDriftText(drift: Drift[], color = false): string {
+  if (drift.length === 0) return "";
+  const paint = (c: Color, text: string) => (color ? styleText(c, text, { validateStream: false }) : text);
+  const lines = ["Objects changed outside virtform since the last apply:", ""];
+  for (const d of drift) {
+    if (d.change === "deleted") {
+      lines.push(`  ${paint("red", "-")} ${d.address} was deleted outside virtform`);
+      continue;
+    }
+    lines.push(`  ${paint("yellow", "~")} ${d.address} was changed outside virtform`);
+    for (const f of d.fields) lines.push(`      ~ ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
+  }
+  lines.push("");
+  return lines.join("\n") + "\n";
 }
 
 export function show(value: Value | undefined, secret = false): string {

@@ -1,0 +1,54 @@
+// Refresh: read every object in state from the backend (many reads at once) and say what changed
+// outside virtform. The result is records, so a plan can apply them to a copy and an apply can
+// persist them like any other change.
+import type { Value } from "./model.ts";
+import type { Provider } from "./provider.ts";
+import type { State, StateRecord } from "./state.ts";
+import { changedFields, type FieldChange } from "./values.ts";
+
+export interface Drift {
+  address: string;
+  change: "changed" | "deleted";
+  /** Changed inputs (which the plan will bring back) and outputs. */
+  fields: FieldChange[];
+}
+
+export interface Refresh {
+  drift: Drift[];
+  records: StateRecord[];
+}
+
+export async function refreshState(state: State, provider: Provider, concurrency = 32): Promise<Refresh> {
+  const entries = Object.entries(state.resources);
+  const observed = new Array<Awaited<ReturnType<Provider["read"]>>>(entries.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < entries.length) {
+      const i = next++;
+      const [, resource] = entries[i]!;
+      observed[i] = await provider.read(resource.kind, resource.id);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+
+  const drift: Drift[] = [];
+  const records: StateRecord[] = [];
+  entries.forEach(([address, resource], i) => {
+    const seen = observed[i];
+    if (!seen) {
+      drift.push({ address, change: "deleted", fields: [] });
+      records.push({ type: "remove", address });
+      return;
+    }
+    const inputs = changedFields(resource.inputs, seen.inputs);
+    const outputs = changedFields(resource.outputs, seen.outputs).map((f) => ({ ...f, path: `(output) ${f.path}` }));
+    if (inputs.length + outputs.length === 0) return;
+    drift.push({ address, change: "changed", fields: [...inputs, ...outputs] });
+    records.push({
+      type: "set",
+      address,
+      resource: { ...resource, inputs: seen.inputs as Record<string, Value>, outputs: seen.outputs as Record<string, Value> },
+    });
+  });
+  return { drift, records };
+}
