@@ -8,6 +8,7 @@ import { emulatorServeCommand, type EmulatorServeOptions } from "./commands/emul
 import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
 import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
 import { graphCommand } from "./commands/graph.ts";
+import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
 import { setEndpoint } from "./workspace.ts";
 
@@ -136,6 +137,44 @@ export async function main(argv: string[]): Promise<number> {
     .option("--json", "print JSON")
     .action(run((name: string | undefined, options: { stack?: string; json?: boolean }) => outputCommand(name, options)));
 
+  const images = cli.command("images").description("Image variants: resolve against a package catalog, lock, diff, why");
+  const packagesOption = ["--packages <files...>", "Debian Packages files to resolve against (default: the system apt lists)"] as const;
+  images
+    .command("resolve")
+    .description("Resolve every variant's package closure; sizes, layers and bytes shared between variants")
+    .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
+    .option("--variant <name>", 'one variant ("heavy" or "image.appserver:heavy"), with its full package list')
+    .option(...packagesOption)
+    .option("--json", "print JSON")
+    .action(run((program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => imagesResolveCommand(program, options)));
+  images
+    .command("lock")
+    .description("Resolve the variants and write virtform.lock beside the program (entries that still match are kept)")
+    .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
+    .option(...packagesOption)
+    .option("--update", "re-resolve every variant, taking the catalog's newest versions")
+    .action(run((program: string, options: { packages?: string[]; update?: boolean }) => imagesLockCommand(program, options)));
+  images
+    .command("diff")
+    .description("Package-level difference between two variants (image.appserver:light image.appserver:heavy) or two lock files")
+    .argument("<a>", "a variant or a lock file")
+    .argument("<b>", "a variant or a lock file")
+    .option("--program <file>", "the program declaring the images", DEFAULT_PROGRAM)
+    .option(...packagesOption)
+    .option("--json", "print JSON")
+    .action(run((a: string, b: string, options: { program?: string; packages?: string[]; json?: boolean }) => imagesDiffCommand(a, b, options)));
+  images
+    .command("why")
+    .description("The dependency chain that brought a package into each variant")
+    .argument("<package>", "a package name")
+    .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
+    .option("--variant <name>", 'one variant ("heavy" or "image.appserver:heavy")')
+    .option(...packagesOption)
+    .option("--json", "print JSON")
+    .action(
+      run((pkg: string, program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => imagesWhyCommand(pkg, program, options)),
+    );
+
   const emulator = cli.command("emulator").description("The embedded emulator");
   emulator
     .command("inspect")
@@ -149,6 +188,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--host <host>", "address to bind", "127.0.0.1")
     .option("--data-dir <dir>", "where the emulator keeps its data (default ./.virtform/emulator)")
     .option("--token <token>", "the bearer token clients must send (default $VIRTFORM_TOKEN, else a random one, printed)")
+    .option("--nbd-port <port>", "also serve every volume over NBD on this port (export names: volume, snapshot or attachment ids; <volume>:ro read-only)")
     .action(run((options: EmulatorServeOptions) => emulatorServeCommand(options)));
 
   try {

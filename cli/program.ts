@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DiagnosticsError } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
+import { LockContext } from "../emulator/images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
@@ -23,7 +24,12 @@ function resolveVirtformToThisSdk(): void {
   });
 }
 
-export async function loadProgram(path: string): Promise<EvaluatedStack> {
+export interface LoadOptions {
+  /** Use virtform.lock beside the program for image variants (default true); warnings go to stderr. */
+  locks?: boolean;
+}
+
+export async function loadProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
   const file = resolve(path);
   if (!existsSync(file)) {
     throw new CliError(`program ${path} not found; pass the path of a program (default ./infra.ts)`);
@@ -38,7 +44,24 @@ export async function loadProgram(path: string): Promise<EvaluatedStack> {
   if (!isStackDefinition(module.default)) {
     throw new CliError(`program ${path} must have a default export made by stack(): export default stack("name", (s) => { ... })`);
   }
-  const evaluated = evaluateStack(module.default);
+  let evaluated = evaluateStack(module.default);
+  if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
+    const locks = (() => {
+      try {
+        return new LockContext(file, path);
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+    })();
+    evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
+    if (locks.needsLiveResolution) {
+      await locks.resolvePending();
+      evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
+    }
+    locks.finish();
+    evaluated.diagnostics.push(...locks.errors);
+    for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+  }
   const errors = evaluated.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
   return evaluated;

@@ -23,7 +23,13 @@ export interface ClusterObject extends Base<InputsOf<typeof cluster>> {
   hosts: Host[];
 }
 export interface ImageObject extends Base<InputsOf<typeof image>> {
-  variants: Record<string, { digest: string; packages: string[]; config: Record<string, string | number | boolean> }>;
+  variants: Record<
+    string,
+    { digest: string; packages: string[]; config: Record<string, string | number | boolean>; layers?: string[]; sizeBytes?: number }
+  >;
+  /** The image's layers by digest (a sorted package set and its installed size), each stored once. */
+  layers?: Record<string, { packages: string[]; sizeBytes: number }>;
+  sharedBytes?: number;
 }
 export interface PoolObject extends Base<InputsOf<typeof storagePool>> {
   luns: { lun: number; sizeGiB: number }[];

@@ -1,8 +1,10 @@
-// The image registry: each variant registered under its content digest.
+// The image registry: each variant registered under its content digest, its packages stored as
+// layers by digest (the closure common to all variants once, each variant's remainder on top).
 import { resolveVariant, variantDigest } from "../sdk/kinds/image.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { ImageObject } from "./data.ts";
 import { conflict } from "./errors.ts";
+import { computeLayers, type LayerPackage } from "./images/layers.ts";
 import type { ObjectService } from "./service.ts";
 
 export const imageService: ObjectService<"images"> = {
@@ -22,18 +24,47 @@ export const imageService: ObjectService<"images"> = {
   outputs(_ctx, object) {
     return {
       variants: Object.fromEntries(
-        Object.entries(object.variants).map(([name, v]) => [name, { digest: v.digest, packages: v.packages }]),
+        Object.entries(object.variants).map(([name, v]) => [
+          name,
+          { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0 },
+        ]),
       ),
+      layers: object.layers ?? {},
+      sharedBytes: object.sharedBytes ?? 0,
     };
   },
 };
 
 function register(ctx: EmulatorContext, object: ImageObject): void {
+  const locked = object.spec.locked ?? {};
+  // A variant without a lock entry has only its requested names: no versions, so no layers.
+  const contents: Record<string, LayerPackage[]> = {};
+  for (const [name, entry] of Object.entries(locked)) {
+    if (!(name in object.spec.variants)) continue;
+    contents[name] = Object.entries(entry.packages).map(([pkg, version]) => ({
+      name: pkg,
+      version,
+      installedKiB: entry.installedKiB[pkg] ?? 0,
+    }));
+  }
+  const layered = computeLayers(contents);
   object.variants = Object.fromEntries(
     Object.keys(object.spec.variants).map((name) => {
       const variant = resolveVariant(object.spec, name);
-      return [name, { digest: variantDigest(variant), packages: variant.packages, config: variant.config }];
+      const entry = locked[name];
+      const layers = layered.variants[name];
+      if (!entry || !layers) {
+        return [name, { digest: variantDigest(variant), packages: variant.packages, config: variant.config }];
+      }
+      const packages = Object.entries(entry.packages)
+        .map(([pkg, version]) => `${pkg}=${version}`)
+        .sort();
+      return [name, { digest: entry.digest, packages, config: variant.config, layers: layers.layers, sizeBytes: layers.sizeBytes }];
     }),
   );
+  object.layers = Object.fromEntries(
+    Object.entries(layered.layers).map(([digest, layer]) => [digest, { packages: layer.packages, sizeBytes: layer.sizeBytes }]),
+  );
+  object.sharedBytes = layered.sharedBytes;
   ctx.event("image.registered", object.id, Object.keys(object.variants).join(", "));
 }

@@ -5,7 +5,8 @@ import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
 import { collectReferences } from "../engine/values.ts";
 import type { Declaration } from "./declaration.ts";
-import { resolveVariant, variantDigest, type ImageInputs } from "./kinds/image.ts";
+import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";
+import { lockedInputs, type LockedVariant } from "./lock.ts";
 import { ImageVariant } from "./resources.ts";
 import { Output } from "./output.ts";
 import { StackBuilder, isStackDefinition, type StackDefinition } from "./stack.ts";
@@ -17,7 +18,12 @@ export interface EvaluatedStack {
   diagnostics: Diagnostic[];
 }
 
-export function evaluateStack(definition: StackDefinition): EvaluatedStack {
+export interface EvaluateOptions {
+  /** The locked package set of an image variant (from virtform.lock, or resolved live), if any. */
+  lockedVariant?: (address: string, variant: string, spec: ResolvedVariant) => LockedVariant | undefined;
+}
+
+export function evaluateStack(definition: StackDefinition, options: EvaluateOptions = {}): EvaluatedStack {
   if (!isStackDefinition(definition)) throw new Error("not a stack definition: export default stack(name, build)");
   const builder = new StackBuilder(definition.name);
   const diagnostics: Diagnostic[] = [];
@@ -42,7 +48,14 @@ export function evaluateStack(definition: StackDefinition): EvaluatedStack {
     }
     diagnostics.push(...problems);
     if (problems.length > 0 || !parsed) continue;
-    if (declaration.kind.name === "Image") parsedImages.set(declaration.address, parsed as ImageInputs);
+    if (declaration.kind.name === "Image") {
+      if (declaration.args.locked !== undefined) {
+        diagnostics.push(problem(declaration, "locked", "locked is derived from virtform.lock by virtform; remove it from the program"));
+        continue;
+      }
+      addLocked(declaration.address, parsed as ImageInputs, options);
+      parsedImages.set(declaration.address, parsed as ImageInputs);
+    }
     const references = collectReferences(parsed).map((r) => r.$ref);
     resources.push({
       address: declaration.address,
@@ -65,6 +78,17 @@ export function evaluateStack(definition: StackDefinition): EvaluatedStack {
   const position = new Map(builder.declarations.map((d, i) => [d.address, i]));
   resources.sort((a, b) => position.get(a.address)! - position.get(b.address)!);
   return { name: definition.name, resources, outputs, diagnostics };
+}
+
+/** Puts each locked variant's package set into the image's inputs, so plans diff it package by package. */
+function addLocked(address: string, image: ImageInputs, options: EvaluateOptions): void {
+  if (!options.lockedVariant) return;
+  const locked: NonNullable<ImageInputs["locked"]> = {};
+  for (const variant of Object.keys(image.variants)) {
+    const entry = options.lockedVariant(address, variant, resolveVariant(image, variant));
+    if (entry) locked[variant] = lockedInputs(entry);
+  }
+  if (Object.keys(locked).length > 0) image.locked = locked;
 }
 
 function rank(declaration: Declaration): number {
@@ -97,7 +121,8 @@ function toValues(
     return {
       image: PLACEHOLDER + JSON.stringify(value.image.id.toReference()),
       variant: value.variant,
-      digest: variantDigest(resolveVariant(image, value.variant)),
+      // The locked digest covers the exact packages; without a lock only the request is known.
+      digest: image.locked?.[value.variant]?.digest ?? variantDigest(resolveVariant(image, value.variant)),
     };
   }
   if (Array.isArray(value)) return value.map((item, i) => toValues(item, declaration, images, problems, `${path}[${i}]`));

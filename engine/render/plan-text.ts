@@ -2,6 +2,7 @@
 // before -> after, and the reason for every replacement.
 import { styleText } from "node:util";
 import { formatSource, isUnknown, type KindInfo, type Value } from "../model.ts";
+import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { isSecretPath, REDACTED } from "./redact.ts";
@@ -39,16 +40,20 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     lines.push(`  ${paint(style.color, style.symbol)} ${paint("bold", change.address)}${deposed} ${style.verb}${where}`);
     if (change.action !== "create") lines.push(paint("gray", `      # ${change.reasonText}`));
     if (change.action === "create") {
-      for (const [path, value] of flatten(change.after ?? {})) {
-        lines.push(`      ${paint("green", "+")} ${path} = ${show(value, isSecretPath(path, kind))}`);
+      const after = change.after ?? {};
+      for (const group of groupByParent(flatten(after).map(([path, value]) => ({ path, value })), [after])) {
+        // A large map (an image's locked packages) reads better as a count than as a page of lines.
+        if (group.parent && group.items.length > MAP_SUMMARY && group.items.every((i) => isScalar(i.value))) {
+          lines.push(`      ${paint("green", "+")} ${group.parent} = {${group.items.length} entries}`);
+          continue;
+        }
+        for (const { path, value } of group.items) lines.push(`      ${paint("green", "+")} ${path} = ${show(value, isSecretPath(path, kind))}`);
       }
     } else {
-      for (const field of change.fields) {
-        const secret = isSecretPath(field.path, kind);
-        const note = field.behaviour === "replace" ? " (forces replacement)" : field.behaviour === "restart" ? " (needs restart)" : "";
-        lines.push(
-          `      ${paint("yellow", "~")} ${field.path}: ${show(field.before, secret)} -> ${show(field.after, secret)}${paint(field.behaviour === "replace" ? "red" : "gray", note)}`,
-        );
+      lines.push(...fieldLines(change, kind, paint));
+      const followers = changes.filter((other) => other !== change && followsChange(other, change));
+      if (followers.length > 0) {
+        lines.push(paint("gray", `      # replaces ${compactAddresses(followers.map((f) => f.address))}: their inputs follow this change`));
       }
     }
     lines.push("");
@@ -59,6 +64,147 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
       (s.unchanged > 0 ? `; ${s.unchanged} unchanged.` : "."),
   );
   return lines.join("\n");
+}
+
+const MAP_SUMMARY = 10;
+
+interface Leaf {
+  path: string;
+  value: Value;
+}
+
+type Paint = (color: Color, text: string) => string;
+
+/** Leaves grouped by their parent path ("locked.heavy.packages"), in first-seen order. */
+function groupByParent<T extends { path: string }>(items: T[], roots: unknown[]): { parent: string; items: T[] }[] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const parent = parentPath(item.path, roots);
+    // Top-level fields stay one group each so their order and format do not change.
+    const key = parent === "" ? `\u0000${item.path}` : parent;
+    groups.set(key, [...(groups.get(key) ?? []), item]);
+  }
+  return [...groups].map(([key, list]) => ({ parent: key.startsWith("\u0000") ? "" : key, items: list }));
+}
+
+/**
+ * The parent of a dotted path, found by walking the values: keys may contain dots themselves
+ * ("libglib2.0-0"), so the last dot is not necessarily the boundary.
+ */
+function parentPath(path: string, roots: unknown[]): string {
+  const walk = (node: unknown, rest: string, prefix: string): string | undefined => {
+    if (typeof node !== "object" || node === null || Array.isArray(node)) return undefined;
+    if (Object.hasOwn(node, rest)) return prefix;
+    for (const key of Object.keys(node)) {
+      if (!rest.startsWith(`${key}.`)) continue;
+      const found = walk((node as Record<string, unknown>)[key], rest.slice(key.length + 1), prefix ? `${prefix}.${key}` : key);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  for (const root of roots) {
+    const found = walk(root, path, "");
+    if (found !== undefined) return found;
+  }
+  const dot = path.lastIndexOf(".");
+  return dot < 0 ? "" : path.slice(0, dot);
+}
+
+function isScalar(v: Value | undefined): boolean {
+  return v === undefined || v === null || typeof v !== "object";
+}
+
+function isMap(v: Value | undefined): v is Record<string, Value> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !isUnknown(v);
+}
+
+/**
+ * Changed fields as lines. Entries of a map that gain, lose or change keys are shown under their
+ * map, one compact line each ("+ name value", "~ name before -> after"), as package lists read.
+ */
+function fieldLines(change: ResourceChange, kind: KindInfo | undefined, paint: Paint): string[] {
+  const fields: PlannedField[] = change.fields;
+  // A map that appears or disappears whole is listed entry by entry (or counted when large).
+  const expanded = fields.flatMap((f) => {
+    const whole = f.before === undefined && isMap(f.after) ? f.after : f.after === undefined && isMap(f.before) ? f.before : undefined;
+    if (!whole) return [{ ...f, whole: false }];
+    return flatten(whole, f.path).map(([path, value]) => ({
+      path,
+      before: f.before === undefined ? undefined : value,
+      after: f.before === undefined ? value : undefined,
+      behaviour: f.behaviour,
+      whole: true,
+    }));
+  });
+  const lines: string[] = [];
+  for (const group of groupByParent(expanded, [change.after, change.before])) {
+    const note = (f: PlannedField) =>
+      paint(f.behaviour === "replace" ? "red" : "gray", f.behaviour === "replace" ? " (forces replacement)" : f.behaviour === "restart" ? " (needs restart)" : "");
+    const keyed =
+      group.parent !== "" &&
+      group.items.every((f) => isScalar(f.before) && isScalar(f.after)) &&
+      (group.items.length > 1 || group.items.some((f) => f.before === undefined || f.after === undefined));
+    if (!keyed) {
+      for (const f of group.items) {
+        const secret = isSecretPath(f.path, kind);
+        lines.push(`      ${paint("yellow", "~")} ${f.path}: ${show(f.before, secret)} -> ${show(f.after, secret)}${note(f)}`);
+      }
+      continue;
+    }
+    if (group.items.length > MAP_SUMMARY && group.items.every((f) => f.whole)) {
+      const added = group.items[0]!.before === undefined;
+      lines.push(`      ${paint(added ? "green" : "red", added ? "+" : "-")} ${group.parent} = {${group.items.length} entries}${note(group.items[0]!)}`);
+      continue;
+    }
+    lines.push(`      ${paint("yellow", "~")} ${group.parent}:${note(group.items[0]!)}`);
+    for (const f of group.items) {
+      const key = f.path.slice(group.parent.length + 1);
+      const secret = isSecretPath(f.path, kind);
+      const bare = (v: Value | undefined) => (secret ? REDACTED : typeof v === "string" ? v : show(v));
+      if (f.before === undefined) lines.push(`          ${paint("green", "+")} ${key} ${bare(f.after)}`);
+      else if (f.after === undefined) lines.push(`          ${paint("red", "-")} ${key} ${bare(f.before)}`);
+      else lines.push(`          ${paint("yellow", "~")} ${key} ${bare(f.before)} -> ${bare(f.after)}`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Whether `other` is replaced because of `change`: one of its replacing fields is an input that
+ * refers to `change`'s resource (an instance's image reference whose digest moved with the image).
+ */
+function followsChange(other: ResourceChange, change: ResourceChange): boolean {
+  if (other.action !== "replace" || !other.template || !other.dependsOn.includes(change.address)) return false;
+  return other.fields.some((f) => f.behaviour === "replace" && refersTo(other.template![f.path.split(".")[0]!], change.address));
+}
+
+function refersTo(value: unknown, address: string): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if ((value as { $ref?: unknown }).$ref === address) return true;
+  return Object.values(value).some((v) => refersTo(v, address));
+}
+
+/** "instances.web/app[0..2], volume.x": members of a group folded into index ranges. */
+function compactAddresses(addresses: string[]): string {
+  const groups = new Map<string, number[]>();
+  const order: string[] = [];
+  for (const a of addresses) {
+    const m = /^(.*)\[(\d+)\]$/.exec(a);
+    const key = m ? m[1]! : a;
+    if (!groups.has(key)) {
+      groups.set(key, []);
+      order.push(key);
+    }
+    if (m) groups.get(key)!.push(Number(m[2]));
+  }
+  return order
+    .map((key) => {
+      const idx = groups.get(key)!.sort((x, y) => x - y);
+      if (idx.length === 0) return key;
+      const contiguous = idx.every((n, i) => i === 0 || n === idx[i - 1]! + 1);
+      return contiguous && idx.length > 1 ? `${key}[${idx[0]}..${idx[idx.length - 1]}]` : `${key}[${idx.join(",")}]`;
+    })
+    .join(", ");
 }
 
 /** Leaves of an object as "a.b" paths; arrays stay whole. */

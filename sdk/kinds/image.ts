@@ -24,6 +24,14 @@ export const imageVariant = z
 
 const variantName = z.string().regex(/^[a-z][a-z0-9-]*$/, "variant names are lower-case words like heavy or light");
 
+const lockedVariantInputs = z
+  .object({
+    digest: z.string().describe("sha256 over the locked package set and the config"),
+    packages: z.record(z.string(), z.string()).describe("Package name -> exact version"),
+    installedKiB: z.record(z.string(), z.int().min(0)).describe("Package name -> Installed-Size in KiB"),
+  })
+  .strict();
+
 export const image = defineKind({
   name: "Image",
   addressPrefix: "image",
@@ -37,14 +45,31 @@ export const image = defineKind({
         .record(variantName, imageVariant)
         .refine((v) => Object.keys(v).length > 0, "an image needs at least one variant")
         .describe("Named variants, each a package and config overlay on the image"),
+      locked: z
+        .record(variantName, lockedVariantInputs)
+        .optional()
+        .describe("Derived by virtform from virtform.lock, never written in programs: each locked variant's package set"),
     })
     .strict(),
   outputs: z.object({
     variants: z
-      .record(z.string(), z.object({ digest: z.string(), packages: z.array(z.string()) }))
-      .describe("Each variant's content digest and package list"),
+      .record(
+        z.string(),
+        z.object({
+          digest: z.string(),
+          packages: z.array(z.string()).describe('"name=version" when locked, else the requested names'),
+          layers: z.array(z.string()).default([]).describe("Layer digests, bottom first"),
+          sizeBytes: z.number().default(0).describe("Installed size (sum of the packages' Installed-Size)"),
+        }),
+      )
+      .describe("Each variant's content digest, packages, layers and size"),
+    layers: z
+      .record(z.string(), z.object({ packages: z.array(z.string()), sizeBytes: z.number() }))
+      .default({})
+      .describe("The image's layers by digest, each stored once"),
+    sharedBytes: z.number().default(0).describe("Bytes of layers shared by more than one variant"),
   }),
-  change: { base: "in-place", packages: "in-place", config: "in-place", variants: "in-place" },
+  change: { base: "in-place", packages: "in-place", config: "in-place", variants: "in-place", locked: "in-place" },
 });
 
 export type ImageInputs = z.output<typeof image.inputs>;

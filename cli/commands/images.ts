@@ -1,0 +1,317 @@
+// `virtform images ...`: resolve image variants against a package catalog, write virtform.lock,
+// compare two variants or two locks package by package, and explain why a package is in an image.
+import { existsSync, statSync } from "node:fs";
+import { dirname, relative } from "node:path";
+import { computeLayers, formatBytes, type ImageLayers } from "../../emulator/images/layers.ts";
+import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../emulator/images/lock-builder.ts";
+import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import {
+  LOCKFILE_VERSION,
+  diffPackages,
+  formatPackageChange,
+  freshness,
+  lockPathFor,
+  lockedWhy,
+  readLock,
+  withConfig,
+  writeLock,
+  type LockFile,
+  type LockedVariant,
+} from "../../sdk/lock.ts";
+import { CliError } from "../cli-error.ts";
+import { loadProgram } from "../program.ts";
+
+export interface CatalogOptions {
+  packages?: string[];
+}
+
+interface ProgramImage {
+  address: string;
+  inputs: ImageInputs;
+}
+
+async function programImages(program: string): Promise<ProgramImage[]> {
+  // The lock is what these commands make or read, so evaluation must not consult it.
+  const evaluated = await loadProgram(program, { locks: false });
+  const images = evaluated.resources
+    .filter((r) => r.kind === "Image")
+    .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs }));
+  if (images.length === 0) throw new CliError(`program ${program} declares no images`);
+  return images;
+}
+
+async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
+  try {
+    return await loadCatalogFor(options.packages, dirname(lockPathFor(program)));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+function resolveOrFail(catalog: LoadedCatalog, image: ProgramImage, variant: string): LockedVariant {
+  const result = resolveLockedVariant(catalog.catalog, resolveVariant(image.inputs, variant));
+  if (!result.ok) throw new CliError(`cannot resolve ${image.address}:${variant} against ${catalog.description}:\n${result.explanation}`);
+  return result.variant;
+}
+
+/** "heavy", "appserver:heavy" or "image.appserver:heavy" -> matching (image, variant) pairs. */
+function selectVariants(images: ProgramImage[], selector: string | undefined): { image: ProgramImage; variant: string }[] {
+  const all = images.flatMap((image) => Object.keys(image.inputs.variants).map((variant) => ({ image, variant })));
+  if (selector === undefined) return all;
+  const [imagePart, variantPart] = selector.includes(":") ? selector.split(":", 2) : [undefined, selector];
+  const imageAddress = imagePart === undefined ? undefined : imagePart.startsWith("image.") ? imagePart : `image.${imagePart}`;
+  const picked = all.filter((x) => x.variant === variantPart && (imageAddress === undefined || x.image.address === imageAddress));
+  if (picked.length === 0) {
+    throw new CliError(`no variant ${selector} in the program (it has: ${all.map((x) => `${x.image.address}:${x.variant}`).join(", ")})`);
+  }
+  return picked;
+}
+
+function layersOf(variants: Record<string, LockedVariant>): ImageLayers {
+  return computeLayers(
+    Object.fromEntries(
+      Object.entries(variants).map(([name, v]) => [name, v.packages.map((p) => ({ name: p.name, version: p.version, installedKiB: p.installedKiB }))]),
+    ),
+  );
+}
+
+const short = (digest: string) => digest.slice(0, "sha256:".length + 12);
+
+// ---------------------------------------------------------------------------------------------
+// images resolve
+
+export async function imagesResolveCommand(program: string, options: CatalogOptions & { variant?: string; json?: boolean }): Promise<number> {
+  const images = await programImages(program);
+  const selected = selectVariants(images, options.variant);
+  const catalog = await catalogFor(program, options);
+  const report: Record<string, unknown> = {};
+  const text: string[] = [];
+  for (const image of images) {
+    // Layers depend on every variant of the image, so all are resolved even when one is shown.
+    const resolved: Record<string, LockedVariant> = {};
+    for (const variant of Object.keys(image.inputs.variants)) resolved[variant] = resolveOrFail(catalog, image, variant);
+    const layers = layersOf(resolved);
+    const shown = selected.filter((s) => s.image === image).map((s) => s.variant);
+    if (shown.length === 0) continue;
+    report[image.address] = {
+      base: image.inputs.base,
+      variants: Object.fromEntries(
+        shown.map((v) => [v, { ...resolved[v]!, sizeBytes: layers.variants[v]!.sizeBytes, layers: layers.variants[v]!.layers }]),
+      ),
+      layers: layers.layers,
+      sharedBytes: layers.sharedBytes,
+      storedBytes: layers.storedBytes,
+      totalBytes: layers.totalBytes,
+    };
+    text.push(`${image.address} (${image.inputs.base})`);
+    const width = Math.max(...shown.map((v) => v.length));
+    for (const v of shown) {
+      const r = resolved[v]!;
+      const l = layers.variants[v]!;
+      text.push(`  ${v.padEnd(width)}  ${r.packages.length} packages  ${formatBytes(l.sizeBytes)}  ${r.digest}`);
+      const parts = l.layers.map((d) => {
+        const layer = layers.layers[d]!;
+        return `${short(d)} (${layer.packages.length} packages, ${formatBytes(layer.sizeBytes)})`;
+      });
+      text.push(`  ${" ".repeat(width)}  layers: ${parts.join(" + ")}`);
+      if (options.variant !== undefined) {
+        for (const p of r.packages) text.push(`      ${p.name} ${p.version} ${p.architecture} ${formatBytes(p.installedKiB * 1024)}`);
+      }
+    }
+    text.push(
+      `  shared between variants: ${formatBytes(layers.sharedBytes)}; stored once: ${formatBytes(layers.storedBytes)} of ${formatBytes(layers.totalBytes)}`,
+      "",
+    );
+  }
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ formatVersion: 1, catalog: catalog.description, images: report }, null, 2) + "\n");
+  } else {
+    process.stdout.write(`Resolved against ${catalog.description}\n\n${text.join("\n")}`);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// images lock
+
+export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
+  const images = await programImages(program);
+  const lockPath = lockPathFor(program);
+  const previous = readLockOrFail(lockPath);
+  const catalog = await catalogFor(program, options);
+  // Entries made from another catalog are not kept: the lock records one catalog.
+  const sameCatalog = previous !== undefined && JSON.stringify(previous.catalog) === JSON.stringify(catalog.source);
+  const next: LockFile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
+  const lines: string[] = [];
+  let changed = 0;
+  for (const image of images) {
+    const entries: Record<string, LockedVariant> = {};
+    for (const variant of Object.keys(image.inputs.variants).sort()) {
+      const spec = resolveVariant(image.inputs, variant);
+      const old = previous?.images[image.address]?.[variant];
+      const state = old ? freshness(old, spec) : "stale";
+      let entry: LockedVariant;
+      if (old && sameCatalog && !options.update && state !== "stale") {
+        // As npm and terraform do: a lock that still answers the request is kept, not upgraded.
+        entry = state === "fresh" ? old : withConfig(old, spec);
+      } else {
+        entry = resolveOrFail(catalog, image, variant);
+      }
+      entries[variant] = entry;
+      const name = `${image.address}:${variant}`;
+      if (old && old.digest === entry.digest) {
+        lines.push(`  ${name}: unchanged (${entry.packages.length} packages, ${short(entry.digest)})`);
+        continue;
+      }
+      changed++;
+      lines.push(`  ${name}: ${old ? "updated" : "locked"} ${entry.packages.length} packages, ${formatBytes(entry.installedKiB * 1024)}, ${entry.digest}`);
+      if (old) for (const c of diffPackages(old.packages, entry.packages)) lines.push(`      ${formatPackageChange(c)}`);
+    }
+    next.images[image.address] = entries;
+  }
+  const removed = previous
+    ? Object.entries(previous.images).flatMap(([a, vs]) => Object.keys(vs).filter((v) => !next.images[a]?.[v]).map((v) => `${a}:${v}`))
+    : [];
+  for (const r of removed) lines.push(`  ${r}: removed (no longer in the program)`);
+  writeLock(lockPath, next);
+  const where = relative(process.cwd(), lockPath) || lockPath;
+  process.stdout.write(
+    `Resolved against ${catalog.description}\n${lines.join("\n")}\n\nWrote ${where}: ${changed + removed.length === 0 ? "no changes" : `${changed} variant${changed === 1 ? "" : "s"} changed${removed.length ? `, ${removed.length} removed` : ""}`}.\n`,
+  );
+  return 0;
+}
+
+function readLockOrFail(path: string): LockFile | undefined {
+  try {
+    return readLock(path);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Locked sets for why and diff: the lock when it answers the program, else a live resolution.
+
+class VariantSets {
+  private catalog: Promise<LoadedCatalog> | undefined;
+  private lock: LockFile | undefined;
+  readonly notes: string[] = [];
+
+  constructor(
+    private readonly program: string,
+    private readonly options: CatalogOptions,
+  ) {
+    // An explicit catalog means "resolve now"; otherwise the lock is the record.
+    if (!options.packages?.length) this.lock = readLockOrFail(lockPathFor(program));
+  }
+
+  async get(image: ProgramImage, variant: string): Promise<LockedVariant> {
+    const spec = resolveVariant(image.inputs, variant);
+    const entry = this.lock?.images[image.address]?.[variant];
+    if (entry) {
+      const state = freshness(entry, spec);
+      if (state === "fresh") return entry;
+      if (state === "config-changed") return withConfig(entry, spec);
+    }
+    this.catalog ??= catalogFor(this.program, this.options);
+    const catalog = await this.catalog.catch((err: unknown) => {
+      throw new CliError(
+        `${image.address}:${variant} is not locked (or its lock is stale) and ${(err as Error).message}; run 'virtform images lock' where a catalog is available`,
+      );
+    });
+    if (!this.options.packages?.length) this.notes.push(`${image.address}:${variant} resolved live against ${catalog.description} (its lock entry is missing or stale)`);
+    return resolveOrFail(catalog, image, variant);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// images why
+
+export async function imagesWhyCommand(pkg: string, program: string, options: CatalogOptions & { variant?: string; json?: boolean }): Promise<number> {
+  const images = await programImages(program);
+  const sets = new VariantSets(program, options);
+  const found: { variant: string; chain: string[] }[] = [];
+  const missing: string[] = [];
+  for (const { image, variant } of selectVariants(images, options.variant)) {
+    const set = await sets.get(image, variant);
+    const chain = lockedWhy(set.packages, pkg);
+    if (chain) found.push({ variant: `${image.address}:${variant}`, chain });
+    else missing.push(`${image.address}:${variant}`);
+  }
+  for (const note of sets.notes) process.stderr.write(`Note: ${note}\n`);
+  if (options.json) {
+    process.stdout.write(JSON.stringify({ package: pkg, variants: Object.fromEntries(found.map((f) => [f.variant, f.chain])), absentFrom: missing }, null, 2) + "\n");
+  } else {
+    for (const f of found) {
+      process.stdout.write(`${f.variant}:\n`);
+      f.chain.forEach((step, i) => process.stdout.write(`  ${i === 0 ? "" : "-> "}${step}\n`));
+    }
+    if (missing.length > 0 && found.length > 0) process.stdout.write(`not in ${missing.join(", ")}\n`);
+  }
+  if (found.length === 0) {
+    process.stderr.write(`Error: ${pkg} is in none of ${missing.join(", ")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// images diff
+
+interface Side {
+  label: string;
+  /** "image.appserver:light" -> locked set. */
+  sets: Map<string, LockedVariant>;
+}
+
+export async function imagesDiffCommand(a: string, b: string, options: CatalogOptions & { program?: string; json?: boolean }): Promise<number> {
+  const program = options.program ?? "infra.ts";
+  let programImagesCache: Promise<ProgramImage[]> | undefined;
+  const sets = new VariantSets(program, options);
+  const side = async (arg: string): Promise<Side> => {
+    if (existsSync(arg) && statSync(arg).isFile()) {
+      const lock = readLockOrFail(arg);
+      if (!lock) throw new CliError(`${arg} is not a lock file`);
+      const map = new Map<string, LockedVariant>();
+      for (const [address, variants] of Object.entries(lock.images)) {
+        for (const [variant, entry] of Object.entries(variants)) map.set(`${address}:${variant}`, entry);
+      }
+      return { label: arg, sets: map };
+    }
+    if (!arg.includes(":")) throw new CliError(`${arg} is neither a lock file nor a variant like image.appserver:light`);
+    programImagesCache ??= programImages(program);
+    const picked = selectVariants(await programImagesCache, arg);
+    const { image, variant } = picked[0]!;
+    return { label: `${image.address}:${variant}`, sets: new Map([["", await sets.get(image, variant)]]) };
+  };
+  const left = await side(a);
+  const right = await side(b);
+  for (const note of sets.notes) process.stderr.write(`Note: ${note}\n`);
+  // Two variants compare with each other; two locks compare variant by variant.
+  const keys = left.sets.has("") || right.sets.has("") ? [""] : [...new Set([...left.sets.keys(), ...right.sets.keys()])].sort();
+  const out: Record<string, unknown>[] = [];
+  const text: string[] = [];
+  for (const key of keys) {
+    const before = key === "" ? [...left.sets.values()][0] : left.sets.get(key);
+    const after = key === "" ? [...right.sets.values()][0] : right.sets.get(key);
+    const title = key === "" ? `${left.label} -> ${right.label}` : key;
+    if (!before || !after) {
+      text.push(`${title}: only in ${before ? left.label : right.label}`);
+      out.push({ variant: title, onlyIn: before ? left.label : right.label });
+      continue;
+    }
+    const changes = diffPackages(before.packages, after.packages);
+    if (key !== "" && changes.length === 0 && before.digest === after.digest) continue;
+    text.push(`${title}:`);
+    for (const c of changes) text.push(`  ${formatPackageChange(c)}`);
+    const count = (op: string) => changes.filter((c) => c.op === op).length;
+    text.push(
+      `  ${count("+")} added, ${count("-")} removed, ${count("~")} changed; ${formatBytes(before.installedKiB * 1024)} -> ${formatBytes(after.installedKiB * 1024)}`,
+      `  digest ${before.digest} -> ${after.digest}`,
+    );
+    out.push({ variant: title, changes, digest: { before: before.digest, after: after.digest }, installedKiB: { before: before.installedKiB, after: after.installedKiB } });
+  }
+  if (options.json) process.stdout.write(JSON.stringify({ from: left.label, to: right.label, variants: out }, null, 2) + "\n");
+  else process.stdout.write(text.length > 0 ? text.join("\n") + "\n" : `No differences between ${left.label} and ${right.label}.\n`);
+  return 0;
+}

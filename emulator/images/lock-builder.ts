@@ -1,0 +1,91 @@
+// Resolving image variants into lock entries against a package catalog, and choosing that catalog:
+// Packages files the user names, or the system's apt lists.
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
+import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
+import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
+import { resolve, type Reason } from "./dependency-solver.ts";
+import { loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
+
+export type LockResult = { ok: true; variant: LockedVariant } | { ok: false; explanation: string };
+
+/** "openjdk-17-jre-headless (>= 17.0.14)" -> { name, constraint: ">= 17.0.14" } */
+export function packageRequest(spec: string): { name: string; constraint?: string } {
+  const name = packageName(spec);
+  const match = /\(([^)]*)\)/.exec(spec);
+  return match ? { name, constraint: match[1]!.trim() } : { name };
+}
+
+export function resolveLockedVariant(catalog: PackageCatalog, spec: ResolvedVariant): LockResult {
+  const result = resolve(catalog, spec.packages.map(packageRequest));
+  if (!result.ok) return { ok: false, explanation: result.explanation };
+  const packages: LockedPackage[] = result.packages.map((p) => ({
+    name: p.name,
+    version: p.version,
+    architecture: p.architecture,
+    ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
+    installedKiB: p.installedSize,
+    reason: lockReason(p.reason),
+  }));
+  return { ok: true, variant: makeLockedVariant(spec, packages) };
+}
+
+function lockReason(reason: Reason): LockReason {
+  if (reason.kind === "dependency") return { kind: "dependency", parent: reason.parent, field: reason.field, relation: reason.relation };
+  if (reason.kind === "essential") return { kind: "essential" };
+  return {
+    kind: "requested",
+    ...(reason.constraint !== undefined ? { constraint: reason.constraint } : {}),
+    ...(reason.via !== undefined ? { via: reason.via } : {}),
+  };
+}
+
+export interface LoadedCatalog {
+  catalog: PackageCatalog;
+  /** As recorded in a lock beside `lockDir`. */
+  source: CatalogSource;
+  /** For messages: "the system apt lists (3 files)" or the file names. */
+  description: string;
+}
+
+/** The catalog named on the command line (`--packages`), else the system's apt lists; an Error says why none. */
+export async function loadCatalogFor(packagesFiles: readonly string[] | undefined, lockDir: string): Promise<LoadedCatalog> {
+  if (packagesFiles && packagesFiles.length > 0) {
+    const paths = packagesFiles.map((f) => resolvePath(f));
+    const missing = paths.filter((p) => !existsSync(p));
+    if (missing.length > 0) throw new Error(`Packages file not found: ${missing.join(", ")}`);
+    return {
+      catalog: await loadCatalog(paths),
+      source: paths.map((p) => relative(lockDir, p).split("\\").join("/")),
+      description: packagesFiles.join(", "),
+    };
+  }
+  const lists = systemPackageLists();
+  if (lists.length === 0) {
+    throw new Error("no package catalog: the system has no apt lists (run 'apt-get update') and no --packages FILE was given");
+  }
+  return { catalog: await loadCatalog(lists), source: "apt-lists", description: `the system apt lists (${lists.length} files)` };
+}
+
+/** Loads the catalog a lock names, when it is available here; undefined with a reason otherwise. */
+export async function loadRecordedCatalog(
+  source: CatalogSource,
+  lockDir: string,
+): Promise<{ loaded?: LoadedCatalog; unavailable?: string }> {
+  if (source === "apt-lists") {
+    const lists = systemPackageLists();
+    if (lists.length === 0) return { unavailable: "the lock was made from the system apt lists and this machine has none" };
+    return { loaded: { catalog: await loadCatalog(lists), source, description: `the system apt lists (${lists.length} files)` } };
+  }
+  const paths = source.map((p) => (isAbsolute(p) ? p : resolvePath(lockDir, p)));
+  const missing = paths.filter((p) => !existsSync(p));
+  if (missing.length > 0) return { unavailable: `the lock's Packages files are missing: ${missing.join(", ")}` };
+  return { loaded: { catalog: await loadCatalog(paths), source, description: source.join(", ") } };
+}
+
+/** The `--packages` part of a hint to re-run `images lock` with the lock's own catalog. */
+export function packagesHint(source: CatalogSource | undefined, lockPath: string): string {
+  if (source === undefined || source === "apt-lists") return "";
+  const lockDir = dirname(lockPath);
+  return ` --packages ${source.map((p) => relative(process.cwd(), resolvePath(lockDir, p)) || p).join(" ")}`;
+}

@@ -1,0 +1,262 @@
+// virtform.lock: each image variant's requested spec and the exact package set it resolved to, with
+// the content digest over that set and the config. Committed beside the program like
+// package-lock.json, so plans are reproducible on machines without a package catalog.
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { z } from "zod";
+import type { ResolvedVariant } from "./kinds/image.ts";
+
+export const LOCK_FILE = "virtform.lock";
+export const LOCKFILE_VERSION = 1;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+const lockReason = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("requested"), constraint: z.string().optional(), via: z.string().optional() }).strict(),
+  z.object({ kind: z.literal("essential") }).strict(),
+  z
+    .object({
+      kind: z.literal("dependency"),
+      parent: z.string(),
+      field: z.enum(["Depends", "Pre-Depends"]),
+      relation: z.string(),
+    })
+    .strict(),
+]);
+
+const lockedPackage = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    architecture: z.string(),
+    sha256: z.string().optional(),
+    installedKiB: z.int().min(0),
+    reason: lockReason,
+  })
+  .strict();
+
+const requestedSpec = z
+  .object({ base: z.string(), packages: z.array(z.string()), config: z.record(z.string(), scalar) })
+  .strict();
+
+const lockedVariant = z
+  .object({
+    requested: requestedSpec,
+    digest: z.string(),
+    installedKiB: z.int().min(0),
+    packages: z.array(lockedPackage),
+  })
+  .strict();
+
+/** Where the lock's packages came from: the system's apt lists, or Packages files relative to the lock. */
+const catalogSource = z.union([z.literal("apt-lists"), z.array(z.string()).min(1)]);
+
+const lockFile = z
+  .object({
+    lockfileVersion: z.literal(LOCKFILE_VERSION),
+    catalog: catalogSource,
+    images: z.record(z.string(), z.record(z.string(), lockedVariant)),
+  })
+  .strict();
+
+export type LockReason = z.infer<typeof lockReason>;
+export type LockedPackage = z.infer<typeof lockedPackage>;
+export type LockedVariant = z.infer<typeof lockedVariant>;
+export type CatalogSource = z.infer<typeof catalogSource>;
+export type LockFile = z.infer<typeof lockFile>;
+
+/** The lock beside a program: `examples/app/infra.ts` -> `examples/app/virtform.lock`. */
+export function lockPathFor(programPath: string): string {
+  return join(dirname(resolve(programPath)), LOCK_FILE);
+}
+
+/** Reads a lock; undefined when there is none. A malformed lock is an error, never silently ignored. */
+export function readLock(path: string): LockFile | undefined {
+  if (!existsSync(path)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON (${(err as Error).message}); regenerate it with 'virtform images lock'`);
+  }
+  const parsed = lockFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${path} is not a virtform lock (${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}); regenerate it with 'virtform images lock'`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Stable text: images and variants sorted, packages by name, one package per line, so a lock only
+ * changes where its content does and a review reads it package by package.
+ */
+export function serializeLock(lock: LockFile): string {
+  const lines = ["{", `  "lockfileVersion": ${lock.lockfileVersion},`, `  "catalog": ${JSON.stringify(lock.catalog)},`, `  "images": {`];
+  const addresses = Object.keys(lock.images).sort();
+  addresses.forEach((address, ai) => {
+    lines.push(`    ${JSON.stringify(address)}: {`);
+    const variants = lock.images[address]!;
+    const names = Object.keys(variants).sort();
+    names.forEach((name, vi) => {
+      const v = variants[name]!;
+      const requested = { base: v.requested.base, packages: v.requested.packages, config: sortKeys(v.requested.config) };
+      lines.push(
+        `      ${JSON.stringify(name)}: {`,
+        `        "requested": ${JSON.stringify(requested)},`,
+        `        "digest": ${JSON.stringify(v.digest)},`,
+        `        "installedKiB": ${v.installedKiB},`,
+        `        "packages": [`,
+      );
+      const pkgs = [...v.packages].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+      pkgs.forEach((p, pi) => {
+        const ordered = {
+          name: p.name,
+          version: p.version,
+          architecture: p.architecture,
+          ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
+          installedKiB: p.installedKiB,
+          reason: p.reason,
+        };
+        lines.push(`          ${JSON.stringify(ordered)}${pi < pkgs.length - 1 ? "," : ""}`);
+      });
+      lines.push(`        ]`, `      }${vi < names.length - 1 ? "," : ""}`);
+    });
+    lines.push(`    }${ai < addresses.length - 1 ? "," : ""}`);
+  });
+  lines.push("  }", "}");
+  return lines.join("\n") + "\n";
+}
+
+export function writeLock(path: string, lock: LockFile): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, serializeLock(lock));
+  renameSync(tmp, path); // atomic: a crashed lock run never leaves half a file
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+function sortedConfig(config: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
+  return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** sha256 over the base, the config and the exact package set (name, version, architecture, sha256). */
+export function lockDigest(base: string, packages: readonly LockedPackage[], config: Record<string, string | number | boolean>): string {
+  const set = [...packages]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((p) => [p.name, p.version, p.architecture, p.sha256 ?? ""]);
+  const canonical = JSON.stringify({ base, config: sortedConfig(config), packages: set });
+  return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
+}
+
+/** Builds a locked variant from a resolved package set. */
+export function makeLockedVariant(spec: ResolvedVariant, packages: LockedPackage[]): LockedVariant {
+  const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    requested: { base: spec.base, packages: [...spec.packages], config: sortedConfig(spec.config) },
+    digest: lockDigest(spec.base, sorted, spec.config),
+    installedKiB: sorted.reduce((sum, p) => sum + p.installedKiB, 0),
+    packages: sorted,
+  };
+}
+
+/**
+ * How a lock entry relates to what the program asks for now: fresh; only the config changed (the
+ * locked packages still answer the request, the digest must be recomputed); or stale (base or
+ * packages changed, so it must be resolved again).
+ */
+export type Freshness = "fresh" | "config-changed" | "stale";
+
+export function freshness(entry: LockedVariant, spec: ResolvedVariant): Freshness {
+  const req = entry.requested;
+  const samePackages = req.packages.length === spec.packages.length && req.packages.every((p, i) => p === spec.packages[i]);
+  if (req.base !== spec.base || !samePackages) return "stale";
+  const a = sortedConfig(req.config);
+  const b = sortedConfig(spec.config);
+  const same = JSON.stringify(a) === JSON.stringify(b);
+  return same ? "fresh" : "config-changed";
+}
+
+/** The entry with the program's new config: same packages, new digest. */
+export function withConfig(entry: LockedVariant, spec: ResolvedVariant): LockedVariant {
+  return makeLockedVariant(spec, entry.packages);
+}
+
+/**
+ * What an Image resource carries of its lock (a derived input the program never writes): per
+ * variant the digest, package versions and installed sizes, keyed by package name so the plan's
+ * per-field diff reads as a per-package diff.
+ */
+export interface LockedInputs {
+  digest: string;
+  packages: Record<string, string>;
+  installedKiB: Record<string, number>;
+}
+
+export function lockedInputs(entry: LockedVariant): LockedInputs {
+  return {
+    digest: entry.digest,
+    packages: Object.fromEntries(entry.packages.map((p) => [p.name, p.version])),
+    installedKiB: Object.fromEntries(entry.packages.map((p) => [p.name, p.installedKiB])),
+  };
+}
+
+/** The chain from a requested (or essential) package down to `name`, read from a locked set. */
+export function lockedWhy(packages: readonly LockedPackage[], name: string): string[] | undefined {
+  const byName = new Map(packages.map((p) => [p.name, p]));
+  let cur = byName.get(name);
+  if (cur === undefined) return undefined;
+  const chain: string[] = [];
+  const seen = new Set<string>();
+  while (cur !== undefined && !seen.has(cur.name)) {
+    seen.add(cur.name);
+    const r: LockReason = cur.reason;
+    if (r.kind === "requested") {
+      chain.unshift(`${cur.name} ${cur.version} (requested${r.constraint !== undefined ? ` ${r.constraint}` : ""}${r.via !== undefined ? ` as ${r.via}` : ""})`);
+      break;
+    }
+    if (r.kind === "essential") {
+      chain.unshift(`${cur.name} ${cur.version} (essential)`);
+      break;
+    }
+    chain.unshift(`${cur.name} ${cur.version} (${r.field}: ${r.relation} of ${r.parent})`);
+    cur = byName.get(r.parent);
+  }
+  return chain;
+}
+
+/** One line of a package-level diff between two locked sets. */
+export type PackageChange =
+  | { op: "+"; name: string; version: string }
+  | { op: "-"; name: string; version: string }
+  | { op: "~"; name: string; before: string; after: string };
+
+export function diffPackages(before: readonly LockedPackage[], after: readonly LockedPackage[]): PackageChange[] {
+  const a = new Map(before.map((p) => [p.name, p.version]));
+  const b = new Map(after.map((p) => [p.name, p.version]));
+  const names = [...new Set([...a.keys(), ...b.keys()])].sort();
+  const out: PackageChange[] = [];
+  for (const name of names) {
+    const va = a.get(name);
+    const vb = b.get(name);
+    if (va === undefined && vb !== undefined) out.push({ op: "+", name, version: vb });
+    else if (vb === undefined && va !== undefined) out.push({ op: "-", name, version: va });
+    else if (va !== vb) out.push({ op: "~", name, before: va!, after: vb! });
+  }
+  return out;
+}
+
+export function formatPackageChange(c: PackageChange): string {
+  return c.op === "~" ? `~ ${c.name} ${c.before} -> ${c.after}` : `${c.op} ${c.name} ${c.version}`;
+}
