@@ -1,6 +1,6 @@
 // What every service of the emulator works with: the data document, id minting and the event log.
 import type { Collection, EmulatorData } from "./data.ts";
-import { notFound } from "./errors.ts";
+import { conflict, notFound } from "./errors.ts";
 
 export class EmulatorContext {
   constructor(
@@ -24,6 +24,9 @@ export class EmulatorContext {
 
   find<C extends Collection>(collection: C, id: string, what: string): EmulatorData[C][string] {
     const object = this.data[collection][id] as EmulatorData[C][string] | undefined;
+    // A terminated instance is a conflict, not a 404: the id was real, and using it is the mistake.
+    const gone = collection === "instances" && !object ? this.data.terminated[id] : undefined;
+    if (gone) throw conflict(`${what} ${gone.name} (${id}) is terminated (since ${gone.terminatedAt ?? "earlier"})`);
     if (!object) throw notFound(what, id);
     return object;
   }

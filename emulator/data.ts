@@ -39,6 +39,9 @@ export type InstanceState = "pending" | "running" | "stopped" | "terminated";
 export interface InstanceObject extends Base<InputsOf<typeof instance>> {
   hostId: string;
   state: InstanceState;
+  /** Bumped whenever the local disk's bytes are gone (stop, terminate): the data path keys them by it. */
+  localDiskEpoch?: number;
+  terminatedAt?: string;
 }
 export interface AttachmentObject extends Base<InputsOf<typeof attachment>> {
   device: string;
@@ -62,6 +65,8 @@ export interface EmulatorData {
   volumes: Record<string, VolumeObject>;
   instances: Record<string, InstanceObject>;
   attachments: Record<string, AttachmentObject>;
+  /** Terminated instances, kept a while (as clouds show them) so that acting on one is a clear conflict. */
+  terminated: Record<string, InstanceObject>;
   /** Idempotency tokens of creates: a retried create returns the object it made the first time. */
   tokens: Record<string, { collection: Collection; id: string }>;
   events: EmulatorEvent[];
@@ -79,7 +84,19 @@ export function emptyData(): EmulatorData {
     volumes: {},
     instances: {},
     attachments: {},
+    terminated: {},
     tokens: {},
     events: [],
   };
+}
+
+/** Brings data written by an earlier version up to date, in place. */
+export function upgradeData(data: EmulatorData): void {
+  data.terminated ??= {};
+  for (const instance of Object.values(data.instances)) {
+    // Placement was a bare policy before affinity rules existed.
+    const placement = instance.spec.placement as unknown;
+    if (typeof placement === "string") instance.spec.placement = { policy: placement as "spread" | "pack" };
+    else instance.spec.placement ??= {};
+  }
 }

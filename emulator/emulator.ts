@@ -8,10 +8,10 @@ import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
-import { emptyData, type Collection, type EmulatorData } from "./data.ts";
+import { emptyData, upgradeData, type Collection, type EmulatorData } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { imageService } from "./image-registry.ts";
-import { instanceService } from "./compute/instances.ts";
+import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
 import { poolService } from "./storage/pools.ts";
 import type { ObjectOf, ObjectService, SpecOf } from "./service.ts";
 import { volumeService } from "./storage/volumes.ts";
@@ -40,6 +40,7 @@ export class Emulator {
     private readonly data: EmulatorData,
     private readonly file: string | undefined,
   ) {
+    upgradeData(data);
     this.ctx = new EmulatorContext(data);
   }
 
@@ -126,6 +127,17 @@ export class Emulator {
     });
   }
 
+  /** start, stop or reboot an instance; a terminated one answers with a conflict. */
+  instanceAction(id: string, action: InstanceAction): EmulatedObject {
+    this.transaction(() => {
+      // A terminated one is found too: its action fails with the lifecycle's conflict, not a 404.
+      const object = this.data.instances[id] ?? this.data.terminated[id];
+      if (!object) throw notFound("Instance", id);
+      instanceAction(this.ctx, object, action);
+    });
+    return this.view(SERVICES.Instance, this.data.instances[id]!);
+  }
+
   list(kind: KindName): EmulatedObject[] {
     const service = SERVICES[kind];
     return Object.values(this.data[service.collection]).map((o) => this.view(service, o));
@@ -133,8 +145,8 @@ export class Emulator {
 
   /** Everything the emulator holds, for `virtform emulator inspect`. */
   inspect(): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
-    const { clusters, images, pools, volumes, instances, attachments, events } = structuredClone(this.data);
-    return { clusters, images, pools, volumes, instances, attachments, events: events.length };
+    const { clusters, images, pools, volumes, instances, attachments, terminated, events } = structuredClone(this.data);
+    return { clusters, images, pools, volumes, instances, attachments, terminated, events: events.length };
   }
 
   events(since = 0) {

@@ -2,7 +2,7 @@
 import type { ClusterObject, Host } from "../data.ts";
 import type { EmulatorContext } from "../context.ts";
 import { EmulatorError, conflict } from "../errors.ts";
-import { usableCapacity, type HostCapacity } from "./hypervisors.ts";
+import { hypervisorReservation, usableCapacity, type HostCapacity } from "./hypervisors.ts";
 import type { ObjectService } from "../service.ts";
 
 export const clusterService: ObjectService<"clusters"> = {
@@ -38,7 +38,7 @@ export const clusterService: ObjectService<"clusters"> = {
       },
       { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 },
     );
-    return { hostIds: object.hosts.map((h) => h.id), usable };
+    return { hostIds: object.hosts.map((h) => h.id), reservedPerHost: hypervisorReservation(object.spec.hypervisor, object.spec.hosts), usable };
   },
 };
 

@@ -1,13 +1,24 @@
-// Instances: placed on a host of their cluster, running or stopped as declared. A resize is a stop,
-// a change and a start (on another host when the current one lacks room); a terminate detaches
-// every volume, as clouds do.
+// Instances: placed on a host of their cluster, with a lifecycle
+//   pending -> running <-> stopped -> terminated   (and reboot: running -> running)
+// A resize, or new placement rules, is a stop, a change and a start (on another host when the
+// current one lacks room or breaks a rule). Stop and terminate wipe the local disk; a reboot keeps
+// it. A terminate detaches every volume, as clouds do, and leaves a tombstone in `terminated`.
 import type { EmulatorContext } from "../context.ts";
 import type { ClusterObject, InstanceObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
-import { usedOnHost } from "./clusters.ts";
 import { usableCapacity } from "./hypervisors.ts";
-import { placeInstance, type HostRoom } from "./placement.ts";
+import { placeInstance, type HostRoom, type PlacementRules, type Resident } from "./placement.ts";
+
+export type InstanceAction = "start" | "stop" | "reboot";
+export const INSTANCE_ACTIONS: readonly InstanceAction[] = ["start", "stop", "reboot"];
+
+/** How many terminated instances stay visible; the oldest go first. */
+const KEEP_TERMINATED = 1000;
+
+/** Fields only a replacement changes (the schema says "replace"); an update must not slip them in. */
+const REPLACE_ONLY = ["cluster", "group", "index", "image", "localDiskGiB", "userData"] as const;
+const RULES = ["affinityGroup", "antiAffinityGroup", "maxPerHost"] as const;
 
 export const instanceService: ObjectService<"instances"> = {
   collection: "instances",
@@ -22,39 +33,47 @@ export const instanceService: ObjectService<"instances"> = {
         `image ${image.name} variant ${object.spec.image.variant} is ${variant.digest}, not the requested ${object.spec.image.digest}`,
       );
     }
+    object.state = "pending";
+    object.localDiskEpoch = 1;
+    ctx.event("instance.pending", object.id, object.name);
     object.hostId = choose(ctx, cluster, object);
-    object.state = object.spec.powerState;
     ctx.event("instance.placed", object.id, `on ${object.hostId}`);
-    ctx.event(object.state === "running" ? "instance.started" : "instance.stopped", object.id);
+    if (object.spec.powerState === "running") powerOn(ctx, object);
+    else {
+      object.state = "stopped";
+      ctx.event("instance.stopped", object.id);
+    }
   },
   update(ctx, object, spec, { restart }) {
-    const cluster = ctx.find("clusters", object.spec.cluster, "cluster");
-    const resized = spec.vcpu !== object.spec.vcpu || spec.memoryGiB !== object.spec.memoryGiB;
-    if (resized && !restart) {
-      throw new EmulatorError("invalid", `changing vcpu or memory of instance ${object.name} needs a restart`);
+    const replaced = REPLACE_ONLY.filter((f) => JSON.stringify(spec[f]) !== JSON.stringify(object.spec[f]));
+    if (replaced.length > 0) {
+      throw new EmulatorError("invalid", `${replaced.join(", ")} of instance ${object.name} change only by replacing the instance`);
     }
-    const previous = object.spec;
-    if (resized) {
-      if (object.state === "running") ctx.event("instance.stopped", object.id, "for resize");
+    const needRestart = [
+      ...(spec.vcpu !== object.spec.vcpu ? ["vcpu"] : []),
+      ...(spec.memoryGiB !== object.spec.memoryGiB ? ["memoryGiB"] : []),
+      ...RULES.filter((r) => spec.placement?.[r] !== object.spec.placement?.[r]).map((r) => `placement.${r}`),
+    ];
+    if (needRestart.length > 0 && !restart) {
+      throw new EmulatorError("invalid", `changing ${needRestart.join(", ")} of instance ${object.name} needs a restart`);
+    }
+    if (needRestart.length > 0) {
+      const why = `to change ${needRestart.join(", ")}`;
+      if (object.state === "running") powerOff(ctx, object, why);
+      const resized = spec.vcpu !== object.spec.vcpu || spec.memoryGiB !== object.spec.memoryGiB;
       object.spec = spec;
-      const room = roomOn(ctx, cluster, object.hostId, object.id);
-      if (!fits(room, object)) {
-        try {
-          object.hostId = choose(ctx, cluster, object);
-          ctx.event("instance.migrated", object.id, `to ${object.hostId}`);
-        } catch (err) {
-          object.spec = previous;
-          throw err;
-        }
-      }
-      ctx.event("instance.resized", object.id, `${spec.vcpu} vCPU, ${spec.memoryGiB} GiB`);
-      if (spec.powerState === "running") ctx.event("instance.started", object.id);
+      // The whole change runs in the emulator's transaction: a throw here undoes the stop too.
+      const cluster = ctx.find("clusters", object.spec.cluster, "cluster");
+      const from = object.hostId;
+      object.hostId = choose(ctx, cluster, object, from);
+      if (object.hostId !== from) ctx.event("instance.migrated", object.id, `from ${from} to ${object.hostId}`);
+      if (resized) ctx.event("instance.resized", object.id, `${spec.vcpu} vCPU, ${spec.memoryGiB} GiB`);
+      if (spec.powerState === "running") powerOn(ctx, object);
+      return;
     }
     object.spec = spec;
-    if (object.state !== spec.powerState) {
-      object.state = spec.powerState;
-      ctx.event(spec.powerState === "running" ? "instance.started" : "instance.stopped", object.id);
-    }
+    if (spec.powerState === "running" && object.state === "stopped") powerOn(ctx, object);
+    if (spec.powerState === "stopped" && object.state === "running") powerOff(ctx, object);
   },
   delete(ctx, object) {
     for (const attachment of Object.values(ctx.data.attachments)) {
@@ -62,39 +81,102 @@ export const instanceService: ObjectService<"instances"> = {
       delete ctx.data.attachments[attachment.id];
       ctx.event("attachment.detached", attachment.id, `instance ${object.name} terminated`);
     }
+    if (object.state === "running") ctx.event("instance.stopped", object.id, "for terminate");
+    wipeLocalDisk(ctx, object);
     object.state = "terminated";
+    object.terminatedAt = ctx.now();
     ctx.event("instance.terminated", object.id);
+    // The caller removes it from the live collection; the tombstone answers later requests with 409.
+    ctx.data.terminated[object.id] = object;
+    const ids = Object.keys(ctx.data.terminated);
+    for (const id of ids.slice(0, Math.max(0, ids.length - KEEP_TERMINATED))) delete ctx.data.terminated[id];
   },
   outputs(_ctx, object) {
     return { host: object.hostId, state: object.state };
   },
 };
 
-function roomOn(ctx: EmulatorContext, cluster: ClusterObject, hostId: string, except?: string): HostRoom {
-  const host = cluster.hosts.find((h) => h.id === hostId);
-  if (!host) throw new EmulatorError("not-found", `host ${hostId} is not in cluster ${cluster.name}`);
-  const usable = usableCapacity(cluster, host);
-  const used = usedOnHost(ctx, host.id, except);
+/**
+ * start, stop and reboot. Start of a running and stop of a stopped instance change nothing (as EC2
+ * does: a retried request is harmless); a reboot needs a running instance. Start and stop also set
+ * the declared power state, so the engine's refresh sees the difference from the program.
+ */
+export function instanceAction(ctx: EmulatorContext, object: InstanceObject, action: InstanceAction): void {
+  if (object.state === "terminated") throw conflict(`instance ${object.name} (${object.id}) is terminated and cannot ${action}`);
+  if (object.state === "pending") throw conflict(`instance ${object.name} (${object.id}) is still pending; ${action} it once it is placed`);
+  switch (action) {
+    case "start":
+      object.spec = { ...object.spec, powerState: "running" };
+      if (object.state === "stopped") powerOn(ctx, object);
+      return;
+    case "stop":
+      object.spec = { ...object.spec, powerState: "stopped" };
+      if (object.state === "running") powerOff(ctx, object);
+      return;
+    case "reboot":
+      if (object.state !== "running") {
+        throw conflict(`instance ${object.name} (${object.id}) is ${object.state}: only a running instance can reboot; start it instead`);
+      }
+      // The guest restarts, the VM does not: the local disk keeps its bytes.
+      ctx.event("instance.rebooted", object.id);
+      return;
+  }
+}
+
+function powerOn(ctx: EmulatorContext, object: InstanceObject): void {
+  object.state = "running";
+  ctx.event("instance.started", object.id, `on ${object.hostId}`);
+}
+
+function powerOff(ctx: EmulatorContext, object: InstanceObject, why?: string): void {
+  object.state = "stopped";
+  ctx.event("instance.stopped", object.id, why);
+  wipeLocalDisk(ctx, object);
+}
+
+/** The local disk's bytes live only while the instance runs; the data path drops the old epoch's. */
+function wipeLocalDisk(ctx: EmulatorContext, object: InstanceObject): void {
+  if (object.spec.localDiskGiB === 0) return;
+  const epoch = object.localDiskEpoch ?? 1;
+  object.localDiskEpoch = epoch + 1;
+  ctx.event("instance.local-disk-wiped", object.id, `epoch ${epoch}`);
+}
+
+/** Every host's free room and residents, in one pass over the instances. */
+export function hostRooms(ctx: EmulatorContext, cluster: ClusterObject, except?: string): HostRoom[] {
+  const rooms = new Map<string, HostRoom & { residents: Resident[] }>();
+  for (const host of cluster.hosts) rooms.set(host.id, { id: host.id, index: host.index, free: { ...usableCapacity(cluster, host) }, residents: [] });
+  for (const i of Object.values(ctx.data.instances)) {
+    const room = rooms.get(i.hostId);
+    if (!room || i.id === except) continue;
+    room.free.vcpu -= i.spec.vcpu;
+    room.free.memoryGiB -= i.spec.memoryGiB;
+    room.free.localDiskGiB -= i.spec.localDiskGiB;
+    room.residents.push({ group: i.spec.group, affinityGroup: i.spec.placement?.affinityGroup, antiAffinityGroup: i.spec.placement?.antiAffinityGroup });
+  }
+  return [...rooms.values()];
+}
+
+function needOf(instance: InstanceObject) {
+  const { vcpu, memoryGiB, localDiskGiB } = instance.spec;
+  return { vcpu, memoryGiB, localDiskGiB };
+}
+
+function rulesOf(cluster: ClusterObject, instance: InstanceObject, prefer?: string): PlacementRules {
+  const p = instance.spec.placement ?? {};
   return {
-    id: host.id,
-    index: host.index,
-    free: {
-      vcpu: usable.vcpu - used.vcpu,
-      memoryGiB: usable.memoryGiB - used.memoryGiB,
-      localDiskGiB: usable.localDiskGiB - used.localDiskGiB,
-    },
+    policy: p.policy ?? cluster.spec.placement,
+    group: instance.spec.group,
+    affinityGroup: p.affinityGroup,
+    antiAffinityGroup: p.antiAffinityGroup,
+    maxPerHost: p.maxPerHost,
+    prefer,
   };
 }
 
-function fits(room: HostRoom, instance: InstanceObject): boolean {
+function choose(ctx: EmulatorContext, cluster: ClusterObject, instance: InstanceObject, prefer?: string): string {
   const { vcpu, memoryGiB, localDiskGiB } = instance.spec;
-  return room.free.vcpu >= vcpu && room.free.memoryGiB >= memoryGiB && room.free.localDiskGiB >= localDiskGiB;
-}
-
-function choose(ctx: EmulatorContext, cluster: ClusterObject, instance: InstanceObject): string {
-  const rooms = cluster.hosts.map((h) => roomOn(ctx, cluster, h.id, instance.id));
-  const { vcpu, memoryGiB, localDiskGiB } = instance.spec;
-  const placement = placeInstance(rooms, { vcpu, memoryGiB, localDiskGiB }, instance.spec.placement ?? cluster.spec.placement);
+  const placement = placeInstance(hostRooms(ctx, cluster, instance.id), needOf(instance), rulesOf(cluster, instance, prefer));
   if (!placement.ok) {
     throw new EmulatorError(
       "capacity",

@@ -37,9 +37,23 @@ export const cluster = defineKind({
         .describe("Overcommit ratios applied to what each host offers"),
       placement: placementPolicy.default("spread").describe("Default placement policy for instances"),
     })
-    .strict(),
+    .strict()
+    // Paravirtualized guests hold their memory through the control domain's grant tables: no page
+    // sharing or host swap behind their back, so memory cannot be promised twice (Xen PV's rule).
+    .superRefine((spec, ctx) => {
+      if (spec.hypervisor === "dual-mode" && spec.overcommit.memory > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["overcommit", "memory"],
+          message: `dual-mode (paravirtualized) hosts cannot overcommit memory (got ${spec.overcommit.memory}); use 1, or a native or hosted hypervisor`,
+        });
+      }
+    }),
   outputs: z.object({
     hostIds: z.array(z.string()).describe("Ids of the cluster's hosts"),
+    reservedPerHost: z
+      .object({ vcpu: z.number(), memoryGiB: z.number(), localDiskGiB: z.number() })
+      .describe("What the hypervisor architecture keeps of each host for itself (README: Hypervisor architectures)"),
     usable: z
       .object({ vcpu: z.number(), memoryGiB: z.number(), localDiskGiB: z.number() })
       .describe("What instances can use in total, after the hypervisor's reservation and overcommit"),

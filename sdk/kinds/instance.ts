@@ -27,7 +27,31 @@ export const instance = defineKind({
       vcpu: z.int().min(1).max(512).describe("Virtual CPUs"),
       memoryGiB: z.number().positive().max(16_384).describe("Memory in GiB"),
       localDiskGiB: z.number().min(0).default(0).describe("Ephemeral local disk in GiB; its data is lost on stop"),
-      placement: placementPolicy.optional().describe("Placement policy; the cluster's when absent"),
+      placement: z
+        .object({
+          policy: placementPolicy.optional().describe("Placement policy; the cluster's when absent"),
+          affinityGroup: z
+            .string()
+            .min(1)
+            .max(63)
+            .optional()
+            .describe("Instances of the cluster naming the same affinity group run on one host"),
+          antiAffinityGroup: z
+            .string()
+            .min(1)
+            .max(63)
+            .optional()
+            .describe("Instances of the cluster naming the same anti-affinity group run on different hosts"),
+          maxPerHost: z
+            .int()
+            .min(1)
+            .max(10_000)
+            .optional()
+            .describe("At most this many members of the instance group on one host"),
+        })
+        .strict()
+        .default({})
+        .describe("Where the instance may run; the rules apply when it is placed (create, or a restart that moves it)"),
       powerState: z.enum(["running", "stopped"]).default("running").describe("Desired power state"),
       userData: z.string().optional().describe("cloud-init user data; may hold credentials"),
     })
@@ -44,7 +68,12 @@ export const instance = defineKind({
     vcpu: "restart",
     memoryGiB: "restart",
     localDiskGiB: "replace",
+    // A new policy only steers later placements; new rules may move the instance, which is a restart.
     placement: "in-place",
+    "placement.policy": "in-place",
+    "placement.affinityGroup": "restart",
+    "placement.antiAffinityGroup": "restart",
+    "placement.maxPerHost": "restart",
     powerState: "in-place",
     userData: "replace",
   },
