@@ -38,7 +38,7 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     const deposed = change.deposedId ? ` (deposed object ${change.deposedId})` : "";
     const where = change.source ? paint("gray", `  # ${formatSource(change.source)}`) : "";
     lines.push(`  ${paint(style.color, style.symbol)} ${paint("bold", change.address)}${deposed} ${style.verb}${where}`);
-    if (change.action !== "create") lines.push(paint("gray", `      # ${change.reasonText}`));
+    if (change.action !== "create") lines.push(paint("gray", `      # ${compactReason(change)}`));
     if (change.action === "create") {
       const after = change.after ?? {};
       for (const group of groupByParent(flatten(after).map(([path, value]) => ({ path, value })), [after])) {
@@ -151,9 +151,15 @@ function fieldLines(change: ResourceChange, kind: KindInfo | undefined, paint: P
       }
       continue;
     }
-    if (group.items.length > MAP_SUMMARY && group.items.every((f) => f.whole)) {
+    if (group.items.every((f) => f.whole)) {
+      // A map that appeared or went whole reads as a create or delete does.
       const added = group.items[0]!.before === undefined;
-      lines.push(`      ${paint(added ? "green" : "red", added ? "+" : "-")} ${group.parent} = {${group.items.length} entries}${note(group.items[0]!)}`);
+      const sign = paint(added ? "green" : "red", added ? "+" : "-");
+      if (group.items.length > MAP_SUMMARY) {
+        lines.push(`      ${sign} ${group.parent} = {${group.items.length} entries}${note(group.items[0]!)}`);
+      } else {
+        for (const f of group.items) lines.push(`      ${sign} ${f.path} = ${show(added ? f.after : f.before, isSecretPath(f.path, kind))}${note(f)}`);
+      }
       continue;
     }
     lines.push(`      ${paint("yellow", "~")} ${group.parent}:${note(group.items[0]!)}`);
@@ -167,6 +173,16 @@ function fieldLines(change: ResourceChange, kind: KindInfo | undefined, paint: P
     }
   }
   return lines;
+}
+
+/** The reason with each map's changed entries named once: "locked.heavy.packages (4 entries)". */
+function compactReason(change: ResourceChange): string {
+  let text = change.reasonText;
+  for (const group of groupByParent(change.fields, [change.after, change.before])) {
+    if (group.parent === "" || group.items.length < 2) continue;
+    text = text.replace(group.items.map((f) => f.path).join(", "), `${group.parent} (${group.items.length} entries)`);
+  }
+  return text;
 }
 
 /**
