@@ -94,7 +94,7 @@ export function openApiDocument(): JsonObject {
       summary: "Start or stop an instance (sets its declared power state)",
       parameters: [
         { name: "id", in: "path", required: true, schema: { type: "string" } },
-        { name: "action", in: "path", required: true, schema: { type: "string", enum: ["start", "stop"] } },
+        { name: "action", in: "path", required: true, schema: { type: "string", enum: ["start", "stop", "reboot"] } },
       ],
       responses: { "200": { description: "The instance", content: json(ref("Instance")) }, ...ERRORS },
     },

@@ -10,6 +10,7 @@ import { Emulator, type EmulatedObject } from "../emulator.ts";
 import { EmulatorError, type EmulatorErrorCode } from "../errors.ts";
 import { COLLECTIONS, type ApiErrorBody, type ApiErrorCode, type CollectionName } from "./collections.ts";
 import { openApiDocument } from "./openapi.ts";
+import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
 
 export interface ServerOptions {
   emulator: Emulator;
@@ -159,17 +160,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         return reply.code(204).send();
       });
     }
-    // Start and stop set the declared power state: the same change a program makes, so the engine
-    // sees it as drift. Reboot needs the emulator's lifecycle (issue 4, point 4) and is not here yet.
+    // The emulator's lifecycle: start and stop also set the declared power state (the engine sees
+    // drift); a terminated instance or a reboot of a stopped one is a 409.
     scope.post("/instances/:id/actions/:action", async (request) => {
-      const emulator = target(request);
       const { id, action } = request.params as { id: string; action: string };
-      const powerState = action === "start" ? "running" : action === "stop" ? "stopped" : undefined;
-      if (!powerState) throw new ApiError(404, "not-found", `instances have no action ${action}; actions: start, stop`);
-      const current = emulator.get("Instance", id);
-      if (!current) throw new EmulatorError("not-found", `Instance ${id} does not exist`);
-      if (current.outputs.state === "terminated") throw new EmulatorError("conflict", `instance ${id} is terminated and cannot ${action}`);
-      return checked("Instance", emulator.update("Instance", id, { ...current.spec, powerState }, { restart: false }));
+      if (!(INSTANCE_ACTIONS as readonly string[]).includes(action)) {
+        throw new ApiError(404, "not-found", `instances have no action ${action}; actions: ${INSTANCE_ACTIONS.join(", ")}`);
+      }
+      return checked("Instance", target(request).instanceAction(id, action as InstanceAction));
     });
     scope.get("/events", async (request) => {
       const { since } = request.query as { since?: unknown };

@@ -33,6 +33,8 @@ export default stack("shop", (s) => {
     vcpu: 8,
     memoryGiB: 16,
     localDiskGiB: 40,
+    // One storefront per host: losing a host takes one storefront down, not all of them.
+    placement: { antiAffinityGroup: "storefront" },
   });
   const backoffice = web.instances("backoffice", {
     count: 2,

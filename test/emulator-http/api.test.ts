@@ -209,7 +209,7 @@ describe("instance actions", () => {
     const started = await server.api.post(`/v1/instances/${made.instance.id}/actions/start`);
     expect(started.body.outputs.state).toBe("running");
     const types = (await server.api.get("/v1/events")).body.items.map((e: { type: string }) => e.type);
-    expect(types.slice(-4)).toEqual(["instance.stopped", "instance.updated", "instance.started", "instance.updated"]);
+    expect(types.slice(-3)).toEqual(["instance.stopped", "instance.local-disk-wiped", "instance.started"]);
     expect((await server.api.post(`/v1/instances/${made.instance.id}/actions/explode`)).status).toBe(404);
     expect((await server.api.post("/v1/instances/i-ffffff/actions/start")).status).toBe(404);
   });
