@@ -1,7 +1,7 @@
 // The emulator's whole state as one plain document: easy to persist atomically, to inspect, and to
 // copy for a rehearsal of a plan.
 import type { InputsOf } from "../sdk/kinds/kind.ts";
-import type { attachment, cluster, image, instance, storagePool, volume } from "../sdk/kinds/index.ts";
+import type { attachment, cluster, image, instance, snapshot, storagePool, volume } from "../sdk/kinds/index.ts";
 
 export interface Host {
   id: string;
@@ -35,6 +35,11 @@ export interface PoolObject extends Base<InputsOf<typeof storagePool>> {
   luns: { lun: number; sizeGiB: number }[];
 }
 export interface VolumeObject extends Base<InputsOf<typeof volume>> {}
+/** A snapshot keeps the pool and size its volume had when it was taken: the volume may grow or go. */
+export interface SnapshotObject extends Base<InputsOf<typeof snapshot>> {
+  pool: string;
+  sizeGiB: number;
+}
 export type InstanceState = "pending" | "running" | "stopped" | "terminated";
 export interface InstanceObject extends Base<InputsOf<typeof instance>> {
   hostId: string;
@@ -43,9 +48,11 @@ export interface InstanceObject extends Base<InputsOf<typeof instance>> {
   localDiskEpoch?: number;
   terminatedAt?: string;
 }
+export type AttachmentState = "attaching" | "attached" | "detaching" | "detached";
 export interface AttachmentObject extends Base<InputsOf<typeof attachment>> {
   device: string;
-  state: "attached";
+  /** attaching -> attached -> detaching -> detached; each step is an event, the object lives while attached. */
+  state: AttachmentState;
 }
 
 export interface EmulatorEvent {
@@ -63,6 +70,7 @@ export interface EmulatorData {
   images: Record<string, ImageObject>;
   pools: Record<string, PoolObject>;
   volumes: Record<string, VolumeObject>;
+  snapshots: Record<string, SnapshotObject>;
   instances: Record<string, InstanceObject>;
   attachments: Record<string, AttachmentObject>;
   /** Terminated instances, kept a while (as clouds show them) so that acting on one is a clear conflict. */
@@ -72,7 +80,7 @@ export interface EmulatorData {
   events: EmulatorEvent[];
 }
 
-export type Collection = "clusters" | "images" | "pools" | "volumes" | "instances" | "attachments";
+export type Collection = "clusters" | "images" | "pools" | "volumes" | "snapshots" | "instances" | "attachments";
 
 export function emptyData(): EmulatorData {
   return {
@@ -82,6 +90,7 @@ export function emptyData(): EmulatorData {
     images: {},
     pools: {},
     volumes: {},
+    snapshots: {},
     instances: {},
     attachments: {},
     terminated: {},

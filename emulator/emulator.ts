@@ -2,17 +2,19 @@
 // written to the data dir atomically after every change. `rehearsal()` gives an in-memory copy on
 // which a plan can be tried without touching the real thing.
 import { mkdirSync, openSync, fsyncSync, writeSync, closeSync, renameSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Value } from "../engine/model.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
+import { DataPlane } from "./data-plane.ts";
 import { emptyData, upgradeData, type Collection, type EmulatorData } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { imageService } from "./image-registry.ts";
 import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
 import { poolService } from "./storage/pools.ts";
+import { snapshotService } from "./storage/snapshots.ts";
 import type { ObjectOf, ObjectService, SpecOf } from "./service.ts";
 import { volumeService } from "./storage/volumes.ts";
 
@@ -22,6 +24,7 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
   Image: imageService as ObjectService<Collection>,
   StoragePool: poolService as ObjectService<Collection>,
   Volume: volumeService as ObjectService<Collection>,
+  Snapshot: snapshotService as ObjectService<Collection>,
   Instance: instanceService as ObjectService<Collection>,
   Attachment: attachmentService as ObjectService<Collection>,
 };
@@ -35,13 +38,27 @@ export interface EmulatedObject {
 
 export class Emulator {
   private readonly ctx: EmulatorContext;
+  /** The bytes (pools, volumes, local disks): only for an emulator on disk, never for a rehearsal. */
+  readonly dataPlane: DataPlane | undefined;
 
   private constructor(
     private readonly data: EmulatorData,
     private readonly file: string | undefined,
   ) {
     upgradeData(data);
+    data.snapshots ??= {}; // written before snapshots existed
     this.ctx = new EmulatorContext(data);
+    this.dataPlane = file === undefined ? undefined : new DataPlane(dirname(file), data);
+  }
+
+  /** Resolves once the data plane has carried out every committed change (at once without one). */
+  async settled(): Promise<void> {
+    await this.dataPlane?.settled();
+  }
+
+  /** Finishes the data plane's work and closes its pools; the control plane needs no closing. */
+  async close(): Promise<void> {
+    await this.dataPlane?.close();
   }
 
   /** Opens (or creates) the emulator whose data lives in `dataDir`. */
@@ -145,8 +162,8 @@ export class Emulator {
 
   /** Everything the emulator holds, for `virtform emulator inspect`. */
   inspect(): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
-    const { clusters, images, pools, volumes, instances, attachments, terminated, events } = structuredClone(this.data);
-    return { clusters, images, pools, volumes, instances, attachments, terminated, events: events.length };
+    const { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events } = structuredClone(this.data);
+    return { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events: events.length };
   }
 
   events(since = 0) {
@@ -174,6 +191,7 @@ export class Emulator {
       throw err;
     }
     this.persist();
+    this.dataPlane?.schedule();
   }
 
   private persist(): void {

@@ -9,9 +9,11 @@ export {
   Instance,
   InstanceGroup,
   Resource,
+  Snapshot,
   StoragePool,
   Volume,
   type InstanceGroupArgs,
+  type VolumeArgs,
 } from "./resources.ts";
 export type { ResourceOptions } from "./declaration.ts";
 export { kinds, type KindName } from "./kinds/index.ts";

@@ -2,7 +2,7 @@
 // Outputs (known after apply) and the methods that declare what belongs to them.
 import { z } from "zod";
 import type { Declaration, Dependable, ResourceOptions } from "./declaration.ts";
-import { attachment, instance, volume } from "./kinds/index.ts";
+import { attachment, instance, snapshot, volume } from "./kinds/index.ts";
 import type { InputArgs, Kind } from "./kinds/kind.ts";
 import { Output } from "./output.ts";
 
@@ -40,14 +40,34 @@ export class Resource implements Dependable {
 export class StoragePool extends Resource {
   readonly capacityGiB = new Output<number>(this.declaration.address, "capacityGiB");
 
-  /** Asks the pool for an amount of persistent storage. */
-  volume(name: string, args: Omit<InputArgs<typeof volume>, "pool">, options?: ResourceOptions): Volume {
-    const declaration = this.declarer.declare(volume, name, { ...args, pool: this.id }, options);
+  /**
+   * Asks the pool for an amount of persistent storage; with `source`, a copy-on-write clone of a
+   * snapshot or volume of this pool (at least as large as the source).
+   */
+  volume(name: string, args: VolumeArgs, options?: ResourceOptions): Volume {
+    const { source, ...rest } = args;
+    const declaration = this.declarer.declare(
+      volume,
+      name,
+      { ...rest, pool: this.id, ...(source !== undefined && { source: source.id }) },
+      options,
+    );
     return new Volume(declaration, this.declarer);
   }
 }
 
+export type VolumeArgs = Omit<InputArgs<typeof volume>, "pool" | "source"> & {
+  /** Clone this snapshot or volume (copy-on-write: instant, blocks shared until written). */
+  source?: Snapshot | Volume;
+};
+
 export class Volume extends Resource {
+  /** A read-only point-in-time copy of this volume, taken when it is created. */
+  snapshot(name: string, args: Omit<InputArgs<typeof snapshot>, "volume"> = {}, options?: ResourceOptions): Snapshot {
+    const declaration = this.declarer.declare(snapshot, name, { ...args, volume: this.id }, options);
+    return new Snapshot(declaration, this.declarer);
+  }
+
   /** Attaches the volume to an instance or to every member of an instance group. */
   attachTo(
     target: Instance | InstanceGroup,
@@ -66,6 +86,10 @@ export class Volume extends Resource {
       return new Attachment(declaration, this.declarer);
     });
   }
+}
+
+export class Snapshot extends Resource {
+  readonly sizeGiB = new Output<number>(this.declaration.address, "sizeGiB");
 }
 
 export class Attachment extends Resource {

@@ -11,6 +11,7 @@ export interface EmulatorServeOptions {
   host?: string;
   dataDir?: string;
   token?: string;
+  nbdPort?: string;
 }
 
 export const DEFAULT_EMULATOR_PORT = 8420;
@@ -18,15 +19,20 @@ export const DEFAULT_EMULATOR_PORT = 8420;
 export async function emulatorServeCommand(options: EmulatorServeOptions): Promise<number> {
   const port = options.port === undefined ? DEFAULT_EMULATOR_PORT : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new CliError(`--port must be a port number (0 picks a free one), got ${options.port}`);
+  const nbdPort = options.nbdPort === undefined ? undefined : Number(options.nbdPort);
+  if (nbdPort !== undefined && (!Number.isInteger(nbdPort) || nbdPort < 0 || nbdPort > 65_535)) {
+    throw new CliError(`--nbd-port must be a port number (0 picks a free one), got ${options.nbdPort}`);
+  }
   const given = options.token ?? process.env.VIRTFORM_TOKEN;
   if (given !== undefined && !/^\S+$/.test(given)) throw new CliError("the token must be non-empty and contain no whitespace");
   const token = given ?? randomBytes(24).toString("base64url");
   const dataDir = options.dataDir ? resolve(options.dataDir) : new Workspace().emulatorDir;
-  const server = await serveEmulator({ dataDir, token, host: options.host ?? "127.0.0.1", port }).catch((err: unknown) => {
+  const server = await serveEmulator({ dataDir, token, host: options.host ?? "127.0.0.1", port, ...(nbdPort !== undefined && { nbdPort }) }).catch((err: unknown) => {
     throw new CliError(`cannot serve the emulator: ${(err as Error).message}`);
   });
   process.stdout.write(`virtform emulator serving ${server.url}/v1 (data in ${dataDir})\n`);
   process.stdout.write(`VIRTFORM_ENDPOINT=${server.url}\n`);
+  if (server.nbdUrl) process.stdout.write(`NBD ${server.nbdUrl}/<volume-id> (also <volume-id>:ro, <snapshot-id>, <attachment-id>)\n`);
   if (!["127.0.0.1", "::1", "localhost"].includes(options.host ?? "127.0.0.1")) {
     process.stderr.write("warning: the API is reachable beyond this machine over plain HTTP; the token travels unencrypted\n");
   }

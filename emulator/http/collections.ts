@@ -7,6 +7,7 @@ export const COLLECTIONS = {
   images: "Image",
   pools: "StoragePool",
   volumes: "Volume",
+  snapshots: "Snapshot",
   attachments: "Attachment",
 } as const satisfies Record<string, KindName>;
 

@@ -10,6 +10,8 @@ import { Emulator, type EmulatedObject } from "../emulator.ts";
 import { EmulatorError, type EmulatorErrorCode } from "../errors.ts";
 import { COLLECTIONS, type ApiErrorBody, type ApiErrorCode, type CollectionName } from "./collections.ts";
 import { openApiDocument } from "./openapi.ts";
+import { deviceRoutes } from "./devices.ts";
+import { NbdServer } from "../volumes/nbd-server.ts";
 import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
 
 export interface ServerOptions {
@@ -105,6 +107,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return rehearsal.emulator;
   };
 
+  // A change is answered once its bytes are in place too (pools, volumes, snapshots, local disks).
+  app.addHook("onSend", async (request) => {
+    if (request.method !== "GET" && request.method !== "HEAD") await main.settled();
+  });
+
   // Before the body is even read: an unauthenticated request changes nothing and learns nothing.
   app.addHook("onRequest", async (request, reply) => {
     if (authorized(request.headers.authorization)) return;
@@ -144,8 +151,14 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       });
       scope.get(`${base}/:id`, async (request) => {
         const { id } = request.params as { id: string };
-        const object = target(request).get(kind, id);
+        const emulator = target(request);
+        const object = emulator.get(kind, id);
         if (!object) throw new EmulatorError("not-found", `${kind} ${id} does not exist`);
+        // For operators: a pool's bytes (capacity, allocated, used, LUN map); the DSL never needs them.
+        if (kind === "StoragePool" && emulator === main && main.dataPlane) {
+          const data = await main.dataPlane.poolUsage(id).catch((err: Error) => ({ error: err.message }));
+          return { ...checked(kind, object), data };
+        }
         return checked(kind, object);
       });
       scope.put(`${base}/:id`, async (request) => {
@@ -180,6 +193,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(
     async (v1) => {
       await routes(v1);
+      await v1.register(deviceRoutes, { emulator: main });
       const document = openApiDocument();
       v1.get("/openapi.json", async () => document);
       v1.post("/rehearsals", async (_request, reply) => {
@@ -212,6 +226,8 @@ function checked(kind: KindName, object: EmulatedObject): EmulatedObject {
 
 export interface RunningServer {
   url: string;
+  /** nbd://host:port when serving NBD; export names are volume, snapshot or attachment ids. */
+  nbdUrl?: string;
   app: FastifyInstance;
   close(): Promise<void>;
 }
@@ -223,12 +239,32 @@ export async function serveEmulator(options: {
   host?: string;
   port?: number;
   logger?: boolean;
+  /** Also serve every volume, snapshot and attachment over NBD on this port (0 picks one). */
+  nbdPort?: number;
 }): Promise<RunningServer> {
-  const app = buildServer({ emulator: Emulator.open(options.dataDir), token: options.token, ...(options.logger ? { logger: true } : {}) });
+  const emulator = Emulator.open(options.dataDir);
+  await emulator.settled(); // pools open (and a reconcile cut short by a crash finishes) before serving
+  const app = buildServer({ emulator, token: options.token, ...(options.logger ? { logger: true } : {}) });
   const host = options.host ?? "127.0.0.1";
   await app.listen({ host, port: options.port ?? 0 });
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   const shownHost = host.includes(":") ? `[${host}]` : host;
-  return { url: `http://${shownHost}:${port}`, app, close: () => app.close() };
+  let nbd: NbdServer | undefined;
+  let nbdPort: number | undefined;
+  if (options.nbdPort !== undefined) {
+    const plane = emulator.dataPlane!;
+    nbd = new NbdServer({ lookup: (name) => plane.nbdExport(name).catch(() => undefined), list: () => plane.nbdNames() });
+    nbdPort = (await nbd.listen({ host, port: options.nbdPort })).port;
+  }
+  return {
+    url: `http://${shownHost}:${port}`,
+    ...(nbdPort !== undefined && { nbdUrl: `nbd://${shownHost}:${nbdPort}` }),
+    app,
+    close: async () => {
+      await nbd?.close();
+      await app.close();
+      await emulator.close();
+    },
+  };
 }

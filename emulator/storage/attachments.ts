@@ -24,6 +24,10 @@ export const attachmentService: ObjectService<"attachments"> = {
     if (!device) throw conflict(`instance ${instance.name} has no free device name`);
     if (taken.has(device)) throw conflict(`device ${device} of instance ${instance.name} is taken`);
     object.device = device;
+    // The emulator's hypervisor hot-plugs at once: attaching and attached are one transaction; the
+    // data plane serves the device as soon as the transaction is applied.
+    object.state = "attaching";
+    ctx.event("attachment.attaching", object.id, `${volume.name} as ${device} of ${instance.name} (${object.spec.mode})`);
     object.state = "attached";
     ctx.event("attachment.attached", object.id, `${volume.name} as ${device} of ${instance.name} (${object.spec.mode})`);
   },
@@ -31,7 +35,15 @@ export const attachmentService: ObjectService<"attachments"> = {
     throw conflict(`attachment ${object.name} cannot change; detach and attach again`);
   },
   delete(ctx, object) {
-    ctx.event("attachment.detached", object.id);
+    // A running guest is asked to release the device (the data plane flushes it after the
+    // transaction); a stopped or terminated one has nothing to release, so it is detached at once.
+    const instance = ctx.data.instances[object.spec.instance];
+    if (instance?.state === "running") {
+      object.state = "detaching";
+      ctx.event("attachment.detaching", object.id, `${object.device} of ${instance.name}`);
+    }
+    object.state = "detached";
+    ctx.event("attachment.detached", object.id, instance ? `${object.device} of ${instance.name} (${instance.state})` : object.device);
   },
   outputs(_ctx, object) {
     return { device: object.device };

@@ -32,6 +32,8 @@ export const poolService: ObjectService<"pools"> = {
   delete(ctx, object) {
     const volumes = Object.values(ctx.data.volumes).filter((v) => v.spec.pool === object.id);
     if (volumes.length > 0) throw conflict(`pool ${object.name} still holds volumes ${volumes.map((v) => v.name).join(", ")}`);
+    const snapshots = Object.values(ctx.data.snapshots).filter((v) => v.pool === object.id);
+    if (snapshots.length > 0) throw conflict(`pool ${object.name} still holds snapshots ${snapshots.map((v) => v.name).join(", ")}`);
   },
   outputs(_ctx, object) {
     const capacity = capacityGiB(object.spec.devices);

@@ -11,9 +11,13 @@ export const volumeService: ObjectService<"volumes"> = {
   idPrefix: "vol",
   create(ctx, object) {
     checkRoom(ctx, object, object.spec);
+    if (object.spec.source !== undefined) checkSource(ctx, object);
   },
   update(ctx, object, spec) {
     if (spec.pool !== object.spec.pool) throw new EmulatorError("invalid", `volume ${object.name} cannot move to another pool`);
+    if (spec.source !== object.spec.source) {
+      throw new EmulatorError("invalid", `volume ${object.name} was cloned at creation; its source cannot change (create another volume)`);
+    }
     if (spec.sizeGiB < object.spec.sizeGiB) {
       throw new EmulatorError(
         "invalid",
@@ -43,6 +47,24 @@ export const volumeService: ObjectService<"volumes"> = {
     return {};
   },
 };
+
+/** A clone comes from a snapshot or volume of the same pool (blocks are shared within a pool) and is at least as large. */
+function checkSource(ctx: EmulatorContext, object: VolumeObject): void {
+  const id = object.spec.source!;
+  const snapshot = ctx.data.snapshots[id];
+  const volume = ctx.data.volumes[id];
+  if (!snapshot && !volume) throw new EmulatorError("not-found", `source ${id} of volume ${object.name} is neither a snapshot nor a volume`);
+  const pool = snapshot?.pool ?? volume!.spec.pool;
+  const sizeGiB = snapshot?.sizeGiB ?? volume!.spec.sizeGiB;
+  const name = snapshot?.name ?? volume!.name;
+  if (pool !== object.spec.pool) {
+    throw new EmulatorError("invalid", `volume ${object.name} cannot be cloned from ${name}: it lives in another pool (${pool}); clones share blocks within one pool`);
+  }
+  if (object.spec.sizeGiB < sizeGiB) {
+    throw new EmulatorError("invalid", `volume ${object.name} (${object.spec.sizeGiB} GiB) cannot be cloned from ${name}, which holds ${sizeGiB} GiB: a clone is at least as large as its source`);
+  }
+  ctx.event("volume.cloned", object.id, `from ${name}`);
+}
 
 function checkRoom(ctx: EmulatorContext, object: VolumeObject, spec: SpecOf<"volumes">): void {
   const pool = ctx.find("pools", spec.pool, "pool");

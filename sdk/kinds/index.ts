@@ -5,11 +5,12 @@ import { cluster } from "./cluster.ts";
 import { image } from "./image.ts";
 import { instance } from "./instance.ts";
 import type { Kind } from "./kind.ts";
+import { snapshot } from "./snapshot.ts";
 import { storagePool } from "./storage-pool.ts";
 import { volume } from "./volume.ts";
 
-export { attachment, cluster, image, instance, storagePool, volume };
-export const kinds = { Cluster: cluster, Image: image, StoragePool: storagePool, Volume: volume, Instance: instance, Attachment: attachment } as const;
+export { attachment, cluster, image, instance, snapshot, storagePool, volume };
+export const kinds = { Cluster: cluster, Image: image, StoragePool: storagePool, Volume: volume, Snapshot: snapshot, Instance: instance, Attachment: attachment } as const;
 export type KindName = keyof typeof kinds;
 export const kindList: readonly Kind[] = Object.values(kinds);
 export const kindInfo: ReadonlyMap<string, KindInfo> = new Map(kindList.map((k) => [k.name, k]));

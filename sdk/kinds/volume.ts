@@ -11,8 +11,13 @@ export const volume = defineKind({
       sizeGiB: z.number().positive().describe("Size in GiB; grows in place, never shrinks"),
       multiAttach: z.boolean().default(false).describe("Whether several instances may attach it at once"),
       deleteProtection: z.boolean().default(false).describe("Refuse deletion while set"),
+      source: z
+        .string()
+        .min(1)
+        .optional()
+        .describe("Id of a snapshot or volume of the same pool to clone (copy-on-write) at creation"),
     })
     .strict(),
   outputs: z.object({}),
-  change: { pool: "replace", sizeGiB: "in-place", multiAttach: "in-place", deleteProtection: "in-place" },
+  change: { pool: "replace", sizeGiB: "in-place", multiAttach: "in-place", deleteProtection: "in-place", source: "replace" },
 });

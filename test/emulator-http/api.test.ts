@@ -185,7 +185,7 @@ describe("events", () => {
     const all = (await server.api.get("/v1/events")).body.items as { seq: number; type: string; id: string }[];
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
     const created = all.filter((e) => e.type.endsWith(".created")).map((e) => e.type);
-    expect(created).toEqual(["cluster.created", "image.created", "storagepool.created", "volume.created", "instance.created", "attachment.created"]);
+    expect(created).toEqual(["cluster.created", "image.created", "storagepool.created", "volume.created", "snapshot.created", "instance.created", "attachment.created"]);
     expect(all.at(-1)).toMatchObject({ type: "attachment.deleted", id: made.attachment.id });
 
     const later = (await server.api.get(`/v1/events?since=${all.length - 2}`)).body.items;

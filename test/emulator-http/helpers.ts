@@ -79,7 +79,7 @@ export const specs = {
   }),
 };
 
-/** A cluster, an image, a pool, a volume, an instance and an attachment, made through the API. */
+/** A cluster, an image, a pool, a volume and its snapshot, an instance and an attachment, made through the API. */
 export async function populate(api: Api) {
   const must = (a: Answer, what: string) => {
     if (a.status !== 201) throw new Error(`creating ${what}: ${a.status} ${JSON.stringify(a.body)}`);
@@ -89,13 +89,14 @@ export async function populate(api: Api) {
   const image = must(await api.post("/v1/images", { name: "image.app", spec: specs.image }), "image");
   const pool = must(await api.post("/v1/pools", { name: "pool.fast", spec: specs.pool }), "pool");
   const volume = must(await api.post("/v1/volumes", { name: "volume.data", spec: specs.volume(pool.id) }), "volume");
+  const snapshot = must(await api.post("/v1/snapshots", { name: "snapshot.data", spec: { volume: volume.id } }), "snapshot");
   const digest = image.outputs.variants.light.digest as string;
   const instance = must(await api.post("/v1/instances", { name: "instances.web/app[0]", spec: specs.instance(cluster.id, image.id, digest) }), "instance");
   const attachment = must(await api.post("/v1/attachments", { name: "attachment.data", spec: { volume: volume.id, instance: instance.id } }), "attachment");
-  return { cluster, image, pool, volume, instance, attachment, digest };
+  return { cluster, image, pool, volume, snapshot, instance, attachment, digest };
 }
 
-export const COLLECTION_NAMES = ["clusters", "instances", "images", "pools", "volumes", "attachments"] as const;
+export const COLLECTION_NAMES = ["clusters", "instances", "images", "pools", "volumes", "snapshots", "attachments"] as const;
 
 /** Every collection's items, to compare before and after something that must change nothing. */
 export async function snapshot(api: Api): Promise<Record<string, unknown[]>> {
