@@ -239,16 +239,24 @@ export class DataPlane {
           const bytes = volumeBytes(item.volume.spec.sizeGiB);
           if (!have) {
             const source = item.volume.spec.source;
+            // A source without bytes never held any (it came and went between two reconciles, or
+            // failed to materialize): the clone starts empty, exactly as its source was.
             if (source !== undefined && pool.getVolume(source)) await pool.cloneVolume(source, item.id);
-            else if (source !== undefined) throw new StorageError("NOT_FOUND", `source ${source} has no data to clone`);
             else await pool.createVolume(item.id, bytes);
           }
           const size = pool.getVolume(item.id)!.sizeBytes;
           if (size < bytes) await pool.resizeVolume(item.id, bytes);
         } else if (!have) {
-          const volume = (item as { snapshot: { spec: { volume: string } } }).snapshot.spec.volume;
-          if (!pool.getVolume(volume)) throw new StorageError("NOT_FOUND", `volume ${volume} has no data to snapshot`);
-          await pool.snapshotVolume(volume, item.id);
+          const snapshot = (item as { snapshot: { spec: { volume: string }; sizeGiB: number } }).snapshot;
+          if (pool.getVolume(snapshot.spec.volume)) {
+            await pool.snapshotVolume(snapshot.spec.volume, item.id);
+          } else {
+            // Same as above: the volume never had bytes, so the snapshot is of an empty volume.
+            const empty = `${item.id}.empty`;
+            await pool.createVolume(empty, volumeBytes(snapshot.sizeGiB));
+            await pool.snapshotVolume(empty, item.id);
+            await pool.deleteVolume(empty);
+          }
         }
       });
     }

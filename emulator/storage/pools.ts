@@ -12,6 +12,10 @@ export const poolService: ObjectService<"pools"> = {
     object.luns = object.spec.devices.map((d, lun) => ({ lun, sizeGiB: d.sizeGiB }));
   },
   update(ctx, object, spec) {
+    // LUNs hold volume extents: taking one away would take the data on it.
+    if (spec.devices.length < object.spec.devices.length) {
+      throw new EmulatorError("invalid", `devices of pool ${object.name} cannot be removed (it has ${object.spec.devices.length}); its LUNs hold volume data`);
+    }
     const kept = Math.min(object.spec.devices.length, spec.devices.length);
     for (let i = 0; i < kept; i++) {
       if (spec.devices[i]!.sizeGiB < object.spec.devices[i]!.sizeGiB) {
