@@ -3,6 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileStateStore } from "../engine/state-file.ts";
+import { acquireLock, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
@@ -31,6 +32,18 @@ export class Workspace {
 
   lockPath(stack: string): string {
     return join(this.stateDir, `${stack}.lock`);
+  }
+
+  /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
+  async lock(stack: string, operation: string, timeoutMs: number): Promise<StateLock> {
+    const onStale = (holder: LockInfo) =>
+      process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
+    try {
+      return await acquireLock(this.lockPath(stack), operation, timeoutMs, onStale);
+    } catch (err) {
+      if (err instanceof LockedError) throw new CliError(err.message);
+      throw err;
+    }
   }
 
   stateStore(stack: string): FileStateStore {

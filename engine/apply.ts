@@ -137,6 +137,7 @@ export async function applyPlan(
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const steps = planSteps(plan);
+  await recordOptionChanges(plan, state, store);
   const parallelism = Math.max(1, options.parallelism ?? 10);
   const results = new Map<string, StepResult>();
   const dependents = new Map<string, Step[]>();
@@ -282,6 +283,16 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       }
       break;
     }
+  }
+}
+
+/** protect and retainOnDelete matter after the program forgets them, so state keeps them current. */
+async function recordOptionChanges(plan: Plan, state: State, store: StateStore): Promise<void> {
+  for (const change of plan.changes) {
+    const prior = state.resources[change.address];
+    if (change.action !== "noop" || !prior || prior.kind !== change.kind || !change.options) continue;
+    const updated = record(change, prior.id, prior.inputs, prior.outputs);
+    if (!deepEqual(updated.options, prior.options)) await store.record(state, { type: "set", address: change.address, resource: { ...prior, options: updated.options } });
   }
 }
 

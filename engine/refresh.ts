@@ -50,5 +50,6 @@ export async function refreshState(state: State, provider: Provider, concurrency
       resource: { ...resource, inputs: seen.inputs as Record<string, Value>, outputs: seen.outputs as Record<string, Value> },
     });
   });
+  drift.sort((a, b) => a.address.localeCompare(b.address));
   return { drift, records };
 }

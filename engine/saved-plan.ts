@@ -53,6 +53,11 @@ export function checkNotStale(saved: SavedPlan, state: State, file: string): voi
   if (saved.stack !== state.stack) {
     throw new StalePlanError(`saved plan ${file} is for stack ${saved.stack}, not ${state.stack}`);
   }
+  // Planned against a stack that had no state yet: still none, so nothing moved on.
+  if (saved.serial === 0 && state.serial === 0) {
+    state.lineage = saved.lineage;
+    return;
+  }
   if (saved.lineage !== state.lineage || saved.serial !== state.serial) {
     throw new StalePlanError(
       `saved plan is stale: state changed since ${file} was made (lineage ${saved.lineage.slice(0, 8)} serial ${saved.serial}, now lineage ${state.lineage.slice(0, 8)} serial ${state.serial}); run plan again`,

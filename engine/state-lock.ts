@@ -99,14 +99,49 @@ function tryAcquire(path: string, operation: string): StateLock | undefined {
   };
 }
 
-/** Acquires the lock, retrying with backoff up to `timeoutMs` (0: fail at once). */
-export async function acquireLock(path: string, operation: string, timeoutMs = 0): Promise<StateLock> {
+/**
+ * Removes a lock whose process died on this host (a killed run must not block the next one). A
+ * second lock file serialises take-overs, so two runs cannot both remove and re-create it.
+ */
+function takeOverStale(path: string, stale: LockInfo): boolean {
+  const guard = `${path}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, "wx");
+  } catch {
+    return false;
+  }
+  try {
+    const current = readLock(path);
+    if (current?.id !== stale.id || !isStale(current)) return false;
+    rmSync(path, { force: true });
+    return true;
+  } finally {
+    closeSync(fd);
+    rmSync(guard, { force: true });
+  }
+}
+
+/**
+ * Acquires the lock, retrying with backoff up to `timeoutMs` (0: fail at once). A stale lock (its
+ * process is gone from this host) is taken over, and `onStale` is told whose it was.
+ */
+export async function acquireLock(
+  path: string,
+  operation: string,
+  timeoutMs = 0,
+  onStale?: (holder: LockInfo) => void,
+): Promise<StateLock> {
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
     const lock = tryAcquire(path, operation);
     if (lock) return lock;
     const holder = readLock(path);
+    if (holder && isStale(holder) && takeOverStale(path, holder)) {
+      onStale?.(holder);
+      continue;
+    }
     if (Date.now() >= deadline) throw new LockedError(holder, isStale(holder), path);
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
     delay = Math.min(delay * 2, 1000);

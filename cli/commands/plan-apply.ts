@@ -13,7 +13,6 @@ import { planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
-import { acquireLock, LockedError } from "../../engine/state-lock.ts";
 import { applyRecord, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
@@ -71,7 +70,7 @@ export function parseDuration(text: string | undefined): number {
 async function withSession<T>(
   programPath: string,
   operation: string,
-  options: RunOptions & { destroy?: boolean },
+  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean },
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
   const workspace = new Workspace();
@@ -90,10 +89,7 @@ async function withSession<T>(
     resources = program?.resources ?? [];
     outputs = program?.outputs ?? {};
   }
-  const lock = await acquireLock(workspace.lockPath(stack), operation, parseDuration(options.lockTimeout)).catch((err: unknown) => {
-    if (err instanceof LockedError) throw new CliError(err.message);
-    throw err;
-  });
+  const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(stack);
     const state = await store.load();
@@ -115,6 +111,10 @@ async function withSession<T>(
         });
     const problems = await rehearsePlan(plan, planState, provider);
     if (problems.length > 0) {
+      // Show what was planned (and drifted) before saying why it cannot be applied.
+      if (!options.json && !options.markdown) {
+        out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n\n");
+      }
       throw new DiagnosticsError(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
     }
     return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath });
@@ -169,10 +169,7 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
   const workspace = new Workspace();
-  const lock = await acquireLock(workspace.lockPath(saved.stack), "apply", parseDuration(options.lockTimeout)).catch((err: unknown) => {
-    if (err instanceof LockedError) throw new CliError(err.message);
-    throw err;
-  });
+  const lock = await workspace.lock(saved.stack, "apply", parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(saved.stack);
     const state = await store.load();

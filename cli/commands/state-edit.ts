@@ -1,7 +1,7 @@
 // Commands that change state without planning: state rm / state mv, import, force-unlock. Each
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
-import { acquireLock, forceUnlock, LockedError } from "../../engine/state-lock.ts";
+import { forceUnlock } from "../../engine/state-lock.ts";
 import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
@@ -16,10 +16,7 @@ async function editState(
 ): Promise<void> {
   const workspace = new Workspace();
   const stack = workspace.pickStack(stackOption);
-  const lock = await acquireLock(workspace.lockPath(stack), operation, parseDuration(lockTimeout)).catch((err: unknown) => {
-    if (err instanceof LockedError) throw new CliError(err.message);
-    throw err;
-  });
+  const lock = await workspace.lock(stack, operation, parseDuration(lockTimeout));
   try {
     const store = workspace.stateStore(stack);
     const state = await store.load();
