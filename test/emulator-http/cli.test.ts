@@ -79,6 +79,7 @@ let api: Api;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "virtform-cli-http-"));
   copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(work, "infra.ts"));
+  copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(work, "virtform.lock"));
   serving = await startServe(["--data-dir", join(work, "served-data")], { VIRTFORM_TOKEN: TOKEN }, work);
   api = new Api(serving.endpoint, TOKEN);
 });
@@ -142,11 +143,13 @@ describe("virtform against a served emulator", () => {
   it("runs the same flow on the served emulator and on the embedded one", () => {
     const served = mkdtempSync(join(work, "served-"));
     copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(served, "infra.ts"));
+    copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(served, "virtform.lock"));
     applyPlanDestroy(served, { VIRTFORM_ENDPOINT: serving.endpoint, VIRTFORM_TOKEN: TOKEN });
     expect(existsSync(join(served, ".virtform/emulator"))).toBe(false);
 
     const embedded = mkdtempSync(join(work, "embedded-"));
     copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(embedded, "infra.ts"));
+    copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(embedded, "virtform.lock"));
     applyPlanDestroy(embedded, {});
     expect(existsSync(join(embedded, ".virtform/emulator/emulator.json"))).toBe(true);
   });
