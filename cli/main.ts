@@ -3,6 +3,8 @@
 import { Command, CommanderError } from "commander";
 import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
 import { CliError } from "./cli-error.ts";
+import { SecretsError } from "../engine/state-crypto.ts";
+import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import { emulatorServeCommand, type EmulatorServeOptions } from "./commands/emulator-serve.ts";
 import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
@@ -207,6 +209,10 @@ function reportError(err: unknown): number {
   if (err instanceof DiagnosticsError) {
     process.stderr.write(`Error: ${err.message}\n`);
     for (const d of err.diagnostics) process.stderr.write(`  ${formatDiagnostic(d)}\n`);
+    return 1;
+  }
+  if (err instanceof SecretsError || err instanceof StateFileError) {
+    process.stderr.write(`Error: ${err.message}\n`);
     return 1;
   }
   if (err instanceof Error && err.name === "HttpBackendError") {

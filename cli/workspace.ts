@@ -3,6 +3,9 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileStateStore } from "../engine/state-file.ts";
+import { StateCipher } from "../engine/state-crypto.ts";
+import { secretPaths } from "../engine/render/redact.ts";
+import { kindInfo } from "../sdk/kinds/index.ts";
 import { acquireLock, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
@@ -48,7 +51,11 @@ export class Workspace {
 
   stateStore(stack: string): FileStateStore {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new CliError(`invalid stack name "${stack}"`);
-    const store = new FileStateStore(join(this.stateDir, `${stack}.json`), stack);
+    const passphrase = process.env.VIRTFORM_PASSPHRASE;
+    const store = new FileStateStore(join(this.stateDir, `${stack}.json`), stack, {
+      pathsOf: (kind, extra) => secretPaths(kindInfo.get(kind), extra),
+      ...(passphrase ? { cipher: new StateCipher(passphrase) } : {}),
+    });
     injectCrash(store);
     return store;
   }

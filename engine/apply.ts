@@ -250,7 +250,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       // that run made instead of making a second one.
       const earlier = state.pending[address];
       const token = earlier?.operation === "create" && earlier.token ? earlier.token : randomUUID();
-      const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, started }, () =>
+      const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, secretPaths: change.secretPaths, started }, () =>
         provider.create(change.kind, inputs, { token, address }),
       );
       await store.record(state, { type: "set", address, resource: record(change, created.id, inputs, created.outputs) });
@@ -260,7 +260,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       const prior = state.resources[address];
       if (!prior) throw new Error(`${address} is not in state`);
       const inputs = resolveNow(change, state);
-      const outputs = await call({ operation: "update", kind: change.kind, id: prior.id, inputs, started }, () =>
+      const outputs = await call({ operation: "update", kind: change.kind, id: prior.id, inputs, secretPaths: change.secretPaths, started }, () =>
         provider.update(change.kind, prior, inputs, change.action === "update-with-restart"),
       );
       await store.record(state, { type: "set", address, resource: record(change, prior.id, inputs, outputs) });
@@ -307,6 +307,7 @@ function record(change: ResourceChange, id: string, inputs: Record<string, Value
     dependsOn: change.dependsOn,
     ...(change.source ? { source: change.source } : {}),
     ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(change.secretPaths?.length ? { secretPaths: change.secretPaths } : {}),
   };
 }
 

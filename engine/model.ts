@@ -58,6 +58,8 @@ export interface DesiredResource {
   dependsOn: string[];
   options: LifecycleOptions;
   source?: SourceLocation;
+  /** Input paths the program wrapped with secret(): redacted and encrypted like the kind's secrets. */
+  secretPaths?: string[];
 }
 
 /** One resource as recorded in state after a successful step. */
@@ -69,6 +71,7 @@ export interface ResourceState {
   outputs: Record<string, Value>;
   dependsOn: string[];
   source?: SourceLocation;
+  secretPaths?: string[];
   /** Options that still matter once the resource has left the program. */
   options?: Pick<LifecycleOptions, "protect" | "retainOnDelete">;
 }

@@ -35,6 +35,8 @@ export interface ResourceChange {
   /** Dependencies recorded in state (for delete ordering). */
   priorDependsOn: string[];
   replaceOrder?: ReplaceOrder;
+  /** Input paths wrapped with secret() in the program (or recorded in state, for deletes). */
+  secretPaths?: string[];
   /** Lifecycle options from the program (deletes use those recorded in state). */
   options?: LifecycleOptions;
   /** Set for leftovers of an interrupted create-before-delete replacement. */
@@ -114,6 +116,7 @@ export function makePlan(
       before: samePrior?.inputs ?? null,
       after: inputs,
       template: template as Record<string, Value>,
+      ...(resource.secretPaths?.length ? { secretPaths: resource.secretPaths } : {}),
       options: lifecycle,
       dependsOn: resource.dependsOn,
       priorDependsOn: samePrior?.dependsOn ?? [],
@@ -227,6 +230,7 @@ function deletion(address: string, prior: State["resources"][string], state: Sta
     priorDependsOn: prior.dependsOn,
     source: prior.source,
     ...(prior.options ? { options: prior.options } : {}),
+    ...(prior.secretPaths ? { secretPaths: prior.secretPaths } : {}),
   };
 }
 

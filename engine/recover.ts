@@ -24,7 +24,14 @@ export async function recoverPending(state: State, provider: Provider, store: St
         await store.record(state, {
           type: "set",
           address,
-          resource: { kind: pending.kind, id: found.id, inputs: pending.inputs ?? {}, outputs: found.outputs, dependsOn: pending.dependsOn ?? [] },
+          resource: {
+            kind: pending.kind,
+            id: found.id,
+            inputs: pending.inputs ?? {},
+            outputs: found.outputs,
+            dependsOn: pending.dependsOn ?? [],
+            ...(pending.secretPaths ? { secretPaths: pending.secretPaths } : {}),
+          },
         });
         recovered.push({ address, outcome: "adopted", operation: pending.operation });
       } else {

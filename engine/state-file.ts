@@ -5,7 +5,15 @@
 // appended line, not a rewrite of the whole state.
 import { closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import type { ResourceState, Value } from "./model.ts";
+import { mapPaths, openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
 import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
+
+/** Which paths of a resource are secret, and the cipher that keeps them encrypted at rest. */
+export interface StateSecrets {
+  pathsOf(kind: string, extra: readonly string[] | undefined): readonly string[];
+  cipher?: StateCipher;
+}
 
 export class FileStateStore implements StateStore {
   readonly journalPath: string;
@@ -18,6 +26,7 @@ export class FileStateStore implements StateStore {
   constructor(
     readonly path: string,
     private readonly stack: string,
+    private readonly secrets: StateSecrets = { pathsOf: () => [] },
   ) {
     this.journalPath = path.replace(/\.json$/, "") + ".journal";
   }
@@ -48,7 +57,8 @@ export class FileStateStore implements StateStore {
       state.deposed ??= [];
       state.pending ??= {};
     }
-    for (const record of this.readJournal()) applyRecord(state, record);
+    state = openAll(state, this.secrets.cipher);
+    for (const record of this.readJournal()) applyRecord(state, openAll(record, this.secrets.cipher));
     return state;
   }
 
@@ -80,9 +90,42 @@ export class FileStateStore implements StateStore {
       mkdirSync(dirname(this.path), { recursive: true });
       this.journalFd = openSync(this.journalPath, "a");
     }
-    writeSync(this.journalFd, JSON.stringify(record) + "\n");
+    writeSync(this.journalFd, JSON.stringify(this.sealRecord(record)) + "\n");
     this.onRecord?.(record);
     this.scheduleSync();
+  }
+
+  private seal(values: Record<string, Value>, kind: string, extra: readonly string[] | undefined): Record<string, Value> {
+    return mapPaths(values, this.secrets.pathsOf(kind, extra), (value) => {
+      if (!this.secrets.cipher) {
+        throw new SecretsError("state would hold secret values: set VIRTFORM_PASSPHRASE so they are encrypted at rest");
+      }
+      return this.secrets.cipher.seal(value);
+    });
+  }
+
+  private sealResource<R extends ResourceState>(r: R): R {
+    return { ...r, inputs: this.seal(r.inputs, r.kind, r.secretPaths), outputs: this.seal(r.outputs, r.kind, r.secretPaths) };
+  }
+
+  private sealRecord(record: StateRecord): StateRecord {
+    if (record.type === "set") return { ...record, resource: this.sealResource(record.resource) };
+    if (record.type === "pending" && record.pending.inputs) {
+      const { pending } = record;
+      return { ...record, pending: { ...pending, inputs: this.seal(pending.inputs!, pending.kind, pending.secretPaths) } };
+    }
+    return record;
+  }
+
+  private sealState(state: State): State {
+    return {
+      ...state,
+      resources: Object.fromEntries(Object.entries(state.resources).map(([a, r]) => [a, this.sealResource(r)])),
+      deposed: state.deposed.map((d) => this.sealResource(d)),
+      pending: Object.fromEntries(
+        Object.entries(state.pending).map(([a, p]) => [a, p.inputs ? { ...p, inputs: this.seal(p.inputs, p.kind, p.secretPaths) } : p]),
+      ),
+    };
   }
 
   /** One fdatasync covers every record written since the last one (group commit). */
@@ -103,7 +146,7 @@ export class FileStateStore implements StateStore {
     const temp = `${this.path}.${process.pid}.tmp`;
     const fd = openSync(temp, "w");
     try {
-      writeSync(fd, JSON.stringify(state, null, 2) + "\n");
+      writeSync(fd, JSON.stringify(this.sealState(state), null, 2) + "\n");
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -20,6 +20,7 @@ export interface PendingOperation {
   id?: string;
   inputs?: Record<string, Value>;
   dependsOn?: string[];
+  secretPaths?: string[];
   started: string;
 }
 

@@ -9,6 +9,7 @@ import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant }
 import { lockedInputs, type LockedVariant } from "./lock.ts";
 import { ImageVariant } from "./resources.ts";
 import { Output } from "./output.ts";
+import { Secret } from "./secret.ts";
 import { StackBuilder, isStackDefinition, type StackDefinition } from "./stack.ts";
 
 export interface EvaluatedStack {
@@ -41,7 +42,8 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   const ordered = [...builder.declarations].sort((a, b) => rank(a) - rank(b));
   for (const declaration of ordered) {
     const problems: Diagnostic[] = [...declaration.problems];
-    const inputs = toValues(declaration.args, declaration, parsedImages, problems, "");
+    const secrets: string[] = [];
+    const inputs = toValues(declaration.args, declaration, parsedImages, problems, "", secrets);
     const parsed = validate(declaration, inputs, problems);
     for (const dep of declaration.dependsOn) {
       if (!declared.has(dep)) problems.push(problem(declaration, "", `depends on ${dep}, which the program does not declare`));
@@ -64,6 +66,7 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
       dependsOn: [...new Set([...declaration.dependsOn, ...references])],
       options: declaration.options,
       ...(declaration.source ? { source: declaration.source } : {}),
+      ...(secrets.length > 0 ? { secretPaths: secrets } : {}),
     });
   }
   diagnostics.push(...builder.problems, ...crossResourceProblems(resources));
@@ -104,8 +107,14 @@ function toValues(
   images: Map<string, ImageInputs>,
   problems: Diagnostic[],
   path: string,
+  secrets?: string[],
 ): unknown {
   if (value instanceof Output) return PLACEHOLDER + JSON.stringify(value.toReference());
+  if (value instanceof Secret) {
+    // Arrays are compared and shown whole, so a secret inside one makes the whole array secret.
+    secrets?.push(path.split("[")[0]!);
+    return toValues(value.value, declaration, images, problems, path, secrets);
+  }
   if (value instanceof ImageVariant) {
     const image = images.get(value.image.address);
     if (!value.image.variants.includes(value.variant)) {
@@ -125,14 +134,14 @@ function toValues(
       digest: image.locked?.[value.variant]?.digest ?? variantDigest(resolveVariant(image, value.variant)),
     };
   }
-  if (Array.isArray(value)) return value.map((item, i) => toValues(item, declaration, images, problems, `${path}[${i}]`));
+  if (Array.isArray(value)) return value.map((item, i) => toValues(item, declaration, images, problems, `${path}[${i}]`, secrets));
   if (typeof value === "object" && value !== null) {
     if (!isPlain(value)) {
       problems.push(problem(declaration, path, `a ${value.constructor?.name ?? "object"} cannot be used as a value here`));
       return undefined;
     }
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, toValues(v, declaration, images, problems, path ? `${path}.${k}` : k)]),
+      Object.entries(value).map(([k, v]) => [k, toValues(v, declaration, images, problems, path ? `${path}.${k}` : k, secrets)]),
     );
   }
   return value;

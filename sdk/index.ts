@@ -1,6 +1,7 @@
 // The DSL users import: `import { stack } from "virtform"`.
 export { stack, StackBuilder, type StackDefinition, type VariantArgs } from "./stack.ts";
 export { Output } from "./output.ts";
+export { secret, Secret, type MaybeSecret } from "./secret.ts";
 export {
   Attachment,
   Cluster,

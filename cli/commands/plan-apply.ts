@@ -15,6 +15,8 @@ import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.t
 import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
+import { isSecretPath, REDACTED, secretPaths } from "../../engine/render/redact.ts";
+import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
@@ -87,6 +89,14 @@ async function withSession<T>(
     });
     stack = program ? program.name : workspace.pickStack(undefined);
     resources = program?.resources ?? [];
+    if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
+      const holding = resources.filter((r) => secretPaths(kindInfo.get(r.kind), r.secretPaths).some((p) => getPath(r.inputs, p) != null));
+      if (holding.length > 0) {
+        throw new CliError(
+          `${holding.map((r) => r.address).join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
+        );
+      }
+    }
     outputs = program?.outputs ?? {};
   }
   const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
@@ -98,6 +108,12 @@ async function withSession<T>(
       process.stderr.write(`note: ${r.address}: a ${r.operation} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
     }
     const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
+    // Drift is for display: secret values in it are redacted like everywhere else.
+    for (const d of drift) {
+      const resource = state.resources[d.address];
+      const paths = secretPaths(kindInfo.get(resource?.kind ?? ""), resource?.secretPaths);
+      d.fields = d.fields.map((f) => (isSecretPath(f.path, paths) ? { ...f, before: REDACTED, after: REDACTED } : f));
+    }
     const planState = structuredClone(state);
     for (const record of records) applyRecord(planState, record);
     planState.serial = state.serial; // the plan is made against the persisted serial

@@ -1,6 +1,6 @@
 // state list / state show, and output: read-only views of a stack's state.
 import { kindInfo } from "../../sdk/kinds/index.ts";
-import { redact } from "../../engine/render/redact.ts";
+import { redact, secretPaths } from "../../engine/render/redact.ts";
 import { formatSource } from "../../engine/model.ts";
 import { CliError } from "../cli-error.ts";
 import { Workspace } from "../workspace.ts";
@@ -25,7 +25,8 @@ export async function stateShowCommand(address: string, options: { stack?: strin
     throw new CliError(`no resource ${address} in state${near.length ? `; did you mean ${near.slice(0, 3).join(", ")}?` : ""}`);
   }
   const kind = kindInfo.get(resource.kind);
-  const shown = { ...resource, inputs: redact(resource.inputs, kind), outputs: redact(resource.outputs, kind) };
+  const paths = secretPaths(kind, resource.secretPaths);
+  const shown = { ...resource, inputs: redact(resource.inputs, paths), outputs: redact(resource.outputs, paths) };
   if (options.json) {
     process.stdout.write(JSON.stringify({ address, ...shown }, null, 2) + "\n");
     return 0;

@@ -2,7 +2,7 @@
 import { isUnknown, type KindInfo, type Value } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, redact, REDACTED } from "./redact.ts";
+import { isSecretPath, redact, REDACTED, secretPaths } from "./redact.ts";
 
 export const PLAN_FORMAT_VERSION = "1.0";
 
@@ -15,7 +15,7 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
     changes: plan.changes
       .filter((c) => c.action !== "noop")
       .map((change) => {
-        const kind = kinds.get(change.kind);
+        const kind = secretPaths(kinds.get(change.kind), change.secretPaths);
         const unknown: string[] = [];
         const after = change.after ? stripUnknown(redact(change.after, kind)!, "", unknown) : null;
         return {

@@ -3,7 +3,7 @@ import { formatSource, type KindInfo } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { show } from "./plan-text.ts";
-import { isSecretPath } from "./redact.ts";
+import { isSecretPath, secretPaths } from "./redact.ts";
 
 const ICON: Record<string, string> = {
   create: "🟢 create",
@@ -33,7 +33,7 @@ export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindIn
   }
   lines.push("");
   for (const c of changes.filter((c) => c.fields.length > 0)) {
-    const kind = kinds.get(c.kind);
+    const kind = secretPaths(kinds.get(c.kind), c.secretPaths);
     lines.push(`<details><summary><code>${c.address}</code>: ${c.fields.length} field(s)</summary>`, "", "```diff");
     for (const f of c.fields) {
       const secret = isSecretPath(f.path, kind);

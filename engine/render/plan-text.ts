@@ -5,7 +5,7 @@ import { formatSource, isUnknown, type KindInfo, type Value } from "../model.ts"
 import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, REDACTED } from "./redact.ts";
+import { isSecretPath, REDACTED, secretPaths } from "./redact.ts";
 
 type Color = Parameters<typeof styleText>[0];
 
@@ -34,7 +34,7 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
   lines.push(`Stack ${plan.stack}: virtform will perform these actions:`, "");
   for (const change of changes) {
     const style = SYMBOL[change.action];
-    const kind = options.kinds.get(change.kind);
+    const kind = secretPaths(options.kinds.get(change.kind), change.secretPaths);
     const deposed = change.deposedId ? ` (deposed object ${change.deposedId})` : "";
     const where = change.source ? paint("gray", `  # ${formatSource(change.source)}`) : "";
     lines.push(`  ${paint(style.color, style.symbol)} ${paint("bold", change.address)}${deposed} ${style.verb}${where}`);
@@ -122,7 +122,7 @@ function isMap(v: Value | undefined): v is Record<string, Value> {
  * Changed fields as lines. Entries of a map that gain, lose or change keys are shown under their
  * map, one compact line each ("+ name value", "~ name before -> after"), as package lists read.
  */
-function fieldLines(change: ResourceChange, kind: KindInfo | undefined, paint: Paint): string[] {
+function fieldLines(change: ResourceChange, kind: readonly string[], paint: Paint): string[] {
   const fields: PlannedField[] = change.fields;
   // A map that appears or disappears whole is listed entry by entry (or counted when large).
   const expanded = fields.flatMap((f) => {

@@ -2,6 +2,7 @@
 // which fields are secret. Types, validation, the engine's diff, the emulator API and the Pulumi and
 // Terraform schemas are all derived from this one definition.
 import type { z } from "zod";
+import type { Secret } from "../secret.ts";
 import type { ChangeBehaviour, KindInfo, ReplaceOrder } from "../../engine/model.ts";
 
 export type { ChangeBehaviour };
@@ -37,7 +38,16 @@ export interface Kind<N extends string = string, I extends AnyObject = AnyObject
 }
 
 export type InputsOf<K extends Kind> = z.output<K["inputs"]>;
-export type InputArgs<K extends Kind> = z.input<K["inputs"]>;
+/** What a program may pass: the schema's input type, where any plain value may be wrapped in secret(). */
+export type InputArgs<K extends Kind> = AllowSecrets<z.input<K["inputs"]>>;
+
+export type AllowSecrets<T> = T extends string | number | boolean
+  ? T | Secret<T>
+  : T extends readonly (infer E)[]
+    ? AllowSecrets<E>[]
+    : T extends object
+      ? { [F in keyof T]: AllowSecrets<T[F]> }
+      : T;
 export type OutputsOf<K extends Kind> = z.output<K["outputs"]>;
 
 export function defineKind<N extends string, I extends AnyObject, O extends AnyObject>(

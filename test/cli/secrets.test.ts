@@ -1,0 +1,74 @@
+// Secrets: a kind's secret fields and values the program wraps with secret() are redacted in every
+// output and encrypted at rest in state with VIRTFORM_PASSPHRASE.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { makeWorkdir, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+
+const ok = (r: CliResult) => {
+  if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  return r;
+};
+
+const program = (password: string) => `import { stack, secret } from "virtform";
+export default stack("secrets", (s) => {
+  const img = s.image("app", { base: "debian-12", config: { dbPassword: secret("${password}") }, variants: { light: {} } });
+  const web = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 8, memoryGiB: 32, localDiskGiB: 0 } });
+  web.instances("app", { count: 1, image: img.variant("light"), vcpu: 1, memoryGiB: 1, userData: "#cloud-config\\npassword: swordfish" });
+  return {};
+});
+`;
+
+function stateFiles(dir: string): string {
+  const stateDir = join(dir, ".virtform/state");
+  return readdirSync(stateDir).map((f) => readFileSync(join(stateDir, f), "utf8")).join("\n");
+}
+
+describe("secrets", () => {
+  const dir = makeWorkdir();
+  const env = { VIRTFORM_PASSPHRASE: "correct horse battery staple" };
+
+  it("apply refuses to write secrets to state without a passphrase, before changing anything", async () => {
+    writeProgram(dir, program("hunter2"));
+    const result = await runCli(dir, ["apply", "--yes"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("image.app, instances.web/app[0] hold secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE");
+  });
+
+  it("plans show (sensitive) instead of secret values, in text and JSON", async () => {
+    const text = ok(await runCli(dir, ["plan"])).stdout;
+    expect(text).toContain('+ config.dbPassword = (sensitive)');
+    expect(text).toContain("+ userData = (sensitive)");
+    const json = ok(await runCli(dir, ["plan", "--json"])).stdout;
+    expect(json).not.toContain("hunter2");
+    expect(json).not.toContain("swordfish");
+  });
+
+  it("state holds the secrets encrypted; state show redacts them", async () => {
+    const applied = ok(await runCli(dir, ["apply", "--yes"], env));
+    expect(applied.stdout).not.toContain("hunter2");
+    const files = stateFiles(dir);
+    expect(files).toContain("$encrypted");
+    expect(files).not.toContain("hunter2");
+    expect(files).not.toContain("swordfish");
+    const shown = ok(await runCli(dir, ["state", "show", "instances.web/app[0]"], env)).stdout;
+    expect(shown).toContain('userData = "(sensitive)"');
+    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+  });
+
+  it("a changed secret is planned without showing either value", async () => {
+    writeProgram(dir, program("hunter3"));
+    const text = ok(await runCli(dir, ["plan"], env)).stdout;
+    expect(text).toContain("~ config.dbPassword: (sensitive) -> (sensitive)");
+    expect(text).not.toMatch(/hunter[23]/);
+  });
+
+  it("a wrong or missing passphrase is a clear error, not a crash", async () => {
+    const wrong = await runCli(dir, ["plan"], { VIRTFORM_PASSPHRASE: "wrong" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt the secrets in state: it is not the passphrase they were encrypted with");
+    const missing = await runCli(dir, ["state", "list"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Error: state holds encrypted secrets: set VIRTFORM_PASSPHRASE");
+  });
+});
