@@ -184,6 +184,44 @@ describe("apply", () => {
     expect([...update.after]).toEqual(["delete:vm"]);
   });
 
+  it("a cancel lets steps in flight finish, records them, and starts nothing new", async () => {
+    const cancel = new AbortController();
+    const base = testProvider();
+    const provider: Provider = {
+      ...base.provider,
+      async create(kind, inputs, context) {
+        if (context.address === "b") cancel.abort(); // Ctrl-C arrives while b is in flight
+        return base.provider.create(kind, inputs, context);
+      },
+    };
+    const state = emptyState("t");
+    const plan = makePlan(state, [thing("a", { name: "a" }), thing("b", { name: "b" }, ["a"]), thing("c", { name: "c" }, ["b"]), thing("d", { name: "d" }, ["c"])], {}, { kinds });
+    const result = await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 1, signal: cancel.signal });
+    const status = Object.fromEntries(result.results.map((r) => [r.step.change.address, r.status]));
+    expect(status).toEqual({ a: "done", b: "done", c: "skipped", d: "skipped" });
+    expect(Object.keys(state.resources).sort()).toEqual(["a", "b"]);
+    expect(base.log).toEqual(["create a", "create b"]);
+  });
+
+  it("per-kind limits cap concurrent steps of a kind", async () => {
+    let running = 0;
+    let peak = 0;
+    const provider: Provider = {
+      ...testProvider().provider,
+      async create(_k, inputs) {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setImmediate(r));
+        running--;
+        return { id: String(inputs.name), outputs: {} };
+      },
+    };
+    const state = emptyState("t");
+    const plan = makePlan(state, Array.from({ length: 8 }, (_, i) => thing(`r${i}`, { name: `r${i}` })), {}, { kinds });
+    await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 8, kindParallelism: { Thing: 2 } });
+    expect(peak).toBe(2);
+  });
+
   it("respects parallelism", async () => {
     let running = 0;
     let peak = 0;

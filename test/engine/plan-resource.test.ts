@@ -23,6 +23,10 @@ interface Row {
   prior?: Record<string, Value>;
   desired?: Record<string, Value>;
   forceReplace?: boolean;
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+  deleteBeforeReplace?: boolean;
+  order?: "create-before-delete" | "delete-before-create";
   action: Action;
   reason: Reason;
   fields?: [string, string][];
@@ -44,6 +48,13 @@ const rows: Row[] = [
   { name: "a nested in-place field (hosts.count)", kind: cluster, prior: hosts, desired: { ...hosts, hosts: { ...hosts.hosts, count: 6 } }, action: "update", reason: "in-place-fields-changed", fields: [["hosts.count", "in-place"]] },
   { name: "hypervisor forces replacement", kind: cluster, prior: hosts, desired: { ...hosts, hypervisor: "hosted" }, action: "replace", reason: "replace-fields-changed" },
   { name: "an optional field appearing is a change", kind: instance, prior: vm, desired: { ...vm, placement: "pack" }, action: "update", reason: "in-place-fields-changed", fields: [["placement", "in-place"]] },
+  { name: "ignoreChanges hides a change", kind: instance, prior: vm, desired: { ...vm, vcpu: 12 }, ignoreChanges: ["vcpu"], action: "noop", reason: "unchanged" },
+  { name: "ignoreChanges of a parent path covers nested fields", kind: instance, prior: vm, desired: { ...vm, image: { image: "img-1", variant: "heavy", digest: "sha256:b" } }, ignoreChanges: ["image"], action: "noop", reason: "unchanged" },
+  { name: "ignoreChanges keeps other changes", kind: instance, prior: vm, desired: { ...vm, vcpu: 12, powerState: "stopped" }, ignoreChanges: ["vcpu"], action: "update", reason: "in-place-fields-changed", fields: [["powerState", "in-place"]] },
+  { name: "replaceOnChanges turns an in-place change into a replacement", kind: instance, prior: vm, desired: { ...vm, powerState: "stopped" }, replaceOnChanges: ["powerState"], action: "replace", reason: "replace-fields-changed", fields: [["powerState", "replace"]] },
+  { name: "replaceOnChanges on an unchanged field does nothing", kind: instance, prior: vm, desired: vm, replaceOnChanges: ["powerState"], action: "noop", reason: "unchanged" },
+  { name: "deleteBeforeReplace sets the order", kind: instance, prior: vm, desired: { ...vm, localDiskGiB: 80 }, deleteBeforeReplace: true, order: "delete-before-create", action: "replace", reason: "replace-fields-changed" },
+  { name: "the kind's order by default", kind: instance, prior: vm, desired: { ...vm, localDiskGiB: 80 }, order: "create-before-delete", action: "replace", reason: "replace-fields-changed" },
 ];
 
 describe("planResource", () => {
@@ -53,13 +64,18 @@ describe("planResource", () => {
         row.prior ? { inputs: row.prior } : undefined,
         row.desired ? { inputs: row.desired } : undefined,
         row.kind,
-        { forceReplace: row.forceReplace ?? false },
+        {
+          forceReplace: row.forceReplace ?? false,
+          ignoreChanges: row.ignoreChanges,
+          replaceOnChanges: row.replaceOnChanges,
+          deleteBeforeReplace: row.deleteBeforeReplace,
+        },
       );
       expect(decision.action).toBe(row.action);
       expect(decision.reason).toBe(row.reason);
       if (row.fields) expect(decision.fields.map((f) => [f.path, f.behaviour])).toEqual(row.fields);
       if (row.text) expect(describeDecision(decision)).toBe(row.text);
-      if (row.action === "replace") expect(decision.replaceOrder).toBe(row.kind.replaceOrder);
+      if (row.action === "replace") expect(decision.replaceOrder).toBe(row.order ?? row.kind.replaceOrder);
     });
   }
 
