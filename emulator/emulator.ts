@@ -1,6 +1,8 @@
 // The embedded emulator: every object in one data document, changed only through the services, and
 // written to the data dir atomically after every change. `rehearsal()` gives an in-memory copy on
 // which a plan can be tried without touching the real thing.
+import type { CapacityRow } from "../engine/provider.ts";
+import { capacityReport } from "./capacity.ts";
 import { mkdirSync, openSync, fsyncSync, writeSync, closeSync, renameSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Value } from "../engine/model.ts";
@@ -161,6 +163,11 @@ export class Emulator {
   }
 
   /** Everything the emulator holds, for `virtform emulator inspect`. */
+  /** Used and usable capacity per cluster and pool. */
+  capacity(): CapacityRow[] {
+    return capacityReport(this.data);
+  }
+
   inspect(): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
     const { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events } = structuredClone(this.data);
     return { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events: events.length };

@@ -12,6 +12,15 @@ export interface Observed {
   outputs: Record<string, Value>;
 }
 
+/** One measure of one pool of capacity: "cluster.web vCPU 40 of 256". */
+export interface CapacityRow {
+  owner: string;
+  measure: string;
+  unit: string;
+  used: number;
+  total: number;
+}
+
 export interface Provider {
   /**
    * `token` identifies this create across retries: the same token returns the same object.
@@ -37,4 +46,6 @@ export interface Provider {
    * not checked.
    */
   rehearsal?(): Promise<Provider & { dispose(): Promise<void> }>;
+  /** What the backend has and uses, for the plan's capacity section. Optional. */
+  capacity?(): Promise<CapacityRow[]>;
 }

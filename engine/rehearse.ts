@@ -7,12 +7,19 @@ import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import { memoryStateStore, type State } from "./state.ts";
 
-export async function rehearsePlan(plan: Plan, state: State, provider: Provider): Promise<Diagnostic[]> {
+/** `inspect` sees the rehearsed backend before it is thrown away (e.g. to read capacity after the plan). */
+export async function rehearsePlan(
+  plan: Plan,
+  state: State,
+  provider: Provider,
+  inspect?: (rehearsed: Provider) => Promise<void>,
+): Promise<Diagnostic[]> {
   if (!provider.rehearsal) return [];
   const sandbox = await provider.rehearsal();
   const copy = structuredClone(state);
   try {
     const result = await applyPlan(plan, copy, sandbox, memoryStateStore(copy), { parallelism: 1 });
+    await inspect?.(sandbox);
     return result.results
       .filter((r) => r.status === "failed")
       .map((r) => ({

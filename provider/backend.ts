@@ -1,6 +1,7 @@
 // What the provider needs of a backend. The embedded emulator implements it in-process; the emulator
 // over HTTP and libvirt implement the same operations.
 import type { Value } from "../engine/model.ts";
+import type { CapacityRow } from "../engine/provider.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 
 export interface BackendObject {
@@ -17,6 +18,8 @@ export interface Backend {
   delete(kind: KindName, id: string): Promise<void>;
   /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
   getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;
+  /** Used and usable capacity, for the plan's capacity section. */
+  capacity?(): Promise<CapacityRow[]>;
   /** A disposable copy to rehearse a plan on. */
   rehearsal(): Promise<Backend & { dispose(): Promise<void> }>;
 }

@@ -1,4 +1,5 @@
 // The emulator in this process: the default backend of the CLI.
+import type { CapacityRow } from "../engine/provider.ts";
 import type { Value } from "../engine/model.ts";
 import { Emulator } from "../emulator/emulator.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
@@ -21,6 +22,10 @@ export class EmbeddedBackend implements Backend {
 
   async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
     return this.emulator.update(kind, id, spec, options);
+  }
+
+  async capacity(): Promise<CapacityRow[]> {
+    return this.emulator.capacity();
   }
 
   async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {

@@ -1,6 +1,7 @@
 // The emulator over HTTP (`virtform emulator serve`): the same Backend as the embedded one, so the
 // provider and engine cannot tell them apart. API errors come back as HttpBackendError with the
 // emulator's `code`, so `isNotFound` and friends work unchanged.
+import type { CapacityRow } from "../engine/provider.ts";
 import type { Value } from "../engine/model.ts";
 import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
 import type { Emulator } from "../emulator/emulator.ts";
@@ -72,6 +73,20 @@ export class HttpBackend implements Backend {
   /** What `virtform emulator inspect` shows, as the embedded emulator's `inspect()` gives it. */
   async inspect(): Promise<ReturnType<Emulator["inspect"]>> {
     return this.request("GET", "/inspect");
+  }
+
+  async capacity(): Promise<CapacityRow[]> {
+    return (await this.request<{ items: CapacityRow[] }>("GET", "/capacity")).items;
+  }
+
+  /** The object a create with this idempotency key made, if any: crash recovery over HTTP. */
+  async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
+    try {
+      return await this.request<BackendObject>("GET", `/tokens/${encodeURIComponent(`${kind}:${token}`)}`);
+    } catch (err) {
+      if (err instanceof HttpBackendError && err.code === "not-found") return null;
+      throw err;
+    }
   }
 
   async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {

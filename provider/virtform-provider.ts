@@ -1,7 +1,7 @@
 // The engine's Provider for virtform's own kinds: inputs go to the backend as specs, and what comes
 // back is checked against the kind's output schema, so a backend cannot drift from the contract.
 import type { ResourceState, Value } from "../engine/model.ts";
-import type { Created, Observed, Provider } from "../engine/provider.ts";
+import type { CapacityRow, Created, Observed, Provider } from "../engine/provider.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { isNotFound, type Backend, type BackendObject } from "./backend.ts";
 
@@ -16,6 +16,10 @@ export class VirtformProvider implements Provider {
   async read(kind: string, id: string): Promise<Observed | null> {
     const object = await this.backend.get(kindName(kind), id);
     return object ? { inputs: object.spec, outputs: outputsOf(kind, object) } : null;
+  }
+
+  async capacity(): Promise<CapacityRow[]> {
+    return this.backend.capacity ? this.backend.capacity() : [];
   }
 
   async recover(kind: string, token: string): Promise<Created | null> {

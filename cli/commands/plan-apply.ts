@@ -11,6 +11,7 @@ import { refreshState, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
+import { capacityChanges, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
@@ -55,8 +56,11 @@ interface Session {
   drift: Drift[];
   plan: Plan;
   program: string;
+  /** Used / usable per cluster and pool, before and after the plan (rows that change). */
+  capacity: CapacityChange[];
 }
 
+const withBreak = (text: string) => (text ? `\n${text}` : "");
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (text: string) => process.stdout.write(text);
 
@@ -125,7 +129,12 @@ async function withSession<T>(
           replace: options.replace ?? [],
           targets: options.target ?? [],
         });
-    const problems = await rehearsePlan(plan, planState, provider);
+    const capacityBefore = (await provider.capacity?.()) ?? [];
+    let capacityAfter = capacityBefore;
+    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed) => {
+      capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
+    });
+    const capacity = capacityChanges(capacityBefore, capacityAfter);
     if (problems.length > 0) {
       // Show what was planned (and drifted) before saying why it cannot be applied.
       if (!options.json && !options.markdown) {
@@ -133,17 +142,17 @@ async function withSession<T>(
       }
       throw new DiagnosticsError(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
     }
-    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath });
+    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity });
   } finally {
     lock.release();
   }
 }
 
 export async function planCommand(program: string, options: PlanCommandOptions): Promise<number> {
-  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state }) => {
-    if (options.json) out(JSON.stringify(planToJson(plan, kindInfo, drift), null, 2) + "\n");
+  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state, capacity }) => {
+    if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity }, null, 2) + "\n");
     else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift));
-    else out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
+    else out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity)));
     if (options.out) {
       writeSavedPlan(options.out, {
         program,
@@ -165,7 +174,7 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   if (saved) return applySavedPlan(programOrPlan, saved, options);
   return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
     const { plan, drift } = session;
-    out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n");
+    out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(session.capacity)));
     if (!hasChanges(plan) && !options.refreshOnly) {
       await carryOut(session, options, true);
       out("\nApply complete: nothing to do.\n");
@@ -206,6 +215,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
       drift: [],
       plan: saved.plan,
       program: saved.program,
+      capacity: [],
     };
     // A saved plan was reviewed when it was made: it is applied without asking again.
     return await carryOut(session, options, !hasChanges(saved.plan));

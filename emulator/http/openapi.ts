@@ -109,6 +109,13 @@ export function openApiDocument(): JsonObject {
   paths["/v1/inspect"] = {
     get: { operationId: "inspect", summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement)", responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
   };
+  paths["/v1/capacity"] = {
+    get: { operationId: "capacity", summary: "Used and usable capacity per cluster (vCPU, memory, local disk) and per pool (provisioned GiB)", responses: { "200": { description: "Rows", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: { type: "object" } } } }) }, "401": ERRORS["401"] } },
+  };
+  paths["/v1/tokens/{key}"] = {
+    parameters: [{ name: "key", in: "path", required: true, description: "Kind:Idempotency-Key of an earlier create", schema: { type: "string" } }],
+    get: { operationId: "findByIdempotencyKey", summary: "The object an earlier create with this key made (crash recovery)", responses: { "200": { description: "The object", content: json({ type: "object" }) }, "401": ERRORS["401"], "404": ERRORS["404"] } },
+  };
   paths["/v1/rehearsals"] = {
     post: {
       operationId: "createRehearsal",

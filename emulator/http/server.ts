@@ -188,6 +188,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       return { items: target(request).events(after) };
     });
     scope.get("/inspect", async (request) => target(request).inspect());
+    scope.get("/capacity", async (request) => ({ items: target(request).capacity() }));
+    // Crash recovery: what a create with this (kind-scoped) key made, if anything.
+    scope.get("/tokens/:key", async (request) => {
+      const { key } = request.params as { key: string };
+      const kind = key.split(":")[0] as KindName;
+      if (!(kind in kinds)) throw new EmulatorError("not-found", `no create was made with key ${key}`);
+      const object = target(request).findByToken(kind, key);
+      if (!object) throw new EmulatorError("not-found", `no create was made with key ${key}`);
+      return checked(kind, object);
+    });
   };
 
   app.register(

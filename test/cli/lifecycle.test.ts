@@ -107,6 +107,11 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     expect(text).toContain("~ vcpu: 8 -> 12 (needs restart)");
     expect(text).toContain("~ sizeGiB: 200 -> 250");
     expect(text).toContain("Plan: 3 to create, 4 to update, 0 to replace, 0 to delete; 14 unchanged.");
+    // The capacity section: what the cluster and the pool use of what they offer, before and after.
+    expect(text).toMatch(/cluster\.web\s+vCPU\s+28 \/ 128 \(22%\)\s+->\s+52 \/ 128 \(41%\)/);
+    expect(text).toMatch(/pool\.fast\s+provisioned\s+500 \/ 2048 GiB \(24%\)\s+->\s+550 \/ 2048 GiB \(27%\)/);
+    const capacity = (JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as { capacity: { owner: string; measure: string; after: { used: number } }[] }).capacity;
+    expect(capacity.find((c) => c.owner === "cluster.web" && c.measure === "memory")?.after.used).toBe(4 * 16 + 2 * 4);
   });
 
   it("applies the edit, and the emulator shows it", async () => {
