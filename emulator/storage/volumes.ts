@@ -73,6 +73,19 @@ function checkRoom(ctx: EmulatorContext, object: VolumeObject, spec: SpecOf<"vol
   }
   const provisionable = capacityGiB(pool.spec.devices) * pool.spec.overcommit;
   const allocated = allocatedGiB(ctx, pool.id, object.id);
+  const quota = pool.spec.quota;
+  if (quota?.volumes !== undefined && !ctx.data.volumes[object.id]) {
+    const count = Object.values(ctx.data.volumes).filter((v) => v.spec.pool === pool.id).length;
+    if (count + 1 > quota.volumes) {
+      throw new EmulatorError("capacity", `pool ${pool.name} has a quota of ${quota.volumes} volumes and holds ${count}; volume ${object.name} would exceed it`);
+    }
+  }
+  if (quota?.allocatedGiB !== undefined && allocated + spec.sizeGiB > quota.allocatedGiB) {
+    throw new EmulatorError(
+      "capacity",
+      `pool ${pool.name} has a quota of ${quota.allocatedGiB} GiB allocated; volume ${object.name} asks ${spec.sizeGiB} GiB with ${allocated} GiB already allocated`,
+    );
+  }
   if (allocated + spec.sizeGiB > provisionable) {
     throw new EmulatorError(
       "capacity",

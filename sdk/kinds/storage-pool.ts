@@ -20,6 +20,14 @@ export const storagePool = defineKind({
         .default(1)
         .describe("Thin provisioning: volumes may add up to this multiple of the devices' capacity"),
       maxVolumeGiB: z.number().positive().optional().describe("Largest volume the pool accepts, in GiB"),
+      quota: z
+        .object({
+          volumes: z.int().min(0).optional().describe("At most this many volumes (snapshots not counted)"),
+          allocatedGiB: z.number().min(0).optional().describe("At most this many GiB allocated to volumes, below what overcommit allows"),
+        })
+        .strict()
+        .optional()
+        .describe("Limits for the pool's consumers, enforced when volumes are created or grown"),
     })
     .strict(),
   outputs: z.object({
@@ -27,5 +35,5 @@ export const storagePool = defineKind({
     provisionableGiB: z.number().describe("Capacity times overcommit: what volumes may add up to"),
     luns: z.number().describe("Number of LUNs"),
   }),
-  change: { media: "replace", devices: "in-place", overcommit: "in-place", maxVolumeGiB: "in-place" },
+  change: { media: "replace", devices: "in-place", overcommit: "in-place", maxVolumeGiB: "in-place", quota: "in-place" },
 });
