@@ -2,6 +2,7 @@
 export { stack, StackBuilder, type StackDefinition, type VariantArgs } from "./stack.ts";
 export { Output } from "./output.ts";
 export { secret, Secret, type MaybeSecret } from "./secret.ts";
+export { variantMatrix } from "./variant-matrix.ts";
 export {
   Attachment,
   Cluster,

@@ -3,7 +3,7 @@
 import type { Diagnostic, LifecycleOptions } from "../engine/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
-import type { InputArgs, Kind } from "./kinds/kind.ts";
+import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
 import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
 import type { imageVariant } from "./kinds/image.ts";
@@ -11,7 +11,7 @@ import type { z } from "zod";
 
 const NAME = /^[a-z][a-z0-9-]*$/;
 
-export type VariantArgs = z.input<typeof imageVariant>;
+export type VariantArgs = AllowSecrets<z.input<typeof imageVariant>>;
 
 export class StackBuilder implements Declarer {
   readonly declarations: Declaration[] = [];
