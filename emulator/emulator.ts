@@ -1,9 +1,14 @@
-// The embedded emulator: every object in one data document, changed only through the services, and
-// written to the data dir atomically after every change. `rehearsal()` gives an in-memory copy on
-// which a plan can be tried without touching the real thing.
+// The embedded emulator: every object in one data document, changed only through the services.
+// On disk: `emulator.json`, a snapshot of the document, and `emulator.journal`, one line per
+// committed transaction since (the objects it set or removed, its events, the id counter), written
+// before the call returns. The journal is folded into a new snapshot (temp file, fsync, rename) when
+// it outgrows the snapshot, when the emulator settles or closes, and when the process exits, so
+// each change costs what it changed, not the whole document. A failed transaction is undone from an
+// undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
+// without touching the real thing.
 import type { CapacityRow } from "../engine/provider.ts";
 import { capacityReport } from "./capacity.ts";
-import { mkdirSync, openSync, fsyncSync, writeSync, closeSync, renameSync, readFileSync } from "node:fs";
+import { mkdirSync, openSync, fsyncSync, fdatasync, writeSync, closeSync, renameSync, readFileSync, fstatSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Value } from "../engine/model.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
@@ -11,7 +16,7 @@ import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
-import { emptyData, upgradeData, type Collection, type EmulatorData } from "./data.ts";
+import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { imageService } from "./image-registry.ts";
 import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
@@ -31,6 +36,35 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
   Attachment: attachmentService as ObjectService<Collection>,
 };
 
+/** The keyed records of the document: what a transaction's undo log and journal line track. */
+const RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+type RecordName = (typeof RECORDS)[number];
+
+/** One committed transaction in the journal: records set (an object) or removed (null), new events, the id counter. */
+interface JournalLine {
+  set: Partial<Record<RecordName, Record<string, unknown>>>;
+  events: EmulatorEvent[];
+  nextId: number;
+}
+
+/** Emulators with journal lines not yet in their snapshot, folded in when the process exits. */
+const unsnapshotted = new Set<Emulator>();
+let exitHookInstalled = false;
+function foldAtExit(emulator: Emulator): void {
+  unsnapshotted.add(emulator);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on("exit", () => {
+    for (const e of unsnapshotted) {
+      try {
+        e.snapshot();
+      } catch {
+        // the journal holds everything; the next open replays it
+      }
+    }
+  });
+}
+
 export interface EmulatedObject {
   id: string;
   name: string;
@@ -43,23 +77,40 @@ export class Emulator {
   /** The bytes (pools, volumes, local disks): only for an emulator on disk, never for a rehearsal. */
   readonly dataPlane: DataPlane | undefined;
 
+  private journalFd: number | undefined;
+  /** Bytes this emulator appended to the journal since its snapshot; -1 when another writer's journal is found. */
+  private journalBytes = 0;
+  private snapshotBytes = 0;
+  private syncScheduled = false;
+
   private constructor(
     private readonly data: EmulatorData,
     private readonly file: string | undefined,
+    journal?: { bytes: number; snapshotBytes: number },
   ) {
+    if (journal) {
+      this.journalBytes = journal.bytes;
+      this.snapshotBytes = journal.snapshotBytes;
+      if (journal.bytes > 0) foldAtExit(this);
+    }
     upgradeData(data);
     data.snapshots ??= {}; // written before snapshots existed
     this.ctx = new EmulatorContext(data);
     this.dataPlane = file === undefined ? undefined : new DataPlane(dirname(file), data);
   }
 
-  /** Resolves once the data plane has carried out every committed change (at once without one). */
+  /** Resolves once the data plane has carried out every committed change and the snapshot holds them. */
   async settled(): Promise<void> {
+    this.snapshot();
     await this.dataPlane?.settled();
   }
 
-  /** Finishes the data plane's work and closes its pools; the control plane needs no closing. */
+  /** Finishes the data plane's work and closes its pools; the snapshot gets the journal. */
   async close(): Promise<void> {
+    this.snapshot();
+    if (this.journalFd !== undefined) closeSync(this.journalFd);
+    this.journalFd = undefined;
+    unsnapshotted.delete(this);
     await this.dataPlane?.close();
   }
 
@@ -68,15 +119,19 @@ export class Emulator {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, "emulator.json");
     let data: EmulatorData;
+    let snapshotBytes = 0;
     try {
-      data = JSON.parse(readFileSync(file, "utf8")) as EmulatorData;
+      const text = readFileSync(file, "utf8");
+      snapshotBytes = text.length;
+      data = JSON.parse(text) as EmulatorData;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
         throw new Error(`emulator data ${file} cannot be read: ${(err as Error).message}`);
       }
       data = emptyData();
     }
-    return new Emulator(data, file);
+    const bytes = replayJournal(data, journalOf(file));
+    return new Emulator(data, file, { bytes, snapshotBytes });
   }
 
   static inMemory(data: EmulatorData = emptyData()): Emulator {
@@ -128,10 +183,13 @@ export class Emulator {
     const object = this.data[service.collection][id];
     if (!object) throw notFound(kind, id);
     const parsed = this.validate(kind, spec);
-    this.transaction(() => {
-      service.update(this.ctx, object, parsed as SpecOf<Collection>, options);
-      this.ctx.event(`${kind.toLowerCase()}.updated`, id);
-    });
+    this.transaction(
+      () => {
+        service.update(this.ctx, object, parsed as SpecOf<Collection>, options);
+        this.ctx.event(`${kind.toLowerCase()}.updated`, id);
+      },
+      { record: service.collection, id },
+    );
     return this.view(service, object);
   }
 
@@ -139,21 +197,27 @@ export class Emulator {
     const service = SERVICES[kind];
     const object = this.data[service.collection][id];
     if (!object) throw notFound(kind, id);
-    this.transaction(() => {
-      service.delete(this.ctx, object);
-      delete this.data[service.collection][id];
-      this.ctx.event(`${kind.toLowerCase()}.deleted`, id, object.name);
-    });
+    this.transaction(
+      () => {
+        service.delete(this.ctx, object);
+        delete this.data[service.collection][id];
+        this.ctx.event(`${kind.toLowerCase()}.deleted`, id, object.name);
+      },
+      { record: service.collection, id },
+    );
   }
 
   /** start, stop or reboot an instance; a terminated one answers with a conflict. */
   instanceAction(id: string, action: InstanceAction): EmulatedObject {
-    this.transaction(() => {
-      // A terminated one is found too: its action fails with the lifecycle's conflict, not a 404.
-      const object = this.data.instances[id] ?? this.data.terminated[id];
-      if (!object) throw notFound("Instance", id);
-      instanceAction(this.ctx, object, action);
-    });
+    this.transaction(
+      () => {
+        // A terminated one is found too: its action fails with the lifecycle's conflict, not a 404.
+        const object = this.data.instances[id] ?? this.data.terminated[id];
+        if (!object) throw notFound("Instance", id);
+        instanceAction(this.ctx, object, action);
+      },
+      { record: this.data.instances[id] ? "instances" : "terminated", id },
+    );
     return this.view(SERVICES.Instance, this.data.instances[id]!);
   }
 
@@ -186,32 +250,120 @@ export class Emulator {
     return result.data;
   }
 
-  /** Runs a change on a copy of the data, keeping it only if it succeeds, then persists. */
-  private transaction(change: () => void): void {
-    const before = structuredClone(this.data);
+  /**
+   * Runs a change, keeping it only if it succeeds, then persists what it changed. Services change in
+   * place only the object they are given (`primary`, saved first); every other object is added,
+   * replaced or removed through its record (`data.attachments[id] = ...`, `delete ...`), which the
+   * transaction watches: that is what the undo log restores on a throw and the journal line holds.
+   */
+  private transaction(change: () => void, primary?: { record: RecordName; id: string }): void {
+    const data = this.data as unknown as Record<RecordName, Record<string, unknown>>;
+    const nextId = this.data.nextId;
+    const eventCount = this.data.events.length;
+    /** Per record: the keys touched and what each held before (undefined: absent). */
+    const undo = new Map<RecordName, Map<string, unknown>>();
+    const remember = (record: RecordName, key: string, value: unknown) => {
+      let keys = undo.get(record);
+      if (!keys) undo.set(record, (keys = new Map()));
+      if (!keys.has(key)) keys.set(key, value);
+    };
+    if (primary) remember(primary.record, primary.id, structuredClone(data[primary.record][primary.id]));
+    const raw = {} as Record<RecordName, Record<string, unknown>>;
+    for (const record of RECORDS) {
+      const target = data[record];
+      raw[record] = target;
+      data[record] = new Proxy(target, {
+        set(t, key, value) {
+          if (typeof key === "string") remember(record, key, t[key]);
+          t[key as string] = value;
+          return true;
+        },
+        deleteProperty(t, key) {
+          if (typeof key === "string") remember(record, key, t[key]);
+          delete t[key as string];
+          return true;
+        },
+        defineProperty(t, key, descriptor) {
+          if (typeof key === "string") remember(record, key, t[key]);
+          return Reflect.defineProperty(t, key, descriptor);
+        },
+      });
+    }
     try {
       change();
     } catch (err) {
-      for (const key of Object.keys(this.data) as (keyof EmulatorData)[]) {
-        (this.data as unknown as Record<string, unknown>)[key] = before[key];
+      for (const record of RECORDS) data[record] = raw[record];
+      for (const [record, keys] of undo) {
+        for (const [key, before] of keys) {
+          if (before === undefined) delete raw[record][key];
+          else raw[record][key] = before;
+        }
       }
+      this.data.nextId = nextId;
+      this.data.events.length = eventCount;
       throw err;
+    } finally {
+      for (const record of RECORDS) data[record] = raw[record];
     }
-    this.persist();
+    if (this.file) {
+      const set: JournalLine["set"] = {};
+      for (const [record, keys] of undo) {
+        const changed: Record<string, unknown> = {};
+        for (const key of keys.keys()) changed[key] = raw[record][key] ?? null;
+        set[record] = changed;
+      }
+      this.append({ set, events: this.data.events.slice(eventCount), nextId: this.data.nextId });
+    }
     this.dataPlane?.schedule();
   }
 
-  private persist(): void {
+  /** Appends a journal line: written before the call returns (a SIGKILL loses nothing), fdatasynced in groups. */
+  private append(line: JournalLine): void {
     if (!this.file) return;
+    if (this.journalFd === undefined) this.journalFd = openSync(journalOf(this.file), "a");
+    const text = JSON.stringify(line) + "\n";
+    this.journalBytes += writeSync(this.journalFd, text);
+    foldAtExit(this);
+    if (this.journalBytes > Math.max(this.snapshotBytes, 1 << 20) || this.snapshotBytes === 0) {
+      this.snapshot();
+      return;
+    }
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    const fd = this.journalFd;
+    setImmediate(() =>
+      fdatasync(fd, () => {
+        this.syncScheduled = false;
+      }),
+    );
+  }
+
+  /** Folds the journal into a new snapshot (temp file, fsync, rename) and empties the journal. */
+  snapshot(): void {
+    if (!this.file || this.journalBytes === 0) return;
+    const journal = journalOf(this.file);
+    // Another emulator on this data dir appended since: its lines are not in this document.
+    if (this.journalFd !== undefined && fstatSync(this.journalFd).size !== this.journalBytes) {
+      unsnapshotted.delete(this);
+      return;
+    }
+    const text = JSON.stringify(this.data);
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, "w");
     try {
-      writeSync(fd, JSON.stringify(this.data));
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
     renameSync(temp, this.file);
+    // Replaying a journal line on a snapshot that holds it changes nothing, so a crash here is harmless.
+    if (this.journalFd !== undefined) closeSync(this.journalFd);
+    this.journalFd = undefined;
+    rmSync(journal, { force: true });
+    this.journalBytes = 0;
+    this.snapshotBytes = text.length;
+    unsnapshotted.delete(this);
   }
 
   private view(service: ObjectService<Collection>, object: ObjectOf<Collection>): EmulatedObject {
@@ -222,4 +374,43 @@ export class Emulator {
       outputs: service.outputs(this.ctx, object),
     };
   }
+}
+
+function journalOf(file: string): string {
+  return file.replace(/\.json$/, "") + ".journal";
+}
+
+/** Applies the journal's lines to a snapshot's document; returns the journal's size (0 when there is none). */
+function replayJournal(data: EmulatorData, journal: string): number {
+  let text: string;
+  try {
+    text = readFileSync(journal, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw new Error(`emulator journal ${journal} cannot be read: ${(err as Error).message}`);
+  }
+  const lines = text.split("\n").filter((l) => l.length > 0);
+  const records = data as unknown as Record<RecordName, Record<string, unknown>>;
+  lines.forEach((text, i) => {
+    let line: JournalLine;
+    try {
+      line = JSON.parse(text) as JournalLine;
+    } catch {
+      // Only the last line can be torn (a kill mid-write): that transaction never returned.
+      if (i === lines.length - 1) return;
+      throw new Error(`emulator journal ${journal} is damaged at line ${i + 1}`);
+    }
+    for (const [record, objects] of Object.entries(line.set) as [RecordName, Record<string, unknown>][]) {
+      records[record] ??= {};
+      for (const [id, object] of Object.entries(objects)) {
+        if (object === null) delete records[record][id];
+        else records[record][id] = object;
+      }
+    }
+    // Absolute values and events by sequence number: a line replayed twice changes nothing.
+    const last = data.events.at(-1)?.seq ?? 0;
+    for (const event of line.events) if (event.seq > last) data.events.push(event);
+    data.nextId = Math.max(data.nextId, line.nextId);
+  });
+  return Buffer.byteLength(text);
 }

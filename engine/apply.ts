@@ -93,8 +93,19 @@ export function planSteps(plan: Plan): Step[] {
     }
   }
 
-  const deletesOf = (address: string) =>
-    [...steps.values()].filter((s) => s.operation === "delete" && s.change.address === address);
+  // Indexes instead of a scan of every change per step (quadratic at thousands of resources); each
+  // list keeps plan order, so steps wait for the same others in the same order as a scan would.
+  const deletes = new Map<string, Step[]>(); // address -> its delete steps
+  for (const step of steps.values()) {
+    if (step.operation === "delete") push(deletes, step.change.address, step);
+  }
+  const deletesOf = (address: string) => deletes.get(address) ?? [];
+  const priorDependents = new Map<string, ResourceChange[]>(); // address -> changes that depended on it in state
+  const dependents = new Map<string, ResourceChange[]>(); // address -> changes that depend on it in the program
+  for (const other of plan.changes) {
+    for (const dep of new Set(other.priorDependsOn)) push(priorDependents, dep, other);
+    for (const dep of new Set(other.dependsOn)) push(dependents, dep, other);
+  }
   for (const step of steps.values()) {
     const { change } = step;
     if (step.operation !== "delete") {
@@ -106,27 +117,33 @@ export function planSteps(plan: Plan): Step[] {
       // An update waits for its former dependents to go (a cluster shrinks after its instances are
       // deleted). Deposed deletes are excluded: they wait for this very update's successors.
       if (step.operation === "update") {
-        for (const other of plan.changes) {
-          const gone = other.priorDependsOn.includes(change.address) ? backward.get(other.address) : undefined;
+        for (const other of priorDependents.get(change.address) ?? []) {
+          const gone = backward.get(other.address);
           if (gone) step.after.add(gone.id);
         }
       }
       continue;
     }
     // An old object goes only after every old object that depended on it is gone...
-    for (const other of plan.changes) {
-      if (other.address === change.address || !other.priorDependsOn.includes(change.address)) continue;
+    for (const other of priorDependents.get(change.address) ?? []) {
+      if (other.address === change.address) continue;
       for (const dependentDelete of deletesOf(other.address)) step.after.add(dependentDelete.id);
     }
     // ...and, when deposed, after its dependents moved over to the replacement.
     if (step.deposed) {
-      for (const other of plan.changes) {
-        const moved = other.dependsOn.includes(change.address) ? forward.get(other.address) : undefined;
+      for (const other of dependents.get(change.address) ?? []) {
+        const moved = forward.get(other.address);
         if (moved) step.after.add(moved.id);
       }
     }
   }
   return [...steps.values()];
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
 }
 
 export async function applyPlan(
@@ -142,7 +159,7 @@ export async function applyPlan(
   const results = new Map<string, StepResult>();
   const dependents = new Map<string, Step[]>();
   for (const step of steps) {
-    for (const id of step.after) dependents.set(id, [...(dependents.get(id) ?? []), step]);
+    for (const id of step.after) push(dependents, id, step);
   }
 
   const waiting = new Map(steps.map((s) => [s.id, s.after.size]));
