@@ -58,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       .description("Plan and carry out the changes (or apply a plan saved with plan --out)")
       .argument("[program]", "the program declaring the stack, or a saved plan", DEFAULT_PROGRAM)
       .option("-y, --yes", "do not ask for confirmation")
-      .option("--parallelism <n>", "how many changes may run at once", "10"),
+      .option("--parallelism <n>", "how many changes may run at once", "10")
+      .option("--kind-parallelism <kind=n>", "at most n changes of a kind at once, e.g. Instance=4 (repeatable)", collect),
   ).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
 
   planning(

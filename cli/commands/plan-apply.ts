@@ -42,6 +42,7 @@ export interface PlanCommandOptions extends RunOptions {
 export interface ApplyCommandOptions extends RunOptions {
   yes?: boolean;
   parallelism?: string;
+  kindParallelism?: string[];
   destroy?: boolean;
 }
 
@@ -242,6 +243,7 @@ async function carryOut(session: Session, options: ApplyCommandOptions, quiet: b
   try {
     result = await applyPlan(plan, state, provider, store, {
       parallelism,
+      kindParallelism: parseKindLimits(options.kindParallelism),
       signal: cancel.signal,
       hooks: progress ? { onStepStart: (s) => progress.started(s), onStepEnd: (r) => progress.ended(r) } : {},
     });
@@ -257,6 +259,18 @@ async function carryOut(session: Session, options: ApplyCommandOptions, quiet: b
   }
   if (cancel.signal.aborted) return 130;
   return result.ok ? 0 : 1;
+}
+
+/** ["Instance=4"] -> { Instance: 4 }, naming what is wrong with a bad entry. */
+export function parseKindLimits(entries: string[] | undefined): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const entry of entries ?? []) {
+    const match = /^([A-Za-z]+)=(\d+)$/.exec(entry);
+    if (!match || Number(match[2]) < 1) throw new CliError(`--kind-parallelism takes KIND=N with N >= 1, e.g. Instance=4; got "${entry}"`);
+    if (!kindInfo.has(match[1]!)) throw new CliError(`--kind-parallelism: no kind ${match[1]}; kinds: ${[...kindInfo.keys()].join(", ")}`);
+    limits[match[1]!] = Number(match[2]);
+  }
+  return limits;
 }
 
 function printSummary(results: StepResult[], ok: boolean, cancelled: boolean): void {

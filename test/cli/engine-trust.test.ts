@@ -235,6 +235,18 @@ describe("lifecycle options", () => {
   });
 });
 
+describe("per-kind limits", () => {
+  it("--kind-parallelism applies with a limit and names a bad kind", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, program({ count: 4 }));
+    const bad = await runCli(dir, ["apply", "--yes", "--kind-parallelism", "Instanc=2"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--kind-parallelism: no kind Instanc; kinds: Cluster");
+    ok(await runCli(dir, ["apply", "--yes", "--kind-parallelism", "Instance=1"]));
+    expect(ok(await runCli(dir, ["state", "list"])).stdout).toContain("instances.web/app[3]");
+  });
+});
+
 describe("renderers", () => {
   it("plan --markdown is a PR comment; graph prints DOT and Mermaid", async () => {
     const dir = makeWorkdir();
