@@ -6,7 +6,7 @@ import { FileStateStore } from "../engine/state-file.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPaths } from "../engine/render/redact.ts";
 import { kindInfo } from "../sdk/kinds/index.ts";
-import { acquireLock, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
+import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
@@ -81,6 +81,7 @@ export class Workspace {
   }
 
   embeddedBackend(): EmbeddedBackend {
+    holdEmulatorData(this.emulatorDir, "embedded emulator");
     return EmbeddedBackend.open(this.emulatorDir);
   }
 
@@ -113,4 +114,32 @@ function injectCrash(store: FileStateStore): void {
   const kill = () => process.kill(process.pid, "SIGKILL");
   if (match[1] === "before") store.beforeRecord = () => (++count === at ? kill() : undefined);
   else store.onRecord = () => (++count === at ? kill() : undefined);
+}
+
+const held = new Map<string, StateLock>();
+
+/**
+ * One process at a time keeps an emulator's data dir open: `emulator serve` for its lifetime, a
+ * command with the embedded emulator for its run. Two writers would overwrite each other's changes.
+ */
+export function holdEmulatorData(dataDir: string, operation: string): StateLock {
+  const path = join(dataDir, "in-use.lock");
+  const already = held.get(path);
+  if (already) return already;
+  try {
+    const lock = acquireLockNow(path, operation, (holder) =>
+      process.stderr.write(`note: took over the emulator data lock left by pid ${holder.pid} (${holder.operation}), which no longer runs\n`),
+    );
+    held.set(path, lock);
+    process.once("exit", () => lock.release());
+    return lock;
+  } catch (err) {
+    if (!(err instanceof LockedError) || !err.holder) throw err;
+    const { holder } = err;
+    const hint =
+      holder.operation === "emulator serve"
+        ? "reach it through the API instead: pass --endpoint URL or set VIRTFORM_ENDPOINT and VIRTFORM_TOKEN"
+        : "wait for that command to finish";
+    throw new CliError(`the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); ${hint}`);
+  }
 }

@@ -122,6 +122,18 @@ function takeOverStale(path: string, stale: LockInfo): boolean {
   }
 }
 
+/** Takes the lock now or throws LockedError; a stale lock is taken over as in acquireLock. */
+export function acquireLockNow(path: string, operation: string, onStale?: (holder: LockInfo) => void): StateLock {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const lock = tryAcquire(path, operation);
+    if (lock) return lock;
+    const holder = readLock(path);
+    if (!(holder && isStale(holder) && takeOverStale(path, holder))) throw new LockedError(holder, false, path);
+    onStale?.(holder);
+  }
+  throw new LockedError(readLock(path), false, path);
+}
+
 /**
  * Acquires the lock, retrying with backoff up to `timeoutMs` (0: fail at once). A stale lock (its
  * process is gone from this host) is taken over, and `onStale` is told whose it was.

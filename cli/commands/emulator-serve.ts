@@ -2,9 +2,10 @@
 // it with VIRTFORM_ENDPOINT (or --endpoint) and VIRTFORM_TOKEN.
 import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
 import { serveEmulator } from "../../emulator/http/server.ts";
 import { CliError } from "../cli-error.ts";
-import { Workspace } from "../workspace.ts";
+import { holdEmulatorData, Workspace } from "../workspace.ts";
 
 export interface EmulatorServeOptions {
   port?: string;
@@ -27,6 +28,8 @@ export async function emulatorServeCommand(options: EmulatorServeOptions): Promi
   if (given !== undefined && !/^\S+$/.test(given)) throw new CliError("the token must be non-empty and contain no whitespace");
   const token = given ?? randomBytes(24).toString("base64url");
   const dataDir = options.dataDir ? resolve(options.dataDir) : new Workspace().emulatorDir;
+  mkdirSync(dataDir, { recursive: true });
+  const dataLock = holdEmulatorData(dataDir, "emulator serve");
   const server = await serveEmulator({ dataDir, token, host: options.host ?? "127.0.0.1", port, ...(nbdPort !== undefined && { nbdPort }) }).catch((err: unknown) => {
     throw new CliError(`cannot serve the emulator: ${(err as Error).message}`);
   });
@@ -48,6 +51,7 @@ export async function emulatorServeCommand(options: EmulatorServeOptions): Promi
     process.on("SIGTERM", stop);
   });
   await server.close();
+  dataLock.release();
   process.stdout.write("virtform emulator stopped\n");
   return 0;
 }

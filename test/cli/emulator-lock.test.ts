@@ -1,0 +1,35 @@
+// One process at a time keeps an emulator's data open: while `virtform emulator serve` runs, a
+// command that would embed the same data is refused and pointed at the API.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
+
+describe("emulator data lock", () => {
+  it("refuses the embedded emulator while serve holds the data, and works through --endpoint", async () => {
+    const dir = makeWorkdir();
+    const server = spawn(process.execPath, [join(repoRoot, "bin/virtform.mjs"), "emulator", "serve", "--port", "0", "--token", "t0k3n"], { cwd: dir });
+    try {
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        let seen = "";
+        server.stdout.on("data", (chunk: Buffer) => {
+          seen += chunk.toString();
+          const match = /VIRTFORM_ENDPOINT=(\S+)/.exec(seen);
+          if (match) resolve(match[1]!);
+        });
+        server.on("exit", (code) => reject(new Error(`serve exited ${code}: ${seen}`)));
+      });
+      const embedded = await runCli(dir, ["emulator", "inspect"]);
+      expect(embedded.code).toBe(1);
+      expect(embedded.stderr).toMatch(/the emulator data in .* is in use by .*emulator serve.*pass --endpoint URL or set VIRTFORM_ENDPOINT/);
+      const served = await runCli(dir, ["emulator", "inspect", "--json"], { VIRTFORM_ENDPOINT: endpoint, VIRTFORM_TOKEN: "t0k3n" });
+      expect(served.code, served.stderr).toBe(0);
+      expect(JSON.parse(served.stdout)).toHaveProperty("clusters");
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((r) => server.on("exit", r));
+    }
+    // Once serve has stopped, the embedded emulator is free again.
+    expect((await runCli(dir, ["emulator", "inspect"])).code).toBe(0);
+  });
+});
