@@ -230,10 +230,14 @@ export class DataPlane {
       ...Object.values(data.volumes).map((v) => ({ id: v.id, pool: v.spec.pool, volume: v })),
       ...Object.values(data.snapshots).map((s) => ({ id: s.id, pool: s.pool, snapshot: s })),
     ].sort((a, b) => creationOrder(a.id) - creationOrder(b.id));
+    // Started together, in creation order: each call registers its volume with the pool before its
+    // first await (so a clone finds the source started just before it), and the pool's metadata
+    // commits coalesce into one write instead of one fsynced write per volume.
+    const started: Promise<void>[] = [];
     for (const item of shared) {
       const pool = this.stores.get(`pools/${item.pool}`);
       if (!pool) continue; // the pool's failure is recorded
-      await this.attempt(item.id, async () => {
+      started.push(this.attempt(item.id, async () => {
         const have = pool.getVolume(item.id);
         if ("volume" in item && item.volume) {
           const bytes = volumeBytes(item.volume.spec.sizeGiB);
@@ -258,8 +262,9 @@ export class DataPlane {
             await pool.deleteVolume(empty);
           }
         }
-      });
+      }));
     }
+    await Promise.all(started);
     // Local disks, on the host each instance runs on.
     const disks = new Map<string, InstanceObject>();
     for (const instance of Object.values(data.instances)) {
