@@ -28,7 +28,13 @@ export interface BlockDevice {
   readonly sizeBytes: number;
   readonly readOnly: boolean;
   read(offset: number, length: number): Promise<Buffer>;
+  /** Optional: reads into `target` at `at` instead of allocating (the NBD server reads straight
+   *  into its reply buffer). `target` must not be touched until the promise settles. */
+  readInto?(offset: number, length: number, target: Buffer, at: number): Promise<void>;
   write(offset: number, data: Uint8Array): Promise<void>;
+  /** Optional: writes the concatenation of `pieces` at `offset` without concatenating them first
+   *  (the NBD server passes the socket's receive buffers). Same semantics as write. */
+  writev?(offset: number, pieces: readonly Uint8Array[]): Promise<void>;
   /** Make the range read as zeros; whole chunks are released instead of written. */
   writeZeroes(offset: number, length: number): Promise<void>;
   /** Persist every write that completed before this call (survives SIGKILL and power loss). */
@@ -60,6 +66,10 @@ export function readOnlyView(device: BlockDevice): BlockDevice {
     },
     readOnly: true,
     read: (offset, length) => device.read(offset, length),
+    ...(device.readInto !== undefined && {
+      readInto: (offset: number, length: number, target: Buffer, at: number) =>
+        (device.readInto as NonNullable<BlockDevice["readInto"]>).call(device, offset, length, target, at),
+    }),
     write: () => refuse("write"),
     writeZeroes: () => refuse("write-zeroes"),
     trim: () => refuse("trim"),

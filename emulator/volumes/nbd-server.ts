@@ -36,7 +36,8 @@ interface Request {
   handle: Buffer;
   offset: bigint;
   length: number;
-  payload: Buffer | undefined;
+  /** WRITE payload as received: views of the socket's buffers. */
+  payload: Buffer[] | undefined;
 }
 
 export class NbdServer {
@@ -100,9 +101,15 @@ export class NbdServer {
   }
 }
 
-/** Buffers socket data and hands out exact byte counts, applying backpressure to the peer. */
+/**
+ * Buffers socket data and hands out exact byte counts, applying backpressure to the peer. Payloads
+ * can be taken as the list of received pieces (views, no copy), which the device writes with one
+ * pwritev per chunk instead of first concatenating 64 KiB socket reads into one buffer.
+ */
 class SocketReader {
+  /** Received buffers; those before `head` are consumed. */
   private chunks: Buffer[] = [];
+  private head = 0;
   private buffered = 0;
   private wake: (() => void) | undefined;
   private closed = false;
@@ -112,55 +119,105 @@ class SocketReader {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
       if (this.buffered > HIGH_WATER_BYTES) socket.pause();
-      this.wake?.();
+      const wake = this.wake;
+      if (wake !== undefined) {
+        this.wake = undefined;
+        wake();
+      }
     });
     const end = () => {
       this.closed = true;
-      this.wake?.();
+      const wake = this.wake;
+      this.wake = undefined;
+      wake?.();
     };
     socket.on("end", end);
     socket.on("close", end);
+  }
+
+  get available(): number {
+    return this.buffered;
+  }
+
+  private consumed(n: number): void {
+    this.buffered -= n;
+    if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
+    }
+    if (this.buffered < HIGH_WATER_BYTES / 2 && this.socket.isPaused()) this.socket.resume();
   }
 
   /** n bytes if already buffered, otherwise undefined (lets the hot path skip an await). */
   tryTake(n: number): Buffer | undefined {
     if (this.buffered < n) return undefined;
     if (n === 0) return Buffer.alloc(0);
-    this.buffered -= n;
-    if (this.buffered < HIGH_WATER_BYTES / 2 && this.socket.isPaused()) this.socket.resume();
-    const first = this.chunks[0] as Buffer;
+    const first = this.chunks[this.head] as Buffer;
+    let out: Buffer;
     if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return out;
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks[this.head++] = EMPTY;
+      else this.chunks[this.head] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const chunk = this.chunks[this.head] as Buffer;
+        const take = Math.min(chunk.length, n - filled);
+        chunk.copy(out, filled, 0, take);
+        filled += take;
+        if (take === chunk.length) this.chunks[this.head++] = EMPTY;
+        else this.chunks[this.head] = chunk.subarray(take);
+      }
     }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const chunk = this.chunks[0] as Buffer;
-      const take = Math.min(chunk.length, n - filled);
-      chunk.copy(out, filled, 0, take);
-      filled += take;
-      if (take === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(take);
-    }
+    this.consumed(n);
     return out;
   }
 
-  async take(n: number): Promise<Buffer> {
-    for (;;) {
-      const got = this.tryTake(n);
-      if (got !== undefined) return got;
+  /** n bytes as views of the received buffers, if already buffered. */
+  tryTakePieces(n: number): Buffer[] | undefined {
+    if (this.buffered < n) return undefined;
+    const pieces: Buffer[] = [];
+    let left = n;
+    while (left > 0) {
+      const chunk = this.chunks[this.head] as Buffer;
+      if (chunk.length <= left) {
+        pieces.push(chunk);
+        left -= chunk.length;
+        this.chunks[this.head++] = EMPTY;
+      } else {
+        pieces.push(chunk.subarray(0, left));
+        this.chunks[this.head] = chunk.subarray(left);
+        left = 0;
+      }
+    }
+    this.consumed(n);
+    return pieces;
+  }
+
+  /** Resolves once at least n bytes are buffered; rejects if the peer closes first. */
+  async waitFor(n: number): Promise<void> {
+    while (this.buffered < n) {
       if (this.closed) throw new ConnectionClosed("peer closed the connection");
       if (this.socket.isPaused()) this.socket.resume();
       await new Promise<void>((resolve) => {
         this.wake = resolve;
       });
-      this.wake = undefined;
     }
   }
+
+  async take(n: number): Promise<Buffer> {
+    await this.waitFor(n);
+    return this.tryTake(n) as Buffer;
+  }
+
+  async takePieces(n: number): Promise<Buffer[]> {
+    await this.waitFor(n);
+    return this.tryTakePieces(n) as Buffer[];
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 class Connection {
   private readonly reader: SocketReader;
@@ -336,7 +393,9 @@ class Connection {
         );
       }
       const payload =
-        type === P.CMD_WRITE ? (this.reader.tryTake(length) ?? (await this.reader.take(length))) : undefined;
+        type === P.CMD_WRITE
+          ? (this.reader.tryTakePieces(length) ?? (await this.reader.takePieces(length)))
+          : undefined;
       if (type === P.CMD_DISC) {
         await Promise.all(inFlight); // the spec: handle outstanding requests, then close
         this.socket.end();
@@ -367,13 +426,16 @@ class Connection {
       switch (r.type) {
         case P.CMD_READ:
           if (!inRange) this.reply(handle, P.EINVAL);
+          else if (device.readInto !== undefined) await this.readReply(device, handle, offset, length);
           else this.reply(handle, 0, await device.read(offset, length));
           break;
         case P.CMD_WRITE:
           if (readOnly) this.reply(handle, P.EPERM);
           else if (!inRange) this.reply(handle, P.ENOSPC); // the spec's choice for writes past the end
           else {
-            await device.write(offset, r.payload as Buffer);
+            const pieces = r.payload as Buffer[];
+            if (device.writev !== undefined) await device.writev(offset, pieces);
+            else await device.write(offset, pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, length));
             if (fua) await device.flush();
             this.reply(handle, 0);
           }
@@ -410,26 +472,51 @@ class Connection {
   }
 
   private reply(handle: Buffer, error: number, data?: Buffer): void {
-    const header = Buffer.allocUnsafe(16);
+    const withData = data !== undefined && error === 0;
+    const header = smallBuffer(16);
     header.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
     header.writeUInt32BE(error, 4);
     handle.copy(header, 8);
     this.send(header);
-    if (data !== undefined && error === 0) this.send(data);
+    if (withData) this.send(data);
+  }
+
+  /**
+   * A successful read reply is one buffer, header then payload, read by the device straight into
+   * place; large ones come from a free list and return to it once the socket has sent them.
+   */
+  private async readReply(device: BlockDevice, handle: Buffer, offset: number, length: number): Promise<void> {
+    const size = REPLY_HEADER_BYTES + length;
+    const pooled = length >= POOLED_REPLY_BYTES ? replyPool.acquire(size) : undefined;
+    const buffer = pooled ?? smallBuffer(size);
+    try {
+      await device.readInto?.(offset, length, buffer, REPLY_HEADER_BYTES);
+    } catch (error) {
+      if (pooled !== undefined) replyPool.release(pooled);
+      throw error;
+    }
+    buffer.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
+    buffer.writeUInt32BE(0, 4);
+    handle.copy(buffer, 8);
+    if (pooled === undefined) this.send(buffer);
+    else this.send(pooled.subarray(0, size), () => replyPool.release(pooled));
   }
 
   /** Writes through a cork released on the next turn of the event loop, batching replies. */
-  private send(data: Buffer): void {
+  private send(data: Buffer, done?: () => void): void {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      setImmediate(this.uncork);
     }
-    this.socket.write(data);
+    if (done === undefined) this.socket.write(data);
+    else this.socket.write(data, done);
   }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
 
   private drained(): Promise<void> {
     return new Promise((resolve) => {
@@ -443,6 +530,56 @@ class Connection {
     });
   }
 }
+
+const REPLY_HEADER_BYTES = 16;
+/** Read replies at least this large use pooled buffers; smaller ones are cut from a slab. */
+const POOLED_REPLY_BYTES = 64 * 1024;
+const SLAB_BYTES = 1024 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
+/** A fresh buffer of `size` bytes cut from a shared slab (8-byte aligned), like Buffer's own pool
+ *  but big enough for 4 KiB read replies plus their header. */
+function smallBuffer(size: number): Buffer {
+  if (size > SLAB_BYTES / 8) return Buffer.allocUnsafe(size);
+  if (slabUsed + size > SLAB_BYTES) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed = (slabUsed + size + 7) & ~7;
+  return out;
+}
+
+/** Reply buffers for large reads, by capacity (header + a power of two), reused once sent. */
+class ReplyPool {
+  private readonly free = new Map<number, Buffer[]>();
+  private freeBytes = 0;
+  private static readonly MAX_FREE_BYTES = 64 * 1024 * 1024;
+
+  acquire(size: number): Buffer {
+    const capacity = REPLY_HEADER_BYTES + 2 ** Math.ceil(Math.log2(Math.max(1, size - REPLY_HEADER_BYTES)));
+    const list = this.free.get(capacity);
+    const reused = list?.pop();
+    if (reused !== undefined) {
+      this.freeBytes -= capacity;
+      return reused;
+    }
+    return Buffer.allocUnsafeSlow(capacity);
+  }
+
+  release(buffer: Buffer): void {
+    if (this.freeBytes + buffer.length > ReplyPool.MAX_FREE_BYTES) return; // left to the GC
+    let list = this.free.get(buffer.length);
+    if (list === undefined) {
+      list = [];
+      this.free.set(buffer.length, list);
+    }
+    list.push(buffer);
+    this.freeBytes += buffer.length;
+  }
+}
+const replyPool = new ReplyPool();
 
 function transmissionFlags(found: NbdExport): number {
   let flags =

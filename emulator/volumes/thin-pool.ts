@@ -11,7 +11,7 @@
 // atomic with respect to the event loop (no chunk locks needed) and avoids a thread-pool round trip
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
-import { closeSync, fstatSync, fsync, read as readFd, write as writeFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, read as readFd, write as writeFd, writev as writevFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -406,9 +406,16 @@ export class ThinPool {
 
   /** @internal */
   readNow(volume: Volume, offset: number, length: number): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    this.readNowInto(volume, offset, length, out, 0);
+    return out;
+  }
+
+  /** @internal Synchronous read into `out` at `at` (small requests: no thread-pool round trip). */
+  readNowInto(volume: Volume, offset: number, length: number, out: Buffer, at: number): void {
     this.checkLive(volume);
     checkRange(volume.sizeBytes, offset, length);
-    const out = Buffer.allocUnsafe(length);
+    checkTarget(out, at, length);
     let done = 0;
     while (done < length) {
       const position = offset + done;
@@ -416,21 +423,28 @@ export class ThinPool {
       const within = position - chunk * CHUNK_SIZE_BYTES;
       const n = Math.min(length - done, CHUNK_SIZE_BYTES - within);
       const slot = volume.chunks.get(chunk);
-      if (slot === undefined) out.fill(0, done, done + n);
-      else this.readSlot(slot, within, out, done, n);
+      if (slot === undefined) out.fill(0, at + done, at + done + n);
+      else this.readSlot(slot, within, out, at + done, n);
       done += n;
     }
+  }
+
+  /** @internal */
+  async readParallel(volume: Volume, offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    await this.readParallelInto(volume, offset, length, out, 0);
     return out;
   }
 
   /**
-   * @internal Large reads: segments are resolved now and copied on the thread pool, so several
-   * requests proceed in parallel. The slots read are pinned so none can be reused meanwhile.
+   * @internal Large reads: segments are resolved now and copied on the thread pool straight into
+   * `out` at `at`, so several requests proceed in parallel. The slots read are pinned so none can
+   * be reused meanwhile.
    */
-  async readParallel(volume: Volume, offset: number, length: number): Promise<Buffer> {
+  readParallelInto(volume: Volume, offset: number, length: number, out: Buffer, at: number): Promise<void> {
     this.checkLive(volume);
     checkRange(volume.sizeBytes, offset, length);
-    const out = Buffer.allocUnsafe(length);
+    checkTarget(out, at, length);
     const pinned: number[] = [];
     const copies: Promise<void>[] = [];
     let done = 0;
@@ -441,7 +455,7 @@ export class ThinPool {
       let n = Math.min(length - done, CHUNK_SIZE_BYTES - within);
       const slot = volume.chunks.get(chunk);
       if (slot === undefined) {
-        out.fill(0, done, done + n);
+        out.fill(0, at + done, at + done + n);
       } else {
         // Extend over following chunks stored right after this one on the same LUN: one pread.
         let next = chunk + 1;
@@ -456,19 +470,21 @@ export class ThinPool {
           next++;
           nextSlot++;
         }
-        copies.push(this.readSlotAsync(slot, within, out, done, n));
+        copies.push(this.readSlotAsync(slot, within, out, at + done, n));
       }
       done += n;
     }
-    const all = Promise.all(copies);
+    if (copies.length === 0) return Promise.resolve();
+    const all = copies.length === 1 ? (copies[0] as Promise<void>) : Promise.all(copies).then(() => undefined);
     this.readsInFlight.add(all);
-    try {
-      await all;
-    } finally {
+    const unpin = () => {
       this.readsInFlight.delete(all);
       for (const slot of pinned) this.allocator.unpin(slot);
-    }
-    return out;
+    };
+    return all.then(unpin, (error: unknown) => {
+      unpin();
+      throw error;
+    });
   }
 
   /**
@@ -515,13 +531,19 @@ export class ThinPool {
    * @internal Large writes whose chunks are all allocated and exclusively owned (the steady state
    * of a volume being rewritten) go to the thread pool in parallel; anything that allocates or
    * copies takes the synchronous path. Returns undefined when the write must take that path.
+   * `data` may be one buffer or the pieces of one (as received from a socket): each chunk's share
+   * is written with one pwritev, without first concatenating the pieces.
    */
-  writeInPlaceParallel(volume: Volume, offset: number, data: Uint8Array): Promise<void> | undefined {
+  writeInPlaceParallel(volume: Volume, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> | undefined {
     this.checkLive(volume);
     if (volume.readOnly) return undefined;
-    checkRange(volume.sizeBytes, offset, data.length);
+    const pieces = data instanceof Uint8Array ? [data] : data;
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    checkRange(volume.sizeBytes, offset, length);
+    if (length === 0) return Promise.resolve();
     const first = Math.floor(offset / CHUNK_SIZE_BYTES);
-    const last = Math.floor((offset + data.length - 1) / CHUNK_SIZE_BYTES);
+    const last = Math.floor((offset + length - 1) / CHUNK_SIZE_BYTES);
     const slots: number[] = [];
     for (let c = first; c <= last; c++) {
       const slot = volume.chunks.get(c);
@@ -530,15 +552,28 @@ export class ThinPool {
     }
     const writes: Promise<void>[] = [];
     let done = 0;
+    let piece = 0; // index into pieces
+    let pieceAt = 0; // bytes of pieces[piece] already assigned to earlier chunks
     for (const slot of slots) {
-      const position = offset + done;
-      const within = position % CHUNK_SIZE_BYTES;
-      const n = Math.min(data.length - done, CHUNK_SIZE_BYTES - within);
+      const within = (offset + done) % CHUNK_SIZE_BYTES;
+      const n = Math.min(length - done, CHUNK_SIZE_BYTES - within);
+      const share: Uint8Array[] = [];
+      for (let need = n; need > 0; ) {
+        const p = pieces[piece] as Uint8Array;
+        const take = Math.min(need, p.length - pieceAt);
+        share.push(take === p.length ? p : p.subarray(pieceAt, pieceAt + take));
+        need -= take;
+        pieceAt += take;
+        if (pieceAt === p.length) {
+          piece++;
+          pieceAt = 0;
+        }
+      }
       this.allocator.pin(slot); // a trim meanwhile must not hand the slot to another volume
-      writes.push(this.writeSlotAsync(slot, within, data.subarray(done, done + n)));
+      writes.push(this.writeSlotAsync(slot, within, share, n));
       done += n;
     }
-    const all = Promise.all(writes).finally(() => {
+    const all = (writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes)).finally(() => {
       this.writesInFlight.delete(all);
       for (const slot of slots) this.allocator.unpin(slot);
     });
@@ -672,16 +707,25 @@ export class ThinPool {
     }
   }
 
-  private async writeSlotAsync(slot: number, within: number, data: Uint8Array): Promise<void> {
+  /** Writes `pieces` (`length` bytes in all) at the slot position with pwritev on the thread pool. */
+  private async writeSlotAsync(slot: number, within: number, pieces: Uint8Array[], length: number): Promise<void> {
     const { lun, index, position } = this.locate(slot, within);
     this.dirtyLuns.add(index);
     let done = 0;
-    while (done < data.length) {
-      done += await new Promise<number>((resolve, reject) =>
-        writeFd(lun.fd, data, done, data.length - done, position + done, (error, bytes) =>
-          error ? reject(error) : resolve(bytes),
-        ),
+    let rest = pieces;
+    while (done < length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        rest.length === 1
+          ? writeFd(lun.fd, rest[0] as Uint8Array, 0, (rest[0] as Uint8Array).length, position + done, (error, bytes) =>
+              error ? reject(error) : resolve(bytes),
+            )
+          : writevFd(lun.fd, rest as NodeJS.ArrayBufferView[], position + done, (error, bytes) =>
+              error ? reject(error) : resolve(bytes),
+            ),
       );
+      if (n <= 0) throw new StorageError("ENOSPC", `short write to ${lun.record.file}`);
+      done += n;
+      if (done < length) rest = dropBytes(rest, n); // a short write: continue after what landed
     }
     // Marked again at completion: a flush that started meanwhile took the earlier mark with it.
     this.dirtyLuns.add(index);
@@ -873,11 +917,29 @@ class ThinVolumeDevice implements BlockDevice {
     return this.pool.readNow(this.volume, offset, length);
   }
 
+  readInto(offset: number, length: number, target: Buffer, at: number): Promise<void> {
+    if (length >= PARALLEL_READ_BYTES) return this.pool.readParallelInto(this.volume, offset, length, target, at);
+    try {
+      this.pool.readNowInto(this.volume, offset, length, target, at);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   async write(offset: number, data: Uint8Array): Promise<void> {
-    if (data.length >= PARALLEL_READ_BYTES) {
-      const parallel = this.pool.writeInPlaceParallel(this.volume, offset, data);
+    return this.writev(offset, [data]);
+  }
+
+  async writev(offset: number, pieces: readonly Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const p of pieces) length += p.length;
+    if (length >= PARALLEL_READ_BYTES) {
+      const parallel = this.pool.writeInPlaceParallel(this.volume, offset, pieces);
       if (parallel !== undefined) return parallel;
     }
+    // Allocation and copy-on-write run synchronously on one contiguous buffer.
+    const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces, length);
     if (this.pool.writeNow(this.volume, offset, data)) return;
     await this.pool.flush(); // makes chunks freed by trims reusable
     this.pool.writeNow(this.volume, offset, data) || noSpace(this.volume.id);
@@ -895,6 +957,27 @@ class ThinVolumeDevice implements BlockDevice {
 
   flush(): Promise<void> {
     return this.pool.flush();
+  }
+}
+
+/** The pieces after their first `n` bytes. */
+function dropBytes(pieces: Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = n;
+  for (const p of pieces) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.push(skip > 0 ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return out;
+}
+
+function checkTarget(out: Buffer, at: number, length: number): void {
+  if (!Number.isSafeInteger(at) || at < 0 || at + length > out.length) {
+    throw new StorageError("EINVAL", `target buffer of ${out.length} bytes cannot take ${length} bytes at ${at}`);
   }
 }
 
