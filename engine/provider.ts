@@ -28,6 +28,8 @@ export interface Provider {
    */
   create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created>;
   read(kind: string, id: string): Promise<Observed | null>;
+  /** Many reads of one kind in one call (refresh); absent ids are missing from the map. Optional. */
+  readMany?(kind: string, ids: string[]): Promise<Map<string, Observed>>;
   /**
    * The object a create with this token made, or null if it made none. Optional: without it a
    * pending create is retried with the same token, which the backend answers with the same object.

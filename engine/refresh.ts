@@ -21,15 +21,28 @@ export interface Refresh {
 export async function refreshState(state: State, provider: Provider, concurrency = 32): Promise<Refresh> {
   const entries = Object.entries(state.resources);
   const observed = new Array<Awaited<ReturnType<Provider["read"]>>>(entries.length);
+  // One batched read per kind where the provider offers it (one list call, not one call per object)...
+  const pending: number[] = [];
+  if (provider.readMany) {
+    const byKind = new Map<string, number[]>();
+    entries.forEach(([, r], i) => byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), i]));
+    for (const [kind, indexes] of byKind) {
+      const found = await provider.readMany(kind, indexes.map((i) => entries[i]![1].id));
+      for (const i of indexes) observed[i] = found.get(entries[i]![1].id) ?? null;
+    }
+  } else {
+    pending.push(...entries.keys());
+  }
+  // ...else many single reads at once.
   let next = 0;
   const worker = async () => {
-    while (next < entries.length) {
-      const i = next++;
+    while (next < pending.length) {
+      const i = pending[next++]!;
       const [, resource] = entries[i]!;
       observed[i] = await provider.read(resource.kind, resource.id);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
 
   const drift: Drift[] = [];
   const records: StateRecord[] = [];

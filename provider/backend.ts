@@ -18,6 +18,8 @@ export interface Backend {
   delete(kind: KindName, id: string): Promise<void>;
   /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
   getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;
+  /** Every object of a kind: the batched read behind refresh. */
+  list?(kind: KindName): Promise<BackendObject[]>;
   /** Used and usable capacity, for the plan's capacity section. */
   capacity?(): Promise<CapacityRow[]>;
   /** A disposable copy to rehearse a plan on. */

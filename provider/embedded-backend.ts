@@ -24,6 +24,10 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.update(kind, id, spec, options);
   }
 
+  async list(kind: KindName): Promise<BackendObject[]> {
+    return this.emulator.list(kind);
+  }
+
   async capacity(): Promise<CapacityRow[]> {
     return this.emulator.capacity();
   }

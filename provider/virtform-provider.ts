@@ -18,6 +18,22 @@ export class VirtformProvider implements Provider {
     return object ? { inputs: object.spec, outputs: outputsOf(kind, object) } : null;
   }
 
+  async readMany(kind: string, ids: string[]): Promise<Map<string, Observed>> {
+    const wanted = new Set(ids);
+    const found = new Map<string, Observed>();
+    if (!this.backend.list) {
+      for (const id of ids) {
+        const one = await this.read(kind, id);
+        if (one) found.set(id, one);
+      }
+      return found;
+    }
+    for (const object of await this.backend.list(kindName(kind))) {
+      if (wanted.has(object.id)) found.set(object.id, { inputs: object.spec, outputs: outputsOf(kind, object) });
+    }
+    return found;
+  }
+
   async capacity(): Promise<CapacityRow[]> {
     return this.backend.capacity ? this.backend.capacity() : [];
   }

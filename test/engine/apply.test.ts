@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { applyPlan, planSteps } from "../../engine/apply.ts";
 import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrder, Value } from "../../engine/model.ts";
 import { makePlan } from "../../engine/plan.ts";
+import { refreshState } from "../../engine/refresh.ts";
 import type { Provider } from "../../engine/provider.ts";
 import { applyRecord, emptyState, type State, type StateStore } from "../../engine/state.ts";
 
@@ -220,6 +221,29 @@ describe("apply", () => {
     const plan = makePlan(state, Array.from({ length: 8 }, (_, i) => thing(`r${i}`, { name: `r${i}` })), {}, { kinds });
     await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 8, kindParallelism: { Thing: 2 } });
     expect(peak).toBe(2);
+  });
+
+  it("refresh reads in one batch per kind when the provider can, and reports what changed or went", async () => {
+    const world = testProvider();
+    const state = emptyState("t");
+    await converge(state, [thing("a", { name: "a" }), thing("b", { name: "b" }), thing("f", { zone: "x" }, [], "Fragile")], world);
+    world.objects.delete(state.resources.b!.id);
+    world.objects.set(state.resources.a!.id, { name: "a-changed" });
+    const batches: string[] = [];
+    const provider: Provider = {
+      ...world.provider,
+      async read() {
+        throw new Error("single reads should not be used");
+      },
+      async readMany(kind, ids) {
+        batches.push(`${kind}:${ids.length}`);
+        return new Map(ids.flatMap((id) => (world.objects.has(id) ? [[id, { inputs: world.objects.get(id)!, outputs: {} }]] : [])));
+      },
+    };
+    const { drift, records } = await refreshState(state, provider);
+    expect(batches.sort()).toEqual(["Fragile:1", "Thing:2"]);
+    expect(drift.map((d) => [d.address, d.change])).toEqual([["a", "changed"], ["b", "deleted"], ["f", "changed"]]);
+    expect(records.map((r) => r.type)).toEqual(["set", "remove", "set"]);
   });
 
   it("respects parallelism", async () => {
