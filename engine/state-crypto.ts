@@ -52,23 +52,6 @@ export class StateCipher {
   }
 }
 
-/** Replaces the values at `paths` (dotted) inside `values` by what `transform` makes of them. */
-export function mapPaths(values: Record<string, Value>, paths: readonly string[], transform: (v: Value) => Value): Record<string, Value> {
-  if (paths.length === 0) return values;
-  const copy = structuredClone(values);
-  for (const path of paths) {
-    const parts = path.split(".");
-    let node: Record<string, Value> | undefined = copy;
-    for (const part of parts.slice(0, -1)) {
-      const next: Value | undefined = node?.[part];
-      node = typeof next === "object" && next !== null && !Array.isArray(next) ? next : undefined;
-    }
-    const last = parts.at(-1)!;
-    if (node && node[last] !== undefined && node[last] !== null && !isSealed(node[last])) node[last] = transform(node[last]!);
-  }
-  return copy;
-}
-
 /** Opens every sealed value anywhere in a parsed document. */
 export function openAll<T>(value: T, cipher: StateCipher | undefined): T {
   if (isSealed(value)) {

@@ -6,7 +6,8 @@
 import { closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResourceState, Value } from "./model.ts";
-import { mapPaths, openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
+import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
+import { mapPaths } from "./values.ts";
 import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
 
 /** Which paths of a resource are secret, and the cipher that keeps them encrypted at rest. */

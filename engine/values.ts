@@ -76,3 +76,20 @@ export function changedFields(before: unknown, after: unknown, prefix = ""): Fie
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
+
+/** Replaces the values at `paths` (dotted) inside `values` by what `transform` makes of them; values already encrypted are left alone. */
+export function mapPaths(values: Record<string, Value>, paths: readonly string[], transform: (v: Value) => Value): Record<string, Value> {
+  if (paths.length === 0) return values;
+  const copy = structuredClone(values);
+  for (const path of paths) {
+    const parts = path.split(".");
+    let node: Record<string, Value> | undefined = copy;
+    for (const part of parts.slice(0, -1)) {
+      const next: Value | undefined = node?.[part];
+      node = typeof next === "object" && next !== null && !Array.isArray(next) ? next : undefined;
+    }
+    const last = parts.at(-1)!;
+    if (node && node[last] !== undefined && node[last] !== null && !(typeof node[last] === "object" && node[last] !== null && "$encrypted" in (node[last] as object))) node[last] = transform(node[last]!);
+  }
+  return copy;
+}

@@ -1,6 +1,7 @@
 // Secret fields never leave the engine in clear: every renderer goes through here. A resource's
 // secret paths are its kind's secret fields plus the values the program wrapped with secret().
 import type { KindInfo, Value } from "../model.ts";
+import { mapPaths } from "../values.ts";
 
 export const REDACTED = "(sensitive)";
 
@@ -9,19 +10,7 @@ export function secretPaths(kind: KindInfo | undefined, extra: readonly string[]
 }
 
 export function redact(values: Record<string, Value> | null, paths: readonly string[]): Record<string, Value> | null {
-  if (!values || paths.length === 0) return values;
-  const copy = structuredClone(values);
-  for (const path of paths) {
-    const parts = path.split(".");
-    let node: Record<string, Value> | undefined = copy;
-    for (const part of parts.slice(0, -1)) {
-      const next: Value | undefined = node?.[part];
-      node = typeof next === "object" && next !== null && !Array.isArray(next) ? next : undefined;
-    }
-    const last = parts.at(-1)!;
-    if (node && node[last] !== undefined && node[last] !== null) node[last] = REDACTED;
-  }
-  return copy;
+  return values && mapPaths(values, paths, () => REDACTED);
 }
 
 export function isSecretPath(path: string, paths: readonly string[]): boolean {

@@ -52,6 +52,23 @@ function testProvider(failOn: (op: string, address: string) => boolean = () => f
   return { provider, objects, log };
 }
 
+/** A provider whose creates take a turn of the event loop, recording how many ran at once. */
+function concurrencyProbe() {
+  let running = 0;
+  let peak = 0;
+  const provider: Provider = {
+    ...testProvider().provider,
+    async create(_k, inputs) {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+      return { id: String(inputs.name), outputs: {} };
+    },
+  };
+  return { provider, peak: () => peak };
+}
+
 function memoryStore() {
   const saves: State[] = [];
   const store: StateStore = {
@@ -205,22 +222,11 @@ describe("apply", () => {
   });
 
   it("per-kind limits cap concurrent steps of a kind", async () => {
-    let running = 0;
-    let peak = 0;
-    const provider: Provider = {
-      ...testProvider().provider,
-      async create(_k, inputs) {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((r) => setImmediate(r));
-        running--;
-        return { id: String(inputs.name), outputs: {} };
-      },
-    };
+    const { provider, peak } = concurrencyProbe();
     const state = emptyState("t");
     const plan = makePlan(state, Array.from({ length: 8 }, (_, i) => thing(`r${i}`, { name: `r${i}` })), {}, { kinds });
     await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 8, kindParallelism: { Thing: 2 } });
-    expect(peak).toBe(2);
+    expect(peak()).toBe(2);
   });
 
   it("refresh reads in one batch per kind when the provider can, and reports what changed or went", async () => {
@@ -247,23 +253,12 @@ describe("apply", () => {
   });
 
   it("respects parallelism", async () => {
-    let running = 0;
-    let peak = 0;
-    const slow: Provider = {
-      ...testProvider().provider,
-      async create(_k, inputs) {
-        running++;
-        peak = Math.max(peak, running);
-        await new Promise((r) => setImmediate(r));
-        running--;
-        return { id: String(inputs.name), outputs: {} };
-      },
-    };
+    const { provider: slow, peak } = concurrencyProbe();
     const state = emptyState("t");
     const desired = Array.from({ length: 12 }, (_, i) => thing(`r${i}`, { name: `r${i}` }));
     const plan = makePlan(state, desired, {}, { kinds });
     await applyPlan(plan, state, slow, memoryStore().store, { parallelism: 3 });
-    expect(peak).toBe(3);
+    expect(peak()).toBe(3);
     expect(Object.keys(state.resources)).toHaveLength(12);
   });
 });
