@@ -4,10 +4,11 @@
 // current one lacks room or breaks a rule). Stop and terminate wipe the local disk; a reboot keeps
 // it. A terminate detaches every volume, as clouds do, and leaves a tombstone in `terminated`.
 import type { EmulatorContext } from "../context.ts";
-import type { ClusterObject, InstanceObject } from "../data.ts";
+import type { ClusterObject, EmulatorData, InstanceObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
 import { usableCapacity } from "./hypervisors.ts";
+import { freeRoom, HostIndex, type Placed } from "./host-index.ts";
 import { placeInstance, type HostRoom, type PlacementRules, type Resident } from "./placement.ts";
 
 export type InstanceAction = "start" | "stop" | "reboot";
@@ -72,10 +73,12 @@ export const instanceService: ObjectService<"instances"> = {
       return;
     }
     object.spec = spec;
+    touched(ctx, object.id);
     if (spec.powerState === "running" && object.state === "stopped") powerOn(ctx, object);
     if (spec.powerState === "stopped" && object.state === "running") powerOff(ctx, object);
   },
   delete(ctx, object) {
+    touched(ctx, object.id);
     for (const attachment of Object.values(ctx.data.attachments)) {
       if (attachment.spec.instance !== object.id) continue;
       delete ctx.data.attachments[attachment.id];
@@ -104,6 +107,7 @@ export const instanceService: ObjectService<"instances"> = {
 export function instanceAction(ctx: EmulatorContext, object: InstanceObject, action: InstanceAction): void {
   if (object.state === "terminated") throw conflict(`instance ${object.name} (${object.id}) is terminated and cannot ${action}`);
   if (object.state === "pending") throw conflict(`instance ${object.name} (${object.id}) is still pending; ${action} it once it is placed`);
+  touched(ctx, object.id);
   switch (action) {
     case "start":
       object.spec = { ...object.spec, powerState: "running" };
@@ -142,19 +146,101 @@ function wipeLocalDisk(ctx: EmulatorContext, object: InstanceObject): void {
   ctx.event("instance.local-disk-wiped", object.id, `epoch ${epoch}`);
 }
 
-/** Every host's free room and residents, in one pass over the instances. */
+/**
+ * Every host's free room and residents, in one pass over the instances: the plain scan, which the
+ * index must agree with (the failure path uses it for the explanation; tests compare the two).
+ */
 export function hostRooms(ctx: EmulatorContext, cluster: ClusterObject, except?: string): HostRoom[] {
-  const rooms = new Map<string, HostRoom & { residents: Resident[] }>();
-  for (const host of cluster.hosts) rooms.set(host.id, { id: host.id, index: host.index, free: { ...usableCapacity(cluster, host) }, residents: [] });
+  const rooms = new Map<string, HostRoom & { residents: Resident[]; placed: Placed[] }>();
+  for (const host of cluster.hosts) {
+    rooms.set(host.id, { id: host.id, index: host.index, free: { ...usableCapacity(cluster, host) }, residents: [], placed: [] });
+  }
   for (const i of Object.values(ctx.data.instances)) {
     const room = rooms.get(i.hostId);
     if (!room || i.id === except) continue;
-    room.free.vcpu -= i.spec.vcpu;
-    room.free.memoryGiB -= i.spec.memoryGiB;
-    room.free.localDiskGiB -= i.spec.localDiskGiB;
+    room.placed.push(placedOf(i));
     room.residents.push({ group: i.spec.group, affinityGroup: i.spec.placement?.affinityGroup, antiAffinityGroup: i.spec.placement?.antiAffinityGroup });
   }
-  return [...rooms.values()];
+  return [...rooms.values()].map(({ placed, ...room }) => ({ ...room, free: freeRoom(room.free, placed) }));
+}
+
+function placedOf(i: InstanceObject): Placed {
+  const p = i.spec.placement;
+  return {
+    id: i.id,
+    hostId: i.hostId,
+    vcpu: i.spec.vcpu,
+    memoryGiB: i.spec.memoryGiB,
+    localDiskGiB: i.spec.localDiskGiB,
+    group: i.spec.group,
+    affinityGroup: p?.affinityGroup,
+    antiAffinityGroup: p?.antiAffinityGroup,
+  };
+}
+
+/**
+ * The placement indexes of one emulator's data document, one HostIndex per cluster, derived from
+ * the data and never trusted beyond it:
+ * - instances a service touches (create, update, delete, action) are marked dirty, and before each
+ *   use every dirty instance is re-read from the data and re-accounted. Whatever happened to the
+ *   transaction that touched it (committed, or undone by the Emulator after a throw), the index
+ *   follows what the data holds now;
+ * - a cluster's index is rebuilt from the data when the cluster object, its hosts or its spec are
+ *   not the ones it was built from (a cluster update makes new ones; an undone update restores a
+ *   copy);
+ * - the indexes hang off the data document itself (a WeakMap), so a rehearsal's copy and a
+ *   restarted emulator's document start without one and build theirs on first use.
+ */
+interface ClusterEntry {
+  cluster: ClusterObject;
+  hosts: ClusterObject["hosts"];
+  spec: ClusterObject["spec"];
+  index: HostIndex;
+}
+interface ComputeIndex {
+  clusters: Map<string, ClusterEntry>;
+  /** Instance id -> the cluster whose index accounts it. */
+  accounted: Map<string, string>;
+  dirty: Set<string>;
+}
+const indexes = new WeakMap<EmulatorData, ComputeIndex>();
+
+function computeIndex(ctx: EmulatorContext): ComputeIndex {
+  let index = indexes.get(ctx.data);
+  if (!index) indexes.set(ctx.data, (index = { clusters: new Map(), accounted: new Map(), dirty: new Set() }));
+  return index;
+}
+
+/** The instance's placement-relevant fields may have changed: re-read it before the next placement. */
+export function touched(ctx: EmulatorContext, instanceId: string): void {
+  computeIndex(ctx).dirty.add(instanceId);
+}
+
+/** The cluster's host index, up to date with the data. */
+export function clusterIndex(ctx: EmulatorContext, cluster: ClusterObject): HostIndex {
+  const all = computeIndex(ctx);
+  for (const id of all.dirty) {
+    const was = all.accounted.get(id);
+    if (was !== undefined) all.clusters.get(was)?.index.remove(id);
+    all.accounted.delete(id);
+    const now = ctx.data.instances[id];
+    const entry = now && all.clusters.get(now.spec.cluster);
+    if (now && entry) {
+      entry.index.add(placedOf(now));
+      all.accounted.set(id, now.spec.cluster);
+    }
+  }
+  all.dirty.clear();
+  const entry = all.clusters.get(cluster.id);
+  if (entry && entry.cluster === cluster && entry.hosts === cluster.hosts && entry.spec === cluster.spec) return entry.index;
+  const index = new HostIndex(cluster.hosts.map((h) => ({ id: h.id, index: h.index, usable: usableCapacity(cluster, h) })));
+  for (const i of Object.values(ctx.data.instances)) {
+    if (i.spec.cluster !== cluster.id) continue;
+    index.add(placedOf(i));
+    all.accounted.set(i.id, cluster.id);
+  }
+  all.clusters.set(cluster.id, { cluster, hosts: cluster.hosts, spec: cluster.spec, index });
+  return index;
 }
 
 function needOf(instance: InstanceObject) {
@@ -176,7 +262,15 @@ function rulesOf(cluster: ClusterObject, instance: InstanceObject, prefer?: stri
 
 function choose(ctx: EmulatorContext, cluster: ClusterObject, instance: InstanceObject, prefer?: string): string {
   const { vcpu, memoryGiB, localDiskGiB } = instance.spec;
-  const placement = placeInstance(hostRooms(ctx, cluster, instance.id), needOf(instance), rulesOf(cluster, instance, prefer));
+  const index = clusterIndex(ctx, cluster);
+  // The instance is placed anew: it does not count against itself (re-read from the data next time).
+  index.remove(instance.id);
+  touched(ctx, instance.id);
+  const rules = rulesOf(cluster, instance, prefer);
+  const hostId = index.place(needOf(instance), rules);
+  if (hostId !== undefined) return hostId;
+  // No host qualifies: the plain scan says which constraint ruled out how many hosts.
+  const placement = placeInstance(hostRooms(ctx, cluster, instance.id), needOf(instance), rules);
   if (!placement.ok) {
     throw new EmulatorError(
       "capacity",
