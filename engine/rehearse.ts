@@ -15,6 +15,12 @@ export async function rehearsePlan(
   inspect?: (rehearsed: Provider) => Promise<void>,
 ): Promise<Diagnostic[]> {
   if (!provider.rehearsal) return [];
+  // Nothing to carry out, nothing that could fail: the copy (O(the backend's size)) would stay as
+  // the backend is, so the backend itself is what `inspect` sees.
+  if (plan.changes.every((c) => c.action === "noop")) {
+    await inspect?.(provider);
+    return [];
+  }
   const sandbox = await provider.rehearsal();
   const copy = structuredClone(state);
   try {
