@@ -36,8 +36,7 @@ interface Request {
   handle: Buffer;
   offset: bigint;
   length: number;
-  /** WRITE payload as received: views of the socket's buffers. */
-  payload: Buffer[] | undefined;
+  payload: Payload | undefined;
 }
 
 export class NbdServer {
@@ -46,6 +45,8 @@ export class NbdServer {
   private server: Server | undefined;
   private readonly connections = new Set<Socket>();
   private nextConnection = 1;
+  /** Connections accepted per receive path (see UserBufferReader); tests check the fast one is used. */
+  readonly receivePaths = { userBuffer: 0, dataEvents: 0 };
 
   constructor(options: NbdServerOptions) {
     this.options = options;
@@ -88,6 +89,8 @@ export class NbdServer {
     socket.on("close", () => this.connections.delete(socket));
     socket.on("error", () => undefined); // reported through the reader as a closed connection
     const connection = new Connection(socket, this.options, (m) => this.log(`connection ${id}: ${m}`));
+    if (connection.usesUserBuffer) this.receivePaths.userBuffer++;
+    else this.receivePaths.dataEvents++;
     connection.run().catch((error: unknown) => {
       if (error instanceof ConnectionClosed) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -101,12 +104,29 @@ export class NbdServer {
   }
 }
 
+/** How a connection receives bytes: exact counts, with backpressure to the peer. */
+interface Reader {
+  /** n bytes if already buffered, otherwise undefined (lets the hot path skip an await). The
+   *  buffer stays valid (it is the caller's). */
+  tryTake(n: number): Buffer | undefined;
+  take(n: number): Promise<Buffer>;
+  /** A WRITE payload of n bytes: its pieces, and a pooled buffer to release once written. */
+  takePayload(n: number): Payload | Promise<Payload>;
+}
+
+interface Payload {
+  pieces: Buffer[];
+  /** Return to `payloadPool` once the device write settled. */
+  pooled?: Buffer;
+}
+
 /**
- * Buffers socket data and hands out exact byte counts, applying backpressure to the peer. Payloads
- * can be taken as the list of received pieces (views, no copy), which the device writes with one
- * pwritev per chunk instead of first concatenating 64 KiB socket reads into one buffer.
+ * Node's default way to receive: every read allocates a fresh 64 KiB buffer handed to a "data"
+ * event. Payloads are taken as the list of received pieces (views, no copy), which the device
+ * writes with one pwritev per chunk instead of concatenating them first. Used when the faster
+ * UserBufferReader is unavailable.
  */
-class SocketReader {
+class DataEventReader implements Reader {
   /** Received buffers; those before `head` are consumed. */
   private chunks: Buffer[] = [];
   private head = 0;
@@ -211,16 +231,185 @@ class SocketReader {
     return this.tryTake(n) as Buffer;
   }
 
-  async takePieces(n: number): Promise<Buffer[]> {
-    await this.waitFor(n);
-    return this.tryTakePieces(n) as Buffer[];
+  takePayload(n: number): Payload | Promise<Payload> {
+    const pieces = this.tryTakePieces(n);
+    if (pieces !== undefined) return { pieces };
+    return this.waitFor(n).then(() => ({ pieces: this.tryTakePieces(n) as Buffer[] }));
+  }
+}
+
+/**
+ * Receives into one reused 1 MiB buffer (the `onread` mechanism Node offers to client sockets,
+ * attached here to an accepted socket), copying each read straight into its destination: the
+ * pending WRITE payload buffer if the loop is waiting for one, else a reused staging buffer.
+ * Compared with DataEventReader this avoids a fresh 64 KiB allocation per read (page faults and
+ * external-memory garbage collections) and reads up to 1 MiB per syscall: measured here, receiving
+ * 1 GiB cost 0.12-0.17 s of CPU instead of 0.6-0.7 s.
+ */
+class UserBufferReader implements Reader {
+  private stage = Buffer.allocUnsafeSlow(STAGE_INITIAL_BYTES);
+  private start = 0;
+  private end = 0;
+  /** Destination registered by takePayload while its bytes have not all arrived. */
+  private claim:
+    | { target: Buffer; at: number; need: number; resolve: () => void; reject: (e: Error) => void }
+    | undefined;
+  private wake: (() => void) | undefined;
+  private closed = false;
+  private paused = false;
+
+  /** Installs the reader on a just-accepted socket; undefined when this Node cannot do that. */
+  static attach(socket: Socket): UserBufferReader | undefined {
+    if (process.env.VIRTFORM_NBD_DATA_EVENTS === "1") return undefined;
+    const symbols = Object.getOwnPropertySymbols(socket);
+    const kBuffer = symbols.find((s) => s.description === "kBuffer");
+    const kBufferCb = symbols.find((s) => s.description === "kBufferCb");
+    const slots = socket as unknown as Record<symbol, unknown> & {
+      _handle?: { useUserBuffer?: (buffer: Uint8Array) => void };
+    };
+    const handle = slots._handle;
+    if (kBuffer === undefined || kBufferCb === undefined || slots[kBuffer] !== null) return undefined;
+    if (typeof handle?.useUserBuffer !== "function") return undefined;
+    const reader = new UserBufferReader(socket);
+    const buffer = Buffer.allocUnsafeSlow(RECEIVE_BUFFER_BYTES);
+    slots[kBuffer] = buffer;
+    slots[kBufferCb] = reader.onBytes;
+    handle.useUserBuffer(buffer);
+    return reader;
+  }
+
+  private constructor(private readonly socket: Socket) {
+    const end = () => {
+      this.closed = true;
+      const claim = this.claim;
+      this.claim = undefined;
+      claim?.reject(new ConnectionClosed("peer closed the connection"));
+      this.wakeUp();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    if (wake !== undefined) {
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  /** Called by Node with the bytes just read into the shared buffer; they must be copied now. */
+  private readonly onBytes = (nread: number, buffer: Buffer): boolean => {
+    let from = 0;
+    const claim = this.claim;
+    if (claim !== undefined) {
+      from = Math.min(nread, claim.need);
+      buffer.copy(claim.target, claim.at, 0, from);
+      claim.at += from;
+      claim.need -= from;
+      if (claim.need === 0) {
+        this.claim = undefined;
+        claim.resolve();
+      }
+    }
+    if (from < nread) {
+      this.append(buffer, from, nread);
+      if (this.end - this.start > HIGH_WATER_BYTES && !this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      this.wakeUp();
+    }
+    return true;
+  };
+
+  private append(buffer: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (this.end + n > this.stage.length) {
+      const held = this.end - this.start;
+      if (held + n > this.stage.length) {
+        let size = this.stage.length * 2;
+        while (size < held + n) size *= 2;
+        const bigger = Buffer.allocUnsafeSlow(size);
+        this.stage.copy(bigger, 0, this.start, this.end);
+        this.stage = bigger;
+      } else {
+        this.stage.copy(this.stage, 0, this.start, this.end);
+      }
+      this.start = 0;
+      this.end = held;
+    }
+    buffer.copy(this.stage, this.end, from, to);
+    this.end += n;
+  }
+
+  private consumed(n: number): void {
+    this.start += n;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+      // A staging buffer grown for a burst goes back to its initial size once empty.
+      if (this.stage.length > STAGE_KEEP_BYTES) this.stage = Buffer.allocUnsafeSlow(STAGE_INITIAL_BYTES);
+    }
+    if (this.paused && this.end - this.start < HIGH_WATER_BYTES / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  tryTake(n: number): Buffer | undefined {
+    if (this.end - this.start < n) return undefined;
+    const out = smallBuffer(n);
+    this.stage.copy(out, 0, this.start, this.start + n);
+    this.consumed(n);
+    return out;
+  }
+
+  async take(n: number): Promise<Buffer> {
+    for (;;) {
+      const got = this.tryTake(n);
+      if (got !== undefined) return got;
+      if (this.closed) throw new ConnectionClosed("peer closed the connection");
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  takePayload(n: number): Payload | Promise<Payload> {
+    const pooled = n > 0 ? payloadPool.acquire(n) : undefined;
+    const target = pooled === undefined ? EMPTY : pooled.subarray(0, n);
+    const payload: Payload = pooled === undefined ? { pieces: [target] } : { pieces: [target], pooled };
+    const have = Math.min(n, this.end - this.start);
+    if (have > 0) {
+      this.stage.copy(target, 0, this.start, this.start + have);
+      this.consumed(have);
+    }
+    if (have === n) return payload;
+    if (this.closed) {
+      if (pooled !== undefined) payloadPool.release(pooled);
+      throw new ConnectionClosed("peer closed the connection");
+    }
+    return new Promise<Payload>((resolve, reject) => {
+      this.claim = {
+        target,
+        at: have,
+        need: n - have,
+        resolve: () => resolve(payload),
+        reject: (error) => {
+          if (pooled !== undefined) payloadPool.release(pooled);
+          reject(error);
+        },
+      };
+    });
   }
 }
 
 const EMPTY = Buffer.alloc(0);
 
 class Connection {
-  private readonly reader: SocketReader;
+  private readonly reader: Reader;
+  readonly usesUserBuffer: boolean;
   private corked = false;
   private noZeroes = false;
 
@@ -229,7 +418,9 @@ class Connection {
     private readonly options: NbdServerOptions,
     private readonly log: (message: string) => void,
   ) {
-    this.reader = new SocketReader(socket);
+    const fast = UserBufferReader.attach(socket);
+    this.usesUserBuffer = fast !== undefined;
+    this.reader = fast ?? new DataEventReader(socket);
   }
 
   async run(): Promise<void> {
@@ -392,10 +583,11 @@ class Connection {
           `${type === P.CMD_READ ? "read" : "write"} of ${length} bytes exceeds the ${P.MAX_PAYLOAD_BYTES}-byte maximum`,
         );
       }
-      const payload =
-        type === P.CMD_WRITE
-          ? (this.reader.tryTakePieces(length) ?? (await this.reader.takePieces(length)))
-          : undefined;
+      let payload: Payload | undefined;
+      if (type === P.CMD_WRITE) {
+        const taken = this.reader.takePayload(length);
+        payload = taken instanceof Promise ? await taken : taken;
+      }
       if (type === P.CMD_DISC) {
         await Promise.all(inFlight); // the spec: handle outstanding requests, then close
         this.socket.end();
@@ -433,7 +625,7 @@ class Connection {
           if (readOnly) this.reply(handle, P.EPERM);
           else if (!inRange) this.reply(handle, P.ENOSPC); // the spec's choice for writes past the end
           else {
-            const pieces = r.payload as Buffer[];
+            const pieces = (r.payload as Payload).pieces;
             if (device.writev !== undefined) await device.writev(offset, pieces);
             else await device.write(offset, pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, length));
             if (fua) await device.flush();
@@ -468,6 +660,8 @@ class Connection {
       }
     } catch (error) {
       this.reply(handle, errorNumber(error, this.log));
+    } finally {
+      if (r.payload?.pooled !== undefined) payloadPool.release(r.payload.pooled);
     }
   }
 
@@ -483,23 +677,22 @@ class Connection {
 
   /**
    * A successful read reply is one buffer, header then payload, read by the device straight into
-   * place; large ones come from a free list and return to it once the socket has sent them.
+   * place; it comes from a free list and returns to it once the socket has sent it.
    */
   private async readReply(device: BlockDevice, handle: Buffer, offset: number, length: number): Promise<void> {
     const size = REPLY_HEADER_BYTES + length;
-    const pooled = length >= POOLED_REPLY_BYTES ? replyPool.acquire(size) : undefined;
-    const buffer = pooled ?? smallBuffer(size);
+    const pooled = replyPool.acquire(size);
+    const buffer = pooled;
     try {
       await device.readInto?.(offset, length, buffer, REPLY_HEADER_BYTES);
     } catch (error) {
-      if (pooled !== undefined) replyPool.release(pooled);
+      replyPool.release(pooled);
       throw error;
     }
     buffer.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
     buffer.writeUInt32BE(0, 4);
     handle.copy(buffer, 8);
-    if (pooled === undefined) this.send(buffer);
-    else this.send(pooled.subarray(0, size), () => replyPool.release(pooled));
+    this.send(pooled.subarray(0, size), () => replyPool.release(pooled));
   }
 
   /** Writes through a cork released on the next turn of the event loop, batching replies. */
@@ -532,8 +725,10 @@ class Connection {
 }
 
 const REPLY_HEADER_BYTES = 16;
-/** Read replies at least this large use pooled buffers; smaller ones are cut from a slab. */
-const POOLED_REPLY_BYTES = 64 * 1024;
+/** Bytes per receive syscall with UserBufferReader. */
+const RECEIVE_BUFFER_BYTES = 1024 * 1024;
+const STAGE_INITIAL_BYTES = 256 * 1024;
+const STAGE_KEEP_BYTES = 4 * 1024 * 1024;
 const SLAB_BYTES = 1024 * 1024;
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabUsed = 0;
@@ -551,14 +746,17 @@ function smallBuffer(size: number): Buffer {
   return out;
 }
 
-/** Reply buffers for large reads, by capacity (header + a power of two), reused once sent. */
-class ReplyPool {
+/** Buffers by capacity (`headroom` + a power of two), reused once released: steady traffic
+ *  allocates nothing, so it triggers no external-memory garbage collections. */
+class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
   private freeBytes = 0;
   private static readonly MAX_FREE_BYTES = 64 * 1024 * 1024;
 
+  constructor(private readonly headroom: number) {}
+
   acquire(size: number): Buffer {
-    const capacity = REPLY_HEADER_BYTES + 2 ** Math.ceil(Math.log2(Math.max(1, size - REPLY_HEADER_BYTES)));
+    const capacity = this.headroom + 2 ** Math.ceil(Math.log2(Math.max(1, size - this.headroom)));
     const list = this.free.get(capacity);
     const reused = list?.pop();
     if (reused !== undefined) {
@@ -569,7 +767,7 @@ class ReplyPool {
   }
 
   release(buffer: Buffer): void {
-    if (this.freeBytes + buffer.length > ReplyPool.MAX_FREE_BYTES) return; // left to the GC
+    if (this.freeBytes + buffer.length > BufferPool.MAX_FREE_BYTES) return; // left to the GC
     let list = this.free.get(buffer.length);
     if (list === undefined) {
       list = [];
@@ -579,7 +777,10 @@ class ReplyPool {
     this.freeBytes += buffer.length;
   }
 }
-const replyPool = new ReplyPool();
+/** Read replies: the 16-byte header, then the payload. */
+const replyPool = new BufferPool(REPLY_HEADER_BYTES);
+/** WRITE payloads received by UserBufferReader. */
+const payloadPool = new BufferPool(0);
 
 function transmissionFlags(found: NbdExport): number {
   let flags =

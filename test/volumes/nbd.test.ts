@@ -181,6 +181,83 @@ describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)"
     }
   });
 
+  for (const path of ["userBuffer", "dataEvents"] as const) {
+    it(`pipelined requests trickled in odd fragments arrive intact (${path} receive path)`, async () => {
+      const volume = `trickle-${path}`;
+      await pool.createVolume(volume, 8 * MiB);
+      const before = { ...server.receivePaths };
+      if (path === "dataEvents") process.env.VIRTFORM_NBD_DATA_EVENTS = "1";
+      const raw = await RawNbdClient.connect(port);
+      try {
+        await raw.go(volume);
+      } finally {
+        delete process.env.VIRTFORM_NBD_DATA_EVENTS;
+      }
+      expect(server.receivePaths[path]).toBe(before[path] + 1);
+      try {
+        // Writes of assorted sizes (crossing chunk boundaries), then reads of the same ranges,
+        // all sent before any reply is read, cut into fragments of 1 byte to 300 KiB.
+        const writes = [
+          [0, 4096],
+          [MiB - 700, 1400],
+          [2 * MiB + 17, 3 * MiB],
+          [5 * MiB + 5, 1],
+          [6 * MiB - 4096, 2 * MiB + 4096 - 512],
+          [100, 0],
+        ] as const;
+        const expected = Buffer.alloc(8 * MiB);
+        const frames: Buffer[] = [];
+        let handle = 0n;
+        const header = (type: number, offset: number, length: number) => {
+          const h = Buffer.alloc(28);
+          h.writeUInt32BE(0x25609513, 0);
+          h.writeUInt16BE(type, 6);
+          h.writeBigUInt64BE(++handle, 8);
+          h.writeBigUInt64BE(BigInt(offset), 16);
+          h.writeUInt32BE(length, 24);
+          return h;
+        };
+        for (const [offset, length] of writes) {
+          const data = randomBytes(length);
+          data.copy(expected, offset);
+          frames.push(header(NBD_CMD_WRITE, offset, length), data);
+        }
+        for (const [offset, length] of writes) frames.push(header(NBD_CMD_READ, offset, length));
+        const stream = Buffer.concat(frames);
+        let sent = 0;
+        for (let i = 0; sent < stream.length; i++) {
+          const n = Math.min(stream.length - sent, [1, 27, 29, 4095, 65_537, 300_000, 3][i % 7] as number);
+          raw.socket.write(stream.subarray(sent, sent + n));
+          sent += n;
+          if (i % 5 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+        // Replies may come out of order; each carries its handle.
+        const lengths = new Map<bigint, number>();
+        writes.forEach(([, length], i) => {
+          lengths.set(BigInt(i + 1), -1);
+          lengths.set(BigInt(writes.length + i + 1), length);
+        });
+        const got = new Map<bigint, Buffer>();
+        for (let i = 0; i < 2 * writes.length; i++) {
+          const reply = await raw.read(16);
+          expect(reply.readUInt32BE(0)).toBe(0x67446698);
+          expect(reply.readUInt32BE(4)).toBe(0);
+          const h = reply.readBigUInt64BE(8);
+          const length = lengths.get(h);
+          expect(length).toBeDefined();
+          if ((length as number) >= 0) got.set(h, Buffer.from(await raw.read(length as number)));
+        }
+        writes.forEach(([offset, length], i) => {
+          const data = got.get(BigInt(writes.length + i + 1));
+          expect(data?.equals(expected.subarray(offset, offset + length))).toBe(true);
+        });
+        expect((await pool.device(volume).read(0, 8 * MiB)).equals(expected)).toBe(true);
+      } finally {
+        raw.close();
+      }
+    });
+  }
+
   it("answers bad requests with errors and keeps the connection", async () => {
     const raw = await RawNbdClient.connect(port);
     try {
