@@ -49,6 +49,10 @@ interface HostState {
   usable: HostCapacity;
   free: HostCapacity;
   residents: Map<string, Placed>;
+  /** The residents' sums, kept incrementally while every value is a whole number (sums then exact in any order). */
+  used: HostCapacity;
+  /** Residents with a fractional value: while there are any, `refresh` sums in freeRoom's canonical order. */
+  fractional: number;
   /** free.memoryGiB as last sorted in `order` (the sort key is read only through this). */
   key: number;
 }
@@ -103,7 +107,17 @@ class SortedHosts {
   remove(host: HostState): void {
     const b = this.blockOf(host, host.key);
     const block = this.blocks[b];
-    const at = block?.indexOf(host) ?? -1;
+    let at = -1;
+    if (block) {
+      let lo = 0;
+      let hi = block.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compare(host, host.key, block[mid]!) > 0) lo = mid + 1;
+        else hi = mid;
+      }
+      if (block[lo] === host) at = lo;
+    }
     if (!block || at < 0) throw new Error(`host index out of order: ${host.id} not found`);
     block.splice(at, 1);
     if (block.length === 0) this.blocks.splice(b, 1);
@@ -204,7 +218,7 @@ export class HostIndex {
   private readonly antiAffinity = new GroupCounts();
 
   constructor(hosts: readonly IndexedHost[]) {
-    this.hosts = hosts.map((h) => ({ id: h.id, index: h.index, usable: { ...h.usable }, free: { ...h.usable }, residents: new Map(), key: h.usable.memoryGiB }));
+    this.hosts = hosts.map((h) => ({ id: h.id, index: h.index, usable: { ...h.usable }, free: { ...h.usable }, residents: new Map(), used: { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 }, fractional: 0, key: h.usable.memoryGiB }));
     for (const h of this.hosts) this.byId.set(h.id, h);
     this.order = new SortedHosts(this.hosts);
   }
@@ -213,16 +227,19 @@ export class HostIndex {
     return this.placed.has(id);
   }
 
-  /** Accounts an instance on its host (one on a host this cluster does not have holds no room, as in the scan). */
+  /**
+   * Accounts an instance on its host (one on a host this cluster does not have holds no room, as in
+   * the scan). The index keeps `instance` as given: the caller must not change it afterwards.
+   */
   add(instance: Placed): void {
     if (this.placed.has(instance.id)) this.remove(instance.id);
-    const p: Placed = { ...instance };
+    const p = instance;
     this.placed.set(p.id, p);
     const host = this.byId.get(p.hostId);
     if (!host) return;
     host.residents.set(p.id, p);
     this.counts(p, host, 1);
-    this.refresh(host);
+    this.refresh(host, p, 1);
   }
 
   remove(id: string): void {
@@ -233,7 +250,7 @@ export class HostIndex {
     if (!host) return;
     host.residents.delete(id);
     this.counts(p, host, -1);
-    this.refresh(host);
+    this.refresh(host, p, -1);
   }
 
   /** Every host's room and residents, in host order: what `placeInstance` takes. */
@@ -288,9 +305,30 @@ export class HostIndex {
     this.antiAffinity.add(p.antiAffinityGroup, host, delta);
   }
 
-  private refresh(host: HostState): void {
+  /** `p` joined (+1) or left (-1) the host: its free room again, and its place in the order. */
+  private refresh(host: HostState, p: Placed, sign: 1 | -1): void {
     this.order.remove(host);
-    host.free = freeRoom(host.usable, host.residents.values());
+    const whole = Number.isInteger(p.vcpu) && Number.isInteger(p.memoryGiB) && Number.isInteger(p.localDiskGiB);
+    if (!whole) host.fractional += sign;
+    if (host.fractional === 0) {
+      // Whole numbers only (and well below 2^53): the incremental sums are exact, as freeRoom's are.
+      if (whole) {
+        host.used.vcpu += sign * p.vcpu;
+        host.used.memoryGiB += sign * p.memoryGiB;
+        host.used.localDiskGiB += sign * p.localDiskGiB;
+      } else {
+        host.used = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
+        for (const r of host.residents.values()) {
+          host.used.vcpu += r.vcpu;
+          host.used.memoryGiB += r.memoryGiB;
+          host.used.localDiskGiB += r.localDiskGiB;
+        }
+      }
+      const { usable, used } = host;
+      host.free = { vcpu: usable.vcpu - used.vcpu, memoryGiB: usable.memoryGiB - used.memoryGiB, localDiskGiB: usable.localDiskGiB - used.localDiskGiB };
+    } else {
+      host.free = freeRoom(host.usable, host.residents.values());
+    }
     this.order.insert(host);
   }
 }
