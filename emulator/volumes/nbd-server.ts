@@ -692,7 +692,10 @@ class Connection {
     buffer.writeUInt32BE(P.SIMPLE_REPLY_MAGIC, 0);
     buffer.writeUInt32BE(0, 4);
     handle.copy(buffer, 8);
-    this.send(pooled.subarray(0, size), () => replyPool.release(pooled));
+    const release = () => replyPool.release(pooled);
+    // Large replies go out at once (a cork would only delay them); small ones are batched.
+    if (length >= UNCORKED_REPLY_BYTES && !this.corked) this.socket.write(pooled.subarray(0, size), release);
+    else this.send(pooled.subarray(0, size), release);
   }
 
   /** Writes through a cork released on the next turn of the event loop, batching replies. */
@@ -725,6 +728,8 @@ class Connection {
 }
 
 const REPLY_HEADER_BYTES = 16;
+/** Read replies at least this large are written without waiting for the cork to batch them. */
+const UNCORKED_REPLY_BYTES = 256 * 1024;
 /** Bytes per receive syscall with UserBufferReader. */
 const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 const STAGE_INITIAL_BYTES = 256 * 1024;

@@ -11,7 +11,7 @@
 // atomic with respect to the event loop (no chunk locks needed) and avoids a thread-pool round trip
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
-import { closeSync, fstatSync, fsync, read as readFd, write as writeFd, writev as writevFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -43,8 +43,8 @@ export const SECTOR_BYTES = 512;
 const LOCK_FILE = "pool.lock";
 const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 const fsyncFd = promisify(fsync);
-/** Reads (and in-place writes) at least this large run on the libuv thread pool, several in
- *  parallel; smaller ones inline, where a thread-pool round trip would cost more than the copy. */
+/** Reads at least this large run on the libuv thread pool, several in parallel; smaller ones
+ *  inline, where a thread-pool round trip would cost more than the copy. Writes all run inline. */
 export const PARALLEL_READ_BYTES = 256 * 1024;
 
 export interface ThinPoolCreateOptions {
@@ -128,7 +128,6 @@ export class ThinPool {
   private commitChain: Promise<void> = Promise.resolve();
   private closed = false;
   private readonly readsInFlight = new Set<Promise<unknown>>();
-  private readonly writesInFlight = new Set<Promise<unknown>>();
 
   private constructor(dir: string, metadata: PoolMetadata, luns: Lun[]) {
     this.dir = dir;
@@ -394,7 +393,7 @@ export class ThinPool {
   async close(): Promise<void> {
     if (this.closed) return;
     // they use the LUN descriptors
-    await Promise.allSettled([...this.readsInFlight, ...this.writesInFlight]);
+    await Promise.allSettled([...this.readsInFlight]);
     this.metadataDirty = true;
     await this.commit(true);
     this.closed = true;
@@ -527,60 +526,6 @@ export class ThinPool {
     return true;
   }
 
-  /**
-   * @internal Large writes whose chunks are all allocated and exclusively owned (the steady state
-   * of a volume being rewritten) go to the thread pool in parallel; anything that allocates or
-   * copies takes the synchronous path. Returns undefined when the write must take that path.
-   * `data` may be one buffer or the pieces of one (as received from a socket): each chunk's share
-   * is written with one pwritev, without first concatenating the pieces.
-   */
-  writeInPlaceParallel(volume: Volume, offset: number, data: Uint8Array | readonly Uint8Array[]): Promise<void> | undefined {
-    this.checkLive(volume);
-    if (volume.readOnly) return undefined;
-    const pieces = data instanceof Uint8Array ? [data] : data;
-    let length = 0;
-    for (const p of pieces) length += p.length;
-    checkRange(volume.sizeBytes, offset, length);
-    if (length === 0) return Promise.resolve();
-    const first = Math.floor(offset / CHUNK_SIZE_BYTES);
-    const last = Math.floor((offset + length - 1) / CHUNK_SIZE_BYTES);
-    const slots: number[] = [];
-    for (let c = first; c <= last; c++) {
-      const slot = volume.chunks.get(c);
-      if (slot === undefined || !this.allocator.writableInPlace(slot)) return undefined;
-      slots.push(slot);
-    }
-    const writes: Promise<void>[] = [];
-    let done = 0;
-    let piece = 0; // index into pieces
-    let pieceAt = 0; // bytes of pieces[piece] already assigned to earlier chunks
-    for (const slot of slots) {
-      const within = (offset + done) % CHUNK_SIZE_BYTES;
-      const n = Math.min(length - done, CHUNK_SIZE_BYTES - within);
-      const share: Uint8Array[] = [];
-      for (let need = n; need > 0; ) {
-        const p = pieces[piece] as Uint8Array;
-        const take = Math.min(need, p.length - pieceAt);
-        share.push(take === p.length ? p : p.subarray(pieceAt, pieceAt + take));
-        need -= take;
-        pieceAt += take;
-        if (pieceAt === p.length) {
-          piece++;
-          pieceAt = 0;
-        }
-      }
-      this.allocator.pin(slot); // a trim meanwhile must not hand the slot to another volume
-      writes.push(this.writeSlotAsync(slot, within, share, n));
-      done += n;
-    }
-    const all = (writes.length === 1 ? (writes[0] as Promise<void>) : Promise.all(writes)).finally(() => {
-      this.writesInFlight.delete(all);
-      for (const slot of slots) this.allocator.unpin(slot);
-    });
-    this.writesInFlight.add(all);
-    return all.then(() => undefined);
-  }
-
   /** @internal Frees the whole chunks inside the range; partial chunks are left as they are. */
   trimNow(volume: Volume, offset: number, length: number): void {
     this.checkLive(volume);
@@ -707,30 +652,6 @@ export class ThinPool {
     }
   }
 
-  /** Writes `pieces` (`length` bytes in all) at the slot position with pwritev on the thread pool. */
-  private async writeSlotAsync(slot: number, within: number, pieces: Uint8Array[], length: number): Promise<void> {
-    const { lun, index, position } = this.locate(slot, within);
-    this.dirtyLuns.add(index);
-    let done = 0;
-    let rest = pieces;
-    while (done < length) {
-      const n = await new Promise<number>((resolve, reject) =>
-        rest.length === 1
-          ? writeFd(lun.fd, rest[0] as Uint8Array, 0, (rest[0] as Uint8Array).length, position + done, (error, bytes) =>
-              error ? reject(error) : resolve(bytes),
-            )
-          : writevFd(lun.fd, rest as NodeJS.ArrayBufferView[], position + done, (error, bytes) =>
-              error ? reject(error) : resolve(bytes),
-            ),
-      );
-      if (n <= 0) throw new StorageError("ENOSPC", `short write to ${lun.record.file}`);
-      done += n;
-      if (done < length) rest = dropBytes(rest, n); // a short write: continue after what landed
-    }
-    // Marked again at completion: a flush that started meanwhile took the earlier mark with it.
-    this.dirtyLuns.add(index);
-  }
-
   private writeSlot(slot: number, within: number, data: Uint8Array): void {
     const { lun, index, position } = this.locate(slot, within);
     let done = 0;
@@ -755,10 +676,7 @@ export class ThinPool {
       throw new StorageError("QUOTA", `pool holds ${this.volumes.size} volumes, its limit is ${this.limits.maxVolumes}`);
     }
     this.checkOvercommit(source.sizeBytes, `${kind} ${sourceId} as ${newId}`);
-    // A write still landing in place would leak into the shared chunks (or be half-copied by a
-    // later copy-on-write): wait until none is in flight, then share without yielding.
-    while (this.writesInFlight.size > 0) await Promise.allSettled([...this.writesInFlight]);
-    if (this.volumes.has(newId)) throw new StorageError("ALREADY_EXISTS", `volume ${newId} already exists`);
+    // Writes are synchronous, so none is half-applied here: the chunks are shared as they stand.
     const chunks = new Map(source.chunks);
     for (const slot of chunks.values()) this.allocator.addRef(slot);
     const volume: Volume = {
@@ -932,14 +850,10 @@ class ThinVolumeDevice implements BlockDevice {
   }
 
   async writev(offset: number, pieces: readonly Uint8Array[]): Promise<void> {
-    let length = 0;
-    for (const p of pieces) length += p.length;
-    if (length >= PARALLEL_READ_BYTES) {
-      const parallel = this.pool.writeInPlaceParallel(this.volume, offset, pieces);
-      if (parallel !== undefined) return parallel;
-    }
-    // Allocation and copy-on-write run synchronously on one contiguous buffer.
-    const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces, length);
+    // Writes of every size run synchronously (page-cache copies): measured through NBD with 16
+    // 1 MiB writes in flight, a pwrite on the thread pool took ~3.6 ms from dispatch to completion
+    // against ~0.2-0.5 ms inline, and 1 GiB took 0.82-0.88 s instead of 0.55-0.64 s.
+    const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
     if (this.pool.writeNow(this.volume, offset, data)) return;
     await this.pool.flush(); // makes chunks freed by trims reusable
     this.pool.writeNow(this.volume, offset, data) || noSpace(this.volume.id);
@@ -958,21 +872,6 @@ class ThinVolumeDevice implements BlockDevice {
   flush(): Promise<void> {
     return this.pool.flush();
   }
-}
-
-/** The pieces after their first `n` bytes. */
-function dropBytes(pieces: Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let skip = n;
-  for (const p of pieces) {
-    if (skip >= p.length) {
-      skip -= p.length;
-      continue;
-    }
-    out.push(skip > 0 ? p.subarray(skip) : p);
-    skip = 0;
-  }
-  return out;
 }
 
 function checkTarget(out: Buffer, at: number, length: number): void {
