@@ -130,8 +130,11 @@ export class Emulator {
       }
       data = emptyData();
     }
-    const bytes = replayJournal(data, journalOf(file));
-    return new Emulator(data, file, { bytes, snapshotBytes });
+    const { bytes, torn } = replayJournal(data, journalOf(file));
+    const emulator = new Emulator(data, file, { bytes, snapshotBytes });
+    // Lines appended after a torn one would join it: fold first, so the journal starts clean.
+    if (torn) emulator.snapshot();
+    return emulator;
   }
 
   static inMemory(data: EmulatorData = emptyData()): Emulator {
@@ -380,13 +383,13 @@ function journalOf(file: string): string {
   return file.replace(/\.json$/, "") + ".journal";
 }
 
-/** Applies the journal's lines to a snapshot's document; returns the journal's size (0 when there is none). */
-function replayJournal(data: EmulatorData, journal: string): number {
+/** Applies the journal's lines to a snapshot's document; says how large the journal is and whether its end is torn. */
+function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean } {
   let text: string;
   try {
     text = readFileSync(journal, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false };
     throw new Error(`emulator journal ${journal} cannot be read: ${(err as Error).message}`);
   }
   const lines = text.split("\n").filter((l) => l.length > 0);
@@ -412,5 +415,5 @@ function replayJournal(data: EmulatorData, journal: string): number {
     for (const event of line.events) if (event.seq > last) data.events.push(event);
     data.nextId = Math.max(data.nextId, line.nextId);
   });
-  return Buffer.byteLength(text);
+  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n") };
 }
