@@ -185,6 +185,8 @@ describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)"
     it(`pipelined requests trickled in odd fragments arrive intact (${path} receive path)`, async () => {
       const volume = `trickle-${path}`;
       await pool.createVolume(volume, 8 * MiB);
+      // Some chunks allocated: writes there are rewrites in place, the rest allocate.
+      for (const chunk of [0, 2, 3, 4, 6, 7]) await pool.device(volume).write(chunk * MiB, Buffer.alloc(MiB));
       const before = { ...server.receivePaths };
       if (path === "dataEvents") process.env.VIRTFORM_NBD_DATA_EVENTS = "1";
       const raw = await RawNbdClient.connect(port);
