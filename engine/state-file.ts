@@ -3,7 +3,7 @@
 // loses nothing; the journal is fsynced in groups, and folded into a new snapshot (temp file,
 // fsync, rename, previous snapshot kept as `.backup`) at the end of every run. Each step costs one
 // appended line, not a rewrite of the whole state.
-import { closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { truncateSync, closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResourceState, Value } from "./model.ts";
 import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
@@ -71,6 +71,13 @@ export class FileStateStore implements StateStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw err;
     }
+    // A kill mid-write can leave a last line without its newline: cut it off, so the next record
+    // starts on a line of its own instead of gluing onto the torn one.
+    if (text.length > 0 && !text.endsWith("\n")) {
+      const keep = text.lastIndexOf("\n") + 1;
+      truncateSync(this.journalPath, Buffer.byteLength(text.slice(0, keep)));
+      text = text.slice(0, keep);
+    }
     const lines = text.split("\n").filter((l) => l.length > 0);
     const records: StateRecord[] = [];
     lines.forEach((line, i) => {
@@ -86,6 +93,8 @@ export class FileStateStore implements StateStore {
 
   async record(state: State, record: StateRecord): Promise<void> {
     this.beforeRecord?.(record);
+    // A new stack gets its snapshot before its first record, so its lineage is on disk from then on.
+    if (this.journalFd === undefined && !existsSync(this.path)) await this.commit(state);
     applyRecord(state, record);
     if (this.journalFd === undefined) {
       mkdirSync(dirname(this.path), { recursive: true });

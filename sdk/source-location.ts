@@ -9,7 +9,12 @@ const sdkDir = fileURLToPath(new URL(".", import.meta.url));
 const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/;
 
 export function callerLocation(): SourceLocation | undefined {
+  // Only the few frames up to the user's call are needed; mapping a whole stack through source maps
+  // for every declaration is most of the cost of declaring thousands of resources.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 12;
   const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
   for (const line of stack.split("\n").slice(1)) {
     const match = FRAME.exec(line.trim());
     if (!match) continue;
