@@ -32,8 +32,8 @@ export interface BlockDevice {
    *  into its reply buffer). `target` must not be touched until the promise settles. */
   readInto?(offset: number, length: number, target: Buffer, at: number): Promise<void>;
   write(offset: number, data: Uint8Array): Promise<void>;
-  /** Optional: writes the concatenation of `pieces` at `offset` without concatenating them first
-   *  (the NBD server passes the socket's receive buffers). Same semantics as write. */
+  /** Optional: writes the concatenation of `pieces` at `offset` (the NBD server's fallback receive
+   *  path passes the socket's buffers as received). Same semantics as write. */
   writev?(offset: number, pieces: readonly Uint8Array[]): Promise<void>;
   /** Make the range read as zeros; whole chunks are released instead of written. */
   writeZeroes(offset: number, length: number): Promise<void>;

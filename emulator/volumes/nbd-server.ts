@@ -1,7 +1,9 @@
 // An NBD server (fixed newstyle handshake, simple replies) exporting BlockDevices by name, written
 // from the protocol specification. Each connection runs one loop that parses requests and starts
-// them in order (up to MAX_IN_FLIGHT at once); replies carry the request's handle and those
-// written in one event-loop turn go out in a single writev.
+// them in order (up to MAX_IN_FLIGHT at once); replies carry the request's handle. Bytes arrive
+// in one reused receive buffer (UserBufferReader); WRITE payloads and READ replies live in pooled
+// buffers, so steady traffic allocates nothing large. Small replies written in one event-loop turn
+// go out in a single writev; large read replies (header and payload in one buffer) at once.
 
 import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
 import { type BlockDevice, StorageError } from "./block-device.ts";
@@ -122,9 +124,9 @@ interface Payload {
 
 /**
  * Node's default way to receive: every read allocates a fresh 64 KiB buffer handed to a "data"
- * event. Payloads are taken as the list of received pieces (views, no copy), which the device
- * writes with one pwritev per chunk instead of concatenating them first. Used when the faster
- * UserBufferReader is unavailable.
+ * event. Payloads are taken as the list of received pieces (views, no copy) and handed to
+ * BlockDevice.writev. Used when the faster UserBufferReader is unavailable (see
+ * NbdServer.receivePaths).
  */
 class DataEventReader implements Reader {
   /** Received buffers; those before `head` are consumed. */
