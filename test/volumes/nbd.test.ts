@@ -260,6 +260,47 @@ describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)"
     });
   }
 
+  it("backpressure: a client that stops reading replies, then floods writes, is paused and resumed", async () => {
+    await pool.createVolume("flood", 128 * MiB);
+    const raw = await RawNbdClient.connect(port);
+    try {
+      await raw.go("flood");
+      const frame = (type: number, handle: number, offset: number, length: number) => {
+        const h = Buffer.alloc(28);
+        h.writeUInt32BE(0x25609513, 0);
+        h.writeUInt16BE(type, 6);
+        h.writeBigUInt64BE(BigInt(handle), 8);
+        h.writeBigUInt64BE(BigInt(offset), 16);
+        h.writeUInt32BE(length, 24);
+        return h;
+      };
+      // 100 MiB of read replies the client does not read (the server stops parsing past 64 MiB of
+      // unsent replies), then 100 MiB of writes that pile up in the server's staging buffer.
+      const reads = 100;
+      const writes = 100;
+      for (let i = 0; i < reads; i++) raw.socket.write(frame(NBD_CMD_READ, i, (i % 64) * MiB, MiB));
+      for (let i = 0; i < writes; i++) {
+        raw.socket.write(frame(NBD_CMD_WRITE, reads + i, 100 * MiB, MiB));
+        raw.socket.write(Buffer.alloc(MiB, i & 0xff));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      let readReplies = 0;
+      let writeReplies = 0;
+      while (readReplies + writeReplies < reads + writes) {
+        const reply = await raw.read(16);
+        expect(reply.readUInt32BE(4)).toBe(0);
+        const handle = Number(reply.readBigUInt64BE(8));
+        if (handle < reads) {
+          readReplies++;
+          await raw.read(MiB);
+        } else writeReplies++;
+      }
+      expect((await pool.device("flood").read(100 * MiB, MiB)).equals(Buffer.alloc(MiB, (writes - 1) & 0xff))).toBe(true);
+    } finally {
+      raw.close();
+    }
+  }, 60_000);
+
   it("answers bad requests with errors and keeps the connection", async () => {
     const raw = await RawNbdClient.connect(port);
     try {
