@@ -99,9 +99,11 @@ export class Emulator {
     this.dataPlane = file === undefined ? undefined : new DataPlane(dirname(file), data);
   }
 
-  /** Resolves once the data plane has carried out every committed change and the snapshot holds them. */
+  /**
+   * Resolves once the data plane has carried out every committed change. The journal already holds
+   * them durably; folding it into the snapshot here would make every request cost the whole document.
+   */
   async settled(): Promise<void> {
-    this.snapshot();
     await this.dataPlane?.settled();
   }
 
@@ -117,24 +119,16 @@ export class Emulator {
   /** Opens (or creates) the emulator whose data lives in `dataDir`. */
   static open(dataDir: string): Emulator {
     mkdirSync(dataDir, { recursive: true });
-    const file = join(dataDir, "emulator.json");
-    let data: EmulatorData;
-    let snapshotBytes = 0;
-    try {
-      const text = readFileSync(file, "utf8");
-      snapshotBytes = text.length;
-      data = JSON.parse(text) as EmulatorData;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-        throw new Error(`emulator data ${file} cannot be read: ${(err as Error).message}`);
-      }
-      data = emptyData();
-    }
-    const { bytes, torn } = replayJournal(data, journalOf(file));
+    const { data, file, snapshotBytes, bytes, torn } = readData(dataDir);
     const emulator = new Emulator(data, file, { bytes, snapshotBytes });
     // Lines appended after a torn one would join it: fold first, so the journal starts clean.
     if (torn) emulator.snapshot();
     return emulator;
+  }
+
+  /** What a data dir holds (snapshot plus journal), read without changing anything: for tests and tools. */
+  static readDataDir(dataDir: string): EmulatorData {
+    return readData(dataDir).data;
   }
 
   static inMemory(data: EmulatorData = emptyData()): Emulator {
@@ -416,4 +410,23 @@ function replayJournal(data: EmulatorData, journal: string): { bytes: number; to
     data.nextId = Math.max(data.nextId, line.nextId);
   });
   return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n") };
+}
+
+/** The snapshot with the journal replayed over it. */
+function readData(dataDir: string): { data: EmulatorData; file: string; snapshotBytes: number; bytes: number; torn: boolean } {
+  const file = join(dataDir, "emulator.json");
+  let data: EmulatorData;
+  let snapshotBytes = 0;
+  try {
+    const text = readFileSync(file, "utf8");
+    snapshotBytes = text.length;
+    data = JSON.parse(text) as EmulatorData;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+      throw new Error(`emulator data ${file} cannot be read: ${(err as Error).message}`);
+    }
+    data = emptyData();
+  }
+  const { bytes, torn } = replayJournal(data, journalOf(file));
+  return { data, file, snapshotBytes, bytes, torn };
 }

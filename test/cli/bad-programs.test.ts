@@ -1,5 +1,6 @@
 // Bad programs fail with errors that name the resource address, the field path and the source
 // line, exit 1, and change nothing in state or in the emulator.
+import { Emulator } from "../../emulator/emulator.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -89,7 +90,7 @@ describe("bad programs", () => {
     const applied = await runCli(dir, ["apply", "--yes"]);
     expect(applied.code, applied.stderr).toBe(0);
     stateBefore = readFileSync(join(dir, ".virtform/state/shop.json"), "utf8");
-    emulatorBefore = readFileSync(join(dir, ".virtform/emulator/emulator.json"), "utf8");
+    emulatorBefore = JSON.stringify(Emulator.readDataDir(join(dir, ".virtform/emulator")));
   });
 
   for (const testCase of cases) {
@@ -105,7 +106,7 @@ describe("bad programs", () => {
       }
       expect(readFileSync(join(dir, ".virtform/state/shop.json"), "utf8")).toBe(stateBefore);
       expect(existsSync(join(dir, ".virtform/state/bad.json"))).toBe(false);
-      expect(readFileSync(join(dir, ".virtform/emulator/emulator.json"), "utf8")).toBe(emulatorBefore);
+      expect(JSON.stringify(Emulator.readDataDir(join(dir, ".virtform/emulator")))).toBe(emulatorBefore);
     });
   }
 

@@ -2,7 +2,7 @@
 // record (so before a provider call, after it but before its result is recorded, and between
 // steps) — and the next apply must converge: no orphan in the emulator, no duplicate, nothing
 // missing from state.
-import { readFileSync } from "node:fs";
+import { Emulator } from "../../emulator/emulator.ts";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
@@ -26,7 +26,7 @@ interface Inspect {
 }
 
 function emulatorNames(dir: string): string[] {
-  const data = JSON.parse(readFileSync(join(dir, ".virtform/emulator/emulator.json"), "utf8")) as Inspect;
+  const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Inspect;
   return ["clusters", "images", "pools", "volumes", "instances", "attachments"]
     .flatMap((c) => Object.values((data[c] ?? {}) as Record<string, { name: string }>).map((o) => o.name))
     .sort();

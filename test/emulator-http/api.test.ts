@@ -1,5 +1,6 @@
 // The emulator's REST API through real HTTP on loopback: auth, CRUD and list shapes, error bodies,
 // idempotency, events, actions, rehearsals, the OpenAPI document, and HttpBackend over the same API.
+import { Emulator } from "../../emulator/emulator.ts";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -153,9 +154,9 @@ describe("objects", () => {
 
   it("persists to the data dir as each request completes", async () => {
     const made = await populate(server.api);
-    const onDisk = JSON.parse(readFileSync(join(server.dataDir, "emulator.json"), "utf8"));
+    const onDisk = Emulator.readDataDir(server.dataDir);
     expect(Object.keys(onDisk.instances)).toEqual([made.instance.id]);
-    expect(onDisk.attachments[made.attachment.id].device).toBe("vdb");
+    expect(onDisk.attachments[made.attachment.id]!.device).toBe("vdb");
   });
 });
 
