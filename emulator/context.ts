@@ -3,9 +3,12 @@ import type { Collection, EmulatorData } from "./data.ts";
 import { conflict, notFound } from "./errors.ts";
 
 export class EmulatorContext {
+  private lastMs = Number.NaN;
+  private lastIso = "";
+
   constructor(
     readonly data: EmulatorData,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: () => number = Date.now,
   ) {}
 
   newId(prefix: string): string {
@@ -13,8 +16,14 @@ export class EmulatorContext {
     return `${prefix}-${n.toString(16).padStart(6, "0")}`;
   }
 
+  /** ISO time, formatted once per millisecond: a create records several events in the same one. */
   now(): string {
-    return this.clock().toISOString();
+    const ms = this.clock();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
   }
 
   event(type: string, id: string, detail?: string): void {
