@@ -2,6 +2,7 @@
 // seeded generator, so a failure replays). Afterwards the server must still answer, never have said
 // 500, and hold data that is consistent: valid against the schemas, references intact, the same on
 // disk as over the API, events numbered in order; unauthenticated requests must have changed nothing.
+import { mulberry32 } from "../helpers/random.ts";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -14,14 +15,7 @@ const REQUESTS = 3000;
 const BATCH = 16;
 
 function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   return { next, int, pick, chance: (p: number) => next() < p };

@@ -2,6 +2,7 @@
 // it must choose exactly the host `placeInstance` chooses over every host's room, and fail exactly
 // when it fails. First the index alone, then through the Emulator, where the index also has to
 // follow undone transactions, rehearsal copies, cluster resizes and a restart.
+import { mulberry32 } from "../helpers/random.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,14 +16,7 @@ import { failure, setUp, type Made } from "./fixtures.ts";
 
 /** mulberry32: a seeded generator, so a failing seed can be replayed. */
 function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),
