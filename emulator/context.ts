@@ -3,6 +3,8 @@ import type { Collection, EmulatorData } from "./data.ts";
 import { conflict, notFound } from "./errors.ts";
 
 export class EmulatorContext {
+  /** Indexes derived from the data (per-pool allocation...): built on first use, dropped when a transaction fails. */
+  readonly derived = new Map<string, unknown>();
   private lastMs = Number.NaN;
   private lastIso = "";
 

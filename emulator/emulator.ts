@@ -289,6 +289,7 @@ export class Emulator {
     try {
       change();
     } catch (err) {
+      this.ctx.derived.clear(); // they may have followed changes that are now undone
       for (const record of RECORDS) data[record] = raw[record];
       for (const [record, keys] of undo) {
         for (const [key, before] of keys) {

@@ -49,8 +49,26 @@ export function capacityGiB(devices: PoolObject["spec"]["devices"]): number {
   return devices.reduce((sum, d) => sum + d.sizeGiB, 0);
 }
 
+/**
+ * GiB allocated per pool, by volume: built from the data once, then kept current by the volume
+ * service, so a create does not scan every volume of the emulator.
+ */
+export function poolAllocation(ctx: EmulatorContext): Map<string, Map<string, number>> {
+  let allocation = ctx.derived.get("pool-allocation") as Map<string, Map<string, number>> | undefined;
+  if (!allocation) {
+    allocation = new Map();
+    for (const v of Object.values(ctx.data.volumes)) {
+      const sizes = allocation.get(v.spec.pool) ?? new Map<string, number>();
+      sizes.set(v.id, v.spec.sizeGiB);
+      allocation.set(v.spec.pool, sizes);
+    }
+    ctx.derived.set("pool-allocation", allocation);
+  }
+  return allocation;
+}
+
 export function allocatedGiB(ctx: EmulatorContext, poolId: string, except?: string): number {
-  return Object.values(ctx.data.volumes)
-    .filter((v) => v.spec.pool === poolId && v.id !== except)
-    .reduce((sum, v) => sum + v.spec.sizeGiB, 0);
+  let sum = 0;
+  for (const [id, size] of poolAllocation(ctx).get(poolId) ?? []) if (id !== except) sum += size;
+  return sum;
 }

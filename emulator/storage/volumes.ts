@@ -4,13 +4,22 @@ import type { EmulatorContext } from "../context.ts";
 import type { VolumeObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService, SpecOf } from "../service.ts";
-import { allocatedGiB, capacityGiB } from "./pools.ts";
+import { allocatedGiB, capacityGiB, poolAllocation } from "./pools.ts";
+
+function recordAllocation(ctx: EmulatorContext, poolId: string, volumeId: string, sizeGiB: number | undefined): void {
+  const allocation = poolAllocation(ctx);
+  const sizes = allocation.get(poolId) ?? new Map<string, number>();
+  if (sizeGiB === undefined) sizes.delete(volumeId);
+  else sizes.set(volumeId, sizeGiB);
+  allocation.set(poolId, sizes);
+}
 
 export const volumeService: ObjectService<"volumes"> = {
   collection: "volumes",
   idPrefix: "vol",
   create(ctx, object) {
     checkRoom(ctx, object, object.spec);
+    recordAllocation(ctx, object.spec.pool, object.id, object.spec.sizeGiB);
     if (object.spec.source !== undefined) checkSource(ctx, object);
   },
   update(ctx, object, spec) {
@@ -30,6 +39,7 @@ export const volumeService: ObjectService<"volumes"> = {
     }
     checkRoom(ctx, object, spec);
     if (spec.sizeGiB > object.spec.sizeGiB) ctx.event("volume.grown", object.id, `${object.spec.sizeGiB} -> ${spec.sizeGiB} GiB`);
+    recordAllocation(ctx, spec.pool, object.id, spec.sizeGiB);
     object.spec = spec;
   },
   delete(ctx, object) {
@@ -42,6 +52,7 @@ export const volumeService: ObjectService<"volumes"> = {
         `volume ${object.name} is attached (${attached.map((a) => `${a.device} of ${ctx.data.instances[a.spec.instance]?.name ?? a.spec.instance}`).join(", ")}); detach it first`,
       );
     }
+    recordAllocation(ctx, object.spec.pool, object.id, undefined);
   },
   outputs() {
     return {};

@@ -22,3 +22,52 @@ describe("pool quotas", () => {
     expect(emulator.list("Volume")).toHaveLength(2);
   });
 });
+
+describe("pool allocation index", () => {
+  it("agrees with the volumes themselves through creates, grows, deletes and refused changes", async () => {
+    const { mulberry32 } = await import("../helpers/random.ts");
+    const next = mulberry32(7);
+    const emulator = Emulator.inMemory();
+    const pools = [0, 1].map((i) =>
+      emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }], overcommit: 2 }, { name: `pool.p${i}` }).id,
+    );
+    let refused = 0;
+    for (let step = 0; step < 400; step++) {
+      const volumes = emulator.list("Volume");
+      const pool = pools[Math.floor(next() * 2)]!;
+      const allocated = volumes.filter((v) => v.spec.pool === pool).reduce((sum, v) => sum + (v.spec.sizeGiB as number), 0);
+      const size = 1 + Math.floor(next() * 40);
+      const roll = next();
+      try {
+        if (roll < 0.5 || volumes.length === 0) {
+          emulator.create("Volume", { pool, sizeGiB: size }, { name: `volume.v${step}` });
+          expect(allocated + size).toBeLessThanOrEqual(200); // it fit, so the index agreed it would
+        } else {
+          const victim = volumes[Math.floor(next() * volumes.length)]!;
+          if (roll < 0.8) {
+            const inPool = volumes.filter((v) => v.spec.pool === victim.spec.pool).reduce((sum, v) => sum + (v.spec.sizeGiB as number), 0);
+            const fits = inPool + size <= 200;
+            let grew = true;
+            try {
+              emulator.update("Volume", victim.id, { ...victim.spec, sizeGiB: (victim.spec.sizeGiB as number) + size }, { restart: false });
+            } catch {
+              grew = false;
+            }
+            expect(grew).toBe(fits); // a grow is refused exactly when the pool has no room for it
+            if (!grew) refused++;
+          } else emulator.delete("Volume", victim.id);
+        }
+      } catch (err) {
+        refused++;
+        expect((err as { code?: string }).code).toBe("capacity");
+        if (roll < 0.5) expect(allocated + size).toBeGreaterThan(200); // refused only when it did not fit
+      }
+      for (const p of pools) {
+        const sum = emulator.list("Volume").filter((v) => v.spec.pool === p).reduce((s, v) => s + (v.spec.sizeGiB as number), 0);
+        const row = emulator.capacity().find((r) => r.owner === (p === pools[0] ? "pool.p0" : "pool.p1"))!;
+        expect(row.used).toBe(sum);
+      }
+    }
+    expect(refused).toBeGreaterThan(10); // the pools did fill up, so refusals were exercised
+  });
+});
