@@ -6,7 +6,7 @@ import { CliError } from "./cli-error.ts";
 import { SecretsError } from "../engine/state-crypto.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
-import { emulatorServeCommand, type EmulatorServeOptions } from "./commands/emulator-serve.ts";
+import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";
 import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
 import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
 import { graphCommand } from "./commands/graph.ts";
@@ -192,7 +192,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-dir <dir>", "where the emulator keeps its data (default ./.virtform/emulator)")
     .option("--token <token>", "the bearer token clients must send (default $VIRTFORM_TOKEN, else a random one, printed)")
     .option("--nbd-port <port>", "also serve every volume over NBD on this port (export names: volume, snapshot or attachment ids; <volume>:ro read-only)")
-    .action(run((options: EmulatorServeOptions) => emulatorServeCommand(options)));
+    // Loaded on use: the HTTP server (fastify) is not needed by any other command's start-up.
+    .action(run(async (options: EmulatorServeOptions) => (await import("./commands/emulator-serve.ts")).emulatorServeCommand(options)));
 
   try {
     await cli.parseAsync(argv);
