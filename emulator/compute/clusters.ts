@@ -90,15 +90,3 @@ function checkInstancesStillFit(ctx: EmulatorContext, cluster: ClusterObject): v
 export function instancesOf(ctx: EmulatorContext, clusterId: string) {
   return Object.values(ctx.data.instances).filter((i) => i.spec.cluster === clusterId);
 }
-
-/** Stopped instances keep their host and their share of it, so a start never fails for room. */
-export function usedOnHost(ctx: EmulatorContext, hostId: string, except?: string): HostCapacity {
-  const used: HostCapacity = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
-  for (const i of Object.values(ctx.data.instances)) {
-    if (i.hostId !== hostId || i.id === except) continue;
-    used.vcpu += i.spec.vcpu;
-    used.memoryGiB += i.spec.memoryGiB;
-    used.localDiskGiB += i.spec.localDiskGiB;
-  }
-  return used;
-}

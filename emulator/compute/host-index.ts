@@ -93,14 +93,7 @@ class SortedHosts {
     }
     const b = this.blockOf(host, host.key);
     const block = this.blocks[b]!;
-    let lo = 0;
-    let hi = block.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (compare(host, host.key, block[mid]!) > 0) lo = mid + 1;
-      else hi = mid;
-    }
-    block.splice(lo, 0, host);
+    block.splice(lowerBound(block, host), 0, host);
     if (block.length > 2 * SortedHosts.BLOCK) this.blocks.splice(b, 1, block.slice(0, SortedHosts.BLOCK), block.slice(SortedHosts.BLOCK));
   }
 
@@ -109,13 +102,7 @@ class SortedHosts {
     const block = this.blocks[b];
     let at = -1;
     if (block) {
-      let lo = 0;
-      let hi = block.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (compare(host, host.key, block[mid]!) > 0) lo = mid + 1;
-        else hi = mid;
-      }
+      const lo = lowerBound(block, host);
       if (block[lo] === host) at = lo;
     }
     if (!block || at < 0) throw new Error(`host index out of order: ${host.id} not found`);
@@ -331,4 +318,16 @@ export class HostIndex {
     }
     this.order.insert(host);
   }
+}
+
+/** The first position in a sorted block whose host does not sort before `host`. */
+function lowerBound(block: readonly HostState[], host: HostState): number {
+  let lo = 0;
+  let hi = block.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (compare(host, host.key, block[mid]!) > 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
