@@ -1,10 +1,10 @@
 /** An error the user can act on: printed as it is, without a stack, exit code 1. */
 export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode = 1) {
     super(message);
+    this.exitCode = exitCode;
     this.name = "CliError";
   }
 }

@@ -7,6 +7,8 @@ import type { Step, StepResult } from "../engine/apply.ts";
 const VERB = { create: "created", update: "updated", delete: "deleted" } as const;
 
 export class ApplyProgress {
+  private readonly stream: NodeJS.WriteStream;
+  private readonly idOf: (address: string) => string | undefined;
   private readonly inFlight = new Map<string, { step: Step; since: number }>();
   private readonly startedAt = performance.now();
   private done = 0;
@@ -14,10 +16,9 @@ export class ApplyProgress {
   private timer: NodeJS.Timeout | undefined;
   private readonly live: boolean;
 
-  constructor(
-    private readonly stream: NodeJS.WriteStream,
-    private readonly idOf: (address: string) => string | undefined,
-  ) {
+  constructor(stream: NodeJS.WriteStream, idOf: (address: string) => string | undefined) {
+    this.stream = stream;
+    this.idOf = idOf;
     this.live = stream.isTTY === true && !process.env.CI;
     if (this.live) this.timer = setInterval(() => this.redraw(), 250);
   }

@@ -3,15 +3,17 @@ import type { Collection, EmulatorData } from "./data.ts";
 import { conflict, notFound } from "./errors.ts";
 
 export class EmulatorContext {
+  readonly data: EmulatorData;
+  private readonly clock: () => number;
   /** Indexes derived from the data (per-pool allocation...): built on first use, dropped when a transaction fails. */
   readonly derived = new Map<string, unknown>();
   private lastMs = Number.NaN;
   private lastIso = "";
 
-  constructor(
-    readonly data: EmulatorData,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(data: EmulatorData, clock: () => number = Date.now) {
+    this.data = data;
+    this.clock = clock;
+  }
 
   newId(prefix: string): string {
     const n = this.data.nextId++;

@@ -66,6 +66,9 @@ export interface PoolDataView {
 }
 
 export class DataPlane {
+  readonly dir: string;
+  /** The live control-plane document; read only. */
+  private readonly data: EmulatorData;
   private readonly stores = new Map<string, ThinPool>();
   private readonly failures = new Map<string, string>();
   private queue: Promise<void> = Promise.resolve();
@@ -75,11 +78,9 @@ export class DataPlane {
   private lastSeq = 0;
   private readonly stateFile: string;
 
-  constructor(
-    readonly dir: string,
-    /** The live control-plane document; read only. */
-    private readonly data: EmulatorData,
-  ) {
+  constructor(dir: string, data: EmulatorData) {
+    this.dir = dir;
+    this.data = data;
     this.stateFile = join(dir, "data-plane.json");
     try {
       this.lastSeq = (JSON.parse(readFileSync(this.stateFile, "utf8")) as { lastSeq?: number }).lastSeq ?? 0;

@@ -73,6 +73,8 @@ export interface EmulatedObject {
 }
 
 export class Emulator {
+  private readonly data: EmulatorData;
+  private readonly file: string | undefined;
   private readonly ctx: EmulatorContext;
   /** The bytes (pools, volumes, local disks): only for an emulator on disk, never for a rehearsal. */
   readonly dataPlane: DataPlane | undefined;
@@ -83,11 +85,9 @@ export class Emulator {
   private snapshotBytes = 0;
   private syncScheduled = false;
 
-  private constructor(
-    private readonly data: EmulatorData,
-    private readonly file: string | undefined,
-    journal?: { bytes: number; snapshotBytes: number },
-  ) {
+  private constructor(data: EmulatorData, file: string | undefined, journal?: { bytes: number; snapshotBytes: number }) {
+    this.data = data;
+    this.file = file;
     if (journal) {
       this.journalBytes = journal.bytes;
       this.snapshotBytes = journal.snapshotBytes;

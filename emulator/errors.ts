@@ -2,11 +2,11 @@
 export type EmulatorErrorCode = "not-found" | "conflict" | "invalid" | "capacity";
 
 export class EmulatorError extends Error {
-  constructor(
-    readonly code: EmulatorErrorCode,
-    message: string,
-  ) {
+  readonly code: EmulatorErrorCode;
+
+  constructor(code: EmulatorErrorCode, message: string) {
     super(message);
+    this.code = code;
     this.name = "EmulatorError";
   }
 }

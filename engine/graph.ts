@@ -7,8 +7,11 @@ export interface GraphNode {
 }
 
 export class CycleError extends Error {
-  constructor(readonly cycle: string[]) {
+  readonly cycle: string[];
+
+  constructor(cycle: string[]) {
     super(`dependency cycle: ${cycle.join(" -> ")}`);
+    this.cycle = cycle;
     this.name = "CycleError";
   }
 }

@@ -86,11 +86,14 @@ export interface Diagnostic {
 }
 
 export class DiagnosticsError extends Error {
+  readonly diagnostics: Diagnostic[];
+
   constructor(
-    readonly diagnostics: Diagnostic[],
+    diagnostics: Diagnostic[],
     summary = `${diagnostics.length} error${diagnostics.length === 1 ? "" : "s"}`,
   ) {
     super(summary);
+    this.diagnostics = diagnostics;
     this.name = "DiagnosticsError";
   }
 }

@@ -13,10 +13,12 @@ export function isSealed(v: unknown): v is Sealed {
 }
 
 export class StateCipher {
+  private readonly passphrase: string;
   private readonly keys = new Map<string, Buffer>();
   private readonly salt = randomBytes(16);
 
-  constructor(private readonly passphrase: string) {
+  constructor(passphrase: string) {
+    this.passphrase = passphrase;
     if (passphrase.length === 0) throw new SecretsError("VIRTFORM_PASSPHRASE is empty");
   }
 

@@ -17,6 +17,9 @@ export interface StateSecrets {
 }
 
 export class FileStateStore implements StateStore {
+  readonly path: string;
+  private readonly stack: string;
+  private readonly secrets: StateSecrets;
   readonly journalPath: string;
   private journalFd: number | undefined;
   private syncScheduled = false;
@@ -24,11 +27,10 @@ export class FileStateStore implements StateStore {
   beforeRecord?: (record: StateRecord) => void;
   onRecord?: (record: StateRecord) => void;
 
-  constructor(
-    readonly path: string,
-    private readonly stack: string,
-    private readonly secrets: StateSecrets = { pathsOf: () => [] },
-  ) {
+  constructor(path: string, stack: string, secrets: StateSecrets = { pathsOf: () => [] }) {
+    this.path = path;
+    this.stack = stack;
+    this.secrets = secrets;
     this.journalPath = path.replace(/\.json$/, "") + ".journal";
   }
 

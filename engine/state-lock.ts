@@ -17,12 +17,13 @@ export interface LockInfo {
 }
 
 export class LockedError extends Error {
-  constructor(
-    readonly holder: LockInfo | undefined,
-    readonly stale: boolean,
-    path: string,
-  ) {
+  readonly holder: LockInfo | undefined;
+  readonly stale: boolean;
+
+  constructor(holder: LockInfo | undefined, stale: boolean, path: string) {
     super(describeHolder(holder, stale, path));
+    this.holder = holder;
+    this.stale = stale;
     this.name = "LockedError";
   }
 }

@@ -6,7 +6,11 @@ import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";
 
 export class EmbeddedBackend implements Backend {
-  constructor(readonly emulator: Emulator) {}
+  readonly emulator: Emulator;
+
+  constructor(emulator: Emulator) {
+    this.emulator = emulator;
+  }
 
   static open(dataDir: string): EmbeddedBackend {
     return new EmbeddedBackend(Emulator.open(dataDir));

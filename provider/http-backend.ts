@@ -10,12 +10,13 @@ import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";
 
 export class HttpBackendError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(code: string, status: number, message: string) {
     super(message);
+    this.code = code;
+    this.status = status;
     this.name = "HttpBackendError";
   }
 }
@@ -29,14 +30,16 @@ export interface HttpBackendOptions {
 }
 
 export class HttpBackend implements Backend {
+  private readonly options: HttpBackendOptions;
   readonly endpoint: string;
   private readonly base: string;
 
   constructor(
-    private readonly options: HttpBackendOptions,
+    options: HttpBackendOptions,
     /** Where the API lives: /v1, or /v1/rehearsals/<id> for a rehearsal. */
     path = "/v1",
   ) {
+    this.options = options;
     this.endpoint = options.endpoint.replace(/\/+$/, "").replace(/\/v1$/, "");
     this.base = this.endpoint + path;
   }

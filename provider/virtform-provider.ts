@@ -6,7 +6,11 @@ import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { isNotFound, type Backend, type BackendObject } from "./backend.ts";
 
 export class VirtformProvider implements Provider {
-  constructor(private readonly backend: Backend) {}
+  private readonly backend: Backend;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
 
   async create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created> {
     const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token });

@@ -3,13 +3,15 @@
 import type { Reference } from "../engine/model.ts";
 
 export class Output<T> {
+  readonly address: string;
+  readonly path: string;
   /** Phantom: carries T for the type checker; there is no value at declaration time. */
   declare readonly __value?: T;
 
-  constructor(
-    readonly address: string,
-    readonly path: string,
-  ) {}
+  constructor(address: string, path: string) {
+    this.address = address;
+    this.path = path;
+  }
 
   toReference(): Reference {
     return { $ref: this.address, path: this.path };

@@ -12,13 +12,14 @@ export interface Declarer {
 }
 
 export class Resource implements Dependable {
+  protected readonly declaration: Declaration;
+  protected readonly declarer: Declarer;
   /** The backend's id of the resource, known after apply. */
   readonly id: Output<string>;
 
-  constructor(
-    protected readonly declaration: Declaration,
-    protected readonly declarer: Declarer,
-  ) {
+  constructor(declaration: Declaration, declarer: Declarer) {
+    this.declaration = declaration;
+    this.declarer = declarer;
     this.id = new Output<string>(declaration.address, "id");
   }
 
@@ -98,19 +99,21 @@ export class Attachment extends Resource {
 
 /** A reference to one variant of an image; only names the image declares type-check. */
 export class ImageVariant {
-  constructor(
-    readonly image: Image<string>,
-    readonly variant: string,
-  ) {}
+  readonly image: Image<string>;
+  readonly variant: string;
+
+  constructor(image: Image<string>, variant: string) {
+    this.image = image;
+    this.variant = variant;
+  }
 }
 
 export class Image<V extends string> extends Resource {
-  constructor(
-    declaration: Declaration,
-    declarer: Declarer,
-    private readonly variantNames: readonly string[],
-  ) {
+  private readonly variantNames: readonly string[];
+
+  constructor(declaration: Declaration, declarer: Declarer, variantNames: readonly string[]) {
     super(declaration, declarer);
+    this.variantNames = variantNames;
   }
 
   variant(name: V): ImageVariant {
@@ -166,10 +169,13 @@ export class Instance extends Resource {
 }
 
 export class InstanceGroup implements Dependable {
-  constructor(
-    readonly address: string,
-    readonly members: readonly Instance[],
-  ) {}
+  readonly address: string;
+  readonly members: readonly Instance[];
+
+  constructor(address: string, members: readonly Instance[]) {
+    this.address = address;
+    this.members = members;
+  }
 
   get addresses(): readonly string[] {
     return this.members.map((m) => m.address);

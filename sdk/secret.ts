@@ -1,7 +1,11 @@
 // secret(value): marks a value the program passes as sensitive. It is validated and applied as the
 // plain value, but redacted in every output and encrypted in state like a kind's secret fields.
 export class Secret<T> {
-  constructor(readonly value: T) {}
+  readonly value: T;
+
+  constructor(value: T) {
+    this.value = value;
+  }
 
   toString(): string {
     return "(sensitive)";

@@ -14,11 +14,14 @@ const NAME = /^[a-z][a-z0-9-]*$/;
 export type VariantArgs = AllowSecrets<z.input<typeof imageVariant>>;
 
 export class StackBuilder implements Declarer {
+  readonly stackName: string;
   readonly declarations: Declaration[] = [];
   readonly problems: Diagnostic[] = [];
   private readonly byAddress = new Map<string, Declaration>();
 
-  constructor(readonly stackName: string) {}
+  constructor(stackName: string) {
+    this.stackName = stackName;
+  }
 
   storagePool(name: string, args: InputArgs<typeof storagePool>, options?: ResourceOptions): StoragePool {
     return new StoragePool(this.declare(storagePool, name, args, options), this);

@@ -193,14 +193,15 @@ function readLockOrFail(path: string): LockFile | undefined {
 // Locked sets for why and diff: the lock when it answers the program, else a live resolution.
 
 class VariantSets {
+  private readonly program: string;
+  private readonly options: CatalogOptions;
   private catalog: Promise<LoadedCatalog> | undefined;
   private lock: LockFile | undefined;
   readonly notes: string[] = [];
 
-  constructor(
-    private readonly program: string,
-    private readonly options: CatalogOptions,
-  ) {
+  constructor(program: string, options: CatalogOptions) {
+    this.program = program;
+    this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
     if (!options.packages?.length) this.lock = readLockOrFail(lockPathFor(program));
   }

@@ -32,12 +32,13 @@ const STATUS: Record<EmulatorErrorCode, number> = { "not-found": 404, conflict: 
 
 /** An error of the HTTP layer itself, answered like the emulator's. */
 class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ApiErrorCode,
-    message: string,
-  ) {
+  readonly status: number;
+  readonly code: ApiErrorCode;
+
+  constructor(status: number, code: ApiErrorCode, message: string) {
     super(message);
+    this.status = status;
+    this.code = code;
   }
 }
 

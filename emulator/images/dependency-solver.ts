@@ -102,16 +102,18 @@ interface PkgState {
 }
 
 class Marker {
+  private readonly catalog: PackageCatalog;
+  private readonly relaxed: boolean;
   private readonly state = new Map<string, PkgState>();
   private readonly depsCache = new Map<PackageRecord, Dep[]>();
   /** Why a package's candidate was discarded; used for explanations. */
   readonly discarded = new Map<string, Discard>();
   private readonly nameRank = new Map<string, number>();
 
-  constructor(
-    private readonly catalog: PackageCatalog,
-    private readonly relaxed: boolean,
-  ) {}
+  constructor(catalog: PackageCatalog, relaxed: boolean) {
+    this.catalog = catalog;
+    this.relaxed = relaxed;
+  }
 
   st(name: string): PkgState {
     let s = this.state.get(name);

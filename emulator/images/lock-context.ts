@@ -15,6 +15,9 @@ interface Pending {
 }
 
 export class LockContext {
+  private readonly programPath: string;
+  /** How the user named the program, for the command in hints. */
+  private readonly programArg: string;
   readonly lockPath: string;
   readonly lock: LockFile | undefined;
   readonly warnings: Diagnostic[] = [];
@@ -24,11 +27,9 @@ export class LockContext {
   private readonly unlocked = new Map<string, string[]>();
   private readonly live = new Map<string, LockedVariant>();
 
-  constructor(
-    private readonly programPath: string,
-    /** How the user named the program, for the command in hints. */
-    private readonly programArg: string = relative(process.cwd(), programPath) || programPath,
-  ) {
+  constructor(programPath: string, programArg: string = relative(process.cwd(), programPath) || programPath) {
+    this.programPath = programPath;
+    this.programArg = programArg;
     this.lockPath = lockPathFor(programPath);
     this.lock = readLock(this.lockPath);
   }

@@ -817,10 +817,13 @@ export class ThinPool {
 
 /** The BlockDevice of one volume; all state lives in the pool. */
 class ThinVolumeDevice implements BlockDevice {
-  constructor(
-    private readonly pool: ThinPool,
-    private readonly volume: Volume,
-  ) {}
+  private readonly pool: ThinPool;
+  private readonly volume: Volume;
+
+  constructor(pool: ThinPool, volume: Volume) {
+    this.pool = pool;
+    this.volume = volume;
+  }
 
   get sizeBytes(): number {
     return this.pool.liveSize(this.volume);

@@ -34,10 +34,13 @@ export interface Answer<T = any> {
 }
 
 export class Api {
-  constructor(
-    readonly url: string,
-    readonly token: string | undefined,
-  ) {}
+  readonly url: string;
+  readonly token: string | undefined;
+
+  constructor(url: string, token: string | undefined) {
+    this.url = url;
+    this.token = token;
+  }
 
   withToken(token: string | undefined): Api {
     return new Api(this.url, token);

@@ -59,10 +59,12 @@ export async function sha256File(path: string): Promise<string> {
  * requests real clients refuse to send.
  */
 export class RawNbdClient {
+  readonly socket: Socket;
   private buffer = Buffer.alloc(0);
   private waiters: (() => void)[] = [];
   closed = false;
-  private constructor(readonly socket: Socket) {
+  private constructor(socket: Socket) {
+    this.socket = socket;
     socket.on("data", (d: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, d]);
       this.notify();
