@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// virtform's command line. Programs are TypeScript, so tsx's loader is registered before anything
-// else is imported: the CLI and the user's infra.ts then load the same way.
-import { register } from "tsx/esm/api";
+// virtform's command line. The CLI is TypeScript that Node runs with its own type stripping
+// (tsconfig's erasableSyntaxOnly keeps it strippable), and V8's compile cache on disk lets later
+// runs skip compiling it. Node does not strip types under node_modules, so an installed copy of
+// virtform registers tsx's loader first.
+import { enableCompileCache } from "node:module";
 
-register();
+enableCompileCache();
+if (import.meta.url.includes("/node_modules/")) {
+  const { register } = await import("tsx/esm/api");
+  register();
+}
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv);

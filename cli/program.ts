@@ -24,6 +24,35 @@ function resolveVirtformToThisSdk(): void {
   });
 }
 
+// What Node's own type stripping cannot load but TypeScript allows: enums, namespaces and parameter
+// properties; imports without an extension; TypeScript under node_modules.
+const NEEDS_TRANSPILER = new Set([
+  "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX",
+  "ERR_MODULE_NOT_FOUND",
+  "ERR_UNSUPPORTED_DIR_IMPORT",
+  "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING",
+]);
+let transpiling = false;
+
+/**
+ * Imports the program with Node's type stripping (fast, and its lines and columns are the file's
+ * own); a program that needs more of TypeScript is imported again through tsx's loader. The query
+ * gives the second try its own module record, as Node keeps the failed one.
+ */
+async function importProgram(url: string): Promise<{ default?: unknown }> {
+  try {
+    return (await import(url)) as { default?: unknown };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (transpiling || typeof code !== "string" || !NEEDS_TRANSPILER.has(code)) throw err;
+    transpiling = true;
+    const { tsImport } = await import("tsx/esm/api");
+    const module = (await tsImport(url, import.meta.url)) as { default?: { default?: unknown } };
+    // A program outside a "type": "module" package is CommonJS to tsx: its exports are the default.
+    return isStackDefinition(module.default) ? module : (module.default ?? {});
+  }
+}
+
 export interface LoadOptions {
   /** Use virtform.lock beside the program for image variants (default true); warnings go to stderr. */
   locks?: boolean;
@@ -37,7 +66,7 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
   resolveVirtformToThisSdk();
   let module: { default?: unknown };
   try {
-    module = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    module = await importProgram(pathToFileURL(file).href);
   } catch (err) {
     throw new CliError(`program ${path} failed to load: ${(err as Error).stack ?? String(err)}`);
   }

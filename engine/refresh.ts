@@ -25,7 +25,11 @@ export async function refreshState(state: State, provider: Provider, concurrency
   const pending: number[] = [];
   if (provider.readMany) {
     const byKind = new Map<string, number[]>();
-    entries.forEach(([, r], i) => byKind.set(r.kind, [...(byKind.get(r.kind) ?? []), i]));
+    entries.forEach(([, r], i) => {
+      const indexes = byKind.get(r.kind);
+      if (indexes) indexes.push(i);
+      else byKind.set(r.kind, [i]);
+    });
     for (const [kind, indexes] of byKind) {
       const found = await provider.readMany(kind, indexes.map((i) => entries[i]![1].id));
       for (const i of indexes) observed[i] = found.get(entries[i]![1].id) ?? null;

@@ -59,6 +59,14 @@ export function emptyState(stack: string): State {
 }
 
 /** The one place state changes; replaying a journal calls it too. */
+/**
+ * A copy of state that applyRecord can change without touching the original: records replace
+ * whole entries and never change a resource object in place, so copying the containers is enough.
+ */
+export function forkState(state: State): State {
+  return { ...state, resources: { ...state.resources }, pending: { ...state.pending }, deposed: [...state.deposed], outputs: { ...state.outputs } };
+}
+
 export function applyRecord(state: State, record: StateRecord): void {
   state.serial += 1;
   switch (record.type) {
@@ -93,7 +101,11 @@ export function applyRecord(state: State, record: StateRecord): void {
       const resource = state.resources[record.from];
       if (resource) state.resources[record.to] = resource;
       delete state.resources[record.from];
-      for (const r of Object.values(state.resources)) r.dependsOn = r.dependsOn.map((d) => (d === record.from ? record.to : d));
+      for (const [address, r] of Object.entries(state.resources)) {
+        if (r.dependsOn.includes(record.from)) {
+          state.resources[address] = { ...r, dependsOn: r.dependsOn.map((d) => (d === record.from ? record.to : d)) };
+        }
+      }
       break;
     }
   }

@@ -1,26 +1,46 @@
 // Where in the user's program a resource was declared: the first stack frame outside the SDK.
-// Frames are read from the string stack because that is the form Node maps through source maps
-// (tsx enables them), so lines point into the .ts file the user wrote.
-import { fileURLToPath } from "node:url";
+// Frames are read as V8 call sites rather than as a formatted stack: formatting maps every frame
+// through source maps, which was most of the cost of declaring thousands of resources. Positions
+// are those of the code Node ran: exact for a program loaded with Node's own type stripping (it
+// keeps every line and column), and mapped back through the loader's source map, one frame per
+// declaration, when a loader rewrote the file (tsx).
+import { findSourceMap } from "node:module";
 import { relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { SourceLocation } from "../engine/model.ts";
 
 const sdkDir = fileURLToPath(new URL(".", import.meta.url));
-const FRAME = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/;
+const callSites = (_: Error, sites: NodeJS.CallSite[]) => sites;
 
 export function callerLocation(): SourceLocation | undefined {
-  // Only the few frames up to the user's call are needed; mapping a whole stack through source maps
-  // for every declaration is most of the cost of declaring thousands of resources.
-  const limit = Error.stackTraceLimit;
+  const { prepareStackTrace, stackTraceLimit } = Error;
+  Error.prepareStackTrace = callSites;
   Error.stackTraceLimit = 12;
-  const stack = new Error().stack ?? "";
-  Error.stackTraceLimit = limit;
-  for (const line of stack.split("\n").slice(1)) {
-    const match = FRAME.exec(line.trim());
-    if (!match) continue;
-    const file = match[1]!.startsWith("file://") ? fileURLToPath(match[1]!) : match[1]!;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  Error.captureStackTrace(holder, callerLocation);
+  const sites = holder.stack ?? [];
+  Error.prepareStackTrace = prepareStackTrace;
+  Error.stackTraceLimit = stackTraceLimit;
+  for (const site of sites) {
+    const name = site.getFileName();
+    if (!name || name.startsWith("node:")) continue;
+    const file = name.startsWith("file://") ? fileURLToPath(name) : name;
     if (file.startsWith(sdkDir) || file.includes("/node_modules/")) continue;
-    return { file: relative(process.cwd(), file) || file, line: Number(match[2]), column: Number(match[3]) };
+    return mapped(name, file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
   }
   return undefined;
+}
+
+/** The position in the file the user wrote, from a 1-based position in the code Node ran. */
+function mapped(name: string, file: string, line: number, column: number): SourceLocation {
+  const entry = findSourceMap(name)?.findEntry(line - 1, column - 1);
+  if (entry && "originalLine" in entry) {
+    const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : entry.originalSource;
+    return { file: display(source || file), line: entry.originalLine + 1, column: entry.originalColumn + 1 };
+  }
+  return { file: display(file), line, column };
+}
+
+function display(file: string): string {
+  return relative(process.cwd(), file) || file;
 }

@@ -14,7 +14,7 @@ import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
 import { capacityChanges, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
-import { applyRecord, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
+import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { isSecretPath, REDACTED, secretPaths } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
@@ -119,7 +119,7 @@ async function withSession<T>(
       const paths = secretPaths(kindInfo.get(resource?.kind ?? ""), resource?.secretPaths);
       d.fields = d.fields.map((f) => (isSecretPath(f.path, paths) ? { ...f, before: REDACTED, after: REDACTED } : f));
     }
-    const planState = structuredClone(state);
+    const planState = forkState(state);
     for (const record of records) applyRecord(planState, record);
     planState.serial = state.serial; // the plan is made against the persisted serial
     const plan = options.refreshOnly
@@ -130,10 +130,12 @@ async function withSession<T>(
           replace: options.replace ?? [],
           targets: options.target ?? [],
         });
-    const capacityBefore = (await provider.capacity?.()) ?? [];
+    // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
+    const changing = plan.changes.some((c) => c.action !== "noop");
+    const capacityBefore = changing ? ((await provider.capacity?.()) ?? []) : [];
     let capacityAfter = capacityBefore;
     const problems = await rehearsePlan(plan, planState, provider, async (rehearsed) => {
-      capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
+      if (changing) capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
     });
     const capacity = capacityChanges(capacityBefore, capacityAfter);
     if (problems.length > 0) {
