@@ -12,7 +12,8 @@ import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } fro
 import { graphCommand } from "./commands/graph.ts";
 import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
-import { setEndpoint } from "./workspace.ts";
+import { closeBackends, setEndpoint } from "./workspace.ts";
+import packageJson from "../package.json" with { type: "json" };
 
 const DEFAULT_PROGRAM = "infra.ts";
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const cli = new Command("virtform")
     .description("Infrastructure as code for virtualized compute: plan and apply VM clusters, image variants and storage")
+    .version(packageJson.version, "-v, --version", "print virtform's version")
     .exitOverride()
     .showHelpAfterError()
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
@@ -197,8 +199,10 @@ export async function main(argv: string[]): Promise<number> {
 
   try {
     await cli.parseAsync(argv);
+    await closeBackends();
     return exitCode;
   } catch (err) {
+    await closeBackends().catch(() => undefined);
     return reportError(err);
   }
 }

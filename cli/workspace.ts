@@ -82,7 +82,9 @@ export class Workspace {
 
   embeddedBackend(): EmbeddedBackend {
     holdEmulatorData(this.emulatorDir, "embedded emulator");
-    return EmbeddedBackend.open(this.emulatorDir);
+    const backend = EmbeddedBackend.open(this.emulatorDir);
+    opened.push(backend);
+    return backend;
   }
 
   /** A served emulator (`virtform emulator serve`) when an endpoint is set, or undefined. */
@@ -114,6 +116,17 @@ function injectCrash(store: FileStateStore): void {
   const kill = () => process.kill(process.pid, "SIGKILL");
   if (match[1] === "before") store.beforeRecord = () => (++count === at ? kill() : undefined);
   else store.onRecord = () => (++count === at ? kill() : undefined);
+}
+
+const opened: EmbeddedBackend[] = [];
+
+/**
+ * Closes the embedded emulators this run opened: the data plane finishes its work and its pools are
+ * marked shut cleanly, so the next run trusts their high-water marks (after a kill it must treat
+ * every slot as possibly written).
+ */
+export async function closeBackends(): Promise<void> {
+  for (const backend of opened.splice(0)) await backend.emulator.close();
 }
 
 const held = new Map<string, StateLock>();

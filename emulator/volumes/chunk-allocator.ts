@@ -46,6 +46,10 @@ export class ChunkAllocator {
   private readonly refs: Uint32Array;
   private readonly highWater: number[];
   private readonly freeStacks: number[][];
+  // Free slots between the highest referenced slot and the high-water mark, per LUN: a run handed
+  // out in order from this cursor. After a crash the whole LUN counts as possibly written, and a
+  // stack of a million free slots per TiB would be most of the pool's memory.
+  private readonly staleRun: number[];
   private quarantine: number[] = [];
   // Slots whose reference count dropped since the last commit: on disk they may still be shared,
   // so an in-place write could corrupt the other sharer after a crash. They are copied instead.
@@ -71,11 +75,18 @@ export class ChunkAllocator {
     this.refs = new Uint32Array(total);
     this.highWater = luns.map((l) => Math.min(Math.max(0, l.highWater), l.slots));
     for (const id of references) this.addRef(id);
-    // Free slots below the high-water mark, stacked so that pop() yields the lowest slot first.
+    // Free slots below the highest referenced one, stacked so that pop() yields the lowest slot
+    // first; the free run above it up to the high-water mark comes next, in order.
+    this.staleRun = luns.map((_, lun) => {
+      const first = this.lunBase[lun] ?? 0;
+      let top = (this.highWater[lun] ?? 0) - 1;
+      while (top >= 0 && this.refs[first + top] === 0) top--;
+      return top + 1;
+    });
     this.freeStacks = luns.map((_, lun) => {
       const stack: number[] = [];
       const first = this.lunBase[lun] ?? 0;
-      for (let slot = (this.highWater[lun] ?? 0) - 1; slot >= 0; slot--) {
+      for (let slot = (this.staleRun[lun] ?? 0) - 1; slot >= 0; slot--) {
         if (this.refs[first + slot] === 0) stack.push(first + slot);
       }
       return stack;
@@ -154,9 +165,15 @@ export class ChunkAllocator {
     if (stack !== undefined && stack.length > 0) {
       id = stack.pop() as number;
       needsZeroFill = true;
+    } else if ((this.staleRun[lun] ?? 0) < (this.highWater[lun] ?? 0)) {
+      const slot = this.staleRun[lun]!;
+      this.staleRun[lun] = slot + 1;
+      id = (this.lunBase[lun] ?? 0) + slot;
+      needsZeroFill = true;
     } else {
       const slot = this.highWater[lun] ?? 0;
       this.highWater[lun] = slot + 1;
+      this.staleRun[lun] = slot + 1;
       id = (this.lunBase[lun] ?? 0) + slot;
       needsZeroFill = false;
     }
@@ -235,6 +252,6 @@ export class ChunkAllocator {
 
   private availableOn(lun: number): number {
     const stack = this.freeStacks[lun]?.length ?? 0;
-    return stack + (this.lunSlots[lun] ?? 0) - (this.highWater[lun] ?? 0);
+    return stack + (this.lunSlots[lun] ?? 0) - (this.staleRun[lun] ?? 0);
   }
 }

@@ -8,6 +8,8 @@ describe("ChunkAllocator", () => {
     { name: "fresh LUN hands out holes in order", luns: [{ slots: 4, highWater: 0 }], refs: [], expected: [[0, false], [1, false], [2, false]] },
     { name: "slots below the high-water mark are zero-filled on reuse", luns: [{ slots: 4, highWater: 2 }], refs: [], expected: [[0, true], [1, true], [2, false]] },
     { name: "referenced slots are skipped", luns: [{ slots: 4, highWater: 3 }], refs: [0, 2], expected: [[1, true], [3, false]] },
+    { name: "after a crash (high-water at the end) the free run above the last reference is zero-filled in order", luns: [{ slots: 6, highWater: 6 }], refs: [1], expected: [[0, true], [2, true], [3, true], [4, true], [5, true]] },
+    { name: "a high-water mark between references: the gap, the run, then holes", luns: [{ slots: 6, highWater: 4 }], refs: [0, 2], expected: [[1, true], [3, true], [4, false], [5, false]] },
     { name: "the LUN with the most free slots wins", luns: [{ slots: 2, highWater: 0 }, { slots: 3, highWater: 0 }], refs: [], expected: [[2, false], [0, false], [3, false]] },
   ])("$name", ({ luns, refs, expected }) => {
     const a = new ChunkAllocator(luns, refs);
@@ -16,6 +18,21 @@ describe("ChunkAllocator", () => {
       return [x.id, x.needsZeroFill];
     });
     expect(got).toEqual(expected);
+  });
+
+  it("counts a crashed LUN's free run as available without listing every slot", () => {
+    const slots = 1024 * 1024; // a 1 TiB LUN of 1 MiB chunks
+    const a = new ChunkAllocator([{ slots, highWater: slots }], [0, 5]);
+    expect(a.availableSlots).toBe(slots - 2);
+    const got = Array.from({ length: 6 }, () => a.allocate().id);
+    expect(got).toEqual([1, 2, 3, 4, 6, 7]);
+    expect(a.availableSlots).toBe(slots - 8);
+    const ticket = a.beginCommit();
+    a.release(3);
+    a.endCommit(ticket, true);
+    a.endCommit(a.beginCommit(), true);
+    expect(a.allocate()).toEqual({ id: 3, needsZeroFill: true }); // a freed slot before the run
+    expect(a.allocate()).toEqual({ id: 8, needsZeroFill: true });
   });
 
   it("keeps a volume's chunks on the preferred LUN while it has room", () => {
