@@ -1,8 +1,11 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // virtform's command line. The CLI is TypeScript that Node runs with its own type stripping
 // (tsconfig's erasableSyntaxOnly keeps it strippable), and V8's compile cache on disk lets later
 // runs skip compiling it. Node does not strip types under node_modules, so an installed copy of
 // virtform registers tsx's loader first.
+// A run is a short batch job: a young generation of at most 4 MiB per semi-space keeps peak memory
+// near what is live, at no cost in time (bench/engine, BENCHMARKS.md). V8 otherwise sizes it by the
+// machine's memory: on a 24 GiB machine the new space grows to 128 MiB.
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();

@@ -25,6 +25,8 @@ import { CHUNK_SIZE_BYTES, SECTOR_BYTES, ThinPool, type PoolUsage } from "./volu
 const GiB = 1024 ** 3;
 /** The control plane enforces the declared overcommit; the ThinPool's own limit stays out of its way. */
 const UNLIMITED_OVERCOMMIT = 1e9;
+/** How long a reconcile waits for more transactions to join it, unless someone waits for the bytes. */
+const RECONCILE_DELAY_MS = 200;
 /** Device name of an instance's local disk. */
 export const LOCAL_DISK_DEVICE = "vda";
 /** Events after which an instance's local disk holds nothing, for data written before disks had epochs. */
@@ -77,6 +79,8 @@ export class DataPlane {
   private closed = false;
   private lastSeq = 0;
   private readonly stateFile: string;
+  private timer: NodeJS.Timeout | undefined;
+  private runNow: (() => void) | undefined;
 
   constructor(dir: string, data: EmulatorData) {
     this.dir = dir;
@@ -89,12 +93,23 @@ export class DataPlane {
     }
   }
 
-  /** Called after every committed transaction: one more reconcile is queued (coalesced). */
+  /**
+   * Called after every committed transaction: one more reconcile is queued (coalesced), after a
+   * short delay so that a burst of transactions (an apply of thousands) costs a few passes, not one
+   * per transaction; whoever needs the bytes calls `settled()`, which starts it at once.
+   */
   schedule(): void {
     if (this.closed || this.scheduled) return;
     this.scheduled = true;
     this.started = true;
+    let run!: () => void;
+    const due = new Promise<void>((resolve) => (run = resolve));
+    this.timer = setTimeout(run, RECONCILE_DELAY_MS);
+    this.runNow = run;
     this.queue = this.queue.then(async () => {
+      await due;
+      clearTimeout(this.timer);
+      this.runNow = undefined;
       this.scheduled = false;
       if (this.closed) return;
       try {
@@ -108,6 +123,7 @@ export class DataPlane {
   /** Resolves once everything committed so far is carried out on disk (never rejects). */
   settled(): Promise<void> {
     if (!this.started) this.schedule();
+    this.runNow?.();
     return this.queue;
   }
 
@@ -215,7 +231,8 @@ export class DataPlane {
   /** Flushes and closes every pool (releasing their locks). */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.queue;
+    // Work that was queued is finished; a data plane nothing touched is left as it is.
+    if (this.started) await this.settled();
     this.closed = true;
     for (const pool of this.stores.values()) await pool.close().catch(() => undefined);
     this.stores.clear();
@@ -246,11 +263,15 @@ export class DataPlane {
             const source = item.volume.spec.source;
             // A source without bytes never held any (it came and went between two reconciles, or
             // failed to materialize): the clone starts empty, exactly as its source was.
-            if (source !== undefined && pool.getVolume(source)) await pool.cloneVolume(source, item.id);
-            else await pool.createVolume(item.id, bytes);
+            const created =
+              source !== undefined && pool.getVolume(source) ? pool.cloneVolume(source, item.id) : pool.createVolume(item.id, bytes);
+            // A clone starts at its source's size: it grows in the same metadata commit (both
+            // calls register before their first await), not in one commit of its own.
+            const size = pool.getVolume(item.id)?.sizeBytes;
+            await Promise.all([created, size !== undefined && size < bytes ? pool.resizeVolume(item.id, bytes) : undefined]);
+          } else if (have.sizeBytes < bytes) {
+            await pool.resizeVolume(item.id, bytes);
           }
-          const size = pool.getVolume(item.id)!.sizeBytes;
-          if (size < bytes) await pool.resizeVolume(item.id, bytes);
         } else if (!have) {
           const snapshot = (item as { snapshot: { spec: { volume: string }; sizeGiB: number } }).snapshot;
           if (pool.getVolume(snapshot.spec.volume)) {
@@ -340,7 +361,7 @@ export class DataPlane {
       }
       this.stores.set(key, pool);
     }
-    const current = pool.usage().luns.map((l) => l.sizeBytes);
+    const current = pool.lunSizes();
     if (luns.length > current.length || luns.some((bytes, i) => bytes > (current[i] ?? 0))) {
       // Growing a LUN or adding one changes the pool's geometry: done offline, between close and open.
       this.stores.delete(key);

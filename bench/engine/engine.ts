@@ -1,7 +1,7 @@
 // Benchmark of the plan/apply engine on the embedded emulator (issue 3, point 11).
 //   npx tsx bench/engine/engine.ts [N...]        default: 1000 5000 10000
 // For each N, in a fresh working directory, the real `virtform` binary is run as a user runs it
-// (each command its own process, under /usr/bin/time for peak RSS): first plan, apply of N creates,
+// (each command its own process, the bin file through its shebang, under /usr/bin/time for peak RSS): first plan, apply of N creates,
 // no-op plan (with refresh), plan of a 1 % edit, apply of that edit. Then, for N=5000 (or the
 // largest N below it), the same apply and no-op plan once more in-process (bench/engine/phases.ts)
 // to split the time by phase. The shape of the programs is described in program.ts.
@@ -10,7 +10,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { programSource } from "./program.ts";
 
@@ -28,9 +28,10 @@ interface Measure {
 /** Runs `virtform args` in dir under /usr/bin/time; output goes to a file (a plan of 10,000 lines is part of the work). */
 function virtform(dir: string, args: string[]): Measure {
   const timing = join(dir, "time.txt");
-  const result = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", timing, process.execPath, bin, ...args], {
+  // The bin itself, as `virtform` on PATH or `npx virtform` runs it: its shebang's Node flags apply.
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %M", "-o", timing, bin, ...args], {
     cwd: dir,
-    env: { ...process.env, NO_COLOR: "1", CI: "1" },
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`, NO_COLOR: "1", CI: "1" },
     stdio: ["ignore", "ignore", "pipe"],
     maxBuffer: 256 * 1024 * 1024,
   });
@@ -40,7 +41,7 @@ function virtform(dir: string, args: string[]): Measure {
 }
 
 function phases(dir: string, mode: "plan" | "apply"): { phases: Record<string, number>; total: number; maxRssMiB: number } {
-  const out = execFileSync(process.execPath, ["--import", "tsx", join(root, "bench/engine/phases.ts"), mode, dir], {
+  const out = execFileSync(process.execPath, ["--max-semi-space-size=4", join(root, "bench/engine/phases.ts"), mode, dir], {
     cwd: root,
     env: { ...process.env, NO_COLOR: "1" },
     maxBuffer: 64 * 1024 * 1024,

@@ -356,6 +356,11 @@ export class ThinPool {
     return new ThinVolumeDevice(this, volume);
   }
 
+  /** The size of each LUN, in bytes (what `usage()` reports, without counting chunks). */
+  lunSizes(): number[] {
+    return this.luns.map((l) => l.record.sizeBytes);
+  }
+
   usage(): PoolUsage {
     this.checkOpen();
     const a = this.allocator;

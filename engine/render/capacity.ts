@@ -36,9 +36,9 @@ export function renderCapacityText(changes: CapacityChange[]): string {
   const fmt = (v: { used: number; total: number } | null, unit: string) =>
     v ? `${round(v.used)} / ${round(v.total)}${unit ? ` ${unit}` : ""}${v.total > 0 ? ` (${Math.round((100 * v.used) / v.total)}%)` : ""}` : "(none)";
   const rows = changes.map((c) => [c.owner, c.measure, fmt(c.before, c.unit), fmt(c.after, c.unit)]);
-  const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
+  const width = [0, 1, 2].map((i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0));
   const lines = ["Capacity (used / usable, before -> after):"];
-  for (const r of rows) lines.push(`  ${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]!.padStart(width(2))}  ->  ${r[3]}`);
+  for (const r of rows) lines.push(`  ${r[0]!.padEnd(width[0]!)}  ${r[1]!.padEnd(width[1]!)}  ${r[2]!.padStart(width[2]!)}  ->  ${r[3]}`);
   return lines.join("\n") + "\n";
 }
 
