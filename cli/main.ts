@@ -140,7 +140,8 @@ export async function main(argv: string[]): Promise<number> {
     .argument("[name]", "one output")
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--json", "print JSON")
-    .action(run((name: string | undefined, options: { stack?: string; json?: boolean }) => outputCommand(name, options)));
+    .option("--show-secrets", "print outputs that hold secrets in the list and JSON too (one output named is always printed)")
+    .action(run((name: string | undefined, options: { stack?: string; json?: boolean; showSecrets?: boolean }) => outputCommand(name, options)));
 
   const images = cli.command("images").description("Image variants: resolve against a package catalog, lock, diff, why");
   const packagesOption = ["--packages <files...>", "Debian Packages files to resolve against (default: the system apt lists)"] as const;

@@ -238,7 +238,10 @@ export async function applyPlan(
 
   const ok = [...results.values()].every((r) => r.status === "done");
   const outputs = resolveOutputs(plan.outputs, state);
-  if (!deepEqual(outputs, state.outputs)) await store.record(state, { type: "outputs", outputs });
+  const secretOutputs = plan.secretOutputs ?? [];
+  if (!deepEqual(outputs, state.outputs) || !deepEqual(secretOutputs, state.secretOutputs ?? [])) {
+    await store.record(state, { type: "outputs", outputs, ...(secretOutputs.length > 0 ? { secretOutputs } : {}) });
+  }
   await store.commit(state);
   return { results: steps.map((s) => results.get(s.id)!).filter(Boolean), state, ok };
 }

@@ -51,6 +51,8 @@ export interface Plan {
   changes: ResourceChange[];
   /** Stack outputs as the program declares them (may hold references). */
   outputs: Record<string, Value | Reference>;
+  /** Paths of outputs that hold secrets. */
+  secretOutputs?: string[];
 }
 
 export interface PlanOptions {
@@ -61,6 +63,8 @@ export interface PlanOptions {
   destroy?: boolean;
   /** `--target`: plan only these addresses and what they depend on. */
   targets?: readonly string[];
+  /** Paths of outputs that hold secrets (from the program). */
+  secretOutputs?: readonly string[];
 }
 
 export function makePlan(
@@ -162,7 +166,15 @@ export function makePlan(
   }
   if (diagnostics.length > 0) throw new DiagnosticsError(diagnostics);
 
-  return { stack: state.stack, lineage: state.lineage, serial: state.serial, changes, outputs: options.destroy ? {} : outputs };
+  const secretOutputs = options.destroy ? [] : (options.secretOutputs ?? []).filter((path) => path.split(".")[0]! in outputs);
+  return {
+    stack: state.stack,
+    lineage: state.lineage,
+    serial: state.serial,
+    changes,
+    outputs: options.destroy ? {} : outputs,
+    ...(secretOutputs.length > 0 ? { secretOutputs } : {}),
+  };
 }
 
 /** The targets and everything they depend on, in the program or (for deletes) in state. */

@@ -109,7 +109,11 @@ export class FileStateStore implements StateStore {
   }
 
   private seal(values: Record<string, Value>, kind: string, extra: readonly string[] | undefined): Record<string, Value> {
-    return mapPaths(values, this.secrets.pathsOf(kind, extra), (value) => {
+    return this.sealPaths(values, this.secrets.pathsOf(kind, extra));
+  }
+
+  private sealPaths(values: Record<string, Value>, paths: readonly string[]): Record<string, Value> {
+    return mapPaths(values, paths, (value) => {
       if (!this.secrets.cipher) {
         throw new SecretsError("state would hold secret values: set VIRTFORM_PASSPHRASE so they are encrypted at rest");
       }
@@ -127,6 +131,7 @@ export class FileStateStore implements StateStore {
       const { pending } = record;
       return { ...record, pending: { ...pending, inputs: this.seal(pending.inputs!, pending.kind, pending.secretPaths) } };
     }
+    if (record.type === "outputs" && record.secretOutputs) return { ...record, outputs: this.sealPaths(record.outputs, record.secretOutputs) };
     return record;
   }
 
@@ -138,6 +143,7 @@ export class FileStateStore implements StateStore {
       pending: Object.fromEntries(
         Object.entries(state.pending).map(([a, p]) => [a, p.inputs ? { ...p, inputs: this.seal(p.inputs, p.kind, p.secretPaths) } : p]),
       ),
+      outputs: this.sealPaths(state.outputs, state.secretOutputs ?? []),
     };
   }
 

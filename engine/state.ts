@@ -33,6 +33,8 @@ export interface State {
   deposed: DeposedObject[];
   pending: Record<string, PendingOperation>;
   outputs: Record<string, Value>;
+  /** Paths of outputs that hold secrets: redacted when shown, encrypted at rest. */
+  secretOutputs?: string[];
 }
 
 export type StateRecord =
@@ -42,7 +44,7 @@ export type StateRecord =
   | { type: "remove"; address: string }
   | { type: "depose"; address: string }
   | { type: "remove-deposed"; address: string; id: string }
-  | { type: "outputs"; outputs: Record<string, Value> }
+  | { type: "outputs"; outputs: Record<string, Value>; secretOutputs?: string[] }
   | { type: "move"; from: string; to: string };
 
 export function emptyState(stack: string): State {
@@ -96,6 +98,8 @@ export function applyRecord(state: State, record: StateRecord): void {
       break;
     case "outputs":
       state.outputs = record.outputs;
+      if (record.secretOutputs?.length) state.secretOutputs = record.secretOutputs;
+      else delete state.secretOutputs;
       break;
     case "move": {
       const resource = state.resources[record.from];

@@ -3,7 +3,9 @@
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
+import { isSecretPath, secretPaths } from "../engine/render/redact.ts";
 import { collectReferences } from "../engine/values.ts";
+import { kindInfo } from "./kinds/index.ts";
 import type { Declaration } from "./declaration.ts";
 import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";
 import { lockedInputs, type LockedVariant } from "./lock.ts";
@@ -16,6 +18,8 @@ export interface EvaluatedStack {
   name: string;
   resources: DesiredResource[];
   outputs: Record<string, Value>;
+  /** Paths of outputs that hold secrets: wrapped with secret(), or a secret field of a resource. */
+  secretOutputs: string[];
   diagnostics: Diagnostic[];
 }
 
@@ -72,15 +76,24 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   diagnostics.push(...builder.problems, ...crossResourceProblems(resources));
 
   const outputProblems: Diagnostic[] = [];
+  const wrapped: string[] = [];
   const outputs =
     returned && typeof returned === "object"
-      ? (restoreReferences(toValues(returned, undefined, parsedImages, outputProblems, "")) as Record<string, Value>)
+      ? (restoreReferences(toValues(returned, undefined, parsedImages, outputProblems, "", wrapped)) as Record<string, Value>)
       : {};
   diagnostics.push(...outputProblems);
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const referencingSecrets = Object.keys(outputs).filter((name) =>
+    collectReferences(outputs[name]).some((ref) => {
+      const resource = byAddress.get(ref.$ref);
+      return resource !== undefined && isSecretPath(ref.path, secretPaths(kindInfo.get(resource.kind), resource.secretPaths));
+    }),
+  );
+  const secretOutputs = [...new Set([...wrapped, ...referencingSecrets])];
   // Keep program order for readability of plans.
   const position = new Map(builder.declarations.map((d, i) => [d.address, i]));
   resources.sort((a, b) => position.get(a.address)! - position.get(b.address)!);
-  return { name: definition.name, resources, outputs, diagnostics };
+  return { name: definition.name, resources, outputs, secretOutputs, diagnostics };
 }
 
 /** Puts each locked variant's package set into the image's inputs, so plans diff it package by package. */

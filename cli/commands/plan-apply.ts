@@ -16,7 +16,7 @@ import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.t
 import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
-import { isSecretPath, REDACTED, secretPaths } from "../../engine/render/redact.ts";
+import { isSecretPath, redact, REDACTED, secretPaths } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
@@ -84,6 +84,7 @@ async function withSession<T>(
   let stack: string;
   let resources: DesiredResource[] = [];
   let outputs: Record<string, Value> = {};
+  let secretOutputs: string[] = [];
   if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
@@ -95,14 +96,18 @@ async function withSession<T>(
     stack = program ? program.name : workspace.pickStack(undefined);
     resources = program?.resources ?? [];
     if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
-      const holding = resources.filter((r) => secretPaths(kindInfo.get(r.kind), r.secretPaths).some((p) => getPath(r.inputs, p) != null));
+      const holding = [
+        ...resources.filter((r) => secretPaths(kindInfo.get(r.kind), r.secretPaths).some((p) => getPath(r.inputs, p) != null)).map((r) => r.address),
+        ...(program?.secretOutputs ?? []).map((name) => `output ${name}`),
+      ];
       if (holding.length > 0) {
         throw new CliError(
-          `${holding.map((r) => r.address).join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
+          `${holding.join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
         );
       }
     }
     outputs = program?.outputs ?? {};
+    secretOutputs = program?.secretOutputs ?? [];
   }
   const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
   try {
@@ -129,6 +134,7 @@ async function withSession<T>(
           destroy: options.destroy ?? false,
           replace: options.replace ?? [],
           targets: options.target ?? [],
+          secretOutputs,
         });
     // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
     const changing = plan.changes.some((c) => c.action !== "noop");
@@ -257,7 +263,8 @@ async function carryOut(session: Session, options: ApplyCommandOptions, quiet: b
   printSummary(result.results, result.ok, cancel.signal.aborted);
   if (result.ok && Object.keys(result.state.outputs).length > 0) {
     out("\nOutputs:\n");
-    for (const [name, value] of Object.entries(result.state.outputs)) out(`  ${name} = ${JSON.stringify(value)}\n`);
+    const shown = redact(result.state.outputs, result.state.secretOutputs ?? []) ?? {};
+    for (const [name, value] of Object.entries(shown)) out(`  ${name} = ${JSON.stringify(value)}\n`);
   }
   if (cancel.signal.aborted) return 130;
   return result.ok ? 0 : 1;

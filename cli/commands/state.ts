@@ -40,18 +40,26 @@ export async function stateShowCommand(address: string, options: { stack?: strin
   return 0;
 }
 
-export async function outputCommand(name: string | undefined, options: { stack?: string; json?: boolean }): Promise<number> {
+/**
+ * Outputs that hold secrets are redacted in the list and in JSON unless `--show-secrets`; one output
+ * asked for by name is printed as it is (as Terraform does), for scripts that need the value.
+ */
+export async function outputCommand(
+  name: string | undefined,
+  options: { stack?: string; json?: boolean; showSecrets?: boolean },
+): Promise<number> {
   const state = await loadState(options.stack);
   if (name) {
     if (!(name in state.outputs)) throw new CliError(`no output ${name}; outputs: ${Object.keys(state.outputs).join(", ") || "(none)"}`);
     process.stdout.write((options.json ? JSON.stringify(state.outputs[name]) : formatOutput(state.outputs[name])) + "\n");
     return 0;
   }
+  const shown = options.showSecrets ? state.outputs : (redact(state.outputs, state.secretOutputs ?? []) ?? {});
   if (options.json) {
-    process.stdout.write(JSON.stringify(state.outputs, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(shown, null, 2) + "\n");
     return 0;
   }
-  for (const [key, value] of Object.entries(state.outputs)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
+  for (const [key, value] of Object.entries(shown)) process.stdout.write(`${key} = ${JSON.stringify(value)}\n`);
   return 0;
 }
 

@@ -72,3 +72,40 @@ describe("secrets", () => {
     expect(missing.stderr).toContain("Error: state holds encrypted secrets: set VIRTFORM_PASSPHRASE");
   });
 });
+
+describe("secret stack outputs", () => {
+  const dir = makeWorkdir();
+  const env = { VIRTFORM_PASSPHRASE: "correct horse battery staple" };
+  const outputs = `import { stack, secret } from "virtform";
+export default stack("outputs", (s) => {
+  const pool = s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 10 }] });
+  const v = pool.volume("v", { sizeGiB: 1 });
+  return { token: secret("tok-123"), nested: { key: secret("k-456"), size: 1 }, volumeId: v.id };
+});
+`;
+
+  it("apply needs the passphrase, then shows them redacted; state keeps them encrypted", async () => {
+    writeProgram(dir, outputs);
+    const refused = await runCli(dir, ["apply", "--yes"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("output token, output nested.key hold secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE");
+
+    const applied = ok(await runCli(dir, ["apply", "--yes"], env)).stdout;
+    expect(applied).toContain('token = "(sensitive)"');
+    expect(applied).toContain('nested = {"key":"(sensitive)","size":1}');
+    expect(applied).toMatch(/volumeId = "vol-/);
+    expect(stateFiles(dir)).not.toMatch(/tok-123|k-456/);
+  });
+
+  it("output lists and JSON redact them unless --show-secrets; one output by name is printed", async () => {
+    const list = ok(await runCli(dir, ["output"], env)).stdout;
+    expect(list).toContain('token = "(sensitive)"');
+    expect(list).not.toMatch(/tok-123|k-456/);
+    const json = JSON.parse(ok(await runCli(dir, ["output", "--json"], env)).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ token: "(sensitive)", nested: { key: "(sensitive)", size: 1 } });
+    const shown = JSON.parse(ok(await runCli(dir, ["output", "--json", "--show-secrets"], env)).stdout) as Record<string, unknown>;
+    expect(shown).toMatchObject({ token: "tok-123", nested: { key: "k-456", size: 1 } });
+    expect(ok(await runCli(dir, ["output", "token"], env)).stdout).toBe("tok-123\n");
+    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+  });
+});
