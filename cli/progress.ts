@@ -2,7 +2,7 @@
 // lists each step in flight with its elapsed time and a total. Elsewhere (CI, pipes): one plain line
 // per finished step.
 import { styleText } from "node:util";
-import type { Step, StepResult } from "../engine/apply.ts";
+import { CANCELLED, type Step, type StepResult } from "../engine/apply.ts";
 
 const VERB = { create: "created", update: "updated", delete: "deleted" } as const;
 
@@ -31,6 +31,8 @@ export class ApplyProgress {
   ended(result: StepResult): void {
     this.inFlight.delete(result.step.id);
     this.done++;
+    // Steps an interrupt kept from starting are counted in the summary, not listed one by one.
+    if (result.status === "skipped" && result.error === CANCELLED) return;
     this.clear();
     this.stream.write(this.line(result) + "\n");
     if (this.live) this.redraw();

@@ -9,6 +9,12 @@ import type { Provider } from "./provider.ts";
 import type { PendingOperation, State, StateStore } from "./state.ts";
 import { deepEqual, getPath, resolveReferences } from "./values.ts";
 
+/** The error of a step an interrupt kept from starting. */
+export const CANCELLED = "cancelled";
+
+/** The longest the walker runs without letting the event loop take a turn. */
+const YIELD_EVERY_MS = 10;
+
 export type StepOperation = "create" | "update" | "delete";
 
 export interface Step {
@@ -190,7 +196,7 @@ export async function applyPlan(
         // Cancelled: whatever has not started is skipped, in-flight steps still finish.
         for (const step of steps) {
           if (!results.has(step.id) && !startedSteps.has(step.id)) {
-            results.set(step.id, { step, status: "skipped", error: "cancelled", elapsedMs: 0 });
+            results.set(step.id, { step, status: "skipped", error: CANCELLED, elapsedMs: 0 });
             options.hooks?.onStepEnd?.(results.get(step.id)!);
           }
         }
@@ -227,10 +233,20 @@ export async function applyPlan(
             running--;
             runningByKind.set(kind, runningByKind.get(kind)! - 1);
             finish(result);
-            pump();
+            pumpSoon();
           });
       }
       if (running === 0 && ready.length === 0) resolveAll();
+    };
+    // Steps against an in-process backend settle as microtasks: without a turn of the event loop
+    // now and then, Ctrl-C (a signal handler) and the progress display would wait for the whole walk.
+    let lastTurn = performance.now();
+    const pumpSoon = () => {
+      if (performance.now() - lastTurn < YIELD_EVERY_MS) return pump();
+      setImmediate(() => {
+        lastTurn = performance.now();
+        pump();
+      });
     };
     options.signal?.addEventListener("abort", () => pump(), { once: true });
     pump();

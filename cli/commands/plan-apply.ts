@@ -2,7 +2,7 @@
 // state, settle what a killed run left in flight, refresh from the backend, plan, rehearse the plan
 // on a copy of the backend; then (apply, destroy) confirm and carry it out.
 import { createInterface } from "node:readline/promises";
-import { applyPlan, type StepResult } from "../../engine/apply.ts";
+import { applyPlan, CANCELLED, type StepResult } from "../../engine/apply.ts";
 import { DiagnosticsError, type DesiredResource, type Value } from "../../engine/model.ts";
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
@@ -300,8 +300,16 @@ function printSummary(results: StepResult[], ok: boolean, cancelled: boolean): v
   for (const r of results.filter((r) => r.status === "failed")) {
     process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.error}\n`);
   }
-  const skipped = results.filter((r) => r.status === "skipped");
-  if (skipped.length > 0) out(`Skipped: ${skipped.map((r) => r.step.change.address).join(", ")}\n`);
+  const skipped = results.filter((r) => r.status === "skipped" && r.error !== CANCELLED);
+  if (skipped.length > 0) out(`Skipped: ${listed(skipped.map((r) => r.step.change.address))}\n`);
+  const notStarted = results.filter((r) => r.status === "skipped" && r.error === CANCELLED).length;
+  if (notStarted > 0) out(`Not started: ${notStarted} step${notStarted === 1 ? "" : "s"}; run apply again to carry them out.\n`);
+}
+
+/** A list that stays readable when thousands of steps were skipped. */
+function listed(addresses: string[], max = 20): string {
+  const shown = addresses.slice(0, max).join(", ");
+  return addresses.length > max ? `${shown} and ${addresses.length - max} more` : shown;
 }
 
 async function confirm(yes: boolean, what: "apply" | "destroy"): Promise<void> {
