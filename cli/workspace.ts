@@ -51,10 +51,10 @@ export class Workspace {
 
   stateStore(stack: string): FileStateStore {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new CliError(`invalid stack name "${stack}"`);
-    const passphrase = process.env.VIRTFORM_PASSPHRASE;
+    const cipher = stateCipher();
     const store = new FileStateStore(join(this.stateDir, `${stack}.json`), stack, {
-      pathsOf: (kind, extra) => secretPaths(kindInfo.get(kind), extra),
-      ...(passphrase ? { cipher: new StateCipher(passphrase) } : {}),
+      pathsOf: secretPathsOf,
+      ...(cipher ? { cipher } : {}),
     });
     injectCrash(store);
     return store;
@@ -116,6 +116,17 @@ function injectCrash(store: FileStateStore): void {
   const kill = () => process.kill(process.pid, "SIGKILL");
   if (match[1] === "before") store.beforeRecord = () => (++count === at ? kill() : undefined);
   else store.onRecord = () => (++count === at ? kill() : undefined);
+}
+
+/** The cipher of state and saved plans: from VIRTFORM_PASSPHRASE, when it is set. */
+export function stateCipher(): StateCipher | undefined {
+  const passphrase = process.env.VIRTFORM_PASSPHRASE;
+  return passphrase ? new StateCipher(passphrase) : undefined;
+}
+
+/** A resource's secret paths: its kind's secret fields and what the program wrapped with secret(). */
+export function secretPathsOf(kind: string, extra: readonly string[] | undefined): readonly string[] {
+  return secretPaths(kindInfo.get(kind), extra);
 }
 
 const opened: EmbeddedBackend[] = [];

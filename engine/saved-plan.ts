@@ -1,9 +1,13 @@
 // A plan written to a file (`plan --out`) and applied later (`apply FILE`). It records the state's
 // lineage and serial; once state has moved on the plan is refused, so what is applied is exactly
-// what was reviewed.
+// what was reviewed. A plan that holds secret values keeps its body (changes, refresh, outputs)
+// encrypted with the state's passphrase, as state does.
 import { readFileSync, writeFileSync } from "node:fs";
+import type { Value } from "./model.ts";
 import type { Plan } from "./plan.ts";
+import { SecretsError, type Sealed, type StateCipher } from "./state-crypto.ts";
 import type { State, StateRecord } from "./state.ts";
+import { getPath } from "./values.ts";
 
 export const SAVED_PLAN_VERSION = 1;
 
@@ -20,15 +24,53 @@ export interface SavedPlan {
   plan: Plan;
 }
 
+/** What is encrypted when the plan holds secrets. */
+type SavedBody = Pick<SavedPlan, "refreshOnly" | "refreshRecords" | "plan">;
+
 export class StalePlanError extends Error {}
 
-export function writeSavedPlan(file: string, saved: Omit<SavedPlan, "$virtformPlan" | "created">): void {
-  const document: SavedPlan = { $virtformPlan: SAVED_PLAN_VERSION, created: new Date().toISOString(), ...saved };
-  writeFileSync(file, JSON.stringify(document) + "\n");
+/** Whether any value at a secret path (or a secret output) is in the plan or its refresh. */
+export function planHoldsSecrets(
+  saved: SavedBody,
+  pathsOf: (kind: string, extra: readonly string[] | undefined) => readonly string[],
+): boolean {
+  const holds = (values: Record<string, Value> | null | undefined, paths: readonly string[]) =>
+    values != null && paths.some((p) => getPath(values, p) != null);
+  if ((saved.plan.secretOutputs ?? []).length > 0) return true;
+  for (const change of saved.plan.changes) {
+    const paths = pathsOf(change.kind, change.secretPaths);
+    if (holds(change.before, paths) || holds(change.after, paths)) return true;
+  }
+  return saved.refreshRecords.some((record) => {
+    if (record.type !== "set") return false;
+    const paths = pathsOf(record.resource.kind, record.resource.secretPaths);
+    return holds(record.resource.inputs, paths) || holds(record.resource.outputs, paths);
+  });
 }
 
-/** The saved plan in `file`, or undefined when the file is not one (e.g. a program). */
-export function readSavedPlan(file: string): SavedPlan | undefined {
+export function writeSavedPlan(
+  file: string,
+  saved: Omit<SavedPlan, "$virtformPlan" | "created">,
+  secrets: { holds: boolean; cipher: StateCipher | undefined },
+): void {
+  const document: SavedPlan = { $virtformPlan: SAVED_PLAN_VERSION, created: new Date().toISOString(), ...saved };
+  if (!secrets.holds) {
+    writeFileSync(file, JSON.stringify(document) + "\n");
+    return;
+  }
+  if (!secrets.cipher) {
+    throw new SecretsError(`the plan holds secret values: set VIRTFORM_PASSPHRASE so that ${file} keeps them encrypted`);
+  }
+  const { refreshOnly, refreshRecords, plan, ...header } = document;
+  const body: SavedBody = { refreshOnly, refreshRecords, plan };
+  writeFileSync(file, JSON.stringify({ ...header, encrypted: secrets.cipher.seal(body as unknown as Value) }) + "\n");
+}
+
+/**
+ * The saved plan in `file`, or undefined when the file is not one (e.g. a program). An encrypted
+ * one needs the cipher (the passphrase it was saved with).
+ */
+export function readSavedPlan(file: string, cipher?: () => StateCipher | undefined): SavedPlan | undefined {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -46,7 +88,18 @@ export function readSavedPlan(file: string): SavedPlan | undefined {
   if (parsed.$virtformPlan !== SAVED_PLAN_VERSION) {
     throw new StalePlanError(`${file} is a saved plan of format ${String(parsed.$virtformPlan)}; this virtform reads format ${SAVED_PLAN_VERSION}`);
   }
-  return parsed as SavedPlan;
+  const { encrypted, ...header } = parsed as Partial<SavedPlan> & { encrypted?: Sealed };
+  if (encrypted === undefined) return parsed as SavedPlan;
+  const opener = cipher?.();
+  if (!opener) throw new SecretsError(`saved plan ${file} holds encrypted secrets: set VIRTFORM_PASSPHRASE to the passphrase it was saved with`);
+  let body: SavedBody;
+  try {
+    body = opener.open(encrypted) as unknown as SavedBody;
+  } catch (err) {
+    if (!(err instanceof SecretsError)) throw err;
+    throw new SecretsError(`VIRTFORM_PASSPHRASE does not decrypt saved plan ${file}: it is not the passphrase the plan was saved with`);
+  }
+  return { ...header, ...body } as SavedPlan;
 }
 
 export function checkNotStale(saved: SavedPlan, state: State, file: string): void {

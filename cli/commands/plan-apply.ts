@@ -13,7 +13,7 @@ import { planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
 import { capacityChanges, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
-import { checkNotStale, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
+import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED, secretPaths } from "../../engine/render/redact.ts";
@@ -21,7 +21,7 @@ import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
-import { Workspace } from "../workspace.ts";
+import { secretPathsOf, stateCipher, Workspace } from "../workspace.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -163,15 +163,12 @@ export async function planCommand(program: string, options: PlanCommandOptions):
     else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift));
     else out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity)));
     if (options.out) {
-      writeSavedPlan(options.out, {
-        program,
-        stack: state.stack,
-        lineage: state.lineage,
-        serial: state.serial,
-        refreshOnly: options.refreshOnly ?? false,
-        refreshRecords,
-        plan,
-      });
+      const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
+      writeSavedPlan(
+        options.out,
+        { program, stack: state.stack, lineage: state.lineage, serial: state.serial, ...body },
+        { holds: planHoldsSecrets(body, secretPathsOf), cipher: stateCipher() },
+      );
       if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
     }
     return options.detailedExitcode && (hasChanges(plan) || drift.length > 0) ? 2 : 0;
@@ -179,7 +176,7 @@ export async function planCommand(program: string, options: PlanCommandOptions):
 }
 
 export async function applyCommand(programOrPlan: string, options: ApplyCommandOptions): Promise<number> {
-  const saved = readSavedPlan(programOrPlan);
+  const saved = readSavedPlan(programOrPlan, stateCipher);
   if (saved) return applySavedPlan(programOrPlan, saved, options);
   return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
     const { plan, drift } = session;

@@ -63,6 +63,38 @@ describe("secrets", () => {
     expect(text).not.toMatch(/hunter[23]/);
   });
 
+  it("a saved plan holding secrets is encrypted, and applying it needs the passphrase", async () => {
+    const fresh = makeWorkdir();
+    writeProgram(fresh, program("hunter4"));
+    const refused = await runCli(fresh, ["plan", "--out", "secret.plan"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("the plan holds secret values: set VIRTFORM_PASSPHRASE so that secret.plan keeps them encrypted");
+
+    ok(await runCli(dir, ["plan", "--out", "secret.plan"], env));
+    const file = readFileSync(join(dir, "secret.plan"), "utf8");
+    expect(file).toContain('"encrypted":{"$encrypted":"v1.');
+    expect(file).not.toMatch(/hunter|swordfish|dbPassword/);
+
+    const missing = await runCli(dir, ["apply", "secret.plan"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("Error: saved plan secret.plan holds encrypted secrets: set VIRTFORM_PASSPHRASE");
+    const wrong = await runCli(dir, ["apply", "secret.plan"], { VIRTFORM_PASSPHRASE: "wrong" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt saved plan secret.plan");
+
+    const applied = ok(await runCli(dir, ["apply", "secret.plan"], env)).stdout;
+    expect(applied).toContain("~ config.dbPassword: (sensitive) -> (sensitive)");
+    expect(applied).toMatch(/Apply complete: .*1 updated/);
+    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+  });
+
+  it("a plan without secrets is saved in clear, for review", async () => {
+    const plain = makeWorkdir();
+    writeProgram(plain, `import { stack } from "virtform";\nexport default stack("plain", (s) => { s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 10 }] }); });\n`);
+    ok(await runCli(plain, ["plan", "--out", "plain.plan"]));
+    expect(JSON.parse(readFileSync(join(plain, "plain.plan"), "utf8")).plan.changes[0].address).toBe("pool.p");
+  });
+
   it("a wrong or missing passphrase is a clear error, not a crash", async () => {
     const wrong = await runCli(dir, ["plan"], { VIRTFORM_PASSPHRASE: "wrong" });
     expect(wrong.code).toBe(1);
