@@ -1,6 +1,8 @@
 // virtform.lock: each image variant's requested spec and the exact package set it resolved to, with
 // the content digest over that set and the config. Committed beside the program like
-// package-lock.json, so plans are reproducible on machines without a package catalog.
+// package-lock.json, so plans are reproducible on machines without a package catalog. The config
+// itself is kept as a digest only: it may hold secrets (a value wrapped with secret()), and a lock is
+// meant to be committed. Version 1 locks (which kept the config's values) are still read.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -8,7 +10,7 @@ import { z } from "zod";
 import type { ResolvedVariant } from "./kinds/image.ts";
 
 export const LOCK_FILE = "virtform.lock";
-export const LOCKFILE_VERSION = 1;
+export const LOCKFILE_VERSION = 2;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
@@ -37,8 +39,16 @@ const lockedPackage = z
   .strict();
 
 const requestedSpec = z
-  .object({ base: z.string(), packages: z.array(z.string()), config: z.record(z.string(), scalar) })
-  .strict();
+  .object({
+    base: z.string(),
+    packages: z.array(z.string()),
+    /** sha256 over the sorted config (version 2). */
+    configDigest: z.string().optional(),
+    /** The config's values (version 1 only). */
+    config: z.record(z.string(), scalar).optional(),
+  })
+  .strict()
+  .refine((r) => r.configDigest !== undefined || r.config !== undefined, { message: "needs configDigest (or, in version 1, config)" });
 
 const lockedVariant = z
   .object({
@@ -54,7 +64,7 @@ const catalogSource = z.union([z.literal("apt-lists"), z.array(z.string()).min(1
 
 const lockFile = z
   .object({
-    lockfileVersion: z.literal(LOCKFILE_VERSION),
+    lockfileVersion: z.union([z.literal(1), z.literal(LOCKFILE_VERSION)]),
     catalog: catalogSource,
     images: z.record(z.string(), z.record(z.string(), lockedVariant)),
   })
@@ -101,7 +111,8 @@ export function serializeLock(lock: LockFile): string {
     const names = Object.keys(variants).sort();
     names.forEach((name, vi) => {
       const v = variants[name]!;
-      const requested = { base: v.requested.base, packages: v.requested.packages, config: sortKeys(v.requested.config) };
+      const { base, packages, configDigest, config } = v.requested;
+      const requested = configDigest !== undefined ? { base, packages, configDigest } : { base, packages, config: sortKeys(config) };
       lines.push(
         `      ${JSON.stringify(name)}: {`,
         `        "requested": ${JSON.stringify(requested)},`,
@@ -147,6 +158,11 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
+/** What the lock keeps of a variant's config: a digest, never the values. */
+export function configDigest(config: Record<string, string | number | boolean>): string {
+  return `sha256:${createHash("sha256").update(JSON.stringify(sortedConfig(config))).digest("hex")}`;
+}
+
 function sortedConfig(config: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
@@ -164,7 +180,7 @@ export function lockDigest(base: string, packages: readonly LockedPackage[], con
 export function makeLockedVariant(spec: ResolvedVariant, packages: LockedPackage[]): LockedVariant {
   const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
-    requested: { base: spec.base, packages: [...spec.packages], config: sortedConfig(spec.config) },
+    requested: { base: spec.base, packages: [...spec.packages], configDigest: configDigest(spec.config) },
     digest: lockDigest(spec.base, sorted, spec.config),
     installedKiB: sorted.reduce((sum, p) => sum + p.installedKiB, 0),
     packages: sorted,
@@ -182,9 +198,10 @@ export function freshness(entry: LockedVariant, spec: ResolvedVariant): Freshnes
   const req = entry.requested;
   const samePackages = req.packages.length === spec.packages.length && req.packages.every((p, i) => p === spec.packages[i]);
   if (req.base !== spec.base || !samePackages) return "stale";
-  const a = sortedConfig(req.config);
-  const b = sortedConfig(spec.config);
-  const same = JSON.stringify(a) === JSON.stringify(b);
+  const same =
+    req.configDigest !== undefined
+      ? req.configDigest === configDigest(spec.config)
+      : JSON.stringify(sortedConfig(req.config ?? {})) === JSON.stringify(sortedConfig(spec.config));
   return same ? "fresh" : "config-changed";
 }
 

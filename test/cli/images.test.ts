@@ -53,7 +53,7 @@ describe("images commands on the fixture catalog", () => {
     expect(r.stdout).toContain("image.app:heavy: locked 4 packages");
     expect(r.stdout).toContain("Wrote virtform.lock: 2 variants changed.");
     const lock = readJson<Lock>(lockPath);
-    expect(lock.lockfileVersion).toBe(1);
+    expect(lock.lockfileVersion).toBe(2);
     // Recorded relative to the lock, so a checkout elsewhere finds it again.
     expect(lock.catalog).toEqual([expect.stringMatching(/^\.\.\/.*test\/images\/fixtures\/Packages$/)]);
     const heavy = lock.images["image.app"]!.heavy!;
@@ -223,5 +223,32 @@ describe.skipIf(systemPackageLists().length === 0)("images on the system apt lis
     expect(diff.stdout).toMatch(/\+ prometheus-node-exporter \S+/);
     const resolve = JSON.parse((await runCli(dir, ["images", "resolve", "--json"])).stdout) as { images: Record<string, { sharedBytes: number }> };
     expect(resolve.images["image.appserver"]!.sharedBytes).toBeGreaterThan(100 * 1024 * 1024);
+  });
+});
+
+describe("a secret in an image's config", () => {
+  it("never reaches virtform.lock, which keeps a digest of the config", async () => {
+    const dir = makeWorkdir("virtform-images-secret-");
+    const source = (password: string) => `import { stack, secret } from "virtform";
+export default stack("imgs", (s) => {
+  s.image("app", { base: "debian-12", packages: ["jdk"], config: { dbPassword: secret("${password}") }, variants: { light: {} } });
+});
+`;
+    writeProgram(dir, source("hunter2"));
+    const locked = await runCli(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
+    expect(locked.code, locked.stderr).toBe(0);
+    const text = readFileSync(join(dir, "virtform.lock"), "utf8");
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("dbPassword");
+    expect(text).toMatch(/"configDigest":"sha256:[0-9a-f]{64}"/);
+    // The lock is fresh for this program: plan uses it without a warning.
+    const plan = await runCli(dir, ["plan"]);
+    expect(plan.code).toBe(0);
+    expect(plan.stderr).toBe("");
+    // A new secret is a config change: the locked packages still answer, and the lock says so.
+    writeProgram(dir, source("hunter3"));
+    const relocked = await runCli(dir, ["images", "lock", "--packages", fixture]);
+    expect(relocked.code, relocked.stderr).toBe(0);
+    expect(readFileSync(join(dir, "virtform.lock"), "utf8")).not.toMatch(/hunter[23]/);
   });
 });

@@ -11,6 +11,7 @@ import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
   diffPackages,
   formatPackageChange,
+  configDigest,
   freshness,
   lockedWhy,
   readLock,
@@ -55,7 +56,9 @@ describe("locking a variant", () => {
     ]);
     expect(light.packages.find((p) => p.name === "libc")?.sha256).toBe("1111111111111111111111111111111111111111111111111111111111112222");
     expect(light.installedKiB).toBe(180000 + 100 + 12010);
-    expect(light.requested).toEqual({ base: "debian-12", packages: ["jdk"], config: { heapMiB: 512 } });
+    // The config is kept as a digest only: it may hold secrets, and the lock is committed.
+    expect(light.requested).toEqual({ base: "debian-12", packages: ["jdk"], configDigest: configDigest({ heapMiB: 512 }) });
+    expect(light.requested.configDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(light.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
@@ -104,6 +107,14 @@ describe("staleness", () => {
     const constraint = { ...image, packages: ["jdk (>= 17.0.15)"] };
     expect(freshness(heavy, resolveVariant(constraint, "heavy"))).toBe("stale");
     expect(freshness(heavy, resolveVariant({ ...image, base: "debian-13" }, "heavy"))).toBe("stale");
+  });
+
+  it("a version 1 entry (config kept as values) is still compared by its values", () => {
+    const { configDigest: _digest, ...requested } = lock("heavy").requested;
+    const v1 = { ...lock("heavy"), requested: { ...requested, config: { heapMiB: 4096 } } };
+    expect(freshness(v1, resolveVariant(image, "heavy"))).toBe("fresh");
+    const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 } } } };
+    expect(freshness(v1, resolveVariant(configOnly, "heavy"))).toBe("config-changed");
   });
 });
 
