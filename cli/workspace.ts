@@ -4,8 +4,7 @@ import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileStateStore } from "../engine/state-file.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
-import { secretPaths } from "../engine/render/redact.ts";
-import { kindInfo } from "../sdk/kinds/index.ts";
+import { secretPathsOf } from "../sdk/kinds/index.ts";
 import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
@@ -118,15 +117,17 @@ function injectCrash(store: FileStateStore): void {
   else store.onRecord = () => (++count === at ? kill() : undefined);
 }
 
-/** The cipher of state and saved plans: from VIRTFORM_PASSPHRASE, when it is set. */
+let shared: { passphrase: string; cipher: StateCipher } | undefined;
+
+/**
+ * The cipher of state and saved plans: from VIRTFORM_PASSPHRASE, when it is set. One per process,
+ * so its key (scrypt, deliberately slow) is derived once for state and saved plan alike.
+ */
 export function stateCipher(): StateCipher | undefined {
   const passphrase = process.env.VIRTFORM_PASSPHRASE;
-  return passphrase ? new StateCipher(passphrase) : undefined;
-}
-
-/** A resource's secret paths: its kind's secret fields and what the program wrapped with secret(). */
-export function secretPathsOf(kind: string, extra: readonly string[] | undefined): readonly string[] {
-  return secretPaths(kindInfo.get(kind), extra);
+  if (!passphrase) return undefined;
+  if (shared?.passphrase !== passphrase) shared = { passphrase, cipher: new StateCipher(passphrase) };
+  return shared.cipher;
 }
 
 const opened: EmbeddedBackend[] = [];

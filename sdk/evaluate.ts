@@ -3,9 +3,9 @@
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
-import { isSecretPath, secretPaths } from "../engine/render/redact.ts";
+import { isSecretPath } from "../engine/render/redact.ts";
 import { collectReferences } from "../engine/values.ts";
-import { kindInfo } from "./kinds/index.ts";
+import { secretPathsOf } from "./kinds/index.ts";
 import type { Declaration } from "./declaration.ts";
 import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";
 import { lockedInputs, type LockedVariant } from "./lock.ts";
@@ -86,7 +86,7 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   const referencingSecrets = Object.keys(outputs).filter((name) =>
     collectReferences(outputs[name]).some((ref) => {
       const resource = byAddress.get(ref.$ref);
-      return resource !== undefined && isSecretPath(ref.path, secretPaths(kindInfo.get(resource.kind), resource.secretPaths));
+      return resource !== undefined && isSecretPath(ref.path, secretPathsOf(resource.kind, resource.secretPaths));
     }),
   );
   const secretOutputs = [...new Set([...wrapped, ...referencingSecrets])];

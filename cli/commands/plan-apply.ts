@@ -15,13 +15,13 @@ import { capacityChanges, renderCapacityText, type CapacityChange } from "../../
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
-import { kindInfo } from "../../sdk/kinds/index.ts";
-import { isSecretPath, redact, REDACTED, secretPaths } from "../../engine/render/redact.ts";
+import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
+import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
-import { secretPathsOf, stateCipher, Workspace } from "../workspace.ts";
+import { stateCipher, Workspace } from "../workspace.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -97,7 +97,7 @@ async function withSession<T>(
     resources = program?.resources ?? [];
     if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
       const holding = [
-        ...resources.filter((r) => secretPaths(kindInfo.get(r.kind), r.secretPaths).some((p) => getPath(r.inputs, p) != null)).map((r) => r.address),
+        ...resources.filter((r) => secretPathsOf(r.kind, r.secretPaths).some((p) => getPath(r.inputs, p) != null)).map((r) => r.address),
         ...(program?.secretOutputs ?? []).map((name) => `output ${name}`),
       ];
       if (holding.length > 0) {
@@ -121,7 +121,7 @@ async function withSession<T>(
     // Drift is for display: secret values in it are redacted like everywhere else.
     for (const d of drift) {
       const resource = state.resources[d.address];
-      const paths = secretPaths(kindInfo.get(resource?.kind ?? ""), resource?.secretPaths);
+      const paths = secretPathsOf(resource?.kind ?? "", resource?.secretPaths);
       d.fields = d.fields.map((f) => (isSecretPath(f.path, paths) ? { ...f, before: REDACTED, after: REDACTED } : f));
     }
     const planState = forkState(state);

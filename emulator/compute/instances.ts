@@ -164,7 +164,8 @@ export function hostRooms(ctx: EmulatorContext, cluster: ClusterObject, except?:
   return [...rooms.values()].map(({ placed, ...room }) => ({ ...room, free: freeRoom(room.free, placed) }));
 }
 
-function placedOf(i: InstanceObject): Placed {
+/** What placement needs of an instance: its host, its size and its placement groups. */
+export function placedOf(i: InstanceObject): Placed {
   const p = i.spec.placement;
   return {
     id: i.id,

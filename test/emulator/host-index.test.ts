@@ -10,6 +10,7 @@ import { describe, expect, it } from "vitest";
 import { HostIndex, type Placed } from "../../emulator/compute/host-index.ts";
 import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
 import { placeInstance, type HostRoom, type PlacementRules } from "../../emulator/compute/placement.ts";
+import { placedOf } from "../../emulator/compute/instances.ts";
 import { Emulator } from "../../emulator/emulator.ts";
 import type { InstanceObject } from "../../emulator/data.ts";
 import { failure, setUp, type Made } from "./fixtures.ts";
@@ -125,16 +126,7 @@ function expectedPlacement(emulator: Emulator, spec: InstanceObject["spec"], exc
   const cluster = data.clusters[spec.cluster]!;
   const placed: Placed[] = Object.values(data.instances)
     .filter((i) => i.spec.cluster === cluster.id && i.id !== except?.id)
-    .map((i) => ({
-      id: i.id,
-      hostId: i.hostId,
-      vcpu: i.spec.vcpu,
-      memoryGiB: i.spec.memoryGiB,
-      localDiskGiB: i.spec.localDiskGiB,
-      group: i.spec.group,
-      affinityGroup: i.spec.placement?.affinityGroup,
-      antiAffinityGroup: i.spec.placement?.antiAffinityGroup,
-    }));
+    .map(placedOf);
   const rooms = roomsOf(
     cluster.hosts.map((h) => ({ id: h.id, index: h.index, usable: usableCapacity(cluster, h) })),
     placed,
