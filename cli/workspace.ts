@@ -51,12 +51,10 @@ export class Workspace {
   stateStore(stack: string): FileStateStore {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new CliError(`invalid stack name "${stack}"`);
     const cipher = stateCipher();
-    const store = new FileStateStore(join(this.stateDir, `${stack}.json`), stack, {
+    return new FileStateStore(join(this.stateDir, `${stack}.json`), stack, {
       pathsOf: secretPathsOf,
       ...(cipher ? { cipher } : {}),
     });
-    injectCrash(store);
-    return store;
   }
 
   stacks(): string[] {
@@ -99,22 +97,6 @@ export class Workspace {
   provider(): VirtformProvider {
     return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
-}
-
-/**
- * Crash testing: VIRTFORM_TEST_KILL_AT=before:N or after:N SIGKILLs this process just before or
- * just after the N-th state record of the run is written, so a test can stop apply at every point
- * (before a provider call, after it but before its result is recorded, between steps) by count.
- */
-function injectCrash(store: FileStateStore): void {
-  const spec = process.env.VIRTFORM_TEST_KILL_AT;
-  const match = spec ? /^(before|after):(\d+)$/.exec(spec) : null;
-  if (!match) return;
-  const at = Number(match[2]);
-  let count = 0;
-  const kill = () => process.kill(process.pid, "SIGKILL");
-  if (match[1] === "before") store.beforeRecord = () => (++count === at ? kill() : undefined);
-  else store.onRecord = () => (++count === at ? kill() : undefined);
 }
 
 let shared: { passphrase: string; cipher: StateCipher } | undefined;

@@ -2,7 +2,7 @@
 // updates catalog, then run the same sets through `apt-get -s` for comparison.
 // Run: npx tsx bench/images/resolve.ts
 
-import { aptSimulateInstallAsync, type AptSimulation } from "../../emulator/images/apt-oracle.ts";
+import { aptSimulateInstallAsync, type AptSimulation } from "../../test/oracles/apt.ts";
 import { resolve, type PackageRequest } from "../../emulator/images/dependency-solver.ts";
 import { loadSystemCatalog, systemPackageLists } from "../../emulator/images/package-catalog.ts";
 

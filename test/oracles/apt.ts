@@ -1,7 +1,9 @@
-// Runs apt's own solver as the reference: `apt-get -s` against an empty status file.
+// Runs apt's own solver as the reference: `apt-get -s` against an empty status file, and against a
+// copy of apt's lists taken once (`snapshotAptLists`), so an `apt-get update` elsewhere during a run
+// cannot change the answer halfway.
 
 import { execFile, spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -21,14 +23,26 @@ export interface AptSimulation {
 // Container images often disable apt's binary cache (docker-clean), which makes every apt-get
 // rebuild it from the lists (~2 s). A private cache file changes nothing in the result.
 function cacheArgs(): string[] {
-  const dir = join(tmpdir(), `virtform-apt-cache-${process.getuid?.() ?? "user"}`);
+  const dir = listsDir ?? join(tmpdir(), `virtform-apt-cache-${process.getuid?.() ?? "user"}`);
   mkdirSync(dir, { recursive: true });
   return ["-o", `Dir::Cache::pkgcache=${join(dir, "pkgcache.bin")}`, "-o", `Dir::Cache::srcpkgcache=${join(dir, "srcpkgcache.bin")}`];
+}
+
+let listsDir: string | undefined;
+
+/** Copies apt's lists (Packages and Release files) to a directory of this run's; apt and our catalog read the copy. */
+export function snapshotAptLists(from = "/var/lib/apt/lists"): string {
+  const dir = mkdtempSync(join(tmpdir(), "virtform-apt-lists-"));
+  for (const f of readdirSync(from)) if (f !== "lock" && f !== "partial" && f !== "auxfiles") cpSync(join(from, f), join(dir, f));
+  mkdirSync(join(dir, "partial"));
+  listsDir = dir;
+  return dir;
 }
 
 export function aptGetArgs(packages: string[]): string[] {
   return [
     ...cacheArgs(),
+    ...(listsDir ? ["-o", `Dir::State::Lists=${listsDir}`] : []),
     "-s",
     "-o",
     "Dir::State::status=/dev/null",
