@@ -183,7 +183,7 @@ describe("import and state edits", () => {
 });
 
 describe("lifecycle options", () => {
-  it("protect refuses deletion and replacement", async () => {
+  it("protect refuses deletion and replacement of the protected resource only", async () => {
     const dir = makeWorkdir();
     writeProgram(dir, program({ volumeOptions: "{ protect: true }" }));
     ok(await runCli(dir, ["apply", "--yes"]));
@@ -192,8 +192,12 @@ describe("lifecycle options", () => {
     expect(replace.stderr).toContain("volume.data: resource is protected and cannot be replaced");
     const destroy = await runCli(dir, ["destroy", "--yes"]);
     expect(destroy.code).toBe(1);
-    expect(destroy.stderr).toContain("volume.data: resource is protected and cannot be deleted");
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).toContain("volume.data");
+    expect(destroy.stderr).toContain("volume.data: destroy would delete protected volume.data");
+    expect(destroy.stderr).not.toContain("no longer in the program");
+    // A targeted destroy of something else is not the protected volume's business.
+    const targeted = ok(await runCli(dir, ["destroy", "--yes", "--target", "instances.web/app"]));
+    expect(targeted.stdout).toContain("2 deleted");
+    expect(ok(await runCli(dir, ["state", "list"])).stdout.trim().split("\n")).toEqual(["cluster.web", "image.app", "pool.p", "volume.data"]);
   });
 
   it("ignoreChanges keeps the applied value; replaceOnChanges replaces; retainOnDelete forgets", async () => {
