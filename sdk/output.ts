@@ -7,14 +7,15 @@ export class Output<T> {
   readonly address: string;
   readonly path: string;
   /** The stack of the resource that produces it: the address means something only there. */
-  readonly owner: StackOwner;
+  declare readonly owner: StackOwner;
   /** Phantom: carries T for the type checker; there is no value at declaration time. */
   declare readonly __value?: T;
 
   constructor(address: string, path: string, owner: StackOwner) {
     this.address = address;
     this.path = path;
-    this.owner = owner;
+    // Not enumerable: printing an Output shows its address and path, not the whole stack.
+    Object.defineProperty(this, "owner", { value: owner, enumerable: false });
   }
 
   toReference(): Reference {
