@@ -87,9 +87,14 @@ export async function main(argv: string[]): Promise<number> {
     .argument("[address]", 'e.g. "volume.legacy-data"')
     .argument("[id]", "the backend's id of the object")
     .option("--from <file>", 'many at once: one "ADDRESS ID" per line')
-    .option("--stack <name>", "the stack (default: the only one)")
+    .option("--program <file>", "the program declaring each address", DEFAULT_PROGRAM)
+    .option("--stack <name>", "the stack (default: the program's)")
     .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
-    .action(run((address: string | undefined, id: string | undefined, options: { stack?: string; from?: string; lockTimeout?: string }) => importCommand(address, id, options)));
+    .action(
+      run((address: string | undefined, id: string | undefined, options: { stack?: string; from?: string; program?: string; lockTimeout?: string }) =>
+        importCommand(address, id, options),
+      ),
+    );
 
   cli
     .command("force-unlock")

@@ -3,6 +3,7 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FileStateStore } from "../engine/state-file.ts";
+import type { State } from "../engine/state.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
@@ -55,6 +56,11 @@ export class Workspace {
       pathsOf: secretPathsOf,
       ...(cipher ? { cipher } : {}),
     });
+  }
+
+  /** Another stack's state as it is on disk, without its lock or its secrets: for a look at its ids. */
+  peekState(stack: string): State {
+    return new FileStateStore(join(this.stateDir, `${stack}.json`), stack).peek();
   }
 
   stacks(): string[] {

@@ -127,14 +127,6 @@ export function makePlan(
       replaceOrder: decision.replaceOrder,
       source: resource.source,
     };
-    if ((lifecycle.protect || samePrior?.options?.protect) && change.action === "replace") {
-      diagnostics.push({
-        severity: "error",
-        address,
-        source: resource.source,
-        message: `resource is protected and cannot be replaced (${change.reasonText}); remove protect to allow it`,
-      });
-    }
     decided.set(address, change);
     changes.push(change);
   }
@@ -148,22 +140,14 @@ export function makePlan(
   for (const deposed of state.deposed) {
     changes.push({ ...deletion(deposed.address, deposed, state), deposedId: deposed.id });
   }
-  for (const change of changes) {
-    if (change.action === "delete" && !change.deposedId && state.resources[change.address]?.options?.protect) {
-      diagnostics.push({
-        severity: "error",
-        address: change.address,
-        source: change.source,
-        message: `resource is protected and cannot be deleted (${change.reasonText}); set protect: false and apply before removing it`,
-      });
-    }
-  }
   if (options.targets && options.targets.length > 0) {
-    const targeted = targetClosure(options.targets, byAddress, state, diagnostics);
+    const targeted = targetClosure(options.targets, byAddress, state, diagnostics, options.destroy ?? false);
     for (const change of changes) {
       if (!targeted.has(change.address)) Object.assign(change, { action: "noop", reason: "unchanged", reasonText: "not targeted", fields: [] });
     }
   }
+  // After targeting: protection refuses only what this plan would really delete or replace.
+  for (const change of changes) diagnostics.push(...protectionProblems(change, state, options.destroy ?? false));
   if (diagnostics.length > 0) throw new DiagnosticsError(diagnostics);
 
   const secretOutputs = options.destroy ? [] : (options.secretOutputs ?? []).filter((path) => path.split(".")[0]! in outputs);
@@ -177,18 +161,46 @@ export function makePlan(
   };
 }
 
-/** The targets and everything they depend on, in the program or (for deletes) in state. */
+/** A protected resource's own deletion or replacement is refused; nothing else is. */
+export function protectionProblems(change: ResourceChange, state: State, destroy: boolean): Diagnostic[] {
+  const prior = state.resources[change.address];
+  const where = { severity: "error" as const, address: change.address, ...(change.source ? { source: change.source } : {}) };
+  if (change.action === "replace" && (change.options?.protect || prior?.options?.protect)) {
+    return [{ ...where, message: `resource is protected and cannot be replaced (${change.reasonText}); remove protect to allow it` }];
+  }
+  if (change.action === "delete" && !change.deposedId && prior?.options?.protect) {
+    const message = destroy
+      ? `destroy would delete protected ${change.address}; set protect: false and apply before destroying it`
+      : `resource is protected and cannot be deleted (${change.reasonText}); set protect: false and apply before removing it`;
+    return [{ ...where, message }];
+  }
+  return [];
+}
+
+/**
+ * The targets and everything they depend on in the program. A destroy deletes what depends on a
+ * target too (from state), as Terraform's `destroy -target` does: nothing is left pointing at a
+ * deleted object.
+ */
 function targetClosure(
   targets: readonly string[],
   desired: Map<string, DesiredResource>,
   state: State,
   diagnostics: Diagnostic[],
+  destroy: boolean,
 ): Set<string> {
   const closure = new Set<string>();
+  const dependents = new Map<string, string[]>();
+  if (destroy) {
+    for (const [address, resource] of Object.entries(state.resources)) {
+      for (const dep of resource.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), address]);
+    }
+  }
   const visit = (address: string) => {
     if (closure.has(address)) return;
     closure.add(address);
     for (const dep of desired.get(address)?.dependsOn ?? []) visit(dep);
+    for (const dependent of dependents.get(address) ?? []) visit(dependent);
   };
   for (const target of targets) {
     // "instances.web/app" targets every member of the group.

@@ -39,6 +39,18 @@ export class FileStateStore implements StateStore {
   }
 
   loadSync(): State {
+    return this.read(true);
+  }
+
+  /**
+   * State as another process may be writing it, for a look without the lock (import checks other
+   * stacks' ids): secrets stay sealed and a torn last journal line is skipped, not cut off.
+   */
+  peek(): State {
+    return this.read(false);
+  }
+
+  private read(owned: boolean): State {
     let state: State;
     let text: string | undefined;
     try {
@@ -60,13 +72,17 @@ export class FileStateStore implements StateStore {
       state.deposed ??= [];
       state.pending ??= {};
     }
+    if (!owned) {
+      for (const record of this.readJournal(false)) applyRecord(state, record);
+      return state;
+    }
     // Walking thousands of resources for sealed values is skipped when the text has none.
     if (text?.includes('"$encrypted"')) state = openAll(state, this.secrets.cipher);
-    for (const record of this.readJournal()) applyRecord(state, openAll(record, this.secrets.cipher));
+    for (const record of this.readJournal(true)) applyRecord(state, openAll(record, this.secrets.cipher));
     return state;
   }
 
-  private readJournal(): StateRecord[] {
+  private readJournal(repair: boolean): StateRecord[] {
     let text: string;
     try {
       text = readFileSync(this.journalPath, "utf8");
@@ -76,7 +92,7 @@ export class FileStateStore implements StateStore {
     }
     // A kill mid-write can leave a last line without its newline: cut it off, so the next record
     // starts on a line of its own instead of gluing onto the torn one.
-    if (text.length > 0 && !text.endsWith("\n")) {
+    if (repair && text.length > 0 && !text.endsWith("\n")) {
       const keep = text.lastIndexOf("\n") + 1;
       truncateSync(this.journalPath, Buffer.byteLength(text.slice(0, keep)));
       text = text.slice(0, keep);

@@ -3,6 +3,7 @@
 // that every error is reported at once.
 import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
 import type { Kind } from "./kinds/kind.ts";
+import type { StackOwner } from "./stack-owner.ts";
 
 export interface ResourceOptions {
   /** Resources this one must come after, beyond those its inputs reference. */
@@ -20,7 +21,10 @@ export interface ResourceOptions {
 }
 
 export interface Dependable {
+  readonly address: string;
   readonly addresses: readonly string[];
+  /** The stack that declared it: only that stack may depend on it. */
+  readonly owner: StackOwner;
 }
 
 export interface Declaration {

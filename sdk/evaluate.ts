@@ -12,6 +12,8 @@ import { lockedInputs, type LockedVariant } from "./lock.ts";
 import { ImageVariant } from "./resources.ts";
 import { Output } from "./output.ts";
 import { Secret } from "./secret.ts";
+import { foreignHandles } from "./foreign-handles.ts";
+import { foreignUseProblem } from "./stack-owner.ts";
 import { StackBuilder, isStackDefinition, type StackDefinition } from "./stack.ts";
 
 export interface EvaluatedStack {
@@ -75,7 +77,9 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   }
   diagnostics.push(...builder.problems, ...crossResourceProblems(resources));
 
-  const outputProblems: Diagnostic[] = [];
+  const outputProblems: Diagnostic[] = foreignHandles(returned, builder).map((use) =>
+    foreignUseProblem({ address: "outputs", owner: builder }, use),
+  );
   const wrapped: string[] = [];
   const outputs =
     returned && typeof returned === "object"
@@ -137,7 +141,10 @@ function toValues(
       return undefined;
     }
     if (!image) {
-      problems.push(problem(declaration, path, `${value.image.address} is invalid, so its variant "${value.variant}" cannot be used`));
+      // Not when the path has its problem already (an image of another stack is no invalid one).
+      if (!problems.some((p) => p.path === path)) {
+        problems.push(problem(declaration, path, `${value.image.address} is invalid, so its variant "${value.variant}" cannot be used`));
+      }
       return undefined;
     }
     return {

@@ -5,9 +5,11 @@ import type { Declaration, Dependable, ResourceOptions } from "./declaration.ts"
 import { attachment, instance, snapshot, volume } from "./kinds/index.ts";
 import type { InputArgs, Kind } from "./kinds/kind.ts";
 import { Output } from "./output.ts";
+import { callerLocation } from "./source-location.ts";
+import { foreignUseProblem, type StackOwner } from "./stack-owner.ts";
 
 /** Declares resources on behalf of handles; implemented by the stack builder. */
-export interface Declarer {
+export interface Declarer extends StackOwner {
   declare(kind: Kind, name: string, args: Record<string, unknown>, options?: ResourceOptions): Declaration;
 }
 
@@ -20,7 +22,7 @@ export class Resource implements Dependable {
   constructor(declaration: Declaration, declarer: Declarer) {
     this.declaration = declaration;
     this.declarer = declarer;
-    this.id = new Output<string>(declaration.address, "id");
+    this.id = new Output<string>(declaration.address, "id", declarer);
   }
 
   get address(): string {
@@ -31,15 +33,28 @@ export class Resource implements Dependable {
     return [this.declaration.address];
   }
 
+  get owner(): StackOwner {
+    return this.declarer;
+  }
+
   /** Makes this resource wait for others it does not reference (Pulumi's dependsOn, CDK's addDependency). */
   addDependency(...others: Dependable[]): this {
-    for (const other of others) for (const address of other.addresses) this.declaration.dependsOn.add(address);
+    for (const other of others) {
+      if (other.owner !== this.declarer) {
+        const user = { address: this.address, owner: this.declarer, source: callerLocation() };
+        const problem = foreignUseProblem(user, { address: other.address, owner: other.owner, path: "dependsOn" });
+        this.declaration.problems.push(problem);
+        other.owner.problems.push(problem);
+        continue;
+      }
+      for (const address of other.addresses) this.declaration.dependsOn.add(address);
+    }
     return this;
   }
 }
 
 export class StoragePool extends Resource {
-  readonly capacityGiB = new Output<number>(this.declaration.address, "capacityGiB");
+  readonly capacityGiB = new Output<number>(this.declaration.address, "capacityGiB", this.declarer);
 
   /**
    * Asks the pool for an amount of persistent storage; with `source`, a copy-on-write clone of a
@@ -90,11 +105,11 @@ export class Volume extends Resource {
 }
 
 export class Snapshot extends Resource {
-  readonly sizeGiB = new Output<number>(this.declaration.address, "sizeGiB");
+  readonly sizeGiB = new Output<number>(this.declaration.address, "sizeGiB", this.declarer);
 }
 
 export class Attachment extends Resource {
-  readonly device = new Output<string>(this.declaration.address, "device");
+  readonly device = new Output<string>(this.declaration.address, "device", this.declarer);
 }
 
 /** A reference to one variant of an image; only names the image declares type-check. */
@@ -160,21 +175,23 @@ export class Cluster extends Resource {
         message: `${checked.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(count)})`,
       });
     }
-    return new InstanceGroup(`instances.${clusterName}/${name}`, members);
+    return new InstanceGroup(`instances.${clusterName}/${name}`, members, this.declarer);
   }
 }
 
 export class Instance extends Resource {
-  readonly host = new Output<string>(this.declaration.address, "host");
+  readonly host = new Output<string>(this.declaration.address, "host", this.declarer);
 }
 
 export class InstanceGroup implements Dependable {
   readonly address: string;
   readonly members: readonly Instance[];
+  readonly owner: StackOwner;
 
-  constructor(address: string, members: readonly Instance[]) {
+  constructor(address: string, members: readonly Instance[], owner: StackOwner) {
     this.address = address;
     this.members = members;
+    this.owner = owner;
   }
 
   get addresses(): readonly string[] {

@@ -6,6 +6,8 @@ import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
 import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
+import { foreignDependencies, foreignHandles } from "./foreign-handles.ts";
+import { foreignUseProblem } from "./stack-owner.ts";
 import type { imageVariant } from "./kinds/image.ts";
 import type { z } from "zod";
 
@@ -52,6 +54,11 @@ export class StackBuilder implements Declarer {
       source,
       problems: [],
     };
+    for (const use of [...foreignHandles(args, this), ...foreignDependencies(options.dependsOn, this)]) {
+      const problem = foreignUseProblem({ address, owner: this, source }, use);
+      declaration.problems.push(problem);
+      use.owner.problems.push(problem);
+    }
     const simpleName = name.split(/[/@[]/)[0]!;
     if (!NAME.test(simpleName)) {
       declaration.problems.push({

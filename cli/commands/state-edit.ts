@@ -2,9 +2,11 @@
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
 import { forceUnlock } from "../../engine/state-lock.ts";
+import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
 import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
+import { loadProgram } from "../program.ts";
 import { parseDuration } from "./plan-apply.ts";
 import { Workspace } from "../workspace.ts";
 
@@ -56,45 +58,65 @@ export function prefixKind(address: string): string | undefined {
   return kindList.find((k) => k.addressPrefix === prefix)?.name;
 }
 
-/** `import ADDRESS ID`, or many at once from a file of "ADDRESS ID" lines (`--from FILE`). */
+/**
+ * `import ADDRESS ID`, or many at once from a file of "ADDRESS ID" lines (`--from FILE`). Like
+ * Terraform, the program must declare each address; an object this stack or another stack in this
+ * working directory already manages is refused. Every request is checked before any is imported.
+ */
 export async function importCommand(
   address: string | undefined,
   id: string | undefined,
-  options: { stack?: string; from?: string; lockTimeout?: string },
+  options: { stack?: string; from?: string; program?: string; lockTimeout?: string },
 ): Promise<number> {
-  const pairs: [string, string][] = [];
-  if (address && id) pairs.push([address, id]);
+  const requests: ImportRequest[] = [];
+  const unreadable: string[] = [];
+  if (address && id) requests.push({ address, id });
   if (options.from) {
     for (const [n, line] of readFileSync(options.from, "utf8").split("\n").entries()) {
       const trimmed = line.trim();
       if (!trimmed || trimmed.startsWith("#")) continue;
       const [a, i, extra] = trimmed.split(/\s+/);
-      if (!a || !i || extra) throw new CliError(`${options.from}:${n + 1}: expected "ADDRESS ID"`);
-      pairs.push([a, i]);
+      if (!a || !i || extra) unreadable.push(`${options.from}:${n + 1}: expected "ADDRESS ID", got "${trimmed}"`);
+      else requests.push({ address: a, id: i, origin: `${options.from}:${n + 1}` });
     }
   }
-  if (pairs.length === 0) throw new CliError("import needs ADDRESS and ID, or --from FILE with one \"ADDRESS ID\" per line");
-  const workspace = new Workspace();
-  const stack = options.stack ?? workspace.stacks()[0];
-  if (!stack) throw new CliError("import needs --stack NAME when no stack has state here yet");
-  await editState(stack, "import", options.lockTimeout, async (state, ws) => {
-    const provider = ws.provider();
-    const problems: string[] = [];
-    const records: StateRecord[] = [];
-    await Promise.all(
-      pairs.map(async ([addr, objectId]) => {
-        const kind = prefixKind(addr);
-        if (!kind) return void problems.push(`${addr}: the address does not start with a kind (cluster., image., pool., volume., instances., attachment.)`);
-        if (state.resources[addr]) return void problems.push(`${addr} is already in state`);
-        const observed = await provider.read(kind, objectId);
-        if (!observed) return void problems.push(`${addr}: no ${kind} ${objectId} in the backend`);
-        records.push({ type: "set", address: addr, resource: { kind, id: objectId, inputs: observed.inputs, outputs: observed.outputs, dependsOn: [] } });
+  if (requests.length === 0 && unreadable.length === 0) {
+    throw new CliError('import needs ADDRESS and ID, or --from FILE with one "ADDRESS ID" per line');
+  }
+  const programPath = options.program ?? "infra.ts";
+  const program = await loadProgram(programPath, { locks: false });
+  if (options.stack && options.stack !== program.name) {
+    throw new CliError(`--stack ${options.stack}, but ${programPath} declares stack "${program.name}"`);
+  }
+  await editState(program.name, "import", options.lockTimeout, async (state, ws) => {
+    const others = ws.stacks().filter((s) => s !== program.name).map((s) => ws.peekState(s));
+    const problems = [
+      ...unreadable,
+      ...importProblems(requests, {
+        kindOf: prefixKind,
+        declared: new Map(program.resources.map((r) => [r.address, r.kind])),
+        program: programPath,
+        state,
+        others,
       }),
-    );
+    ];
+    // The backend is asked only once the batch is sound: every id must name an object there.
+    const provider = problems.length === 0 ? ws.provider() : undefined;
+    const records: StateRecord[] = [];
+    if (provider) {
+      await Promise.all(
+        requests.map(async ({ address: addr, id: objectId, origin }) => {
+          const kind = prefixKind(addr)!;
+          const observed = await provider.read(kind, objectId);
+          if (!observed) return void problems.push(`${origin ? `${origin}: ` : ""}${addr}: no ${kind} ${objectId} in the backend`);
+          records.push({ type: "set", address: addr, resource: { kind, id: objectId, inputs: observed.inputs, outputs: observed.outputs, dependsOn: [] } });
+        }),
+      );
+    }
     if (problems.length > 0) throw new CliError(`nothing was imported:\n  ${problems.join("\n  ")}`);
     return records;
   });
-  for (const [a, i] of pairs) process.stdout.write(`Imported ${i} as ${a}.\n`);
+  for (const { address: a, id: i } of requests) process.stdout.write(`Imported ${i} as ${a}.\n`);
   process.stdout.write("Run virtform plan to see how the program compares with what was imported.\n");
   return 0;
 }

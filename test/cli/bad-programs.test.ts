@@ -110,6 +110,31 @@ describe("bad programs", () => {
     });
   }
 
+  it("a handle from another StackBuilder is an error at the line of its use, naming both stacks", async () => {
+    writeProgram(
+      dir,
+      `import { stack, StackBuilder } from "virtform";
+const storage = new StackBuilder("storage");
+const logs = storage.storagePool("archive", { media: "hdd", devices: [{ sizeGiB: 100 }] }).volume("logs", { sizeGiB: 5 });
+export default stack("app", (s) => {
+  const fast = s.storagePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+  const img = s.image("app", { base: "debian-12", variants: { light: {} } });
+  const app = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 4, memoryGiB: 8, localDiskGiB: 0 } }).instances("app", { count: 1, image: img.variant("light"), vcpu: 1, memoryGiB: 1 });
+  fast.volume("logs", { sizeGiB: 5 });
+  fast.volume("copy", { sizeGiB: 5, source: logs });
+  logs.attachTo(app);
+});
+`,
+      "foreign.ts",
+    );
+    const result = await runCli(dir, ["plan", "foreign.ts"]);
+    expect(result.code).toBe(1);
+    // Used to bind to this stack's own volume.logs, and to drop the attachment ("No changes").
+    expect(result.stderr).toContain('foreign.ts:9: volume.copy: source: volume.logs belongs to stack "storage" and cannot be used in stack "app"');
+    expect(result.stderr).toContain('foreign.ts:10: attachment.logs@web/app[0]: instance: instances.web/app[0] belongs to stack "app" and cannot be used in stack "storage"');
+    expect(existsSync(join(dir, ".virtform/state/app.json"))).toBe(false);
+  });
+
   it("a program without a stack export is refused clearly", async () => {
     writeProgram(dir, "export const x = 1;\n", "nostack.ts");
     const result = await runCli(dir, ["plan", "nostack.ts"]);

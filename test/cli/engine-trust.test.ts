@@ -155,19 +155,57 @@ describe("import and state edits", () => {
     ok(await runCli(dir, ["state", "rm", "volume.data"]));
     const orphanPlan = JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as JsonPlan;
     expect(orphanPlan.changes.map((c) => [c.address, c.action])).toEqual([["volume.data", "create"]]);
+    const missing = await runCli(dir, ["import", "volume.data", "vol-ffffff"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("volume.data: no Volume vol-ffffff in the backend");
     const imported = ok(await runCli(dir, ["import", "volume.data", volumeId]));
     expect(imported.stdout).toContain(`Imported ${volumeId} as volume.data.`);
     expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
-
-    const missing = await runCli(dir, ["import", "volume.other", "vol-ffffff"]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain("volume.other: no Volume vol-ffffff in the backend");
 
     ok(await runCli(dir, ["state", "mv", "volume.data", "volume.renamed"]));
     writeProgram(dir, program().replace('pool.volume("data"', 'pool.volume("renamed"'));
     expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
     const wrongKind = await runCli(dir, ["state", "mv", "volume.renamed", "cluster.renamed"]);
     expect(wrongKind.stderr).toContain("cluster.renamed names a Cluster resource, but volume.renamed is a Volume");
+  });
+
+  it("refuses an undeclared address and an object this stack or another stack manages, checking every line first", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, program());
+    ok(await runCli(dir, ["apply", "--yes"]));
+    writeProgram(dir, `import { stack } from "virtform";
+export default stack("other", (s) => {
+  s.storagePool("q", { media: "hdd", devices: [{ sizeGiB: 100 }] }).volume("logs", { sizeGiB: 5 });
+});
+`, "other.ts");
+    ok(await runCli(dir, ["apply", "other.ts", "--yes"]));
+    const dataId = idOf(dir, "volume.data");
+    const poolId = idOf(dir, "pool.p");
+    const logsId = (JSON.parse(readFileSync(join(dir, ".virtform/state/other.json"), "utf8")) as { resources: Record<string, { id: string }> }).resources["volume.logs"]!.id;
+
+    // The issue's reproduction: this used to answer "Imported", and the next apply deleted the volume.
+    const undeclared = await runCli(dir, ["import", "volume.foo", dataId]);
+    expect(undeclared.code).toBe(1);
+    expect(undeclared.stderr).toContain("volume.foo: configuration for import target does not exist: infra.ts declares no volume.foo");
+
+    ok(await runCli(dir, ["state", "rm", "pool.p", "--stack", "trust"]));
+    writeProgram(dir, program({ extra: 'pool.volume("foo", { sizeGiB: 10 }); pool.volume("bar", { sizeGiB: 5 });' }));
+    writeFileSync(
+      join(dir, "imports.txt"),
+      [`pool.p ${poolId}`, `volume.foo ${dataId}`, `volume.bar ${logsId}`, "volume.nope vol-000001", "volume.x too many words"].join("\n"),
+    );
+    const batch = await runCli(dir, ["import", "--from", "imports.txt"]);
+    expect(batch.code).toBe(1);
+    expect(batch.stderr).toContain("nothing was imported");
+    expect(batch.stderr).toContain(`imports.txt:2: ${dataId} is already managed by this stack as volume.data`);
+    expect(batch.stderr).toContain(`imports.txt:3: ${logsId} is managed by stack "other" as volume.logs`);
+    expect(batch.stderr).toContain("imports.txt:4: volume.nope: configuration for import target does not exist");
+    expect(batch.stderr).toContain('imports.txt:5: expected "ADDRESS ID"');
+    expect(batch.stderr).not.toContain("imports.txt:1");
+    // The sound first line was not imported either.
+    expect(() => idOf(dir, "pool.p")).toThrow();
+    ok(await runCli(dir, ["import", "pool.p", poolId]));
+    expect(idOf(dir, "pool.p")).toBe(poolId);
   });
 
   it("bulk import from a file", async () => {
@@ -183,7 +221,7 @@ describe("import and state edits", () => {
 });
 
 describe("lifecycle options", () => {
-  it("protect refuses deletion and replacement", async () => {
+  it("protect refuses deletion and replacement of the protected resource only", async () => {
     const dir = makeWorkdir();
     writeProgram(dir, program({ volumeOptions: "{ protect: true }" }));
     ok(await runCli(dir, ["apply", "--yes"]));
@@ -192,8 +230,12 @@ describe("lifecycle options", () => {
     expect(replace.stderr).toContain("volume.data: resource is protected and cannot be replaced");
     const destroy = await runCli(dir, ["destroy", "--yes"]);
     expect(destroy.code).toBe(1);
-    expect(destroy.stderr).toContain("volume.data: resource is protected and cannot be deleted");
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).toContain("volume.data");
+    expect(destroy.stderr).toContain("volume.data: destroy would delete protected volume.data");
+    expect(destroy.stderr).not.toContain("no longer in the program");
+    // A targeted destroy of something else is not the protected volume's business.
+    const targeted = ok(await runCli(dir, ["destroy", "--yes", "--target", "instances.web/app"]));
+    expect(targeted.stdout).toContain("2 deleted");
+    expect(ok(await runCli(dir, ["state", "list"])).stdout.trim().split("\n")).toEqual(["cluster.web", "image.app", "pool.p", "volume.data"]);
   });
 
   it("ignoreChanges keeps the applied value; replaceOnChanges replaces; retainOnDelete forgets", async () => {

@@ -35,4 +35,16 @@ describe("FileStateStore", () => {
     expect(Object.keys(snapshot.resources).sort()).toEqual(["volume.a", "volume.c"]);
     expect((await new FileStateStore(path, "s").load()).lineage).toBe(snapshot.lineage);
   });
+
+  it("peek reads another process's state without repairing its journal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-state-"));
+    const path = join(dir, "s.json");
+    const writer = new FileStateStore(path, "s");
+    const state = await writer.load();
+    await writer.record(state, { type: "set", address: "volume.a", resource: resource("v1") });
+    appendFileSync(writer.journalPath, '{"type":"set","address":"volume.b","resou'); // a write in progress
+    const before = readFileSync(writer.journalPath, "utf8");
+    expect(Object.keys(new FileStateStore(path, "s").peek().resources)).toEqual(["volume.a"]);
+    expect(readFileSync(writer.journalPath, "utf8")).toBe(before);
+  });
 });

@@ -1,0 +1,23 @@
+// Finds the handles of another stack in a value a program passes: a declaration's arguments, its
+// dependsOn, a stack's outputs. See stack-owner.ts for why each is an error.
+import { Output } from "./output.ts";
+import { ImageVariant } from "./resources.ts";
+import { Secret } from "./secret.ts";
+import type { Dependable } from "./declaration.ts";
+import type { ForeignUse, StackOwner } from "./stack-owner.ts";
+
+export function foreignHandles(value: unknown, owner: StackOwner, path = ""): ForeignUse[] {
+  if (value instanceof Output) return value.owner === owner ? [] : [{ address: value.address, owner: value.owner, path }];
+  if (value instanceof Secret) return foreignHandles(value.value, owner, path);
+  if (value instanceof ImageVariant) return foreignHandles(value.image.id, owner, path);
+  if (Array.isArray(value)) return value.flatMap((item, i) => foreignHandles(item, owner, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.entries(value).flatMap(([k, v]) => foreignHandles(v, owner, path ? `${path}.${k}` : k));
+  }
+  return [];
+}
+
+export function foreignDependencies(dependsOn: Dependable | Dependable[] | undefined, owner: StackOwner): ForeignUse[] {
+  const all = dependsOn === undefined ? [] : Array.isArray(dependsOn) ? dependsOn : [dependsOn];
+  return all.filter((d) => d.owner !== owner).map((d) => ({ address: d.address, owner: d.owner, path: "dependsOn" }));
+}
