@@ -6,10 +6,9 @@ import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
 import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
+import { NAME, NAME_RULE } from "./names.ts";
 import type { imageVariant } from "./kinds/image.ts";
 import type { z } from "zod";
-
-const NAME = /^[a-z][a-z0-9-]*$/;
 
 export type VariantArgs = AllowSecrets<z.input<typeof imageVariant>>;
 
@@ -58,7 +57,7 @@ export class StackBuilder implements Declarer {
         severity: "error",
         address,
         source,
-        message: `invalid name "${simpleName}": use lower-case letters, digits and dashes, starting with a letter`,
+        message: `invalid name "${simpleName}": ${NAME_RULE}`,
       });
     }
     const first = this.byAddress.get(address);

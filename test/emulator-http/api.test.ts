@@ -126,10 +126,10 @@ describe("objects", () => {
     const malformed = await server.api.post("/v1/volumes", '{"name": "x", ');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe("malformed");
-    // a text body is not an object; a content type nobody parses is refused before any handler
+    // bodies are JSON: text, or a content type nobody parses, is refused before any handler
     const text = await server.api.call("POST", "/v1/volumes", "hello", { "content-type": "text/plain" });
-    expect(text.status).toBe(422);
-    expect(text.body.error.code).toBe("invalid");
+    expect(text.status).toBe(415);
+    expect(text.body.error).toEqual({ code: "unsupported-media-type", message: expect.stringContaining("application/json") });
     const xml = await server.api.call("POST", "/v1/volumes", "<volume/>", { "content-type": "application/xml" });
     expect(xml.status).toBe(415);
     expect(xml.body.error.code).toBe("unsupported-media-type");
