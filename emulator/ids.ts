@@ -2,7 +2,7 @@
 // checked here, so a request naming anything else is answered before any lookup.
 import { z } from "zod";
 
-const ID = /^[a-z]+-[0-9a-f]{6,13}$/;
+const ID = /^[a-z]+-[0-9a-f]{6,14}$/; // up to 14 hex digits: any safe integer
 
 export function formatId(prefix: string, n: number): string {
   return `${prefix}-${n.toString(16).padStart(6, "0")}`;

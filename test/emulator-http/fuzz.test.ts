@@ -8,6 +8,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { COLLECTIONS, type CollectionName } from "../../emulator/http/collections.ts";
+import { isObjectId } from "../../emulator/ids.ts";
 import { openApiDocument } from "../../emulator/http/openapi.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { COLLECTION_NAMES, TOKEN, populate, serve, snapshot, specs, type Served } from "./helpers.ts";
@@ -236,7 +237,7 @@ describe("fuzz", () => {
       for (const o of now[collection] as { id: string; name: string; spec: unknown; outputs: unknown }[]) {
         expect(kinds[kind].inputs.safeParse(o.spec).success, `${o.id} spec`).toBe(true);
         expect(kinds[kind].outputs.safeParse(o.outputs).success, `${o.id} outputs`).toBe(true);
-        expect(o.id).toMatch(/^[a-z]+-[0-9a-f]{6}$/);
+        expect(isObjectId(o.id), o.id).toBe(true);
       }
     }
     for (const v of now.volumes as { spec: { pool: string } }[]) expect(exists("pools", v.spec.pool)).toBe(true);
