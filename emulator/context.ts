@@ -1,6 +1,7 @@
 // What every service of the emulator works with: the data document, id minting and the event log.
 import type { Collection, EmulatorData } from "./data.ts";
 import { conflict, notFound } from "./errors.ts";
+import { formatId } from "./ids.ts";
 
 export class EmulatorContext {
   readonly data: EmulatorData;
@@ -17,7 +18,7 @@ export class EmulatorContext {
 
   newId(prefix: string): string {
     const n = this.data.nextId++;
-    return `${prefix}-${n.toString(16).padStart(6, "0")}`;
+    return formatId(prefix, n);
   }
 
   /** ISO time, formatted once per millisecond: a create records several events in the same one. */

@@ -1,6 +1,7 @@
 // The emulator's whole state as one plain document: easy to persist atomically, to inspect, and to
 // copy for a rehearsal of a plan.
 import type { InputsOf } from "../sdk/kinds/kind.ts";
+import { nullPrototype } from "../engine/own.ts";
 import type { attachment, cluster, image, instance, snapshot, storagePool, volume } from "../sdk/kinds/index.ts";
 
 export interface Host {
@@ -82,6 +83,9 @@ export interface EmulatorData {
 
 export type Collection = "clusters" | "images" | "pools" | "volumes" | "snapshots" | "instances" | "attachments";
 
+/** The records keyed by ids and tokens that clients send. */
+const KEYED_RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+
 export function emptyData(): EmulatorData {
   return {
     version: 1,
@@ -99,9 +103,11 @@ export function emptyData(): EmulatorData {
   };
 }
 
-/** Brings data written by an earlier version up to date, in place. */
+/** Brings data written by an earlier version (or parsed, or cloned) up to date, in place. */
 export function upgradeData(data: EmulatorData): void {
-  data.terminated ??= {};
+  // Without a prototype, `pools["constructor"]` is absent rather than Object, and `pools["__proto__"] = x` is data.
+  const records = data as unknown as Record<string, Record<string, unknown> | undefined>;
+  for (const record of KEYED_RECORDS) records[record] = nullPrototype(records[record]);
   for (const instance of Object.values(data.instances)) {
     // Placement was a bare policy before affinity rules existed.
     const placement = instance.spec.placement as unknown;

@@ -8,10 +8,9 @@ import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
 import { foreignDependencies, foreignHandles } from "./foreign-handles.ts";
 import { foreignUseProblem } from "./stack-owner.ts";
+import { NAME, NAME_RULE } from "./names.ts";
 import type { imageVariant } from "./kinds/image.ts";
 import type { z } from "zod";
-
-const NAME = /^[a-z][a-z0-9-]*$/;
 
 export type VariantArgs = AllowSecrets<z.input<typeof imageVariant>>;
 
@@ -65,7 +64,7 @@ export class StackBuilder implements Declarer {
         severity: "error",
         address,
         source,
-        message: `invalid name "${simpleName}": use lower-case letters, digits and dashes, starting with a letter`,
+        message: `invalid name "${simpleName}": ${NAME_RULE}`,
       });
     }
     const first = this.byAddress.get(address);

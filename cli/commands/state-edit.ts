@@ -1,6 +1,7 @@
 // Commands that change state without planning: state rm / state mv, import, force-unlock. Each
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
+import { own } from "../../engine/own.ts";
 import { forceUnlock } from "../../engine/state-lock.ts";
 import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
 import type { StateRecord } from "../../engine/state.ts";
@@ -32,7 +33,7 @@ async function editState(
 
 export async function stateRmCommand(addresses: string[], options: { stack?: string; lockTimeout?: string }): Promise<number> {
   await editState(options.stack, "state rm", options.lockTimeout, async (state) => {
-    const missing = addresses.filter((a) => !state.resources[a]);
+    const missing = addresses.filter((a) => !own(state.resources, a));
     if (missing.length > 0) throw new CliError(`not in state: ${missing.join(", ")}; nothing was removed`);
     return addresses.map((address) => ({ type: "remove" as const, address }));
   });
@@ -42,9 +43,9 @@ export async function stateRmCommand(addresses: string[], options: { stack?: str
 
 export async function stateMvCommand(from: string, to: string, options: { stack?: string; lockTimeout?: string }): Promise<number> {
   await editState(options.stack, "state mv", options.lockTimeout, async (state) => {
-    const resource = state.resources[from];
+    const resource = own(state.resources, from);
     if (!resource) throw new CliError(`${from} is not in state`);
-    if (state.resources[to]) throw new CliError(`${to} is already in state; remove it first`);
+    if (own(state.resources, to)) throw new CliError(`${to} is already in state; remove it first`);
     if (prefixKind(to) !== resource.kind) throw new CliError(`${to} names a ${prefixKind(to) ?? "unknown kind of"} resource, but ${from} is a ${resource.kind}`);
     return [{ type: "move", from, to }];
   });

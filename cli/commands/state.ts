@@ -2,6 +2,7 @@
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { redact, secretPaths } from "../../engine/render/redact.ts";
 import { formatSource } from "../../engine/model.ts";
+import { own } from "../../engine/own.ts";
 import { CliError } from "../cli-error.ts";
 import { Workspace } from "../workspace.ts";
 
@@ -19,7 +20,7 @@ export async function stateListCommand(options: { stack?: string }): Promise<num
 
 export async function stateShowCommand(address: string, options: { stack?: string; json?: boolean }): Promise<number> {
   const state = await loadState(options.stack);
-  const resource = state.resources[address];
+  const resource = own(state.resources, address);
   if (!resource) {
     const near = Object.keys(state.resources).filter((a) => a.includes(address.split(".").at(-1) ?? address));
     throw new CliError(`no resource ${address} in state${near.length ? `; did you mean ${near.slice(0, 3).join(", ")}?` : ""}`);
@@ -50,7 +51,7 @@ export async function outputCommand(
 ): Promise<number> {
   const state = await loadState(options.stack);
   if (name) {
-    if (!(name in state.outputs)) throw new CliError(`no output ${name}; outputs: ${Object.keys(state.outputs).join(", ") || "(none)"}`);
+    if (!Object.hasOwn(state.outputs, name)) throw new CliError(`no output ${name}; outputs: ${Object.keys(state.outputs).join(", ") || "(none)"}`);
     process.stdout.write((options.json ? JSON.stringify(state.outputs[name]) : formatOutput(state.outputs[name])) + "\n");
     return 0;
   }

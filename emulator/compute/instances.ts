@@ -7,6 +7,7 @@ import type { EmulatorContext } from "../context.ts";
 import type { ClusterObject, EmulatorData, InstanceObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
+import { own } from "../../engine/own.ts";
 import { usableCapacity } from "./hypervisors.ts";
 import { freeRoom, HostIndex, type Placed } from "./host-index.ts";
 import { placeInstance, type HostRoom, type PlacementRules, type Resident } from "./placement.ts";
@@ -27,7 +28,7 @@ export const instanceService: ObjectService<"instances"> = {
   create(ctx, object) {
     const cluster = ctx.find("clusters", object.spec.cluster, "cluster");
     const image = ctx.find("images", object.spec.image.image, "image");
-    const variant = image.variants[object.spec.image.variant];
+    const variant = own(image.variants, object.spec.image.variant);
     if (!variant) throw conflict(`image ${image.name} has no variant ${object.spec.image.variant}`);
     if (variant.digest !== object.spec.image.digest) {
       throw conflict(

@@ -2,22 +2,16 @@
 // bytes behind a storage pool (GET /v1/pools/{id}/data). Only the real emulator has bytes: these
 // routes are not offered on rehearsals.
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
 import { storageToEmulator } from "../data-plane.ts";
 import type { Emulator } from "../emulator.ts";
 import { EmulatorError } from "../errors.ts";
+import { pathId, queryNumber, wholeNumber } from "./params.ts";
 
 /** Largest read or write of one request; clients loop for more. */
 export const MAX_DEVICE_IO_BYTES = 64 * 1024 * 1024;
 
-const offsetSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const lengthSchema = z.coerce.number().int().min(0).max(MAX_DEVICE_IO_BYTES);
-
-function query<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new EmulatorError("invalid", `${what}: ${result.error.issues[0]?.message ?? "invalid"}`);
-  return result.data;
-}
+const offsetSchema = wholeNumber(Number.MAX_SAFE_INTEGER);
+const lengthSchema = wholeNumber(MAX_DEVICE_IO_BYTES);
 
 export async function deviceRoutes(scope: FastifyInstance, options: { emulator: Emulator }): Promise<void> {
   const plane = options.emulator.dataPlane;
@@ -30,7 +24,7 @@ export async function deviceRoutes(scope: FastifyInstance, options: { emulator: 
   );
 
   scope.get("/pools/:id/data", async (request) => {
-    const { id } = request.params as { id: string };
+    const id = pathId((request.params as { id: string }).id, "StoragePool");
     if (!options.emulator.get("StoragePool", id)) throw new EmulatorError("not-found", `StoragePool ${id} does not exist`);
     return dataPlane().poolUsage(id).catch(storageToEmulator);
   });
@@ -38,10 +32,10 @@ export async function deviceRoutes(scope: FastifyInstance, options: { emulator: 
   scope.get("/instances/:id/devices/:name", async (request, reply) => {
     const { id, name } = request.params as { id: string; name: string };
     const q = request.query as { offset?: unknown; length?: unknown };
-    const { device } = await dataPlane().instanceDevice(id, name, "read");
-    const offset = q.offset === undefined ? 0 : query(offsetSchema, q.offset, "offset");
-    const length =
-      q.length === undefined ? Math.min(MAX_DEVICE_IO_BYTES, Math.max(0, device.sizeBytes - offset)) : query(lengthSchema, q.length, `length (at most ${MAX_DEVICE_IO_BYTES})`);
+    const offset = queryNumber(q.offset, "offset", offsetSchema) ?? 0;
+    const asked = queryNumber(q.length, "length", lengthSchema);
+    const { device } = await dataPlane().instanceDevice(pathId(id, "instance"), name, "read");
+    const length = asked ?? Math.min(MAX_DEVICE_IO_BYTES, Math.max(0, device.sizeBytes - offset));
     const bytes = await device.read(offset, length).catch(storageToEmulator);
     return reply.type("application/octet-stream").header("x-device-size", String(device.sizeBytes)).send(bytes);
   });
@@ -52,11 +46,12 @@ export async function deviceRoutes(scope: FastifyInstance, options: { emulator: 
     const q = request.query as { offset?: unknown; length?: unknown };
     const body = request.body;
     if (!Buffer.isBuffer(body)) throw new EmulatorError("invalid", "send the bytes as the body with content-type application/octet-stream");
-    const offset = q.offset === undefined ? 0 : query(offsetSchema, q.offset, "offset");
-    if (q.length !== undefined && query(lengthSchema, q.length, "length") !== body.length) {
-      throw new EmulatorError("invalid", `length ${String(q.length)} does not match the ${body.length} bytes sent`);
+    const offset = queryNumber(q.offset, "offset", offsetSchema) ?? 0;
+    const length = queryNumber(q.length, "length", lengthSchema);
+    if (length !== undefined && length !== body.length) {
+      throw new EmulatorError("invalid", `length ${length} does not match the ${body.length} bytes sent`);
     }
-    const { device } = await dataPlane().instanceDevice(id, name, "write");
+    const { device } = await dataPlane().instanceDevice(pathId(id, "instance"), name, "write");
     await device.write(offset, body).catch(storageToEmulator);
     await device.flush().catch(storageToEmulator);
     return reply.code(204).send();

@@ -2,7 +2,10 @@
 // server validates request bodies with), so the document cannot drift from what is enforced.
 import { z } from "zod";
 import { kinds } from "../../sdk/kinds/index.ts";
+import { objectName } from "../../sdk/names.ts";
+import { objectId } from "../ids.ts";
 import { COLLECTIONS } from "./collections.ts";
+import { MAX_DEVICE_IO_BYTES } from "./devices.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -11,6 +14,7 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output"): JsonObject {
   return rest;
 }
 
+const idParam = { name: "id", in: "path", required: true, schema: jsonSchema(objectId, "input") };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
@@ -19,6 +23,7 @@ const ERRORS = {
   "401": errorResponse("Missing or wrong bearer token; nothing was changed"),
   "404": errorResponse("No such object (or rehearsal)"),
   "409": errorResponse("Conflict with the current state, or not enough capacity (error code `capacity`)"),
+  "415": errorResponse("The body is not application/json"),
   "422": errorResponse("The request does not match the schema, or the change is not allowed"),
 };
 
@@ -59,7 +64,6 @@ export function openApiDocument(): JsonObject {
       properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`) },
     };
     const one = { description: `The ${kindName}`, content: json(ref(kindName)) };
-    const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
     paths[`/v1/${collection}`] = {
       get: {
         operationId: `list${kindName}`,
@@ -72,7 +76,7 @@ export function openApiDocument(): JsonObject {
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],
-        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 256 }, spec: ref(`${kindName}Spec`) } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: jsonSchema(objectName, "input"), spec: ref(`${kindName}Spec`) } }) },
         responses: { "201": one, ...ERRORS },
       },
     };
@@ -93,10 +97,43 @@ export function openApiDocument(): JsonObject {
       operationId: "instanceAction",
       summary: "Start or stop an instance (sets its declared power state)",
       parameters: [
-        { name: "id", in: "path", required: true, schema: { type: "string" } },
+        idParam,
         { name: "action", in: "path", required: true, schema: { type: "string", enum: ["start", "stop", "reboot"] } },
       ],
       responses: { "200": { description: "The instance", content: json(ref("Instance")) }, ...ERRORS },
+    },
+  };
+  // The data path (only on the emulator itself, not under a rehearsal): bytes of a running instance's devices.
+  const offsetParam = { name: "offset", in: "query", required: false, description: "Byte offset (decimal digits); 0 when absent", schema: { type: "integer", minimum: 0 } };
+  const bytes = { "application/octet-stream": { schema: { type: "string", format: "binary" } } };
+  paths["/v1/instances/{id}/devices/{name}"] = {
+    parameters: [
+      idParam,
+      { name: "name", in: "path", required: true, description: "vda (the local disk) or an attached volume's device (vdb...)", schema: { type: "string" } },
+    ],
+    get: {
+      operationId: "readDevice",
+      summary: "Read bytes of a device of a running instance",
+      parameters: [
+        offsetParam,
+        { name: "length", in: "query", required: false, description: `Bytes to read (at most ${MAX_DEVICE_IO_BYTES}); up to the end of the device when absent`, schema: { type: "integer", minimum: 0, maximum: MAX_DEVICE_IO_BYTES } },
+      ],
+      responses: { "200": { description: "The bytes; header x-device-size gives the device's size", content: bytes }, ...ERRORS },
+    },
+    put: {
+      operationId: "writeDevice",
+      summary: "Write bytes to a device of a running instance; answered once they are flushed",
+      parameters: [offsetParam, { name: "length", in: "query", required: false, description: "When given, must equal the body's size", schema: { type: "integer", minimum: 0 } }],
+      requestBody: { required: true, description: `The bytes, with Content-Type: application/octet-stream (at most ${MAX_DEVICE_IO_BYTES})`, content: bytes },
+      responses: { "204": { description: "Written and flushed" }, ...ERRORS, "415": errorResponse("The body is not application/octet-stream") },
+    },
+  };
+  paths["/v1/pools/{id}/data"] = {
+    parameters: [idParam],
+    get: {
+      operationId: "poolData",
+      summary: "The bytes behind a storage pool: capacity, allocation, use, LUN files and volumes",
+      responses: { "200": { description: "Usage", content: json({ type: "object" }) }, "401": ERRORS["401"], "404": ERRORS["404"] },
     },
   };
   paths["/v1/events"] = {
@@ -105,6 +142,9 @@ export function openApiDocument(): JsonObject {
       parameters: [{ name: "since", in: "query", required: false, description: "Only events with a larger seq", schema: { type: "integer", minimum: 0 } }],
       responses: { "200": { description: "Events in order", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref("Event") } } }) }, "401": ERRORS["401"], "422": ERRORS["422"] },
     },
+  };
+  paths["/v1/openapi.json"] = {
+    get: { operationId: "openApi", summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
   };
   paths["/v1/inspect"] = {
     get: { operationId: "inspect", summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement)", responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },

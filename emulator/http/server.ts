@@ -10,6 +10,8 @@ import { Emulator, type EmulatedObject } from "../emulator.ts";
 import { EmulatorError, type EmulatorErrorCode } from "../errors.ts";
 import { COLLECTIONS, type ApiErrorBody, type ApiErrorCode, type CollectionName } from "./collections.ts";
 import { openApiDocument } from "./openapi.ts";
+import { pathId, queryNumber, wholeNumber } from "./params.ts";
+import { objectName } from "../../sdk/names.ts";
 import { deviceRoutes } from "./devices.ts";
 import { NbdServer } from "../volumes/nbd-server.ts";
 import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
@@ -43,10 +45,9 @@ class ApiError extends Error {
 }
 
 const idempotencyKey = z.string().min(1).max(256);
-const nameSchema = z.string().min(1).max(256);
-const sinceSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const sinceSchema = wholeNumber(Number.MAX_SAFE_INTEGER);
 const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown }> =>
-  z.object({ name: nameSchema, spec: kinds[kind].inputs as z.ZodType<unknown> }).strict();
+  z.object({ name: objectName, spec: kinds[kind].inputs as z.ZodType<unknown> }).strict();
 const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean }> =>
   z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false) }).strict();
 
@@ -94,6 +95,9 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     },
   });
 
+  // Bodies are JSON (or bytes for a device): text is refused as a media type, not misread as a value.
+  app.removeContentTypeParser("text/plain");
+
   const dropIdle = () => {
     const now = Date.now();
     for (const [id, r] of rehearsals) if (now - r.usedAt > idleMs) rehearsals.delete(id);
@@ -119,13 +123,16 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     return refuse(reply);
   });
 
-  app.setErrorHandler((err, _request, reply) => {
+  app.setErrorHandler((err, request, reply) => {
     if (err instanceof EmulatorError) return send(reply, STATUS[err.code] ?? 500, err.code, err.message);
     if (err instanceof ApiError) return send(reply, err.status, err.code, err.message);
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     const message = err instanceof Error ? err.message : String(err);
     if (status === 413) return send(reply, 413, "too-large", message);
-    if (status === 415) return send(reply, 415, "unsupported-media-type", message);
+    if (status === 415) {
+      const type = JSON.stringify(request.headers["content-type"] ?? "");
+      return send(reply, 415, "unsupported-media-type", `content-type ${type} is not accepted: send application/json (application/octet-stream for device bytes)`);
+    }
     if (status >= 400 && status < 500) return send(reply, 400, "malformed", message);
     reply.log.error(err);
     return send(reply, 500, "internal", `internal error: ${message}`);
@@ -151,7 +158,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         return reply.code(201).send(checked(kind, object));
       });
       scope.get(`${base}/:id`, async (request) => {
-        const { id } = request.params as { id: string };
+        const id = pathId((request.params as { id: string }).id, kind);
         const emulator = target(request);
         const object = emulator.get(kind, id);
         if (!object) throw new EmulatorError("not-found", `${kind} ${id} does not exist`);
@@ -164,12 +171,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       });
       scope.put(`${base}/:id`, async (request) => {
         const emulator = target(request);
-        const { id } = request.params as { id: string };
+        const id = pathId((request.params as { id: string }).id, kind);
         const body = parse(updateSchema, request.body, `${kind} update request`);
         return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
       });
       scope.delete(`${base}/:id`, async (request, reply) => {
-        const { id } = request.params as { id: string };
+        const id = pathId((request.params as { id: string }).id, kind);
         target(request).delete(kind, id);
         return reply.code(204).send();
       });
@@ -181,11 +188,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       if (!(INSTANCE_ACTIONS as readonly string[]).includes(action)) {
         throw new ApiError(404, "not-found", `instances have no action ${action}; actions: ${INSTANCE_ACTIONS.join(", ")}`);
       }
-      return checked("Instance", target(request).instanceAction(id, action as InstanceAction));
+      return checked("Instance", target(request).instanceAction(pathId(id, "Instance"), action as InstanceAction));
     });
     scope.get("/events", async (request) => {
       const { since } = request.query as { since?: unknown };
-      const after = since === undefined ? 0 : parse(sinceSchema, since, "since (a whole number >= 0)");
+      const after = queryNumber(since, "since", sinceSchema) ?? 0;
       return { items: target(request).events(after) };
     });
     scope.get("/inspect", async (request) => target(request).inspect());
@@ -194,7 +201,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     scope.get("/tokens/:key", async (request) => {
       const { key } = request.params as { key: string };
       const kind = key.split(":")[0] as KindName;
-      if (!(kind in kinds)) throw new EmulatorError("not-found", `no create was made with key ${key}`);
+      if (!Object.hasOwn(kinds, kind)) throw new EmulatorError("not-found", `no create was made with key ${key}`);
       const object = target(request).findByToken(kind, key);
       if (!object) throw new EmulatorError("not-found", `no create was made with key ${key}`);
       return checked(kind, object);

@@ -3,6 +3,7 @@
 // that catalog is here; otherwise the request alone. Every fallback is reported as a warning.
 import { dirname, relative } from "node:path";
 import type { Diagnostic } from "../../engine/model.ts";
+import { own } from "../../engine/own.ts";
 import type { ResolvedVariant } from "../../sdk/kinds/image.ts";
 import { freshness, lockPathFor, readLock, withConfig, type LockFile, type LockedVariant } from "../../sdk/lock.ts";
 import { loadRecordedCatalog, packagesHint, resolveLockedVariant, type LoadedCatalog } from "./lock-builder.ts";
@@ -40,7 +41,7 @@ export class LockContext {
     const live = this.live.get(key);
     if (live) return live;
     if (this.decided.has(key)) return this.decided.get(key);
-    const entry = this.lock?.images[address]?.[variant];
+    const entry = own(own(this.lock?.images, address), variant);
     let result: LockedVariant | undefined;
     if (!this.lock) {
       this.unlocked.set(address, [...(this.unlocked.get(address) ?? []), variant]);

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { defineKind } from "./kind.ts";
+import { NAME } from "../names.ts";
+import { own } from "../../engine/own.ts";
 
 /** "tomcat10" or "openjdk-17-jre-headless (>= 17.0.14)": a Debian package with an optional constraint. */
 export const packageSpec = z
@@ -22,7 +24,7 @@ export const imageVariant = z
   })
   .strict();
 
-const variantName = z.string().regex(/^[a-z][a-z0-9-]*$/, "variant names are lower-case words like heavy or light");
+const variantName = z.string().regex(NAME, "variant names are lower-case words like heavy or light");
 
 const lockedVariantInputs = z
   .object({
@@ -82,7 +84,7 @@ export interface ResolvedVariant {
 
 /** A variant as the image's base set with the variant's overlay applied; a variant's constraint on a package replaces the base's. */
 export function resolveVariant(inputs: ImageInputs, variant: string): ResolvedVariant {
-  const overlay = inputs.variants[variant];
+  const overlay = own(inputs.variants, variant);
   if (!overlay) throw new Error(`image has no variant ${variant}`);
   const byName = new Map<string, string>();
   for (const spec of [...inputs.packages, ...overlay.packages]) byName.set(packageName(spec), spec);

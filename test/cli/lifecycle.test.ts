@@ -77,6 +77,11 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     const missing = await runCli(dir, ["state", "show", "volume.nope"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no resource volume.nope in state");
+    // names every object has through its prototype are not in state either
+    const inherited = await runCli(dir, ["state", "show", "constructor"]);
+    expect([inherited.code, inherited.stderr]).toEqual([1, expect.stringContaining("no resource constructor in state")]);
+    const noOutput = await runCli(dir, ["output", "toString"]);
+    expect([noOutput.code, noOutput.stderr]).toEqual([1, expect.stringContaining("no output toString; outputs: ")]);
   });
 
   it("editing sizes and counts plans exactly those changes", async () => {

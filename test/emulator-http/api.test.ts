@@ -126,14 +126,39 @@ describe("objects", () => {
     const malformed = await server.api.post("/v1/volumes", '{"name": "x", ');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe("malformed");
-    // a text body is not an object; a content type nobody parses is refused before any handler
+    // bodies are JSON: text, or a content type nobody parses, is refused before any handler
     const text = await server.api.call("POST", "/v1/volumes", "hello", { "content-type": "text/plain" });
-    expect(text.status).toBe(422);
-    expect(text.body.error.code).toBe("invalid");
+    expect(text.status).toBe(415);
+    expect(text.body.error).toEqual({ code: "unsupported-media-type", message: expect.stringContaining("application/json") });
     const xml = await server.api.call("POST", "/v1/volumes", "<volume/>", { "content-type": "application/xml" });
     expect(xml.status).toBe(415);
     expect(xml.body.error.code).toBe("unsupported-media-type");
     expect((await server.api.get("/v1/volumes")).body.items).toHaveLength(1);
+  });
+
+  it("refuses names outside the DSL's alphabet, numbers that are not decimal digits, and text bodies", async () => {
+    const made = await populate(server.api);
+    for (const name of ["pool.bad\u0000name", "pool.two\nlines", "pool.\u202eevil", "pool.lone\ud800", "Pool.Upper", "pool.a b", "", "pool." + "a".repeat(300)]) {
+      const answer = await server.api.post("/v1/pools", { name, spec: specs.pool });
+      expect(answer.status, JSON.stringify(name)).toBe(422);
+      expect(answer.body.error.message).toMatch(/^invalid StoragePool create request: name: /);
+    }
+    for (const name of ["pool.fast", "instances.web/app[12]", "attachment.data@web/app[0]", "attachment.shared@a", "web"]) {
+      expect((await server.api.post("/v1/pools", { name, spec: specs.pool })).status, name).toBe(201);
+    }
+    const device = `/v1/instances/${made.instance.id}/devices/vda`;
+    const read = await fetch(`${server.url}${device}?offset=0&length=16`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect([read.status, (await read.arrayBuffer()).byteLength]).toEqual([200, 16]);
+    for (const query of ["offset=0x10", "offset=", "offset=1e3", "offset=-1", "offset=%2016", "length=0x10", "offset=1&offset=2"]) {
+      const answer = await server.api.get(`${device}?${query}`);
+      expect(answer.status, query).toBe(422);
+      expect(answer.body.error.message, query).toMatch(/^(offset|length): /);
+    }
+    for (const query of ["since=0x10", "since=", "since=1.5"]) expect((await server.api.get(`/v1/events?${query}`)).status, query).toBe(422);
+    const write = await server.api.call("PUT", `${device}?offset=0x10`, "abc", { "content-type": "application/octet-stream" });
+    expect(write.status).toBe(422);
+    const text = await server.api.call("PUT", device, "abc", { "content-type": "text/plain" });
+    expect(text.status).toBe(415);
   });
 
   it("returns the same object for a retried create with the same Idempotency-Key", async () => {

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { computeLayers, layerOf } from "../../emulator/images/layers.ts";
 import { resolveLockedVariant } from "../../emulator/images/lock-builder.ts";
+import { LockContext } from "../../emulator/images/lock-context.ts";
 import { loadCatalog, type PackageCatalog } from "../../emulator/images/package-catalog.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
@@ -131,6 +132,16 @@ describe("the lock file", () => {
     writeLock(path, one);
     expect(readLock(path)).toEqual(JSON.parse(text));
     expect(serializeLock(readLock(path)!)).toBe(text);
+  });
+
+  it("has no entry for a variant named like a member of Object.prototype", () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
+    writeLock(join(dir, "virtform.lock"), { lockfileVersion: 2, catalog: ["Packages"], images: { "image.a": { light: lock("light") } } });
+    const context = new LockContext(join(dir, "infra.ts"));
+    const spec = resolveVariant({ ...image, variants: { constructor: { packages: [], config: {} } } }, "constructor");
+    expect(context.lookup("image.a", "constructor", spec)).toBeUndefined();
+    expect(context.needsLiveResolution).toBe(true); // missing from the lock, like any unlocked variant
+    expect(context.lookup("constructor", "light", spec)).toBeUndefined();
   });
 
   it("refuses a malformed lock instead of ignoring it", () => {

@@ -1,0 +1,14 @@
+// Reading a record by a key someone else chose. `record[key]` finds what Object.prototype has under
+// that key too ("constructor", "toString", "__proto__"), so an unknown key would look like a hit.
+/** `record[key]` when the record itself holds `key`; undefined otherwise (never an inherited value). */
+export function own<T>(record: Readonly<Record<string, T>> | null | undefined, key: string): T | undefined {
+  return record != null && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** A copy of `record` without a prototype: its keys can be read and written as plain data, any key. */
+export function nullPrototype<T>(record: Readonly<Record<string, T>> | null | undefined): Record<string, T> {
+  const copy = Object.create(null) as Record<string, T>;
+  // defineProperty, not assignment: a key "__proto__" is data, not the prototype.
+  for (const [key, value] of Object.entries(record ?? {})) Object.defineProperty(copy, key, { value, writable: true, enumerable: true, configurable: true });
+  return copy;
+}
