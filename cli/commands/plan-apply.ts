@@ -11,7 +11,7 @@ import { refreshState, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
-import { capacityChanges, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
+import { capacityChanges, ownRows, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
@@ -19,6 +19,7 @@ import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
+import { withArticle } from "../../engine/render/article.ts";
 import { loadProgram } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
@@ -115,7 +116,7 @@ async function withSession<T>(
     const state = await store.load();
     const provider = workspace.provider();
     for (const r of await recoverPending(state, provider, store)) {
-      process.stderr.write(`note: ${r.address}: a ${r.operation} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
+      process.stderr.write(`note: ${r.address}: ${withArticle(r.operation)} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
     }
     const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
     // Drift is for display: secret values in it are redacted like everywhere else.
@@ -138,10 +139,10 @@ async function withSession<T>(
         });
     // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
     const changing = plan.changes.some((c) => c.action !== "noop");
-    const capacityBefore = changing ? ((await provider.capacity?.()) ?? []) : [];
+    const capacityBefore = changing ? ownRows((await provider.capacity?.()) ?? [], planState) : [];
     let capacityAfter = capacityBefore;
-    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed) => {
-      if (changing) capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
+    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed, rehearsedState) => {
+      if (changing) capacityAfter = ownRows((await rehearsed.capacity?.()) ?? capacityBefore, rehearsedState);
     });
     const capacity = capacityChanges(capacityBefore, capacityAfter);
     if (problems.length > 0) {

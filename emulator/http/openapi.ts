@@ -1,6 +1,7 @@
 // The OpenAPI document of the emulator API, generated from the kinds' zod schemas (the same ones the
 // server validates request bodies with), so the document cannot drift from what is enforced.
 import { z } from "zod";
+import { withArticle } from "../../engine/render/article.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { COLLECTIONS } from "./collections.ts";
 
@@ -68,7 +69,7 @@ export function openApiDocument(): JsonObject {
       },
       post: {
         operationId: `create${kindName}`,
-        summary: `Create a ${kindName}`,
+        summary: `Create ${withArticle(kindName)}`,
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],

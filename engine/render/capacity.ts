@@ -1,8 +1,12 @@
 // The plan's capacity section: used of usable per cluster and pool, before and after the plan, for
-// what the plan changes.
+// what the plan changes. Only the stack's own clusters and pools are shown, matched by id: another
+// stack on the same backend may well have a cluster.web of its own.
 import type { CapacityRow } from "../provider.ts";
+import type { State } from "../state.ts";
 
 export interface CapacityChange {
+  id: string;
+  /** The cluster's or pool's address in this stack. */
   owner: string;
   measure: string;
   unit: string;
@@ -10,8 +14,17 @@ export interface CapacityChange {
   after: { used: number; total: number } | null;
 }
 
+/** The rows of objects `state` holds, named by their addresses there; other stacks' rows are left out. */
+export function ownRows(rows: readonly CapacityRow[], state: Pick<State, "resources">): CapacityRow[] {
+  const addressOf = new Map(Object.entries(state.resources).map(([address, r]) => [r.id, address]));
+  return rows.flatMap((row) => {
+    const address = addressOf.get(row.id);
+    return address ? [{ ...row, owner: address }] : [];
+  });
+}
+
 export function capacityChanges(before: CapacityRow[], after: CapacityRow[]): CapacityChange[] {
-  const key = (r: CapacityRow) => `${r.owner}\u0000${r.measure}`;
+  const key = (r: CapacityRow) => `${r.id}\u0000${r.measure}`;
   const was = new Map(before.map((r) => [key(r), r]));
   const now = new Map(after.map((r) => [key(r), r]));
   const changes: CapacityChange[] = [];
@@ -21,6 +34,7 @@ export function capacityChanges(before: CapacityRow[], after: CapacityRow[]): Ca
     if (b && a && b.used === a.used && b.total === a.total) continue;
     const row = (a ?? b)!;
     changes.push({
+      id: row.id,
       owner: row.owner,
       measure: row.measure,
       unit: row.unit,

@@ -1,0 +1,16 @@
+// A reader that stops early (`virtform emulator inspect | head`) closes the pipe our output goes to.
+// What is left to print has nobody to read it, but the command itself must not die half-way (an
+// apply would stop between steps): output becomes a sink, the command finishes, and it exits with
+// its own code, quietly. Any other write error is still an error.
+let installed = false;
+
+export function quietOnClosedPipe(): void {
+  if (installed) return;
+  installed = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EPIPE") throw err;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
