@@ -23,7 +23,8 @@ export function ownRows(rows: readonly CapacityRow[], state: Pick<State, "resour
   });
 }
 
-export function capacityChanges(before: CapacityRow[], after: CapacityRow[]): CapacityChange[] {
+/** Rows that the plan changes; with `everyRow` (a plan that failed: usage explains why) all of them. */
+export function capacityChanges(before: CapacityRow[], after: CapacityRow[], everyRow = false): CapacityChange[] {
   const key = (r: CapacityRow) => `${r.id}\u0000${r.measure}`;
   const was = new Map(before.map((r) => [key(r), r]));
   const now = new Map(after.map((r) => [key(r), r]));
@@ -31,7 +32,7 @@ export function capacityChanges(before: CapacityRow[], after: CapacityRow[]): Ca
   for (const k of new Set([...was.keys(), ...now.keys()])) {
     const b = was.get(k);
     const a = now.get(k);
-    if (b && a && b.used === a.used && b.total === a.total) continue;
+    if (!everyRow && b && a && b.used === a.used && b.total === a.total) continue;
     const row = (a ?? b)!;
     changes.push({
       id: row.id,
@@ -47,13 +48,26 @@ export function capacityChanges(before: CapacityRow[], after: CapacityRow[]): Ca
 
 export function renderCapacityText(changes: CapacityChange[]): string {
   if (changes.length === 0) return "";
-  const fmt = (v: { used: number; total: number } | null, unit: string) =>
-    v ? `${round(v.used)} / ${round(v.total)}${unit ? ` ${unit}` : ""}${v.total > 0 ? ` (${Math.round((100 * v.used) / v.total)}%)` : ""}` : "(none)";
-  const rows = changes.map((c) => [c.owner, c.measure, fmt(c.before, c.unit), fmt(c.after, c.unit)]);
+  const rows = changes.map((c) => [c.owner, c.measure, usage(c.before, c.unit), usage(c.after, c.unit)]);
   const width = [0, 1, 2].map((i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0));
   const lines = ["Capacity (used / usable, before -> after):"];
   for (const r of rows) lines.push(`  ${r[0]!.padEnd(width[0]!)}  ${r[1]!.padEnd(width[1]!)}  ${r[2]!.padStart(width[2]!)}  ->  ${r[3]}`);
   return lines.join("\n") + "\n";
+}
+
+/** The same rows as a Markdown table, for the pull-request comment. */
+export function capacityMarkdown(changes: CapacityChange[]): string[] {
+  if (changes.length === 0) return [];
+  const lines = ["**Capacity** (used / usable)", "", "| cluster or pool | measure | before | after |", "| --- | --- | --- | --- |"];
+  for (const c of changes) lines.push(`| \`${c.owner}\` | ${c.measure} | ${usage(c.before, c.unit)} | ${usage(c.after, c.unit)} |`);
+  lines.push("");
+  return lines;
+}
+
+function usage(v: { used: number; total: number } | null, unit: string): string {
+  if (!v) return "(none)";
+  const percent = v.total > 0 ? ` (${Math.round((100 * v.used) / v.total)}%)` : "";
+  return `${round(v.used)} / ${round(v.total)}${unit ? ` ${unit}` : ""}${percent}`;
 }
 
 function round(n: number): number {
