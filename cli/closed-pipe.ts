@@ -10,7 +10,12 @@ export function quietOnClosedPipe(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
       if (err.code !== "EPIPE") throw err;
-      stream.write = (() => true) as typeof stream.write;
+      // Writes succeed into nothing; a writer waiting for its callback is still called back.
+      stream.write = ((...args: unknown[]) => {
+        const done = args.findLast((a) => typeof a === "function") as (() => void) | undefined;
+        if (done) queueMicrotask(done);
+        return true;
+      }) as typeof stream.write;
     });
   }
 }

@@ -1,7 +1,7 @@
 // Changes to the stack's outputs, as Terraform's "Changes to Outputs:" shows them: an output the
-// plan adds (+), changes (~) or removes (-). A value known only after apply is UNKNOWN. Outputs
-// that hold secrets carry no value here at all (the plan may be saved to a file): only REDACTED.
-import { isSecretPath, REDACTED } from "./render/redact.ts";
+// plan adds (+), changes (~) or removes (-). A value known only after apply is UNKNOWN. The secret
+// parts of an output carry no value here at all (the plan may be saved to a file): only REDACTED.
+import { isSecretPath, redact } from "./render/redact.ts";
 import type { Value } from "./model.ts";
 import { deepEqual } from "./values.ts";
 
@@ -12,6 +12,7 @@ export interface OutputChange {
   before?: Value;
   /** Absent when the output goes; UNKNOWN when apply decides it. */
   after?: Value;
+  /** Whether the output holds a secret, whole or in part. */
   secret: boolean;
 }
 
@@ -22,7 +23,7 @@ export function diffOutputs(
   secretPaths: readonly string[],
 ): OutputChange[] {
   const changes: OutputChange[] = [];
-  const shown = (name: string, value: Value) => (isSecretPath(name, secretPaths) ? REDACTED : value);
+  const shown = (name: string, value: Value) => redact({ [name]: value }, secretPaths)![name]!;
   for (const [name, value] of Object.entries(after)) {
     const secret = isSecretPath(name, secretPaths);
     if (!Object.hasOwn(before, name)) changes.push({ name, action: "create", after: shown(name, value), secret });

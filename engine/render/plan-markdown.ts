@@ -62,9 +62,9 @@ function outputsMarkdown(plan: Plan): string[] {
   if (changes.length === 0) return [];
   const lines = ["**Changes to outputs**", "", "```diff"];
   for (const c of changes) {
-    if (c.action === "create") lines.push(`+ ${c.name} = ${show(c.after, c.secret)}`);
-    else if (c.action === "delete") lines.push(`- ${c.name} = ${show(c.before, c.secret)}`);
-    else lines.push(`- ${c.name} = ${show(c.before, c.secret)}`, `+ ${c.name} = ${show(c.after, c.secret)}`);
+    if (c.action === "create") lines.push(`+ ${c.name} = ${show(c.after)}`);
+    else if (c.action === "delete") lines.push(`- ${c.name} = ${show(c.before)}`);
+    else lines.push(`- ${c.name} = ${show(c.before)}`, `+ ${c.name} = ${show(c.after)}`);
   }
   lines.push("```", "");
   return lines;

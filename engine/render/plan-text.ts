@@ -81,9 +81,9 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
 function outputLines(changes: readonly OutputChange[], paint: Paint): string[] {
   const lines = ["Changes to Outputs:"];
   for (const c of changes) {
-    if (c.action === "create") lines.push(`  ${paint("green", "+")} ${c.name} = ${show(c.after, c.secret)}`);
-    else if (c.action === "delete") lines.push(`  ${paint("red", "-")} ${c.name} = ${show(c.before, c.secret)}`);
-    else lines.push(`  ${paint("yellow", "~")} ${c.name} = ${show(c.before, c.secret)} -> ${show(c.after, c.secret)}`);
+    if (c.action === "create") lines.push(`  ${paint("green", "+")} ${c.name} = ${show(c.after)}`);
+    else if (c.action === "delete") lines.push(`  ${paint("red", "-")} ${c.name} = ${show(c.before)}`);
+    else lines.push(`  ${paint("yellow", "~")} ${c.name} = ${show(c.before)} -> ${show(c.after)}`);
   }
   return lines;
 }

@@ -18,7 +18,7 @@ describe("diffOutputs", () => {
     ]],
     ["known after apply", { id: "vol-1" }, { id: UNKNOWN }, [], [{ name: "id", action: "update", before: "vol-1", after: UNKNOWN, secret: false }]],
     ["a secret output carries no value", { pw: "old" }, { pw: "new" }, ["pw"], [{ name: "pw", action: "update", before: "(sensitive)", after: "(sensitive)", secret: true }]],
-    ["a secret inside an output makes it secret", { db: { pw: "a" } }, {}, ["db.pw"], [{ name: "db", action: "delete", before: "(sensitive)", secret: true }]],
+    ["a secret inside an output is redacted alone", { db: { pw: "a", port: 1 } }, {}, ["db.pw"], [{ name: "db", action: "delete", before: { pw: "(sensitive)", port: 1 }, secret: true }]],
   ];
   it.each(cases)("%s", (_name, before, after, secrets, expected) => {
     expect(diffOutputs(before, after, secrets)).toEqual(expected);
