@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
 import { CliError } from "./cli-error.ts";
+import { quietOnClosedPipe } from "./closed-pipe.ts";
 import { SecretsError } from "../engine/state-crypto.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
@@ -18,6 +19,7 @@ import packageJson from "../package.json" with { type: "json" };
 const DEFAULT_PROGRAM = "infra.ts";
 
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   let exitCode = 0;
   const run =
     <A extends unknown[]>(action: (...args: A) => Promise<number>) =>

@@ -3,6 +3,7 @@
 import type { CapacityRow } from "../engine/provider.ts";
 import { usableCapacity } from "./compute/hypervisors.ts";
 import type { EmulatorData } from "./data.ts";
+import { readable } from "./figures.ts";
 import { capacityGiB } from "./storage/pools.ts";
 
 export function capacityReport(data: EmulatorData): CapacityRow[] {
@@ -18,17 +19,22 @@ export function capacityReport(data: EmulatorData): CapacityRow[] {
       total.localDiskGiB += usable.localDiskGiB;
     }
     const used = (key: "vcpu" | "memoryGiB" | "localDiskGiB") => members.reduce((sum, i) => sum + i.spec[key], 0);
-    rows.push(
-      { owner: cluster.name, measure: "vCPU", unit: "", used: used("vcpu"), total: total.vcpu },
-      { owner: cluster.name, measure: "memory", unit: "GiB", used: used("memoryGiB"), total: total.memoryGiB },
-      { owner: cluster.name, measure: "local disk", unit: "GiB", used: used("localDiskGiB"), total: total.localDiskGiB },
-    );
+    const row = (measure: string, unit: string, key: "vcpu" | "memoryGiB" | "localDiskGiB") => ({
+      id: cluster.id,
+      owner: cluster.name,
+      measure,
+      unit,
+      used: readable(used(key)),
+      total: readable(total[key]),
+    });
+    rows.push(row("vCPU", "", "vcpu"), row("memory", "GiB", "memoryGiB"), row("local disk", "GiB", "localDiskGiB"));
   }
   for (const pool of Object.values(data.pools)) {
     const allocated = Object.values(data.volumes)
       .filter((v) => v.spec.pool === pool.id)
       .reduce((sum, v) => sum + v.spec.sizeGiB, 0);
-    rows.push({ owner: pool.name, measure: "provisioned", unit: "GiB", used: allocated, total: capacityGiB(pool.spec.devices) * pool.spec.overcommit });
+    const total = capacityGiB(pool.spec.devices) * pool.spec.overcommit;
+    rows.push({ id: pool.id, owner: pool.name, measure: "provisioned", unit: "GiB", used: readable(allocated), total: readable(total) });
   }
   return rows;
 }

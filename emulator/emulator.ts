@@ -7,6 +7,7 @@
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
 // without touching the real thing.
 import type { CapacityRow } from "../engine/provider.ts";
+import { withArticle } from "../engine/render/article.ts";
 import { capacityReport } from "./capacity.ts";
 import { mkdirSync, openSync, fsyncSync, fdatasync, writeSync, closeSync, renameSync, readFileSync, fstatSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -145,7 +146,7 @@ export class Emulator {
     if (options.token) {
       const earlier = this.data.tokens[options.token];
       if (earlier && earlier.collection !== service.collection) {
-        throw new EmulatorError("conflict", `idempotency token ${options.token} was used to create ${earlier.collection} ${earlier.id}, not a ${kind}`);
+        throw new EmulatorError("conflict", `idempotency token ${options.token} was used to create ${earlier.collection} ${earlier.id}, not ${withArticle(kind)}`);
       }
       if (earlier && this.data[earlier.collection][earlier.id]) return this.view(service, this.data[earlier.collection][earlier.id]!);
     }

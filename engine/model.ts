@@ -33,6 +33,22 @@ export interface KindInfo {
   /** Input and output field paths whose values are never shown. */
   readonly secrets: readonly string[];
   readonly replaceOrder: ReplaceOrder;
+  readonly ephemeralStorage?: EphemeralStorage;
+}
+
+/**
+ * Storage whose bytes live only while the object runs (an instance's local disk): stopping,
+ * restarting, replacing or deleting the object loses them, and the plan says so.
+ */
+export interface EphemeralStorage {
+  /** What people call it: "local disk". */
+  label: string;
+  /** The input holding its size, and the size's unit. */
+  sizePath: string;
+  unit: string;
+  /** The input holding the desired power state, and the value that means stopped. */
+  powerPath: string;
+  stopped: string;
 }
 
 /** Pulumi's resource options, by the names its users know. */

@@ -13,6 +13,7 @@ import {
   type SourceLocation,
   type Value,
 } from "./model.ts";
+import { diffOutputs, type OutputChange } from "./output-changes.ts";
 import { describeDecision, planResource, type Action, type PlannedField, type Reason } from "./plan-resource.ts";
 import type { State } from "./state.ts";
 import { getPath, resolveReferences } from "./values.ts";
@@ -53,6 +54,8 @@ export interface Plan {
   outputs: Record<string, Value | Reference>;
   /** Paths of outputs that hold secrets. */
   secretOutputs?: string[];
+  /** How the recorded outputs change (absent in plans saved before it existed). */
+  outputChanges?: OutputChange[];
 }
 
 export interface PlanOptions {
@@ -151,6 +154,9 @@ export function makePlan(
   if (diagnostics.length > 0) throw new DiagnosticsError(diagnostics);
 
   const secretOutputs = options.destroy ? [] : (options.secretOutputs ?? []).filter((path) => path.split(".")[0]! in outputs);
+  // Outputs as they will be after apply, as far as the plan knows them.
+  const plannedOutputs = options.destroy ? {} : (resolveReferences(outputs, (ref) => plannedValue(ref, state, decided)) as Record<string, Value>);
+  const outputChanges = diffOutputs(state.outputs, plannedOutputs, [...secretOutputs, ...(state.secretOutputs ?? [])]);
   return {
     stack: state.stack,
     lineage: state.lineage,
@@ -158,6 +164,7 @@ export function makePlan(
     changes,
     outputs: options.destroy ? {} : outputs,
     ...(secretOutputs.length > 0 ? { secretOutputs } : {}),
+    outputChanges,
   };
 }
 

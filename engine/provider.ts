@@ -14,6 +14,9 @@ export interface Observed {
 
 /** One measure of one pool of capacity: "cluster.web vCPU 40 of 256". */
 export interface CapacityRow {
+  /** The backend's id of the cluster or pool: names may repeat across stacks, ids do not. */
+  id: string;
+  /** Its name in the backend, for people (the plan shows the stack's own address instead). */
   owner: string;
   measure: string;
   unit: string;

@@ -7,25 +7,29 @@ import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import { memoryStateStore, type State } from "./state.ts";
 
-/** `inspect` sees the rehearsed backend before it is thrown away (e.g. to read capacity after the plan). */
+/**
+ * `inspect` sees the rehearsed backend, and the state the rehearsal left, before they are thrown
+ * away (e.g. to read capacity after the plan). It runs even when a step failed: what the rehearsal
+ * reached explains the failure.
+ */
 export async function rehearsePlan(
   plan: Plan,
   state: State,
   provider: Provider,
-  inspect?: (rehearsed: Provider) => Promise<void>,
+  inspect?: (rehearsed: Provider, rehearsedState: State) => Promise<void>,
 ): Promise<Diagnostic[]> {
   if (!provider.rehearsal) return [];
   // Nothing to carry out, nothing that could fail: the copy (O(the backend's size)) would stay as
   // the backend is, so the backend itself is what `inspect` sees.
   if (plan.changes.every((c) => c.action === "noop")) {
-    await inspect?.(provider);
+    await inspect?.(provider, state);
     return [];
   }
   const sandbox = await provider.rehearsal();
   const copy = structuredClone(state);
   try {
     const result = await applyPlan(plan, copy, sandbox, memoryStateStore(copy), { parallelism: 1 });
-    await inspect?.(sandbox);
+    await inspect?.(sandbox, copy);
     return result.results
       .filter((r) => r.status === "failed")
       .map((r) => ({

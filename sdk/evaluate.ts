@@ -3,6 +3,7 @@
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
+import { withArticle } from "../engine/render/article.ts";
 import { isSecretPath } from "../engine/render/redact.ts";
 import { collectReferences } from "../engine/values.ts";
 import { secretPathsOf } from "./kinds/index.ts";
@@ -157,7 +158,7 @@ function toValues(
   if (Array.isArray(value)) return value.map((item, i) => toValues(item, declaration, images, problems, `${path}[${i}]`, secrets));
   if (typeof value === "object" && value !== null) {
     if (!isPlain(value)) {
-      problems.push(problem(declaration, path, `a ${value.constructor?.name ?? "object"} cannot be used as a value here`));
+      problems.push(problem(declaration, path, `${withArticle(value.constructor?.name ?? "object")} cannot be used as a value here`));
       return undefined;
     }
     return Object.fromEntries(

@@ -3,15 +3,16 @@
 // on a copy of the backend; then (apply, destroy) confirm and carry it out.
 import { createInterface } from "node:readline/promises";
 import { applyPlan, CANCELLED, type StepResult } from "../../engine/apply.ts";
-import { DiagnosticsError, type DesiredResource, type Value } from "../../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic, type Value } from "../../engine/model.ts";
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
 import { recoverPending } from "../../engine/recover.ts";
 import { refreshState, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
-import { planToJson } from "../../engine/render/plan-json.ts";
+import { diagnosticsToJson } from "../../engine/render/diagnostics-json.ts";
+import { PLAN_FORMAT_VERSION, planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
-import { capacityChanges, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
+import { capacityChanges, ownRows, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
@@ -19,6 +20,7 @@ import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
+import { withArticle } from "../../engine/render/article.ts";
 import { loadProgram } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
@@ -61,6 +63,33 @@ interface Session {
   capacity: CapacityChange[];
 }
 
+/** A plan the rehearsal refused. What was planned comes along: the capacity it reached explains why. */
+class PlanRejectedError extends DiagnosticsError {
+  readonly plan: Plan;
+  readonly drift: Drift[];
+  readonly capacity: CapacityChange[];
+
+  constructor(problems: Diagnostic[], plan: Plan, drift: Drift[], capacity: CapacityChange[]) {
+    super(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
+    this.plan = plan;
+    this.drift = drift;
+    this.capacity = capacity;
+  }
+}
+
+/** Warnings about how the plan was asked for, shown whatever the plan holds. */
+function warningsFor(options: RunOptions): Diagnostic[] {
+  if (!options.target?.length) return [];
+  return [
+    {
+      severity: "warning",
+      message:
+        "--target is in effect: the plan is incomplete. It covers only the targeted resources and what they depend on; " +
+        "other changes the program asks for are left out. Use it for exceptional cases, then run plan without --target.",
+    },
+  ];
+}
+
 const withBreak = (text: string) => (text ? `\n${text}` : "");
 const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (text: string) => process.stdout.write(text);
@@ -85,12 +114,17 @@ async function withSession<T>(
   let resources: DesiredResource[] = [];
   let outputs: Record<string, Value> = {};
   let secretOutputs: string[] = [];
+  let programMissing = false;
+  for (const warning of warningsFor(options)) process.stderr.write(`Warning: ${formatDiagnostic(warning)}\n`);
   if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
     const program = await loadProgram(programPath).catch((err: unknown) => {
       // destroy works from state alone when the program is gone
-      if (options.destroy && err instanceof CliError && err.message.includes("not found")) return undefined;
+      if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
+        programMissing = true;
+        return undefined;
+      }
       throw err;
     });
     stack = program ? program.name : workspace.pickStack(undefined);
@@ -113,9 +147,14 @@ async function withSession<T>(
   try {
     const store = workspace.stateStore(stack);
     const state = await store.load();
+    if (programMissing) {
+      // Said before the plan, so nobody confirms a destroy without knowing where it came from.
+      const count = Object.keys(state.resources).length;
+      out(`program ${programPath} not found: destroying the ${count} resource${count === 1 ? "" : "s"} state holds for stack ${stack}\n\n`);
+    }
     const provider = workspace.provider();
     for (const r of await recoverPending(state, provider, store)) {
-      process.stderr.write(`note: ${r.address}: a ${r.operation} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
+      process.stderr.write(`note: ${r.address}: ${withArticle(r.operation)} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
     }
     const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
     // Drift is for display: secret values in it are redacted like everywhere else.
@@ -128,7 +167,7 @@ async function withSession<T>(
     for (const record of records) applyRecord(planState, record);
     planState.serial = state.serial; // the plan is made against the persisted serial
     const plan = options.refreshOnly
-      ? { ...makePlan(planState, [], outputs, { kinds: kindInfo }), changes: [] }
+      ? { ...makePlan(planState, [], outputs, { kinds: kindInfo }), changes: [], outputChanges: [] }
       : makePlan(planState, resources, outputs, {
           kinds: kindInfo,
           destroy: options.destroy ?? false,
@@ -138,18 +177,17 @@ async function withSession<T>(
         });
     // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
     const changing = plan.changes.some((c) => c.action !== "noop");
-    const capacityBefore = changing ? ((await provider.capacity?.()) ?? []) : [];
+    const capacityBefore = changing ? ownRows((await provider.capacity?.()) ?? [], planState) : [];
     let capacityAfter = capacityBefore;
-    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed) => {
-      if (changing) capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
+    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed, rehearsedState) => {
+      if (changing) capacityAfter = ownRows((await rehearsed.capacity?.()) ?? capacityBefore, rehearsedState);
     });
-    const capacity = capacityChanges(capacityBefore, capacityAfter);
+    const capacity = capacityChanges(capacityBefore, capacityAfter, problems.length > 0);
     if (problems.length > 0) {
-      // Show what was planned (and drifted) before saying why it cannot be applied.
-      if (!options.json && !options.markdown) {
-        out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n\n");
-      }
-      throw new DiagnosticsError(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
+      // Show what was planned (and drifted), and the capacity the rehearsal reached, before saying
+      // why it cannot be applied. JSON and Markdown are written by planCommand from the error.
+      if (!options.json && !options.markdown) out(planText(plan, drift, capacity, false) + "\n");
+      throw new PlanRejectedError(problems, plan, drift, capacity);
     }
     return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity });
   } finally {
@@ -158,10 +196,48 @@ async function withSession<T>(
 }
 
 export async function planCommand(program: string, options: PlanCommandOptions): Promise<number> {
+  try {
+    return await planAndShow(program, options);
+  } catch (err) {
+    // A failed plan still answers in the format asked for; the error is then reported as usual.
+    if (options.json) out(JSON.stringify(failureJson(err, warningsFor(options)), null, 2) + "\n");
+    else if (options.markdown && err instanceof PlanRejectedError) {
+      out(renderPlanMarkdown(err.plan, kindInfo, err.drift, { capacity: err.capacity, diagnostics: [...warningsFor(options), ...err.diagnostics] }));
+    }
+    throw err;
+  }
+}
+
+/** `plan --json` when no plan could be made or applied: the diagnostics, and the plan if there is one. */
+function failureJson(err: unknown, warnings: Diagnostic[]) {
+  if (err instanceof PlanRejectedError) {
+    return { ...planToJson(err.plan, kindInfo, err.drift), capacity: err.capacity, diagnostics: diagnosticsToJson([...warnings, ...err.diagnostics]) };
+  }
+  const errors: Diagnostic[] =
+    err instanceof DiagnosticsError ? err.diagnostics : [{ severity: "error", message: err instanceof Error ? err.message : String(err) }];
+  return { format_version: PLAN_FORMAT_VERSION, diagnostics: diagnosticsToJson([...warnings, ...errors]) };
+}
+
+/** The text of a plan: drift, the changes, and capacity; a refresh-only plan has only drift to show. */
+function planText(plan: Plan, drift: Drift[], capacity: CapacityChange[], refreshOnly: boolean): string {
+  if (refreshOnly) {
+    const n = drift.length;
+    return (
+      renderDriftText(drift, color()) +
+      (n === 0
+        ? "Nothing changed outside virtform: state already matches the backend.\n"
+        : `Refresh only: ${n} object${n === 1 ? "" : "s"} changed outside virtform; applying records ${n === 1 ? "it" : "them"} in state and changes nothing else.\n`)
+    );
+  }
+  return renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity));
+}
+
+async function planAndShow(program: string, options: PlanCommandOptions): Promise<number> {
   return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state, capacity }) => {
-    if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity }, null, 2) + "\n");
-    else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift));
-    else out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity)));
+    const warnings = warningsFor(options);
+    if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(warnings) }, null, 2) + "\n");
+    else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: warnings }));
+    else out(planText(plan, drift, capacity, options.refreshOnly ?? false));
     if (options.out) {
       const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
       writeSavedPlan(
@@ -171,7 +247,8 @@ export async function planCommand(program: string, options: PlanCommandOptions):
       );
       if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
     }
-    return options.detailedExitcode && (hasChanges(plan) || drift.length > 0) ? 2 : 0;
+    const outputsChange = (plan.outputChanges ?? []).length > 0;
+    return options.detailedExitcode && (hasChanges(plan) || outputsChange || drift.length > 0) ? 2 : 0;
   });
 }
 
@@ -180,14 +257,13 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   if (saved) return applySavedPlan(programOrPlan, saved, options);
   return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
     const { plan, drift } = session;
-    out(renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(session.capacity)));
+    out(planText(plan, drift, session.capacity, options.refreshOnly ?? false));
     if (!hasChanges(plan) && !options.refreshOnly) {
       await carryOut(session, options, true);
-      out("\nApply complete: nothing to do.\n");
+      out((plan.outputChanges ?? []).length > 0 ? "\nApply complete: outputs recorded; no resource changed.\n" : "\nApply complete: nothing to do.\n");
       return 0;
     }
     if (options.refreshOnly) {
-      if (drift.length === 0) out("\nNothing changed outside virtform.\n");
       await confirm(options.yes ?? false, "apply");
       await carryOut(session, options, true);
       out(`\nRefresh complete: ${drift.length} object(s) updated in state.\n`);

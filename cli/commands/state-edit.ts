@@ -8,6 +8,7 @@ import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
+import { withArticle } from "../../engine/render/article.ts";
 import { parseDuration } from "./plan-apply.ts";
 import { Workspace } from "../workspace.ts";
 
@@ -46,7 +47,7 @@ export async function stateMvCommand(from: string, to: string, options: { stack?
     const resource = own(state.resources, from);
     if (!resource) throw new CliError(`${from} is not in state`);
     if (own(state.resources, to)) throw new CliError(`${to} is already in state; remove it first`);
-    if (prefixKind(to) !== resource.kind) throw new CliError(`${to} names a ${prefixKind(to) ?? "unknown kind of"} resource, but ${from} is a ${resource.kind}`);
+    if (prefixKind(to) !== resource.kind) throw new CliError(`${to} names ${withArticle(prefixKind(to) ?? "unknown kind of")} resource, but ${from} is ${withArticle(resource.kind)}`);
     return [{ type: "move", from, to }];
   });
   process.stdout.write(`Moved ${from} to ${to}.\n`);

@@ -4,6 +4,7 @@ import type { EmulatorContext } from "../context.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import { hypervisorReservation, usableCapacity, type HostCapacity } from "./hypervisors.ts";
 import type { ObjectService } from "../service.ts";
+import { readableAll } from "../figures.ts";
 
 export const clusterService: ObjectService<"clusters"> = {
   collection: "clusters",
@@ -38,7 +39,11 @@ export const clusterService: ObjectService<"clusters"> = {
       },
       { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 },
     );
-    return { hostIds: object.hosts.map((h) => h.id), reservedPerHost: hypervisorReservation(object.spec.hypervisor, object.spec.hosts), usable };
+    return {
+      hostIds: object.hosts.map((h) => h.id),
+      reservedPerHost: readableAll(hypervisorReservation(object.spec.hypervisor, object.spec.hosts)),
+      usable: readableAll(usable),
+    };
   },
 };
 

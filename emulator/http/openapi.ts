@@ -1,6 +1,7 @@
 // The OpenAPI document of the emulator API, generated from the kinds' zod schemas (the same ones the
 // server validates request bodies with), so the document cannot drift from what is enforced.
 import { z } from "zod";
+import { withArticle } from "../../engine/render/article.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { objectName } from "../../sdk/names.ts";
 import { objectId } from "../ids.ts";
@@ -72,7 +73,7 @@ export function openApiDocument(): JsonObject {
       },
       post: {
         operationId: `create${kindName}`,
-        summary: `Create a ${kindName}`,
+        summary: `Create ${withArticle(kindName)}`,
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],

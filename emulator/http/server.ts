@@ -86,7 +86,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     logger: options.logger ?? false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     // The router's own refusals (a bad URL, an over-long id) skip the hooks: check auth here too.
     frameworkErrors: (error, request, reply) => {
       if (!authorized(request.headers.authorization)) return refuse(reply);

@@ -4,6 +4,7 @@ import type { EmulatorContext } from "../context.ts";
 import type { PoolObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
+import { readable } from "../figures.ts";
 
 export const poolService: ObjectService<"pools"> = {
   collection: "pools",
@@ -41,7 +42,7 @@ export const poolService: ObjectService<"pools"> = {
   },
   outputs(_ctx, object) {
     const capacity = capacityGiB(object.spec.devices);
-    return { capacityGiB: capacity, provisionableGiB: capacity * object.spec.overcommit, luns: object.luns.length };
+    return { capacityGiB: readable(capacity), provisionableGiB: readable(capacity * object.spec.overcommit), luns: object.luns.length };
   },
 };
 

@@ -1,10 +1,12 @@
-// The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys.
+// The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys
+// (1.1: output_changes, data_loss, diagnostics).
+import { dataLoss } from "../data-loss.ts";
 import { isUnknown, type KindInfo, type Value } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { isSecretPath, redact, REDACTED, secretPaths } from "./redact.ts";
 
-export const PLAN_FORMAT_VERSION = "1.0";
+export const PLAN_FORMAT_VERSION = "1.1";
 
 export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, drift: Drift[] = []) {
   return {
@@ -16,6 +18,7 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
       .filter((c) => c.action !== "noop")
       .map((change) => {
         const kind = secretPaths(kinds.get(change.kind), change.secretPaths);
+        const loss = dataLoss(change, kinds.get(change.kind));
         const unknown: string[] = [];
         const after = change.after ? stripUnknown(redact(change.after, kind)!, "", unknown) : null;
         return {
@@ -34,6 +37,7 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
             after: isSecretPath(f.path, kind) ? REDACTED : isUnknown(f.after) ? null : (f.after ?? null),
             after_unknown: isUnknown(f.after),
           })),
+          ...(loss ? { data_loss: loss } : {}),
           ...(change.deposedId ? { deposed: change.deposedId } : {}),
           ...(change.source ? { source: change.source } : {}),
         };
@@ -43,6 +47,19 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
       change: d.change,
       fields: d.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
     })),
+    // Keyed by output name, as Terraform's output_changes is.
+    output_changes: Object.fromEntries(
+      (plan.outputChanges ?? []).map((c) => [
+        c.name,
+        {
+          action: c.action,
+          before: c.before ?? null,
+          after: c.after === undefined || isUnknown(c.after) ? null : stripUnknown(c.after, "", []),
+          after_unknown: c.after !== undefined && isUnknown(c.after),
+          sensitive: c.secret,
+        },
+      ]),
+    ),
     summary: summarize(plan),
   };
 }

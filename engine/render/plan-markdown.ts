@@ -1,7 +1,9 @@
 // The plan as a pull-request comment: a summary table, then one collapsible section per change.
-import { formatSource, type KindInfo } from "../model.ts";
+import { dataLoss, describeDataLoss } from "../data-loss.ts";
+import { formatDiagnostic, formatSource, type Diagnostic, type KindInfo } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
+import { capacityMarkdown, type CapacityChange } from "./capacity.ts";
 import { show } from "./plan-text.ts";
 import { isSecretPath, secretPaths } from "./redact.ts";
 
@@ -13,9 +15,17 @@ const ICON: Record<string, string> = {
   delete: "🔴 delete",
 };
 
-export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, drift: Drift[] = []): string {
+export interface MarkdownExtras {
+  capacity?: CapacityChange[];
+  /** Warnings (e.g. --target in effect) and, for a plan that cannot be applied, its errors. */
+  diagnostics?: Diagnostic[];
+}
+
+export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, drift: Drift[] = [], extras: MarkdownExtras = {}): string {
   const s = summarize(plan);
   const lines = [`### virtform plan for stack \`${plan.stack}\``, ""];
+  for (const d of extras.diagnostics ?? []) lines.push(`> ${d.severity === "error" ? "❌ **Error**" : "⚠️ **Warning**"}: ${formatDiagnostic(d)}`, "");
+  const after = [...outputsMarkdown(plan), ...capacityMarkdown(extras.capacity ?? [])];
   lines.push(`**${s.create}** to create, **${s.update}** to update, **${s.replace}** to replace, **${s.delete}** to delete, ${s.unchanged} unchanged.`, "");
   if (drift.length > 0) {
     lines.push(`<details><summary>⚠️ ${drift.length} object(s) changed outside virtform</summary>`, "");
@@ -24,12 +34,14 @@ export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindIn
   }
   const changes = plan.changes.filter((c) => c.action !== "noop");
   if (changes.length === 0) {
-    lines.push("No changes.");
+    lines.push("No changes.", "", ...after);
     return lines.join("\n") + "\n";
   }
   lines.push("| action | resource | why | declared at |", "| --- | --- | --- | --- |");
   for (const c of changes) {
-    lines.push(`| ${ICON[c.action]} | \`${c.address}\` | ${c.reasonText} | ${c.source ? `\`${formatSource(c.source)}\`` : ""} |`);
+    const loss = dataLoss(c, kinds.get(c.kind));
+    const why = loss ? `${c.reasonText}; ⚠️ ${describeDataLoss(loss)}` : c.reasonText;
+    lines.push(`| ${ICON[c.action]} | \`${c.address}\` | ${why} | ${c.source ? `\`${formatSource(c.source)}\`` : ""} |`);
   }
   lines.push("");
   for (const c of changes.filter((c) => c.fields.length > 0)) {
@@ -41,5 +53,19 @@ export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindIn
     }
     lines.push("```", "", "</details>", "");
   }
+  lines.push(...after);
   return lines.join("\n");
+}
+
+function outputsMarkdown(plan: Plan): string[] {
+  const changes = plan.outputChanges ?? [];
+  if (changes.length === 0) return [];
+  const lines = ["**Changes to outputs**", "", "```diff"];
+  for (const c of changes) {
+    if (c.action === "create") lines.push(`+ ${c.name} = ${show(c.after)}`);
+    else if (c.action === "delete") lines.push(`- ${c.name} = ${show(c.before)}`);
+    else lines.push(`- ${c.name} = ${show(c.before)}`, `+ ${c.name} = ${show(c.after)}`);
+  }
+  lines.push("```", "");
+  return lines;
 }

@@ -2,6 +2,8 @@
 // before -> after, and the reason for every replacement.
 import { styleText } from "node:util";
 import { formatSource, isUnknown, type KindInfo, type Value } from "../model.ts";
+import { dataLoss, describeDataLoss } from "../data-loss.ts";
+import type { OutputChange } from "../output-changes.ts";
 import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
@@ -27,8 +29,14 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
   const paint = (color: Color, text: string) => (options.color ? styleText(color, text, { validateStream: false }) : text);
   const lines: string[] = [];
   const changes = plan.changes.filter((c) => c.action !== "noop");
-  if (changes.length === 0) {
+  const outputs = plan.outputChanges ?? [];
+  if (changes.length === 0 && outputs.length === 0) {
     lines.push(`No changes. Stack ${plan.stack} matches the program.`);
+    return lines.join("\n");
+  }
+  if (changes.length === 0) {
+    lines.push(`Stack ${plan.stack}: no resource changes.`, "", ...outputLines(outputs, paint), "");
+    lines.push("Apply records the new output values in state, changing no resource.");
     return lines.join("\n");
   }
   lines.push(`Stack ${plan.stack}: virtform will perform these actions:`, "");
@@ -39,6 +47,8 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     const where = change.source ? paint("gray", `  # ${formatSource(change.source)}`) : "";
     lines.push(`  ${paint(style.color, style.symbol)} ${paint("bold", change.address)}${deposed} ${style.verb}${where}`);
     if (change.action !== "create") lines.push(paint("gray", `      # ${compactReason(change)}`));
+    const loss = dataLoss(change, options.kinds.get(change.kind));
+    if (loss) lines.push(paint("red", `      # ${describeDataLoss(loss)}`));
     if (change.action === "create") {
       const after = change.after ?? {};
       for (const group of groupByParent(flatten(after).map(([path, value]) => ({ path, value })), [after])) {
@@ -63,7 +73,19 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     `Plan: ${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete` +
       (s.unchanged > 0 ? `; ${s.unchanged} unchanged.` : "."),
   );
+  if (outputs.length > 0) lines.push("", ...outputLines(outputs, paint));
   return lines.join("\n");
+}
+
+/** Terraform's "Changes to Outputs:" block. */
+function outputLines(changes: readonly OutputChange[], paint: Paint): string[] {
+  const lines = ["Changes to Outputs:"];
+  for (const c of changes) {
+    if (c.action === "create") lines.push(`  ${paint("green", "+")} ${c.name} = ${show(c.after)}`);
+    else if (c.action === "delete") lines.push(`  ${paint("red", "-")} ${c.name} = ${show(c.before)}`);
+    else lines.push(`  ${paint("yellow", "~")} ${c.name} = ${show(c.before)} -> ${show(c.after)}`);
+  }
+  return lines;
 }
 
 const MAP_SUMMARY = 10;

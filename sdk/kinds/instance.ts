@@ -78,4 +78,6 @@ export const instance = defineKind({
     userData: "replace",
   },
   secrets: ["userData"],
+  // The emulator wipes the local disk whenever the VM powers off (a stop, a restart, a terminate).
+  ephemeralStorage: { label: "local disk", sizePath: "localDiskGiB", unit: "GiB", powerPath: "powerState", stopped: "stopped" },
 });

@@ -3,7 +3,7 @@
 // Terraform schemas are all derived from this one definition.
 import type { z } from "zod";
 import type { Secret } from "../secret.ts";
-import type { ChangeBehaviour, KindInfo, ReplaceOrder } from "../../engine/model.ts";
+import type { ChangeBehaviour, EphemeralStorage, KindInfo, ReplaceOrder } from "../../engine/model.ts";
 
 export type { ChangeBehaviour };
 
@@ -25,6 +25,8 @@ export interface KindSpec<N extends string, I extends AnyObject, O extends AnyOb
   secrets?: readonly string[];
   /** Default order of a replacement; create-before-delete keeps the old object until the new one is up. */
   replaceOrder?: ReplaceOrder;
+  /** Storage that loses its bytes when the object stops; its paths name inputs of this kind. */
+  ephemeralStorage?: EphemeralStorage & { sizePath: keyof z.input<I> & string; powerPath: keyof z.input<I> & string };
 }
 
 export interface Kind<N extends string = string, I extends AnyObject = AnyObject, O extends AnyObject = AnyObject>
@@ -63,6 +65,7 @@ export function defineKind<N extends string, I extends AnyObject, O extends AnyO
     change: spec.change,
     secrets: spec.secrets ?? [],
     replaceOrder: spec.replaceOrder ?? "create-before-delete",
+    ...(spec.ephemeralStorage ? { ephemeralStorage: spec.ephemeralStorage } : {}),
     changeBehaviour(path: string): ChangeBehaviour {
       // The most specific entry wins: "hosts.count" before "hosts".
       const parts = path.split(".");

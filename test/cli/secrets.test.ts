@@ -140,4 +140,11 @@ export default stack("outputs", (s) => {
     expect(ok(await runCli(dir, ["output", "token"], env)).stdout).toBe("tok-123\n");
     expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
   });
+
+  it("Changes to Outputs redacts them, old value and new", async () => {
+    writeProgram(dir, outputs.replace("tok-123", "tok-999"));
+    const plan = ok(await runCli(dir, ["plan"], env)).stdout;
+    expect(plan).toContain('~ token = "(sensitive)" -> "(sensitive)"');
+    expect(plan).not.toMatch(/tok-123|tok-999|k-456/);
+  });
 });
