@@ -287,7 +287,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       const earlier = state.pending[address];
       const token = earlier?.operation === "create" && earlier.token ? earlier.token : randomUUID();
       const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, secretPaths: change.secretPaths, started }, () =>
-        provider.create(change.kind, inputs, { token, address }),
+        provider.create(change.kind, inputs, { token, address, stack: state.stack, lineage: state.lineage }),
       );
       await store.record(state, { type: "set", address, resource: record(change, created.id, inputs, created.outputs) });
       break;

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { COLLECTIONS } from "./collections.ts";
+import { tagsSchema } from "../tags.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -47,6 +48,7 @@ export function openApiDocument(): JsonObject {
       properties: { seq: { type: "integer" }, time: { type: "string", format: "date-time" }, type: { type: "string" }, id: { type: "string" }, detail: { type: "string" } },
     },
   };
+  schemas.Tags = { ...jsonSchema(tagsSchema, "input"), description: "Labels given at create; virtform sets virtform:stack, virtform:lineage and virtform:address" };
   const paths: JsonObject = {};
   for (const [collection, kindName] of Object.entries(COLLECTIONS)) {
     const kind = kinds[kindName];
@@ -55,16 +57,19 @@ export function openApiDocument(): JsonObject {
     schemas[kindName] = {
       type: "object",
       description: kind.description,
-      required: ["id", "name", "spec", "outputs"],
-      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`) },
+      required: ["id", "name", "spec", "outputs", "tags"],
+      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`), tags: ref("Tags") },
     };
     const one = { description: `The ${kindName}`, content: json(ref(kindName)) };
     const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
     paths[`/v1/${collection}`] = {
       get: {
         operationId: `list${kindName}`,
-        summary: `List every ${kindName}`,
-        responses: { "200": { description: "All objects", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref(kindName) } } }) }, "401": ERRORS["401"] },
+        summary: `List every ${kindName}, or those carrying the tags given`,
+        parameters: [
+          { name: "tag", in: "query", required: false, description: "KEY=VALUE: only objects with this tag (repeatable: every one)", schema: { type: "array", items: { type: "string" } }, style: "form", explode: true },
+        ],
+        responses: { "200": { description: "All objects", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref(kindName) } } }) }, "401": ERRORS["401"], "422": ERRORS["422"] },
       },
       post: {
         operationId: `create${kindName}`,
@@ -72,7 +77,7 @@ export function openApiDocument(): JsonObject {
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],
-        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 256 }, spec: ref(`${kindName}Spec`) } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 256 }, spec: ref(`${kindName}Spec`), tags: ref("Tags") } }) },
         responses: { "201": one, ...ERRORS },
       },
     };
