@@ -3,9 +3,8 @@
 // what the backend does not keep (dependencies, secret paths, source lines, lifecycle options);
 // otherwise dependencies are read off the inputs (an input equal to another object's id).
 import type { DesiredResource, ResourceState, Value } from "./model.ts";
-import type { Owned } from "./provider.ts";
+import type { Owned, OwnedRef } from "./provider.ts";
 import type { State, StateRecord } from "./state.ts";
-import { unrecordedOf } from "./lost-objects.ts";
 
 export interface Adoption {
   records: StateRecord[];
@@ -16,8 +15,13 @@ export interface Adoption {
   lineage?: string;
 }
 
-export function planAdoption(state: State, owned: readonly Owned[], program?: ReadonlyMap<string, DesiredResource>): Adoption {
-  const lost = unrecordedOf(state, owned);
+/** `owned`: every object the backend holds for the stack; `lost`: those state does not record, read. */
+export function planAdoption(
+  state: State,
+  owned: readonly OwnedRef[],
+  lost: readonly Owned[],
+  program?: ReadonlyMap<string, DesiredResource>,
+): Adoption {
   const byAddress = new Map<string, Owned[]>();
   for (const o of lost) byAddress.set(o.owner.address, [...(byAddress.get(o.owner.address) ?? []), o]);
   const adopted: Owned[] = [];

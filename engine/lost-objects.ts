@@ -4,16 +4,16 @@
 // already holds for the stack is refused until the objects are adopted (`virtform state recover`)
 // or duplicates are allowed. Objects whose address the plan does not create again are only reported.
 import type { Plan } from "./plan.ts";
-import type { Owned, Provider } from "./provider.ts";
+import type { Owned, OwnedRef, Provider } from "./provider.ts";
 import type { State } from "./state.ts";
 
 /** Objects tagged with the state's stack whose ids state records nowhere (resources, deposed, pending). */
-export async function unrecordedObjects(state: State, provider: Provider): Promise<Owned[]> {
+export async function unrecordedObjects(state: State, provider: Provider): Promise<OwnedRef[]> {
   return provider.listOwned ? unrecordedOf(state, await provider.listOwned(state.stack)) : [];
 }
 
 /** Of the objects the backend holds for the stack, those state does not record. */
-export function unrecordedOf(state: State, owned: readonly Owned[]): Owned[] {
+export function unrecordedOf<T extends OwnedRef>(state: State, owned: readonly T[]): T[] {
   const known = new Set<string>();
   for (const r of Object.values(state.resources)) known.add(`${r.kind} ${r.id}`);
   for (const d of state.deposed) known.add(`${d.kind} ${d.id}`);
@@ -28,7 +28,7 @@ export interface LostObjectsCheck {
   warn?: string;
 }
 
-export function checkLostObjects(state: State, plan: Plan, unrecorded: readonly Owned[], allowDuplicates: boolean): LostObjectsCheck {
+export function checkLostObjects(state: State, plan: Plan, unrecorded: readonly OwnedRef[], allowDuplicates: boolean): LostObjectsCheck {
   if (unrecorded.length === 0) return {};
   const held = new Set(unrecorded.map((o) => `${o.kind} ${o.owner.address}`));
   const duplicates = plan.changes.filter((c) => c.action === "create" && held.has(`${c.kind} ${c.address}`)).map((c) => c.address);
@@ -47,7 +47,23 @@ function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function examples(objects: readonly Owned[], max = 3): string {
+function examples(objects: readonly OwnedRef[], max = 3): string {
   const shown = objects.slice(0, max).map((o) => `${o.owner.address} = ${o.id}`);
   return objects.length > max ? `${shown.join(", ")}, ...` : shown.join(", ");
+}
+
+/** The objects the backend holds for the stack (refs), and those state does not record, read. */
+export async function readUnrecorded(state: State, provider: Provider): Promise<{ owned: OwnedRef[]; unrecorded: Owned[] }> {
+  const owned = provider.listOwned ? await provider.listOwned(state.stack) : [];
+  const unrecorded: Owned[] = [];
+  const byKind = new Map<string, OwnedRef[]>();
+  for (const o of unrecordedOf(state, owned)) byKind.set(o.kind, [...(byKind.get(o.kind) ?? []), o]);
+  for (const [kind, refs] of byKind) {
+    const read = provider.readMany ? await provider.readMany(kind, refs.map((r) => r.id)) : undefined;
+    for (const ref of refs) {
+      const seen = read ? read.get(ref.id) : await provider.read(kind, ref.id);
+      if (seen) unrecorded.push({ ...seen, ...ref }); // gone since it was listed: nothing to adopt
+    }
+  }
+  return { owned, unrecorded };
 }

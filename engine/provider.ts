@@ -22,9 +22,14 @@ export interface Observed {
 }
 
 /** An object the backend holds for a stack, found by its tags. */
-export interface Owned extends Observed {
+export interface OwnedRef {
   kind: string;
   id: string;
+  owner: Owner;
+}
+
+/** The same, read: with its inputs and outputs. */
+export interface Owned extends OwnedRef, Observed {
   owner: Owner;
 }
 
@@ -53,7 +58,7 @@ export interface Provider {
    */
   recover?(kind: string, token: string): Promise<Created | null>;
   /** Every object the backend holds tagged with this stack, of every kind. Optional: without it lost state cannot be detected. */
-  listOwned?(stack: string): Promise<Owned[]>;
+  listOwned?(stack: string): Promise<OwnedRef[]>;
   update(
     kind: string,
     prior: ResourceState,

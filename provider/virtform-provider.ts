@@ -1,7 +1,7 @@
 // The engine's Provider for virtform's own kinds: inputs go to the backend as specs, and what comes
 // back is checked against the kind's output schema, so a backend cannot drift from the contract.
 import type { ResourceState, Value } from "../engine/model.ts";
-import type { CapacityRow, Created, Observed, Owned, Owner, Provider } from "../engine/provider.ts";
+import type { CapacityRow, Created, Observed, Owner, OwnedRef, Provider } from "../engine/provider.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { isNotFound, type Backend, type BackendObject } from "./backend.ts";
 
@@ -22,15 +22,15 @@ export class VirtformProvider implements Provider {
     return object ? observed(kind, object) : null;
   }
 
-  /** One tag-filtered list per kind: the backend picks the stack's objects, not this process. */
-  async listOwned(stack: string): Promise<Owned[]> {
+  /** One tag-filtered list per kind: the backend picks the stack's objects, not this process. Values are not checked here (a plan runs this every time): read them to use them. */
+  async listOwned(stack: string): Promise<OwnedRef[]> {
     const { list } = this.backend;
     if (!list) return [];
-    const found: Owned[] = [];
+    const found: OwnedRef[] = [];
     for (const kind of Object.keys(kinds) as KindName[]) {
       for (const object of await list.call(this.backend, kind, { tags: { [TAG.stack]: stack } })) {
-        const seen = observed(kind, object);
-        if (seen.owner) found.push({ ...seen, kind, id: object.id, owner: seen.owner });
+        const owner = ownerOf(object.tags);
+        if (owner) found.push({ kind, id: object.id, owner });
       }
     }
     return found;

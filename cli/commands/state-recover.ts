@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { planAdoption } from "../../engine/adopt.ts";
 import type { DesiredResource } from "../../engine/model.ts";
 import { recoverPending } from "../../engine/recover.ts";
+import { readUnrecorded } from "../../engine/lost-objects.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
 import { Workspace } from "../workspace.ts";
@@ -24,7 +25,8 @@ export async function stateRecoverCommand(program: string, options: { stack?: st
     const provider = workspace.provider();
     if (!provider.listOwned) throw new CliError("this backend cannot list objects by their tags, so lost state cannot be recovered from it");
     await recoverPending(state, provider, store); // a create a killed run left pending is adopted by its token first
-    const adoption = planAdoption(state, await provider.listOwned(stack), desired);
+    const { owned, unrecorded } = await readUnrecorded(state, provider);
+    const adoption = planAdoption(state, owned, unrecorded, desired);
     for (const record of adoption.records) await store.record(state, record);
     await store.commit(state);
 

@@ -1,8 +1,8 @@
 // planAdoption (state recover) and checkLostObjects (plan) as pure functions over a state and the
 // objects a backend holds for the stack.
 import { describe, expect, it } from "vitest";
-import { planAdoption } from "../../engine/adopt.ts";
-import { checkLostObjects } from "../../engine/lost-objects.ts";
+import { planAdoption as plannedAdoption } from "../../engine/adopt.ts";
+import { checkLostObjects, unrecordedOf } from "../../engine/lost-objects.ts";
 import type { Plan } from "../../engine/plan.ts";
 import type { Owned } from "../../engine/provider.ts";
 import { emptyState, type State } from "../../engine/state.ts";
@@ -16,6 +16,9 @@ const owned = (kind: string, id: string, address: string, inputs: Owned["inputs"
 });
 const pool = owned("StoragePool", "pool-1", "pool.p");
 const volume = owned("Volume", "vol-1", "volume.v", { pool: "pool-1", sizeGiB: 1 });
+
+/** As state recover calls it: every object the backend holds for the stack, and those state lacks. */
+const planAdoption = (state: State, owned: Owned[]) => plannedAdoption(state, owned, unrecordedOf(state, owned));
 
 function stateWith(resources: Record<string, { kind: string; id: string }>, lineage = "new"): State {
   const state = emptyState("s");
