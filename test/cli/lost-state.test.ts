@@ -1,7 +1,7 @@
 // Lost state: every object a stack creates carries its stack, lineage and address as tags, so a
 // state deleted after an apply does not make the next apply duplicate everything. Plan refuses and
 // says how many objects the backend holds; `state recover` adopts them; --allow-duplicates creates.
-import { rmSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -67,5 +67,30 @@ describe("lost state", () => {
     const after = await runCli(dir, ["plan", "--detailed-exitcode"]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toContain("warning: the backend holds 3 objects of stack crash that state does not");
+  });
+});
+
+describe("corrupt state", () => {
+  it("the error names the newest kept snapshot that parses, what restoring it means, and the cp line that does it", async () => {
+    const dir = makeWorkdir("virtform-corrupt-");
+    writeProgram(dir, program);
+    expect((await runCli(dir, ["apply", "--yes"])).code).toBe(0);
+    const file = join(dir, ".virtform/state/crash.json");
+    const { serial } = readJson<{ serial: number }>(file);
+    writeFileSync(file, readFileSync(file, "utf8").slice(0, 200)); // a copy cut short
+
+    const refused = await runCli(dir, ["plan"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`Error: state file ${file} is not valid JSON`);
+    const snapshot = join(dir, `.virtform/state/history/crash/${serial}.json`);
+    expect(refused.stderr).toContain(`The newest kept snapshot that parses is ${snapshot} (serial ${serial}, saved `);
+    expect(refused.stderr).toContain(`Restoring it sets the stack's state back to serial ${serial}: objects created after it are not in it`);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    const cp = /Restore it with: cp (\S+) (\S+)$/m.exec(refused.stderr);
+    expect(cp?.slice(1)).toEqual([snapshot, file]);
+
+    copyFileSync(cp![1]!, cp![2]!);
+    const restored = await runCli(dir, ["plan", "--detailed-exitcode"]);
+    expect(restored.code, restored.stdout + restored.stderr).toBe(0);
   });
 });
