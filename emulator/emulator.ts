@@ -207,6 +207,23 @@ export class Emulator {
     );
   }
 
+  /** Replaces an object's tags (a client taking it over, or letting it go). */
+  setTags(kind: KindName, id: string, tags: Tags): EmulatedObject {
+    const service = SERVICES[kind];
+    const object = this.data[service.collection][id];
+    if (!object) throw notFound(kind, id);
+    const valid = this.validTags(tags);
+    this.transaction(
+      () => {
+        if (Object.keys(valid).length > 0) object.tags = valid;
+        else delete object.tags;
+        this.ctx.event(`${kind.toLowerCase()}.tagged`, id);
+      },
+      { record: service.collection, id },
+    );
+    return this.view(service, object);
+  }
+
   /** start, stop or reboot an instance; a terminated one answers with a conflict. */
   instanceAction(id: string, action: InstanceAction): EmulatedObject {
     this.transaction(

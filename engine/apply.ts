@@ -311,10 +311,10 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       } else {
         const prior = state.resources[address];
         if (!prior) return;
-        // retainOnDelete: virtform forgets the object; it stays in the backend.
+        // retainOnDelete: virtform forgets the object; it stays in the backend, no longer tagged as the stack's.
         if (!prior.options?.retainOnDelete) {
           await call({ operation: "delete", kind: prior.kind, id: prior.id, started }, () => provider.delete(prior.kind, prior));
-        }
+        } else await provider.setOwner?.(prior.kind, prior.id, null);
         await store.record(state, { type: "remove", address });
       }
       break;

@@ -59,6 +59,11 @@ export interface Provider {
   recover?(kind: string, token: string): Promise<Created | null>;
   /** Every object the backend holds tagged with this stack, of every kind. Optional: without it lost state cannot be detected. */
   listOwned?(stack: string): Promise<OwnedRef[]>;
+  /**
+   * Sets who owns an object (import, state mv, recover), or with null lets it go (state rm,
+   * retainOnDelete): an object virtform forgot must not read as lost state. A missing object is no error.
+   */
+  setOwner?(kind: string, id: string, owner: Owner | null): Promise<void>;
   update(
     kind: string,
     prior: ResourceState,

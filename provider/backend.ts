@@ -20,6 +20,8 @@ export interface Backend {
   delete(kind: KindName, id: string): Promise<void>;
   /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
   getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;
+  /** Replaces an object's tags. */
+  setTags?(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject>;
   /** Every object of a kind (or those with every tag of `filter.tags`): the batched read behind refresh. */
   list?(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]>;
   /** Used and usable capacity, for the plan's capacity section. */

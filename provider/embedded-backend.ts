@@ -32,6 +32,10 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.list(kind, filter);
   }
 
+  async setTags(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject> {
+    return this.emulator.setTags(kind, id, tags);
+  }
+
   async capacity(): Promise<CapacityRow[]> {
     return this.emulator.capacity();
   }

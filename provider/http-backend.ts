@@ -70,6 +70,10 @@ export class HttpBackend implements Backend {
     return (await this.request<{ items: BackendObject[] }>("GET", `/${collectionOf[kind]}${query.length ? `?${query.join("&")}` : ""}`)).items;
   }
 
+  async setTags(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject> {
+    return this.request("PUT", `/${collectionOf[kind]}/${encodeURIComponent(id)}/tags`, tags);
+  }
+
   async events(since = 0): Promise<EmulatorEvent[]> {
     return (await this.request<{ items: EmulatorEvent[] }>("GET", `/events?since=${since}`)).items;
   }

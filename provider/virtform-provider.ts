@@ -36,6 +36,14 @@ export class VirtformProvider implements Provider {
     return found;
   }
 
+  async setOwner(kind: string, id: string, owner: Owner | null): Promise<void> {
+    if (!this.backend.setTags) return;
+    const object = await this.backend.get(kindName(kind), id);
+    if (!object) return;
+    const others = Object.fromEntries(Object.entries(object.tags ?? {}).filter(([key]) => !Object.values(TAG).includes(key as never)));
+    await this.backend.setTags(kindName(kind), id, { ...others, ...(owner && ownerTags(owner)) });
+  }
+
   async readMany(kind: string, ids: string[]): Promise<Map<string, Observed>> {
     const wanted = new Set(ids);
     const found = new Map<string, Observed>();

@@ -29,6 +29,10 @@ export async function stateRecoverCommand(program: string, options: { stack?: st
     const adoption = planAdoption(state, owned, unrecorded, desired);
     for (const record of adoption.records) await store.record(state, record);
     await store.commit(state);
+    // Objects of another history of the stack now belong to this one: their tags say so.
+    for (const o of adoption.adopted) {
+      if (o.owner.lineage !== state.lineage) await provider.setOwner?.(o.kind, o.id, { ...o.owner, lineage: state.lineage });
+    }
 
     const out = (text: string) => process.stdout.write(text);
     if (adoption.adopted.length === 0 && adoption.skipped.length === 0) {

@@ -92,6 +92,15 @@ export function openApiDocument(): JsonObject {
       delete: { operationId: `delete${kindName}`, responses: { "204": { description: "Deleted" }, ...ERRORS } },
     };
     paths[`/v1/${collection}/{id}`] = byId;
+    paths[`/v1/${collection}/{id}/tags`] = {
+      parameters: [idParam],
+      put: {
+        operationId: `tag${kindName}`,
+        summary: "Replace the object's tags",
+        requestBody: { required: true, content: json(ref("Tags")) },
+        responses: { "200": one, "401": ERRORS["401"], "404": ERRORS["404"], "422": ERRORS["422"] },
+      },
+    };
   }
   paths["/v1/instances/{id}/actions/{action}"] = {
     post: {

@@ -180,6 +180,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const body = parse(updateSchema, request.body, `${kind} update request`);
         return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
       });
+      scope.put(`${base}/:id/tags`, async (request) => {
+        const { id } = request.params as { id: string };
+        return checked(kind, target(request).setTags(kind, id, parse(tagsSchema, request.body, `${kind} tags`)));
+      });
       scope.delete(`${base}/:id`, async (request, reply) => {
         const { id } = request.params as { id: string };
         target(request).delete(kind, id);

@@ -46,5 +46,13 @@ describe("recovery and capacity over HTTP", () => {
     const owned = await provider.listOwned("shop");
     expect(owned.map((o) => `${o.kind} ${o.owner.address}`).sort()).toEqual(["Cluster cluster.c", "StoragePool pool.p", "StoragePool pool.q"]);
     expect(await provider.listOwned("other")).toEqual([]);
+    // Let go of (state rm, retainOnDelete), it is no longer the stack's; set again, it is.
+    await provider.setOwner("StoragePool", id, null);
+    expect((await served.api.get(`/v1/pools/${id}`)).body.tags).toEqual({});
+    expect((await provider.listOwned("shop")).map((o) => o.id)).not.toContain(id);
+    await provider.setOwner("StoragePool", id, { stack: "shop", lineage: "lin-2", address: "pool.r" });
+    expect((await provider.listOwned("shop")).find((o) => o.id === id)?.owner).toEqual({ stack: "shop", lineage: "lin-2", address: "pool.r" });
+    expect((await served.api.put(`/v1/pools/${id}/tags`, { "bad key": "x" })).status).toBe(422);
+    expect((await served.api.put("/v1/pools/pool-ffffff/tags", {})).status).toBe(404);
   });
 });
