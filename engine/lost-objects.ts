@@ -36,8 +36,18 @@ export function checkLostObjects(state: State, plan: Plan, unrecorded: readonly 
   const holds =
     `the backend holds ${count(unrecorded.length, "object")} of stack ${state.stack} that state does not ` +
     `(lineage ${lineages.join(", ")}${lineages.includes(state.lineage) ? "" : `; state's is ${state.lineage}`}; e.g. ${examples(unrecorded)})`;
-  const adopt = "`virtform state recover` adopts them into state";
-  if (duplicates.length === 0) return { warn: `${holds}; ${adopt}` };
+  if (duplicates.length === 0) {
+    // Copies of addresses state holds (left by --allow-duplicates) cannot be adopted, only removed.
+    const copies = unrecorded.filter((o) => state.resources[o.owner.address]?.kind === o.kind).length;
+    const adoptable = unrecorded.length - copies;
+    const parts = [
+      adoptable > 0 ? `\`virtform state recover\` adopts ${adoptable === unrecorded.length ? "them" : adoptable} into state` : "",
+      copies > 0
+        ? `${copies === unrecorded.length ? "they duplicate" : `${copies} of them duplicate`} addresses state holds: to delete one, \`virtform import\` it under a spare address the program does not declare, and apply`
+        : "",
+    ];
+    return { warn: `${holds}; ${parts.filter(Boolean).join("; ")}` };
+  }
   const again = `the plan would create ${duplicates.length} of their addresses again`;
   if (allowDuplicates) return { warn: `${holds}; ${again}: creating new objects beside them (--allow-duplicates)` };
   return { refuse: `${holds}, and ${again}.\nAdopt them with \`virtform state recover\`, or pass --allow-duplicates to create new objects beside them.` };

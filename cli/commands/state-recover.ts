@@ -16,11 +16,12 @@ export async function stateRecoverCommand(program: string, options: { stack?: st
   const workspace = new Workspace();
   // The program names the stack (its state may be gone) and knows what the backend does not keep.
   const loaded = existsSync(program) ? await loadProgram(program) : undefined;
-  const stack = options.stack ?? loaded?.name ?? workspace.pickStack(undefined);
+  const stack = options.stack ?? loaded?.name ?? workspace.stacks()[0];
+  if (!stack) throw new CliError(`state recover needs the stack: pass the program (${program} not found) or --stack NAME`);
   const desired = loaded?.name === stack ? new Map<string, DesiredResource>(loaded.resources.map((r) => [r.address, r])) : undefined;
+  const store = workspace.stateStore(stack); // checks the name before any file is touched
   const lock = await workspace.lock(stack, "state recover", parseDuration(options.lockTimeout));
   try {
-    const store = workspace.stateStore(stack);
     const state = await store.load();
     const provider = workspace.provider();
     if (!provider.listOwned) throw new CliError("this backend cannot list objects by their tags, so lost state cannot be recovered from it");

@@ -67,6 +67,7 @@ describe("lost state", () => {
     const after = await runCli(dir, ["plan", "--detailed-exitcode"]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toContain("warning: the backend holds 3 objects of stack crash that state does not");
+    expect(after.stderr).toContain("; they duplicate addresses state holds: to delete one, `virtform import` it under a spare address");
   });
 });
 

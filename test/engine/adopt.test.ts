@@ -67,10 +67,14 @@ describe("checkLostObjects", () => {
     ["nothing lost", [], [["StoragePool", "pool.p"]], false, {}],
     ["lost objects the plan creates again: refused", [pool, volume], [["StoragePool", "pool.p"]], false, { refuse: /holds 2 objects of stack s that state does not .*create 1 of their addresses again/s }],
     ["the same, allowed", [pool], [["StoragePool", "pool.p"]], true, { warn: /--allow-duplicates/ }],
-    ["lost objects the plan does not create: a warning", [pool], [], false, { warn: /holds 1 object of stack s that state does not/ }],
+    ["lost objects the plan does not create: a warning", [pool], [], false, { warn: /holds 1 object of stack s that state does not .*; `virtform state recover` adopts them into state$/ }],
   ] as const)("%s", (_what, lost, creates, allow, expected) => {
     const result = checkLostObjects(stateWith({}), plan(creates), lost, allow);
     expect(Object.keys(result)).toEqual(Object.keys(expected));
     for (const [key, pattern] of Object.entries(expected)) expect(result[key as "warn"]).toMatch(pattern as RegExp);
+  });
+  it("says that copies of addresses state holds cannot be adopted", () => {
+    const state = stateWith({ "pool.p": { kind: "StoragePool", id: "pool-9" } });
+    expect(checkLostObjects(state, plan([]), [pool, volume], false).warn).toMatch(/`virtform state recover` adopts 1 into state; 1 of them duplicate addresses state holds: to delete one/);
   });
 });
