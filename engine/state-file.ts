@@ -60,19 +60,18 @@ export class FileStateStore implements StateStore {
       state.pending ??= {};
     }
     // Walking thousands of resources for sealed values is skipped when the text has none.
-    if (text?.includes('"$encrypted"')) state = this.opened(state, `state file ${this.path}`);
+    if (text?.includes('"$encrypted"')) state = this.opened(state, `state file ${this.path}`, () => restoreAdvice(this.path, this.stack));
     for (const record of this.readJournal()) applyRecord(state, this.opened(record, `state journal ${this.journalPath}`));
     return state;
   }
 
-  /** Sealed values opened; a damaged one is named with its file and, for the snapshot, how to restore. */
-  private opened<T>(value: T, file: string): T {
+  /** Sealed values opened; a damaged one is named with its file (and, for the snapshot, how to restore). */
+  private opened<T>(value: T, file: string, advice?: () => string): T {
     try {
       return openAll(value, this.secrets.cipher);
     } catch (err) {
       if (!(err instanceof SecretsError) || err.reason !== "damaged") throw err;
-      const advice = file.startsWith("state file") ? `\n${restoreAdvice(this.path, this.stack)}` : "";
-      throw new SecretsError(`${file}: ${err.message}${advice}`, "damaged");
+      throw new SecretsError(`${file}: ${err.message}${advice ? `\n${advice()}` : ""}`, "damaged");
     }
   }
 
