@@ -29,7 +29,7 @@ export function planAdoption(
   for (const [address, claims] of byAddress) {
     const held = state.resources[address];
     if (held) {
-      for (const object of claims) skipped.push({ object, reason: `state has ${address} as ${held.id} already: this one is a duplicate (delete it, or keep it outside virtform)` });
+      for (const object of claims) skipped.push({ object, reason: `state has ${address} as ${held.id} already: this one is another copy (to delete it, \`virtform import\` it under a spare address the program does not declare, and apply)` });
     } else if (claims.length > 1) {
       const ids = claims.map((c) => c.id).join(", ");
       for (const object of claims) skipped.push({ object, reason: `${claims.length} objects claim ${address} (${ids}): import the one to keep with \`virtform import ${address} ID\`` });
