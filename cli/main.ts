@@ -43,7 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("--refresh-only", "only bring state up to date with the backend; change nothing")
       .option("--target <address>", "plan only this resource (repeatable) and what it depends on", collect)
       .option("--replace <address>", "replace this resource even if unchanged (repeatable)", collect)
-      .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s");
+      .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
+      .option("--allow-duplicates", "create resources even where the backend holds objects of the stack that state lost (see state recover)");
 
   planning(
     cli
@@ -133,6 +134,13 @@ export async function main(argv: string[]): Promise<number> {
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
     .action(run((from: string, to: string, options: { stack?: string; lockTimeout?: string }) => stateMvCommand(from, to, options)));
+  state
+    .command("recover")
+    .description("Adopt into state the objects the backend holds for the stack (by their tags) that state lost")
+    .argument("[program]", "the program declaring the stack: names it and supplies dependencies", DEFAULT_PROGRAM)
+    .option("--stack <name>", "the stack (default: the program's)")
+    .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
+    .action(run(async (program: string, options: { stack?: string; lockTimeout?: string }) => (await import("./commands/state-recover.ts")).stateRecoverCommand(program, options)));
   state
     .command("show")
     .description("Show one resource in state")

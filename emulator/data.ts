@@ -18,6 +18,8 @@ interface Base<Spec> {
   name: string;
   spec: Spec;
   createdAt: string;
+  /** Labels the client gave at create (see tags.ts); absent when none. */
+  tags?: Record<string, string>;
 }
 
 export interface ClusterObject extends Base<InputsOf<typeof cluster>> {

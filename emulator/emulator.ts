@@ -24,6 +24,7 @@ import { instanceAction, instanceService, type InstanceAction } from "./compute/
 import { poolService } from "./storage/pools.ts";
 import { snapshotService } from "./storage/snapshots.ts";
 import type { ObjectOf, ObjectService, SpecOf } from "./service.ts";
+import { matchesTags, tagsSchema, type Tags } from "./tags.ts";
 import { volumeService } from "./storage/volumes.ts";
 
 /** Which collection and service carry each resource kind. */
@@ -71,6 +72,7 @@ export interface EmulatedObject {
   name: string;
   spec: Record<string, Value>;
   outputs: Record<string, Value>;
+  tags: Tags;
 }
 
 export class Emulator {
@@ -141,7 +143,7 @@ export class Emulator {
     return Emulator.inMemory(structuredClone(this.data));
   }
 
-  create(kind: KindName, spec: unknown, options: { name: string; token?: string }): EmulatedObject {
+  create(kind: KindName, spec: unknown, options: { name: string; token?: string; tags?: Tags }): EmulatedObject {
     const service = SERVICES[kind];
     if (options.token) {
       const earlier = this.data.tokens[options.token];
@@ -151,7 +153,8 @@ export class Emulator {
       if (earlier && this.data[earlier.collection][earlier.id]) return this.view(service, this.data[earlier.collection][earlier.id]!);
     }
     const parsed = this.validate(kind, spec);
-    const object = { id: this.ctx.newId(service.idPrefix), name: options.name, spec: parsed, createdAt: this.ctx.now() } as ObjectOf<Collection>;
+    const tags = options.tags && Object.keys(options.tags).length > 0 ? this.validTags(options.tags) : undefined;
+    const object = { id: this.ctx.newId(service.idPrefix), name: options.name, spec: parsed, createdAt: this.ctx.now(), ...(tags && { tags }) } as ObjectOf<Collection>;
     this.transaction(() => {
       service.create(this.ctx, object);
       (this.data[service.collection] as Record<string, ObjectOf<Collection>>)[object.id] = object;
@@ -205,6 +208,23 @@ export class Emulator {
     );
   }
 
+  /** Replaces an object's tags (a client taking it over, or letting it go). */
+  setTags(kind: KindName, id: string, tags: Tags): EmulatedObject {
+    const service = SERVICES[kind];
+    const object = this.data[service.collection][id];
+    if (!object) throw notFound(kind, id);
+    const valid = this.validTags(tags);
+    this.transaction(
+      () => {
+        if (Object.keys(valid).length > 0) object.tags = valid;
+        else delete object.tags;
+        this.ctx.event(`${kind.toLowerCase()}.tagged`, id);
+      },
+      { record: service.collection, id },
+    );
+    return this.view(service, object);
+  }
+
   /** start, stop or reboot an instance; a terminated one answers with a conflict. */
   instanceAction(id: string, action: InstanceAction): EmulatedObject {
     this.transaction(
@@ -219,9 +239,12 @@ export class Emulator {
     return this.view(SERVICES.Instance, this.data.instances[id]!);
   }
 
-  list(kind: KindName): EmulatedObject[] {
+  /** Every object of a kind, or those carrying every tag of `filter.tags`. */
+  list(kind: KindName, filter: { tags?: Tags } = {}): EmulatedObject[] {
     const service = SERVICES[kind];
-    return Object.values(this.data[service.collection]).map((o) => this.view(service, o));
+    const objects: ObjectOf<Collection>[] = Object.values(this.data[service.collection]);
+    const wanted = filter.tags ? objects.filter((o) => matchesTags(o.tags, filter.tags!)) : objects;
+    return wanted.map((o) => this.view(service, o));
   }
 
   /** Everything the emulator holds, for `virtform emulator inspect`. */
@@ -237,6 +260,12 @@ export class Emulator {
 
   events(since = 0) {
     return this.data.events.filter((e) => e.seq > since);
+  }
+
+  private validTags(tags: unknown): Tags {
+    const result = tagsSchema.safeParse(tags);
+    if (!result.success) throw new EmulatorError("invalid", `invalid tags: ${result.error.issues.map((i) => `${i.path.join(".") || "(tags)"}: ${i.message}`).join("; ")}`);
+    return result.data;
   }
 
   private validate(kind: KindName, spec: unknown) {
@@ -371,6 +400,7 @@ export class Emulator {
       name: object.name,
       spec: structuredClone(object.spec) as unknown as Record<string, Value>,
       outputs: service.outputs(this.ctx, object),
+      tags: { ...object.tags },
     };
   }
 }

@@ -287,7 +287,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       const earlier = state.pending[address];
       const token = earlier?.operation === "create" && earlier.token ? earlier.token : randomUUID();
       const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, secretPaths: change.secretPaths, started }, () =>
-        provider.create(change.kind, inputs, { token, address }),
+        provider.create(change.kind, inputs, { token, address, stack: state.stack, lineage: state.lineage }),
       );
       await store.record(state, { type: "set", address, resource: record(change, created.id, inputs, created.outputs) });
       break;
@@ -311,10 +311,10 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       } else {
         const prior = state.resources[address];
         if (!prior) return;
-        // retainOnDelete: virtform forgets the object; it stays in the backend.
+        // retainOnDelete: virtform forgets the object; it stays in the backend, no longer tagged as the stack's.
         if (!prior.options?.retainOnDelete) {
           await call({ operation: "delete", kind: prior.kind, id: prior.id, started }, () => provider.delete(prior.kind, prior));
-        }
+        } else await provider.setOwner?.(prior.kind, prior.id, null);
         await store.record(state, { type: "remove", address });
       }
       break;

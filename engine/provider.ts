@@ -7,9 +7,30 @@ export interface Created {
   outputs: Record<string, Value>;
 }
 
+/** Which stack made an object, in which history of its state, under which address: the backend keeps it as tags. */
+export interface Owner {
+  stack: string;
+  lineage: string;
+  address: string;
+}
+
 export interface Observed {
   inputs: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** Absent for objects made outside virtform (or before objects were tagged). */
+  owner?: Owner;
+}
+
+/** An object the backend holds for a stack, found by its tags. */
+export interface OwnedRef {
+  kind: string;
+  id: string;
+  owner: Owner;
+}
+
+/** The same, read: with its inputs and outputs. */
+export interface Owned extends OwnedRef, Observed {
+  owner: Owner;
 }
 
 /** One measure of one pool of capacity: "cluster.web vCPU 40 of 256". */
@@ -27,9 +48,10 @@ export interface CapacityRow {
 export interface Provider {
   /**
    * `token` identifies this create across retries: the same token returns the same object.
-   * `address` names the object in the backend, for people reading it there.
+   * `address` names the object in the backend, for people reading it there; the object is tagged
+   * with its owner (stack, lineage, address), so that a lost state can be recovered from the backend.
    */
-  create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created>;
+  create(kind: string, inputs: Record<string, Value>, context: { token: string } & Owner): Promise<Created>;
   read(kind: string, id: string): Promise<Observed | null>;
   /** Many reads of one kind in one call (refresh); absent ids are missing from the map. Optional. */
   readMany?(kind: string, ids: string[]): Promise<Map<string, Observed>>;
@@ -38,6 +60,13 @@ export interface Provider {
    * pending create is retried with the same token, which the backend answers with the same object.
    */
   recover?(kind: string, token: string): Promise<Created | null>;
+  /** Every object the backend holds tagged with this stack, of every kind. Optional: without it lost state cannot be detected. */
+  listOwned?(stack: string): Promise<OwnedRef[]>;
+  /**
+   * Sets who owns an object (import, state mv, recover), or with null lets it go (state rm,
+   * retainOnDelete): an object virtform forgot must not read as lost state. A missing object is no error.
+   */
+  setOwner?(kind: string, id: string, owner: Owner | null): Promise<void>;
   update(
     kind: string,
     prior: ResourceState,

@@ -94,9 +94,10 @@ export function readSavedPlan(file: string, cipher?: () => StateCipher | undefin
   if (!opener) throw new SecretsError(`saved plan ${file} holds encrypted secrets: set VIRTFORM_PASSPHRASE to the passphrase it was saved with`);
   let body: SavedBody;
   try {
-    body = opener.open(encrypted) as unknown as SavedBody;
+    body = opener.open(encrypted, "in the plan") as unknown as SavedBody;
   } catch (err) {
     if (!(err instanceof SecretsError)) throw err;
+    if (err.reason === "damaged") throw new SecretsError(`saved plan ${file} is damaged: ${err.message}; make the plan again`, "damaged");
     throw new SecretsError(`VIRTFORM_PASSPHRASE does not decrypt saved plan ${file}: it is not the passphrase the plan was saved with`);
   }
   return { ...header, ...body } as SavedPlan;

@@ -1,12 +1,13 @@
 // State on disk: `<stack>.json` is the last snapshot, `<stack>.journal` the records appended since
 // (one JSON line each). A record is written before the call it announces returns, so a SIGKILL
 // loses nothing; the journal is fsynced in groups, and folded into a new snapshot (temp file,
-// fsync, rename, previous snapshot kept as `.backup`) at the end of every run. Each step costs one
-// appended line, not a rewrite of the whole state.
+// fsync, rename, previous snapshot kept as `.backup`, the last ten in `history/`) at the end of
+// every run. Each step costs one appended line, not a rewrite of the whole state.
 import { truncateSync, closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResourceState, Value } from "./model.ts";
 import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
+import { historyDir, parseSnapshot, restoreAdvice, saveHistory } from "./state-history.ts";
 import { mapPaths } from "./values.ts";
 import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
 
@@ -61,11 +62,9 @@ export class FileStateStore implements StateStore {
     if (text === undefined) {
       state = emptyState(this.stack);
     } else {
-      try {
-        state = JSON.parse(text) as State;
-      } catch (err) {
-        throw new StateFileError(`state file ${this.path} is not valid JSON (${(err as Error).message}); the previous state is in ${this.path}.backup`);
-      }
+      const parsed = parseSnapshot(text);
+      if (typeof parsed === "string") throw new StateFileError(`state file ${this.path} ${parsed}.\n${restoreAdvice(this.path, this.stack)}`);
+      state = parsed;
       if (state.version !== STATE_VERSION) {
         throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`);
       }
@@ -77,9 +76,19 @@ export class FileStateStore implements StateStore {
       return state;
     }
     // Walking thousands of resources for sealed values is skipped when the text has none.
-    if (text?.includes('"$encrypted"')) state = openAll(state, this.secrets.cipher);
-    for (const record of this.readJournal(true)) applyRecord(state, openAll(record, this.secrets.cipher));
+    if (text?.includes('"$encrypted"')) state = this.opened(state, `state file ${this.path}`, () => restoreAdvice(this.path, this.stack));
+    for (const record of this.readJournal(true)) applyRecord(state, this.opened(record, `state journal ${this.journalPath}`));
     return state;
+  }
+
+  /** Sealed values opened; a damaged one is named with its file (and, for the snapshot, how to restore). */
+  private opened<T>(value: T, file: string, advice?: () => string): T {
+    try {
+      return openAll(value, this.secrets.cipher);
+    } catch (err) {
+      if (!(err instanceof SecretsError) || err.reason !== "damaged") throw err;
+      throw new SecretsError(`${file}: ${err.message}${advice ? `\n${advice()}` : ""}`, "damaged");
+    }
   }
 
   private readJournal(repair: boolean): StateRecord[] {
@@ -179,9 +188,11 @@ export class FileStateStore implements StateStore {
     mkdirSync(dirname(this.path), { recursive: true });
     if (existsSync(this.path)) copyFileSync(this.path, `${this.path}.backup`);
     const temp = `${this.path}.${process.pid}.tmp`;
+    const text = JSON.stringify(this.sealState(state), null, 2) + "\n";
+    saveHistory(historyDir(this.path, this.stack), state.serial, text);
     const fd = openSync(temp, "w");
     try {
-      writeSync(fd, JSON.stringify(this.sealState(state), null, 2) + "\n");
+      writeSync(fd, text);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

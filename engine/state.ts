@@ -45,7 +45,9 @@ export type StateRecord =
   | { type: "depose"; address: string }
   | { type: "remove-deposed"; address: string; id: string }
   | { type: "outputs"; outputs: Record<string, Value>; secretOutputs?: string[] }
-  | { type: "move"; from: string; to: string };
+  | { type: "move"; from: string; to: string }
+  /** State rebuilt from the backend takes the history (lineage) its objects belong to. */
+  | { type: "lineage"; lineage: string };
 
 export function emptyState(stack: string): State {
   return {
@@ -100,6 +102,9 @@ export function applyRecord(state: State, record: StateRecord): void {
       state.outputs = record.outputs;
       if (record.secretOutputs?.length) state.secretOutputs = record.secretOutputs;
       else delete state.secretOutputs;
+      break;
+    case "lineage":
+      state.lineage = record.lineage;
       break;
     case "move": {
       const resource = state.resources[record.from];

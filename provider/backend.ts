@@ -9,17 +9,21 @@ export interface BackendObject {
   name: string;
   spec: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** Labels given at create (the emulator's tags); absent from backends without them. */
+  tags?: Record<string, string>;
 }
 
 export interface Backend {
-  create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject>;
+  create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject>;
   get(kind: KindName, id: string): Promise<BackendObject | null>;
   update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject>;
   delete(kind: KindName, id: string): Promise<void>;
   /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
   getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;
-  /** Every object of a kind: the batched read behind refresh. */
-  list?(kind: KindName): Promise<BackendObject[]>;
+  /** Replaces an object's tags. */
+  setTags?(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject>;
+  /** Every object of a kind (or those with every tag of `filter.tags`): the batched read behind refresh. */
+  list?(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]>;
   /** Used and usable capacity, for the plan's capacity section. */
   capacity?(): Promise<CapacityRow[]>;
   /** A disposable copy to rehearse a plan on. */

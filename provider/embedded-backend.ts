@@ -16,7 +16,7 @@ export class EmbeddedBackend implements Backend {
     return new EmbeddedBackend(Emulator.open(dataDir));
   }
 
-  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject> {
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject> {
     return this.emulator.create(kind, spec, options);
   }
 
@@ -28,8 +28,12 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.update(kind, id, spec, options);
   }
 
-  async list(kind: KindName): Promise<BackendObject[]> {
-    return this.emulator.list(kind);
+  async list(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]> {
+    return this.emulator.list(kind, filter);
+  }
+
+  async setTags(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject> {
+    return this.emulator.setTags(kind, id, tags);
   }
 
   async capacity(): Promise<CapacityRow[]> {

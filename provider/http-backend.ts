@@ -44,8 +44,8 @@ export class HttpBackend implements Backend {
     this.base = this.endpoint + path;
   }
 
-  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject> {
-    return this.request("POST", `/${collectionOf[kind]}`, { name: options.name, spec }, { "idempotency-key": options.token });
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject> {
+    return this.request("POST", `/${collectionOf[kind]}`, { name: options.name, spec, ...(options.tags && { tags: options.tags }) }, { "idempotency-key": options.token });
   }
 
   async get(kind: KindName, id: string): Promise<BackendObject | null> {
@@ -65,8 +65,13 @@ export class HttpBackend implements Backend {
     await this.request("DELETE", `/${collectionOf[kind]}/${encodeURIComponent(id)}`);
   }
 
-  async list(kind: KindName): Promise<BackendObject[]> {
-    return (await this.request<{ items: BackendObject[] }>("GET", `/${collectionOf[kind]}`)).items;
+  async list(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]> {
+    const query = Object.entries(filter?.tags ?? {}).map(([k, v]) => `tag=${encodeURIComponent(`${k}=${v}`)}`);
+    return (await this.request<{ items: BackendObject[] }>("GET", `/${collectionOf[kind]}${query.length ? `?${query.join("&")}` : ""}`)).items;
+  }
+
+  async setTags(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject> {
+    return this.request("PUT", `/${collectionOf[kind]}/${encodeURIComponent(id)}/tags`, tags);
   }
 
   async events(since = 0): Promise<EmulatorEvent[]> {

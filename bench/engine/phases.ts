@@ -6,6 +6,7 @@
 import { applyPlan } from "../../engine/apply.ts";
 import { makePlan } from "../../engine/plan.ts";
 import { recoverPending } from "../../engine/recover.ts";
+import { unrecordedObjects } from "../../engine/lost-objects.ts";
 import { refreshState } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { renderPlanText } from "../../engine/render/plan-text.ts";
@@ -43,6 +44,8 @@ for (const record of records) applyRecord(planState, record);
 planState.serial = state.serial;
 const plan = makePlan(planState, program.resources, program.outputs, { kinds: kindInfo, destroy: false, replace: [], targets: [] });
 mark("plan");
+await unrecordedObjects(planState, provider);
+mark("lost objects");
 const problems = await rehearsePlan(plan, planState, provider);
 if (problems.length > 0) throw new Error(`rehearsal found ${problems.length} problems: ${problems[0]?.message}`);
 mark("rehearse");

@@ -7,6 +7,7 @@ import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnost
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
 import { recoverPending } from "../../engine/recover.ts";
+import { checkLostObjects, unrecordedObjects } from "../../engine/lost-objects.ts";
 import { refreshState, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { diagnosticsToJson } from "../../engine/render/diagnostics-json.ts";
@@ -32,6 +33,8 @@ export interface RunOptions {
   replace?: string[];
   lockTimeout?: string;
   stack?: string;
+  /** Create resources even where the backend holds objects of the stack that state lost. */
+  allowDuplicates?: boolean;
 }
 
 export interface PlanCommandOptions extends RunOptions {
@@ -175,6 +178,9 @@ async function withSession<T>(
           targets: options.target ?? [],
           secretOutputs,
         });
+    const lost = checkLostObjects(planState, plan, await unrecordedObjects(planState, provider), options.allowDuplicates ?? false);
+    if (lost.refuse) throw new CliError(lost.refuse);
+    if (lost.warn) process.stderr.write(`warning: ${lost.warn}\n`);
     // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
     const changing = plan.changes.some((c) => c.action !== "noop");
     const capacityBefore = changing ? ownRows((await provider.capacity?.()) ?? [], planState) : [];

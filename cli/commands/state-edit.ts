@@ -33,9 +33,12 @@ async function editState(
 }
 
 export async function stateRmCommand(addresses: string[], options: { stack?: string; lockTimeout?: string }): Promise<number> {
-  await editState(options.stack, "state rm", options.lockTimeout, async (state) => {
+  await editState(options.stack, "state rm", options.lockTimeout, async (state, workspace) => {
     const missing = addresses.filter((a) => !own(state.resources, a));
     if (missing.length > 0) throw new CliError(`not in state: ${missing.join(", ")}; nothing was removed`);
+    // Let go of the objects in the backend too: forgotten is not lost (see lost-objects.ts).
+    const provider = workspace.provider();
+    for (const a of addresses) await provider.setOwner(state.resources[a]!.kind, state.resources[a]!.id, null);
     return addresses.map((address) => ({ type: "remove" as const, address }));
   });
   for (const a of addresses) process.stdout.write(`Removed ${a} from state (the object itself is left as it is).\n`);
@@ -43,11 +46,12 @@ export async function stateRmCommand(addresses: string[], options: { stack?: str
 }
 
 export async function stateMvCommand(from: string, to: string, options: { stack?: string; lockTimeout?: string }): Promise<number> {
-  await editState(options.stack, "state mv", options.lockTimeout, async (state) => {
+  await editState(options.stack, "state mv", options.lockTimeout, async (state, workspace) => {
     const resource = own(state.resources, from);
     if (!resource) throw new CliError(`${from} is not in state`);
     if (own(state.resources, to)) throw new CliError(`${to} is already in state; remove it first`);
     if (prefixKind(to) !== resource.kind) throw new CliError(`${to} names ${withArticle(prefixKind(to) ?? "unknown kind of")} resource, but ${from} is ${withArticle(resource.kind)}`);
+    await workspace.provider().setOwner(resource.kind, resource.id, { stack: state.stack, lineage: state.lineage, address: to });
     return [{ type: "move", from, to }];
   });
   process.stdout.write(`Moved ${from} to ${to}.\n`);
@@ -116,6 +120,8 @@ export async function importCommand(
       );
     }
     if (problems.length > 0) throw new CliError(`nothing was imported:\n  ${problems.join("\n  ")}`);
+    // The stack's objects now: tagged so, they are found again if state is lost.
+    for (const r of records) if (r.type === "set") await provider!.setOwner(r.resource.kind, r.resource.id, { stack: state.stack, lineage: state.lineage, address: r.address });
     return records;
   });
   for (const { address: a, id: i } of requests) process.stdout.write(`Imported ${i} as ${a}.\n`);

@@ -7,6 +7,7 @@ import { objectName } from "../../sdk/names.ts";
 import { objectId } from "../ids.ts";
 import { COLLECTIONS } from "./collections.ts";
 import { MAX_DEVICE_IO_BYTES } from "./devices.ts";
+import { tagsSchema } from "../tags.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -53,6 +54,7 @@ export function openApiDocument(): JsonObject {
       properties: { seq: { type: "integer" }, time: { type: "string", format: "date-time" }, type: { type: "string" }, id: { type: "string" }, detail: { type: "string" } },
     },
   };
+  schemas.Tags = { ...jsonSchema(tagsSchema, "input"), description: "Labels given at create; virtform sets virtform:stack, virtform:lineage and virtform:address" };
   const paths: JsonObject = {};
   for (const [collection, kindName] of Object.entries(COLLECTIONS)) {
     const kind = kinds[kindName];
@@ -61,15 +63,18 @@ export function openApiDocument(): JsonObject {
     schemas[kindName] = {
       type: "object",
       description: kind.description,
-      required: ["id", "name", "spec", "outputs"],
-      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`) },
+      required: ["id", "name", "spec", "outputs", "tags"],
+      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`), tags: ref("Tags") },
     };
     const one = { description: `The ${kindName}`, content: json(ref(kindName)) };
     paths[`/v1/${collection}`] = {
       get: {
         operationId: `list${kindName}`,
-        summary: `List every ${kindName}`,
-        responses: { "200": { description: "All objects", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref(kindName) } } }) }, "401": ERRORS["401"] },
+        summary: `List every ${kindName}, or those carrying the tags given`,
+        parameters: [
+          { name: "tag", in: "query", required: false, description: "KEY=VALUE: only objects with this tag (repeatable: every one)", schema: { type: "array", items: { type: "string" } }, style: "form", explode: true },
+        ],
+        responses: { "200": { description: "All objects", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: ref(kindName) } } }) }, "401": ERRORS["401"], "422": ERRORS["422"] },
       },
       post: {
         operationId: `create${kindName}`,
@@ -77,7 +82,7 @@ export function openApiDocument(): JsonObject {
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],
-        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: jsonSchema(objectName, "input"), spec: ref(`${kindName}Spec`) } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: jsonSchema(objectName, "input"), spec: ref(`${kindName}Spec`), tags: ref("Tags") } }) },
         responses: { "201": one, ...ERRORS },
       },
     };
@@ -92,6 +97,15 @@ export function openApiDocument(): JsonObject {
       delete: { operationId: `delete${kindName}`, responses: { "204": { description: "Deleted" }, ...ERRORS } },
     };
     paths[`/v1/${collection}/{id}`] = byId;
+    paths[`/v1/${collection}/{id}/tags`] = {
+      parameters: [idParam],
+      put: {
+        operationId: `tag${kindName}`,
+        summary: "Replace the object's tags",
+        requestBody: { required: true, content: json(ref("Tags")) },
+        responses: { "200": one, "401": ERRORS["401"], "404": ERRORS["404"], "422": ERRORS["422"] },
+      },
+    };
   }
   paths["/v1/instances/{id}/actions/{action}"] = {
     post: {

@@ -12,6 +12,7 @@ import { COLLECTIONS, type ApiErrorBody, type ApiErrorCode, type CollectionName 
 import { openApiDocument } from "./openapi.ts";
 import { pathId, queryNumber, wholeNumber } from "./params.ts";
 import { objectName } from "../../sdk/names.ts";
+import { tagsSchema, type Tags } from "../tags.ts";
 import { deviceRoutes } from "./devices.ts";
 import { NbdServer } from "../volumes/nbd-server.ts";
 import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
@@ -46,8 +47,15 @@ class ApiError extends Error {
 
 const idempotencyKey = z.string().min(1).max(256);
 const sinceSchema = wholeNumber(Number.MAX_SAFE_INTEGER);
-const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown }> =>
-  z.object({ name: objectName, spec: kinds[kind].inputs as z.ZodType<unknown> }).strict();
+const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown; tags?: Tags }> =>
+  z.object({ name: objectName, spec: kinds[kind].inputs as z.ZodType<unknown>, tags: tagsSchema.optional() }).strict();
+/** `?tag=KEY=VALUE` (repeatable): a list holds only objects carrying every such tag. */
+const tagQuery = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]))
+  .pipe(z.array(z.string().regex(/^[^=]+=/, "a tag filter is KEY=VALUE")))
+  .transform((pairs) => Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)])))
+  .pipe(tagsSchema);
 const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean }> =>
   z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false) }).strict();
 
@@ -146,7 +154,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const base = `/${collection}`;
       const createSchema = createBody(kind);
       const updateSchema = updateBody(kind);
-      scope.get(base, async (request) => ({ items: target(request).list(kind).map((o) => checked(kind, o)) }));
+      scope.get(base, async (request) => {
+        const { tag } = request.query as { tag?: unknown };
+        const filter = tag === undefined ? {} : { tags: parse(tagQuery, tag, "tag filter (?tag=KEY=VALUE)") };
+        return { items: target(request).list(kind, filter).map((o) => checked(kind, o)) };
+      });
       scope.post(base, async (request, reply) => {
         const emulator = target(request);
         const key = request.headers["idempotency-key"];
@@ -154,7 +166,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const body = parse(createSchema, request.body, `${kind} create request`);
         // Keys are scoped by kind: the Emulator looks a token up across collections and would answer a
         // cluster create with the volume an earlier create under the same key made.
-        const object = emulator.create(kind, body.spec, { name: body.name, ...(token ? { token: `${kind}:${token}` } : {}) });
+        const object = emulator.create(kind, body.spec, { name: body.name, ...(body.tags && { tags: body.tags }), ...(token ? { token: `${kind}:${token}` } : {}) });
         return reply.code(201).send(checked(kind, object));
       });
       scope.get(`${base}/:id`, async (request) => {
@@ -174,6 +186,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const id = pathId((request.params as { id: string }).id, kind);
         const body = parse(updateSchema, request.body, `${kind} update request`);
         return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
+      });
+      scope.put(`${base}/:id/tags`, async (request) => {
+        const id = pathId((request.params as { id: string }).id, kind);
+        return checked(kind, target(request).setTags(kind, id, parse(tagsSchema, request.body, `${kind} tags`)));
       });
       scope.delete(`${base}/:id`, async (request, reply) => {
         const id = pathId((request.params as { id: string }).id, kind);

@@ -153,7 +153,9 @@ describe("import and state edits", () => {
     ok(await runCli(dir, ["apply", "--yes"]));
     const volumeId = idOf(dir, "volume.data");
     ok(await runCli(dir, ["state", "rm", "volume.data"]));
-    const orphanPlan = JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as JsonPlan;
+    const orphan = ok(await runCli(dir, ["plan", "--json"]));
+    expect(orphan.stderr).not.toContain("the backend holds"); // forgotten on purpose: let go of in the backend too, not lost
+    const orphanPlan = JSON.parse(orphan.stdout) as JsonPlan;
     expect(orphanPlan.changes.map((c) => [c.address, c.action])).toEqual([["volume.data", "create"]]);
     const missing = await runCli(dir, ["import", "volume.data", "vol-ffffff"]);
     expect(missing.code).toBe(1);
@@ -258,8 +260,9 @@ describe("lifecycle options", () => {
     writeProgram(dir, program().replace(/const data = pool.volume[^\n]*\n/, "").replace("return { data: data.id }", "return {}"));
     ok(await runCli(dir, ["apply", "--yes"]));
     expect(ok(await runCli(dir, ["state", "list"])).stdout).not.toContain("volume.data");
-    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as { volumes: Record<string, unknown> };
+    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as { volumes: Record<string, { tags?: object }> };
     expect(Object.keys(emulator.volumes)).toContain(kept);
+    expect(emulator.volumes[kept]!.tags).toBeUndefined(); // no longer the stack's: not reported as lost state
   });
 
   it("--target plans a resource and what it depends on; --replace forces a replacement", async () => {

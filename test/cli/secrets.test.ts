@@ -1,6 +1,6 @@
 // Secrets: a kind's secret fields and values the program wraps with secret() are redacted in every
 // output and encrypted at rest in state with VIRTFORM_PASSPHRASE.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
@@ -19,9 +19,13 @@ export default stack("secrets", (s) => {
 });
 `;
 
+/** Every file under the state directory (snapshots, journal, backup, history). */
 function stateFiles(dir: string): string {
   const stateDir = join(dir, ".virtform/state");
-  return readdirSync(stateDir).map((f) => readFileSync(join(stateDir, f), "utf8")).join("\n");
+  return readdirSync(stateDir, { recursive: true, withFileTypes: true })
+    .filter((f) => f.isFile())
+    .map((f) => readFileSync(join(f.parentPath, f.name), "utf8"))
+    .join("\n");
 }
 
 describe("secrets", () => {
@@ -72,7 +76,7 @@ describe("secrets", () => {
 
     ok(await runCli(dir, ["plan", "--out", "secret.plan"], env));
     const file = readFileSync(join(dir, "secret.plan"), "utf8");
-    expect(file).toContain('"encrypted":{"$encrypted":"v1.');
+    expect(file).toContain('"encrypted":{"$encrypted":"v2.');
     expect(file).not.toMatch(/hunter|swordfish|dbPassword/);
 
     const missing = await runCli(dir, ["apply", "secret.plan"]);
@@ -102,6 +106,26 @@ describe("secrets", () => {
     const missing = await runCli(dir, ["state", "list"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Error: state holds encrypted secrets: set VIRTFORM_PASSPHRASE");
+  });
+
+  it("a damaged encrypted value is reported as damaged, with the snapshot to restore, not as a wrong passphrase", async () => {
+    const file = join(dir, ".virtform/state/secrets.json");
+    const good = readFileSync(file, "utf8");
+    // One character of one ciphertext changed, as a disk fault or a bad edit would.
+    const damaged = good.replace(/("\$encrypted": "v2\.[^"]*\.)([A-Za-z0-9+/])/, (_m, head: string, c: string) => head + (c === "A" ? "B" : "A"));
+    expect(damaged).not.toBe(good);
+    writeFileSync(file, damaged);
+    try {
+      const right = await runCli(dir, ["state", "list"], env);
+      expect(right.code).toBe(1);
+      expect(right.stderr).toMatch(/Error: state file \S+secrets\.json: an encrypted value at resources\["[^"]+"\]\.\S+ is damaged \(its ciphertext fails authentication\); the passphrase is right/);
+      expect(right.stderr).toMatch(/The newest kept snapshot that parses is \S+history\/secrets\/\d+\.json/);
+      expect(right.stderr).not.toContain("not the passphrase");
+      const wrong = await runCli(dir, ["state", "list"], { VIRTFORM_PASSPHRASE: "wrong" });
+      expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt the secrets in state: it is not the passphrase they were encrypted with");
+    } finally {
+      writeFileSync(file, good);
+    }
   });
 });
 

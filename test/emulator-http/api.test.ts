@@ -62,11 +62,11 @@ describe("objects", () => {
       expect(list.status).toBe(200);
       expect(Object.keys(list.body)).toEqual(["items"]);
       expect(list.body.items).toHaveLength(1);
-      expect(Object.keys(list.body.items[0]).sort()).toEqual(["id", "name", "outputs", "spec"]);
+      expect(Object.keys(list.body.items[0]).sort()).toEqual(["id", "name", "outputs", "spec", "tags"]);
     }
     const got = await server.api.get(`/v1/volumes/${made.volume.id}`);
     expect(got.status).toBe(200);
-    expect(got.body).toEqual({ id: made.volume.id, name: "volume.data", spec: { pool: made.pool.id, sizeGiB: 10, multiAttach: false, deleteProtection: false }, outputs: made.volume.outputs });
+    expect(got.body).toEqual({ id: made.volume.id, name: "volume.data", spec: { pool: made.pool.id, sizeGiB: 10, multiAttach: false, deleteProtection: false }, outputs: made.volume.outputs, tags: {} });
     expect(made.instance.outputs).toEqual({ host: expect.any(String), state: "running" });
     expect(made.attachment.outputs).toEqual({ device: "vdb" });
 

@@ -1,10 +1,12 @@
 // The state file and its journal on disk: records replayed over the snapshot, a torn last line (a
 // kill mid-write) cut off so later records stay readable, and compaction into the snapshot.
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileStateStore } from "../../engine/state-file.ts";
+import { HISTORY_KEEP, historyDir, newestGoodSnapshot } from "../../engine/state-history.ts";
+import { StateFileError } from "../../engine/state.ts";
 
 const resource = (id: string) => ({ kind: "Volume", id, inputs: { sizeGiB: 1 }, outputs: {}, dependsOn: [] });
 
@@ -46,5 +48,26 @@ describe("FileStateStore", () => {
     const before = readFileSync(writer.journalPath, "utf8");
     expect(Object.keys(new FileStateStore(path, "s").peek().resources)).toEqual(["volume.a"]);
     expect(readFileSync(writer.journalPath, "utf8")).toBe(before);
+  });
+
+  it("keeps the newest snapshots by serial in history, and names the newest that parses when the state file is corrupt", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-history-"));
+    const path = join(dir, "s.json");
+    const store = new FileStateStore(path, "s");
+    const state = await store.load();
+    for (let i = 0; i < HISTORY_KEEP + 3; i++) {
+      await store.record(state, { type: "set", address: `volume.v${i}`, resource: resource(`v${i}`) });
+      await store.commit(state);
+    }
+    const history = historyDir(path, "s");
+    const kept = readdirSync(history).map((f) => Number(f.replace(".json", ""))).sort((a, b) => a - b);
+    expect(kept).toEqual(Array.from({ length: HISTORY_KEEP }, (_, i) => state.serial - HISTORY_KEEP + 1 + i));
+    expect(readFileSync(join(history, `${state.serial}.json`), "utf8")).toBe(readFileSync(path, "utf8"));
+
+    writeFileSync(join(history, `${state.serial}.json`), "{"); // the newest copy is damaged too
+    expect(newestGoodSnapshot(history)?.serial).toBe(state.serial - 1);
+    writeFileSync(path, "null");
+    expect(() => new FileStateStore(path, "s").loadSync()).toThrow(StateFileError);
+    expect(() => new FileStateStore(path, "s").loadSync()).toThrow(`is not a state document (not a JSON object).\nThe newest kept snapshot that parses is ${join(history, `${state.serial - 1}.json`)}`);
   });
 });
