@@ -53,8 +53,11 @@ describe("lost state", () => {
     const state = readJson<{ lineage: string; resources: Record<string, { dependsOn: string[] }> }>(join(dir, ".virtform/state/crash.json"));
     expect(state.lineage).toBe(lineage);
     expect(state.resources["volume.data"]!.dependsOn).toEqual(["pool.p"]); // from the program
+    // Recovery adopts objects, not outputs: the plan changes no resource and records the outputs again.
     const clean = await runCli(dir, ["plan", "--detailed-exitcode"]);
-    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(2);
+    expect(clean.stdout).toContain("no resource changes");
+    expect(clean.stdout).toMatch(/\+ volume = "vol-/);
     expect(clean.stderr).not.toContain("the backend holds");
 
     // Told to, apply creates new objects beside the old ones; later plans only warn about them.
