@@ -1,0 +1,39 @@
+// Pulumi names virtform's kinds by token, "virtform:<module>:<Kind>". This mapping is the one place
+// that says which module a kind lives in: the schema, the SDK, the plugin and (next) virtform's own
+// resource monitor all go through it.
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+
+export const PACKAGE = "virtform";
+
+/** The module (the SDK's namespace: virtform.compute.Cluster) of each kind. */
+export const moduleOf: Readonly<Record<KindName, string>> = {
+  Cluster: "compute",
+  Instance: "compute",
+  Image: "images",
+  StoragePool: "storage",
+  Volume: "storage",
+  Snapshot: "storage",
+  Attachment: "storage",
+};
+
+export function tokenOf(kind: KindName): string {
+  return `${PACKAGE}:${moduleOf[kind]}:${kind}`;
+}
+
+/** The kind behind a resource token, or undefined for a token that is not one of ours. */
+export function kindOfToken(token: string): KindName | undefined {
+  const [pkg, module, name] = token.split(":");
+  if (pkg !== PACKAGE || !name || !(name in kinds)) return undefined;
+  return moduleOf[name as KindName] === module ? (name as KindName) : undefined;
+}
+
+/** "urn:pulumi:dev::shop::virtform:storage:Volume::data" -> "Volume"; a parent chain ("a$b") is allowed. */
+export function kindOfUrn(urn: string): KindName | undefined {
+  const type = urn.split("::")[2]?.split("$").at(-1);
+  return type === undefined ? undefined : kindOfToken(type);
+}
+
+/** The resource's name, the last part of its URN. */
+export function nameOfUrn(urn: string): string {
+  return urn.split("::").slice(3).join("::");
+}
