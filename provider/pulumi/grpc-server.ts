@@ -9,7 +9,7 @@ import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";
 import { VirtformProvider } from "../virtform-provider.ts";
 import { acquireLockNow, LockedError, type StateLock } from "../../engine/state-lock.ts";
-import { PulumiResourceProvider, type PropertyDiffKind, type Wire } from "./resource-provider.ts";
+import { PulumiResourceProvider, ResourceProviderError, type PropertyDiffKind, type Wire } from "./resource-provider.ts";
 import { fromWire } from "./property-values.ts";
 import { join, resolve } from "node:path";
 import { readFileSync } from "node:fs";
@@ -58,9 +58,9 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
         .then(() => fn(call.request))
         .then(
           (reply) => callback(null, reply),
-          (err: Error) => {
-            if (!(err instanceof Error) || err.name === "Error" || err.name === "TypeError") process.stderr.write(`virtform plugin: ${(err as Error)?.stack ?? String(err)}\n`);
-            callback({ name: "Error", message: err.message, code: grpc.status.UNKNOWN, details: err.message, metadata: new grpc.Metadata() });
+          (err: unknown) => {
+            const message = describeError(err);
+            callback({ name: "Error", message, code: grpc.status.UNKNOWN, details: message, metadata: new grpc.Metadata() });
           },
         );
     };
@@ -73,7 +73,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
     }),
 
     getSchema: handle((request) => {
-      if (request.getVersion() !== 0) throw new Error(`unsupported schema version ${request.getVersion()}`);
+      if (request.getVersion() !== 0) throw new ResourceProviderError(`unsupported schema version ${request.getVersion()}`);
       const reply = new proto.GetSchemaResponse();
       reply.setSchema(options.schema);
       return reply;
@@ -116,7 +116,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
       const endpoint = setting("endpoint") ?? process.env.VIRTFORM_ENDPOINT;
       if (endpoint) {
         const token = setting("token") ?? process.env.VIRTFORM_TOKEN;
-        if (!token) throw new Error(`the emulator at ${endpoint} needs a token: set virtform:token (pulumi config set --secret virtform:token ...) or VIRTFORM_TOKEN`);
+        if (!token) throw new ResourceProviderError(`the emulator at ${endpoint} needs a token: set virtform:token (pulumi config set --secret virtform:token ...) or VIRTFORM_TOKEN`);
         impl.provider = new VirtformProvider(new HttpBackend({ endpoint, token }));
       } else {
         const dataDir = resolve(options.cwd, setting("dataDir") ?? ".virtform/emulator");
@@ -203,6 +203,16 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
   };
 }
 
+/**
+ * What the Pulumi CLI shows for a failed call: a refusal (the backend's, with its code, or ours) as
+ * it is; anything else is a bug, said as one, with the stack on stderr (the engine logs it).
+ */
+function describeError(err: unknown): string {
+  if (err instanceof ResourceProviderError || (err instanceof Error && typeof (err as { code?: unknown }).code === "string")) return err.message;
+  process.stderr.write(`pulumi-resource-virtform: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return `bug in pulumi-resource-virtform: ${err instanceof Error ? err.message : String(err)} (the stack is in the plugin's log)`;
+}
+
 function checkFailure(f: { property: string; reason: string }): Message {
   const failure = new proto.CheckFailure();
   failure.setProperty(f.property);
@@ -219,7 +229,7 @@ function holdData(dataDir: string): StateLock {
   } catch (err) {
     if (!(err instanceof LockedError) || !err.holder) throw err;
     const { holder } = err;
-    throw new Error(
+    throw new ResourceProviderError(
       `the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); serve it (virtform emulator serve) and set virtform:endpoint and virtform:token`,
     );
   }

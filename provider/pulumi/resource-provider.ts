@@ -10,7 +10,7 @@ import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/i
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { fillDefaults } from "./defaults.ts";
 import { fromWire, toWire } from "./property-values.ts";
-import { kindOfUrn, nameOfUrn } from "./tokens.ts";
+import { addressOfUrn, kindOfUrn } from "./tokens.ts";
 
 export type Wire = Record<string, unknown>;
 
@@ -58,7 +58,8 @@ export class PulumiResourceProvider {
       for (const path of paths) {
         const property = formatPath(path);
         if (unknownPaths.some((u) => property === u || property.startsWith(`${u}.`) || property.startsWith(`${u}[`))) continue;
-        failures.push({ property, reason: `${nameOfUrn(urn)}: ${property ? `${property}: ` : ""}${describeIssue(issue)}` });
+        // Pulumi prefixes the resource's name; the reason names the field, as virtform's own errors do.
+        failures.push({ property, reason: `${property ? `${property}: ` : ""}${describeIssue(issue)}` });
       }
     }
     if (failures.length > 0) return { inputs: news, failures };
@@ -79,7 +80,7 @@ export class PulumiResourceProvider {
     const { values, secretPaths } = fromWire(properties);
     const secrets = secretPathsOf(kind, secretPaths);
     if (preview) return { id: "", properties: toWire({ ...values, ...unknownOutputs(kind) }, secrets) };
-    const created = await this.backend().create(kind, values, { token: createToken(urn, values), address: addressOf(urn) });
+    const created = await this.backend().create(kind, values, { token: createToken(urn, values), address: addressOfUrn(urn) });
     return { id: created.id, properties: toWire({ ...values, ...created.outputs }, secrets) };
   }
 
@@ -127,11 +128,6 @@ function kindOf(urn: string): KindName {
   const kind = kindOfUrn(urn);
   if (!kind) throw new ResourceProviderError(`virtform has no resource type for ${urn}`);
   return kind;
-}
-
-/** The emulator object's name: the address a native program would give it ("volume.data"). */
-export function addressOf(urn: string): string {
-  return `${kinds[kindOf(urn)].addressPrefix}.${nameOfUrn(urn)}`;
 }
 
 /**

@@ -37,3 +37,9 @@ export function kindOfUrn(urn: string): KindName | undefined {
 export function nameOfUrn(urn: string): string {
   return urn.split("::").slice(3).join("::");
 }
+
+/** The emulator object's name: the address a native program would give it ("volume.data"). */
+export function addressOfUrn(urn: string): string {
+  const kind = kindOfUrn(urn);
+  return kind ? `${kinds[kind].addressPrefix}.${nameOfUrn(urn)}` : nameOfUrn(urn);
+}

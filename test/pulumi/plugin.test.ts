@@ -83,8 +83,8 @@ describe("pulumi-resource-virtform over gRPC", () => {
   it("turns zod's messages into check failures with property paths", async () => {
     const { failures } = await check(VOLUME, { pool: "pool-1", sizeGiB: -1, colour: "red" });
     expect(failures).toEqual([
-      { property: "sizeGiB", reason: "data: sizeGiB: Too small: expected number to be >0" },
-      { property: "colour", reason: "data: colour: unknown field colour" },
+      { property: "sizeGiB", reason: "sizeGiB: Too small: expected number to be >0" },
+      { property: "colour", reason: "colour: unknown field colour" },
     ]);
     const nested = await check(POOL, { media: "ssd", devices: [{ sizeGiB: 0 }] });
     expect(nested.failures.map((f: { property: string }) => f.property)).toEqual(["devices[0].sizeGiB"]);
@@ -99,7 +99,20 @@ describe("pulumi-resource-virtform over gRPC", () => {
     const preview = await create(POOL, pool.inputs, true);
     expect(preview.id).toBe("");
     expect(preview.properties.capacityGiB).toBe(UNKNOWN_MARKER);
+    const instance = await check(INSTANCE, {
+      cluster: UNKNOWN_MARKER,
+      group: "app",
+      index: 0,
+      image: { image: UNKNOWN_MARKER, variant: "heavy", digest: UNKNOWN_MARKER },
+      vcpu: 2,
+      memoryGiB: 4,
+      userData: secret("#cloud-config"),
+    });
+    expect(instance.failures).toEqual([]);
+    const planned = await create(INSTANCE, instance.inputs, true);
+    expect(planned.properties).toMatchObject({ userData: secret("#cloud-config"), host: UNKNOWN_MARKER, powerState: "running", localDiskGiB: 0 });
     expect(Object.keys(data().pools)).toEqual([]);
+    expect(Object.keys(data().instances)).toEqual([]);
   });
 
   it("creates through the emulator, and a retried create adopts what the first one made", async () => {
