@@ -80,6 +80,17 @@ describe("pulumi-resource-virtform over gRPC", () => {
     expect(reply.getSupportspreview()).toBe(true);
   });
 
+  it("refuses a data dir another process holds, naming the holder", async () => {
+    const second = await startPlugin(dir);
+    try {
+      const configure = second.call("configure", request("ConfigureRequest", { Args: struct({ dataDir: "emulator-data" }) }));
+      await expect(configure).rejects.toThrow(/the emulator data in .*emulator-data is in use by .*pulumi-resource-virtform/);
+      expect(second.stderr()).toBe("");
+    } finally {
+      await second.stop();
+    }
+  });
+
   it("turns zod's messages into check failures with property paths", async () => {
     const { failures } = await check(VOLUME, { pool: "pool-1", sizeGiB: -1, colour: "red" });
     expect(failures).toEqual([
