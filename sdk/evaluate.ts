@@ -193,7 +193,7 @@ function validate(declaration: Declaration, inputs: unknown, problems: Diagnosti
   return restoreReferences(result.data);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
   return issue.message;
 }
