@@ -30,7 +30,7 @@ describe("docs/kinds.md", () => {
 describe("README", () => {
   it("lists every route of the OpenAPI document", () => {
     const readme = read("README.md");
-    const collections = new RegExp(`^/v1/(${Object.keys(COLLECTIONS).join("|")})(/\\{id\\})?$`);
+    const collections = new RegExp(`^/v1/(${Object.keys(COLLECTIONS).join("|")})(/\\{id\\}(?:/tags)?)?$`);
     for (const path of Object.keys(openApiDocument().paths as object)) {
       const written = path.replace(collections, "/v1/{collection}$2").replace("{action}", "{start\\|stop\\|reboot}").replace("{key}", "{Kind}:{key}");
       expect(readme, path).toContain(written);
