@@ -93,6 +93,11 @@ export class NbdServer {
     });
   }
 
+  /** Open connections (each counts against its client's limit until its TCP socket closed). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   get port(): number | undefined {
     const address = this.server?.address();
     return address !== null && typeof address === "object" ? address.port : undefined;

@@ -19,7 +19,7 @@ interface World {
 }
 
 async function start(dataDir: string): Promise<World> {
-  const server = await serveEmulator({ dataDir, token: TOKEN, port: 0, nbdPort: 0 });
+  const server = await serveEmulator({ dataDir, token: TOKEN, port: 0, nbdPort: 0, nbdSecurity: "insecure" });
   return { dataDir, server, api: new Api(server.url, TOKEN), nbdPort: Number(new URL(server.nbdUrl!).port) };
 }
 
