@@ -3,8 +3,6 @@
 // ours (ThinPool + NbdServer, in this process), nbdkit's file plugin, and qemu-nbd
 // --cache=writeback; plus dd with fsync to that disk as the physical limit.
 // qemu-nbd gets a tenth of the 4 KiB requests (it manages only hundreds of IOPS there).
-// With NBD_BENCH_TLS=1 every server requires TLS with a pre-shared key (ours; nbdkit --tls=require
-// --tls-psk; qemu-nbd --tls-creds) and qemu-img connects with a tls-creds-psk object.
 // Run: npx tsx bench/volumes/nbd.ts   (needs qemu-utils, nbdkit; about a minute)
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -13,14 +11,12 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
-import { PSK_FILE_NAME, generatePsk, writePskFile } from "../../emulator/volumes/psk-file.ts";
 import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB; // bytes each server exports
 const ROUNDS = 2; // best of
 const HOST = "127.0.0.1";
-const TLS = process.env.NBD_BENCH_TLS === "1";
 
 interface Workload {
   name: string;
@@ -102,28 +98,12 @@ async function childServer(name: string, command: string, args: (port: number) =
   };
 }
 
-/** Where the PSK file lives (TLS runs), in psktool's format, as qemu's tls-creds-psk wants it. */
-let keyDir = "";
-const IDENTITY = "virtform";
-
-/** qemu-img's arguments naming an NBD URI's export: plain, or through a tls-creds-psk object. */
-function imageArgs(uri: string): string[] {
-  if (!TLS) return ["-f", "raw", uri];
-  const { hostname, port, pathname } = new URL(uri);
-  return [
-    "--object",
-    `tls-creds-psk,id=tls0,endpoint=client,dir=${keyDir},username=${IDENTITY}`,
-    "--image-opts",
-    `driver=nbd,host=${hostname},port=${port},export=${pathname.slice(1)},tls-creds=tls0`,
-  ];
-}
-
 /** Returns seconds per request. */
 async function bench(target: Target, w: Workload): Promise<number> {
   const count = w.blockSize < MiB ? Math.round(w.count * (target.smallScale ?? 1)) : w.count;
-  const args = ["bench", "-t", "none", "-c", String(count), "-s", String(w.blockSize), "-d", String(w.depth)];
+  const args = ["bench", "-f", "raw", "-t", "none", "-c", String(count), "-s", String(w.blockSize), "-d", String(w.depth)];
   if (w.write) args.push("-w");
-  const { stdout } = await exec("qemu-img", [...args, ...imageArgs(target.uri)]);
+  const { stdout } = await exec("qemu-img", [...args, target.uri]);
   const match = /Run completed in ([\d.]+) seconds/.exec(stdout);
   if (!match?.[1]) throw new Error(`unexpected qemu-img bench output: ${stdout}`);
   return Number(match[1]) / count;
@@ -133,16 +113,13 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "virtform-bench-"));
   const targets: Target[] = [];
   try {
-    const psk = generatePsk(IDENTITY);
-    keyDir = join(dir, "tls");
-    writePskFile(keyDir, psk);
     // ours
     const pool = await ThinPool.create(join(dir, "pool"), { devices: [{ sizeBytes: SIZE + 64 * MiB }] });
     await pool.createVolume("bench", SIZE);
     const server = new NbdServer({
       lookup: (name) => (name === "bench" ? { device: pool.device("bench") } : undefined),
       list: () => ["bench"],
-      security: TLS ? { psk } : "insecure",
+      security: "insecure", // TLS costs: bench/volumes/nbd-tls.ts
     });
     const { port } = await server.listen({ host: HOST, port: 0 });
     targets.push({
@@ -157,16 +134,14 @@ async function main(): Promise<void> {
       await writeFile(join(dir, file), "");
       await truncate(join(dir, file), SIZE);
     }
-    const nbdkitTls = TLS ? ["--tls=require", `--tls-psk=${join(keyDir, PSK_FILE_NAME)}`] : [];
     targets.push(
-      await childServer("nbdkit file", "nbdkit", (p) => ["-f", "--exit-with-parent", ...nbdkitTls, "-i", HOST, "-p", String(p), "file", join(dir, "nbdkit.img")], (p) => `nbd://${HOST}:${p}`),
+      await childServer("nbdkit file", "nbdkit", (p) => ["-f", "--exit-with-parent", "-i", HOST, "-p", String(p), "file", join(dir, "nbdkit.img")], (p) => `nbd://${HOST}:${p}`),
     );
-    const qemuNbdTls = TLS ? ["--object", `tls-creds-psk,id=tls0,endpoint=server,dir=${keyDir}`, "--tls-creds=tls0"] : [];
     targets.push(
       await childServer(
         "qemu-nbd writeback",
         "qemu-nbd",
-        (p) => [...qemuNbdTls, "-f", "raw", "--cache=writeback", "-b", HOST, "-p", String(p), "-x", "bench", "--persistent", "--shared=4", join(dir, "qemu-nbd.img")],
+        (p) => ["-f", "raw", "--cache=writeback", "-b", HOST, "-p", String(p), "-x", "bench", "--persistent", "--shared=4", join(dir, "qemu-nbd.img")],
         (p) => `nbd://${HOST}:${p}/bench`,
         0.1,
       ),
@@ -200,7 +175,7 @@ async function main(): Promise<void> {
     }
     rows.push(["dd 1 MiB + fsync", fmt(SIZE / MiB / ddSeconds), "", "", fmt(SIZE / MiB / ddSeconds), "", "", "", ""]);
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-    console.log(`qemu-img bench -f raw -t none against nbd://127.0.0.1${TLS ? " over TLS-PSK" : ""}; ${SIZE / MiB} MiB exports in ${dir}; best of ${ROUNDS}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(`qemu-img bench -f raw -t none against nbd://127.0.0.1; ${SIZE / MiB} MiB exports in ${dir}; best of ${ROUNDS}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
     for (const [i, r] of rows.entries()) {
       console.log(r.map((c, j) => (j === 0 ? c.padEnd(widths[j] ?? 0) : c.padStart(widths[j] ?? 0))).join("  "));
       if (i === 0) console.log(widths.map((n) => "-".repeat(n)).join("  "));
