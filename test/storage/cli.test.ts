@@ -3,8 +3,8 @@
 // started again, contents compared by sha256, then `virtform destroy`. NBD clients use TLS with the
 // pre-shared key `emulator serve` prints and writes (a new one on each start).
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 import { type NbdTarget, nbdUri, qemuIo, qemuIoReadOnly, run, runNbdClientTests, sha256File } from "../volumes/helpers.ts";
@@ -21,8 +21,10 @@ interface Serving {
   printedKey: string;
 }
 
-function serve(cwd: string, dataDir: string): Promise<Serving> {
-  const child = spawn(process.execPath, [join(repoRoot, "bin", "virtform.mjs"), "emulator", "serve", "--port", "0", "--nbd-port", "0", "--data-dir", dataDir, "--token", TOKEN], {
+/** Starts `emulator serve`; with `keyFile` (--nbd-psk-file) it uses that key instead of a new one. */
+function serve(cwd: string, dataDir: string, keyFile?: string): Promise<Serving> {
+  const args = ["emulator", "serve", "--port", "0", "--nbd-port", "0", "--data-dir", dataDir, "--token", TOKEN, ...(keyFile ? ["--nbd-psk-file", keyFile] : [])];
+  const child = spawn(process.execPath, [join(repoRoot, "bin", "virtform.mjs"), ...args], {
     cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -39,6 +41,10 @@ function serve(cwd: string, dataDir: string): Promise<Serving> {
       const dir = /tls-creds-psk,id=tls0,endpoint=client,dir=([^,]+),/.exec(out)?.[1];
       if (endpoint && port && identity && key && dir) {
         resolve({ child, endpoint, nbdPort: Number(port), nbd: { port: Number(port), tls: { dir, identity } }, printedKey: `${identity}:${key}` });
+      }
+      const kept = /NBD key: as given \(--nbd-psk-file\), identity (\S+)/.exec(out)?.[1];
+      if (endpoint && port && keyFile && kept) {
+        resolve({ child, endpoint, nbdPort: Number(port), nbd: { port: Number(port), tls: { dir: dirname(keyFile), identity: kept } }, printedKey: "" });
       }
     });
     child.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}${err}`)));
@@ -134,7 +140,11 @@ describe.skipIf(!runNbdClientTests)("volumes, snapshots and clones through the C
     const beforeKill = await hashes();
     expect(new Set(Object.values(beforeKill)).size).toBe(3);
     await kill(serving, "SIGKILL");
-    serving = await serve(work, dataDir);
+    // Started again with a key kept from before (--nbd-psk-file), so clients keep theirs.
+    const kept = join(work, "kept", "keys.psk");
+    mkdirSync(dirname(kept));
+    copyFileSync(join(dataDir, "nbd-tls", "keys.psk"), kept);
+    serving = await serve(work, dataDir, kept);
     expect(await hashes()).toEqual(beforeKill);
     const again = await qemuIoReadOnly(serving.nbd, `${outputs.copy}:ro`, "read -P 0xab 0 1M", "read -P 0x42 256M 1M");
     expect(again.stdout).not.toContain("Pattern verification failed");
@@ -149,13 +159,17 @@ describe.skipIf(!runNbdClientTests)("volumes, snapshots and clones through the C
   }, 120_000);
 });
 
-describe("emulator serve: NBD without TLS", () => {
-  it("is refused beyond loopback, before anything is served", async () => {
+describe("emulator serve: NBD access options", () => {
+  it("refuses plain NBD beyond loopback and a malformed key file, before anything is served", async () => {
     const work = makeWorkdir("virtform-nbd-insecure-");
     const refused = await runCli(work, ["emulator", "serve", "--port", "0", "--host", "0.0.0.0", "--nbd-port", "0", "--nbd-insecure", "--data-dir", join(work, "data")]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("--nbd-insecure is allowed on loopback only (--host 127.0.0.1, ::1 or localhost); on 0.0.0.0 NBD requires TLS with a pre-shared key");
     expect(refused.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(existsSync(join(work, "data"))).toBe(false);
+    writeFileSync(join(work, "bad.psk"), "virtform:not-hex\n");
+    const badKey = await runCli(work, ["emulator", "serve", "--port", "0", "--nbd-port", "0", "--nbd-psk-file", "bad.psk", "--data-dir", join(work, "data")]);
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toContain(`--nbd-psk-file: ${join(work, "bad.psk")}:1: expected "identity:hexkey" (as psktool writes it)`);
   });
 });
