@@ -49,6 +49,7 @@ class HandshakeRefused extends Error {}
 
 const HIGH_WATER_BYTES = 64 * 1024 * 1024; // pause reading / wait for drain beyond this
 const MAX_IN_FLIGHT = 32; // requests of one connection executing at once
+const LINGER_MS = 2000; // how long a connection the server ended waits for the peer to close
 
 interface Request {
   type: number;
@@ -136,17 +137,19 @@ export class NbdServer {
     });
     if (connection.usesUserBuffer) this.receivePaths.userBuffer++;
     else this.receivePaths.dataEvents++;
-    connection.run().catch((error: unknown) => {
-      if (!(error instanceof ConnectionClosed)) {
-        const message = error instanceof Error ? error.message : String(error);
-        this.log(
-          error instanceof ProtocolViolation || error instanceof HandshakeRefused
-            ? `${error instanceof HandshakeRefused ? "refused" : "protocol violation"}, closing connection: ${message}`
-            : `internal error, closing connection: ${message}`,
-        );
-      }
-      connection.destroy();
-    });
+    connection.run().then(
+      // The server ended the connection (disconnect, abort): a peer that keeps its side open
+      // would hold a slot of its address forever, so it is cut off after a moment.
+      () => setTimeout(() => connection.destroy(), LINGER_MS).unref(),
+      (error: unknown) => {
+        if (!(error instanceof ConnectionClosed)) {
+          const message = error instanceof Error ? error.message : String(error);
+          const what = error instanceof HandshakeRefused ? "refused" : error instanceof ProtocolViolation ? "protocol violation" : "internal error";
+          this.log(`${what}, closing connection: ${message}`);
+        }
+        connection.destroy();
+      },
+    );
   }
 }
 

@@ -102,8 +102,9 @@ export class RawNbdClient {
     socket.on("error", () => undefined);
   }
 
-  static async connect(port: number): Promise<RawNbdClient> {
-    const socket = connect({ host: "127.0.0.1", port });
+  /** allowHalfOpen: keep our side open after the server ended its side (a client that lingers). */
+  static async connect(port: number, options: { allowHalfOpen?: boolean } = {}): Promise<RawNbdClient> {
+    const socket = connect({ host: "127.0.0.1", port, allowHalfOpen: options.allowHalfOpen ?? false });
     await new Promise<void>((resolve, reject) => {
       socket.once("connect", resolve);
       socket.once("error", reject);

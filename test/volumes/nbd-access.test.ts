@@ -14,6 +14,7 @@ import { RawNbdClient, nbdUri, qemuIo, run, runNbdClientTests, sha256File, tempD
 const MiB = 1024 * 1024;
 const NBD_CMD_READ = 0;
 const OPT_EXPORT_NAME = 1;
+const OPT_ABORT = 2;
 const OPT_LIST = 3;
 const OPT_STARTTLS = 5;
 const OPT_GO = 7;
@@ -145,7 +146,7 @@ describe.skipIf(!runNbdClientTests)("NBD over TLS with a pre-shared key", () => 
 });
 
 describe("NBD handshake time limit", () => {
-  it("drops a client that stalls before choosing an export, in plain text or in the TLS handshake; a connected client may idle", async () => {
+  it("drops a client that stalls before choosing an export, in plain text or in the TLS handshake; a connected client may idle; one that ignores the end is cut off", async () => {
     const dir = await tempDir("nbd-timeout");
     const pool = await ThinPool.create(join(dir.path, "pool"), { devices: [{ sizeBytes: 4 * MiB }] });
     await pool.createVolume("x", MiB);
@@ -158,6 +159,11 @@ describe("NBD handshake time limit", () => {
       const tlsPort = (await tlsServer.listen({ port: 0 })).port;
       const plainPort = (await plainServer.listen({ port: 0 })).port;
       const started = Date.now();
+      // A client the server said goodbye to (ABORT) but which never closes its side.
+      const lingering = await RawNbdClient.connect(plainPort, { allowHalfOpen: true });
+      await lingering.hello();
+      lingering.sendOption(OPT_ABORT);
+      expect(await lingering.optionReply()).toMatchObject({ option: OPT_ABORT, type: REP_ACK });
       const silent = await RawNbdClient.connect(tlsPort); // sends nothing after the greeting
       const stalledTls = await RawNbdClient.connect(tlsPort);
       await stalledTls.hello();
@@ -180,6 +186,9 @@ describe("NBD handshake time limit", () => {
       expect(await plain.optionReply()).toMatchObject({ option: OPT_STARTTLS, type: REP_ERR_UNSUP });
       plain.close();
       connected.close();
+      await until(() => plainServer.connectionCount === 0, "the lingering connection to be cut off", 4000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900); // 2 s after the server ended it
+      lingering.close();
     } finally {
       await tlsServer.close();
       await plainServer.close();
