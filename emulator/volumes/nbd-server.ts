@@ -524,6 +524,11 @@ class Connection {
   /** Answers NBD_OPT_STARTTLS and continues the handshake inside TLS. */
   private async startTls(length: number): Promise<void> {
     const security = this.options.security;
+    if (length !== 0) {
+      await this.reader.take(length);
+      this.optionReply(P.OPT_STARTTLS, P.REP_ERR_INVALID, Buffer.from("NBD_OPT_STARTTLS takes no data"));
+      return;
+    }
     if (security === "insecure") {
       this.optionReply(P.OPT_STARTTLS, P.REP_ERR_UNSUP, Buffer.from("TLS is not enabled on this server"));
       return;
@@ -532,18 +537,16 @@ class Connection {
       this.optionReply(P.OPT_STARTTLS, P.REP_ERR_INVALID, Buffer.from("TLS is already in use"));
       return;
     }
-    if (length !== 0) {
-      this.optionReply(P.OPT_STARTTLS, P.REP_ERR_INVALID, Buffer.from("NBD_OPT_STARTTLS takes no data"));
-      return;
-    }
-    if ((this.reader as DataEventReader).available !== 0) {
+    // A server that requires TLS reads the plain-text handshake with a DataEventReader.
+    const plain = this.reader as DataEventReader;
+    if (plain.available !== 0) {
       // The client must wait for our reply before its TLS hello; bytes now would be plain text
       // smuggled into the encrypted session.
       throw new ProtocolViolation("data sent after NBD_OPT_STARTTLS before its reply");
     }
     this.optionReply(P.OPT_STARTTLS, P.REP_ACK);
     this.flush(); // the reply must leave in plain text, before TLS takes over the socket
-    (this.reader as DataEventReader).detach();
+    plain.detach();
     try {
       this.socket = await upgradeToTls(this.tcp, security.psk);
     } catch (error) {

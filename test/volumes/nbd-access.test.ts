@@ -20,6 +20,7 @@ const OPT_STARTTLS = 5;
 const OPT_GO = 7;
 const REP_ACK = 1;
 const REP_ERR_UNSUP = 0x80000001;
+const REP_ERR_INVALID = 0x80000003;
 const REP_ERR_TLS_REQD = 0x80000005;
 
 const until = async (condition: () => boolean, what: string, timeoutMs = 5000) => {
@@ -111,6 +112,8 @@ describe.skipIf(!runNbdClientTests)("NBD over TLS with a pre-shared key", () => 
     const raw = await RawNbdClient.connect(port);
     try {
       await raw.hello();
+      raw.sendOption(OPT_STARTTLS, Buffer.from("junk")); // STARTTLS takes no data: refused, data skipped
+      expect(await raw.optionReply()).toMatchObject({ option: OPT_STARTTLS, type: REP_ERR_INVALID });
       raw.sendOption(OPT_LIST);
       expect(await raw.optionReply()).toMatchObject({ option: OPT_LIST, type: REP_ERR_TLS_REQD });
       const name = Buffer.from("data");
