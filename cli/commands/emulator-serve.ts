@@ -61,14 +61,14 @@ export async function emulatorServeCommand(options: EmulatorServeOptions): Promi
   const dataLock = holdEmulatorData(dataDir, "emulator serve");
   // A generated key is new on every start, like the token; it is written once the data dir is ours.
   let nbdSecurity: NbdSecurity | undefined;
-  let keyDir: string | undefined;
+  let generatedKeyDir: string | undefined; // set when the key is ours to print
   if (nbdPort !== undefined) {
     if (options.nbdInsecure) nbdSecurity = "insecure";
     else if (givenPsk !== undefined) nbdSecurity = givenPsk;
     else {
       const psk = generatePsk();
-      keyDir = join(dataDir, NBD_KEY_DIR);
-      writePskFile(keyDir, psk);
+      generatedKeyDir = join(dataDir, NBD_KEY_DIR);
+      writePskFile(generatedKeyDir, psk);
       nbdSecurity = { psk };
     }
   }
@@ -87,12 +87,14 @@ export async function emulatorServeCommand(options: EmulatorServeOptions): Promi
   if (server.nbdUrl) process.stdout.write(`NBD ${server.nbdUrl}/<volume-id> (also <volume-id>:ro, <snapshot-id>, <attachment-id>)\n`);
   if (nbdSecurity === "insecure") {
     process.stderr.write("warning: NBD without TLS (--nbd-insecure): every local process can read and write every volume\n");
-  } else if (nbdSecurity !== undefined && keyDir !== undefined) {
+  } else if (nbdSecurity !== undefined && generatedKeyDir !== undefined) {
     const { identity, key } = nbdSecurity.psk;
-    const keyFile = join(keyDir, PSK_FILE_NAME);
+    const keyFile = join(generatedKeyDir, PSK_FILE_NAME);
     process.stdout.write(`NBD_PSK_IDENTITY=${identity}\nNBD_PSK_KEY=${key.toString("hex")}\n`);
     const uri = (server.nbdUrl as string).replace("nbds://", `nbds://${identity}@`);
-    process.stdout.write(`NBD key file ${keyFile} (qemu: --object tls-creds-psk,id=tls0,endpoint=client,dir=${keyDir},username=${identity}; nbdcopy, nbdinfo: ${uri}/<volume-id>?tls-psk-file=${keyFile})\n`);
+    process.stdout.write(`NBD key file ${keyFile}, for\n`);
+    process.stdout.write(`  qemu-io, qemu-img: --object tls-creds-psk,id=tls0,endpoint=client,dir=${generatedKeyDir},username=${identity}\n`);
+    process.stdout.write(`  nbdcopy, nbdinfo:  ${uri}/<volume-id>?tls-psk-file=${keyFile}\n`);
   } else if (nbdSecurity !== undefined) {
     process.stdout.write(`NBD key: as given (--nbd-psk-file), identity ${nbdSecurity.psk.identity}\n`);
   }
