@@ -14,7 +14,8 @@ export const hasTool = (name: string): boolean =>
   spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
 
 /** CI installs qemu-utils, libnbd-bin and nbdkit (apt); without them the client tests cannot run. */
-export const hasNbdClients = hasTool("qemu-io") && hasTool("nbdinfo") && hasTool("nbdcopy");
+export const NBD_CLIENT_TOOLS = ["qemu-io", "qemu-img", "nbdinfo", "nbdcopy"];
+export const hasNbdClients = NBD_CLIENT_TOOLS.every(hasTool);
 /** Whether to run the real-client suites: skipped on a machine without the tools, but under CI a
  *  missing tool fails them instead. */
 export const runNbdClientTests = hasNbdClients || process.env.CI === "true";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
 import { type PskCredentials, generatePsk, writePskFile } from "../../emulator/volumes/psk-file.ts";
 import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
-import { RawNbdClient, nbdUri, qemuIo, run, runNbdClientTests, sha256File, tempDir } from "./helpers.ts";
+import { NBD_CLIENT_TOOLS, RawNbdClient, hasTool, nbdUri, qemuIo, run, runNbdClientTests, sha256File, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const NBD_CMD_READ = 0;
@@ -30,6 +30,11 @@ const until = async (condition: () => boolean, what: string, timeoutMs = 5000) =
     await new Promise((r) => setTimeout(r, 10));
   }
 };
+
+// Under CI the suites below run whether or not the tools exist; this names the missing ones.
+it.runIf(process.env.CI === "true")("CI has every NBD client tool the tests use", () => {
+  expect(NBD_CLIENT_TOOLS.filter((tool) => !hasTool(tool))).toEqual([]);
+});
 
 describe.skipIf(!runNbdClientTests)("NBD over TLS with a pre-shared key", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
