@@ -256,8 +256,8 @@ export async function serveEmulator(options: {
   nbdPort?: number;
   /** Required with nbdPort: the pre-shared key clients must use, or "insecure" (loopback only). */
   nbdSecurity?: NbdSecurity;
+  /** Open NBD connections one client address may hold (default 64). */
   nbdMaxConnectionsPerClient?: number;
-  nbdHandshakeTimeoutMs?: number;
 }): Promise<RunningServer> {
   if (options.nbdPort !== undefined && options.nbdSecurity === undefined) {
     throw new Error('serving NBD needs nbdSecurity (a pre-shared key, or "insecure")');
@@ -280,7 +280,6 @@ export async function serveEmulator(options: {
       list: () => plane.nbdNames(),
       security,
       ...(options.nbdMaxConnectionsPerClient !== undefined && { maxConnectionsPerClient: options.nbdMaxConnectionsPerClient }),
-      ...(options.nbdHandshakeTimeoutMs !== undefined && { handshakeTimeoutMs: options.nbdHandshakeTimeoutMs }),
     });
     try {
       nbdPort = (await nbd.listen({ host, port: options.nbdPort })).port;
