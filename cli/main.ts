@@ -210,6 +210,9 @@ export async function main(argv: string[]): Promise<number> {
     .option("--data-dir <dir>", "where the emulator keeps its data (default ./.virtform/emulator)")
     .option("--token <token>", "the bearer token clients must send (default $VIRTFORM_TOKEN, else a random one, printed)")
     .option("--nbd-port <port>", "also serve every volume over NBD on this port (export names: volume, snapshot or attachment ids; <volume>:ro read-only)")
+    .option("--nbd-psk-file <file>", "NBD clients must use TLS with this pre-shared key (psktool format, identity:hexkey; default: a new key each start, printed and written to <data-dir>/nbd-tls/keys.psk)")
+    .option("--nbd-insecure", "serve NBD without TLS (loopback --host only): every local process can then read and write every volume")
+    .option("--nbd-max-connections <n>", "open NBD connections allowed per client address (default 64)")
     // Loaded on use: the HTTP server (fastify) is not needed by any other command's start-up.
     .action(run(async (options: EmulatorServeOptions) => (await import("./commands/emulator-serve.ts")).emulatorServeCommand(options)));
 

@@ -119,6 +119,7 @@ async function main(): Promise<void> {
     const server = new NbdServer({
       lookup: (name) => (name === "bench" ? { device: pool.device("bench") } : undefined),
       list: () => ["bench"],
+      security: "insecure", // TLS costs: bench/volumes/nbd-tls.ts
     });
     const { port } = await server.listen({ host: HOST, port: 0 });
     targets.push({

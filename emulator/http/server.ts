@@ -15,6 +15,7 @@ import { objectName } from "../../sdk/names.ts";
 import { tagsSchema, type Tags } from "../tags.ts";
 import { deviceRoutes } from "./devices.ts";
 import { NbdServer } from "../volumes/nbd-server.ts";
+import type { NbdSecurity } from "../volumes/nbd-tls.ts";
 import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
 
 export interface ServerOptions {
@@ -260,7 +261,8 @@ function checked(kind: KindName, object: EmulatedObject): EmulatedObject {
 
 export interface RunningServer {
   url: string;
-  /** nbd://host:port when serving NBD; export names are volume, snapshot or attachment ids. */
+  /** nbds://host:port (nbd:// when insecure) when serving NBD; export names are volume, snapshot
+   *  or attachment ids. */
   nbdUrl?: string;
   app: FastifyInstance;
   close(): Promise<void>;
@@ -275,7 +277,14 @@ export async function serveEmulator(options: {
   logger?: boolean;
   /** Also serve every volume, snapshot and attachment over NBD on this port (0 picks one). */
   nbdPort?: number;
+  /** Required with nbdPort: the pre-shared key clients must use, or "insecure" (loopback only). */
+  nbdSecurity?: NbdSecurity;
+  /** Open NBD connections one client address may hold (default 64). */
+  nbdMaxConnectionsPerClient?: number;
 }): Promise<RunningServer> {
+  if (options.nbdPort !== undefined && options.nbdSecurity === undefined) {
+    throw new Error('serving NBD needs nbdSecurity (a pre-shared key, or "insecure")');
+  }
   const emulator = Emulator.open(options.dataDir);
   await emulator.settled(); // pools open (and a reconcile cut short by a crash finishes) before serving
   const app = buildServer({ emulator, token: options.token, ...(options.logger ? { logger: true } : {}) });
@@ -288,12 +297,24 @@ export async function serveEmulator(options: {
   let nbdPort: number | undefined;
   if (options.nbdPort !== undefined) {
     const plane = emulator.dataPlane!;
-    nbd = new NbdServer({ lookup: (name) => plane.nbdExport(name).catch(() => undefined), list: () => plane.nbdNames() });
-    nbdPort = (await nbd.listen({ host, port: options.nbdPort })).port;
+    const security = options.nbdSecurity as NbdSecurity; // checked above
+    nbd = new NbdServer({
+      lookup: (name) => plane.nbdExport(name).catch(() => undefined),
+      list: () => plane.nbdNames(),
+      security,
+      ...(options.nbdMaxConnectionsPerClient !== undefined && { maxConnectionsPerClient: options.nbdMaxConnectionsPerClient }),
+    });
+    try {
+      nbdPort = (await nbd.listen({ host, port: options.nbdPort })).port;
+    } catch (error) {
+      await app.close();
+      await emulator.close();
+      throw error;
+    }
   }
   return {
     url: `http://${shownHost}:${port}`,
-    ...(nbdPort !== undefined && { nbdUrl: `nbd://${shownHost}:${nbdPort}` }),
+    ...(nbdPort !== undefined && { nbdUrl: `${options.nbdSecurity === "insecure" ? "nbd" : "nbds"}://${shownHost}:${nbdPort}` }),
     app,
     close: async () => {
       await nbd?.close();

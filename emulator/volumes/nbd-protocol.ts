@@ -26,6 +26,7 @@ export const FLAG_CAN_MULTI_CONN = 1 << 8;
 export const OPT_EXPORT_NAME = 1;
 export const OPT_ABORT = 2;
 export const OPT_LIST = 3;
+export const OPT_STARTTLS = 5;
 export const OPT_INFO = 6;
 export const OPT_GO = 7;
 
@@ -35,6 +36,7 @@ export const REP_SERVER = 2;
 export const REP_INFO = 3;
 export const REP_ERR_UNSUP = 0x80000001;
 export const REP_ERR_INVALID = 0x80000003;
+export const REP_ERR_TLS_REQD = 0x80000005;
 export const REP_ERR_UNKNOWN = 0x80000006;
 
 // Information types in NBD_REP_INFO.

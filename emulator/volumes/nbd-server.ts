@@ -4,10 +4,14 @@
 // in one reused receive buffer (UserBufferReader); WRITE payloads and READ replies live in pooled
 // buffers, so steady traffic allocates nothing large. Small replies written in one event-loop turn
 // go out in a single writev; large read replies (header and payload in one buffer) at once.
+// Access control: TLS with a pre-shared key (nbd-tls.ts) unless the server is "insecure", which it
+// may only be on loopback; a handshake must finish within a time limit, and each client address
+// may hold only so many connections.
 
 import { type AddressInfo, type Server, type Socket, createServer } from "node:net";
 import { type BlockDevice, StorageError } from "./block-device.ts";
 import * as P from "./nbd-protocol.ts";
+import { type NbdSecurity, isLoopbackHost, upgradeToTls } from "./nbd-tls.ts";
 
 export interface NbdExport {
   device: BlockDevice;
@@ -23,14 +27,29 @@ export interface NbdServerOptions {
   list(): string[] | Promise<string[]>;
   /** Where protocol errors and closed connections are reported; defaults to stderr. */
   log?: (message: string) => void;
+  /** TLS with a pre-shared key, required of every client before any export is named; or
+   *  "insecure": plain NBD, which `listen` allows on loopback addresses only. */
+  security: NbdSecurity;
+  /** A client must have chosen an export (TLS included) within this time, or is dropped. */
+  handshakeTimeoutMs?: number;
+  /** Open connections one client address may hold; further ones are closed at once. */
+  maxConnectionsPerClient?: number;
 }
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Enough for a hypervisor host running a few dozen guests off one address, and for nbdcopy's
+ *  multi-connection copies; far below what exhausts file descriptors. */
+export const DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 64;
 
 /** Thrown inside a connection when the peer broke the protocol: the connection is dropped. */
 class ProtocolViolation extends Error {}
 class ConnectionClosed extends Error {}
+/** The client failed access control (TLS, time limit): the connection is dropped. */
+class HandshakeRefused extends Error {}
 
 const HIGH_WATER_BYTES = 64 * 1024 * 1024; // pause reading / wait for drain beyond this
 const MAX_IN_FLIGHT = 32; // requests of one connection executing at once
+const LINGER_MS = 2000; // how long a connection the server ended waits for the peer to close
 
 interface Request {
   type: number;
@@ -45,7 +64,9 @@ export class NbdServer {
   private readonly options: NbdServerOptions;
   private readonly log: (message: string) => void;
   private server: Server | undefined;
-  private readonly connections = new Set<Socket>();
+  private readonly connections = new Set<Connection>();
+  /** Open connections per client address. */
+  private readonly perClient = new Map<string, number>();
   private nextConnection = 1;
   /** Connections accepted per receive path (see UserBufferReader); tests check the fast one is used. */
   readonly receivePaths = { userBuffer: 0, dataEvents: 0 };
@@ -58,6 +79,9 @@ export class NbdServer {
   /** Starts listening; port 0 picks a free port. Resolves with the bound address. */
   listen(at: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
     const host = at.host ?? "127.0.0.1";
+    if (this.options.security === "insecure" && !isLoopbackHost(host)) {
+      return Promise.reject(new Error(`NBD without TLS is served on loopback addresses only; ${host} needs a pre-shared key`));
+    }
     const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -70,6 +94,11 @@ export class NbdServer {
     });
   }
 
+  /** Open connections (each counts against its client's limit until its TCP socket closed). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   get port(): number | undefined {
     const address = this.server?.address();
     return address !== null && typeof address === "object" ? address.port : undefined;
@@ -79,30 +108,48 @@ export class NbdServer {
   async close(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const socket of this.connections) socket.destroy();
+    for (const connection of this.connections) connection.destroy();
     if (server === undefined) return;
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
   private accept(socket: Socket): void {
     const id = this.nextConnection++;
-    this.connections.add(socket);
-    socket.setNoDelay(true);
-    socket.on("close", () => this.connections.delete(socket));
     socket.on("error", () => undefined); // reported through the reader as a closed connection
+    const client = socket.remoteAddress ?? "unknown";
+    const open = this.perClient.get(client) ?? 0;
+    const limit = this.options.maxConnectionsPerClient ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+    if (open >= limit) {
+      this.log(`connection ${id}: refused, ${client} already holds ${open} connections (the limit per client)`);
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(client, open + 1);
+    socket.setNoDelay(true);
     const connection = new Connection(socket, this.options, (m) => this.log(`connection ${id}: ${m}`));
+    this.connections.add(connection);
+    // The TCP socket closes last, whether or not a TLS socket was layered on it.
+    socket.on("close", () => {
+      this.connections.delete(connection);
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left === 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
+    });
     if (connection.usesUserBuffer) this.receivePaths.userBuffer++;
     else this.receivePaths.dataEvents++;
-    connection.run().catch((error: unknown) => {
-      if (error instanceof ConnectionClosed) return;
-      const message = error instanceof Error ? error.message : String(error);
-      this.log(
-        error instanceof ProtocolViolation
-          ? `protocol violation, closing connection: ${message}`
-          : `internal error, closing connection: ${message}`,
-      );
-      socket.destroy();
-    });
+    connection.run().then(
+      // The server ended the connection (disconnect, abort): a peer that keeps its side open
+      // would hold a slot of its address forever, so it is cut off after a moment.
+      () => setTimeout(() => connection.destroy(), LINGER_MS).unref(),
+      (error: unknown) => {
+        if (!(error instanceof ConnectionClosed)) {
+          const message = error instanceof Error ? error.message : String(error);
+          const what = error instanceof HandshakeRefused ? "refused" : error instanceof ProtocolViolation ? "protocol violation" : "internal error";
+          this.log(`${what}, closing connection: ${message}`);
+        }
+        connection.destroy();
+      },
+    );
   }
 }
 
@@ -139,28 +186,38 @@ class DataEventReader implements Reader {
 
   constructor(socket: Socket) {
     this.socket = socket;
-    socket.on("data", (chunk: Buffer) => {
-      this.chunks.push(chunk);
-      this.buffered += chunk.length;
-      if (this.buffered > HIGH_WATER_BYTES) socket.pause();
-      const wake = this.wake;
-      if (wake !== undefined) {
-        this.wake = undefined;
-        wake();
-      }
-    });
-    const end = () => {
-      this.closed = true;
-      const wake = this.wake;
-      this.wake = undefined;
-      wake?.();
-    };
-    socket.on("end", end);
-    socket.on("close", end);
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("close", this.onEnd);
   }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered > HIGH_WATER_BYTES) this.socket.pause();
+    const wake = this.wake;
+    if (wake !== undefined) {
+      this.wake = undefined;
+      wake();
+    }
+  };
+
+  private readonly onEnd = (): void => {
+    this.closed = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  };
 
   get available(): number {
     return this.buffered;
+  }
+
+  /** Stops receiving: the socket's bytes go to whoever reads it next (TLS after STARTTLS). */
+  detach(): void {
+    this.socket.off("data", this.onData);
+    this.socket.off("end", this.onEnd);
+    this.socket.off("close", this.onEnd);
   }
 
   private consumed(n: number): void {
@@ -414,27 +471,89 @@ class UserBufferReader implements Reader {
 const EMPTY = Buffer.alloc(0);
 
 class Connection {
-  private readonly socket: Socket;
+  /** The accepted TCP socket, then the TLS socket on it once the client started TLS. */
+  private socket: Socket;
+  private readonly tcp: Socket;
   private readonly options: NbdServerOptions;
   private readonly log: (message: string) => void;
-  private readonly reader: Reader;
+  private reader: Reader;
   readonly usesUserBuffer: boolean;
   private corked = false;
   private noZeroes = false;
+  /** Set once NBD_OPT_STARTTLS succeeded. */
+  private secure = false;
 
   constructor(socket: Socket, options: NbdServerOptions, log: (message: string) => void) {
     this.socket = socket;
+    this.tcp = socket;
     this.options = options;
     this.log = log;
-    const fast = UserBufferReader.attach(socket);
+    // A socket that will be handed to TLS keeps Node's own receive path: the user-buffer one
+    // takes over the socket's handle, which TLS needs to read from.
+    const fast = options.security === "insecure" ? UserBufferReader.attach(socket) : undefined;
     this.usesUserBuffer = fast !== undefined;
     this.reader = fast ?? new DataEventReader(socket);
   }
 
   async run(): Promise<void> {
-    const selected = await this.handshake();
+    const limitMs = this.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.log(`handshake not finished within ${limitMs / 1000} s, closing connection`);
+      this.destroy();
+    }, limitMs);
+    let selected: { export: NbdExport; flags: number } | undefined;
+    try {
+      selected = await this.handshake();
+    } catch (error) {
+      if (timedOut) throw new ConnectionClosed("handshake timed out");
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     if (selected === undefined) return;
     await this.transmission(selected.export, selected.flags);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+    this.tcp.destroy();
+  }
+
+  /** Answers NBD_OPT_STARTTLS and continues the handshake inside TLS. */
+  private async startTls(length: number): Promise<void> {
+    const security = this.options.security;
+    if (length !== 0) {
+      await this.reader.take(length);
+      this.optionReply(P.OPT_STARTTLS, P.REP_ERR_INVALID, Buffer.from("NBD_OPT_STARTTLS takes no data"));
+      return;
+    }
+    if (security === "insecure") {
+      this.optionReply(P.OPT_STARTTLS, P.REP_ERR_UNSUP, Buffer.from("TLS is not enabled on this server"));
+      return;
+    }
+    if (this.secure) {
+      this.optionReply(P.OPT_STARTTLS, P.REP_ERR_INVALID, Buffer.from("TLS is already in use"));
+      return;
+    }
+    // A server that requires TLS reads the plain-text handshake with a DataEventReader.
+    const plain = this.reader as DataEventReader;
+    if (plain.available !== 0) {
+      // The client must wait for our reply before its TLS hello; bytes now would be plain text
+      // smuggled into the encrypted session.
+      throw new ProtocolViolation("data sent after NBD_OPT_STARTTLS before its reply");
+    }
+    this.optionReply(P.OPT_STARTTLS, P.REP_ACK);
+    this.flush(); // the reply must leave in plain text, before TLS takes over the socket
+    plain.detach();
+    try {
+      this.socket = await upgradeToTls(this.tcp, security.psk);
+    } catch (error) {
+      throw new HandshakeRefused((error as Error).message);
+    }
+    this.reader = new DataEventReader(this.socket);
+    this.secure = true;
   }
 
   // ---- handshake ----
@@ -462,7 +581,24 @@ class Connection {
       if (length > P.MAX_OPTION_BYTES) {
         throw new ProtocolViolation(`option ${option} carries ${length} bytes of data`);
       }
+      if (option === P.OPT_STARTTLS) {
+        await this.startTls(length);
+        continue;
+      }
       const data = await this.reader.take(length);
+      if (!this.secure && this.options.security !== "insecure") {
+        // The spec's "forced TLS": only STARTTLS and ABORT work before TLS.
+        if (option === P.OPT_EXPORT_NAME) {
+          throw new HandshakeRefused("NBD_OPT_EXPORT_NAME before TLS (this server requires TLS)");
+        }
+        if (option === P.OPT_ABORT) {
+          this.optionReply(option, P.REP_ACK);
+          this.socket.end();
+          return undefined;
+        }
+        this.optionReply(option, P.REP_ERR_TLS_REQD, Buffer.from("this server requires TLS with a pre-shared key (NBD_OPT_STARTTLS)"));
+        continue;
+      }
       switch (option) {
         case P.OPT_EXPORT_NAME: {
           const name = data.toString("utf8");
@@ -718,9 +854,15 @@ class Connection {
   }
 
   private readonly uncork = (): void => {
+    if (!this.corked) return; // flushed early
     this.corked = false;
     this.socket.uncork();
   };
+
+  /** Sends what `send` batched now instead of on the next turn of the event loop. */
+  private flush(): void {
+    this.uncork();
+  }
 
   private drained(): Promise<void> {
     return new Promise((resolve) => {

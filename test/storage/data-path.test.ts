@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serveEmulator, type RunningServer } from "../../emulator/http/server.ts";
 import { Api, TOKEN, specs } from "../emulator-http/helpers.ts";
-import { hasNbdClients, qemuIo, qemuIoReadOnly, run, tempDir } from "../volumes/helpers.ts";
+import { runNbdClientTests, qemuIo, qemuIoReadOnly, run, tempDir } from "../volumes/helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -19,7 +19,7 @@ interface World {
 }
 
 async function start(dataDir: string): Promise<World> {
-  const server = await serveEmulator({ dataDir, token: TOKEN, port: 0, nbdPort: 0 });
+  const server = await serveEmulator({ dataDir, token: TOKEN, port: 0, nbdPort: 0, nbdSecurity: "insecure" });
   return { dataDir, server, api: new Api(server.url, TOKEN), nbdPort: Number(new URL(server.nbdUrl!).port) };
 }
 
@@ -48,7 +48,7 @@ async function writeDevice(w: World, instance: string, device: string, offset: n
 
 const filled = (byte: number, length: number) => Buffer.alloc(length, byte);
 
-describe.skipIf(!hasNbdClients)("volumes with real bytes through HTTP and NBD", () => {
+describe.skipIf(!runNbdClientTests)("volumes with real bytes through HTTP and NBD", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let w: World;
   let ids: { pool: string; volume: string; a: string; b: string; attA: string; attB: string };

@@ -6,11 +6,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readPoolMetadata } from "../../emulator/volumes/pool-metadata.ts";
-import { hasNbdClients, nbdUri, qemuIo, run, sha256File, startServerProcess, tempDir } from "./helpers.ts";
+import { runNbdClientTests, nbdUri, qemuIo, run, sha256File, startServerProcess, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 
-describe.skipIf(!hasNbdClients)("durability", () => {
+describe.skipIf(!runNbdClientTests)("durability", () => {
   it("data written and flushed survives SIGKILL of the serving process", async () => {
     const dir = await tempDir("durable");
     const poolDir = join(dir.path, "pool");

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
 import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
-import { RawNbdClient, hasNbdClients, nbdUri, qemuIo, qemuIoReadOnly, run, sha256File, tempDir } from "./helpers.ts";
+import { RawNbdClient, nbdUri, qemuIo, qemuIoReadOnly, run, runNbdClientTests, sha256File, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const TiB = 1024 * 1024 * MiB;
@@ -15,7 +15,7 @@ const NBD_CMD_READ = 0;
 const NBD_CMD_WRITE = 1;
 const NBD_FLAG_READ_ONLY = 1 << 1;
 
-describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)", () => {
+describe.skipIf(!runNbdClientTests)("NBD export of thin-pool volumes (real clients)", () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let pool: ThinPool;
   let server: NbdServer;
@@ -39,6 +39,7 @@ describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)"
       },
       list: () => [...pool.listVolumes().map((v) => v.id), ...readOnlyExports.keys()],
       log: (m) => logs.push(m),
+      security: "insecure", // TLS has its own suite (nbd-access.test.ts)
     });
     ({ port } = await server.listen({ host: "127.0.0.1", port: 0 }));
   });
@@ -365,7 +366,7 @@ describe.skipIf(!hasNbdClients)("NBD export of thin-pool volumes (real clients)"
   });
 });
 
-describe.skipIf(!hasNbdClients)("thin overcommit through NBD", () => {
+describe.skipIf(!runNbdClientTests)("thin overcommit through NBD", () => {
   it("writes beyond the physical capacity fail with ENOSPC; the limit refuses new volumes", async () => {
     const dir = await tempDir("overcommit");
     const pool = await ThinPool.create(join(dir.path, "pool"), { devices: [{ sizeBytes: 4 * MiB }], overcommit: 3 });
@@ -373,6 +374,7 @@ describe.skipIf(!hasNbdClients)("thin overcommit through NBD", () => {
       lookup: (name) => (pool.getVolume(name) ? { device: pool.device(name) } : undefined),
       list: () => pool.listVolumes().map((v) => v.id),
       log: () => undefined,
+      security: "insecure",
     });
     try {
       const { port } = await server.listen({ port: 0 });
