@@ -13,13 +13,15 @@
 // reconcile is a full comparison, so one that a crash cut short is finished by the next start.
 // Failures never undo a committed transaction: they are kept per object and shown by `usage()`
 // and by every data request that needs the object.
-import { rmSync, readFileSync } from "node:fs";
+import { existsSync, rmSync, readFileSync, statSync } from "node:fs";
 import { open, rename, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { HostStorage } from "./context.ts";
 import type { EmulatorData, InstanceObject } from "./data.ts";
 import { EmulatorError, conflict, notFound } from "./errors.ts";
 import { type BlockDevice, StorageError, readOnlyView } from "./volumes/block-device.ts";
-import { readPoolMetadata, writePoolMetadata } from "./volumes/pool-metadata.ts";
+import { checkLunSpace } from "./volumes/lun-space.ts";
+import { METADATA_FILE, readPoolMetadata, writePoolMetadata } from "./volumes/pool-metadata.ts";
 import { CHUNK_SIZE_BYTES, SECTOR_BYTES, ThinPool, type PoolUsage } from "./volumes/thin-pool.ts";
 
 const GiB = 1024 ** 3;
@@ -67,7 +69,7 @@ export interface PoolDataView {
   errors: Record<string, string>;
 }
 
-export class DataPlane {
+export class DataPlane implements HostStorage {
   readonly dir: string;
   /** The live control-plane document; read only. */
   private readonly data: EmulatorData;
@@ -125,6 +127,15 @@ export class DataPlane {
     if (!this.started) this.schedule();
     this.runNow?.();
     return this.queue;
+  }
+
+  /** Before a pool or a host's local disk is recorded: its LUN files must be possible on this filesystem. */
+  checkDevices(devices: readonly { what: string; sizeGiB: number }[]): void {
+    try {
+      checkLunSpace(join(this.dir, "pools"), devices.map((d) => ({ what: d.what, sizeBytes: lunBytes(d.sizeGiB) })));
+    } catch (err) {
+      storageToEmulator(err);
+    }
   }
 
   /** Capacity, allocation, use and LUN map of a storage pool's bytes. */
@@ -353,10 +364,12 @@ export class DataPlane {
     const dir = join(this.dir, key);
     let pool = this.stores.get(key);
     if (!pool) {
-      try {
+      if (existsSync(join(dir, METADATA_FILE))) {
         pool = await ThinPool.open(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      } else {
+        // Without pool.json nothing was ever committed here: LUN files a failed create of an
+        // earlier version left behind hold no data, and would make this create fail with EEXIST.
+        rmSync(dir, { recursive: true, force: true });
         pool = await ThinPool.create(dir, { devices: luns.map((sizeBytes) => ({ sizeBytes })), overcommit: UNLIMITED_OVERCOMMIT });
       }
       this.stores.set(key, pool);
@@ -385,13 +398,17 @@ async function growLuns(dir: string, luns: number[]): Promise<void> {
       record.sizeBytes = sizeBytes;
     } else {
       const file = `lun-${index}.img`;
-      const handle = await open(join(dir, file), "wx");
+      // A LUN file pool.json does not list was left by a grow that failed: it holds nothing.
+      const handle = await open(join(dir, file), "w");
       try {
         await handle.truncate(sizeBytes);
         await handle.sync();
-      } finally {
+      } catch (err) {
         await handle.close();
+        rmSync(join(dir, file), { force: true });
+        throw err;
       }
+      await handle.close();
       metadata.luns.push({ index, file, sizeBytes, highWater: 0 });
     }
   }
@@ -413,7 +430,7 @@ async function writeDurably(file: string, text: string): Promise<void> {
 /** Storage errors as the emulator's, so the HTTP API answers them with its usual statuses. */
 function storageToEmulator(err: unknown): never {
   if (!(err instanceof StorageError)) throw err;
-  const code = err.code === "NOT_FOUND" ? "not-found" : err.code === "ENOSPC" || err.code === "QUOTA" || err.code === "OVERCOMMIT" ? "capacity" : err.code === "EINVAL" ? "invalid" : "conflict";
+  const code = err.code === "NOT_FOUND" ? "not-found" : err.code === "ENOSPC" || err.code === "EFBIG" || err.code === "QUOTA" || err.code === "OVERCOMMIT" ? "capacity" : err.code === "EINVAL" ? "invalid" : "conflict";
   throw new EmulatorError(code, err.message);
 }
 

@@ -97,6 +97,7 @@ export class Emulator {
     data.snapshots ??= {}; // written before snapshots existed
     this.ctx = new EmulatorContext(data);
     this.dataPlane = file === undefined ? undefined : new DataPlane(dirname(file), data);
+    this.ctx.storage = this.dataPlane;
   }
 
   /**
@@ -137,7 +138,10 @@ export class Emulator {
 
   /** An in-memory copy to try changes on. */
   rehearsal(): Emulator {
-    return Emulator.inMemory(structuredClone(this.data));
+    const copy = Emulator.inMemory(structuredClone(this.data));
+    // A plan learns what the host's filesystem cannot hold, as the apply would (the check only reads).
+    copy.ctx.storage = this.ctx.storage;
+    return copy;
   }
 
   create(kind: KindName, spec: unknown, options: { name: string; token?: string }): EmulatedObject {
