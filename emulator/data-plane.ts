@@ -13,11 +13,11 @@
 // reconcile is a full comparison, so one that a crash cut short is finished by the next start.
 // Failures never undo a committed transaction: they are kept per object and shown by `usage()`
 // and by every data request that needs the object.
-import { existsSync, rmSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, readFileSync, statSync } from "node:fs";
 import { open, rename, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HostStorage } from "./context.ts";
-import type { EmulatorData, InstanceObject } from "./data.ts";
+import type { EmulatorData, InstanceObject, PoolObject } from "./data.ts";
 import { EmulatorError, conflict, notFound } from "./errors.ts";
 import { type BlockDevice, StorageError, readOnlyView } from "./volumes/block-device.ts";
 import { checkLunSpace } from "./volumes/lun-space.ts";
@@ -132,10 +132,37 @@ export class DataPlane implements HostStorage {
   /** Before a pool or a host's local disk is recorded: its LUN files must be possible on this filesystem. */
   checkDevices(devices: readonly { what: string; sizeGiB: number }[]): void {
     try {
-      checkLunSpace(join(this.dir, "pools"), devices.map((d) => ({ what: d.what, sizeBytes: lunBytes(d.sizeGiB) })));
+      // The pools' directory when it exists, else the data dir (a plan creates no directory).
+      const pools = join(this.dir, "pools");
+      checkLunSpace(existsSync(pools) ? pools : this.dir, devices.map((d) => ({ what: d.what, sizeBytes: lunBytes(d.sizeGiB) })));
     } catch (err) {
       storageToEmulator(err);
     }
+  }
+
+  /**
+   * Why a pool's bytes cannot serve it (its create failed, pool.json or a LUN file is missing or
+   * short), read from disk without opening the pool; undefined when healthy or while a reconcile
+   * that may create or grow it is due.
+   */
+  poolProblem(pool: PoolObject): string | undefined {
+    if (this.scheduled) return undefined;
+    const failure = this.failures.get(pool.id);
+    if (failure) return failure;
+    const dir = join(this.dir, "pools", pool.id);
+    if (!existsSync(join(dir, METADATA_FILE))) return `its data is missing: ${dir} holds no ${METADATA_FILE}`;
+    for (const [lun, device] of pool.spec.devices.entries()) {
+      const file = join(dir, `lun-${lun}.img`);
+      const declared = lunBytes(device.sizeGiB);
+      let size: number;
+      try {
+        size = statSync(file).size;
+      } catch {
+        return `LUN ${lun} is missing: ${file} does not exist`;
+      }
+      if (size < declared) return `LUN ${lun} holds ${size} bytes of the ${declared} its device declares (${file})`;
+    }
+    return undefined;
   }
 
   /** Capacity, allocation, use and LUN map of a storage pool's bytes. */
@@ -367,9 +394,7 @@ export class DataPlane implements HostStorage {
       if (existsSync(join(dir, METADATA_FILE))) {
         pool = await ThinPool.open(dir);
       } else {
-        // Without pool.json nothing was ever committed here: LUN files a failed create of an
-        // earlier version left behind hold no data, and would make this create fail with EEXIST.
-        rmSync(dir, { recursive: true, force: true });
+        clearFailedCreate(dir);
         pool = await ThinPool.create(dir, { devices: luns.map((sizeBytes) => ({ sizeBytes })), overcommit: UNLIMITED_OVERCOMMIT });
       }
       this.stores.set(key, pool);
@@ -385,6 +410,25 @@ export class DataPlane implements HostStorage {
     }
     return pool;
   }
+}
+
+/**
+ * A pool directory without pool.json is what a failed create left (an earlier version kept its
+ * empty LUN files, and the next create failed with EEXIST): removed when no file in it holds a
+ * byte; one whose files hold data is refused, to be looked at by a person.
+ */
+function clearFailedCreate(dir: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return; // no directory: nothing to clear
+  }
+  const holding = files.filter((f) => statSync(join(dir, f)).blocks > 0 && f !== `${METADATA_FILE}.tmp`);
+  if (holding.length > 0) {
+    throw new StorageError("EINVAL", `${dir} has no ${METADATA_FILE} but its files ${holding.join(", ")} hold data: restore ${METADATA_FILE}, or remove the directory to start the pool empty`);
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** Extends LUN files to the sizes given and adds new LUNs; existing extents keep their (lun, slot). */

@@ -16,7 +16,7 @@ import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
-import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent } from "./data.ts";
+import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { imageService } from "./image-registry.ts";
 import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
@@ -70,6 +70,8 @@ export interface EmulatedObject {
   name: string;
   spec: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** On reads: why the object's bytes cannot serve it (a pool whose LUNs are missing or short). */
+  unhealthy?: string;
 }
 
 export class Emulator {
@@ -176,7 +178,7 @@ export class Emulator {
   get(kind: KindName, id: string): EmulatedObject | null {
     const service = SERVICES[kind];
     const object = this.data[service.collection][id];
-    return object ? this.view(service, object) : null;
+    return object ? this.observe(service, object) : null;
   }
 
   update(kind: KindName, id: string, spec: unknown, options: { restart: boolean }): EmulatedObject {
@@ -224,7 +226,7 @@ export class Emulator {
 
   list(kind: KindName): EmulatedObject[] {
     const service = SERVICES[kind];
-    return Object.values(this.data[service.collection]).map((o) => this.view(service, o));
+    return Object.values(this.data[service.collection]).map((o) => this.observe(service, o));
   }
 
   /** Everything the emulator holds, for `virtform emulator inspect`. */
@@ -366,6 +368,13 @@ export class Emulator {
     this.journalBytes = 0;
     this.snapshotBytes = text.length;
     unsnapshotted.delete(this);
+  }
+
+  /** What a read sees: the view, and for a pool whether its data plane can serve it. */
+  private observe(service: ObjectService<Collection>, object: ObjectOf<Collection>): EmulatedObject {
+    const view = this.view(service, object);
+    const problem = service.collection === "pools" ? this.dataPlane?.poolProblem(object as PoolObject) : undefined;
+    return problem === undefined ? view : { ...view, unhealthy: problem };
   }
 
   private view(service: ObjectService<Collection>, object: ObjectOf<Collection>): EmulatedObject {

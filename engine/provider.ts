@@ -10,6 +10,8 @@ export interface Created {
 export interface Observed {
   inputs: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** Why the backend cannot serve the object as declared (its bytes are missing): drift, and a plan error. */
+  unhealthy?: string;
 }
 
 /** One measure of one pool of capacity: "cluster.web vCPU 40 of 256". */

@@ -9,6 +9,8 @@ export interface BackendObject {
   name: string;
   spec: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** Set by reads when the backend cannot serve the object (a pool whose bytes are missing). */
+  unhealthy?: string;
 }
 
 export interface Backend {

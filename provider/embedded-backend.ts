@@ -21,6 +21,9 @@ export class EmbeddedBackend implements Backend {
   }
 
   async get(kind: KindName, id: string): Promise<BackendObject | null> {
+    const object = this.emulator.get(kind, id);
+    if (!object?.unhealthy) return object;
+    await this.emulator.settled();
     return this.emulator.get(kind, id);
   }
 
@@ -29,6 +32,10 @@ export class EmbeddedBackend implements Backend {
   }
 
   async list(kind: KindName): Promise<BackendObject[]> {
+    const objects = this.emulator.list(kind);
+    if (!objects.some((o) => o.unhealthy)) return objects;
+    // A run killed before its data plane finished leaves work undone: finish it, then judge.
+    await this.emulator.settled();
     return this.emulator.list(kind);
   }
 

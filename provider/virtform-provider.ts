@@ -19,7 +19,7 @@ export class VirtformProvider implements Provider {
 
   async read(kind: string, id: string): Promise<Observed | null> {
     const object = await this.backend.get(kindName(kind), id);
-    return object ? { inputs: object.spec, outputs: outputsOf(kind, object) } : null;
+    return object ? observed(kind, object) : null;
   }
 
   async readMany(kind: string, ids: string[]): Promise<Map<string, Observed>> {
@@ -33,7 +33,7 @@ export class VirtformProvider implements Provider {
       return found;
     }
     for (const object of await this.backend.list(kindName(kind))) {
-      if (wanted.has(object.id)) found.set(object.id, { inputs: object.spec, outputs: outputsOf(kind, object) });
+      if (wanted.has(object.id)) found.set(object.id, observed(kind, object));
     }
     return found;
   }
@@ -69,6 +69,10 @@ export class VirtformProvider implements Provider {
 function kindName(kind: string): KindName {
   if (!(kind in kinds)) throw new Error(`virtform has no resource kind ${kind}`);
   return kind as KindName;
+}
+
+function observed(kind: string, object: BackendObject): Observed {
+  return { inputs: object.spec, outputs: outputsOf(kind, object), ...(object.unhealthy ? { unhealthy: object.unhealthy } : {}) };
 }
 
 function outputsOf(kind: string, object: BackendObject): Record<string, Value> {

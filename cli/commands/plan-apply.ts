@@ -7,7 +7,7 @@ import { DiagnosticsError, type DesiredResource, type Value } from "../../engine
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
 import { recoverPending } from "../../engine/recover.ts";
-import { refreshState, type Drift } from "../../engine/refresh.ts";
+import { refreshState, unhealthyProblems, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
@@ -143,6 +143,7 @@ async function withSession<T>(
     const problems = await rehearsePlan(plan, planState, provider, async (rehearsed) => {
       if (changing) capacityAfter = (await rehearsed.capacity?.()) ?? capacityBefore;
     });
+    if (!options.refreshOnly) problems.push(...unhealthyProblems(drift, plan));
     const capacity = capacityChanges(capacityBefore, capacityAfter);
     if (problems.length > 0) {
       // Show what was planned (and drifted) before saying why it cannot be applied.

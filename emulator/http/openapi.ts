@@ -56,7 +56,13 @@ export function openApiDocument(): JsonObject {
       type: "object",
       description: kind.description,
       required: ["id", "name", "spec", "outputs"],
-      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`) },
+      properties: {
+        id: { type: "string" },
+        name: { type: "string" },
+        spec: ref(`${kindName}Spec`),
+        outputs: ref(`${kindName}Outputs`),
+        unhealthy: { type: "string", description: "On reads, when the emulator cannot serve the object: why (a pool whose LUN files are missing or short)" },
+      },
     };
     const one = { description: `The ${kindName}`, content: json(ref(kindName)) };
     const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };

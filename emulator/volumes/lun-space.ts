@@ -2,7 +2,7 @@
 // recorded. LUN files are sparse, so free space is not the limit that bites: the filesystem's
 // largest file is (ext4: 16 TiB with 4 KiB blocks), and only a real ftruncate says it for sure.
 // Without this check a 20,000 GiB device was recorded as created while its LUN file stayed empty.
-import { closeSync, ftruncateSync, mkdirSync, openSync, statfsSync, unlinkSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { StorageError } from "./block-device.ts";
 import { CHUNK_SIZE_BYTES } from "./thin-pool.ts";
@@ -32,7 +32,6 @@ export interface LunRequest {
  */
 export function checkLunSpace(dir: string, luns: readonly LunRequest[]): void {
   if (luns.length === 0) return;
-  mkdirSync(dir, { recursive: true });
   const fs = statfsSync(dir);
   const free = fs.bavail * fs.bsize;
   const where = `the filesystem of ${dir} (${FILESYSTEMS.get(fs.type) ?? `type 0x${fs.type.toString(16)}`}, ${formatBytes(free)} free)`;
