@@ -17,6 +17,8 @@ interface Base<Spec> {
   name: string;
   spec: Spec;
   createdAt: string;
+  /** Spec paths the client marked secret (a program's secret() values), beside the kind's own secret fields. */
+  secretPaths?: string[];
 }
 
 export interface ClusterObject extends Base<InputsOf<typeof cluster>> {

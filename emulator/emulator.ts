@@ -5,7 +5,8 @@
 // it outgrows the snapshot, when the emulator settles or closes, and when the process exits, so
 // each change costs what it changed, not the whole document. A failed transaction is undone from an
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
-// without touching the real thing.
+// without touching the real thing. Secret values (see secret-fields.ts) are clear in memory and
+// sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
 import type { CapacityRow } from "../engine/provider.ts";
 import { capacityReport } from "./capacity.ts";
 import { mkdirSync, openSync, fsyncSync, fdatasync, writeSync, closeSync, renameSync, readFileSync, fstatSync, rmSync } from "node:fs";
@@ -18,6 +19,8 @@ import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
 import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
+import { REDACTED, mapSecretPaths, openSealed, secretPathsIn } from "./secret-fields.ts";
+import { SecretKey } from "./secret-key.ts";
 import { imageService } from "./image-registry.ts";
 import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
 import { poolService } from "./storage/pools.ts";
@@ -39,6 +42,29 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
 /** The keyed records of the document: what a transaction's undo log and journal line track. */
 const RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
 type RecordName = (typeof RECORDS)[number];
+
+/** The kind of the objects each record holds (tokens hold none). */
+const RECORD_KINDS: Partial<Record<RecordName, KindName>> = {
+  clusters: "Cluster",
+  images: "Image",
+  pools: "StoragePool",
+  volumes: "Volume",
+  snapshots: "Snapshot",
+  instances: "Instance",
+  attachments: "Attachment",
+  terminated: "Instance",
+};
+
+/** Paths of an object of `record` that hold secret values. */
+function secretPathsOfRecord(record: RecordName, object: unknown): string[] {
+  const kind = RECORD_KINDS[record];
+  return kind ? secretPathsIn(kind, SERVICES[kind], object as ObjectOf<Collection>) : [];
+}
+
+export interface OpenOptions {
+  /** Seals the secrets of a data dir that has none yet, and opens those sealed with it; VIRTFORM_PASSPHRASE by default. */
+  passphrase?: string | undefined;
+}
 
 /** One committed transaction in the journal: records set (an object) or removed (null), new events, the id counter. */
 interface JournalLine {
@@ -81,15 +107,29 @@ export class Emulator {
   /** The bytes (pools, volumes, local disks): only for an emulator on disk, never for a rehearsal. */
   readonly dataPlane: DataPlane | undefined;
 
+  /** The data dir's secret key: loaded with the data, made when the first secret is written. */
+  private secretKey: SecretKey | undefined;
+  /** Why the key file could not be opened (no or a wrong passphrase) when nothing sealed needed it yet. */
+  private readonly keyError: Error | undefined;
+  private readonly passphrase: string | undefined;
+
   private journalFd: number | undefined;
   /** Bytes this emulator appended to the journal since its snapshot; -1 when another writer's journal is found. */
   private journalBytes = 0;
   private snapshotBytes = 0;
   private syncScheduled = false;
 
-  private constructor(data: EmulatorData, file: string | undefined, journal?: { bytes: number; snapshotBytes: number }) {
+  private constructor(
+    data: EmulatorData,
+    file: string | undefined,
+    journal?: { bytes: number; snapshotBytes: number },
+    secrets?: { key: SecretKey | undefined; keyError: Error | undefined; passphrase: string | undefined },
+  ) {
     this.data = data;
     this.file = file;
+    this.secretKey = secrets?.key;
+    this.keyError = secrets?.keyError;
+    this.passphrase = secrets?.passphrase;
     if (journal) {
       this.journalBytes = journal.bytes;
       this.snapshotBytes = journal.snapshotBytes;
@@ -120,18 +160,18 @@ export class Emulator {
   }
 
   /** Opens (or creates) the emulator whose data lives in `dataDir`. */
-  static open(dataDir: string): Emulator {
+  static open(dataDir: string, options: OpenOptions = { passphrase: process.env.VIRTFORM_PASSPHRASE }): Emulator {
     mkdirSync(dataDir, { recursive: true });
-    const { data, file, snapshotBytes, bytes, torn } = readData(dataDir);
-    const emulator = new Emulator(data, file, { bytes, snapshotBytes });
+    const { data, file, snapshotBytes, bytes, torn, key, keyError } = readData(dataDir, options.passphrase);
+    const emulator = new Emulator(data, file, { bytes, snapshotBytes }, { key, keyError, passphrase: options.passphrase });
     // Lines appended after a torn one would join it: fold first, so the journal starts clean.
     if (torn) emulator.snapshot();
     return emulator;
   }
 
   /** What a data dir holds (snapshot plus journal), read without changing anything: for tests and tools. */
-  static readDataDir(dataDir: string): EmulatorData {
-    return readData(dataDir).data;
+  static readDataDir(dataDir: string, options: OpenOptions = { passphrase: process.env.VIRTFORM_PASSPHRASE }): EmulatorData {
+    return readData(dataDir, options.passphrase).data;
   }
 
   static inMemory(data: EmulatorData = emptyData()): Emulator {
@@ -146,7 +186,8 @@ export class Emulator {
     return copy;
   }
 
-  create(kind: KindName, spec: unknown, options: { name: string; token?: string }): EmulatedObject {
+  /** `secretPaths`: spec paths the client marks secret (a program's secret() values), sealed at rest like the kind's own. */
+  create(kind: KindName, spec: unknown, options: { name: string; token?: string; secretPaths?: readonly string[] }): EmulatedObject {
     const service = SERVICES[kind];
     if (options.token) {
       const earlier = this.data.tokens[options.token];
@@ -157,6 +198,8 @@ export class Emulator {
     }
     const parsed = this.validate(kind, spec);
     const object = { id: this.ctx.newId(service.idPrefix), name: options.name, spec: parsed, createdAt: this.ctx.now() } as ObjectOf<Collection>;
+    if (options.secretPaths?.length) object.secretPaths = [...options.secretPaths];
+    this.readyToSeal(kind, object);
     this.transaction(() => {
       service.create(this.ctx, object);
       (this.data[service.collection] as Record<string, ObjectOf<Collection>>)[object.id] = object;
@@ -181,14 +224,18 @@ export class Emulator {
     return object ? this.observe(service, object) : null;
   }
 
-  update(kind: KindName, id: string, spec: unknown, options: { restart: boolean }): EmulatedObject {
+  /** The spec is replaced whole, and with it the paths marked secret (`secretPaths`, none when absent). */
+  update(kind: KindName, id: string, spec: unknown, options: { restart: boolean; secretPaths?: readonly string[] }): EmulatedObject {
     const service = SERVICES[kind];
     const object = this.data[service.collection][id];
     if (!object) throw notFound(kind, id);
     const parsed = this.validate(kind, spec);
+    this.readyToSeal(kind, { ...object, spec: parsed, secretPaths: options.secretPaths ? [...options.secretPaths] : [] } as ObjectOf<Collection>);
     this.transaction(
       () => {
         service.update(this.ctx, object, parsed as SpecOf<Collection>, options);
+        if (options.secretPaths?.length) object.secretPaths = [...options.secretPaths];
+        else delete object.secretPaths;
         this.ctx.event(`${kind.toLowerCase()}.updated`, id);
       },
       { record: service.collection, id },
@@ -235,9 +282,26 @@ export class Emulator {
     return capacityReport(this.data);
   }
 
-  inspect(): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
-    const { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events } = structuredClone(this.data);
-    return { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events: events.length };
+  /** Everything the emulator holds, secret values shown as "(sensitive)" unless `showSecrets`. */
+  inspect(options: { showSecrets?: boolean } = {}): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
+    const shown = <R extends RecordName>(record: R) =>
+      Object.fromEntries(
+        Object.entries(this.data[record]).map(([id, object]) => [
+          id,
+          options.showSecrets ? structuredClone(object) : mapSecretPaths(structuredClone(object), secretPathsOfRecord(record, object), () => REDACTED),
+        ]),
+      ) as EmulatorData[R];
+    return {
+      clusters: shown("clusters"),
+      images: shown("images"),
+      pools: shown("pools"),
+      volumes: shown("volumes"),
+      snapshots: shown("snapshots"),
+      instances: shown("instances"),
+      attachments: shown("attachments"),
+      terminated: shown("terminated"),
+      events: this.data.events.length,
+    };
   }
 
   events(since = 0) {
@@ -313,7 +377,7 @@ export class Emulator {
       const set: JournalLine["set"] = {};
       for (const [record, keys] of undo) {
         const changed: Record<string, unknown> = {};
-        for (const key of keys.keys()) changed[key] = raw[record][key] ?? null;
+        for (const key of keys.keys()) changed[key] = this.sealed(record, raw[record][key]) ?? null;
         set[record] = changed;
       }
       this.append({ set, events: this.data.events.slice(eventCount), nextId: this.data.nextId });
@@ -351,7 +415,7 @@ export class Emulator {
       unsnapshotted.delete(this);
       return;
     }
-    const text = JSON.stringify(this.data);
+    const text = JSON.stringify(this.sealedDocument());
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, "w");
     try {
@@ -368,6 +432,43 @@ export class Emulator {
     this.journalBytes = 0;
     this.snapshotBytes = text.length;
     unsnapshotted.delete(this);
+  }
+
+  /** The object as it goes to disk: its secret values sealed (made of the data dir's key, made on first use). */
+  private sealed(record: RecordName, object: unknown): unknown {
+    if (object === undefined || object === null) return object;
+    const paths = secretPathsOfRecord(record, object);
+    if (paths.length === 0) return object;
+    const key = this.sealingKey();
+    return mapSecretPaths(object, paths, (value) => key.seal(value));
+  }
+
+  private sealingKey(): SecretKey {
+    if (this.keyError) throw this.keyError;
+    this.secretKey ??= SecretKey.create(dirname(this.file!), this.passphrase);
+    return this.secretKey;
+  }
+
+  /** Before a change that brings a secret: the key must be at hand, or the change is refused before it is made. */
+  private readyToSeal(kind: KindName, object: ObjectOf<Collection>): void {
+    if (this.file && secretPathsIn(kind, SERVICES[kind], object).length > 0) this.sealingKey();
+  }
+
+  /** The document as the snapshot holds it: records whose objects hold secrets are copied with them sealed. */
+  private sealedDocument(): EmulatorData {
+    const document = { ...this.data } as unknown as Record<RecordName, Record<string, unknown>>;
+    for (const record of RECORDS) {
+      const objects = this.data[record] as Record<string, unknown>;
+      let copy: Record<string, unknown> | undefined;
+      for (const [id, object] of Object.entries(objects)) {
+        const sealed = this.sealed(record, object);
+        if (sealed === object) continue;
+        copy ??= { ...objects };
+        copy[id] = sealed;
+      }
+      if (copy) document[record] = copy;
+    }
+    return document as unknown as EmulatorData;
   }
 
   /** What a read sees: the view, and for a pool whether its data plane can serve it. */
@@ -387,17 +488,20 @@ export class Emulator {
   }
 }
 
+/** How a sealed value starts in the files: its presence is what makes a load open values. */
+const SEALED_MARK = '{"$sealed":';
+
 function journalOf(file: string): string {
   return file.replace(/\.json$/, "") + ".journal";
 }
 
 /** Applies the journal's lines to a snapshot's document; says how large the journal is and whether its end is torn. */
-function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean } {
+function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean; sealed: boolean } {
   let text: string;
   try {
     text = readFileSync(journal, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false, sealed: false };
     throw new Error(`emulator journal ${journal} cannot be read: ${(err as Error).message}`);
   }
   const lines = text.split("\n").filter((l) => l.length > 0);
@@ -423,17 +527,22 @@ function replayJournal(data: EmulatorData, journal: string): { bytes: number; to
     for (const event of line.events) if (event.seq > last) data.events.push(event);
     data.nextId = Math.max(data.nextId, line.nextId);
   });
-  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n") };
+  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n"), sealed: text.includes(SEALED_MARK) };
 }
 
-/** The snapshot with the journal replayed over it. */
-function readData(dataDir: string): { data: EmulatorData; file: string; snapshotBytes: number; bytes: number; torn: boolean } {
+/** The snapshot with the journal replayed over it, its sealed secrets opened. */
+function readData(
+  dataDir: string,
+  passphrase: string | undefined,
+): { data: EmulatorData; file: string; snapshotBytes: number; bytes: number; torn: boolean; key: SecretKey | undefined; keyError: Error | undefined } {
   const file = join(dataDir, "emulator.json");
   let data: EmulatorData;
   let snapshotBytes = 0;
+  let sealed = false;
   try {
     const text = readFileSync(file, "utf8");
     snapshotBytes = text.length;
+    sealed = text.includes(SEALED_MARK);
     data = JSON.parse(text) as EmulatorData;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
@@ -441,6 +550,18 @@ function readData(dataDir: string): { data: EmulatorData; file: string; snapshot
     }
     data = emptyData();
   }
-  const { bytes, torn } = replayJournal(data, journalOf(file));
-  return { data, file, snapshotBytes, bytes, torn };
+  const journal = replayJournal(data, journalOf(file));
+  const { bytes, torn } = journal;
+  // Only a data dir that ever held a secret has a key; without one, anything sealed is an error. A
+  // key that cannot be opened (no or a wrong passphrase) matters only once a secret is read or written.
+  let key: SecretKey | undefined;
+  let keyError: Error | undefined;
+  try {
+    key = SecretKey.load(dataDir, passphrase);
+  } catch (err) {
+    if (sealed || journal.sealed) throw err;
+    keyError = err as Error;
+  }
+  if (sealed || journal.sealed) openSealed(data, key);
+  return { data, file, snapshotBytes, bytes, torn, key, keyError };
 }

@@ -26,9 +26,10 @@ export interface CapacityRow {
 export interface Provider {
   /**
    * `token` identifies this create across retries: the same token returns the same object.
-   * `address` names the object in the backend, for people reading it there.
+   * `address` names the object in the backend, for people reading it there. `secretPaths` are the
+   * input paths the program wrapped with secret(), which the backend keeps as secret as the kind's own.
    */
-  create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created>;
+  create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string; secretPaths?: readonly string[] }): Promise<Created>;
   read(kind: string, id: string): Promise<Observed | null>;
   /** Many reads of one kind in one call (refresh); absent ids are missing from the map. Optional. */
   readMany?(kind: string, ids: string[]): Promise<Map<string, Observed>>;
@@ -42,6 +43,7 @@ export interface Provider {
     prior: ResourceState,
     inputs: Record<string, Value>,
     restart: boolean,
+    context?: { secretPaths?: readonly string[] },
   ): Promise<Record<string, Value>>;
   delete(kind: string, prior: ResourceState): Promise<void>;
   /**

@@ -16,7 +16,7 @@ export class EmbeddedBackend implements Backend {
     return new EmbeddedBackend(Emulator.open(dataDir));
   }
 
-  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string }): Promise<BackendObject> {
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; secretPaths?: readonly string[] }): Promise<BackendObject> {
     return this.emulator.create(kind, spec, options);
   }
 
@@ -27,7 +27,7 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.get(kind, id);
   }
 
-  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
+  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean; secretPaths?: readonly string[] }): Promise<BackendObject> {
     return this.emulator.update(kind, id, spec, options);
   }
 

@@ -12,8 +12,9 @@ export class VirtformProvider implements Provider {
     this.backend = backend;
   }
 
-  async create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string }): Promise<Created> {
-    const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token });
+  async create(kind: string, inputs: Record<string, Value>, context: { token: string; address: string; secretPaths?: readonly string[] }): Promise<Created> {
+    const secretPaths = context.secretPaths?.length ? { secretPaths: context.secretPaths } : {};
+    const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token, ...secretPaths });
     return { id: object.id, outputs: outputsOf(kind, object) };
   }
 
@@ -48,8 +49,15 @@ export class VirtformProvider implements Provider {
     return object ? { id: object.id, outputs: outputsOf(kind, object) } : null;
   }
 
-  async update(kind: string, prior: ResourceState, inputs: Record<string, Value>, restart: boolean): Promise<Record<string, Value>> {
-    return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart }));
+  async update(
+    kind: string,
+    prior: ResourceState,
+    inputs: Record<string, Value>,
+    restart: boolean,
+    context?: { secretPaths?: readonly string[] },
+  ): Promise<Record<string, Value>> {
+    const secretPaths = context?.secretPaths?.length ? { secretPaths: context.secretPaths } : {};
+    return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart, ...secretPaths }));
   }
 
   async delete(kind: string, prior: ResourceState): Promise<void> {

@@ -15,6 +15,12 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
 
+const SECRET_PATHS = {
+  type: "array",
+  items: { type: "string" },
+  description: "Spec paths to keep secret beside the kind's own secret fields (e.g. config.password): sealed at rest, redacted by inspect",
+};
+
 const ERRORS = {
   "401": errorResponse("Missing or wrong bearer token; nothing was changed"),
   "404": errorResponse("No such object (or rehearsal)"),
@@ -78,7 +84,7 @@ export function openApiDocument(): JsonObject {
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],
-        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 256 }, spec: ref(`${kindName}Spec`) } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: { type: "string", minLength: 1, maxLength: 256 }, spec: ref(`${kindName}Spec`), secretPaths: SECRET_PATHS } }) },
         responses: { "201": one, ...ERRORS },
       },
     };
@@ -87,7 +93,7 @@ export function openApiDocument(): JsonObject {
       get: { operationId: `get${kindName}`, responses: { "200": one, "401": ERRORS["401"], "404": ERRORS["404"] } },
       put: {
         operationId: `update${kindName}`,
-        requestBody: { required: true, content: json({ type: "object", required: ["spec"], additionalProperties: false, properties: { spec: ref(`${kindName}Spec`), restart: { type: "boolean", default: false, description: "Allow changes that need a restart" } } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["spec"], additionalProperties: false, properties: { spec: ref(`${kindName}Spec`), restart: { type: "boolean", default: false, description: "Allow changes that need a restart" }, secretPaths: SECRET_PATHS } }) },
         responses: { "200": one, ...ERRORS },
       },
       delete: { operationId: `delete${kindName}`, responses: { "204": { description: "Deleted" }, ...ERRORS } },
@@ -113,7 +119,11 @@ export function openApiDocument(): JsonObject {
     },
   };
   paths["/v1/inspect"] = {
-    get: { operationId: "inspect", summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement)", responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
+    get: {
+      operationId: "inspect",
+      summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement); secret values read \"(sensitive)\" unless showSecrets=true",
+      parameters: [{ name: "showSecrets", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } }],
+      responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
   };
   paths["/v1/capacity"] = {
     get: { operationId: "capacity", summary: "Used and usable capacity per cluster (vCPU, memory, local disk) and per pool (provisioned GiB)", responses: { "200": { description: "Rows", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: { type: "object" } } } }) }, "401": ERRORS["401"] } },

@@ -45,10 +45,13 @@ class ApiError extends Error {
 const idempotencyKey = z.string().min(1).max(256);
 const nameSchema = z.string().min(1).max(256);
 const sinceSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown }> =>
-  z.object({ name: nameSchema, spec: kinds[kind].inputs as z.ZodType<unknown> }).strict();
-const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean }> =>
-  z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false) }).strict();
+/** Spec paths the client keeps secret (sealed at rest, redacted by inspect): "userData", "config.password". */
+const secretPathsSchema = z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(1000)).max(1000).optional();
+const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown; secretPaths?: string[] | undefined }> =>
+  z.object({ name: nameSchema, spec: kinds[kind].inputs as z.ZodType<unknown>, secretPaths: secretPathsSchema }).strict();
+const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean; secretPaths?: string[] | undefined }> =>
+  z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false), secretPaths: secretPathsSchema }).strict();
+const showSecretsSchema = z.enum(["true", "false"]).optional();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
@@ -147,7 +150,11 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const body = parse(createSchema, request.body, `${kind} create request`);
         // Keys are scoped by kind: the Emulator looks a token up across collections and would answer a
         // cluster create with the volume an earlier create under the same key made.
-        const object = emulator.create(kind, body.spec, { name: body.name, ...(token ? { token: `${kind}:${token}` } : {}) });
+        const object = emulator.create(kind, body.spec, {
+          name: body.name,
+          ...(token ? { token: `${kind}:${token}` } : {}),
+          ...(body.secretPaths ? { secretPaths: body.secretPaths } : {}),
+        });
         return reply.code(201).send(checked(kind, object));
       });
       scope.get(`${base}/:id`, async (request) => {
@@ -166,7 +173,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const emulator = target(request);
         const { id } = request.params as { id: string };
         const body = parse(updateSchema, request.body, `${kind} update request`);
-        return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
+        return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart, ...(body.secretPaths ? { secretPaths: body.secretPaths } : {}) }));
       });
       scope.delete(`${base}/:id`, async (request, reply) => {
         const { id } = request.params as { id: string };
@@ -188,7 +195,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const after = since === undefined ? 0 : parse(sinceSchema, since, "since (a whole number >= 0)");
       return { items: target(request).events(after) };
     });
-    scope.get("/inspect", async (request) => target(request).inspect());
+    scope.get("/inspect", async (request) => {
+      const { showSecrets } = request.query as { showSecrets?: unknown };
+      return target(request).inspect({ showSecrets: parse(showSecretsSchema, showSecrets, "showSecrets (true or false)") === "true" });
+    });
     scope.get("/capacity", async (request) => ({ items: target(request).capacity() }));
     // Crash recovery: what a create with this (kind-scoped) key made, if anything.
     scope.get("/tokens/:key", async (request) => {
