@@ -369,6 +369,14 @@ export class DataPlane implements HostStorage {
         if (!wanted) await this.attempt(v.id, () => pool.deleteVolume(v.id));
       }
     }
+    // A deleted pool that was never opened here (its bytes were damaged) leaves its directory too;
+    // one with a pool.lock is open elsewhere (or its process crashed) and is left alone.
+    for (const owner of listDirectory(join(this.dir, "pools"))) {
+      if (owner.startsWith(".") || data.pools[owner] !== undefined || this.stores.has(`pools/${owner}`)) continue;
+      if (existsSync(join(this.dir, "pools", owner, "pool.lock"))) continue;
+      this.failures.delete(owner);
+      rmSync(join(this.dir, "pools", owner), { recursive: true, force: true });
+    }
     const last = data.events.at(-1)?.seq ?? this.lastSeq;
     if (last !== this.lastSeq) {
       this.lastSeq = last;
@@ -409,6 +417,14 @@ export class DataPlane implements HostStorage {
       this.stores.set(key, pool);
     }
     return pool;
+  }
+}
+
+function listDirectory(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

@@ -286,10 +286,10 @@ export class Emulator {
   inspect(options: { showSecrets?: boolean } = {}): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
     const shown = <R extends RecordName>(record: R) =>
       Object.fromEntries(
-        Object.entries(this.data[record]).map(([id, object]) => [
-          id,
-          options.showSecrets ? structuredClone(object) : mapSecretPaths(structuredClone(object), secretPathsOfRecord(record, object), () => REDACTED),
-        ]),
+        Object.entries(this.data[record]).map(([id, object]) => {
+          const paths = options.showSecrets ? [] : secretPathsOfRecord(record, object);
+          return [id, paths.length > 0 ? mapSecretPaths(object, paths, () => REDACTED) : structuredClone(object)];
+        }),
       ) as EmulatorData[R];
     return {
       clusters: shown("clusters"),

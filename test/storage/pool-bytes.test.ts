@@ -115,5 +115,9 @@ export default stack("bytes", (s) => {
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as { resource_drift: { address: string; change: string; reason?: string }[] };
     expect(parsed.resource_drift).toEqual([expect.objectContaining({ address: "pool.p", change: "unhealthy", reason: expect.stringMatching(/pool\.json/) })]);
+    // The way out: a replacement, whose old directory goes with the old pool.
+    expect((await runCli(cwd, ["apply", "--replace", "pool.p", "--yes"])).code).toBe(0);
+    const replaced = readJson<{ resources: Record<string, { id: string }> }>(join(cwd, ".virtform", "state", "bytes.json")).resources["pool.p"]!.id;
+    expect(readdirSync(join(cwd, ".virtform", "emulator", "pools"))).toEqual([replaced]);
   });
 });
