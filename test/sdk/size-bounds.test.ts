@@ -14,16 +14,16 @@ describe("size bounds", () => {
   it.each([
     ["a 1 MiB device", pool([MIN_SIZE_GIB]), "ok"],
     ["a 1 PiB device", pool([MAX_SIZE_GIB]), "ok"],
-    ["a device below 1 MiB", pool([MIN_SIZE_GIB / 2]), "devices.0.sizeGiB: must be at least 1 MiB (1/1024 GiB)"],
-    ["a 1e9 GiB device", pool([1e9]), "devices.0.sizeGiB: must be at most 1048576 GiB (1 PiB)"],
+    ["a device below 1 MiB", pool([MIN_SIZE_GIB / 2]), "devices.0.sizeGiB: Too small: expected number to be >=1 MiB (1/1024 GiB)"],
+    ["a 1e9 GiB device", pool([1e9]), "devices.0.sizeGiB: Too big: expected number to be <=1048576 GiB (1 PiB)"],
     ["256 devices", pool(Array.from({ length: MAX_DEVICES_PER_POOL }, () => 1)), "ok"],
     ["257 devices", pool(Array.from({ length: MAX_DEVICES_PER_POOL + 1 }, () => 1)), "devices: a pool takes at most 256 devices"],
     ["a 0.25 GiB volume", volume(0.25), "ok"],
-    ["a 1e-300 GiB volume", volume(1e-300), "sizeGiB: must be at least 1 MiB (1/1024 GiB)"],
+    ["a 1e-300 GiB volume", volume(1e-300), "sizeGiB: Too small: expected number to be >=1 MiB (1/1024 GiB)"],
     ["an infinite volume", volume(Number.POSITIVE_INFINITY), "sizeGiB: Invalid input: expected number, received Infinity"],
     ["no local disk", cluster(0), "ok"],
-    ["a 1e-9 GiB local disk", cluster(1e-9), "hosts.localDiskGiB: must be 0 (none) or at least 1 MiB (1/1024 GiB)"],
-    ["a 2 PiB local disk", cluster(2 * MAX_SIZE_GIB), "hosts.localDiskGiB: must be at most 1048576 GiB (1 PiB)"],
+    ["a 1e-9 GiB local disk", cluster(1e-9), "hosts.localDiskGiB: Too small: expected number to be 0 (none) or >=1 MiB (1/1024 GiB)"],
+    ["a 2 PiB local disk", cluster(2 * MAX_SIZE_GIB), "hosts.localDiskGiB: Too big: expected number to be <=1048576 GiB (1 PiB)"],
   ])("%s", (_what, result, expected) => {
     expect(messages(result)).toBe(expected);
   });

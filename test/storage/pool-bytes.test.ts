@@ -26,7 +26,7 @@ describe("pool creation through the HTTP API", () => {
     cleanup.push(w.stop);
     const huge = await w.api.post("/v1/pools", { name: "pool.huge", spec: { media: "ssd", devices: [{ sizeGiB: 1e9 }] } });
     expect(huge.status).toBe(422);
-    expect(huge.body.error.message).toMatch(/devices\.0\.sizeGiB: must be at most 1048576 GiB/);
+    expect(huge.body.error.message).toMatch(/devices\.0\.sizeGiB: Too big: expected number to be <=1048576 GiB/);
     const many = await w.api.post("/v1/pools", { name: "pool.many", spec: { media: "ssd", devices: Array.from({ length: 257 }, () => ({ sizeGiB: 1 })) } });
     expect(many.status).toBe(422);
     expect(many.body.error.message).toMatch(/at most 256 devices/);
@@ -34,7 +34,7 @@ describe("pool creation through the HTTP API", () => {
     expect(pool.status).toBe(201);
     const tiny = await w.api.post("/v1/volumes", { name: "volume.tiny", spec: { pool: pool.body.id, sizeGiB: 1e-300 } });
     expect(tiny.status).toBe(422);
-    expect(tiny.body.error.message).toMatch(/sizeGiB: must be at least 1 MiB/);
+    expect(tiny.body.error.message).toMatch(/sizeGiB: Too small: expected number to be >=1 MiB/);
     expect((await w.api.get("/v1/pools")).body.items.map((p: { name: string }) => p.name)).toEqual(["pool.ok"]);
     expect((await w.api.get("/v1/volumes")).body.items).toEqual([]);
   });
