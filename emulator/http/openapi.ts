@@ -123,7 +123,8 @@ export function openApiDocument(): JsonObject {
       operationId: "inspect",
       summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement); secret values read \"(sensitive)\" unless showSecrets=true",
       parameters: [{ name: "showSecrets", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } }],
-      responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
+      responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"], "422": ERRORS["422"] },
+    },
   };
   paths["/v1/capacity"] = {
     get: { operationId: "capacity", summary: "Used and usable capacity per cluster (vCPU, memory, local disk) and per pool (provisioned GiB)", responses: { "200": { description: "Rows", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: { type: "object" } } } }) }, "401": ERRORS["401"] } },

@@ -3,11 +3,12 @@
 // 20,000 GiB device fails its ftruncate with EFBIG), the leftovers of a failed create of an earlier
 // version are cleared instead of failing with EEXIST, and a pool whose bytes are damaged is drift
 // and a plan error. Through the HTTP API and the CLI.
-import { readdirSync, rmSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statfsSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { serveEmulator } from "../../emulator/http/server.ts";
+import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
 import { Api, TOKEN, serve } from "../emulator-http/helpers.ts";
 import { makeWorkdir, readJson, runCli, writeProgram } from "../helpers/cli.ts";
 
@@ -80,6 +81,17 @@ describe("pool creation through the HTTP API", () => {
     const answer = (await new Api(server.url, TOKEN).get(`/v1/pools/${pool.id}`)).body;
     expect(answer.unhealthy).toBeUndefined();
     expect(answer.data.luns).toEqual([{ lun: 0, file: "lun-0.img", sizeBytes: 1024 ** 3, usedBytes: 0 }]);
+  });
+});
+
+describe("a thin pool whose LUN cannot be made", () => {
+  it.skipIf(!onExt4)("leaves nothing behind, so that a later create of the same pool succeeds", async () => {
+    const dir = join(makeWorkdir("virtform-thin-"), "pool");
+    await expect(ThinPool.create(dir, { devices: [{ sizeBytes: 1024 ** 2 }, { sizeBytes: 20_000 * 1024 ** 3 }] })).rejects.toThrow(/EFBIG|too large/i);
+    expect(existsSync(dir)).toBe(false);
+    const pool = await ThinPool.create(dir, { devices: [{ sizeBytes: 1024 ** 2 }] });
+    expect(pool.lunSizes()).toEqual([1024 ** 2]);
+    await pool.close();
   });
 });
 
