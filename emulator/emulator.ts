@@ -434,7 +434,7 @@ export class Emulator {
     unsnapshotted.delete(this);
   }
 
-  /** The object as it goes to disk: its secret values sealed (made of the data dir's key, made on first use). */
+  /** The object as it goes to disk: its secret values sealed with the data dir's key (made on first use). */
   private sealed(record: RecordName, object: unknown): unknown {
     if (object === undefined || object === null) return object;
     const paths = secretPathsOfRecord(record, object);
