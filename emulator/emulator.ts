@@ -166,6 +166,11 @@ export class Emulator {
     const emulator = new Emulator(data, file, { bytes, snapshotBytes }, { key, keyError, passphrase: options.passphrase });
     // Lines appended after a torn one would join it: fold first, so the journal starts clean.
     if (torn) emulator.snapshot();
+    // Data written before secrets were sealed (no key yet) holds them in clear: rewritten sealed now.
+    else if (!key && !keyError && emulator.holdsSecrets()) {
+      emulator.journalBytes = Math.max(emulator.journalBytes, 1);
+      emulator.snapshot();
+    }
     return emulator;
   }
 
@@ -447,6 +452,10 @@ export class Emulator {
     if (this.keyError) throw this.keyError;
     this.secretKey ??= SecretKey.create(dirname(this.file!), this.passphrase);
     return this.secretKey;
+  }
+
+  private holdsSecrets(): boolean {
+    return RECORDS.some((record) => Object.values(this.data[record]).some((object) => secretPathsOfRecord(record, object).length > 0));
   }
 
   /** Before a change that brings a secret: the key must be at hand, or the change is refused before it is made. */

@@ -2,7 +2,7 @@
 // client marks secret (a program's secret()) are sealed in emulator.json and in every journal line,
 // with a key made once (secrets.key, mode 0600) or derived from a passphrase; reads still give the
 // real values, `inspect` redacts them unless asked. Through the HTTP API and the CLI.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -77,7 +77,7 @@ describe("secrets at rest through the HTTP API", () => {
     expect(img.spec.config.dbPassword).toBe(DB_PASSWORD);
   });
 
-  it("with a passphrase, keeps no key in the data dir and refuses a wrong one", () => {
+  it("with a passphrase, keeps no key in the data dir and refuses a wrong one; data of an earlier version is sealed when opened", () => {
     const dir = makeWorkdir("virtform-secrets-");
     const emulator = Emulator.open(dir, { passphrase: "correct horse" });
     const cluster = emulator.create("Cluster", { ...specs.cluster, hosts: { ...specs.cluster.hosts, localDiskGiB: 0 } }, { name: "cluster.web" });
@@ -91,6 +91,14 @@ describe("secrets at rest through the HTTP API", () => {
     expect(() => Emulator.readDataDir(dir, { passphrase: "wrong" })).toThrow(/VIRTFORM_PASSPHRASE does not open the secrets of the emulator's data/);
     expect(() => Emulator.readDataDir(dir, { passphrase: undefined })).toThrow(/holds secrets encrypted with VIRTFORM_PASSPHRASE: set it/);
     expect(Object.values(Emulator.readDataDir(dir, { passphrase: "correct horse" }).instances)[0]!.spec.userData).toBe(USER_DATA);
+
+    // As an earlier version left it: everything in clear, no key. The next open seals it.
+    writeFileSync(join(dir, "emulator.json"), JSON.stringify(Emulator.readDataDir(dir, { passphrase: "correct horse" })));
+    rmSync(join(dir, "secrets.key"));
+    expect(readFileSync(join(dir, "emulator.json"), "utf8")).toContain("swordfish");
+    Emulator.open(dir, { passphrase: undefined });
+    expect(dataDirText(dir)).not.toContain("swordfish");
+    expect(Object.values(Emulator.readDataDir(dir, { passphrase: undefined }).instances)[0]!.spec.userData).toBe(USER_DATA);
   });
 });
 
