@@ -28,7 +28,8 @@ export interface LunRequest {
 
 /**
  * Throws a StorageError naming the first LUN the filesystem of `dir` cannot hold: when it lacks
- * the room to start a pool (metadata and a chunk per LUN), or refuses a file of the LUN's size.
+ * the room to start a pool (space for its metadata and a chunk per LUN, an inode per file), or
+ * refuses a file of the LUN's size.
  */
 export function checkLunSpace(dir: string, luns: readonly LunRequest[]): void {
   if (luns.length === 0) return;
@@ -38,6 +39,11 @@ export function checkLunSpace(dir: string, luns: readonly LunRequest[]): void {
   const needed = (luns.length + 1) * CHUNK_SIZE_BYTES;
   if (free < needed) {
     throw new StorageError("ENOSPC", `${luns[0]!.what} cannot be created: ${where} lacks the ${formatBytes(needed)} a pool needs to start`);
+  }
+  // The pool's directory, its LUN files, pool.json, its temp file and the lock (0 files: no limit).
+  const inodes = luns.length + 4;
+  if (fs.files > 0 && fs.ffree < inodes) {
+    throw new StorageError("ENOSPC", `${luns[0]!.what} cannot be created: ${where} has ${fs.ffree} free inodes, a pool needs ${inodes}`);
   }
   // The largest LUN decides: a filesystem that holds one file of that size holds the smaller ones.
   const largest = luns.reduce((a, b) => (b.sizeBytes > a.sizeBytes ? b : a));
