@@ -201,7 +201,8 @@ export async function main(argv: string[]): Promise<number> {
     .command("inspect")
     .description("Show every object the embedded emulator holds")
     .option("--json", "print JSON")
-    .action(run((options: { json?: boolean }) => emulatorInspectCommand(options)));
+    .option("--show-secrets", "show secret values instead of (sensitive)")
+    .action(run((options: { json?: boolean; showSecrets?: boolean }) => emulatorInspectCommand(options)));
   emulator
     .command("serve")
     .description("Serve the emulator's HTTP API (binds 127.0.0.1 unless --host says otherwise)")

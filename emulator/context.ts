@@ -3,8 +3,16 @@ import type { Collection, EmulatorData } from "./data.ts";
 import { conflict, notFound } from "./errors.ts";
 import { formatId } from "./ids.ts";
 
+/** The host's storage as the control plane may ask it, before a change is recorded. */
+export interface HostStorage {
+  /** Throws (capacity) unless the host's filesystem can hold LUN files of these sizes; `what` names each in the error. */
+  checkDevices(devices: readonly { what: string; sizeGiB: number }[]): void;
+}
+
 export class EmulatorContext {
   readonly data: EmulatorData;
+  /** Absent for an emulator without a data dir (a copy of the document for tests). */
+  storage: HostStorage | undefined;
   private readonly clock: () => number;
   /** Indexes derived from the data (per-pool allocation...): built on first use, dropped when a transaction fails. */
   readonly derived = new Map<string, unknown>();

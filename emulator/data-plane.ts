@@ -13,13 +13,15 @@
 // reconcile is a full comparison, so one that a crash cut short is finished by the next start.
 // Failures never undo a committed transaction: they are kept per object and shown by `usage()`
 // and by every data request that needs the object.
-import { rmSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, readFileSync, statSync } from "node:fs";
 import { open, rename, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { EmulatorData, InstanceObject } from "./data.ts";
+import type { HostStorage } from "./context.ts";
+import type { EmulatorData, InstanceObject, PoolObject } from "./data.ts";
 import { EmulatorError, conflict, notFound } from "./errors.ts";
 import { type BlockDevice, StorageError, readOnlyView } from "./volumes/block-device.ts";
-import { readPoolMetadata, writePoolMetadata } from "./volumes/pool-metadata.ts";
+import { checkLunSpace } from "./volumes/lun-space.ts";
+import { METADATA_FILE, readPoolMetadata, writePoolMetadata } from "./volumes/pool-metadata.ts";
 import { CHUNK_SIZE_BYTES, SECTOR_BYTES, ThinPool, type PoolUsage } from "./volumes/thin-pool.ts";
 
 const GiB = 1024 ** 3;
@@ -67,7 +69,7 @@ export interface PoolDataView {
   errors: Record<string, string>;
 }
 
-export class DataPlane {
+export class DataPlane implements HostStorage {
   readonly dir: string;
   /** The live control-plane document; read only. */
   private readonly data: EmulatorData;
@@ -125,6 +127,42 @@ export class DataPlane {
     if (!this.started) this.schedule();
     this.runNow?.();
     return this.queue;
+  }
+
+  /** Before a pool or a host's local disk is recorded: its LUN files must be possible on this filesystem. */
+  checkDevices(devices: readonly { what: string; sizeGiB: number }[]): void {
+    try {
+      // The pools' directory when it exists, else the data dir (a plan creates no directory).
+      const pools = join(this.dir, "pools");
+      checkLunSpace(existsSync(pools) ? pools : this.dir, devices.map((d) => ({ what: d.what, sizeBytes: lunBytes(d.sizeGiB) })));
+    } catch (err) {
+      storageToEmulator(err);
+    }
+  }
+
+  /**
+   * Why a pool's bytes cannot serve it (its create failed, pool.json or a LUN file is missing or
+   * short), read from disk without opening the pool; undefined when healthy or while a reconcile
+   * that may create or grow it is due.
+   */
+  poolProblem(pool: PoolObject): string | undefined {
+    if (this.scheduled) return undefined;
+    const failure = this.failures.get(pool.id);
+    if (failure) return failure;
+    const dir = join(this.dir, "pools", pool.id);
+    if (!existsSync(join(dir, METADATA_FILE))) return `its data is missing: ${dir} holds no ${METADATA_FILE}`;
+    for (const [lun, device] of pool.spec.devices.entries()) {
+      const file = join(dir, `lun-${lun}.img`);
+      const declared = lunBytes(device.sizeGiB);
+      let size: number;
+      try {
+        size = statSync(file).size;
+      } catch {
+        return `LUN ${lun} is missing: ${file} does not exist`;
+      }
+      if (size < declared) return `LUN ${lun} holds ${size} bytes of the ${declared} its device declares (${file})`;
+    }
+    return undefined;
   }
 
   /** Capacity, allocation, use and LUN map of a storage pool's bytes. */
@@ -331,6 +369,14 @@ export class DataPlane {
         if (!wanted) await this.attempt(v.id, () => pool.deleteVolume(v.id));
       }
     }
+    // A deleted pool that was never opened here (its bytes were damaged) leaves its directory too;
+    // one with a pool.lock is open elsewhere (or its process crashed) and is left alone.
+    for (const owner of listDirectory(join(this.dir, "pools"))) {
+      if (owner.startsWith(".") || data.pools[owner] !== undefined || this.stores.has(`pools/${owner}`)) continue;
+      if (existsSync(join(this.dir, "pools", owner, "pool.lock"))) continue;
+      this.failures.delete(owner);
+      rmSync(join(this.dir, "pools", owner), { recursive: true, force: true });
+    }
     const last = data.events.at(-1)?.seq ?? this.lastSeq;
     if (last !== this.lastSeq) {
       this.lastSeq = last;
@@ -353,10 +399,10 @@ export class DataPlane {
     const dir = join(this.dir, key);
     let pool = this.stores.get(key);
     if (!pool) {
-      try {
+      if (existsSync(join(dir, METADATA_FILE))) {
         pool = await ThinPool.open(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      } else {
+        clearFailedCreate(dir);
         pool = await ThinPool.create(dir, { devices: luns.map((sizeBytes) => ({ sizeBytes })), overcommit: UNLIMITED_OVERCOMMIT });
       }
       this.stores.set(key, pool);
@@ -374,6 +420,33 @@ export class DataPlane {
   }
 }
 
+function listDirectory(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A pool directory without pool.json is what a failed create left (an earlier version kept its
+ * empty LUN files, and the next create failed with EEXIST): removed when no file in it holds a
+ * byte; one whose files hold data is refused, to be looked at by a person.
+ */
+function clearFailedCreate(dir: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return; // no directory: nothing to clear
+  }
+  const holding = files.filter((f) => statSync(join(dir, f)).blocks > 0 && f !== `${METADATA_FILE}.tmp`);
+  if (holding.length > 0) {
+    throw new StorageError("EINVAL", `${dir} has no ${METADATA_FILE} but its files ${holding.join(", ")} hold data: restore ${METADATA_FILE}, or remove the directory to start the pool empty`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
 /** Extends LUN files to the sizes given and adds new LUNs; existing extents keep their (lun, slot). */
 async function growLuns(dir: string, luns: number[]): Promise<void> {
   const metadata = await readPoolMetadata(dir);
@@ -385,13 +458,17 @@ async function growLuns(dir: string, luns: number[]): Promise<void> {
       record.sizeBytes = sizeBytes;
     } else {
       const file = `lun-${index}.img`;
-      const handle = await open(join(dir, file), "wx");
+      // A LUN file pool.json does not list was left by a grow that failed: it holds nothing.
+      const handle = await open(join(dir, file), "w");
       try {
         await handle.truncate(sizeBytes);
         await handle.sync();
-      } finally {
+      } catch (err) {
         await handle.close();
+        rmSync(join(dir, file), { force: true });
+        throw err;
       }
+      await handle.close();
       metadata.luns.push({ index, file, sizeBytes, highWater: 0 });
     }
   }
@@ -413,7 +490,7 @@ async function writeDurably(file: string, text: string): Promise<void> {
 /** Storage errors as the emulator's, so the HTTP API answers them with its usual statuses. */
 function storageToEmulator(err: unknown): never {
   if (!(err instanceof StorageError)) throw err;
-  const code = err.code === "NOT_FOUND" ? "not-found" : err.code === "ENOSPC" || err.code === "QUOTA" || err.code === "OVERCOMMIT" ? "capacity" : err.code === "EINVAL" ? "invalid" : "conflict";
+  const code = err.code === "NOT_FOUND" ? "not-found" : err.code === "ENOSPC" || err.code === "EFBIG" || err.code === "QUOTA" || err.code === "OVERCOMMIT" ? "capacity" : err.code === "EINVAL" ? "invalid" : "conflict";
   throw new EmulatorError(code, err.message);
 }
 

@@ -20,6 +20,8 @@ interface Base<Spec> {
   createdAt: string;
   /** Labels the client gave at create (see tags.ts); absent when none. */
   tags?: Record<string, string>;
+  /** Spec paths the client marked secret (a program's secret() values), beside the kind's own secret fields. */
+  secretPaths?: string[];
 }
 
 export interface ClusterObject extends Base<InputsOf<typeof cluster>> {

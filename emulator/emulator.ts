@@ -5,7 +5,8 @@
 // it outgrows the snapshot, when the emulator settles or closes, and when the process exits, so
 // each change costs what it changed, not the whole document. A failed transaction is undone from an
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
-// without touching the real thing.
+// without touching the real thing. Secret values (see secret-fields.ts) are clear in memory and
+// sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
 import type { CapacityRow } from "../engine/provider.ts";
 import { withArticle } from "../engine/render/article.ts";
 import { capacityReport } from "./capacity.ts";
@@ -17,8 +18,10 @@ import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
-import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent } from "./data.ts";
+import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
 import { EmulatorError, notFound } from "./errors.ts";
+import { REDACTED, mapSecretPaths, openSealed, secretPathsIn } from "./secret-fields.ts";
+import { SecretKey } from "./secret-key.ts";
 import { imageService } from "./image-registry.ts";
 import { instanceAction, instanceService, type InstanceAction } from "./compute/instances.ts";
 import { poolService } from "./storage/pools.ts";
@@ -41,6 +44,29 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
 /** The keyed records of the document: what a transaction's undo log and journal line track. */
 const RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
 type RecordName = (typeof RECORDS)[number];
+
+/** The kind of the objects each record holds (tokens hold none). */
+const RECORD_KINDS: Partial<Record<RecordName, KindName>> = {
+  clusters: "Cluster",
+  images: "Image",
+  pools: "StoragePool",
+  volumes: "Volume",
+  snapshots: "Snapshot",
+  instances: "Instance",
+  attachments: "Attachment",
+  terminated: "Instance",
+};
+
+/** Paths of an object of `record` that hold secret values. */
+function secretPathsOfRecord(record: RecordName, object: unknown): string[] {
+  const kind = RECORD_KINDS[record];
+  return kind ? secretPathsIn(kind, SERVICES[kind], object as ObjectOf<Collection>) : [];
+}
+
+export interface OpenOptions {
+  /** Seals the secrets of a data dir that has none yet, and opens those sealed with it; VIRTFORM_PASSPHRASE by default. */
+  passphrase?: string | undefined;
+}
 
 /** One committed transaction in the journal: records set (an object) or removed (null), new events, the id counter. */
 interface JournalLine {
@@ -73,6 +99,8 @@ export interface EmulatedObject {
   spec: Record<string, Value>;
   outputs: Record<string, Value>;
   tags: Tags;
+  /** On reads: why the object's bytes cannot serve it (a pool whose LUNs are missing or short). */
+  unhealthy?: string;
 }
 
 export class Emulator {
@@ -82,15 +110,29 @@ export class Emulator {
   /** The bytes (pools, volumes, local disks): only for an emulator on disk, never for a rehearsal. */
   readonly dataPlane: DataPlane | undefined;
 
+  /** The data dir's secret key: loaded with the data, made when the first secret is written. */
+  private secretKey: SecretKey | undefined;
+  /** Why the key file could not be opened (no or a wrong passphrase) when nothing sealed needed it yet. */
+  private readonly keyError: Error | undefined;
+  private readonly passphrase: string | undefined;
+
   private journalFd: number | undefined;
   /** Bytes this emulator appended to the journal since its snapshot; -1 when another writer's journal is found. */
   private journalBytes = 0;
   private snapshotBytes = 0;
   private syncScheduled = false;
 
-  private constructor(data: EmulatorData, file: string | undefined, journal?: { bytes: number; snapshotBytes: number }) {
+  private constructor(
+    data: EmulatorData,
+    file: string | undefined,
+    journal?: { bytes: number; snapshotBytes: number },
+    secrets?: { key: SecretKey | undefined; keyError: Error | undefined; passphrase: string | undefined },
+  ) {
     this.data = data;
     this.file = file;
+    this.secretKey = secrets?.key;
+    this.keyError = secrets?.keyError;
+    this.passphrase = secrets?.passphrase;
     if (journal) {
       this.journalBytes = journal.bytes;
       this.snapshotBytes = journal.snapshotBytes;
@@ -100,6 +142,7 @@ export class Emulator {
     data.snapshots ??= {}; // written before snapshots existed
     this.ctx = new EmulatorContext(data);
     this.dataPlane = file === undefined ? undefined : new DataPlane(dirname(file), data);
+    this.ctx.storage = this.dataPlane;
   }
 
   /**
@@ -120,18 +163,23 @@ export class Emulator {
   }
 
   /** Opens (or creates) the emulator whose data lives in `dataDir`. */
-  static open(dataDir: string): Emulator {
+  static open(dataDir: string, options: OpenOptions = { passphrase: process.env.VIRTFORM_PASSPHRASE }): Emulator {
     mkdirSync(dataDir, { recursive: true });
-    const { data, file, snapshotBytes, bytes, torn } = readData(dataDir);
-    const emulator = new Emulator(data, file, { bytes, snapshotBytes });
+    const { data, file, snapshotBytes, bytes, torn, key, keyError } = readData(dataDir, options.passphrase);
+    const emulator = new Emulator(data, file, { bytes, snapshotBytes }, { key, keyError, passphrase: options.passphrase });
     // Lines appended after a torn one would join it: fold first, so the journal starts clean.
     if (torn) emulator.snapshot();
+    // Data written before secrets were sealed (no key yet) holds them in clear: rewritten sealed now.
+    else if (!key && !keyError && emulator.holdsSecrets()) {
+      emulator.journalBytes = Math.max(emulator.journalBytes, 1);
+      emulator.snapshot();
+    }
     return emulator;
   }
 
   /** What a data dir holds (snapshot plus journal), read without changing anything: for tests and tools. */
-  static readDataDir(dataDir: string): EmulatorData {
-    return readData(dataDir).data;
+  static readDataDir(dataDir: string, options: OpenOptions = { passphrase: process.env.VIRTFORM_PASSPHRASE }): EmulatorData {
+    return readData(dataDir, options.passphrase).data;
   }
 
   static inMemory(data: EmulatorData = emptyData()): Emulator {
@@ -140,10 +188,14 @@ export class Emulator {
 
   /** An in-memory copy to try changes on. */
   rehearsal(): Emulator {
-    return Emulator.inMemory(structuredClone(this.data));
+    const copy = Emulator.inMemory(structuredClone(this.data));
+    // A plan learns what the host's filesystem cannot hold, as the apply would (the check only reads).
+    copy.ctx.storage = this.ctx.storage;
+    return copy;
   }
 
-  create(kind: KindName, spec: unknown, options: { name: string; token?: string; tags?: Tags }): EmulatedObject {
+  /** `secretPaths`: spec paths the client marks secret (a program's secret() values), sealed at rest like the kind's own. */
+  create(kind: KindName, spec: unknown, options: { name: string; token?: string; tags?: Tags; secretPaths?: readonly string[] }): EmulatedObject {
     const service = SERVICES[kind];
     if (options.token) {
       const earlier = this.data.tokens[options.token];
@@ -155,6 +207,8 @@ export class Emulator {
     const parsed = this.validate(kind, spec);
     const tags = options.tags && Object.keys(options.tags).length > 0 ? this.validTags(options.tags) : undefined;
     const object = { id: this.ctx.newId(service.idPrefix), name: options.name, spec: parsed, createdAt: this.ctx.now(), ...(tags && { tags }) } as ObjectOf<Collection>;
+    if (options.secretPaths?.length) object.secretPaths = [...options.secretPaths];
+    this.readyToSeal(kind, object);
     this.transaction(() => {
       service.create(this.ctx, object);
       (this.data[service.collection] as Record<string, ObjectOf<Collection>>)[object.id] = object;
@@ -176,17 +230,21 @@ export class Emulator {
   get(kind: KindName, id: string): EmulatedObject | null {
     const service = SERVICES[kind];
     const object = this.data[service.collection][id];
-    return object ? this.view(service, object) : null;
+    return object ? this.observe(service, object) : null;
   }
 
-  update(kind: KindName, id: string, spec: unknown, options: { restart: boolean }): EmulatedObject {
+  /** The spec is replaced whole, and with it the paths marked secret (`secretPaths`, none when absent). */
+  update(kind: KindName, id: string, spec: unknown, options: { restart: boolean; secretPaths?: readonly string[] }): EmulatedObject {
     const service = SERVICES[kind];
     const object = this.data[service.collection][id];
     if (!object) throw notFound(kind, id);
     const parsed = this.validate(kind, spec);
+    this.readyToSeal(kind, { ...object, spec: parsed, secretPaths: options.secretPaths ? [...options.secretPaths] : [] } as ObjectOf<Collection>);
     this.transaction(
       () => {
         service.update(this.ctx, object, parsed as SpecOf<Collection>, options);
+        if (options.secretPaths?.length) object.secretPaths = [...options.secretPaths];
+        else delete object.secretPaths;
         this.ctx.event(`${kind.toLowerCase()}.updated`, id);
       },
       { record: service.collection, id },
@@ -244,18 +302,34 @@ export class Emulator {
     const service = SERVICES[kind];
     const objects: ObjectOf<Collection>[] = Object.values(this.data[service.collection]);
     const wanted = filter.tags ? objects.filter((o) => matchesTags(o.tags, filter.tags!)) : objects;
-    return wanted.map((o) => this.view(service, o));
+    return wanted.map((o) => this.observe(service, o));
   }
 
-  /** Everything the emulator holds, for `virtform emulator inspect`. */
   /** Used and usable capacity per cluster and pool. */
   capacity(): CapacityRow[] {
     return capacityReport(this.data);
   }
 
-  inspect(): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
-    const { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events } = structuredClone(this.data);
-    return { clusters, images, pools, volumes, snapshots, instances, attachments, terminated, events: events.length };
+  /** Everything the emulator holds, secret values shown as "(sensitive)" unless `showSecrets`. */
+  inspect(options: { showSecrets?: boolean } = {}): Omit<EmulatorData, "tokens" | "events" | "nextId" | "version"> & { events: number } {
+    const shown = <R extends RecordName>(record: R) =>
+      Object.fromEntries(
+        Object.entries(this.data[record]).map(([id, object]) => {
+          const paths = options.showSecrets ? [] : secretPathsOfRecord(record, object);
+          return [id, paths.length > 0 ? mapSecretPaths(object, paths, () => REDACTED) : structuredClone(object)];
+        }),
+      ) as EmulatorData[R];
+    return {
+      clusters: shown("clusters"),
+      images: shown("images"),
+      pools: shown("pools"),
+      volumes: shown("volumes"),
+      snapshots: shown("snapshots"),
+      instances: shown("instances"),
+      attachments: shown("attachments"),
+      terminated: shown("terminated"),
+      events: this.data.events.length,
+    };
   }
 
   events(since = 0) {
@@ -337,7 +411,7 @@ export class Emulator {
       const set: JournalLine["set"] = {};
       for (const [record, keys] of undo) {
         const changed: Record<string, unknown> = {};
-        for (const key of keys.keys()) changed[key] = raw[record][key] ?? null;
+        for (const key of keys.keys()) changed[key] = this.sealed(record, raw[record][key]) ?? null;
         set[record] = changed;
       }
       this.append({ set, events: this.data.events.slice(eventCount), nextId: this.data.nextId });
@@ -375,7 +449,7 @@ export class Emulator {
       unsnapshotted.delete(this);
       return;
     }
-    const text = JSON.stringify(this.data);
+    const text = JSON.stringify(this.sealedDocument());
     const temp = `${this.file}.tmp`;
     const fd = openSync(temp, "w");
     try {
@@ -394,6 +468,54 @@ export class Emulator {
     unsnapshotted.delete(this);
   }
 
+  /** The object as it goes to disk: its secret values sealed with the data dir's key (made on first use). */
+  private sealed(record: RecordName, object: unknown): unknown {
+    if (object === undefined || object === null) return object;
+    const paths = secretPathsOfRecord(record, object);
+    if (paths.length === 0) return object;
+    const key = this.sealingKey();
+    return mapSecretPaths(object, paths, (value) => key.seal(value));
+  }
+
+  private sealingKey(): SecretKey {
+    if (this.keyError) throw this.keyError;
+    this.secretKey ??= SecretKey.create(dirname(this.file!), this.passphrase);
+    return this.secretKey;
+  }
+
+  private holdsSecrets(): boolean {
+    return RECORDS.some((record) => Object.values(this.data[record]).some((object) => secretPathsOfRecord(record, object).length > 0));
+  }
+
+  /** Before a change that brings a secret: the key must be at hand, or the change is refused before it is made. */
+  private readyToSeal(kind: KindName, object: ObjectOf<Collection>): void {
+    if (this.file && secretPathsIn(kind, SERVICES[kind], object).length > 0) this.sealingKey();
+  }
+
+  /** The document as the snapshot holds it: records whose objects hold secrets are copied with them sealed. */
+  private sealedDocument(): EmulatorData {
+    const document = { ...this.data } as unknown as Record<RecordName, Record<string, unknown>>;
+    for (const record of RECORDS) {
+      const objects = this.data[record] as Record<string, unknown>;
+      let copy: Record<string, unknown> | undefined;
+      for (const [id, object] of Object.entries(objects)) {
+        const sealed = this.sealed(record, object);
+        if (sealed === object) continue;
+        copy ??= { ...objects };
+        copy[id] = sealed;
+      }
+      if (copy) document[record] = copy;
+    }
+    return document as unknown as EmulatorData;
+  }
+
+  /** What a read sees: the view, and for a pool whether its data plane can serve it. */
+  private observe(service: ObjectService<Collection>, object: ObjectOf<Collection>): EmulatedObject {
+    const view = this.view(service, object);
+    const problem = service.collection === "pools" ? this.dataPlane?.poolProblem(object as PoolObject) : undefined;
+    return problem === undefined ? view : { ...view, unhealthy: problem };
+  }
+
   private view(service: ObjectService<Collection>, object: ObjectOf<Collection>): EmulatedObject {
     return {
       id: object.id,
@@ -405,17 +527,20 @@ export class Emulator {
   }
 }
 
+/** How a sealed value starts in the files: its presence is what makes a load open values. */
+const SEALED_MARK = '{"$sealed":';
+
 function journalOf(file: string): string {
   return file.replace(/\.json$/, "") + ".journal";
 }
 
 /** Applies the journal's lines to a snapshot's document; says how large the journal is and whether its end is torn. */
-function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean } {
+function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean; sealed: boolean } {
   let text: string;
   try {
     text = readFileSync(journal, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false, sealed: false };
     throw new Error(`emulator journal ${journal} cannot be read: ${(err as Error).message}`);
   }
   const lines = text.split("\n").filter((l) => l.length > 0);
@@ -441,17 +566,22 @@ function replayJournal(data: EmulatorData, journal: string): { bytes: number; to
     for (const event of line.events) if (event.seq > last) data.events.push(event);
     data.nextId = Math.max(data.nextId, line.nextId);
   });
-  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n") };
+  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n"), sealed: text.includes(SEALED_MARK) };
 }
 
-/** The snapshot with the journal replayed over it. */
-function readData(dataDir: string): { data: EmulatorData; file: string; snapshotBytes: number; bytes: number; torn: boolean } {
+/** The snapshot with the journal replayed over it, its sealed secrets opened. */
+function readData(
+  dataDir: string,
+  passphrase: string | undefined,
+): { data: EmulatorData; file: string; snapshotBytes: number; bytes: number; torn: boolean; key: SecretKey | undefined; keyError: Error | undefined } {
   const file = join(dataDir, "emulator.json");
   let data: EmulatorData;
   let snapshotBytes = 0;
+  let sealed = false;
   try {
     const text = readFileSync(file, "utf8");
     snapshotBytes = text.length;
+    sealed = text.includes(SEALED_MARK);
     data = JSON.parse(text) as EmulatorData;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
@@ -459,6 +589,18 @@ function readData(dataDir: string): { data: EmulatorData; file: string; snapshot
     }
     data = emptyData();
   }
-  const { bytes, torn } = replayJournal(data, journalOf(file));
-  return { data, file, snapshotBytes, bytes, torn };
+  const journal = replayJournal(data, journalOf(file));
+  const { bytes, torn } = journal;
+  // Only a data dir that ever held a secret has a key; without one, anything sealed is an error. A
+  // key that cannot be opened (no or a wrong passphrase) matters only once a secret is read or written.
+  let key: SecretKey | undefined;
+  let keyError: Error | undefined;
+  try {
+    key = SecretKey.load(dataDir, passphrase);
+  } catch (err) {
+    if (sealed || journal.sealed) throw err;
+    keyError = err as Error;
+  }
+  if (sealed || journal.sealed) openSealed(data, key);
+  return { data, file, snapshotBytes, bytes, torn, key, keyError };
 }

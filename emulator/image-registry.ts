@@ -33,6 +33,15 @@ export const imageService: ObjectService<"images"> = {
       sharedBytes: object.sharedBytes ?? 0,
     };
   },
+  // Each variant keeps its resolved config: the image's config overlaid with the variant's.
+  secretCopies(object, specPaths) {
+    return specPaths.flatMap((path) => {
+      const shared = /^config\.(.+)$/.exec(path);
+      if (shared) return Object.keys(object.variants ?? {}).map((variant) => `variants.${variant}.config.${shared[1]}`);
+      const own = /^variants\.([^.]+)\.config\.(.+)$/.exec(path);
+      return own ? [`variants.${own[1]}.config.${own[2]}`] : [];
+    });
+  },
 };
 
 function register(ctx: EmulatorContext, object: ImageObject): void {

@@ -16,4 +16,6 @@ export interface ObjectService<C extends Collection> {
   /** Throws when the object may not go; cleans up what depends on it otherwise. */
   delete(ctx: EmulatorContext, object: ObjectOf<C>): void;
   outputs(ctx: EmulatorContext, object: ObjectOf<C>): Record<string, Value>;
+  /** Where, outside its spec, the service keeps copies of the spec's secret values (paths in the object). */
+  secretCopies?(object: ObjectOf<C>, specPaths: readonly string[]): string[];
 }

@@ -287,7 +287,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       const earlier = state.pending[address];
       const token = earlier?.operation === "create" && earlier.token ? earlier.token : randomUUID();
       const created = await call({ operation: "create", kind: change.kind, token, inputs, dependsOn: change.dependsOn, secretPaths: change.secretPaths, started }, () =>
-        provider.create(change.kind, inputs, { token, address, stack: state.stack, lineage: state.lineage }),
+        provider.create(change.kind, inputs, { token, address, stack: state.stack, lineage: state.lineage, ...(change.secretPaths?.length ? { secretPaths: change.secretPaths } : {}) }),
       );
       await store.record(state, { type: "set", address, resource: record(change, created.id, inputs, created.outputs) });
       break;
@@ -297,7 +297,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
       if (!prior) throw new Error(`${address} is not in state`);
       const inputs = resolveNow(change, state);
       const outputs = await call({ operation: "update", kind: change.kind, id: prior.id, inputs, secretPaths: change.secretPaths, started }, () =>
-        provider.update(change.kind, prior, inputs, change.action === "update-with-restart"),
+        provider.update(change.kind, prior, inputs, change.action === "update-with-restart", { secretPaths: change.secretPaths ?? [] }),
       );
       await store.record(state, { type: "set", address, resource: record(change, prior.id, inputs, outputs) });
       break;

@@ -17,6 +17,8 @@ export interface Owner {
 export interface Observed {
   inputs: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** Why the backend cannot serve the object as declared (its bytes are missing): drift, and a plan error. */
+  unhealthy?: string;
   /** Absent for objects made outside virtform (or before objects were tagged). */
   owner?: Owner;
 }
@@ -50,8 +52,10 @@ export interface Provider {
    * `token` identifies this create across retries: the same token returns the same object.
    * `address` names the object in the backend, for people reading it there; the object is tagged
    * with its owner (stack, lineage, address), so that a lost state can be recovered from the backend.
+   * `secretPaths` are the input paths the program wrapped with secret(), which the backend keeps as
+   * secret as the kind's own.
    */
-  create(kind: string, inputs: Record<string, Value>, context: { token: string } & Owner): Promise<Created>;
+  create(kind: string, inputs: Record<string, Value>, context: { token: string; secretPaths?: readonly string[] } & Owner): Promise<Created>;
   read(kind: string, id: string): Promise<Observed | null>;
   /** Many reads of one kind in one call (refresh); absent ids are missing from the map. Optional. */
   readMany?(kind: string, ids: string[]): Promise<Map<string, Observed>>;
@@ -72,6 +76,7 @@ export interface Provider {
     prior: ResourceState,
     inputs: Record<string, Value>,
     restart: boolean,
+    context?: { secretPaths?: readonly string[] },
   ): Promise<Record<string, Value>>;
   delete(kind: string, prior: ResourceState): Promise<void>;
   /**

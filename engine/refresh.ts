@@ -1,16 +1,20 @@
 // Refresh: read every object in state from the backend (many reads at once) and say what changed
 // outside virtform. The result is records, so a plan can apply them to a copy and an apply can
 // persist them like any other change.
-import type { Value } from "./model.ts";
+import type { Diagnostic, Value } from "./model.ts";
+import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import type { State, StateRecord } from "./state.ts";
 import { changedFields, type FieldChange } from "./values.ts";
 
 export interface Drift {
   address: string;
-  change: "changed" | "deleted";
+  /** unhealthy: the object exists but the backend cannot serve it (a pool whose bytes are missing). */
+  change: "changed" | "deleted" | "unhealthy";
   /** Changed inputs (which the plan will bring back) and outputs. */
   fields: FieldChange[];
+  /** Why the object is unhealthy, in the backend's words. */
+  reason?: string;
 }
 
 export interface Refresh {
@@ -57,6 +61,7 @@ export async function refreshState(state: State, provider: Provider, concurrency
       records.push({ type: "remove", address });
       return;
     }
+    if (seen.unhealthy) drift.push({ address, change: "unhealthy", fields: [], reason: seen.unhealthy });
     const inputs = changedFields(resource.inputs, seen.inputs);
     const outputs = changedFields(resource.outputs, seen.outputs).map((f) => ({ ...f, path: `(output) ${f.path}` }));
     if (inputs.length + outputs.length === 0) return;
@@ -69,4 +74,27 @@ export async function refreshState(state: State, provider: Provider, concurrency
   });
   drift.sort((a, b) => a.address.localeCompare(b.address));
   return { drift, records };
+}
+
+/**
+ * An unhealthy object cannot be kept as it is: a plan is an error unless it deletes or replaces
+ * the object (`--replace ADDRESS`, or removing it from the program).
+ */
+export function unhealthyProblems(drift: readonly Drift[], plan: Plan): Diagnostic[] {
+  const changes = new Map(plan.changes.filter((c) => !c.deposedId).map((c) => [c.address, c]));
+  return drift
+    .filter((d) => d.change === "unhealthy")
+    .filter((d) => {
+      const action = changes.get(d.address)?.action;
+      return action !== "delete" && action !== "replace";
+    })
+    .map((d) => {
+      const source = changes.get(d.address)?.source;
+      return {
+        severity: "error" as const,
+        address: d.address,
+        message: `the backend cannot serve it: ${d.reason}; replace it (--replace ${d.address}) or remove it from the program`,
+        ...(source ? { source } : {}),
+      };
+    });
 }

@@ -11,12 +11,19 @@ export interface BackendObject {
   outputs: Record<string, Value>;
   /** Labels given at create (the emulator's tags); absent from backends without them. */
   tags?: Record<string, string>;
+  /** Set by reads when the backend cannot serve the object (a pool whose bytes are missing). */
+  unhealthy?: string;
 }
 
 export interface Backend {
-  create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject>;
+  /** `secretPaths`: spec paths to keep secret beside the kind's own secret fields (sealed at rest, redacted when inspected). */
+  create(
+    kind: KindName,
+    spec: Record<string, Value>,
+    options: { name: string; token: string; tags?: Record<string, string>; secretPaths?: readonly string[] },
+  ): Promise<BackendObject>;
   get(kind: KindName, id: string): Promise<BackendObject | null>;
-  update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject>;
+  update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean; secretPaths?: readonly string[] }): Promise<BackendObject>;
   delete(kind: KindName, id: string): Promise<void>;
   /** The object a create with this idempotency token made, if any: how a crashed run is recovered. */
   getByToken?(kind: KindName, token: string): Promise<BackendObject | null>;

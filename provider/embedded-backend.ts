@@ -16,19 +16,26 @@ export class EmbeddedBackend implements Backend {
     return new EmbeddedBackend(Emulator.open(dataDir));
   }
 
-  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject> {
+  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string>; secretPaths?: readonly string[] }): Promise<BackendObject> {
     return this.emulator.create(kind, spec, options);
   }
 
   async get(kind: KindName, id: string): Promise<BackendObject | null> {
+    const object = this.emulator.get(kind, id);
+    if (!object?.unhealthy) return object;
+    await this.emulator.settled();
     return this.emulator.get(kind, id);
   }
 
-  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
+  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean; secretPaths?: readonly string[] }): Promise<BackendObject> {
     return this.emulator.update(kind, id, spec, options);
   }
 
   async list(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]> {
+    const objects = this.emulator.list(kind, filter);
+    if (!objects.some((o) => o.unhealthy)) return objects;
+    // A run killed before its data plane finished leaves work undone: finish it, then judge.
+    await this.emulator.settled();
     return this.emulator.list(kind, filter);
   }
 

@@ -44,8 +44,13 @@ export class HttpBackend implements Backend {
     this.base = this.endpoint + path;
   }
 
-  async create(kind: KindName, spec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject> {
-    return this.request("POST", `/${collectionOf[kind]}`, { name: options.name, spec, ...(options.tags && { tags: options.tags }) }, { "idempotency-key": options.token });
+  async create(
+    kind: KindName,
+    spec: Record<string, Value>,
+    options: { name: string; token: string; tags?: Record<string, string>; secretPaths?: readonly string[] },
+  ): Promise<BackendObject> {
+    const secretPaths = options.secretPaths?.length ? { secretPaths: options.secretPaths } : {};
+    return this.request("POST", `/${collectionOf[kind]}`, { name: options.name, spec, ...(options.tags && { tags: options.tags }), ...secretPaths }, { "idempotency-key": options.token });
   }
 
   async get(kind: KindName, id: string): Promise<BackendObject | null> {
@@ -57,8 +62,9 @@ export class HttpBackend implements Backend {
     }
   }
 
-  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
-    return this.request("PUT", `/${collectionOf[kind]}/${encodeURIComponent(id)}`, { spec, restart: options.restart });
+  async update(kind: KindName, id: string, spec: Record<string, Value>, options: { restart: boolean; secretPaths?: readonly string[] }): Promise<BackendObject> {
+    const secretPaths = options.secretPaths?.length ? { secretPaths: options.secretPaths } : {};
+    return this.request("PUT", `/${collectionOf[kind]}/${encodeURIComponent(id)}`, { spec, restart: options.restart, ...secretPaths });
   }
 
   async delete(kind: KindName, id: string): Promise<void> {
@@ -79,8 +85,8 @@ export class HttpBackend implements Backend {
   }
 
   /** What `virtform emulator inspect` shows, as the embedded emulator's `inspect()` gives it. */
-  async inspect(): Promise<ReturnType<Emulator["inspect"]>> {
-    return this.request("GET", "/inspect");
+  async inspect(options: { showSecrets?: boolean } = {}): Promise<ReturnType<Emulator["inspect"]>> {
+    return this.request("GET", options.showSecrets ? "/inspect?showSecrets=true" : "/inspect");
   }
 
   async capacity(): Promise<CapacityRow[]> {

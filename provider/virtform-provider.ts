@@ -12,8 +12,9 @@ export class VirtformProvider implements Provider {
     this.backend = backend;
   }
 
-  async create(kind: string, inputs: Record<string, Value>, context: { token: string } & Owner): Promise<Created> {
-    const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token, tags: ownerTags(context) });
+  async create(kind: string, inputs: Record<string, Value>, context: { token: string; secretPaths?: readonly string[] } & Owner): Promise<Created> {
+    const secretPaths = context.secretPaths?.length ? { secretPaths: context.secretPaths } : {};
+    const object = await this.backend.create(kindName(kind), inputs, { name: context.address, token: context.token, tags: ownerTags(context), ...secretPaths });
     return { id: object.id, outputs: outputsOf(kind, object) };
   }
 
@@ -70,8 +71,15 @@ export class VirtformProvider implements Provider {
     return object ? { id: object.id, outputs: outputsOf(kind, object) } : null;
   }
 
-  async update(kind: string, prior: ResourceState, inputs: Record<string, Value>, restart: boolean): Promise<Record<string, Value>> {
-    return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart }));
+  async update(
+    kind: string,
+    prior: ResourceState,
+    inputs: Record<string, Value>,
+    restart: boolean,
+    context?: { secretPaths?: readonly string[] },
+  ): Promise<Record<string, Value>> {
+    const secretPaths = context?.secretPaths?.length ? { secretPaths: context.secretPaths } : {};
+    return outputsOf(kind, await this.backend.update(kindName(kind), prior.id, inputs, { restart, ...secretPaths }));
   }
 
   async delete(kind: string, prior: ResourceState): Promise<void> {
@@ -109,7 +117,7 @@ function ownerOf(tags: Record<string, string> | undefined): Owner | undefined {
 
 function observed(kind: string, object: BackendObject): Observed {
   const owner = ownerOf(object.tags);
-  return { inputs: object.spec, outputs: outputsOf(kind, object), ...(owner && { owner }) };
+  return { inputs: object.spec, outputs: outputsOf(kind, object), ...(owner && { owner }), ...(object.unhealthy ? { unhealthy: object.unhealthy } : {}) };
 }
 
 function outputsOf(kind: string, object: BackendObject): Record<string, Value> {

@@ -8,7 +8,7 @@ import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts
 import type { Provider } from "../../engine/provider.ts";
 import { recoverPending } from "../../engine/recover.ts";
 import { checkLostObjects, unrecordedObjects } from "../../engine/lost-objects.ts";
-import { refreshState, type Drift } from "../../engine/refresh.ts";
+import { refreshState, unhealthyProblems, type Drift } from "../../engine/refresh.ts";
 import { rehearsePlan } from "../../engine/rehearse.ts";
 import { diagnosticsToJson } from "../../engine/render/diagnostics-json.ts";
 import { PLAN_FORMAT_VERSION, planToJson } from "../../engine/render/plan-json.ts";
@@ -188,6 +188,7 @@ async function withSession<T>(
     const problems = await rehearsePlan(plan, planState, provider, async (rehearsed, rehearsedState) => {
       if (changing) capacityAfter = ownRows((await rehearsed.capacity?.()) ?? capacityBefore, rehearsedState);
     });
+    if (!options.refreshOnly) problems.push(...unhealthyProblems(drift, plan));
     const capacity = capacityChanges(capacityBefore, capacityAfter, problems.length > 0);
     if (problems.length > 0) {
       // Show what was planned (and drifted), and the capacity the rehearsal reached, before saying

@@ -10,11 +10,13 @@ export const clusterService: ObjectService<"clusters"> = {
   collection: "clusters",
   idPrefix: "cl",
   create(ctx, object) {
+    checkLocalDisks(ctx, object);
     object.hosts = [];
     resizeHosts(ctx, object);
   },
   update(ctx, object, spec) {
     const previous = object.spec;
+    if (spec.hosts.localDiskGiB > previous.hosts.localDiskGiB) checkLocalDisks(ctx, { ...object, spec });
     object.spec = spec;
     try {
       resizeHosts(ctx, object);
@@ -46,6 +48,11 @@ export const clusterService: ObjectService<"clusters"> = {
     };
   },
 };
+
+/** Each host's local disks live in a pool of one LUN of the host's local disk size. */
+function checkLocalDisks(ctx: EmulatorContext, cluster: ClusterObject): void {
+  if (cluster.spec.hosts.localDiskGiB > 0) ctx.storage?.checkDevices([{ what: `the local disk of each host of cluster ${cluster.name}`, sizeGiB: cluster.spec.hosts.localDiskGiB }]);
+}
 
 /** Adds or removes hosts (from the end) and applies the declared host size to all of them. */
 function resizeHosts(ctx: EmulatorContext, cluster: ClusterObject): void {

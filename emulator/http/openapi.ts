@@ -21,6 +21,12 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ "application/json": { schema } });
 const errorResponse = (description: string) => ({ description, content: json(ref("Error")) });
 
+const SECRET_PATHS = {
+  type: "array",
+  items: { type: "string" },
+  description: "Spec paths to keep secret beside the kind's own secret fields (e.g. config.password): sealed at rest, redacted by inspect",
+};
+
 const ERRORS = {
   "401": errorResponse("Missing or wrong bearer token; nothing was changed"),
   "404": errorResponse("No such object (or rehearsal)"),
@@ -64,7 +70,14 @@ export function openApiDocument(): JsonObject {
       type: "object",
       description: kind.description,
       required: ["id", "name", "spec", "outputs", "tags"],
-      properties: { id: { type: "string" }, name: { type: "string" }, spec: ref(`${kindName}Spec`), outputs: ref(`${kindName}Outputs`), tags: ref("Tags") },
+      properties: {
+        id: { type: "string" },
+        name: { type: "string" },
+        spec: ref(`${kindName}Spec`),
+        outputs: ref(`${kindName}Outputs`),
+        tags: ref("Tags"),
+        unhealthy: { type: "string", description: "On reads, when the emulator cannot serve the object: why (a pool whose LUN files are missing or short)" },
+      },
     };
     const one = { description: `The ${kindName}`, content: json(ref(kindName)) };
     paths[`/v1/${collection}`] = {
@@ -82,7 +95,7 @@ export function openApiDocument(): JsonObject {
         parameters: [
           { name: "Idempotency-Key", in: "header", required: false, description: "A create retried with the same key returns the object made the first time", schema: { type: "string", maxLength: 256 } },
         ],
-        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: jsonSchema(objectName, "input"), spec: ref(`${kindName}Spec`), tags: ref("Tags") } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["name", "spec"], additionalProperties: false, properties: { name: jsonSchema(objectName, "input"), spec: ref(`${kindName}Spec`), tags: ref("Tags"), secretPaths: SECRET_PATHS } }) },
         responses: { "201": one, ...ERRORS },
       },
     };
@@ -91,7 +104,7 @@ export function openApiDocument(): JsonObject {
       get: { operationId: `get${kindName}`, responses: { "200": one, "401": ERRORS["401"], "404": ERRORS["404"] } },
       put: {
         operationId: `update${kindName}`,
-        requestBody: { required: true, content: json({ type: "object", required: ["spec"], additionalProperties: false, properties: { spec: ref(`${kindName}Spec`), restart: { type: "boolean", default: false, description: "Allow changes that need a restart" } } }) },
+        requestBody: { required: true, content: json({ type: "object", required: ["spec"], additionalProperties: false, properties: { spec: ref(`${kindName}Spec`), restart: { type: "boolean", default: false, description: "Allow changes that need a restart" }, secretPaths: SECRET_PATHS } }) },
         responses: { "200": one, ...ERRORS },
       },
       delete: { operationId: `delete${kindName}`, responses: { "204": { description: "Deleted" }, ...ERRORS } },
@@ -162,7 +175,12 @@ export function openApiDocument(): JsonObject {
     get: { operationId: "openApi", summary: "This document", responses: { "200": { description: "OpenAPI 3.1", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
   };
   paths["/v1/inspect"] = {
-    get: { operationId: "inspect", summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement)", responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"] } },
+    get: {
+      operationId: "inspect",
+      summary: "Every object the emulator holds, with its internal state (hosts, LUNs, placement); secret values read \"(sensitive)\" unless showSecrets=true",
+      parameters: [{ name: "showSecrets", in: "query", required: false, schema: { type: "string", enum: ["true", "false"] } }],
+      responses: { "200": { description: "Everything", content: json({ type: "object" }) }, "401": ERRORS["401"], "422": ERRORS["422"] },
+    },
   };
   paths["/v1/capacity"] = {
     get: { operationId: "capacity", summary: "Used and usable capacity per cluster (vCPU, memory, local disk) and per pool (provisioned GiB)", responses: { "200": { description: "Rows", content: json({ type: "object", required: ["items"], properties: { items: { type: "array", items: { type: "object" } } } }) }, "401": ERRORS["401"] } },

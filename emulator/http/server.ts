@@ -48,8 +48,10 @@ class ApiError extends Error {
 
 const idempotencyKey = z.string().min(1).max(256);
 const sinceSchema = wholeNumber(Number.MAX_SAFE_INTEGER);
-const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown; tags?: Tags }> =>
-  z.object({ name: objectName, spec: kinds[kind].inputs as z.ZodType<unknown>, tags: tagsSchema.optional() }).strict();
+/** Spec paths the client keeps secret (sealed at rest, redacted by inspect): "userData", "config.password". */
+const secretPathsSchema = z.array(z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).max(1000)).max(1000).optional();
+const createBody = (kind: KindName): z.ZodType<{ name: string; spec: unknown; tags?: Tags; secretPaths?: string[] | undefined }> =>
+  z.object({ name: objectName, spec: kinds[kind].inputs as z.ZodType<unknown>, tags: tagsSchema.optional(), secretPaths: secretPathsSchema }).strict();
 /** `?tag=KEY=VALUE` (repeatable): a list holds only objects carrying every such tag. */
 const tagQuery = z
   .union([z.string(), z.array(z.string())])
@@ -57,8 +59,9 @@ const tagQuery = z
   .pipe(z.array(z.string().regex(/^[^=]+=/, "a tag filter is KEY=VALUE")))
   .transform((pairs) => Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)])))
   .pipe(tagsSchema);
-const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean }> =>
-  z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false) }).strict();
+const updateBody = (kind: KindName): z.ZodType<{ spec: unknown; restart: boolean; secretPaths?: string[] | undefined }> =>
+  z.object({ spec: kinds[kind].inputs as z.ZodType<unknown>, restart: z.boolean().default(false), secretPaths: secretPathsSchema }).strict();
+const showSecretsSchema = z.enum(["true", "false"]).optional();
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
@@ -167,7 +170,12 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const body = parse(createSchema, request.body, `${kind} create request`);
         // Keys are scoped by kind: the Emulator looks a token up across collections and would answer a
         // cluster create with the volume an earlier create under the same key made.
-        const object = emulator.create(kind, body.spec, { name: body.name, ...(body.tags && { tags: body.tags }), ...(token ? { token: `${kind}:${token}` } : {}) });
+        const object = emulator.create(kind, body.spec, {
+          name: body.name,
+          ...(body.tags && { tags: body.tags }),
+          ...(token ? { token: `${kind}:${token}` } : {}),
+          ...(body.secretPaths ? { secretPaths: body.secretPaths } : {}),
+        });
         return reply.code(201).send(checked(kind, object));
       });
       scope.get(`${base}/:id`, async (request) => {
@@ -186,7 +194,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         const emulator = target(request);
         const id = pathId((request.params as { id: string }).id, kind);
         const body = parse(updateSchema, request.body, `${kind} update request`);
-        return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart }));
+        return checked(kind, emulator.update(kind, id, body.spec, { restart: body.restart, ...(body.secretPaths ? { secretPaths: body.secretPaths } : {}) }));
       });
       scope.put(`${base}/:id/tags`, async (request) => {
         const id = pathId((request.params as { id: string }).id, kind);
@@ -212,7 +220,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
       const after = queryNumber(since, "since", sinceSchema) ?? 0;
       return { items: target(request).events(after) };
     });
-    scope.get("/inspect", async (request) => target(request).inspect());
+    scope.get("/inspect", async (request) => {
+      const { showSecrets } = request.query as { showSecrets?: unknown };
+      return target(request).inspect({ showSecrets: parse(showSecretsSchema, showSecrets, "showSecrets (true or false)") === "true" });
+    });
     scope.get("/capacity", async (request) => ({ items: target(request).capacity() }));
     // Crash recovery: what a create with this (kind-scoped) key made, if anything.
     scope.get("/tokens/:key", async (request) => {

@@ -9,7 +9,8 @@ import { readable } from "../figures.ts";
 export const poolService: ObjectService<"pools"> = {
   collection: "pools",
   idPrefix: "pool",
-  create(_ctx, object) {
+  create(ctx, object) {
+    ctx.storage?.checkDevices(object.spec.devices.map((d, i) => ({ what: `device ${i} of pool ${object.name}`, sizeGiB: d.sizeGiB })));
     object.luns = object.spec.devices.map((d, lun) => ({ lun, sizeGiB: d.sizeGiB }));
   },
   update(ctx, object, spec) {
@@ -23,6 +24,11 @@ export const poolService: ObjectService<"pools"> = {
         throw new EmulatorError("invalid", `device ${i} of pool ${object.name} cannot shrink`);
       }
     }
+    // Devices that grow or are added must fit the host's filesystem like new ones.
+    const grown = spec.devices
+      .map((d, i) => ({ what: `device ${i} of pool ${object.name}`, sizeGiB: d.sizeGiB }))
+      .filter((d, i) => d.sizeGiB > (object.spec.devices[i]?.sizeGiB ?? 0));
+    ctx.storage?.checkDevices(grown);
     const provisionable = capacityGiB(spec.devices) * spec.overcommit;
     const allocated = allocatedGiB(ctx, object.id);
     if (allocated > provisionable) {

@@ -12,6 +12,7 @@ export type StorageErrorCode =
   | "OVERCOMMIT" // the thin-provisioning limit would be exceeded
   | "QUOTA" // a per-pool or per-volume limit would be exceeded
   | "LOCKED" // another live process holds the pool
+  | "EFBIG" // the host filesystem cannot hold a file that large
   | "CLOSED";
 
 export class StorageError extends Error {

@@ -67,7 +67,13 @@ export type PoolMetadata = z.infer<typeof poolMetadataSchema>;
 export async function readPoolMetadata(dir: string): Promise<PoolMetadata> {
   const path = join(dir, METADATA_FILE);
   const text = await readFile(path, "utf8");
-  const parsed = poolMetadataSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is damaged: ${(err as Error).message}`);
+  }
+  const parsed = poolMetadataSchema.safeParse(json);
   if (!parsed.success) {
     throw new Error(`${path} is not a valid thin-pool metadata file: ${parsed.error.message}`);
   }

@@ -12,7 +12,7 @@
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
 import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { mkdir, open, stat } from "node:fs/promises";
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type BlockDevice, StorageError, checkRange } from "./block-device.ts";
@@ -186,37 +186,44 @@ export class ThinPool {
         );
       }
     }
-    await mkdir(dir, { recursive: true });
+    const made = await mkdir(dir, { recursive: true });
     if (await exists(join(dir, METADATA_FILE))) {
       throw new StorageError("ALREADY_EXISTS", `a pool already exists in ${dir}`);
     }
     const luns: LunRecord[] = [];
-    for (const [index, d] of options.devices.entries()) {
-      const file = `lun-${index}.img`;
-      const handle = await open(join(dir, file), "wx");
-      try {
-        await handle.truncate(d.sizeBytes); // sparse: no blocks until written
-        await handle.sync();
-      } finally {
-        await handle.close();
+    try {
+      for (const [index, d] of options.devices.entries()) {
+        const file = `lun-${index}.img`;
+        const handle = await open(join(dir, file), "wx");
+        luns.push({ index, file, sizeBytes: d.sizeBytes, highWater: 0 });
+        try {
+          await handle.truncate(d.sizeBytes); // sparse: no blocks until written
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
       }
-      luns.push({ index, file, sizeBytes: d.sizeBytes, highWater: 0 });
+      await fsyncDirectory(dir);
+      await writePoolMetadata(dir, {
+        format: METADATA_FORMAT,
+        version: 1,
+        chunkSizeBytes: CHUNK_SIZE_BYTES,
+        limits: {
+          overcommit,
+          ...(options.maxVolumeSizeBytes !== undefined && { maxVolumeSizeBytes: options.maxVolumeSizeBytes }),
+          ...(options.maxVolumes !== undefined && { maxVolumes: options.maxVolumes }),
+        },
+        cleanShutdown: true,
+        generation: 0,
+        luns,
+        volumes: [],
+      });
+    } catch (err) {
+      // No half-made pool stays behind: a LUN file without pool.json made the next create fail (EEXIST).
+      for (const l of luns) await rm(join(dir, l.file), { force: true });
+      if (made !== undefined) await rm(made, { recursive: true, force: true });
+      throw err;
     }
-    await fsyncDirectory(dir);
-    await writePoolMetadata(dir, {
-      format: METADATA_FORMAT,
-      version: 1,
-      chunkSizeBytes: CHUNK_SIZE_BYTES,
-      limits: {
-        overcommit,
-        ...(options.maxVolumeSizeBytes !== undefined && { maxVolumeSizeBytes: options.maxVolumeSizeBytes }),
-        ...(options.maxVolumes !== undefined && { maxVolumes: options.maxVolumes }),
-      },
-      cleanShutdown: true,
-      generation: 0,
-      luns,
-      volumes: [],
-    });
     return ThinPool.open(dir);
   }
 

@@ -45,6 +45,7 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
     resource_drift: drift.map((d) => ({
       address: d.address,
       change: d.change,
+      ...(d.reason ? { reason: d.reason } : {}),
       fields: d.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
     })),
     // Keyed by output name, as Terraform's output_changes is.

@@ -29,7 +29,7 @@ export function renderPlanMarkdown(plan: Plan, kinds: ReadonlyMap<string, KindIn
   lines.push(`**${s.create}** to create, **${s.update}** to update, **${s.replace}** to replace, **${s.delete}** to delete, ${s.unchanged} unchanged.`, "");
   if (drift.length > 0) {
     lines.push(`<details><summary>⚠️ ${drift.length} object(s) changed outside virtform</summary>`, "");
-    for (const d of drift) lines.push(`- \`${d.address}\`: ${d.change === "deleted" ? "deleted" : d.fields.map((f) => `\`${f.path}\``).join(", ")}`);
+    for (const d of drift) lines.push(`- \`${d.address}\`: ${d.change === "deleted" ? "deleted" : d.change === "unhealthy" ? `unhealthy: ${d.reason}` : d.fields.map((f) => `\`${f.path}\``).join(", ")}`);
     lines.push("", "</details>", "");
   }
   const changes = plan.changes.filter((c) => c.action !== "noop");

@@ -266,6 +266,10 @@ export function renderDriftText(drift: Drift[], color = false): string {
       lines.push(`  ${paint("red", "-")} ${d.address} was deleted outside virtform`);
       continue;
     }
+    if (d.change === "unhealthy") {
+      lines.push(`  ${paint("red", "!")} ${d.address} is unhealthy: ${d.reason}`);
+      continue;
+    }
     lines.push(`  ${paint("yellow", "~")} ${d.address} was changed outside virtform`);
     for (const f of d.fields) lines.push(`      ~ ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
   }

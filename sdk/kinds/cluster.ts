@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineKind } from "./kind.ts";
+import { optionalSizeGiB } from "./sizes.ts";
 
 export const hypervisorArchitecture = z
   .enum(["native", "hosted", "dual-mode"])
@@ -23,7 +24,7 @@ export const cluster = defineKind({
           count: z.int().min(1).max(10_000).describe("Number of hosts"),
           vcpu: z.int().min(1).max(4096).describe("CPU threads per host"),
           memoryGiB: z.number().positive().max(65_536).describe("Memory per host in GiB"),
-          localDiskGiB: z.number().min(0).describe("Local disk per host in GiB, for instances' ephemeral disks"),
+          localDiskGiB: optionalSizeGiB().describe("Local disk per host in GiB, for instances' ephemeral disks"),
         })
         .strict()
         .describe("The hosts of the cluster, all alike"),

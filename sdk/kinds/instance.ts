@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { placementPolicy } from "./cluster.ts";
 import { defineKind } from "./kind.ts";
+import { optionalSizeGiB } from "./sizes.ts";
 
 /**
  * One VM. The DSL declares instance groups (`cluster.instances(name, { count, ... })`); count is a
@@ -26,7 +27,7 @@ export const instance = defineKind({
         .describe("The image variant the instance boots"),
       vcpu: z.int().min(1).max(512).describe("Virtual CPUs"),
       memoryGiB: z.number().positive().max(16_384).describe("Memory in GiB"),
-      localDiskGiB: z.number().min(0).default(0).describe("Ephemeral local disk in GiB; its data is lost on stop"),
+      localDiskGiB: optionalSizeGiB().default(0).describe("Ephemeral local disk in GiB; its data is lost on stop"),
       placement: z
         .object({
           policy: placementPolicy.optional().describe("Placement policy; the cluster's when absent"),

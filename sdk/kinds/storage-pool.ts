@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineKind } from "./kind.ts";
+import { MAX_DEVICES_PER_POOL, sizeGiB } from "./sizes.ts";
 
 export const storagePool = defineKind({
   name: "StoragePool",
@@ -10,8 +11,9 @@ export const storagePool = defineKind({
     .object({
       media: z.enum(["ssd", "hdd", "nvme"]).describe("Media class of the backing devices"),
       devices: z
-        .array(z.object({ sizeGiB: z.number().positive().describe("Size of the device in GiB") }).strict())
+        .array(z.object({ sizeGiB: sizeGiB().describe("Size of the device in GiB (1 MiB to 1 PiB)") }).strict())
         .min(1)
+        .max(MAX_DEVICES_PER_POOL, { error: `a pool takes at most ${MAX_DEVICES_PER_POOL} devices` })
         .describe("Backing devices; each becomes a LUN"),
       overcommit: z
         .number()
@@ -19,7 +21,7 @@ export const storagePool = defineKind({
         .max(20)
         .default(1)
         .describe("Thin provisioning: volumes may add up to this multiple of the devices' capacity"),
-      maxVolumeGiB: z.number().positive().optional().describe("Largest volume the pool accepts, in GiB"),
+      maxVolumeGiB: sizeGiB().optional().describe("Largest volume the pool accepts, in GiB"),
       quota: z
         .object({
           volumes: z.int().min(0).optional().describe("At most this many volumes (snapshots not counted)"),

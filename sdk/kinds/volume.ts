@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defineKind } from "./kind.ts";
+import { sizeGiB } from "./sizes.ts";
 
 export const volume = defineKind({
   name: "Volume",
@@ -8,7 +9,7 @@ export const volume = defineKind({
   inputs: z
     .object({
       pool: z.string().min(1).describe("Id of the storage pool"),
-      sizeGiB: z.number().positive().describe("Size in GiB; grows in place, never shrinks"),
+      sizeGiB: sizeGiB().describe("Size in GiB (1 MiB to 1 PiB); grows in place, never shrinks"),
       multiAttach: z.boolean().default(false).describe("Whether several instances may attach it at once"),
       deleteProtection: z.boolean().default(false).describe("Refuse deletion while set"),
       source: z

@@ -73,7 +73,7 @@ export class StoragePool extends pulumi.CustomResource {
 export interface VolumeArgs {
   /** Id of the storage pool */
   pool: pulumi.Input<string>;
-  /** Size in GiB; grows in place, never shrinks */
+  /** Size in GiB (1 MiB to 1 PiB); grows in place, never shrinks */
   sizeGiB: pulumi.Input<number>;
   /**
    * Whether several instances may attach it at once
@@ -96,7 +96,7 @@ export class Volume extends pulumi.CustomResource {
   static readonly __pulumiType = "virtform:storage:Volume";
   /** Id of the storage pool */
   declare readonly pool: pulumi.Output<string>;
-  /** Size in GiB; grows in place, never shrinks */
+  /** Size in GiB (1 MiB to 1 PiB); grows in place, never shrinks */
   declare readonly sizeGiB: pulumi.Output<number>;
   /**
    * Whether several instances may attach it at once

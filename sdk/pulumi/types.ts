@@ -227,12 +227,12 @@ export interface ImageVariantsOutput {
 export type AttachmentMode = "read-write" | "read-only";
 
 export interface StoragePoolDevicesArgs {
-  /** Size of the device in GiB */
+  /** Size of the device in GiB (1 MiB to 1 PiB) */
   sizeGiB: pulumi.Input<number>;
 }
 
 export interface StoragePoolDevices {
-  /** Size of the device in GiB */
+  /** Size of the device in GiB (1 MiB to 1 PiB) */
   readonly sizeGiB: number;
 }
 

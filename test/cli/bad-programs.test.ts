@@ -36,7 +36,7 @@ const cases: { name: string; body: string; expected: (string | RegExp)[] }[] = [
     name: "a negative size",
     body: `  fast.volume("data", { sizeGiB: -5 });
 `,
-    expected: ["infra.ts:6: volume.data: sizeGiB: Too small: expected number to be >0"],
+    expected: ["infra.ts:6: volume.data: sizeGiB: Too small: expected number to be >=1 MiB (1/1024 GiB)"],
   },
   {
     name: "a duplicate name",
