@@ -94,7 +94,7 @@ describe("pulumi-resource-virtform over gRPC", () => {
   it("turns zod's messages into check failures with property paths", async () => {
     const { failures } = await check(VOLUME, { pool: "pool-1", sizeGiB: -1, colour: "red" });
     expect(failures).toEqual([
-      { property: "sizeGiB", reason: "sizeGiB: Too small: expected number to be >0" },
+      { property: "sizeGiB", reason: "sizeGiB: Too small: expected number to be >=1 MiB (1/1024 GiB)" },
       { property: "colour", reason: "colour: unknown field colour" },
     ]);
     const nested = await check(POOL, { media: "ssd", devices: [{ sizeGiB: 0 }] });
