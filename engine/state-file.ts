@@ -25,8 +25,6 @@ export class FileStateStore implements StateStore {
   private journalFd: number | undefined;
   private syncScheduled = false;
   /** Test hooks around each record write, so a crash test can stop the process at an exact point. */
-  beforeRecord?: (record: StateRecord) => void;
-  onRecord?: (record: StateRecord) => void;
 
   constructor(path: string, stack: string, secrets: StateSecrets = { pathsOf: () => [] }) {
     this.path = path;
@@ -120,7 +118,6 @@ export class FileStateStore implements StateStore {
   }
 
   async record(state: State, record: StateRecord): Promise<void> {
-    this.beforeRecord?.(record);
     // A new stack gets its snapshot before its first record, so its lineage is on disk from then on.
     if (this.journalFd === undefined && !existsSync(this.path)) await this.commit(state);
     applyRecord(state, record);
@@ -129,7 +126,6 @@ export class FileStateStore implements StateStore {
       this.journalFd = openSync(this.journalPath, "a");
     }
     writeSync(this.journalFd, JSON.stringify(this.sealRecord(record)) + "\n");
-    this.onRecord?.(record);
     this.scheduleSync();
   }
 
