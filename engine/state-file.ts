@@ -24,7 +24,6 @@ export class FileStateStore implements StateStore {
   readonly journalPath: string;
   private journalFd: number | undefined;
   private syncScheduled = false;
-  /** Test hooks around each record write, so a crash test can stop the process at an exact point. */
 
   constructor(path: string, stack: string, secrets: StateSecrets = { pathsOf: () => [] }) {
     this.path = path;
