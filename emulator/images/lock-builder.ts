@@ -4,7 +4,8 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
 import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
 import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
-import { resolve, type Reason } from "./dependency-solver.ts";
+import { basePackageNames, resolveBaseSet } from "./base-set.ts";
+import { resolve, type Reason, type ResolvedPackage } from "./dependency-solver.ts";
 import { loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
 
 export type LockResult = { ok: true; variant: LockedVariant } | { ok: false; explanation: string };
@@ -16,18 +17,42 @@ export function packageRequest(spec: string): { name: string; constraint?: strin
   return match ? { name, constraint: match[1]!.trim() } : { name };
 }
 
+/**
+ * A variant's closure: the base release's essential and required packages installed first (as on
+ * every system of that release), then the variant's packages. A package of the base's own closure,
+ * at the same version, is marked `base` and keeps the reason it has in the base alone; a variant
+ * that constrains a base package to another version moves it out of the base layer.
+ */
 export function resolveLockedVariant(catalog: PackageCatalog, spec: ResolvedVariant): LockResult {
-  const result = resolve(catalog, spec.packages.map(packageRequest));
+  const base = resolveBaseSet(catalog);
+  if (!base.ok) return { ok: false, explanation: `the essential and required packages of ${spec.base} cannot be installed together:\n${base.explanation}` };
+  const requests = spec.packages.map(packageRequest);
+  const requested = new Set(requests.map((r) => r.name));
+  const baseRequests = basePackageNames(catalog)
+    .filter((name) => !requested.has(name))
+    .map((name) => ({ name }));
+  const result = resolve(catalog, [...baseRequests, ...requests]);
   if (!result.ok) return { ok: false, explanation: result.explanation };
-  const packages: LockedPackage[] = result.packages.map((p) => ({
-    name: p.name,
-    version: p.version,
-    architecture: p.architecture,
-    ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
-    installedKiB: p.installedSize,
-    reason: lockReason(p.reason),
-  }));
+  const inBase = new Map(base.packages.map((p) => [p.name, p]));
+  const packages: LockedPackage[] = result.packages.map((p) => {
+    const b = inBase.get(p.name);
+    const isBase = b !== undefined && b.version === p.version && b.architecture === p.architecture;
+    return {
+      name: p.name,
+      version: p.version,
+      architecture: p.architecture,
+      ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
+      installedKiB: p.installedSize,
+      ...(isBase ? { base: true as const } : {}),
+      reason: isBase ? baseReason(b, spec.base) : lockReason(p.reason),
+    };
+  });
   return { ok: true, variant: makeLockedVariant(spec, packages) };
+}
+
+/** A base package's reason: one of the base's own packages, or a dependency of one. */
+function baseReason(p: ResolvedPackage, base: string): LockReason {
+  return p.reason.kind === "dependency" ? lockReason(p.reason) : { kind: "base", base };
 }
 
 function lockReason(reason: Reason): LockReason {

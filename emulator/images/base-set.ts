@@ -1,0 +1,30 @@
+// A base release's own packages: what Debian installs on every system (Essential: yes and
+// Priority: required, as debootstrap's minbase does), with their dependencies. It is resolved once
+// per catalog and is the first layer of every variant of an image on that base.
+import { resolve, type ResolveResult } from "./dependency-solver.ts";
+import type { PackageCatalog } from "./package-catalog.ts";
+
+/** Names of the catalog's essential and required packages (their candidates), sorted. */
+export function basePackageNames(catalog: PackageCatalog): string[] {
+  const names: string[] = [];
+  for (const name of catalog.names()) {
+    const candidate = catalog.candidate(name);
+    if (candidate && (candidate.essential || candidate.priority === "required")) names.push(name);
+  }
+  return names.sort();
+}
+
+const resolved = new WeakMap<PackageCatalog, ResolveResult>();
+
+/** The closure of the base's packages alone (memoized per catalog: every variant needs it). */
+export function resolveBaseSet(catalog: PackageCatalog): ResolveResult {
+  let result = resolved.get(catalog);
+  if (result === undefined) {
+    result = resolve(
+      catalog,
+      basePackageNames(catalog).map((name) => ({ name })),
+    );
+    resolved.set(catalog, result);
+  }
+  return result;
+}
