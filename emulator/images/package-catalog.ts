@@ -283,7 +283,8 @@ export function parsePackagesText(text: string, origin: string): PackageRecord[]
   return out;
 }
 
-const APT_LISTS = "/var/lib/apt/lists";
+// $VIRTFORM_APT_LISTS points elsewhere, as apt's Dir::State::Lists does (a chroot's lists, or none).
+const APT_LISTS = process.env.VIRTFORM_APT_LISTS ?? "/var/lib/apt/lists";
 const APT_HELPER = "/usr/lib/apt/apt-helper";
 
 /**
