@@ -6,7 +6,7 @@ import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
 import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
 import { basePackageNames, resolveBaseSet } from "./base-set.ts";
 import { resolve, type Reason, type ResolvedPackage } from "./dependency-solver.ts";
-import { loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
+import { aptListsDir, loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
 
 export type LockResult = { ok: true; variant: LockedVariant } | { ok: false; explanation: string };
 
@@ -87,9 +87,9 @@ export async function loadCatalogFor(packagesFiles: readonly string[] | undefine
   }
   const lists = systemPackageLists();
   if (lists.length === 0) {
-    throw new Error("no package catalog: the system has no apt lists (run 'apt-get update') and no --packages FILE was given");
+    throw new Error(`no package catalog: the system has no apt lists in ${aptListsDir()} (run 'apt-get update') and no --packages FILE was given`);
   }
-  return { catalog: await loadCatalog(lists), source: "apt-lists", description: `the system apt lists (${lists.length} files)` };
+  return { catalog: await loadCatalog(lists), source: "apt-lists", description: describeAptLists(lists) };
 }
 
 /** Loads the catalog a lock names, when it is available here; undefined with a reason otherwise. */
@@ -100,12 +100,16 @@ export async function loadRecordedCatalog(
   if (source === "apt-lists") {
     const lists = systemPackageLists();
     if (lists.length === 0) return { unavailable: "the lock was made from the system apt lists and this machine has none" };
-    return { loaded: { catalog: await loadCatalog(lists), source, description: `the system apt lists (${lists.length} files)` } };
+    return { loaded: { catalog: await loadCatalog(lists), source, description: describeAptLists(lists) } };
   }
   const paths = source.map((p) => (isAbsolute(p) ? p : resolvePath(lockDir, p)));
   const missing = paths.filter((p) => !existsSync(p));
   if (missing.length > 0) return { unavailable: `the lock's Packages files are missing: ${missing.join(", ")}` };
   return { loaded: { catalog: await loadCatalog(paths), source, description: source.join(", ") } };
+}
+
+function describeAptLists(lists: readonly string[]): string {
+  return `the system apt lists (${lists.length} file${lists.length === 1 ? "" : "s"})`;
 }
 
 /** The `--packages` part of a hint to re-run `images lock` with the lock's own catalog. */

@@ -1,10 +1,10 @@
 // `virtform images ...` and locks in plan/apply, end to end through the real binary. Programs run in
-// temp dirs and resolve against the fixture catalog (--packages), so no apt lists are needed; one
-// suite uses the system's apt lists where they exist.
+// temp dirs and resolve against the fixture catalog (--packages), so no apt lists are needed (runCli
+// points the apt lists at a stand-in); one suite uses the system's apt lists where they exist.
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { systemPackageLists } from "../../emulator/images/package-catalog.ts";
+import { aptListsDir, systemPackageLists } from "../../emulator/images/package-catalog.ts";
 import { makeWorkdir, readJson, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 
 const fixture = join(repoRoot, "test", "images", "fixtures", "Packages");
@@ -292,7 +292,8 @@ describe.skipIf(systemPackageLists().length === 0)("images on the system apt lis
   it("locks the java-appserver variants against bookworm and explains a dependency", async () => {
     const dir = makeWorkdir("virtform-images-apt-");
     copyFileSync(join(repoRoot, "examples", "java-appserver", "infra.ts"), join(dir, "infra.ts"));
-    const lock = await runCli(dir, ["images", "lock"]);
+    const real = { VIRTFORM_APT_LISTS: aptListsDir() }; // runCli's default is a stand-in
+    const lock = await runCli(dir, ["images", "lock"], real);
     expect(lock.code).toBe(0);
     const written = readJson<Lock>(join(dir, "virtform.lock"));
     expect(written.catalog).toBe("apt-lists");
@@ -311,7 +312,7 @@ describe.skipIf(systemPackageLists().length === 0)("images on the system apt lis
     expect(diff.stdout).toMatch(/\+ prometheus-node-exporter \S+/);
     // Every variant has the base's packages: a diff between variants never lists them.
     expect(diff.stdout).not.toMatch(/[-+~] (dpkg|tar|perl-base|base-files) /);
-    const resolve = JSON.parse((await runCli(dir, ["images", "resolve", "--json"])).stdout) as { images: Record<string, { sharedBytes: number }> };
+    const resolve = JSON.parse((await runCli(dir, ["images", "resolve", "--json"], real)).stdout) as { images: Record<string, { sharedBytes: number }> };
     expect(resolve.images["image.appserver"]!.sharedBytes).toBeGreaterThan(100 * 1024 * 1024);
   });
 });
