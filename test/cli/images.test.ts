@@ -78,6 +78,27 @@ describe("images commands on the fixture catalog", () => {
     expect(readFileSync(lockPath, "utf8")).toBe(before);
   });
 
+  it("a lock written before the base layer (version 2) is outdated: plan resolves its variants again, and images lock rewrites it", async () => {
+    const old = makeWorkdir("virtform-images-v2-");
+    writeProgram(old, program(["httpd-a"]));
+    // As virtform wrote it before the base was modelled: shell-base (essential, needed by nothing here) absent.
+    const current = readJson<Lock>(lockPath);
+    const heavy = current.images["image.app"]!.heavy!;
+    const v2Heavy = {
+      ...heavy,
+      digest: `sha256:${"0".repeat(64)}`, // its digest was over that smaller set
+      packages: heavy.packages.filter((p) => p.name !== "shell-base").map(({ base: _base, ...p }) => p),
+    };
+    writeFileSync(join(old, "virtform.lock"), JSON.stringify({ ...current, lockfileVersion: 2, images: { "image.app": { ...current.images["image.app"], heavy: v2Heavy } } }));
+    const r = await runCli(old, ["plan"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("virtform.lock is stale for image.app:heavy: it was locked by lockfile version 2, whose sets lack the base's packages; this plan uses a live resolution against");
+    const relocked = await runCli(old, ["images", "lock", "--packages", fixture]);
+    expect(relocked.stdout).toContain("image.app:heavy: updated 5 packages");
+    expect(relocked.stdout).toContain("      + shell-base 5.2-1");
+    expect(readJson<Lock>(join(old, "virtform.lock")).lockfileVersion).toBe(3);
+  });
+
   it("images resolve --json gives closures, layers, sizes and shared bytes", async () => {
     const r = await runCli(dir, ["images", "resolve", "--packages", fixture, "--json"]);
     expect(r.code).toBe(0);
@@ -285,6 +306,21 @@ export default stack("mail", (s) => {
     const r = await runCli(dir, ["images", "resolve", "--packages", fixture]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('Error: program infra.ts has 1 error\n  infra.ts:3: image.mail: base: unknown base "ubuntu-24"; known: debian-12\n');
+  });
+
+  it("images diff refuses a short variant name that more than one image has, naming them", async () => {
+    writeProgram(
+      dir,
+      `import { stack } from "virtform";
+export default stack("two", (s) => {
+  s.image("a", { base: "debian-12", variants: { ok: {} } });
+  s.image("b", { base: "debian-12", variants: { ok: {}, other: {} } });
+});
+`,
+    );
+    const r = await runCli(dir, ["images", "diff", "ok", "b:other", "--packages", fixture]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("Error: ok names more than one variant (image.a:ok, image.b:ok); name the image too, like image.a:ok\n");
   });
 });
 
