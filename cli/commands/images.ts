@@ -136,7 +136,10 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
     report[image.address] = {
       base: image.inputs.base,
       variants: Object.fromEntries(
-        shown.map((v) => [v, { ...resolved[v]!, sizeBytes: layers.variants[v]!.sizeBytes, layers: layers.variants[v]!.layers }]),
+        shown.map((v) => {
+          const l = layers.variants[v]!;
+          return [v, { ...resolved[v]!, sizeBytes: l.sizeBytes, layers: l.layers, ...(l.base ? { baseLayer: l.base } : {}) }];
+        }),
       ),
       layers: layers.layers,
       sharedBytes: layers.sharedBytes,
@@ -151,7 +154,7 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
       text.push(`  ${v.padEnd(width)}  ${r.packages.length} packages  ${formatBytes(l.sizeBytes)}  ${r.digest}`);
       const parts = l.layers.map((d) => {
         const layer = layers.layers[d]!;
-        return `${short(d)} (${layer.packages.length} packages, ${formatBytes(layer.sizeBytes)})`;
+        return `${d === l.base ? "base " : ""}${short(d)} (${layer.packages.length} packages, ${formatBytes(layer.sizeBytes)})`;
       });
       text.push(`  ${" ".repeat(width)}  layers: ${parts.join(" + ")}`);
       if (options.variant !== undefined) {

@@ -23,6 +23,8 @@ export interface Layer {
 export interface VariantLayers {
   /** Bottom first: the base layer, the common layer, then the variant's own (each absent when empty). */
   layers: string[];
+  /** The digest of the base layer (the first), when the variant has the base's packages. */
+  base?: string;
   sizeBytes: number;
 }
 
@@ -61,14 +63,19 @@ export function computeLayers(variants: Record<string, readonly LayerPackage[]>)
     // One variant alone has no "common" part to share: its packages are one layer on the base.
     const shared = names.length > 1 ? pkgs.filter((p) => common!.has(key(p))) : [];
     const own = names.length > 1 ? pkgs.filter((p) => !common!.has(key(p))) : pkgs;
-    if (base.length > 0) stack.push(layerOf(base));
+    const baseLayer = base.length > 0 ? layerOf(base) : undefined;
+    if (baseLayer) stack.push(baseLayer);
     if (shared.length > 0) stack.push(layerOf(shared));
     if (own.length > 0) stack.push(layerOf(own));
     for (const layer of stack) {
       layers[layer.digest] = layer;
       uses.set(layer.digest, (uses.get(layer.digest) ?? 0) + 1);
     }
-    out[name] = { layers: stack.map((l) => l.digest), sizeBytes: stack.reduce((sum, l) => sum + l.sizeBytes, 0) };
+    out[name] = {
+      layers: stack.map((l) => l.digest),
+      ...(baseLayer ? { base: baseLayer.digest } : {}),
+      sizeBytes: stack.reduce((sum, l) => sum + l.sizeBytes, 0),
+    };
   }
   const sharedBytes = [...uses].filter(([, n]) => n > 1).reduce((sum, [d]) => sum + layers[d]!.sizeBytes, 0);
   const storedBytes = Object.values(layers).reduce((sum, l) => sum + l.sizeBytes, 0);

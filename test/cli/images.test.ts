@@ -103,12 +103,13 @@ describe("images commands on the fixture catalog", () => {
     const r = await runCli(dir, ["images", "resolve", "--packages", fixture, "--json"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
-      images: Record<string, { variants: Record<string, { digest: string; layers: string[]; sizeBytes: number; packages: { name: string }[] }>; layers: Record<string, { packages: string[]; sizeBytes: number }>; sharedBytes: number; storedBytes: number }>;
+      images: Record<string, { variants: Record<string, { digest: string; layers: string[]; baseLayer?: string; sizeBytes: number; packages: { name: string }[] }>; layers: Record<string, { packages: string[]; sizeBytes: number }>; sharedBytes: number; storedBytes: number }>;
     };
     const app = out.images["image.app"]!;
     // The base's packages first, then what both variants share, then heavy's own.
     expect(app.variants.light!.layers).toHaveLength(2);
     expect(app.layers[app.variants.light!.layers[0]!]!.packages).toEqual(["libc=2.36-9+deb12u1", "shell-base=5.2-1"]);
+    expect(app.variants.light!.baseLayer).toBe(app.variants.light!.layers[0]);
     expect(app.variants.heavy!.layers).toEqual([...app.variants.light!.layers, expect.stringMatching(/^sha256:/)]);
     expect(app.layers[app.variants.heavy!.layers[2]!]!.packages).toEqual(["httpd-a=1.0-1"]);
     expect(app.sharedBytes).toBe(COMMON_KIB * 1024);
@@ -119,6 +120,7 @@ describe("images commands on the fixture catalog", () => {
     const one = await runCli(dir, ["images", "resolve", "--packages", fixture, "--variant", "heavy"]);
     expect(one.stdout).toContain("heavy  5 packages  188.9 MiB");
     expect(one.stdout).toContain("httpd-a 1.0-1 amd64 400.0 KiB");
+    expect(one.stdout).toMatch(/layers: base sha256:[0-9a-f]{12} \(2 packages, 12\.6 MiB\) \+ sha256:/);
     expect(one.stdout).not.toMatch(/^ {2}light /m);
     expect(one.stdout).toContain("shared between variants: 188.5 MiB");
   });

@@ -186,6 +186,7 @@ describe("layers", () => {
     expect(layers.variants.light!.layers).toHaveLength(2);
     expect(layers.variants.heavy!.layers).toHaveLength(3);
     expect(layers.variants.heavy!.layers.slice(0, 2)).toEqual(layers.variants.light!.layers);
+    expect(layers.variants.heavy!.base).toBe(layers.variants.light!.layers[0]);
     expect(layers.layers[layers.variants.light!.layers[0]!]!.packages).toEqual(["libc=2.36-9+deb12u1", "shell-base=5.2-1"]);
     expect(layers.layers[layers.variants.light!.layers[1]!]!.packages).toEqual(["jdk-common=17.0.15", "jdk=17.0.15+6-1~deb12u1"]);
     expect(layers.layers[layers.variants.heavy!.layers[2]!]!.packages).toEqual(["httpd-a=1.0-1"]);
