@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
 import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
 import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
-import { basePackageNames, resolveBaseSet } from "./base-set.ts";
+import { basePackageNames, releaseMismatch, resolveBaseSet } from "./base-set.ts";
 import { resolve, type Reason, type ResolvedPackage } from "./dependency-solver.ts";
 import { aptListsDir, loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
 
@@ -24,6 +24,8 @@ export function packageRequest(spec: string): { name: string; constraint?: strin
  * that constrains a base package to another version moves it out of the base layer.
  */
 export function resolveLockedVariant(catalog: PackageCatalog, spec: ResolvedVariant): LockResult {
+  const mismatch = releaseMismatch(catalog, spec.base);
+  if (mismatch) return { ok: false, explanation: mismatch };
   const base = resolveBaseSet(catalog);
   if (!base.ok) return { ok: false, explanation: `the essential and required packages of ${spec.base} cannot be installed together:\n${base.explanation}` };
   const requests = spec.packages.map(packageRequest);

@@ -1,5 +1,5 @@
 // Lock building, staleness, stable serialization and layers, on the hand-written fixture catalog.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -101,6 +101,19 @@ describe("locking a variant", () => {
     expect(libc.base).toBeUndefined();
     expect(libc.reason).toEqual({ kind: "requested", constraint: "= 2.36-9" });
     expect(pinned.packages.filter((p) => p.base).map((p) => p.name)).toEqual(["shell-base"]);
+  });
+
+  it("apt lists of another release cannot serve the base", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-lists-"));
+    const lists = (release: string) => {
+      const file = join(dir, `deb.debian.org_debian_dists_${release}_main_binary-amd64_Packages`);
+      writeFileSync(file, readFileSync(fixture, "utf8"));
+      return file;
+    };
+    const trixie = resolveLockedVariant(await loadCatalog([lists("trixie")]), resolveVariant(image, "light"));
+    expect(trixie).toEqual({ ok: false, explanation: "the catalog holds trixie lists, not debian-12's (bookworm)" });
+    const bookworm = resolveLockedVariant(await loadCatalog([lists("bookworm"), lists("bookworm-updates")]), resolveVariant(image, "light"));
+    expect(bookworm.ok).toBe(true);
   });
 
   it("an unsatisfiable variant fails with apt's kind of explanation", () => {
