@@ -88,7 +88,9 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
     })();
     evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     if (locks.needsLiveResolution) {
-      await locks.resolvePending();
+      await locks.resolvePending().catch((err: unknown) => {
+        throw new CliError((err as Error).message);
+      });
       evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     }
     evaluated.diagnostics.push(...locks.errors.map(locatedIn(evaluated.resources)));

@@ -86,9 +86,10 @@ export class LockContext {
   }
 
   private async catalog(): Promise<{ loaded?: LoadedCatalog; unavailable?: string }> {
-    // An explicit catalog wins; a lock's own catalog keeps its entries consistent; the system's
-    // lists are the default when there is no lock at all.
-    if (this.options.packages?.length || !this.lock) {
+    // An explicit catalog wins (a missing file is the user's error, thrown); a lock's own catalog
+    // keeps its entries consistent; the system's lists are the default when there is no lock at all.
+    if (this.options.packages?.length) return { loaded: await loadCatalogFor(this.options.packages, dirname(this.lockPath)) };
+    if (!this.lock) {
       try {
         return { loaded: await loadCatalogFor(this.options.packages, dirname(this.lockPath)) };
       } catch (err) {

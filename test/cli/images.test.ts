@@ -289,7 +289,10 @@ export default stack("mail", (s) => {
     const allowed = await runCli(dir, ["plan", "--allow-unlocked"], noLists);
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain("its digests cover the requested packages only (--allow-unlocked)");
-    expect(allowed.stdout).toContain("+ image.mail will be created");
+    expect(allowed.stdout).toContain("+ image.mail will be created");    // A catalog named on the command line must be there, --allow-unlocked or not.
+    const missing = await runCli(dir, ["plan", "--allow-unlocked", "--packages", "mirror/Packages"], noLists);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`Error: Packages file not found: ${join(dir, "mirror", "Packages")}\n`);
   });
 
   it("images lock and images resolve report every failing variant at the image's line, and write no lock", async () => {
