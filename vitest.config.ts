@@ -7,6 +7,10 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     exclude: ["test/integration/**", "**/node_modules/**"],
+    // Programs planned without a lock resolve their images against apt's lists: every test, in
+    // process or through the CLI, sees a tiny stand-in for them, fast and the same on every machine.
+    // A test that wants the real lists sets VIRTFORM_APT_LISTS itself.
+    env: { VIRTFORM_APT_LISTS: fileURLToPath(new URL("./test/fixtures/apt-lists", import.meta.url)) },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // End-to-end suites spawn the CLI and emulator processes; two cores, so keep forks few.

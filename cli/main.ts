@@ -45,8 +45,13 @@ export async function main(argv: string[]): Promise<number> {
       .option("--replace <address>", "replace this resource even if unchanged (repeatable)", collect)
       .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
       .option("--allow-duplicates", "create resources even where the backend holds objects of the stack that state lost (see state recover)");
+  /** How plan and apply resolve image variants that virtform.lock does not answer. */
+  const unlockedImages = (command: Command) =>
+    command
+      .option("--packages <files...>", "Debian Packages files to resolve image variants the lock does not answer against (default: the lock's catalog, else the system apt lists)")
+      .option("--allow-unlocked", "when no package catalog is reachable, plan unlocked image variants by their requested packages alone instead of refusing");
 
-  planning(
+  unlockedImages(planning(
     cli
       .command("plan")
       .description("Show what apply would change")
@@ -55,9 +60,9 @@ export async function main(argv: string[]): Promise<number> {
       .option("--markdown", "print the plan as Markdown, for a pull-request comment")
       .option("--out <file>", "save the plan; `virtform apply FILE` applies exactly it")
       .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none"),
-  ).action(run((program: string, options: PlanCommandOptions) => planCommand(program, options)));
+  )).action(run((program: string, options: PlanCommandOptions) => planCommand(program, options)));
 
-  planning(
+  unlockedImages(planning(
     cli
       .command("apply")
       .description("Plan and carry out the changes (or apply a plan saved with plan --out)")
@@ -65,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("-y, --yes", "do not ask for confirmation")
       .option("--parallelism <n>", "how many changes may run at once", "10")
       .option("--kind-parallelism <kind=n>", "at most n changes of a kind at once, e.g. Instance=4 (repeatable)", collect),
-  ).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
+  )).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
 
   planning(
     cli
@@ -178,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
   images
     .command("diff")
     .description("Package-level difference between two variants (image.appserver:light image.appserver:heavy) or two lock files")
-    .argument("<a>", "a variant or a lock file")
+    .argument("<a>", 'a variant ("light", "appserver:light" or "image.appserver:light") or a lock file')
     .argument("<b>", "a variant or a lock file")
     .option("--program <file>", "the program declaring the images", DEFAULT_PROGRAM)
     .option(...packagesOption)
@@ -234,7 +239,8 @@ function reportError(err: unknown): number {
   }
   if (err instanceof DiagnosticsError) {
     process.stderr.write(`Error: ${err.message}\n`);
-    for (const d of err.diagnostics) process.stderr.write(`  ${formatDiagnostic(d)}\n`);
+    // A diagnostic's continuation lines (a solver's explanation) are indented under its first.
+    for (const d of err.diagnostics) process.stderr.write(`  ${formatDiagnostic(d).replaceAll("\n", "\n    ")}\n`);
     return 1;
   }
   if (err instanceof SecretsError || err instanceof StateFileError) {

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../engine/model.ts";
 import { LockContext } from "../emulator/images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
@@ -56,6 +56,10 @@ async function importProgram(url: string): Promise<{ default?: unknown }> {
 export interface LoadOptions {
   /** Use virtform.lock beside the program for image variants (default true); warnings go to stderr. */
   locks?: boolean;
+  /** Packages files to resolve variants the lock does not answer against (default: the lock's catalog, or the system apt lists). */
+  packages?: string[];
+  /** With no catalog reachable, plan unlocked variants by their requested packages alone instead of refusing. */
+  allowUnlocked?: boolean;
 }
 
 export async function loadProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
@@ -77,21 +81,31 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
     const locks = (() => {
       try {
-        return new LockContext(file, path);
+        return new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });
       } catch (err) {
         throw new CliError((err as Error).message);
       }
     })();
     evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     if (locks.needsLiveResolution) {
-      await locks.resolvePending();
+      await locks.resolvePending().catch((err: unknown) => {
+        throw new CliError((err as Error).message);
+      });
       evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     }
-    locks.finish();
-    evaluated.diagnostics.push(...locks.errors);
-    for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+    evaluated.diagnostics.push(...locks.errors.map(locatedIn(evaluated.resources)));
+    for (const w of locks.warnings.map(locatedIn(evaluated.resources))) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   }
   const errors = evaluated.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
   return evaluated;
+}
+
+/** A diagnostic about a resource, placed at the resource's declaration in the program. */
+function locatedIn(resources: readonly DesiredResource[]): (d: Diagnostic) => Diagnostic {
+  const sources = new Map(resources.map((r) => [r.address, r.source]));
+  return (d) => {
+    const source = d.address === undefined ? undefined : sources.get(d.address);
+    return d.source || !source ? d : { ...d, source };
+  };
 }

@@ -1,5 +1,6 @@
 // The image registry: each variant registered under its content digest, its packages stored as
-// layers by digest (the closure common to all variants once, each variant's remainder on top).
+// layers by digest (the base release's packages, then the closure common to all variants once, each
+// variant's remainder on top).
 import { resolveVariant, variantDigest } from "../sdk/kinds/image.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { ImageObject } from "./data.ts";
@@ -50,11 +51,9 @@ function register(ctx: EmulatorContext, object: ImageObject): void {
   const contents: Record<string, LayerPackage[]> = {};
   for (const [name, entry] of Object.entries(locked)) {
     if (!(name in object.spec.variants)) continue;
-    contents[name] = Object.entries(entry.packages).map(([pkg, version]) => ({
-      name: pkg,
-      version,
-      installedKiB: entry.installedKiB[pkg] ?? 0,
-    }));
+    const layer = (packages: Record<string, string>, base: boolean) =>
+      Object.entries(packages).map(([pkg, version]) => ({ name: pkg, version, installedKiB: entry.installedKiB[pkg] ?? 0, base }));
+    contents[name] = [...layer(entry.base ?? {}, true), ...layer(entry.packages, false)];
   }
   const layered = computeLayers(contents);
   object.variants = Object.fromEntries(
@@ -65,7 +64,7 @@ function register(ctx: EmulatorContext, object: ImageObject): void {
       if (!entry || !layers) {
         return [name, { digest: variantDigest(variant), packages: variant.packages, config: variant.config }];
       }
-      const packages = Object.entries(entry.packages)
+      const packages = Object.entries({ ...entry.base, ...entry.packages })
         .map(([pkg, version]) => `${pkg}=${version}`)
         .sort();
       return [name, { digest: entry.digest, packages, config: variant.config, layers: layers.layers, sizeBytes: layers.sizeBytes }];

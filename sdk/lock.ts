@@ -2,7 +2,9 @@
 // the content digest over that set and the config. Committed beside the program like
 // package-lock.json, so plans are reproducible on machines without a package catalog. The config
 // itself is kept as a digest only: it may hold secrets (a value wrapped with secret()), and a lock is
-// meant to be committed. Version 1 locks (which kept the config's values) are still read.
+// meant to be committed. Since version 3 each set includes the base release's essential and required
+// packages (marked `base`, the image's first layer). Versions 1 and 2 are still read; their entries
+// are outdated (no base packages), so they are resolved again.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -10,13 +12,15 @@ import { z } from "zod";
 import type { ResolvedVariant } from "./kinds/image.ts";
 
 export const LOCK_FILE = "virtform.lock";
-export const LOCKFILE_VERSION = 2;
+export const LOCKFILE_VERSION = 3;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
 const lockReason = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("requested"), constraint: z.string().optional(), via: z.string().optional() }).strict(),
   z.object({ kind: z.literal("essential") }).strict(),
+  /** One of the base release's essential or required packages. */
+  z.object({ kind: z.literal("base"), base: z.string() }).strict(),
   z
     .object({
       kind: z.literal("dependency"),
@@ -34,6 +38,8 @@ const lockedPackage = z
     architecture: z.string(),
     sha256: z.string().optional(),
     installedKiB: z.int().min(0),
+    /** In the base release's set: the image's first layer. */
+    base: z.literal(true).optional(),
     reason: lockReason,
   })
   .strict();
@@ -64,7 +70,7 @@ const catalogSource = z.union([z.literal("apt-lists"), z.array(z.string()).min(1
 
 const lockFile = z
   .object({
-    lockfileVersion: z.union([z.literal(1), z.literal(LOCKFILE_VERSION)]),
+    lockfileVersion: z.union([z.literal(1), z.literal(2), z.literal(LOCKFILE_VERSION)]),
     catalog: catalogSource,
     images: z.record(z.string(), z.record(z.string(), lockedVariant)),
   })
@@ -128,6 +134,7 @@ export function serializeLock(lock: LockFile): string {
           architecture: p.architecture,
           ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
           installedKiB: p.installedKiB,
+          ...(p.base ? { base: true } : {}),
           reason: p.reason,
         };
         lines.push(`          ${JSON.stringify(ordered)}${pi < pkgs.length - 1 ? "," : ""}`);
@@ -189,12 +196,17 @@ export function makeLockedVariant(spec: ResolvedVariant, packages: LockedPackage
 
 /**
  * How a lock entry relates to what the program asks for now: fresh; only the config changed (the
- * locked packages still answer the request, the digest must be recomputed); or stale (base or
- * packages changed, so it must be resolved again).
+ * locked packages still answer the request, the digest must be recomputed); stale (base or
+ * packages changed); or outdated (written by a lock version without the base's packages). Stale
+ * and outdated entries must be resolved again.
  */
-export type Freshness = "fresh" | "config-changed" | "stale";
+export type Freshness = "fresh" | "config-changed" | "stale" | "outdated";
 
-export function freshness(entry: LockedVariant, spec: ResolvedVariant): Freshness {
+/** The first lockfile version whose sets include the base release's packages. */
+const BASE_LAYER_VERSION = 3;
+
+export function freshness(entry: LockedVariant, spec: ResolvedVariant, lockfileVersion: number = LOCKFILE_VERSION): Freshness {
+  if (lockfileVersion < BASE_LAYER_VERSION) return "outdated";
   const req = entry.requested;
   const samePackages = req.packages.length === spec.packages.length && req.packages.every((p, i) => p === spec.packages[i]);
   if (req.base !== spec.base || !samePackages) return "stale";
@@ -217,14 +229,19 @@ export function withConfig(entry: LockedVariant, spec: ResolvedVariant): LockedV
  */
 export interface LockedInputs {
   digest: string;
+  /** The base release's packages (the first layer); absent when the entry has none. */
+  base?: Record<string, string>;
+  /** The other packages. */
   packages: Record<string, string>;
   installedKiB: Record<string, number>;
 }
 
 export function lockedInputs(entry: LockedVariant): LockedInputs {
+  const base = entry.packages.filter((p) => p.base);
   return {
     digest: entry.digest,
-    packages: Object.fromEntries(entry.packages.map((p) => [p.name, p.version])),
+    ...(base.length > 0 ? { base: Object.fromEntries(base.map((p) => [p.name, p.version])) } : {}),
+    packages: Object.fromEntries(entry.packages.filter((p) => !p.base).map((p) => [p.name, p.version])),
     installedKiB: Object.fromEntries(entry.packages.map((p) => [p.name, p.installedKiB])),
   };
 }
@@ -245,6 +262,10 @@ export function lockedWhy(packages: readonly LockedPackage[], name: string): str
     }
     if (r.kind === "essential") {
       chain.unshift(`${cur.name} ${cur.version} (essential)`);
+      break;
+    }
+    if (r.kind === "base") {
+      chain.unshift(`${cur.name} ${cur.version} (base ${r.base})`);
       break;
     }
     chain.unshift(`${cur.name} ${cur.version} (${r.field}: ${r.relation} of ${r.parent})`);

@@ -5,7 +5,8 @@ import { CliError } from "../cli-error.ts";
 export async function graphCommand(program: string, options: { format?: string }): Promise<number> {
   const format = options.format ?? "dot";
   if (format !== "dot" && format !== "mermaid") throw new CliError(`--format is dot or mermaid, not ${format}`);
-  const { resources, name } = await loadProgram(program);
+  // Edges do not depend on which packages a variant resolves to: no lock or catalog is needed.
+  const { resources, name } = await loadProgram(program, { locks: false });
   const lines: string[] = [];
   if (format === "dot") {
     lines.push(`digraph "${name}" {`, "  rankdir=LR;", "  node [shape=box];");

@@ -4,6 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import { computeLayers, formatBytes, type ImageLayers } from "../../emulator/images/layers.ts";
 import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../emulator/images/lock-builder.ts";
+import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../engine/model.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
   LOCKFILE_VERSION,
@@ -28,6 +29,7 @@ export interface CatalogOptions {
 interface ProgramImage {
   address: string;
   inputs: ImageInputs;
+  source?: SourceLocation;
 }
 
 async function programImages(program: string): Promise<ProgramImage[]> {
@@ -35,7 +37,7 @@ async function programImages(program: string): Promise<ProgramImage[]> {
   const evaluated = await loadProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
-    .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs }));
+    .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));
   if (images.length === 0) throw new CliError(`program ${program} declares no images`);
   return images;
 }
@@ -48,10 +50,40 @@ async function catalogFor(program: string, options: CatalogOptions): Promise<Loa
   }
 }
 
+/** Resolves variants, collecting every failure (at the image's line) rather than stopping at the first. */
+class Resolutions {
+  private readonly catalog: LoadedCatalog;
+  readonly failures: Diagnostic[] = [];
+
+  constructor(catalog: LoadedCatalog) {
+    this.catalog = catalog;
+  }
+
+  resolve(image: ProgramImage, variant: string): LockedVariant | undefined {
+    const result = resolveLockedVariant(this.catalog.catalog, resolveVariant(image.inputs, variant));
+    if (result.ok) return result.variant;
+    this.failures.push({
+      severity: "error",
+      address: image.address,
+      path: `variants.${variant}`,
+      ...(image.source ? { source: image.source } : {}),
+      message: `cannot resolve ${image.address}:${variant} against ${this.catalog.description}:\n${result.explanation}`,
+    });
+    return undefined;
+  }
+
+  /** Throws when any variant failed: every one is reported. */
+  check(): void {
+    const n = this.failures.length;
+    if (n > 0) throw new DiagnosticsError(this.failures, `${n} image variant${n === 1 ? "" : "s"} cannot be resolved`);
+  }
+}
+
 function resolveOrFail(catalog: LoadedCatalog, image: ProgramImage, variant: string): LockedVariant {
-  const result = resolveLockedVariant(catalog.catalog, resolveVariant(image.inputs, variant));
-  if (!result.ok) throw new CliError(`cannot resolve ${image.address}:${variant} against ${catalog.description}:\n${result.explanation}`);
-  return result.variant;
+  const resolutions = new Resolutions(catalog);
+  const entry = resolutions.resolve(image, variant);
+  resolutions.check();
+  return entry!;
 }
 
 /** "heavy", "appserver:heavy" or "image.appserver:heavy" -> matching (image, variant) pairs. */
@@ -70,7 +102,7 @@ function selectVariants(images: ProgramImage[], selector: string | undefined): {
 function layersOf(variants: Record<string, LockedVariant>): ImageLayers {
   return computeLayers(
     Object.fromEntries(
-      Object.entries(variants).map(([name, v]) => [name, v.packages.map((p) => ({ name: p.name, version: p.version, installedKiB: p.installedKiB }))]),
+      Object.entries(variants).map(([name, v]) => [name, v.packages.map((p) => ({ name: p.name, version: p.version, installedKiB: p.installedKiB, base: p.base === true }))]),
     ),
   );
 }
@@ -86,17 +118,28 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
   const catalog = await catalogFor(program, options);
   const report: Record<string, unknown> = {};
   const text: string[] = [];
-  for (const image of images) {
-    // Layers depend on every variant of the image, so all are resolved even when one is shown.
+  // Layers depend on every variant of an image, so all are resolved even when one is shown.
+  const resolutions = new Resolutions(catalog);
+  const all = images.map((image) => {
     const resolved: Record<string, LockedVariant> = {};
-    for (const variant of Object.keys(image.inputs.variants)) resolved[variant] = resolveOrFail(catalog, image, variant);
+    for (const variant of Object.keys(image.inputs.variants)) {
+      const entry = resolutions.resolve(image, variant);
+      if (entry) resolved[variant] = entry;
+    }
+    return { image, resolved };
+  });
+  resolutions.check();
+  for (const { image, resolved } of all) {
     const layers = layersOf(resolved);
     const shown = selected.filter((s) => s.image === image).map((s) => s.variant);
     if (shown.length === 0) continue;
     report[image.address] = {
       base: image.inputs.base,
       variants: Object.fromEntries(
-        shown.map((v) => [v, { ...resolved[v]!, sizeBytes: layers.variants[v]!.sizeBytes, layers: layers.variants[v]!.layers }]),
+        shown.map((v) => {
+          const l = layers.variants[v]!;
+          return [v, { ...resolved[v]!, sizeBytes: l.sizeBytes, layers: l.layers, ...(l.base ? { baseLayer: l.base } : {}) }];
+        }),
       ),
       layers: layers.layers,
       sharedBytes: layers.sharedBytes,
@@ -111,7 +154,7 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
       text.push(`  ${v.padEnd(width)}  ${r.packages.length} packages  ${formatBytes(l.sizeBytes)}  ${r.digest}`);
       const parts = l.layers.map((d) => {
         const layer = layers.layers[d]!;
-        return `${short(d)} (${layer.packages.length} packages, ${formatBytes(layer.sizeBytes)})`;
+        return `${d === l.base ? "base " : ""}${short(d)} (${layer.packages.length} packages, ${formatBytes(layer.sizeBytes)})`;
       });
       text.push(`  ${" ".repeat(width)}  layers: ${parts.join(" + ")}`);
       if (options.variant !== undefined) {
@@ -144,18 +187,20 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   const next: LockFile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
   const lines: string[] = [];
   let changed = 0;
+  const resolutions = new Resolutions(catalog);
   for (const image of images) {
     const entries: Record<string, LockedVariant> = {};
     for (const variant of Object.keys(image.inputs.variants).sort()) {
       const spec = resolveVariant(image.inputs, variant);
       const old = previous?.images[image.address]?.[variant];
-      const state = old ? freshness(old, spec) : "stale";
-      let entry: LockedVariant;
-      if (old && sameCatalog && !options.update && state !== "stale") {
+      const state = old ? freshness(old, spec, previous!.lockfileVersion) : "stale";
+      let entry: LockedVariant | undefined;
+      if (old && sameCatalog && !options.update && (state === "fresh" || state === "config-changed")) {
         // As npm and terraform do: a lock that still answers the request is kept, not upgraded.
         entry = state === "fresh" ? old : withConfig(old, spec);
       } else {
-        entry = resolveOrFail(catalog, image, variant);
+        entry = resolutions.resolve(image, variant);
+        if (!entry) continue;
       }
       entries[variant] = entry;
       const name = `${image.address}:${variant}`;
@@ -169,6 +214,8 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
     }
     next.images[image.address] = entries;
   }
+  // Nothing is written unless every variant resolved: the lock stays whole.
+  resolutions.check();
   const removed = previous
     ? Object.entries(previous.images).flatMap(([a, vs]) => Object.keys(vs).filter((v) => !next.images[a]?.[v]).map((v) => `${a}:${v}`))
     : [];
@@ -210,7 +257,7 @@ class VariantSets {
     const spec = resolveVariant(image.inputs, variant);
     const entry = this.lock?.images[image.address]?.[variant];
     if (entry) {
-      const state = freshness(entry, spec);
+      const state = freshness(entry, spec, this.lock!.lockfileVersion);
       if (state === "fresh") return entry;
       if (state === "config-changed") return withConfig(entry, spec);
     }
@@ -279,9 +326,20 @@ export async function imagesDiffCommand(a: string, b: string, options: CatalogOp
       }
       return { label: arg, sets: map };
     }
-    if (!arg.includes(":")) throw new CliError(`${arg} is neither a lock file nor a variant like image.appserver:light`);
+    // A variant as --variant takes it: "light", "appserver:light" or "image.appserver:light".
     programImagesCache ??= programImages(program);
-    const picked = selectVariants(await programImagesCache, arg);
+    const images = await programImagesCache;
+    const all = images.flatMap((image) => Object.keys(image.inputs.variants).map((variant) => `${image.address}:${variant}`));
+    const picked = (() => {
+      try {
+        return selectVariants(images, arg);
+      } catch {
+        throw new CliError(`${arg} is neither a lock file nor a variant of ${program} (its variants: ${all.join(", ")})`);
+      }
+    })();
+    if (picked.length > 1) {
+      throw new CliError(`${arg} names more than one variant (${picked.map((p) => `${p.image.address}:${p.variant}`).join(", ")}); name the image too, like ${picked[0]!.image.address}:${arg}`);
+    }
     const { image, variant } = picked[0]!;
     return { label: `${image.address}:${variant}`, sets: new Map([["", await sets.get(image, variant)]]) };
   };

@@ -22,7 +22,7 @@ import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { withArticle } from "../../engine/render/article.ts";
-import { loadProgram } from "../program.ts";
+import { loadProgram, type LoadOptions } from "../program.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -35,6 +35,9 @@ export interface RunOptions {
   stack?: string;
   /** Create resources even where the backend holds objects of the stack that state lost. */
   allowDuplicates?: boolean;
+  /** Packages files to resolve image variants the lock does not answer against. */
+  packages?: string[];
+  allowUnlocked?: boolean;
 }
 
 export interface PlanCommandOptions extends RunOptions {
@@ -106,6 +109,15 @@ export function parseDuration(text: string | undefined): number {
   return match[2] === "ms" ? n : match[2] === "m" ? n * 60_000 : n * 1000;
 }
 
+/**
+ * How images are resolved for this run: destroy deletes whatever they resolve to, so it needs no
+ * catalog; refresh only reads the backend, so unlocked variants do not stop it.
+ */
+function imageLoadOptions(options: RunOptions & { destroy?: boolean }): LoadOptions {
+  if (options.destroy) return { locks: false };
+  return { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true || options.refreshOnly === true };
+}
+
 async function withSession<T>(
   programPath: string,
   operation: string,
@@ -122,7 +134,7 @@ async function withSession<T>(
   if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const program = await loadProgram(programPath).catch((err: unknown) => {
+    const program = await loadProgram(programPath, imageLoadOptions(options)).catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
         programMissing = true;

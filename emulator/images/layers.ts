@@ -1,6 +1,7 @@
-// Layers of an image's variants: the packages every variant has (same name and version) form one
-// common layer, stored once; each variant's remainder is a layer on top. A layer is identified by a
-// digest over its sorted package set, so identical remainders (or identical images) share storage.
+// Layers of an image's variants: the base release's packages are the first layer; of the rest, the
+// packages every variant has (same name and version) form one common layer, stored once; each
+// variant's remainder is a layer on top. A layer is identified by a digest over its sorted package
+// set, so identical bases, remainders (or identical images) share storage.
 import { createHash } from "node:crypto";
 
 export interface LayerPackage {
@@ -8,6 +9,8 @@ export interface LayerPackage {
   version: string;
   /** Installed-Size, KiB. */
   installedKiB: number;
+  /** One of the base release's packages: in the first layer. */
+  base?: boolean;
 }
 
 export interface Layer {
@@ -18,8 +21,10 @@ export interface Layer {
 }
 
 export interface VariantLayers {
-  /** Bottom first: the common layer, then the variant's own (absent when empty). */
+  /** Bottom first: the base layer, the common layer, then the variant's own (each absent when empty). */
   layers: string[];
+  /** The digest of the base layer (the first), when the variant has the base's packages. */
+  base?: string;
   sizeBytes: number;
 }
 
@@ -45,25 +50,32 @@ export function computeLayers(variants: Record<string, readonly LayerPackage[]>)
   const key = (p: LayerPackage) => `${p.name}=${p.version}`;
   let common: Set<string> | undefined;
   for (const name of names) {
-    const ids = new Set(variants[name]!.map(key));
+    const ids = new Set(variants[name]!.filter((p) => !p.base).map(key));
     common = common === undefined ? ids : new Set([...common].filter((id) => ids.has(id)));
   }
   const layers: Record<string, Layer> = {};
   const uses = new Map<string, number>();
   const out: Record<string, VariantLayers> = {};
   for (const name of names) {
-    const pkgs = variants[name]!;
+    const base = variants[name]!.filter((p) => p.base);
+    const pkgs = variants[name]!.filter((p) => !p.base);
     const stack: Layer[] = [];
-    // One variant alone has no "common" part to share: it is one layer.
+    // One variant alone has no "common" part to share: its packages are one layer on the base.
     const shared = names.length > 1 ? pkgs.filter((p) => common!.has(key(p))) : [];
     const own = names.length > 1 ? pkgs.filter((p) => !common!.has(key(p))) : pkgs;
+    const baseLayer = base.length > 0 ? layerOf(base) : undefined;
+    if (baseLayer) stack.push(baseLayer);
     if (shared.length > 0) stack.push(layerOf(shared));
     if (own.length > 0) stack.push(layerOf(own));
     for (const layer of stack) {
       layers[layer.digest] = layer;
       uses.set(layer.digest, (uses.get(layer.digest) ?? 0) + 1);
     }
-    out[name] = { layers: stack.map((l) => l.digest), sizeBytes: stack.reduce((sum, l) => sum + l.sizeBytes, 0) };
+    out[name] = {
+      layers: stack.map((l) => l.digest),
+      ...(baseLayer ? { base: baseLayer.digest } : {}),
+      sizeBytes: stack.reduce((sum, l) => sum + l.sizeBytes, 0),
+    };
   }
   const sharedBytes = [...uses].filter(([, n]) => n > 1).reduce((sum, [d]) => sum + layers[d]!.sizeBytes, 0);
   const storedBytes = Object.values(layers).reduce((sum, l) => sum + l.sizeBytes, 0);

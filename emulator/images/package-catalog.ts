@@ -283,14 +283,17 @@ export function parsePackagesText(text: string, origin: string): PackageRecord[]
   return out;
 }
 
-const APT_LISTS = "/var/lib/apt/lists";
+/** Where apt keeps its lists; $VIRTFORM_APT_LISTS points elsewhere, as apt's Dir::State::Lists does. */
+export function aptListsDir(): string {
+  return process.env.VIRTFORM_APT_LISTS || "/var/lib/apt/lists";
+}
 const APT_HELPER = "/usr/lib/apt/apt-helper";
 
 /**
  * The system's apt Packages lists (after `apt-get update`), sorted by file name (the order of
  * sources.list cannot be recovered from the names); [] when there are none.
  */
-export function systemPackageLists(dir: string = APT_LISTS): string[] {
+export function systemPackageLists(dir: string = aptListsDir()): string[] {
   if (!existsSync(dir)) return [];
   let entries: string[];
   try {
@@ -337,6 +340,6 @@ export async function loadCatalog(paths: string[], options: CatalogOptions = {})
 /** Loads the system's apt lists; throws when there are none (run `apt-get update`). */
 export async function loadSystemCatalog(options: CatalogOptions = {}): Promise<PackageCatalog> {
   const lists = systemPackageLists();
-  if (lists.length === 0) throw new Error(`no Packages lists in ${APT_LISTS}; run 'apt-get update' first`);
+  if (lists.length === 0) throw new Error(`no Packages lists in ${aptListsDir()}; run 'apt-get update' first`);
   return loadCatalog(lists, options);
 }

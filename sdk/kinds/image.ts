@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { BASE_NAMES } from "../distributions.ts";
 import { defineKind } from "./kind.ts";
 import { NAME } from "../names.ts";
 import { own } from "../../engine/own.ts";
@@ -19,7 +20,7 @@ export const imageConfig = z
 
 export const imageVariant = z
   .object({
-    packages: z.array(packageSpec).default([]).describe("Packages added to (or constraints overriding) the base set"),
+    packages: z.array(packageSpec).default([]).describe("Packages added to (or constraints overriding) the image's packages"),
     config: imageConfig.default({}).describe("Settings overriding the image's config"),
   })
   .strict();
@@ -29,7 +30,11 @@ const variantName = z.string().regex(NAME, "variant names are lower-case words l
 const lockedVariantInputs = z
   .object({
     digest: z.string().describe("sha256 over the locked package set and the config"),
-    packages: z.record(z.string(), z.string()).describe("Package name -> exact version"),
+    base: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("The base's essential and required packages (name -> exact version): the variant's first layer"),
+    packages: z.record(z.string(), z.string()).describe("Package name -> exact version, besides the base's"),
     installedKiB: z.record(z.string(), z.int().min(0)).describe("Package name -> Installed-Size in KiB"),
   })
   .strict();
@@ -40,7 +45,9 @@ export const image = defineKind({
   description: "A VM image: a base OS plus packages, with variants per usage profile.",
   inputs: z
     .object({
-      base: z.string().regex(/^[a-z]+-[0-9]+$/, 'expected a base like "debian-12"').describe("Base OS"),
+      base: z
+        .enum(BASE_NAMES, { error: (issue) => `unknown base ${JSON.stringify(issue.input)}; known: ${BASE_NAMES.join(", ")}` })
+        .describe("Base OS release; its essential and required packages are every variant's first layer"),
       packages: z.array(packageSpec).default([]).describe("Packages every variant contains"),
       config: imageConfig.default({}),
       variants: z
@@ -82,7 +89,7 @@ export interface ResolvedVariant {
   config: Record<string, string | number | boolean>;
 }
 
-/** A variant as the image's base set with the variant's overlay applied; a variant's constraint on a package replaces the base's. */
+/** A variant as the image's packages and config with the variant's overlay applied; a variant's constraint on a package replaces the image's. */
 export function resolveVariant(inputs: ImageInputs, variant: string): ResolvedVariant {
   const overlay = own(inputs.variants, variant);
   if (!overlay) throw new Error(`image has no variant ${variant}`);

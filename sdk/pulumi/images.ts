@@ -4,8 +4,8 @@ import type * as types from "./types.ts";
 
 /** What `new Image(name, args)` takes. */
 export interface ImageArgs<V extends string = string> {
-  /** Base OS */
-  base: pulumi.Input<string>;
+  /** Base OS release; its essential and required packages are every variant's first layer */
+  base: pulumi.Input<types.ImageBase>;
   /** Packages every variant contains */
   packages?: pulumi.Input<pulumi.Input<string>[]>;
   /** Typed settings baked into the image, such as heapMiB or threadPool */
@@ -19,8 +19,8 @@ export interface ImageArgs<V extends string = string> {
 /** A VM image: a base OS plus packages, with variants per usage profile. */
 export class Image<V extends string = string> extends pulumi.CustomResource {
   static readonly __pulumiType = "virtform:images:Image";
-  /** Base OS */
-  declare readonly base: pulumi.Output<string>;
+  /** Base OS release; its essential and required packages are every variant's first layer */
+  declare readonly base: pulumi.Output<types.ImageBase>;
   /** Packages every variant contains */
   declare readonly packages: pulumi.Output<string[]>;
   /** Typed settings baked into the image, such as heapMiB or threadPool */

@@ -153,6 +153,7 @@ export interface InstancePlacement {
 
 export type InstancePowerState = "running" | "stopped";
 export type InstanceState = "pending" | "running" | "stopped" | "terminated";
+export type ImageBase = "debian-12";
 
 export interface ImageLayersArgs {
   packages: pulumi.Input<pulumi.Input<string>[]>;
@@ -167,7 +168,9 @@ export interface ImageLayers {
 export interface ImageLockedArgs {
   /** sha256 over the locked package set and the config */
   digest: pulumi.Input<string>;
-  /** Package name -> exact version */
+  /** The base's essential and required packages (name -> exact version): the variant's first layer */
+  base?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Package name -> exact version, besides the base's */
   packages: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Package name -> Installed-Size in KiB */
   installedKiB: pulumi.Input<Record<string, pulumi.Input<number>>>;
@@ -176,21 +179,23 @@ export interface ImageLockedArgs {
 export interface ImageLocked {
   /** sha256 over the locked package set and the config */
   readonly digest: string;
-  /** Package name -> exact version */
+  /** The base's essential and required packages (name -> exact version): the variant's first layer */
+  readonly base?: Record<string, string>;
+  /** Package name -> exact version, besides the base's */
   readonly packages: Record<string, string>;
   /** Package name -> Installed-Size in KiB */
   readonly installedKiB: Record<string, number>;
 }
 
 export interface ImageVariantsArgs {
-  /** Packages added to (or constraints overriding) the base set */
+  /** Packages added to (or constraints overriding) the image's packages */
   packages?: pulumi.Input<pulumi.Input<string>[]>;
   /** Settings overriding the image's config */
   config?: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
 }
 
 export interface ImageVariants {
-  /** Packages added to (or constraints overriding) the base set */
+  /** Packages added to (or constraints overriding) the image's packages */
   readonly packages?: string[];
   /** Settings overriding the image's config */
   readonly config?: Record<string, string | number | boolean>;

@@ -18,12 +18,19 @@ export function makeWorkdir(prefix = "virtform-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Programs planned without a lock resolve their images against the apt lists: a tiny stand-in for
+ * them keeps that fast and the same on every machine. A test that wants the real lists sets
+ * VIRTFORM_APT_LISTS in `env`.
+ */
+const aptLists = join(repoRoot, "test", "fixtures", "apt-lists");
+
 export function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, maxBuffer: 64 * 1024 * 1024 },
+      { cwd, env: { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: aptLists, ...env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });

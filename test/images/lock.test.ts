@@ -1,5 +1,5 @@
 // Lock building, staleness, stable serialization and layers, on the hand-written fixture catalog.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,9 +54,10 @@ describe("locking a variant", () => {
       "jdk 17.0.15+6-1~deb12u1 amd64",
       "jdk-common 17.0.15 all",
       "libc 2.36-9+deb12u1 amd64",
+      "shell-base 5.2-1 amd64",
     ]);
     expect(light.packages.find((p) => p.name === "libc")?.sha256).toBe("1111111111111111111111111111111111111111111111111111111111112222");
-    expect(light.installedKiB).toBe(180000 + 100 + 12010);
+    expect(light.installedKiB).toBe(180000 + 100 + 12010 + 900);
     // The config is kept as a digest only: it may hold secrets, and the lock is committed.
     expect(light.requested).toEqual({ base: "debian-12", packages: ["jdk"], configDigest: configDigest({ heapMiB: 512 }) });
     expect(light.requested.configDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -80,6 +81,40 @@ describe("locking a variant", () => {
     const a = resolveLockedVariant(catalog, { base: "debian-12", packages: ["jdk"], config: { a: 1, b: 2 } });
     const b = resolveLockedVariant(catalog, { base: "debian-12", packages: ["jdk"], config: { b: 2, a: 1 } });
     expect(a.ok && b.ok && a.variant.digest === b.variant.digest).toBe(true);
+  });
+
+  it("every variant includes the base's essential and required packages, marked as its first layer", () => {
+    // The fixture's required set: libc (Priority: required) and shell-base (Essential: yes).
+    for (const variant of ["light", "heavy", "legacy"]) {
+      const base = lock(variant).packages.filter((p) => p.base);
+      expect(base.map((p) => `${p.name} ${p.version}`)).toEqual(["libc 2.36-9+deb12u1", "shell-base 5.2-1"]);
+      expect(base.map((p) => p.reason)).toEqual([{ kind: "base", base: "debian-12" }, { kind: "base", base: "debian-12" }]);
+    }
+    // Only the base is marked: jdk's own closure is the variant's.
+    expect(lock("light").packages.filter((p) => !p.base).map((p) => p.name)).toEqual(["jdk", "jdk-common"]);
+    expect(lockedWhy(lock("light").packages, "shell-base")).toEqual(["shell-base 5.2-1 (base debian-12)"]);
+  });
+
+  it("a variant that pins a base package to another version takes it out of the base layer", () => {
+    const pinned = lock("light", { ...image, variants: { light: { packages: ["libc (= 2.36-9)"], config: {} } } });
+    const libc = pinned.packages.find((p) => p.name === "libc")!;
+    expect(libc.version).toBe("2.36-9");
+    expect(libc.base).toBeUndefined();
+    expect(libc.reason).toEqual({ kind: "requested", constraint: "= 2.36-9" });
+    expect(pinned.packages.filter((p) => p.base).map((p) => p.name)).toEqual(["shell-base"]);
+  });
+
+  it("apt lists of another release cannot serve the base", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-lists-"));
+    const lists = (release: string) => {
+      const file = join(dir, `deb.debian.org_debian_dists_${release}_main_binary-amd64_Packages`);
+      writeFileSync(file, readFileSync(fixture, "utf8"));
+      return file;
+    };
+    const trixie = resolveLockedVariant(await loadCatalog([lists("trixie")]), resolveVariant(image, "light"));
+    expect(trixie).toEqual({ ok: false, explanation: "the catalog holds trixie lists, not debian-12's (bookworm)" });
+    const bookworm = resolveLockedVariant(await loadCatalog([lists("bookworm"), lists("bookworm-updates")]), resolveVariant(image, "light"));
+    expect(bookworm.ok).toBe(true);
   });
 
   it("an unsatisfiable variant fails with apt's kind of explanation", () => {
@@ -107,7 +142,13 @@ describe("staleness", () => {
     expect(freshness(heavy, resolveVariant(morePackages, "heavy"))).toBe("stale");
     const constraint = { ...image, packages: ["jdk (>= 17.0.15)"] };
     expect(freshness(heavy, resolveVariant(constraint, "heavy"))).toBe("stale");
-    expect(freshness(heavy, resolveVariant({ ...image, base: "debian-13" }, "heavy"))).toBe("stale");
+    expect(freshness(heavy, { ...resolveVariant(image, "heavy"), base: "debian-13" })).toBe("stale");
+  });
+
+  it("an entry of a lock older than version 3 is outdated: its set lacks the base's packages", () => {
+    const heavy = lock("heavy");
+    expect(freshness(heavy, resolveVariant(image, "heavy"), 2)).toBe("outdated");
+    expect(freshness(heavy, resolveVariant(image, "heavy"), 3)).toBe("fresh");
   });
 
   it("a version 1 entry (config kept as values) is still compared by its values", () => {
@@ -116,6 +157,8 @@ describe("staleness", () => {
     expect(freshness(v1, resolveVariant(image, "heavy"))).toBe("fresh");
     const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 } } } };
     expect(freshness(v1, resolveVariant(configOnly, "heavy"))).toBe("config-changed");
+    // A version 1 lock as a whole is outdated, like version 2: it predates the base layer.
+    expect(freshness(v1, resolveVariant(image, "heavy"), 1)).toBe("outdated");
   });
 });
 
@@ -155,39 +198,51 @@ describe("the lock file", () => {
 });
 
 describe("layers", () => {
-  const contents = (v: LockedVariant) => v.packages.map((p) => ({ name: p.name, version: p.version, installedKiB: p.installedKiB }));
+  const contents = (v: LockedVariant) => v.packages.map((p) => ({ name: p.name, version: p.version, installedKiB: p.installedKiB, base: p.base === true }));
+  const baseBytes = (12010 + 900) * 1024; // libc and shell-base
 
-  it("stores the common closure once and each variant's remainder on top", () => {
+  it("stores the base layer, then the common closure once, then each variant's remainder", () => {
     const light = lock("light");
     const heavy = lock("heavy");
     const layers = computeLayers({ light: contents(light), heavy: contents(heavy) });
-    const commonBytes = (180000 + 100 + 12010) * 1024;
+    const commonBytes = (180000 + 100) * 1024;
     const httpdBytes = 400 * 1024;
-    expect(layers.variants.light!.layers).toHaveLength(1);
-    expect(layers.variants.heavy!.layers).toHaveLength(2);
-    expect(layers.variants.heavy!.layers[0]).toBe(layers.variants.light!.layers[0]);
-    expect(layers.layers[layers.variants.heavy!.layers[1]!]!.packages).toEqual(["httpd-a=1.0-1"]);
-    expect(layers.variants.light!.sizeBytes).toBe(commonBytes);
-    expect(layers.variants.heavy!.sizeBytes).toBe(commonBytes + httpdBytes);
-    expect(layers.sharedBytes).toBe(commonBytes);
-    expect(layers.storedBytes).toBe(commonBytes + httpdBytes);
-    expect(layers.totalBytes).toBe(2 * commonBytes + httpdBytes);
+    expect(layers.variants.light!.layers).toHaveLength(2);
+    expect(layers.variants.heavy!.layers).toHaveLength(3);
+    expect(layers.variants.heavy!.layers.slice(0, 2)).toEqual(layers.variants.light!.layers);
+    expect(layers.variants.heavy!.base).toBe(layers.variants.light!.layers[0]);
+    expect(layers.layers[layers.variants.light!.layers[0]!]!.packages).toEqual(["libc=2.36-9+deb12u1", "shell-base=5.2-1"]);
+    expect(layers.layers[layers.variants.light!.layers[1]!]!.packages).toEqual(["jdk-common=17.0.15", "jdk=17.0.15+6-1~deb12u1"]);
+    expect(layers.layers[layers.variants.heavy!.layers[2]!]!.packages).toEqual(["httpd-a=1.0-1"]);
+    expect(layers.variants.light!.sizeBytes).toBe(baseBytes + commonBytes);
+    expect(layers.variants.heavy!.sizeBytes).toBe(baseBytes + commonBytes + httpdBytes);
+    expect(layers.sharedBytes).toBe(baseBytes + commonBytes);
+    expect(layers.storedBytes).toBe(baseBytes + commonBytes + httpdBytes);
+    expect(layers.totalBytes).toBe(2 * (baseBytes + commonBytes) + httpdBytes);
   });
 
   it("a package at different versions is in each variant's own layer, not the common one", () => {
     const layers = computeLayers({ light: contents(lock("light")), legacy: contents(lock("legacy")) });
-    const common = layers.layers[layers.variants.light!.layers[0]!]!;
-    expect(common.packages).toEqual(["jdk-common=17.0.15", "libc=2.36-9+deb12u1"]);
-    expect(layers.layers[layers.variants.legacy!.layers[1]!]!.packages).toEqual(["jdk=17.0.14+7-1~deb12u1", "libold-font=1:0.9-3"]);
+    const common = layers.layers[layers.variants.light!.layers[1]!]!;
+    expect(common.packages).toEqual(["jdk-common=17.0.15"]);
+    expect(layers.layers[layers.variants.legacy!.layers[2]!]!.packages).toEqual(["jdk=17.0.14+7-1~deb12u1", "libold-font=1:0.9-3"]);
   });
 
-  it("identical variants share everything; a lone variant shares nothing", () => {
+  it("identical variants share everything; a lone variant shares only what it is: its base and its own layer", () => {
     const same = computeLayers({ a: contents(lock("light")), b: contents(lock("light")) });
-    expect(Object.keys(same.layers)).toHaveLength(1);
+    expect(Object.keys(same.layers)).toHaveLength(2);
     expect(same.sharedBytes).toBe(same.variants.a!.sizeBytes);
     const alone = computeLayers({ only: contents(lock("heavy")) });
-    expect(alone.variants.only!.layers).toHaveLength(1);
+    expect(alone.variants.only!.layers).toHaveLength(2);
+    expect(alone.layers[alone.variants.only!.layers[0]!]!.sizeBytes).toBe(baseBytes);
     expect(alone.sharedBytes).toBe(0);
+  });
+
+  it("two images on the same base store the same base layer", () => {
+    const one = computeLayers({ light: contents(lock("light")) });
+    const other = computeLayers({ web: contents(lock("light", { ...image, packages: ["httpd-b"], variants: { light: { packages: [], config: {} } } })) });
+    expect(one.variants.light!.layers[0]).toBe(other.variants.web!.layers[0]);
+    expect(one.variants.light!.layers[1]).not.toBe(other.variants.web!.layers[1]);
   });
 
   it("a layer's digest depends on its package set, not on order", () => {
