@@ -6,10 +6,9 @@ import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
 import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
+import { checkDeclaration, checkStack, isPlainObject } from "./validate-args.ts";
 import type { imageVariant } from "./kinds/image.ts";
 import type { z } from "zod";
-
-const NAME = /^[a-z][a-z0-9-]*$/;
 
 export type VariantArgs = AllowSecrets<z.input<typeof imageVariant>>;
 
@@ -32,7 +31,7 @@ export class StackBuilder implements Declarer {
     args: Omit<InputArgs<typeof image>, "variants"> & { variants: V },
     options?: ResourceOptions,
   ): Image<keyof V & string> {
-    const variants = typeof args?.variants === "object" && args.variants ? Object.keys(args.variants) : [];
+    const variants = isPlainObject(args) && isPlainObject(args.variants) ? Object.keys(args.variants) : [];
     return new Image<keyof V & string>(this.declare(image, name, args, options), this, variants);
   }
 
@@ -40,28 +39,20 @@ export class StackBuilder implements Declarer {
     return new Cluster(this.declare(cluster, name, args, options), this);
   }
 
-  declare(kind: Kind, name: string, args: Record<string, unknown>, options: ResourceOptions = {}): Declaration {
-    const address = `${kind.addressPrefix}.${name}`;
+  declare(kind: Kind, name: string, args: Record<string, unknown>, options?: ResourceOptions): Declaration {
     const source = callerLocation();
+    const checked = checkDeclaration(kind, name, args, options, source);
+    const { address } = checked;
     const declaration: Declaration = {
       address,
       kind,
-      args,
-      dependsOn: new Set(dependencyAddresses(options.dependsOn)),
-      options: lifecycleOptions(options),
+      args: isPlainObject(args) ? args : {},
+      dependsOn: new Set(dependencyAddresses(checked.options.dependsOn)),
+      options: lifecycleOptions(checked.options),
       source,
-      problems: [],
+      problems: checked.problems,
     };
-    const simpleName = name.split(/[/@[]/)[0]!;
-    if (!NAME.test(simpleName)) {
-      declaration.problems.push({
-        severity: "error",
-        address,
-        source,
-        message: `invalid name "${simpleName}": use lower-case letters, digits and dashes, starting with a letter`,
-      });
-    }
-    const first = this.byAddress.get(address);
+    const first = checked.named ? this.byAddress.get(address) : undefined;
     if (first) {
       this.problems.push({
         severity: "error",
@@ -71,7 +62,7 @@ export class StackBuilder implements Declarer {
       });
       return declaration; // kept out of the program so the first declaration stands
     }
-    this.byAddress.set(address, declaration);
+    if (checked.named) this.byAddress.set(address, declaration);
     this.declarations.push(declaration);
     return declaration;
   }
@@ -88,11 +79,14 @@ export interface StackDefinition<O extends StackOutputs = StackOutputs> {
   readonly $virtformStack: 1;
   readonly name: string;
   readonly build: (s: StackBuilder) => O;
+  /** What was wrong with stack()'s own arguments; evaluation reports it before running anything. */
+  readonly problems?: readonly Diagnostic[];
 }
 
 /** Declares a stack: `export default stack("shop", (s) => { ... })`. */
 export function stack<O extends StackOutputs>(name: string, build: (s: StackBuilder) => O): StackDefinition<O> {
-  return { $virtformStack: 1, name, build };
+  const problems = checkStack(name, build, callerLocation());
+  return { $virtformStack: 1, name: problems.length > 0 ? "" : name, build, problems };
 }
 
 export function isStackDefinition(value: unknown): value is StackDefinition {

@@ -1,0 +1,46 @@
+// The names a program gives: resources, instance groups and variants ("shared-data"), and stacks
+// (which also name the state files, so a stack name can never be a path).
+import { z } from "zod";
+
+export const NAME = /^[a-z][a-z0-9-]*$/;
+export const NAME_RULE = "use lower-case letters, digits and dashes, starting with a letter";
+
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const stackName = z
+  .string({ error: (issue) => `a stack name must be a string, got ${describeValue(issue.input)}` })
+  .max(100, "a stack name has at most 100 characters")
+  .regex(STACK_NAME, "a stack name uses letters, digits, dots, dashes and underscores, starting with a letter or digit");
+
+/** A name as text for an address and a message, whatever the program passed. */
+export function nameText(value: unknown): string {
+  if (typeof value !== "string") return describeValue(value);
+  // A name that will be refused anyway is shown escaped and short: it may hold NUL or newlines.
+  return /^[\x20-\x7e]{0,64}$/.test(value) ? value : JSON.stringify(value.slice(0, 64)).slice(1, -1);
+}
+
+/** A value a program passed, shown in a message: short, and never a throw (Symbols, BigInts, null prototypes). */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case "string":
+      return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+    case "symbol":
+      return `a Symbol(${value.description ?? ""})`;
+    case "bigint":
+      return `${value}n`;
+    case "function":
+      return "a function";
+    case "object": {
+      if (value === null) return "null";
+      try {
+        if (Array.isArray(value)) return "an array";
+        const proto: unknown = Object.getPrototypeOf(value);
+        const name = proto === null ? undefined : (proto as { constructor?: { name?: unknown } }).constructor?.name;
+        return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+      } catch {
+        return "an object"; // a proxy that refuses to be inspected
+      }
+    }
+    default:
+      return String(value);
+  }
+}
