@@ -7,7 +7,8 @@ import { SecretsError } from "../engine/state-crypto.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";
-import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import { applyCommand, parseDuration, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import { setProgramTimeout } from "./program-runner.ts";
 import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
 import { graphCommand } from "./commands/graph.ts";
 import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
@@ -31,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError()
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
-    .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint));
+    .option("--program-timeout <duration>", "stop a program that has not finished evaluating after this long (0: no limit)", "60s")
+    .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint))
+    .hook("preAction", (command) => setProgramTimeout(parseDuration(command.opts<{ programTimeout?: string }>().programTimeout)));
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   /** Options every planning command shares. */

@@ -19,7 +19,7 @@ import {
   type LockedVariant,
 } from "../../sdk/lock.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -32,7 +32,7 @@ interface ProgramImage {
 
 async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
-  const evaluated = await loadProgram(program, { locks: false });
+  const evaluated = await runProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs }));

@@ -19,7 +19,7 @@ import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -88,7 +88,7 @@ async function withSession<T>(
   if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const program = await loadProgram(programPath).catch((err: unknown) => {
+    const program = await runProgram(programPath).catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) return undefined;
       throw err;
