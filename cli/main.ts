@@ -19,6 +19,7 @@ import packageJson from "../package.json" with { type: "json" };
 const DEFAULT_PROGRAM = "infra.ts";
 
 export async function main(argv: string[]): Promise<number> {
+  process.on("uncaughtException", onUncaught).on("unhandledRejection", onUncaught);
   let exitCode = 0;
   const run =
     <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
@@ -234,6 +235,18 @@ function reportError(err: unknown): number {
     process.stderr.write(`Error: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`Error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return reportBug(err);
+}
+
+/** Anything else is virtform's own fault: the one case where a stack trace is printed, labelled as a bug. */
+function reportBug(err: unknown): number {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Error: virtform failed unexpectedly; this is a bug, please report it with what follows:\n${detail}\n`);
   return 1;
+}
+
+/** An error nothing awaited (the program's own run in a worker and never reach here). */
+function onUncaught(err: unknown): void {
+  process.exitCode = reportBug(err);
+  process.exit();
 }

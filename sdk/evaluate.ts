@@ -118,7 +118,9 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   // Keep program order for readability of plans.
   const position = new Map(builder.declarations.map((d, i) => [d.address, i]));
   resources.sort((a, b) => position.get(a.address)! - position.get(b.address)!);
-  return { name: definition.name, resources, outputs, secretOutputs, diagnostics };
+  // Problems of the program as a whole (what it threw, its outputs) point at its stack() line.
+  const located = diagnostics.map((d) => (d.source || !definition.source ? d : { ...d, source: definition.source }));
+  return { name: definition.name, resources, outputs, secretOutputs, diagnostics: located };
 }
 
 /** Puts each locked variant's package set into the image's inputs, so plans diff it package by package. */

@@ -1,6 +1,6 @@
 // `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
 // top-level resources; handles declare what belongs to them.
-import type { Diagnostic, LifecycleOptions } from "../engine/model.ts";
+import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
@@ -81,12 +81,15 @@ export interface StackDefinition<O extends StackOutputs = StackOutputs> {
   readonly build: (s: StackBuilder) => O;
   /** What was wrong with stack()'s own arguments; evaluation reports it before running anything. */
   readonly problems?: readonly Diagnostic[];
+  /** The line of the stack() call: where problems of the program as a whole are reported. */
+  readonly source?: SourceLocation;
 }
 
 /** Declares a stack: `export default stack("shop", (s) => { ... })`. */
 export function stack<O extends StackOutputs>(name: string, build: (s: StackBuilder) => O): StackDefinition<O> {
-  const problems = checkStack(name, build, callerLocation());
-  return { $virtformStack: 1, name: problems.length > 0 ? "" : name, build, problems };
+  const source = callerLocation();
+  const problems = checkStack(name, build, source);
+  return { $virtformStack: 1, name: problems.length > 0 ? "" : name, build, problems, ...(source ? { source } : {}) };
 }
 
 export function isStackDefinition(value: unknown): value is StackDefinition {

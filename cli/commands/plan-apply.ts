@@ -20,6 +20,7 @@ import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
+import { checkStateKinds } from "../state-check.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -112,7 +113,7 @@ async function withSession<T>(
   const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(stack);
-    const state = await store.load();
+    const state = checkStateKinds(await store.load(), store.path);
     const provider = workspace.provider();
     for (const r of await recoverPending(state, provider, store)) {
       process.stderr.write(`note: ${r.address}: a ${r.operation} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
@@ -203,7 +204,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
   const lock = await workspace.lock(saved.stack, "apply", parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(saved.stack);
-    const state = await store.load();
+    const state = checkStateKinds(await store.load(), store.path);
     try {
       checkNotStale(saved, state, file);
     } catch (err) {
