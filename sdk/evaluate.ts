@@ -100,6 +100,9 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   try {
     if (isPlainObject(returned)) {
       outputs = (restoreReferences(toValues(returned, undefined, parsedImages, outputProblems, "", wrapped)) ?? {}) as Record<string, Value>;
+      const notStorable = notJson(outputs, "");
+      outputProblems.push(...notStorable);
+      if (notStorable.length > 0) outputs = {};
     } else if (returned !== undefined && returned !== null) {
       outputProblems.push(problem(undefined, "", `the build function must return an object of named outputs, or nothing; it returned ${describeValue(returned)}`));
     }
@@ -282,6 +285,16 @@ function crossResourceProblems(resources: DesiredResource[]): Diagnostic[] {
     });
   }
   return problems;
+}
+
+/** Outputs have no schema; they are kept in state as JSON, so every leaf must be a JSON value. */
+function notJson(value: unknown, path: string): Diagnostic[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => notJson(item, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : notJson(v, path ? `${path}.${k}` : k)));
+  }
+  const fine = value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+  return fine ? [] : [problem(undefined, path, `${describeValue(value)} cannot be an output: use strings, finite numbers, booleans, lists and objects`)];
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
