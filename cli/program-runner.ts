@@ -88,7 +88,13 @@ export function runProgram(path: string, options: LoadOptions = {}): Promise<Eva
       outcome();
     };
     const bug = (err: Error) =>
-      settle(() => reject(new CliError(`program ${path} could not be run; this is a bug in virtform, please report it:\n${err.stack ?? err.message}`)));
+      settle(() =>
+        reject(
+          (err as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY"
+            ? new CliError(`program ${path} ran out of memory while it was evaluated`)
+            : new CliError(`program ${path} could not be run; this is a bug in virtform, please report it:\n${err.stack ?? err.message}`),
+        ),
+      );
     const timer =
       timeoutMs > 0
         ? setTimeout(() => {
@@ -105,7 +111,9 @@ export function runProgram(path: string, options: LoadOptions = {}): Promise<Eva
       }),
     );
     worker.once("exit", (code) =>
-      settle(() => reject(new CliError(`program ${path} called process.exit(${code}) while it was evaluated; a program only declares resources`))),
+      settle(() =>
+        reject(new CliError(`program ${path} ended before it was evaluated (exit code ${code}): does it call process.exit, or await something that never settles?`)),
+      ),
     );
     if (started.failed) bug(started.failed);
     else {

@@ -47,10 +47,13 @@ describe("a program that misbehaves", () => {
     expect(result.stderr).toContain("infra.ts:4: the program left a promise rejected: Error: nobody listens");
   });
 
-  it("that calls process.exit: an error, not a silent success", async () => {
-    const result = await plan(program("  process.exit(0);"));
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain("program infra.ts called process.exit(0) while it was evaluated");
+  it("that calls process.exit, or awaits forever at its top level: an error, not a silent success or a hang", async () => {
+    const exits = await plan(program("  process.exit(0);"));
+    expect(exits.code).toBe(1);
+    expect(exits.stderr).toContain("program infra.ts ended before it was evaluated (exit code 0): does it call process.exit, or await something that never settles?");
+    const waits = await plan(`await new Promise(() => {});\n${program("")}`);
+    expect(waits.code).toBe(1);
+    expect(waits.stderr).toContain("program infra.ts ended before it was evaluated");
   });
 
   it("that does not parse: file:line:col, the line and a caret, no Node frames", async () => {
