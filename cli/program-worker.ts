@@ -24,7 +24,7 @@ async function run({ path, options }: ProgramRequest): Promise<ProgramReply> {
     const timers = process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
     const warnings: Diagnostic[] =
       timers > 0
-        ? [{ severity: "warning", message: `program ${path} left ${timers} timer${timers === 1 ? "" : "s"} running when it returned; they are stopped unrun (declare every resource before build returns)` }]
+        ? [{ severity: "warning", message: `program ${path} left ${timers === 1 ? "a timer" : `${timers} timers`} running when it returned; virtform stops ${timers === 1 ? "it" : "them"} unrun (declare every resource before build returns)` }]
         : [];
     return { evaluated: JSON.stringify(evaluated), warnings };
   } catch (err) {

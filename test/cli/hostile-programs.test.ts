@@ -37,7 +37,7 @@ describe("a program that misbehaves", () => {
     const result = await plan(program('  setTimeout(() => { throw new Error("late"); }, 30);'));
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("+ pool.p will be created");
-    expect(result.stderr).toContain("Warning: program infra.ts left 1 timer running when it returned; they are stopped unrun");
+    expect(result.stderr).toContain("Warning: program infra.ts left a timer running when it returned; virtform stops it unrun");
     expect(result.stderr).not.toContain("late");
   });
 
