@@ -84,7 +84,10 @@ function checkName(kind: Kind, name: unknown): string | undefined {
 export function checkStack(name: unknown, build: unknown, source: SourceLocation | undefined): Diagnostic[] {
   const problems: string[] = [];
   const parsed = stackName.safeParse(name);
-  if (!parsed.success) problems.push(`invalid stack name ${typeof name === "string" ? JSON.stringify(name) : ""}: ${parsed.error.issues[0]!.message}`.replace(" :", ":"));
+  if (!parsed.success) {
+    const shown = typeof name === "string" ? ` ${JSON.stringify(name)}` : "";
+    problems.push(`invalid stack name${shown}: ${parsed.error.issues[0]!.message}`);
+  }
   if (typeof build !== "function") problems.push(`stack(name, build): build must be a function (s) => { ... }, got ${describeValue(build)}`);
   return problems.map((message) => ({ severity: "error", address: "stack", ...(source ? { source } : {}), message }));
 }
