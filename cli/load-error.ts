@@ -13,7 +13,7 @@ export function loadError(path: string, err: unknown): CliError {
     const syntax = syntaxErrorAt(stack, (err as Error).message);
     if (syntax) return new CliError(`program ${path} has a syntax error:\n  ${syntax}`);
   }
-  if (code === "ERR_MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
     return new CliError(`program ${path} failed to load: ${describeThrown(err).replace(/^Error: /, "")}`);
   }
   return new CliError(`program ${path} failed to load: ${formatDiagnostic(thrownDiagnostic("the program threw", err))}`);
