@@ -32,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(packageJson.version, "-v, --version", "print virtform's version")
     .exitOverride()
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true }) // --endpoint and --program-timeout apply to every command
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
     .option("--program-timeout <duration>", "stop a program that has not finished evaluating after this long (0: no limit)", "60s")
     .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint))
