@@ -47,7 +47,11 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   }
   if (isThenable(returned)) {
     // What an async build declares after its first await would be lost: it must be synchronous.
-    returned.then(undefined, () => undefined);
+    try {
+      returned.then(undefined, () => undefined); // its rejection is part of this error, not a crash
+    } catch {
+      // a thenable of the program's own making
+    }
     diagnostics.push({ severity: "error", message: "the build function returned a Promise: declare resources synchronously in stack(name, (s) => { ... })" });
     returned = undefined;
   }
