@@ -35,7 +35,8 @@ export function describeValue(value: unknown): string {
         if (Array.isArray(value)) return "an array";
         const proto: unknown = Object.getPrototypeOf(value);
         const name = proto === null ? undefined : (proto as { constructor?: { name?: unknown } }).constructor?.name;
-        return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+        if (typeof name !== "string" || name === "Object") return "an object";
+        return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
       } catch {
         return "an object"; // a proxy that refuses to be inspected
       }
