@@ -14,7 +14,8 @@ export function loadError(path: string, err: unknown): CliError {
     if (syntax) return new CliError(`program ${path} has a syntax error:\n  ${syntax}`);
   }
   if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND" || code === "ERR_UNSUPPORTED_DIR_IMPORT") {
-    return new CliError(`program ${path} failed to load: ${describeThrown(err).replace(/^Error: /, "")}`);
+    // CommonJS appends the chain of requiring files: the program is the one the user knows.
+    return new CliError(`program ${path} failed to load: ${describeThrown(err).replace(/^Error: /, "").replace(/\nRequire stack:[^]*$/, "")}`);
   }
   return new CliError(`program ${path} failed to load: ${formatDiagnostic(thrownDiagnostic("the program threw", err))}`);
 }
