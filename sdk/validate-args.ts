@@ -54,8 +54,10 @@ export function checkDeclaration(
   let checkedOptions: ResourceOptions = {};
   if (options !== undefined) {
     const parsed = resourceOptions.safeParse(options);
-    if (parsed.success) checkedOptions = parsed.data;
-    else {
+    if (parsed.success) {
+      checkedOptions = parsed.data;
+      for (const problem of unknownInputPaths(kind, checkedOptions)) report(problem.message, problem.path);
+    } else {
       for (const issue of parsed.error.issues) {
         const path = ["options", ...issue.path.map(String)].join(".");
         const message =
@@ -65,6 +67,18 @@ export function checkDeclaration(
     }
   }
   return { address, options: checkedOptions, problems, named: nameProblem === undefined };
+}
+
+/** ignoreChanges and replaceOnChanges name input fields of the kind (its schema's keys): a typo would silently do nothing. */
+function unknownInputPaths(kind: Kind, options: ResourceOptions): { path: string; message: string }[] {
+  const fields = Object.keys(kind.inputs.shape);
+  return (["ignoreChanges", "replaceOnChanges"] as const).flatMap((option) =>
+    (options[option] ?? []).flatMap((path, i) => {
+      const field = path.split(/[.[]/)[0]!;
+      if (fields.includes(field)) return [];
+      return [{ path: `options.${option}[${i}]`, message: `${JSON.stringify(field)} is not an input of ${kind.name} (its inputs: ${fields.join(", ")})` }];
+    }),
+  );
 }
 
 /**

@@ -80,12 +80,14 @@ const cases: { name: string; program: StackDefinition; expected: string[] }[] = 
       const { pool } = base(s);
       pool.volume("a", { sizeGiB: 1 }, any({ dependsOn: [null] }));
       pool.volume("b", { sizeGiB: 1 }, any({ protect: "yes", ignoreChanges: "sizeGiB", retain: true }));
+      pool.volume("c", { sizeGiB: 1 }, { ignoreChanges: ["sizeGiB"], replaceOnChanges: ["sizeGb"] });
     }),
     expected: [
       "volume.a: options.dependsOn: expected a resource or instance group of this program, or a list of them",
       "volume.b: options.protect: Invalid input: expected boolean, received string",
       "volume.b: options.ignoreChanges: Invalid input: expected array, received string",
       'volume.b: options: Unrecognized key: "retain"',
+      'volume.c: options.replaceOnChanges[0]: "sizeGb" is not an input of Volume (its inputs: pool, sizeGiB, multiAttach, deleteProtection, source)',
     ],
   },
   {
