@@ -8,7 +8,8 @@ import { SecretsError } from "../engine/state-crypto.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";
-import { applyCommand, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import { applyCommand, parseDuration, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import { setProgramTimeout } from "./program-runner.ts";
 import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
 import { graphCommand } from "./commands/graph.ts";
 import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
@@ -20,6 +21,7 @@ const DEFAULT_PROGRAM = "infra.ts";
 
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
+  process.on("uncaughtException", onUncaught).on("unhandledRejection", onUncaught);
   let exitCode = 0;
   const run =
     <A extends unknown[]>(action: (...args: A) => Promise<number>) =>
@@ -32,8 +34,11 @@ export async function main(argv: string[]): Promise<number> {
     .version(packageJson.version, "-v, --version", "print virtform's version")
     .exitOverride()
     .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true }) // --endpoint and --program-timeout apply to every command
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
-    .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint));
+    .option("--program-timeout <duration>", "stop a program that has not finished evaluating after this long (0: no limit)", "60s")
+    .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint))
+    .hook("preAction", (command) => setProgramTimeout(parseDuration(command.opts<{ programTimeout?: string }>().programTimeout)));
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   /** Options every planning command shares. */
@@ -256,6 +261,18 @@ function reportError(err: unknown): number {
     process.stderr.write(`Error: ${err.message}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`Error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return reportBug(err);
+}
+
+/** Anything else is virtform's own fault: the one case where a stack trace is printed, labelled as a bug. */
+function reportBug(err: unknown): number {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`Error: virtform failed unexpectedly; this is a bug, please report it with what follows:\n${detail}\n`);
   return 1;
+}
+
+/** An error nothing awaited (the program's own run in a worker and never reach here). */
+function onUncaught(err: unknown): void {
+  process.exitCode = reportBug(err);
+  process.exit();
 }

@@ -9,6 +9,7 @@ import { LockContext } from "../emulator/images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
+import { loadError } from "./load-error.ts";
 
 const sdkEntry = new URL("../sdk/index.ts", import.meta.url).href;
 let hooked = false;
@@ -47,7 +48,10 @@ async function importProgram(url: string): Promise<{ default?: unknown }> {
     if (transpiling || typeof code !== "string" || !NEEDS_TRANSPILER.has(code)) throw err;
     transpiling = true;
     const { tsImport } = await import("tsx/esm/api");
-    const module = (await tsImport(url, import.meta.url)) as { default?: { default?: unknown } };
+    const module = (await tsImport(url, import.meta.url).catch((retried: unknown) => {
+      // A module the first try could not find leaves the SDK half-loaded for tsx's require: say what was missing.
+      throw (retried as { code?: unknown }).code === "ERR_REQUIRE_ESM_RACE_CONDITION" ? err : retried;
+    })) as { default?: { default?: unknown } };
     // A program outside a "type": "module" package is CommonJS to tsx: its exports are the default.
     return isStackDefinition(module.default) ? module : (module.default ?? {});
   }
@@ -72,7 +76,7 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
   try {
     module = await importProgram(pathToFileURL(file).href);
   } catch (err) {
-    throw new CliError(`program ${path} failed to load: ${(err as Error).stack ?? String(err)}`);
+    throw loadError(path, err);
   }
   if (!isStackDefinition(module.default)) {
     throw new CliError(`program ${path} must have a default export made by stack(): export default stack("name", (s) => { ... })`);

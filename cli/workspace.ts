@@ -6,6 +6,7 @@ import { FileStateStore } from "../engine/state-file.ts";
 import type { State } from "../engine/state.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
+import { stackName } from "../sdk/names.ts";
 import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
@@ -34,7 +35,7 @@ export class Workspace {
   }
 
   lockPath(stack: string): string {
-    return join(this.stateDir, `${stack}.lock`);
+    return join(this.stateDir, `${checkStackName(stack)}.lock`);
   }
 
   /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
@@ -50,7 +51,7 @@ export class Workspace {
   }
 
   stateStore(stack: string): FileStateStore {
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(stack)) throw new CliError(`invalid stack name "${stack}"`);
+    checkStackName(stack);
     const cipher = stateCipher();
     return new FileStateStore(join(this.stateDir, `${stack}.json`), stack, {
       pathsOf: secretPathsOf,
@@ -103,6 +104,13 @@ export class Workspace {
   provider(): VirtformProvider {
     return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
+}
+
+/** A stack name names files in the state dir: checked before any path is made of it. */
+function checkStackName(stack: string): string {
+  const parsed = stackName.safeParse(stack);
+  if (!parsed.success) throw new CliError(`invalid stack name ${JSON.stringify(stack)}: ${parsed.error.issues[0]!.message}`);
+  return stack;
 }
 
 let shared: { passphrase: string; cipher: StateCipher } | undefined;

@@ -3,7 +3,6 @@
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
-import { withArticle } from "../engine/render/article.ts";
 import { isSecretPath } from "../engine/render/redact.ts";
 import { collectReferences } from "../engine/values.ts";
 import { secretPathsOf } from "./kinds/index.ts";
@@ -15,6 +14,9 @@ import { Output } from "./output.ts";
 import { Secret } from "./secret.ts";
 import { foreignHandles } from "./foreign-handles.ts";
 import { foreignUseProblem } from "./stack-owner.ts";
+import { describeValue } from "./names.ts";
+import { describeThrown, thrownDiagnostic } from "./thrown.ts";
+import { InvalidArgument, isPlainObject } from "./validate-args.ts";
 import { StackBuilder, isStackDefinition, type StackDefinition } from "./stack.ts";
 
 export interface EvaluatedStack {
@@ -33,13 +35,27 @@ export interface EvaluateOptions {
 
 export function evaluateStack(definition: StackDefinition, options: EvaluateOptions = {}): EvaluatedStack {
   if (!isStackDefinition(definition)) throw new Error("not a stack definition: export default stack(name, build)");
+  // A bad stack name or build is reported before anything runs: the name is also the state file's.
+  if (definition.problems?.length) {
+    return { name: definition.name, resources: [], outputs: {}, secretOutputs: [], diagnostics: [...definition.problems] };
+  }
   const builder = new StackBuilder(definition.name);
   const diagnostics: Diagnostic[] = [];
   let returned: unknown;
   try {
     returned = definition.build(builder);
   } catch (err) {
-    diagnostics.push({ severity: "error", message: `the program threw: ${(err as Error).stack ?? String(err)}` });
+    diagnostics.push(thrownDiagnostic("the program threw", err));
+  }
+  if (isThenable(returned)) {
+    // What an async build declares after its first await would be lost: it must be synchronous.
+    try {
+      returned.then(undefined, () => undefined); // its rejection is part of this error, not a crash
+    } catch {
+      // a thenable of the program's own making
+    }
+    diagnostics.push({ severity: "error", message: "the build function returned a Promise: declare resources synchronously in stack(name, (s) => { ... })" });
+    returned = undefined;
   }
 
   const parsedImages = new Map<string, ImageInputs>();
@@ -50,8 +66,14 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   for (const declaration of ordered) {
     const problems: Diagnostic[] = [...declaration.problems];
     const secrets: string[] = [];
-    const inputs = toValues(declaration.args, declaration, parsedImages, problems, "", secrets);
-    const parsed = validate(declaration, inputs, problems);
+    let parsed: unknown;
+    try {
+      const inputs = toValues(declaration.args, declaration, parsedImages, problems, "", secrets);
+      parsed = validate(declaration, inputs, problems);
+    } catch (err) {
+      // a getter or proxy of the program's that throws while its arguments are read
+      problems.push(problem(declaration, "", `reading its arguments threw: ${describeThrown(err)}`));
+    }
     for (const dep of declaration.dependsOn) {
       if (!declared.has(dep)) problems.push(problem(declaration, "", `depends on ${dep}, which the program does not declare`));
     }
@@ -82,10 +104,19 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
     foreignUseProblem({ address: "outputs", owner: builder }, use),
   );
   const wrapped: string[] = [];
-  const outputs =
-    returned && typeof returned === "object"
-      ? (restoreReferences(toValues(returned, undefined, parsedImages, outputProblems, "", wrapped)) as Record<string, Value>)
-      : {};
+  let outputs: Record<string, Value> = {};
+  try {
+    if (isPlainObject(returned)) {
+      outputs = (restoreReferences(toValues(returned, undefined, parsedImages, outputProblems, "", wrapped)) ?? {}) as Record<string, Value>;
+      const notStorable = notJson(outputs, "");
+      outputProblems.push(...notStorable);
+      if (notStorable.length > 0) outputs = {};
+    } else if (returned !== undefined && returned !== null) {
+      outputProblems.push(problem(undefined, "", `the build function must return an object of named outputs, or nothing; it returned ${describeValue(returned)}`));
+    }
+  } catch (err) {
+    outputProblems.push(problem(undefined, "", `reading the outputs threw: ${describeThrown(err)}`));
+  }
   diagnostics.push(...outputProblems);
   const byAddress = new Map(resources.map((r) => [r.address, r]));
   const referencingSecrets = Object.keys(outputs).filter((name) =>
@@ -98,7 +129,9 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   // Keep program order for readability of plans.
   const position = new Map(builder.declarations.map((d, i) => [d.address, i]));
   resources.sort((a, b) => position.get(a.address)! - position.get(b.address)!);
-  return { name: definition.name, resources, outputs, secretOutputs, diagnostics };
+  // Problems of the program as a whole (what it threw, its outputs) point at its stack() line.
+  const located = diagnostics.map((d) => (d.source || !definition.source ? d : { ...d, source: definition.source }));
+  return { name: definition.name, resources, outputs, secretOutputs, diagnostics: located };
 }
 
 /** Puts each locked variant's package set into the image's inputs, so plans diff it package by package. */
@@ -118,6 +151,9 @@ function rank(declaration: Declaration): number {
 
 const PLACEHOLDER = "\u0000virtform-ref:";
 
+/** Deeper than any real argument: a deeper value is a mistake (or a cycle), reported rather than overflowing the stack. */
+const MAX_DEPTH = 64;
+
 /** Converts DSL values to engine values; references become placeholders the schema accepts as strings. */
 function toValues(
   value: unknown,
@@ -126,44 +162,64 @@ function toValues(
   problems: Diagnostic[],
   path: string,
   secrets?: string[],
+  ancestors: object[] = [],
 ): unknown {
   if (value instanceof Output) return PLACEHOLDER + JSON.stringify(value.toReference());
+  if (value instanceof InvalidArgument) {
+    problems.push(problem(declaration, path, value.message));
+    return undefined;
+  }
+  if (typeof value === "object" && value !== null) {
+    if (ancestors.includes(value)) {
+      problems.push(problem(declaration, path, "the value contains itself (a cycle); pass plain data"));
+      return undefined;
+    }
+    if (ancestors.length >= MAX_DEPTH) {
+      problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
+      return undefined;
+    }
+  }
+  const inner = (item: unknown, itemPath: string) => toValues(item, declaration, images, problems, itemPath, secrets, [...ancestors, value as object]);
   if (value instanceof Secret) {
     // Arrays are compared and shown whole, so a secret inside one makes the whole array secret.
     secrets?.push(path.split("[")[0]!);
-    return toValues(value.value, declaration, images, problems, path, secrets);
+    return inner(value.value, path);
   }
   if (value instanceof ImageVariant) {
     const image = images.get(value.image.address);
-    if (!value.image.variants.includes(value.variant)) {
+    const variant = value.variant as unknown;
+    if (typeof variant !== "string" || !value.image.variants.includes(variant)) {
       problems.push(
-        problem(declaration, path, `${value.image.address} has no variant "${value.variant}" (it has: ${value.image.variants.join(", ")})`),
+        problem(declaration, path, `${value.image.address} has no variant ${typeof variant === "string" ? `"${variant}"` : describeValue(variant)} (it has: ${value.image.variants.join(", ")})`),
       );
       return undefined;
     }
     if (!image) {
       // Not when the path has its problem already (an image of another stack is no invalid one).
       if (!problems.some((p) => p.path === path)) {
-        problems.push(problem(declaration, path, `${value.image.address} is invalid, so its variant "${value.variant}" cannot be used`));
+        problems.push(problem(declaration, path, `${value.image.address} is invalid, so its variant "${variant}" cannot be used`));
       }
       return undefined;
     }
     return {
       image: PLACEHOLDER + JSON.stringify(value.image.id.toReference()),
-      variant: value.variant,
+      variant,
       // The locked digest covers the exact packages; without a lock only the request is known.
-      digest: image.locked?.[value.variant]?.digest ?? variantDigest(resolveVariant(image, value.variant)),
+      digest: image.locked?.[variant]?.digest ?? variantDigest(resolveVariant(image, variant)),
     };
   }
-  if (Array.isArray(value)) return value.map((item, i) => toValues(item, declaration, images, problems, `${path}[${i}]`, secrets));
+  if (Array.isArray(value)) return value.map((item, i) => inner(item, `${path}[${i}]`));
   if (typeof value === "object" && value !== null) {
     if (!isPlain(value)) {
-      problems.push(problem(declaration, path, `${withArticle(value.constructor?.name ?? "object")} cannot be used as a value here`));
+      problems.push(problem(declaration, path, `${describeValue(value)} cannot be used as a value here`));
       return undefined;
     }
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, toValues(v, declaration, images, problems, path ? `${path}.${k}` : k, secrets)]),
-    );
+    const symbols = Object.getOwnPropertySymbols(value);
+    if (symbols.length > 0) {
+      problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
+      return undefined;
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
   }
   return value;
 }
@@ -240,4 +296,22 @@ function crossResourceProblems(resources: DesiredResource[]): Diagnostic[] {
     });
   }
   return problems;
+}
+
+/** Outputs have no schema; they are kept in state as JSON, so every leaf must be a JSON value. */
+function notJson(value: unknown, path: string): Diagnostic[] {
+  if (Array.isArray(value)) return value.flatMap((item, i) => notJson(item, `${path}[${i}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : notJson(v, path ? `${path}.${k}` : k)));
+  }
+  const fine = value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+  return fine ? [] : [problem(undefined, path, `${describeValue(value)} cannot be an output: use strings, finite numbers, booleans, lists and objects`)];
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  try {
+    return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+  } catch {
+    return false; // a proxy that refuses to be read is reported with the outputs
+  }
 }

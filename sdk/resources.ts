@@ -7,6 +7,9 @@ import type { InputArgs, Kind } from "./kinds/kind.ts";
 import { Output } from "./output.ts";
 import { callerLocation } from "./source-location.ts";
 import { foreignUseProblem, type StackOwner } from "./stack-owner.ts";
+import { describeValue, nameText } from "./names.ts";
+import { dependencyAddressesOf, handleId, isPlainObject } from "./validate-args.ts";
+import { isDependable } from "./resource-options.ts";
 
 /** Declares resources on behalf of handles; implemented by the stack builder. */
 export interface Declarer extends StackOwner {
@@ -39,16 +42,19 @@ export class Resource implements Dependable {
 
   /** Makes this resource wait for others it does not reference (Pulumi's dependsOn, CDK's addDependency). */
   addDependency(...others: Dependable[]): this {
-    for (const other of others) {
-      if (other.owner !== this.declarer) {
+    // A handle of another stack is reported at this line for both stacks; anything else not a handle, by dependencyAddressesOf.
+    const local: unknown[] = [];
+    for (const other of others as unknown[]) {
+      if (isDependable(other) && other.owner !== this.declarer) {
         const user = { address: this.address, owner: this.declarer, source: callerLocation() };
         const problem = foreignUseProblem(user, { address: other.address, owner: other.owner, path: "dependsOn" });
         this.declaration.problems.push(problem);
         other.owner.problems.push(problem);
         continue;
       }
-      for (const address of other.addresses) this.declaration.dependsOn.add(address);
+      local.push(other);
     }
+    for (const address of dependencyAddressesOf(local, this.declaration)) this.declaration.dependsOn.add(address);
     return this;
   }
 }
@@ -61,11 +67,12 @@ export class StoragePool extends Resource {
    * snapshot or volume of this pool (at least as large as the source).
    */
   volume(name: string, args: VolumeArgs, options?: ResourceOptions): Volume {
+    if (!isPlainObject(args)) return new Volume(this.declarer.declare(volume, name, args, options), this.declarer);
     const { source, ...rest } = args;
     const declaration = this.declarer.declare(
       volume,
       name,
-      { ...rest, pool: this.id, ...(source !== undefined && { source: source.id }) },
+      { ...rest, pool: this.id, ...(source !== undefined && { source: handleId(source, isSnapshotOrVolume, "a snapshot or volume") }) },
       options,
     );
     return new Volume(declaration, this.declarer);
@@ -80,7 +87,7 @@ export type VolumeArgs = Omit<InputArgs<typeof volume>, "pool" | "source"> & {
 export class Volume extends Resource {
   /** A read-only point-in-time copy of this volume, taken when it is created. */
   snapshot(name: string, args: Omit<InputArgs<typeof snapshot>, "volume"> = {}, options?: ResourceOptions): Snapshot {
-    const declaration = this.declarer.declare(snapshot, name, { ...args, volume: this.id }, options);
+    const declaration = this.declarer.declare(snapshot, name, isPlainObject(args) ? { ...args, volume: this.id } : args, options);
     return new Snapshot(declaration, this.declarer);
   }
 
@@ -91,12 +98,12 @@ export class Volume extends Resource {
     options?: ResourceOptions,
   ): Attachment[] {
     const volumeName = this.address.slice(this.address.indexOf(".") + 1);
-    return (target instanceof InstanceGroup ? target.members : [target]).map((member) => {
-      const memberName = member.address.slice(member.address.indexOf(".") + 1);
+    return (target instanceof InstanceGroup ? target.members : [target]).map((member: unknown) => {
+      const memberName = member instanceof Instance ? member.address.slice(member.address.indexOf(".") + 1) : "invalid-target";
       const declaration = this.declarer.declare(
         attachment,
         `${volumeName}@${memberName}`,
-        { ...args, volume: this.id, instance: member.id },
+        isPlainObject(args) ? { ...args, volume: this.id, instance: handleId(member, isInstance, "an instance or instance group") } : args,
         options,
       );
       return new Attachment(declaration, this.declarer);
@@ -151,14 +158,16 @@ const countSchema = z.int().min(0).max(10_000);
 export class Cluster extends Resource {
   /** Declares an instance group on this cluster. */
   instances(name: string, args: InstanceGroupArgs, options?: ResourceOptions): InstanceGroup {
-    const { count, ...member } = args;
+    const { count, ...member } = isPlainObject(args) ? args : { count: 0 };
     const clusterName = this.address.slice(this.address.indexOf(".") + 1);
+    const groupName = nameText(name);
+    if (!isPlainObject(args)) this.declarer.declare(instance, `${clusterName}/${groupName}[0]`, args, options);
     const checked = countSchema.safeParse(count);
     const members: Instance[] = [];
     for (let index = 0; index < (checked.success ? checked.data : 0); index++) {
       const declaration = this.declarer.declare(
         instance,
-        `${clusterName}/${name}[${index}]`,
+        `${clusterName}/${groupName}[${index}]`,
         { ...member, cluster: this.id, group: name, index },
         options,
       );
@@ -166,16 +175,16 @@ export class Cluster extends Resource {
     }
     if (!checked.success) {
       // Report through a placeholder member so the error carries the group's address and line.
-      const declaration = this.declarer.declare(instance, `${clusterName}/${name}[0]`, {}, options);
+      const declaration = this.declarer.declare(instance, `${clusterName}/${groupName}[0]`, {}, options);
       declaration.problems.push({
         severity: "error",
-        address: `instances.${clusterName}/${name}`,
+        address: `instances.${clusterName}/${groupName}`,
         path: "count",
         source: declaration.source,
-        message: `${checked.error.issues[0]?.message ?? "invalid"} (got ${JSON.stringify(count)})`,
+        message: `${checked.error.issues[0]?.message ?? "invalid"} (got ${describeValue(count)})`,
       });
     }
-    return new InstanceGroup(`instances.${clusterName}/${name}`, members, this.declarer);
+    return new InstanceGroup(`instances.${clusterName}/${groupName}`, members, this.declarer);
   }
 }
 
@@ -198,3 +207,6 @@ export class InstanceGroup implements Dependable {
     return this.members.map((m) => m.address);
   }
 }
+
+const isSnapshotOrVolume = (value: unknown) => value instanceof Snapshot || value instanceof Volume;
+const isInstance = (value: unknown) => value instanceof Instance;

@@ -31,6 +31,23 @@ export function callerLocation(): SourceLocation | undefined {
   return undefined;
 }
 
+/**
+ * Where in the user's program an error was thrown: the first frame of its formatted stack outside
+ * the SDK and outside Node, for errors thrown by a program (whose stack we do not print).
+ */
+export function locationInStack(stack: string): SourceLocation | undefined {
+  for (const line of stack.split("\n")) {
+    const match = /^\s+at (?:.*\()?(.+?):(\d+):(\d+)\)?$/.exec(line);
+    if (!match) continue;
+    const name = match[1]!;
+    if (name.startsWith("node:") || name.includes("<anonymous>")) continue;
+    const file = name.startsWith("file://") ? fileURLToPath(name.replace(/\?.*$/, "")) : name;
+    if (file.startsWith(sdkDir) || file.includes("/node_modules/") || !file.startsWith("/")) continue;
+    return { file: display(file), line: Number(match[2]), column: Number(match[3]) };
+  }
+  return undefined;
+}
+
 /** The position in the file the user wrote, from a 1-based position in the code Node ran. */
 function mapped(name: string, file: string, line: number, column: number): SourceLocation {
   const entry = findSourceMap(name)?.findEntry(line - 1, column - 1);

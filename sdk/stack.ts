@@ -1,6 +1,6 @@
 // `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
 // top-level resources; handles declare what belongs to them.
-import type { Diagnostic, LifecycleOptions } from "../engine/model.ts";
+import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
@@ -8,7 +8,7 @@ import { Cluster, Image, StoragePool, type Declarer } from "./resources.ts";
 import { callerLocation } from "./source-location.ts";
 import { foreignDependencies, foreignHandles } from "./foreign-handles.ts";
 import { foreignUseProblem } from "./stack-owner.ts";
-import { NAME, NAME_RULE } from "./names.ts";
+import { checkDeclaration, checkStack, isPlainObject } from "./validate-args.ts";
 import type { imageVariant } from "./kinds/image.ts";
 import type { z } from "zod";
 
@@ -33,7 +33,7 @@ export class StackBuilder implements Declarer {
     args: Omit<InputArgs<typeof image>, "variants"> & { variants: V },
     options?: ResourceOptions,
   ): Image<keyof V & string> {
-    const variants = typeof args?.variants === "object" && args.variants ? Object.keys(args.variants) : [];
+    const variants = isPlainObject(args) && isPlainObject(args.variants) ? Object.keys(args.variants) : [];
     return new Image<keyof V & string>(this.declare(image, name, args, options), this, variants);
   }
 
@@ -41,33 +41,28 @@ export class StackBuilder implements Declarer {
     return new Cluster(this.declare(cluster, name, args, options), this);
   }
 
-  declare(kind: Kind, name: string, args: Record<string, unknown>, options: ResourceOptions = {}): Declaration {
-    const address = `${kind.addressPrefix}.${name}`;
+  declare(kind: Kind, name: string, args: Record<string, unknown>, options?: ResourceOptions): Declaration {
     const source = callerLocation();
+    const checked = checkDeclaration(kind, name, args, options, source);
+    const { address } = checked;
     const declaration: Declaration = {
       address,
       kind,
-      args,
-      dependsOn: new Set(dependencyAddresses(options.dependsOn)),
-      options: lifecycleOptions(options),
+      args: isPlainObject(args) ? args : {},
+      dependsOn: new Set(dependencyAddresses(checked.options.dependsOn)),
+      options: lifecycleOptions(checked.options),
       source,
-      problems: [],
+      problems: checked.problems,
     };
-    for (const use of [...foreignHandles(args, this), ...foreignDependencies(options.dependsOn, this)]) {
+    // Handles of another stack: an error here and in that stack. Only for arguments that passed the
+    // checks (a cyclic or hostile value is reported by them and not walked).
+    const uses = checked.problems.length > 0 ? [] : [...foreignHandles(args, this), ...foreignDependencies(checked.options.dependsOn, this)];
+    for (const use of uses) {
       const problem = foreignUseProblem({ address, owner: this, source }, use);
       declaration.problems.push(problem);
       use.owner.problems.push(problem);
     }
-    const simpleName = name.split(/[/@[]/)[0]!;
-    if (!NAME.test(simpleName)) {
-      declaration.problems.push({
-        severity: "error",
-        address,
-        source,
-        message: `invalid name "${simpleName}": ${NAME_RULE}`,
-      });
-    }
-    const first = this.byAddress.get(address);
+    const first = checked.named ? this.byAddress.get(address) : undefined;
     if (first) {
       this.problems.push({
         severity: "error",
@@ -77,7 +72,7 @@ export class StackBuilder implements Declarer {
       });
       return declaration; // kept out of the program so the first declaration stands
     }
-    this.byAddress.set(address, declaration);
+    if (checked.named) this.byAddress.set(address, declaration);
     this.declarations.push(declaration);
     return declaration;
   }
@@ -94,11 +89,17 @@ export interface StackDefinition<O extends StackOutputs = StackOutputs> {
   readonly $virtformStack: 1;
   readonly name: string;
   readonly build: (s: StackBuilder) => O;
+  /** What was wrong with stack()'s own arguments; evaluation reports it before running anything. */
+  readonly problems?: readonly Diagnostic[];
+  /** The line of the stack() call: where problems of the program as a whole are reported. */
+  readonly source?: SourceLocation;
 }
 
 /** Declares a stack: `export default stack("shop", (s) => { ... })`. */
 export function stack<O extends StackOutputs>(name: string, build: (s: StackBuilder) => O): StackDefinition<O> {
-  return { $virtformStack: 1, name, build };
+  const source = callerLocation();
+  const problems = checkStack(name, build, source);
+  return { $virtformStack: 1, name: problems.length > 0 ? "" : name, build, problems, ...(source ? { source } : {}) };
 }
 
 export function isStackDefinition(value: unknown): value is StackDefinition {

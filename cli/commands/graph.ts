@@ -1,12 +1,12 @@
 // virtform graph: the program's dependency graph as DOT (Graphviz) or Mermaid.
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 import { CliError } from "../cli-error.ts";
 
 export async function graphCommand(program: string, options: { format?: string }): Promise<number> {
   const format = options.format ?? "dot";
   if (format !== "dot" && format !== "mermaid") throw new CliError(`--format is dot or mermaid, not ${format}`);
   // Edges do not depend on which packages a variant resolves to: no lock or catalog is needed.
-  const { resources, name } = await loadProgram(program, { locks: false });
+  const { resources, name } = await runProgram(program, { locks: false });
   const lines: string[] = [];
   if (format === "dot") {
     lines.push(`digraph "${name}" {`, "  rankdir=LR;", "  node [shape=box];");

@@ -20,7 +20,7 @@ import {
   type LockedVariant,
 } from "../../sdk/lock.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -34,7 +34,7 @@ interface ProgramImage {
 
 async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
-  const evaluated = await loadProgram(program, { locks: false });
+  const evaluated = await runProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));

@@ -22,7 +22,9 @@ import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { withArticle } from "../../engine/render/article.ts";
-import { loadProgram, type LoadOptions } from "../program.ts";
+import type { LoadOptions } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
+import { checkStateKinds } from "../state-check.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -134,7 +136,7 @@ async function withSession<T>(
   if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const program = await loadProgram(programPath, imageLoadOptions(options)).catch((err: unknown) => {
+    const program = await runProgram(programPath, imageLoadOptions(options)).catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
         programMissing = true;
@@ -161,7 +163,7 @@ async function withSession<T>(
   const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(stack);
-    const state = await store.load();
+    const state = checkStateKinds(await store.load(), store.path);
     if (programMissing) {
       // Said before the plan, so nobody confirms a destroy without knowing where it came from.
       const count = Object.keys(state.resources).length;
@@ -298,7 +300,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
   const lock = await workspace.lock(saved.stack, "apply", parseDuration(options.lockTimeout));
   try {
     const store = workspace.stateStore(saved.stack);
-    const state = await store.load();
+    const state = checkStateKinds(await store.load(), store.path);
     try {
       checkNotStale(saved, state, file);
     } catch (err) {

@@ -7,7 +7,7 @@ import { importProblems, type ImportRequest } from "../../engine/import-check.ts
 import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 import { withArticle } from "../../engine/render/article.ts";
 import { parseDuration } from "./plan-apply.ts";
 import { Workspace } from "../workspace.ts";
@@ -90,7 +90,7 @@ export async function importCommand(
     throw new CliError('import needs ADDRESS and ID, or --from FILE with one "ADDRESS ID" per line');
   }
   const programPath = options.program ?? "infra.ts";
-  const program = await loadProgram(programPath, { locks: false });
+  const program = await runProgram(programPath, { locks: false });
   if (options.stack && options.stack !== program.name) {
     throw new CliError(`--stack ${options.stack}, but ${programPath} declares stack "${program.name}"`);
   }

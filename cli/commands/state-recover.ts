@@ -8,14 +8,14 @@ import type { DesiredResource } from "../../engine/model.ts";
 import { recoverPending } from "../../engine/recover.ts";
 import { readUnrecorded } from "../../engine/lost-objects.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 import { Workspace } from "../workspace.ts";
 import { parseDuration } from "./plan-apply.ts";
 
 export async function stateRecoverCommand(program: string, options: { stack?: string; lockTimeout?: string }): Promise<number> {
   const workspace = new Workspace();
   // The program names the stack (its state may be gone) and knows what the backend does not keep.
-  const loaded = existsSync(program) ? await loadProgram(program) : undefined;
+  const loaded = existsSync(program) ? await runProgram(program, { locks: false }) : undefined;
   const stack = options.stack ?? loaded?.name ?? workspace.stacks()[0];
   if (!stack) throw new CliError(`state recover needs the stack: pass the program (${program} not found) or --stack NAME`);
   const desired = loaded?.name === stack ? new Map<string, DesiredResource>(loaded.resources.map((r) => [r.address, r])) : undefined;
