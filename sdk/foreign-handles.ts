@@ -6,15 +6,23 @@ import { Secret } from "./secret.ts";
 import type { Dependable } from "./declaration.ts";
 import type { ForeignUse, StackOwner } from "./stack-owner.ts";
 
-export function foreignHandles(value: unknown, owner: StackOwner, path = ""): ForeignUse[] {
+export function foreignHandles(value: unknown, owner: StackOwner, path = "", seen = new Set<object>()): ForeignUse[] {
   if (value instanceof Output) return value.owner === owner ? [] : [{ address: value.address, owner: value.owner, path }];
-  if (value instanceof Secret) return foreignHandles(value.value, owner, path);
-  if (value instanceof ImageVariant) return foreignHandles(value.image.id, owner, path);
-  if (Array.isArray(value)) return value.flatMap((item, i) => foreignHandles(item, owner, `${path}[${i}]`));
-  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.entries(value).flatMap(([k, v]) => foreignHandles(v, owner, path ? `${path}.${k}` : k));
+  if (value instanceof Secret) return foreignHandles(value.value, owner, path, seen);
+  if (value instanceof ImageVariant) return foreignHandles(value.image.id, owner, path, seen);
+  if (typeof value !== "object" || value === null) return [];
+  // A value that contains itself is reported by evaluation (a cycle); here it is walked once.
+  if (seen.has(value)) return [];
+  seen.add(value);
+  if (Array.isArray(value)) return value.flatMap((item, i) => foreignHandles(item, owner, `${path}[${i}]`, seen));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return [];
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(value);
+  } catch {
+    return []; // a getter that throws: evaluation reports it at the declaration
   }
-  return [];
+  return entries.flatMap(([k, v]) => foreignHandles(v, owner, path ? `${path}.${k}` : k, seen));
 }
 
 export function foreignDependencies(dependsOn: Dependable | Dependable[] | undefined, owner: StackOwner): ForeignUse[] {

@@ -85,7 +85,11 @@ describe("any value a program passes to the DSL", () => {
     const dir = makeWorkdir();
     const stateDir = join(dir, ".virtform/state");
     const snapshot = () =>
-      Object.fromEntries(readdirSync(stateDir).filter((f) => !f.endsWith(".lock")).map((f) => [f, readFileSync(join(stateDir, f), "utf8")]));
+      Object.fromEntries(
+        readdirSync(stateDir, { withFileTypes: true })
+          .filter((f) => f.isFile() && !f.name.endsWith(".lock")) // history/ holds copies of these
+          .map((f) => [f.name, readFileSync(join(stateDir, f.name), "utf8")]),
+      );
     const program = (values: Values) =>
       `import { buildExample } from ${JSON.stringify(join(repoRoot, "test/helpers/mutable-program.ts"))};\n` +
       `export default buildExample(${toSource(values)});\n`;
