@@ -10,6 +10,8 @@ export interface SourceRange {
   column: number;
   endLine: number;
   endColumn: number;
+  /** Set when the span is in the program at a git ref (a resource the change removes), not in the working tree. */
+  revision?: string;
 }
 
 /** Where a resource comes from: the declaring call, the calls that led to it, the loops around them. */
