@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../engine/model.ts";
 import { LockContext } from "../emulator/images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
@@ -56,6 +56,8 @@ async function importProgram(url: string): Promise<{ default?: unknown }> {
 export interface LoadOptions {
   /** Use virtform.lock beside the program for image variants (default true); warnings go to stderr. */
   locks?: boolean;
+  /** Collects the lock warnings here instead of printing them. */
+  warnings?: Diagnostic[];
 }
 
 export async function loadProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
@@ -89,7 +91,8 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
     }
     locks.finish();
     evaluated.diagnostics.push(...locks.errors);
-    for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+    if (options.warnings) options.warnings.push(...locks.warnings);
+    else for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   }
   const errors = evaluated.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);

@@ -15,7 +15,7 @@ export class BaseError extends Error {
 }
 
 /** The repository's files at `ref`, extracted into a temporary folder; `program` is the program's path there. */
-export function checkoutBase(programPath: string, ref: string): { program: string; dispose: () => void } {
+export function checkoutBase(programPath: string, ref: string): { dir: string; program: string; dispose: () => void } {
   const programDir = dirname(resolve(programPath));
   const git = (args: string[], cwd = programDir) => execFileSync("git", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
   let top: string;
@@ -34,7 +34,7 @@ export function checkoutBase(programPath: string, ref: string): { program: strin
   git(["archive", "--format=tar", "-o", archive, ref], top);
   execFileSync("tar", ["-xf", archive, "-C", dir]);
   rmSync(archive);
-  return { program: join(dir, relative(top, resolve(programPath))), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, program: join(dir, relative(top, resolve(programPath))), dispose: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** The id a resource of the base program stands in with: its address (ids only need to be stable). */

@@ -23,8 +23,12 @@ export interface ResourceSource {
   loops: SourceRange[];
 }
 
-/** How a field's location was found: the property that sets it, or only the declaration. */
-export type FieldOrigin = "literal" | "constant" | "spread" | "declaration";
+/**
+ * How a field is set: by a literal, a constant holding one, a spread of either, the handle the
+ * declaring method was called on (a volume's pool), an expression computed at run time, or nowhere
+ * in the source (a default), when the location is the declaration.
+ */
+export type FieldOrigin = "literal" | "constant" | "spread" | "handle" | "computed" | "declaration";
 
 export interface FieldSource {
   range: SourceRange;

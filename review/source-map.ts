@@ -91,9 +91,10 @@ export class SourceMapper {
     const declaration: FieldSource = { range: rangeOf(call, this.root), origin: "declaration" };
     const callers = (location.callers ?? []).map((c) => this.callAt(c)).filter((c): c is Call => c !== undefined);
     const args = call.getArguments()[1];
-    if (!args) return declaration;
-    const found = findPath(args, path.split(".").filter((p) => p !== ""), callers);
-    return found ? { range: rangeOf(found.node, this.root), origin: found.origin } : declaration;
+    const found = args ? findPath(args, path.split(".").filter((p) => p !== ""), callers) : undefined;
+    if (found) return { range: rangeOf(found.node, this.root), origin: found.origin };
+    const handle = handleExpression(call, path);
+    return handle ? { range: rangeOf(handle, this.root), origin: "handle" } : declaration;
   }
 
   /** The ignore comments above the declaring call's statement and above each helper call that led to it. */
@@ -101,6 +102,19 @@ export class SourceMapper {
     const calls = [location, ...(location.callers ?? [])].map((l) => this.callAt(l)).filter((c): c is Call => c !== undefined);
     return calls.flatMap((call) => ignoreComments(call, this.root));
   }
+}
+
+/**
+ * Inputs the DSL's methods fill in from the handle they are called on: `slow.volume(...)` sets the
+ * volume's pool, `web.instances(...)` the cluster, `data.attachTo(app)` the volume and the instance.
+ */
+function handleExpression(call: Call, path: string): Node | undefined {
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee)) return undefined;
+  const field = path.split(".")[0];
+  if (field === "pool" || field === "cluster" || field === "volume") return callee.getExpression();
+  if (field === "instance" && callee.getName() === "attachTo") return call.getArguments()[0];
+  return undefined;
 }
 
 function typeScriptFiles(dir: string): string[] {
@@ -230,9 +244,9 @@ function originOf(value: Node | undefined, callers: Call[]): FieldOrigin {
   if (isLiteral(node)) return "literal";
   if (Node.isIdentifier(node) || Node.isShorthandPropertyAssignment(value)) {
     const definition = definitionOf(Node.isIdentifier(node) ? node : value, callers);
-    return definition && isLiteral(unwrap(definition)) ? "constant" : "declaration";
+    return definition && isLiteral(unwrap(definition)) ? "constant" : "computed";
   }
-  return Node.isObjectLiteralExpression(node) || Node.isArrayLiteralExpression(node) ? "literal" : "declaration";
+  return Node.isObjectLiteralExpression(node) || Node.isArrayLiteralExpression(node) ? "literal" : "computed";
 }
 
 function isLiteral(node: Node): boolean {

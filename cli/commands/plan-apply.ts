@@ -201,6 +201,24 @@ async function withSession<T>(
   }
 }
 
+/** The plan `plan` would show, for other commands (review); a plan the backend refused comes back with why. */
+export async function planForReview(
+  program: string,
+  options: RunOptions,
+): Promise<{ plan: Plan; capacity: CapacityChange[]; problems: Diagnostic[]; protectedInState: string[] }> {
+  try {
+    return await withSession(program, "plan", { ...options, json: true }, async ({ plan, capacity, state }) => ({
+      plan,
+      capacity,
+      problems: [],
+      protectedInState: Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect),
+    }));
+  } catch (err) {
+    if (err instanceof PlanRejectedError) return { plan: err.plan, capacity: err.capacity, problems: err.diagnostics, protectedInState: [] };
+    throw err;
+  }
+}
+
 export async function planCommand(program: string, options: PlanCommandOptions): Promise<number> {
   try {
     return await planAndShow(program, options);
