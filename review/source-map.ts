@@ -268,7 +268,7 @@ function ignoreComments(call: Node, root: string): IgnoreComment[] {
   const text = file.getFullText();
   const found: IgnoreComment[] = [];
   const ranges = [...(ts.getLeadingCommentRanges(text, statement.getPos()) ?? [])];
-  if (statement !== call) ranges.push(...(ts.getLeadingCommentRanges(text, call.getPos()) ?? []));
+  if (statement !== call && call.getPos() !== statement.getPos()) ranges.push(...(ts.getLeadingCommentRanges(text, call.getPos()) ?? []));
   for (const comment of ranges) {
     const body = text.slice(comment.pos, comment.end);
     for (const match of body.matchAll(IGNORE)) {
