@@ -126,6 +126,19 @@ export async function main(argv: string[]): Promise<number> {
       .option("--fail-on-error", "exit 1 when a finding of severity error is not ignored"),
   ).action(run(async (program: string, options: ReviewCommandOptions) => (await import("./commands/review.ts")).reviewCommand(program, options)));
 
+  cli
+    .command("check")
+    .description("Type-check the program (virtform supplies the compiler options) and validate it: one list with file:line:column")
+    .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
+    .option("--json", "print JSON")
+    .action(run(async (program: string, options: { json?: boolean }) => (await import("./commands/check.ts")).checkCommand(program, options)));
+
+  cli
+    .command("init")
+    .description("Write a new project: infra.ts, tsconfig.json, package.json, .gitignore")
+    .argument("[dir]", "the project's folder", ".")
+    .action(run(async (dir: string) => (await import("./commands/init.ts")).initCommand(dir)));
+
   const state = cli.command("state").description("Read the recorded state");
   state
     .command("list")
