@@ -48,9 +48,14 @@ export function typeCheck(programPath: string, cwd = process.cwd()): TypeDiagnos
   project.addSourceFileAtPath(file);
   project.resolveSourceFileDependencies();
   const program = project.getProgram().compilerObject;
-  return ts
-    .getPreEmitDiagnostics(program)
-    .filter((d) => !d.file || !ownDirs.some((dir) => d.file!.fileName.startsWith(dir)))
+  // Only the program's own files are checked: virtform's sources (and zod's types) are not the
+  // user's to fix, and checking them would be most of the time.
+  const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !ownDirs.some((dir) => f.fileName.startsWith(dir)));
+  return [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...own.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
+  ]
     .map((d) => {
       const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
       return {
