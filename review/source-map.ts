@@ -135,7 +135,7 @@ export function rangeOf(node: Node, root: string): SourceRange {
   return { file: relative(root, file.getFilePath()) || file.getFilePath(), line: start.line, column: start.column, endLine: end.line, endColumn: end.column };
 }
 
-function enclosingLoops(call: Node): Node[] {
+export function enclosingLoops(call: Node): Node[] {
   const loops: Node[] = [];
   for (let node = call.getParent(); node; node = node.getParent()) {
     if (Node.isFunctionDeclaration(node) || Node.isMethodDeclaration(node)) break;

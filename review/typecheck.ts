@@ -32,7 +32,8 @@ export const CHECK_COMPILER_OPTIONS = {
   types: ["node"],
 } as const;
 
-export function typeCheck(programPath: string, cwd = process.cwd()): TypeDiagnostic[] {
+/** A ts-morph Project holding the program and what it imports, with virtform's compiler options. */
+export function programProject(programPath: string, cwd = process.cwd()): Project {
   const file = resolve(cwd, programPath);
   const { options, errors } = ts.convertCompilerOptionsFromJson(
     {
@@ -47,10 +48,19 @@ export function typeCheck(programPath: string, cwd = process.cwd()): TypeDiagnos
   const project = new Project({ compilerOptions: options, skipAddingFilesFromTsConfig: true });
   project.addSourceFileAtPath(file);
   project.resolveSourceFileDependencies();
+  return project;
+}
+
+/** The program's own files in a project (not virtform's, not declaration files). */
+export function ownFiles<F extends { fileName: string; isDeclarationFile: boolean }>(files: readonly F[]): F[] {
+  return files.filter((f) => !f.isDeclarationFile && !ownDirs.some((dir) => f.fileName.startsWith(dir)));
+}
+
+export function typeCheck(programPath: string, cwd = process.cwd(), project = programProject(programPath, cwd)): TypeDiagnostic[] {
   const program = project.getProgram().compilerObject;
   // Only the program's own files are checked: virtform's sources (and zod's types) are not the
   // user's to fix, and checking them would be most of the time.
-  const own = program.getSourceFiles().filter((f) => !f.isDeclarationFile && !ownDirs.some((dir) => f.fileName.startsWith(dir)));
+  const own = ownFiles(program.getSourceFiles());
   return [
     ...program.getOptionsDiagnostics(),
     ...program.getGlobalDiagnostics(),

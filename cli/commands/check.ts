@@ -1,12 +1,14 @@
 // `virtform check [program]`: TypeScript's diagnostics (with virtform's compiler options) and
 // virtform's own validation, in one list with file:line:column. Exit 1 when any is an error.
 import { DiagnosticsError, type Diagnostic } from "../../engine/model.ts";
-import { typeCheck, type TypeDiagnostic } from "../../review/typecheck.ts";
+import { programProject, typeCheck, type TypeDiagnostic } from "../../review/typecheck.ts";
+import { typedChecks } from "../../review/typed-checks.ts";
 import { CliError } from "../cli-error.ts";
 import { loadProgram } from "../program.ts";
 
 export async function checkCommand(program: string, options: { json?: boolean }): Promise<number> {
-  const typeDiagnostics = typeCheck(program);
+  const project = programProject(program);
+  const typeDiagnostics = [...typeCheck(program, process.cwd(), project), ...typedChecks(project)];
   const warnings: Diagnostic[] = [];
   let validation: Diagnostic[] = [];
   try {

@@ -39,13 +39,22 @@ describe("init", () => {
 });
 
 describe("check", () => {
-  it("lists a typo'd field with TypeScript's did-you-mean and virtform's own error, and exits 1", async () => {
+  it("lists a typo'd field with TypeScript's did-you-mean and virtform's own error, and the typed checks' warnings; exits 1", async () => {
     const file = join(dir, "infra.ts");
-    writeFileSync(file, readFileSync(file, "utf8").replace("sizeGiB: 20", "sizeGB: 20"));
+    const typed = [
+      '  const n = Number(process.env.EXTRA ?? "1");',
+      "  for (let i = 0; i < n; i++) pool.volume(`extra-${i}`, { sizeGiB: 1 });",
+      '  pool.volume("loose", { sizeGiB: 1 as any });',
+      "  return {",
+    ].join("\n");
+    writeFileSync(file, readFileSync(file, "utf8").replace("sizeGiB: 20", "sizeGB: 20").replace("  return {", typed));
     const result = await runCli(dir, ["check"]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^infra\.ts:7:\d+: error TS2561: .*'sizeGB'.*Did you mean to write 'sizeGiB'\?$/m);
     expect(result.stdout).toMatch(/^infra\.ts:7:\d+: error virtform: volume\.data: unknown field sizeGB$/m);
     expect(result.stdout).toContain("infra.ts: 3 errors");
+    // typed checks: warnings, with their location
+    expect(result.stdout).toMatch(/^infra\.ts:9:3: warning typed\/loop-bound: a resource is declared in a loop whose bound is not a constant \(n\)/m);
+    expect(result.stdout).toMatch(/^infra\.ts:10:35: warning typed\/cast: a cast hides a resource input from the type checker \(1 as any\)/m);
   }, 30_000);
 });
