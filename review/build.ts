@@ -55,7 +55,8 @@ export function buildReview(input: ReviewInput): Review {
 }
 
 function reviewChange(change: ResourceChange, address: string, raw: (RawFinding & { rule: string; severity: Finding["severity"] })[], input: ReviewInput): ReviewedChange {
-  const location = change.source;
+  // A Pulumi program's run records no positions: its `new Kind("name", ...)` is found by name.
+  const location = change.source ?? input.mapper.locateByName(change.kind, change.address.slice(change.address.indexOf(".") + 1));
   const fix = (range: SourceRange | undefined) => (range ? inRevision(range, input) : undefined);
   const source = location ? input.mapper.resource(location) : undefined;
   const secrets = secretPathsOf(change.kind, change.secretPaths);

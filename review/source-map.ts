@@ -97,6 +97,25 @@ export class SourceMapper {
     return handle ? { range: rangeOf(handle, this.root), origin: "handle" } : declaration;
   }
 
+  /**
+   * Where a Pulumi program declares a resource, for programs whose run recorded no position:
+   * `new virtform.storage.Volume("data", {...})`, found by the class name and the literal name.
+   */
+  locateByName(kind: string, name: string): SourceLocation | undefined {
+    for (const file of this.project.getSourceFiles()) {
+      for (const node of file.getDescendants()) {
+        if (!Node.isNewExpression(node)) continue;
+        const callee = node.getExpression();
+        const className = Node.isPropertyAccessExpression(callee) ? callee.getName() : callee.getText();
+        const first = node.getArguments()[0];
+        if (className !== kind || !first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first)) || first.getLiteralText() !== name) continue;
+        const { line, column } = file.getLineAndColumnAtPos(node.getStart());
+        return { file: relative(this.root, file.getFilePath()) || file.getFilePath(), line, column };
+      }
+    }
+    return undefined;
+  }
+
   /** The ignore comments above the declaring call's statement and above each helper call that led to it. */
   ignores(location: SourceLocation): IgnoreComment[] {
     const calls = [location, ...(location.callers ?? [])].map((l) => this.callAt(l)).filter((c): c is Call => c !== undefined);
@@ -110,7 +129,7 @@ export class SourceMapper {
  */
 function handleExpression(call: Call, path: string): Node | undefined {
   const callee = call.getExpression();
-  if (!Node.isPropertyAccessExpression(callee)) return undefined;
+  if (!Node.isCallExpression(call) || !Node.isPropertyAccessExpression(callee)) return undefined;
   const field = path.split(".")[0];
   if (field === "pool" || field === "cluster" || field === "volume") return callee.getExpression();
   if (field === "instance" && callee.getName() === "attachTo") return call.getArguments()[0];

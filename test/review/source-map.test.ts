@@ -91,3 +91,15 @@ describe("ignore comments", () => {
     expect(mapper.ignores(sourceOf("volume.small"))).toEqual([]);
   });
 });
+
+describe("Pulumi programs", () => {
+  it("finds new Kind(name, ...) by class and name, and its fields", () => {
+    const location = mapper.locateByName("Volume", "pulumi-data")!;
+    expect(at(location)).toBe("test/fixtures/review/mapping/pulumi.ts:5");
+    expect(at(mapper.resource(location)?.call)).toBe("test/fixtures/review/mapping/pulumi.ts:5");
+    expect(mapper.field(location, "sizeGiB")).toMatchObject({ range: { line: 7 }, origin: "literal" });
+    // pool.id is computed; a Pulumi constructor has no handle
+    expect(mapper.field(location, "pool")).toMatchObject({ range: { line: 6 }, origin: "computed" });
+    expect(mapper.locateByName("Volume", "no-such")).toBeUndefined();
+  });
+});
