@@ -95,6 +95,11 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
     else for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   }
   const errors = evaluated.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
+  if (errors.length > 0) {
+    // Errors the type checker would have caught first, with a "did you mean": say where to get it.
+    const typeError = errors.some((e) => /^(unknown field|Invalid input: expected)/.test(e.message));
+    const hint = typeError ? `; \`virtform check ${path}\` type-checks it and suggests fixes` : "";
+    throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}${hint}`);
+  }
   return evaluated;
 }

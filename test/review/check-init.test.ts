@@ -56,5 +56,9 @@ describe("check", () => {
     // typed checks: warnings, with their location
     expect(result.stdout).toMatch(/^infra\.ts:9:3: warning typed\/loop-bound: a resource is declared in a loop whose bound is not a constant \(n\)/m);
     expect(result.stdout).toMatch(/^infra\.ts:10:35: warning typed\/cast: a cast hides a resource input from the type checker \(1 as any\)/m);
+    // plan validates only; it points at check for the type checker's suggestions
+    const plan = await runCli(dir, ["plan"]);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toContain("Error: program infra.ts has 2 errors; `virtform check infra.ts` type-checks it and suggests fixes");
   }, 30_000);
 });
