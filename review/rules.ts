@@ -23,6 +23,21 @@ export interface RuleContext {
   locks: readonly Diagnostic[];
   /** Used / usable above which a cluster or pool is reported (0..1). */
   capacityThreshold: number;
+  /** Bytes the backend holds for volumes and snapshots the plan replaces or deletes (a review against state). */
+  writtenBytes?: ReadonlyMap<string, number>;
+}
+
+/** "412 MiB", "1.5 GiB", "12 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  const text = unit === 0 || value >= 10 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, "");
+  return `${text} ${units[unit]}`;
 }
 
 export interface RawFinding {
@@ -52,12 +67,18 @@ const dataLossRule: Rule = {
   title: "Data loss",
   explanation:
     "A volume or snapshot that is replaced or deleted loses its bytes for good (a replacement starts empty); an instance stopped, restarted or replaced loses its local disk.",
-  check: ({ plan, kinds }) =>
+  check: ({ plan, kinds, writtenBytes }) =>
     plan.changes.flatMap((c): RawFinding[] => {
       const found: RawFinding[] = [];
       if (DATA_KINDS.has(c.kind) && (c.action === "replace" || (c.action === "delete" && !c.deposedId))) {
         const size = c.before?.sizeGiB;
-        const held = typeof size === "number" ? ` (${size} GiB provisioned)` : "";
+        const written = writtenBytes?.get(c.address);
+        const held =
+          written !== undefined
+            ? ` (${formatBytes(written)} written${typeof size === "number" ? ` of ${size} GiB` : ""})`
+            : typeof size === "number"
+              ? ` (${size} GiB provisioned)`
+              : "";
         found.push({
           address: c.address,
           ...(replaceField(c) ? { path: replaceField(c) } : {}),

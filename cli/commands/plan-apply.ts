@@ -109,7 +109,7 @@ export function parseDuration(text: string | undefined): number {
 async function withSession<T>(
   programPath: string,
   operation: string,
-  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean },
+  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean; onPlan?: (plan: Plan, state: State, provider: Provider) => Promise<void> },
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
   const workspace = new Workspace();
@@ -178,6 +178,7 @@ async function withSession<T>(
           targets: options.target ?? [],
           secretOutputs,
         });
+    await options.onPlan?.(plan, planState, provider);
     const lost = checkLostObjects(planState, plan, await unrecordedObjects(planState, provider), options.allowDuplicates ?? false);
     if (lost.refuse) throw new CliError(lost.refuse);
     if (lost.warn) process.stderr.write(`warning: ${lost.warn}\n`);
@@ -205,16 +206,24 @@ async function withSession<T>(
 export async function planForReview(
   program: string,
   options: RunOptions,
-): Promise<{ plan: Plan; capacity: CapacityChange[]; problems: Diagnostic[]; protectedInState: string[] }> {
+): Promise<{ plan: Plan; capacity: CapacityChange[]; problems: Diagnostic[]; protectedInState: string[]; writtenBytes: Map<string, number> }> {
+  // What the backend holds for each volume or snapshot the plan replaces or deletes, read before the
+  // rehearsal so that a plan it refuses still says it.
+  const writtenBytes = new Map<string, number>();
+  let protectedInState: string[] = [];
+  const onPlan = async (plan: Plan, state: State, provider: Provider) => {
+    protectedInState = Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect);
+    for (const change of plan.changes) {
+      const id = change.deposedId ?? state.resources[change.address]?.id;
+      if (!id || (change.action !== "replace" && change.action !== "delete")) continue;
+      const bytes = await provider.writtenBytes?.(change.kind, id);
+      if (bytes !== undefined) writtenBytes.set(change.address, bytes);
+    }
+  };
   try {
-    return await withSession(program, "plan", { ...options, json: true }, async ({ plan, capacity, state }) => ({
-      plan,
-      capacity,
-      problems: [],
-      protectedInState: Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect),
-    }));
+    return await withSession(program, "plan", { ...options, json: true, onPlan }, async ({ plan, capacity }) => ({ plan, capacity, problems: [], protectedInState, writtenBytes }));
   } catch (err) {
-    if (err instanceof PlanRejectedError) return { plan: err.plan, capacity: err.capacity, problems: err.diagnostics, protectedInState: [] };
+    if (err instanceof PlanRejectedError) return { plan: err.plan, capacity: err.capacity, problems: err.diagnostics, protectedInState, writtenBytes };
     throw err;
   }
 }

@@ -66,7 +66,7 @@ export function render(review: Review, format: string): string {
 
 async function reviewAgainstState(program: string, options: RunOptions, config: ReturnType<typeof loadReviewConfig>): Promise<Review> {
   const evaluated = await loadProgram(program, { locks: false }).catch(() => undefined);
-  const { plan, capacity, problems, protectedInState } = await planForReview(program, options);
+  const { plan, capacity, problems, protectedInState, writtenBytes } = await planForReview(program, options);
   const mapper = new SourceMapper();
   mapper.addProgram(program);
   const protectedAddresses = new Set([...protectedInState, ...plan.changes.filter((c) => c.options?.protect).map((c) => c.address)]);
@@ -78,6 +78,7 @@ async function reviewAgainstState(program: string, options: RunOptions, config: 
     protectedAddresses,
     capacity,
     infeasible: problems,
+    writtenBytes,
     locks: evaluated ? lockProblems(program, evaluated) : [],
     capacityThreshold: config.capacityThreshold,
     config,

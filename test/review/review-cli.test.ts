@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
 
 const base = `import { stack, type StoragePool } from "virtform";
@@ -128,15 +129,23 @@ describe("review --base", () => {
 });
 
 describe("review against state", () => {
-  it("plans against applied state and reports the rehearsal's capacity", async () => {
+  it("plans against applied state: the bytes a replaced volume holds, the rehearsal's capacity", async () => {
     const work = makeWorkdir("virtform-review-state-");
-    writeProgram(work, base);
+    writeProgram(work, base.replace("{ protect: true }", "{}"));
     expect((await runCli(work, ["apply", "--yes"])).code).toBe(0);
-    writeProgram(work, base.replace("count: 3", "count: 30"));
+    // 3 MiB written into volume.logs, as a VM would through its attachment
+    const state = JSON.parse(readFileSync(join(work, ".virtform/state/shop.json"), "utf8")) as { resources: Record<string, { id: string }> };
+    const emulator = Emulator.open(join(work, ".virtform/emulator"));
+    const device = await emulator.dataPlane!.volumeDevice(state.resources["volume.logs"]!.id);
+    await device.write(0, Buffer.alloc(3 * 1024 * 1024, 7));
+    await emulator.close();
+
+    writeProgram(work, base.replace("{ protect: true }", "{}").replace("count: 3", "count: 30").replace("dataVolume(fast, name);", "dataVolume(slow, name);"));
     const result = await runCli(work, ["review", "--format", "markdown"]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain("planned against current state");
     expect(result.stdout).toMatch(/\| \+ \| `instances\.web\/app\[29\]` \| create \| `infra\.ts:12:/);
+    expect(result.stdout).toContain("- **error** data-loss: volume.logs is replaced (pool forces replacement): the new volume starts empty and the data of the old one (3 MiB written of 10 GiB) is deleted");
     expect(result.stdout).toMatch(/capacity: the plan cannot be applied|capacity: cluster\.web/);
   }, 30_000);
 });
