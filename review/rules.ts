@@ -238,7 +238,7 @@ const secretsRule: Rule = {
   title: "Secret in the open",
   explanation:
     "A secret that reaches a field the kind does not treat as secret, or a stack output, is stored and shown wherever that field or output goes (state readers, plan output, tools).",
-  check: ({ plan, kinds }) => {
+  check: ({ plan }) => {
     const secretsOf = (c: ResourceChange) => secretPathsOf(c.kind, c.secretPaths);
     const byAddress = new Map(plan.changes.map((c) => [c.address, c]));
     const isSecretRef = (ref: Reference) => {
@@ -248,7 +248,7 @@ const secretsRule: Rule = {
     // Secret values the program holds (8 characters or more: short values match by chance).
     const secretValues = new Map<string, string>();
     for (const c of plan.changes) {
-      for (const s of stringsAt(c.after)) if (s.text.length >= 8 && isSecretPath(s.path, secretsOf(c))) secretValues.set(s.text, `${c.address} ${s.path}`);
+      for (const s of stringsAt(c.after)) if (s.text.length >= 8 && isSecretPath(s.path, secretsOf(c)) && !secretValues.has(s.text)) secretValues.set(s.text, `${c.address} ${s.path}`);
     }
     const found: RawFinding[] = [];
     for (const c of plan.changes.filter((c) => c.after && changing(c))) {
@@ -261,7 +261,6 @@ const secretsRule: Rule = {
         if (from && !isSecretPath(path, secrets)) found.push({ address: c.address, path, message: `${c.address} ${path} holds the same value as the secret ${from}, but ${path} is not a secret field` });
       }
     }
-    void kinds;
     for (const [name, value] of Object.entries(plan.outputs)) {
       if (referencesAt(value).some(({ ref }) => isSecretRef(ref)) || stringsAt(value).some((s) => secretValues.has(s.text))) {
         found.push({ message: `output ${name} exposes a secret: anyone who reads the stack's outputs can recover it` });

@@ -22,6 +22,8 @@ interface Shape {
   multiAttach?: boolean;
   userData?: string;
   output?: "volume" | "userData";
+  /** Copies the user data into the image's config (a plain field). */
+  leak?: boolean;
 }
 
 /** A small program whose every risky knob is a parameter. */
@@ -29,7 +31,8 @@ function program(shape: Shape) {
   return stack("shop", (s: StackBuilder) => {
     const fast = s.storagePool("fast", { media: "ssd", devices: [{ sizeGiB: 1024 }] });
     const slow = s.storagePool("slow", { media: "hdd", devices: [{ sizeGiB: 1024 }] });
-    const image = s.image("app", { base: "debian-12", packages: shape.packages ?? ["tomcat10 (>= 10)"], variants: { light: {} } });
+    const config = shape.leak && shape.userData ? { config: { bootToken: shape.userData } } : {};
+    const image = s.image("app", { base: "debian-12", packages: shape.packages ?? ["tomcat10 (>= 10)"], ...config, variants: { light: {} } });
     const web = s.cluster("web", { hypervisor: "native", hosts: { count: 2, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } });
     const app = web.instances("app", {
       count: shape.count ?? 2,
@@ -79,6 +82,7 @@ describe("rules", () => {
     ["protection", "a protected volume the change replaces", {}, { pool: "slow" }, ["volume.data -: volume.data is protected: apply refuses to replace it until protect is removed"]],
     ["protection", "silent for a protected volume that changes in place", { multiAttach: true }, { multiAttach: true, count: 1 }, []],
     ["secrets", "a secret exported as an output", { userData: "token-123456" }, { userData: "token-123456", output: "userData" }, ["- -: output token exposes a secret: anyone who reads the stack's outputs can recover it"]],
+    ["secrets", "a secret's value copied into a plain field", { userData: "token-123456" }, { userData: "token-123456", leak: true }, ["image.app config.bootToken: image.app config.bootToken holds the same value as the secret instances.web/app[0] userData, but config.bootToken is not a secret field"]],
     ["secrets", "silent for outputs without secrets", { userData: "token-123456" }, { userData: "token-123456", output: "volume" }, []],
   ])("%s: %s", (id, _what, base, head, expected) => {
     expect(check(id, contextFor(base, head))).toEqual(expected);
