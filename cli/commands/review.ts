@@ -1,7 +1,7 @@
 // `virtform review`: the plan mapped to the source lines that cause each change, with risk findings.
 // Against current state (the plan path of `plan`), or with --base against the program at a git ref
 // (no backend: a pull request is reviewed in CI without credentials).
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Diagnostic } from "../../engine/model.ts";
 import { makePlan } from "../../engine/plan.ts";
@@ -91,9 +91,12 @@ async function reviewAgainstBase(program: string, ref: string, config: ReturnTyp
   const head = await loadProgram(program, { warnings: lockWarnings });
   const checkout = checkoutBase(program, ref);
   try {
-    const base = await loadProgram(checkout.program, { warnings: [] }).catch((err: unknown) => {
-      throw new CliError(`the program at ${ref} cannot be evaluated: ${(err as Error).message}`);
-    });
+    // A program the base does not have yet is new: everything in it is created.
+    const base: EvaluatedStack = existsSync(checkout.program)
+      ? await loadProgram(checkout.program, { warnings: [] }).catch((err: unknown) => {
+          throw new CliError(`the program at ${ref} cannot be evaluated: ${(err as Error).message}`);
+        })
+      : { name: head.name, resources: [], outputs: {}, secretOutputs: [], diagnostics: [] };
     const state = stateFromProgram(base);
     const protectedAddresses = new Set([...head.resources, ...base.resources].filter((r) => r.options.protect).map((r) => r.address));
     const plan = makePlan(state, withoutProtect(head.resources), head.outputs, { kinds: kindInfo, secretOutputs: head.secretOutputs });

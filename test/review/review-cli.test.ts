@@ -128,6 +128,16 @@ describe("review --base", () => {
   }, 30_000);
 });
 
+describe("review --base before the program existed", () => {
+  it("plans every resource as a create", async () => {
+    const result = await runCli(dir, ["review", "--base", "HEAD~1", "--format", "json"]);
+    expect(result.code).toBe(0);
+    const review = JSON.parse(result.stdout) as JsonReview;
+    expect(new Set(review.changes.map((c) => c.action))).toEqual(new Set(["create"]));
+    expect(review.changes.map((c) => c.address)).toContain("volume.logs");
+  }, 30_000);
+});
+
 describe("review against state", () => {
   it("plans against applied state: the bytes a replaced volume holds, the rehearsal's capacity", async () => {
     const work = makeWorkdir("virtform-review-state-");
