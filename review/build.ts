@@ -7,7 +7,7 @@ import type { ResourceChange } from "../engine/plan.ts";
 import { isSecretPath, REDACTED } from "../engine/render/redact.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import type { ReviewConfig } from "./config.ts";
-import type { FieldDiff, Finding, Review, ReviewedChange, SourceRange } from "./model.ts";
+import type { FieldDiff, Finding, Review, ReviewedChange, Severity, SourceRange } from "./model.ts";
 import { rules, ruleIds, type RawFinding, type RuleContext } from "./rules.ts";
 import type { SourceMapper } from "./source-map.ts";
 
@@ -25,15 +25,18 @@ export interface ReviewInput extends RuleContext {
   root?: string;
 }
 
+/** A rule's finding with the rule's id and the severity the config settles on. */
+type RuleFinding = RawFinding & { rule: string; severity: Severity };
+
 export function buildReview(input: ReviewInput): Review {
-  const raw = new Map<string, RawFinding[]>();
+  const raw = new Map<string, RuleFinding[]>();
   const planFindings: Finding[] = [];
   for (const rule of rules) {
     const setting = input.config.rules[rule.id];
     if (setting === false) continue;
     const severity = typeof setting === "string" ? setting : undefined;
     for (const f of rule.check(input)) {
-      const finding = { ...f, rule: rule.id, severity: severity ?? f.severity ?? rule.severity };
+      const finding: RuleFinding = { ...f, rule: rule.id, severity: severity ?? f.severity ?? rule.severity };
       if (f.address) raw.set(f.address, [...(raw.get(f.address) ?? []), finding]);
       else planFindings.push({ rule: rule.id, severity: finding.severity, message: f.message });
     }
@@ -43,18 +46,19 @@ export function buildReview(input: ReviewInput): Review {
   for (const change of input.plan.changes) {
     if (change.action === "noop") continue;
     const key = change.deposedId ? `${change.address} (deposed)` : change.address;
-    const findings = (seen.has(change.address) ? [] : (raw.get(change.address) ?? [])) as (RawFinding & { rule: string; severity: Finding["severity"] })[];
+    // A resource whose kind changed has two changes (delete, create): its findings go with the first.
+    const findings = seen.has(change.address) ? [] : (raw.get(change.address) ?? []);
     seen.add(change.address);
     changes.push(reviewChange(change, key, findings, input));
   }
   // Findings about resources the plan leaves unchanged (an infeasible plan names them too).
   for (const [address, found] of raw) {
-    if (!seen.has(address)) for (const f of found as (RawFinding & { rule: string; severity: Finding["severity"] })[]) planFindings.push({ rule: f.rule, severity: f.severity, message: f.message });
+    if (!seen.has(address)) for (const f of found) planFindings.push({ rule: f.rule, severity: f.severity, message: f.message });
   }
   return { mode: input.mode, ...(input.base ? { base: input.base } : {}), program: input.program, changes, findings: planFindings };
 }
 
-function reviewChange(change: ResourceChange, address: string, raw: (RawFinding & { rule: string; severity: Finding["severity"] })[], input: ReviewInput): ReviewedChange {
+function reviewChange(change: ResourceChange, address: string, raw: RuleFinding[], input: ReviewInput): ReviewedChange {
   // A Pulumi program's run records no positions: its `new Kind("name", ...)` is found by name.
   const location = change.source ?? input.mapper.locateByName(change.kind, change.address.slice(change.address.indexOf(".") + 1));
   const fix = (range: SourceRange | undefined) => (range ? inRevision(range, input) : undefined);

@@ -244,8 +244,8 @@ function definitionOf(identifier: Node, callers: Call[]): Node | undefined {
 /** The argument passed for a helper's parameter, at the call on the recorded chain that calls that helper. */
 function argumentFor(parameter: import("ts-morph").ParameterDeclaration, callers: Call[]): Node | undefined {
   const fn = parameter.getParent();
-  const index = parameter.getChildIndex();
-  const position = (fn as { getParameters?: () => Node[] }).getParameters?.().indexOf(parameter) ?? index;
+  const position = (fn as { getParameters?: () => Node[] }).getParameters?.().indexOf(parameter) ?? -1;
+  if (position < 0) return undefined;
   for (const call of callers) {
     const callee = unwrap(call.getExpression());
     const target = Node.isIdentifier(callee) ? callee : Node.isPropertyAccessExpression(callee) ? callee.getNameNode() : undefined;

@@ -28,7 +28,6 @@ export const CHECK_COMPILER_OPTIONS = {
   skipLibCheck: true,
   allowImportingTsExtensions: true,
   verbatimModuleSyntax: true,
-  erasableSyntaxOnly: false,
   types: ["node"],
 } as const;
 
