@@ -17,6 +17,8 @@ export const reviewConfigSchema = z
       .refine((r) => Object.keys(r).every((id) => ruleIds.includes(id)), { message: `unknown rule id; rules: ${ruleIds.join(", ")}` })
       .default({}),
     capacityThreshold: z.number().gt(0).lte(1).default(0.85).describe("Used / usable above which a cluster or pool is reported"),
+    /** Also run check's typed checks (the type checker costs a second or two). */
+    typedChecks: z.boolean().default(false),
   })
   .strict();
 

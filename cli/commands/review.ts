@@ -9,7 +9,9 @@ import { LockContext } from "../../emulator/images/lock-context.ts";
 import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";
 import { buildReview } from "../../review/build.ts";
 import { loadReviewConfig, ReviewConfigError } from "../../review/config.ts";
-import type { Review } from "../../review/model.ts";
+import type { Finding, Review } from "../../review/model.ts";
+import { typedChecks } from "../../review/typed-checks.ts";
+import { programProject } from "../../review/typecheck.ts";
 import { renderReviewGithub } from "../../review/render/github.ts";
 import { reviewToJson } from "../../review/render/json.ts";
 import { renderReviewMarkdown } from "../../review/render/markdown.ts";
@@ -42,6 +44,7 @@ export async function reviewCommand(program: string, options: ReviewCommandOptio
     const config = loadReviewConfig(program, options.config);
     recordCallers(true);
     review = options.base ? await reviewAgainstBase(program, options.base, config) : await reviewAgainstState(program, options, config);
+    if (config.typedChecks) review.findings.push(...typedFindings(program));
   } catch (err) {
     if (err instanceof ReviewConfigError || err instanceof BaseError) throw new CliError(err.message);
     throw err;
@@ -121,6 +124,16 @@ async function reviewAgainstBase(program: string, ref: string, config: ReturnTyp
   } finally {
     checkout.dispose();
   }
+}
+
+/** `check`'s typed checks as findings about the program, each at its place. */
+function typedFindings(program: string): Finding[] {
+  return typedChecks(programProject(program)).map((d) => ({
+    rule: d.code,
+    severity: "warning",
+    message: d.message,
+    ...(d.file && d.line && d.column ? { at: { file: d.file, line: d.line, column: d.column, endLine: d.line, endColumn: d.column } } : {}),
+  }));
 }
 
 /** Missing and stale image locks, as the plan path would warn about them. */

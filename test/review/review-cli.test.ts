@@ -122,8 +122,12 @@ describe("review --base", () => {
     const suppressed = run.results.filter((r: { suppressions?: unknown[] }) => r.suppressions);
     expect(suppressed).toMatchObject([{ ruleId: "protection", suppressions: [{ kind: "inSource", justification: "scratch space, rebuilt from logs" }] }]);
 
+    // typed checks on request: the loop over a constant list stays silent, a computed bound does not
+    writeFileSync(join(dir, "virtform-review.json"), JSON.stringify({ rules: { downtime: false }, typedChecks: true }));
+    writeProgram(dir, head.replace("  return {};", "  for (const name of process.argv.slice(99)) fast.volume(name, { sizeGiB: 1 });\n  return {};"));
     const github = await runCli(dir, ["review", "--base", "HEAD", "--format", "github"]);
     expect(github.stdout).toContain("::error file=infra.ts,line=4,col=");
+    expect(github.stdout).toMatch(/^::warning file=infra\.ts,line=18,col=3,.*title=virtform typed\/loop-bound::a resource is declared in a loop whose bound is not a constant \(process\.argv\.slice\(99\)\)/m);
     expect(github.stdout).toMatch(/^::notice title=virtform%3A delete instances\.web\/app\[2\]::/m);
   }, 30_000);
 });
