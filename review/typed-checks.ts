@@ -30,6 +30,19 @@ function isDeclaring(call: CallExpression): boolean {
   return !!cls && !!name && (DECLARING[cls] ?? []).includes(name);
 }
 
+/** A declaring call, or a call of a function of the program that makes one (a helper, two levels deep). */
+function declares(call: CallExpression, depth = 0): boolean {
+  if (isDeclaring(call)) return true;
+  if (depth >= 2) return false;
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee)) return false;
+  return callee.getDefinitionNodes().some((definition) => {
+    const body = Node.isVariableDeclaration(definition) ? definition.getInitializer() : definition;
+    if (!body || !(Node.isFunctionDeclaration(body) || Node.isArrowFunction(body) || Node.isFunctionExpression(body))) return false;
+    return body.getDescendants().some((n) => Node.isCallExpression(n) && declares(n, depth + 1));
+  });
+}
+
 function unwrap(node: Node): Node {
   let current = node;
   while (Node.isParenthesizedExpression(current) || Node.isNonNullExpression(current)) current = current.getExpression();
@@ -94,6 +107,13 @@ export function typedChecks(project: Project, cwd = process.cwd()): TypeDiagnost
         if (arg && !isConstant(arg)) report(arg, "computed-variant", `image variant chosen by a computed value (${arg.getText()}): the plan shows which variant only once the program runs; name it with a literal`);
         continue;
       }
+      if (!declares(call)) continue;
+      for (const loop of enclosingLoops(call)) {
+        const bound = loopBound(loop);
+        if (!bound || !isConstant(bound)) {
+          report(loop, "loop-bound", `a resource is declared in a loop whose bound is not a constant${bound ? ` (${bound.getText()})` : ""}: how many resources the plan holds depends on run-time values`);
+        }
+      }
       if (!isDeclaring(call)) continue;
       for (const arg of call.getArguments().slice(1)) {
         for (const node of [arg, ...arg.getDescendants()]) {
@@ -106,12 +126,6 @@ export function typedChecks(project: Project, cwd = process.cwd()): TypeDiagnost
           } else if (Node.isPropertyAccessExpression(node) && node.getName() === "value" && node.getExpression().getType().getSymbol()?.getName() === "Secret") {
             report(node, "secret-unwrapped", `${node.getText()} passes a secret as a plain value: it is shown and stored in the clear; pass the secret itself`);
           }
-        }
-      }
-      for (const loop of enclosingLoops(call)) {
-        const bound = loopBound(loop);
-        if (!bound || !isConstant(bound)) {
-          report(loop, "loop-bound", `a resource is declared in a loop whose bound is not a constant${bound ? ` (${bound.getText()})` : ""}: how many resources the plan holds depends on run-time values`);
         }
       }
     }
