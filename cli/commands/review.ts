@@ -8,6 +8,8 @@ import { makePlan } from "../../engine/plan.ts";
 import { LockContext } from "../../emulator/images/lock-context.ts";
 import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";
 import { buildReview } from "../../review/build.ts";
+import { capacityChanges } from "../../engine/render/capacity.ts";
+import { overcommitted, programCapacity } from "../../review/program-capacity.ts";
 import { loadReviewConfig, ReviewConfigError } from "../../review/config.ts";
 import type { Finding, Review } from "../../review/model.ts";
 import { typedChecks } from "../../review/typed-checks.ts";
@@ -103,6 +105,9 @@ async function reviewAgainstBase(program: string, ref: string, config: ReturnTyp
     const state = stateFromProgram(base);
     const protectedAddresses = new Set([...head.resources, ...base.resources].filter((r) => r.options.protect).map((r) => r.address));
     const plan = makePlan(state, withoutProtect(head.resources), head.outputs, { kinds: kindInfo, secretOutputs: head.secretOutputs });
+    // No backend to rehearse on: capacity is estimated from both programs.
+    const after = programCapacity(head.resources);
+    const capacity = capacityChanges(programCapacity(base.resources), after);
     const mapper = new SourceMapper();
     mapper.addProgram(program);
     mapper.addProgram(checkout.program);
@@ -113,8 +118,8 @@ async function reviewAgainstBase(program: string, ref: string, config: ReturnTyp
       plan,
       kinds: kindInfo,
       protectedAddresses,
-      capacity: [],
-      infeasible: [],
+      capacity,
+      infeasible: overcommitted(after),
       locks: lockWarnings,
       capacityThreshold: config.capacityThreshold,
       config,
