@@ -12,6 +12,7 @@ import { applyCommand, parseDuration, planCommand, type ApplyCommandOptions, typ
 import { setProgramTimeout } from "./program-runner.ts";
 import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
 import { graphCommand } from "./commands/graph.ts";
+import type { ReviewCommandOptions } from "./commands/review.ts";
 import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
 import { closeBackends, setEndpoint } from "./workspace.ts";
@@ -122,6 +123,31 @@ export async function main(argv: string[]): Promise<number> {
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
     .option("--format <format>", "dot or mermaid", "dot")
     .action(run((program: string, options: { format?: string }) => graphCommand(program, options)));
+
+  planning(
+    cli
+      .command("review")
+      .description("The plan mapped to the source lines that cause each change, with risk findings, for a pull request")
+      .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
+      .option("--base <ref>", "compare with the program at this git ref instead of planning against state (no backend needed)")
+      .option("--format <format>", "markdown, json, github (workflow annotations) or sarif", "markdown")
+      .option("--out <file>", "write the review to this file")
+      .option("--config <file>", "rules config (default virtform-review.json beside the program)")
+      .option("--fail-on-error", "exit 1 when a finding of severity error is not ignored"),
+  ).action(run(async (program: string, options: ReviewCommandOptions) => (await import("./commands/review.ts")).reviewCommand(program, options)));
+
+  cli
+    .command("check")
+    .description("Type-check the program (virtform supplies the compiler options) and validate it: one list with file:line:column")
+    .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
+    .option("--json", "print JSON")
+    .action(run(async (program: string, options: { json?: boolean }) => (await import("./commands/check.ts")).checkCommand(program, options)));
+
+  cli
+    .command("init")
+    .description("Write a new project: infra.ts, tsconfig.json, package.json, .gitignore")
+    .argument("[dir]", "the project's folder", ".")
+    .action(run(async (dir: string) => (await import("./commands/init.ts")).initCommand(dir)));
 
   const state = cli.command("state").description("Read the recorded state");
   state

@@ -64,6 +64,10 @@ export interface LoadOptions {
   packages?: string[];
   /** With no catalog reachable, plan unlocked variants by their requested packages alone instead of refusing. */
   allowUnlocked?: boolean;
+  /** false: variants the lock does not answer are not resolved against a catalog (their digests cover the request), with a warning. */
+  live?: boolean;
+  /** Collects the lock warnings here instead of printing them. */
+  warnings?: Diagnostic[];
 }
 
 export async function loadProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
@@ -92,16 +96,26 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
     })();
     evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     if (locks.needsLiveResolution) {
-      await locks.resolvePending().catch((err: unknown) => {
-        throw new CliError((err as Error).message);
-      });
+      if (options.live === false) locks.leaveUnresolved("this command resolves no packages");
+      else {
+        await locks.resolvePending().catch((err: unknown) => {
+          throw new CliError((err as Error).message);
+        });
+      }
       evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
     }
     evaluated.diagnostics.push(...locks.errors.map(locatedIn(evaluated.resources)));
-    for (const w of locks.warnings.map(locatedIn(evaluated.resources))) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+    const warnings = locks.warnings.map(locatedIn(evaluated.resources));
+    if (options.warnings) options.warnings.push(...warnings);
+    else for (const w of warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   }
   const errors = evaluated.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
+  if (errors.length > 0) {
+    // Errors the type checker would have caught first, with a "did you mean": say where to get it.
+    const typeError = errors.some((e) => /^(unknown field|Invalid input: expected)/.test(e.message));
+    const hint = typeError ? `; \`virtform check ${path}\` type-checks it and suggests fixes` : "";
+    throw new DiagnosticsError(errors, `program ${path} has ${errors.length} error${errors.length === 1 ? "" : "s"}${hint}`);
+  }
   return evaluated;
 }
 

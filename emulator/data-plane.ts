@@ -178,6 +178,14 @@ export class DataPlane implements HostStorage {
     return view(pool.usage(), errors);
   }
 
+  /** Bytes a volume or snapshot holds: its mapped chunks (shared ones included); undefined without data. */
+  async writtenBytes(id: string): Promise<number | undefined> {
+    await this.settled();
+    const poolId = this.data.volumes[id]?.spec.pool ?? this.data.snapshots[id]?.pool;
+    const info = poolId === undefined ? undefined : this.stores.get(`pools/${poolId}`)?.getVolume(id);
+    return info ? info.mappedChunks * CHUNK_SIZE_BYTES : undefined;
+  }
+
   /** The block device of a volume or snapshot (snapshots are read-only). */
   async volumeDevice(id: string): Promise<BlockDevice> {
     await this.settled();

@@ -20,6 +20,8 @@ export interface SourceLocation {
   file: string;
   line: number;
   column?: number;
+  /** The calls that led here, innermost first (helper functions); recorded only for reviews. */
+  callers?: SourceLocation[];
 }
 
 export type ChangeBehaviour = "in-place" | "restart" | "replace";

@@ -87,4 +87,6 @@ export interface Provider {
   rehearsal?(): Promise<Provider & { dispose(): Promise<void> }>;
   /** What the backend has and uses, for the plan's capacity section. Optional. */
   capacity?(): Promise<CapacityRow[]>;
+  /** Bytes written to a volume or snapshot (what deleting it loses), for reviews. Optional. */
+  writtenBytes?(kind: string, id: string): Promise<number | undefined>;
 }

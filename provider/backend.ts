@@ -33,6 +33,8 @@ export interface Backend {
   list?(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]>;
   /** Used and usable capacity, for the plan's capacity section. */
   capacity?(): Promise<CapacityRow[]>;
+  /** Bytes written to a volume or snapshot, for the review's data-loss findings; undefined when not known. */
+  writtenBytes?(kind: KindName, id: string): Promise<number | undefined>;
   /** A disposable copy to rehearse a plan on. */
   rehearsal(): Promise<Backend & { dispose(): Promise<void> }>;
 }

@@ -47,6 +47,10 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.capacity();
   }
 
+  async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    return kind === "Volume" || kind === "Snapshot" ? this.emulator.dataPlane?.writtenBytes(id) : undefined;
+  }
+
   async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
     return this.emulator.findByToken(kind, token);
   }

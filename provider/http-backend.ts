@@ -6,6 +6,7 @@ import type { Value } from "../engine/model.ts";
 import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
 import type { Emulator } from "../emulator/emulator.ts";
 import type { EmulatorEvent } from "../emulator/data.ts";
+import type { PoolDataView } from "../emulator/data-plane.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";
 
@@ -94,6 +95,17 @@ export class HttpBackend implements Backend {
   }
 
   /** The object a create with this idempotency key made, if any: crash recovery over HTTP. */
+  /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps. */
+  async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    if (kind !== "Volume" && kind !== "Snapshot") return undefined;
+    const object = await this.get(kind, id);
+    const volume = kind === "Snapshot" && typeof object?.spec.volume === "string" ? await this.get("Volume", object.spec.volume) : object;
+    const pool = volume?.spec.pool;
+    if (typeof pool !== "string") return undefined;
+    const data = await this.request<PoolDataView>("GET", `/pools/${encodeURIComponent(pool)}/data`).catch(() => undefined);
+    return data?.volumes.find((v) => v.id === id)?.mappedBytes;
+  }
+
   async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
     try {
       return await this.request<BackendObject>("GET", `/tokens/${encodeURIComponent(`${kind}:${token}`)}`);

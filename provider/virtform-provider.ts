@@ -65,6 +65,10 @@ export class VirtformProvider implements Provider {
     return this.backend.capacity ? this.backend.capacity() : [];
   }
 
+  async writtenBytes(kind: string, id: string): Promise<number | undefined> {
+    return this.backend.writtenBytes?.(kind as KindName, id);
+  }
+
   async recover(kind: string, token: string): Promise<Created | null> {
     if (!this.backend.getByToken) return null;
     const object = await this.backend.getByToken(kindName(kind), token);

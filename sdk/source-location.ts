@@ -11,24 +11,40 @@ import type { SourceLocation } from "../engine/model.ts";
 
 const sdkDir = fileURLToPath(new URL(".", import.meta.url));
 const callSites = (_: Error, sites: NodeJS.CallSite[]) => sites;
+/** Whether locations carry the outer frames too (a review maps calls through helper functions). */
+let withCallers = false;
+
+/** Turns on `callers` in every location recorded from now on; off by default (plans and state do not need them). */
+export function recordCallers(on: boolean): void {
+  withCallers = on;
+}
 
 export function callerLocation(): SourceLocation | undefined {
   const { prepareStackTrace, stackTraceLimit } = Error;
   Error.prepareStackTrace = callSites;
-  Error.stackTraceLimit = 12;
+  Error.stackTraceLimit = withCallers ? 24 : 12;
   const holder: { stack?: NodeJS.CallSite[] } = {};
   Error.captureStackTrace(holder, callerLocation);
   const sites = holder.stack ?? [];
   Error.prepareStackTrace = prepareStackTrace;
   Error.stackTraceLimit = stackTraceLimit;
+  let found: SourceLocation | undefined;
   for (const site of sites) {
     const name = site.getFileName();
     if (!name || name.startsWith("node:")) continue;
     const file = name.startsWith("file://") ? fileURLToPath(name) : name;
-    if (file.startsWith(sdkDir) || file.includes("/node_modules/")) continue;
-    return mapped(name, file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
+    const outside = !file.startsWith(sdkDir) && !file.includes("/node_modules/");
+    if (found) {
+      // The user's frames up to the SDK's own call of the stack's build function.
+      if (!outside) break;
+      (found.callers ??= []).push(mapped(name, file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0));
+      continue;
+    }
+    if (!outside) continue;
+    found = mapped(name, file, site.getLineNumber() ?? 0, site.getColumnNumber() ?? 0);
+    if (!withCallers) return found;
   }
-  return undefined;
+  return found;
 }
 
 /**

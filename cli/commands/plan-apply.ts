@@ -123,7 +123,7 @@ function imageLoadOptions(options: RunOptions & { destroy?: boolean }): LoadOpti
 async function withSession<T>(
   programPath: string,
   operation: string,
-  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean },
+  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean; onPlan?: (plan: Plan, state: State, provider: Provider) => Promise<void> },
   work: (session: Session) => Promise<T>,
 ): Promise<T> {
   const workspace = new Workspace();
@@ -192,6 +192,7 @@ async function withSession<T>(
           targets: options.target ?? [],
           secretOutputs,
         });
+    await options.onPlan?.(plan, planState, provider);
     const lost = checkLostObjects(planState, plan, await unrecordedObjects(planState, provider), options.allowDuplicates ?? false);
     if (lost.refuse) throw new CliError(lost.refuse);
     if (lost.warn) process.stderr.write(`warning: ${lost.warn}\n`);
@@ -213,6 +214,32 @@ async function withSession<T>(
     return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity });
   } finally {
     lock.release();
+  }
+}
+
+/** The plan `plan` would show, for other commands (review); a plan the backend refused comes back with why. */
+export async function planForReview(
+  program: string,
+  options: RunOptions,
+): Promise<{ plan: Plan; capacity: CapacityChange[]; problems: Diagnostic[]; protectedInState: string[]; writtenBytes: Map<string, number> }> {
+  // What the backend holds for each volume or snapshot the plan replaces or deletes, read before the
+  // rehearsal so that a plan it refuses still says it.
+  const writtenBytes = new Map<string, number>();
+  let protectedInState: string[] = [];
+  const onPlan = async (plan: Plan, state: State, provider: Provider) => {
+    protectedInState = Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect);
+    for (const change of plan.changes) {
+      const id = change.deposedId ?? state.resources[change.address]?.id;
+      if (!id || (change.action !== "replace" && change.action !== "delete")) continue;
+      const bytes = await provider.writtenBytes?.(change.kind, id);
+      if (bytes !== undefined) writtenBytes.set(change.address, bytes);
+    }
+  };
+  try {
+    return await withSession(program, "plan", { ...options, json: true, onPlan }, async ({ plan, capacity }) => ({ plan, capacity, problems: [], protectedInState, writtenBytes }));
+  } catch (err) {
+    if (err instanceof PlanRejectedError) return { plan: err.plan, capacity: err.capacity, problems: err.diagnostics, protectedInState, writtenBytes };
+    throw err;
   }
 }
 

@@ -117,16 +117,23 @@ export class LockContext {
     }
   }
 
+  /** Leaves the variants the lock does not answer unresolved (a review needs no catalog): their digests cover the requested packages, with a warning. */
+  leaveUnresolved(why: string): void {
+    if (this.pending.size === 0) return;
+    this.noCatalog(why, true);
+    this.pending.clear();
+  }
+
   /** No catalog: refuse, or (allowed) plan with the requested packages alone. One message per image. */
-  private noCatalog(unavailable: string | undefined): void {
+  private noCatalog(unavailable: string | undefined, allowed = this.options.allowUnlocked === true): void {
     const byImage = new Map<string, Pending[]>();
     for (const p of this.pending.values()) byImage.set(p.address, [...(byImage.get(p.address) ?? []), p]);
     for (const [address, pending] of byImage) {
       const what = this.lock
         ? pending.map((p) => `${this.lockName()} is stale for ${address}:${p.variant}: ${p.why}`).join("; ")
         : `no ${this.lockName()}: ${address} (${pending.map((p) => p.variant).join(", ")}) is not locked`;
-      if (this.options.allowUnlocked) {
-        this.warn(address, `${what}, and ${unavailable}; its digests cover the requested packages only (--allow-unlocked). ${this.hint()} where a package catalog is available`);
+      if (allowed) {
+        this.warn(address, `${what}, and ${unavailable}; its digests cover the requested packages only${this.options.allowUnlocked ? " (--allow-unlocked)" : ""}. ${this.hint()} where a package catalog is available`);
       } else {
         this.errors.push({
           severity: "error",
