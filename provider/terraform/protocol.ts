@@ -1,15 +1,16 @@
-// The gRPC service definitions the plugin serves (proto/*.proto), loaded from the descriptor that
-// `npm run gen:terraform` compiles from them: parsing the .proto files at every launch would cost more
-// than the rest of a start, and Terraform launches the provider three or four times per command.
+// The gRPC service definitions the plugin serves (proto/*.proto), built from the descriptor that
+// `npm run gen:terraform` compiles from them, with protobufjs's light build: parsing the .proto files
+// (or loading @grpc/proto-loader) at every launch would cost more than the rest of a start, and
+// Terraform launches the provider three or four times per command.
 import { readFileSync } from "node:fs";
-import { fromJSON, type ServiceDefinition } from "@grpc/proto-loader";
-import { loadPackageDefinition } from "@grpc/grpc-js";
+import type { ServiceDefinition } from "@grpc/grpc-js";
+import protobuf from "protobufjs/light.js";
 
 export const PROTO_FILES = ["tfplugin6.proto", "go-plugin.proto", "health.proto"] as const;
 export const DESCRIPTOR = new URL("./proto/descriptor.json", import.meta.url);
 
-/** Field names as in the .proto, int64 as numbers, enums as numbers, absent fields absent. */
-export const LOAD_OPTIONS = { keepCase: true, longs: Number, enums: Number, defaults: false, oneofs: true } as const;
+/** Messages as plain objects: field names as in the .proto, int64 and enums as numbers, bytes as Buffers. */
+const TO_OBJECT = { longs: Number, enums: Number, bytes: Buffer, oneofs: false, defaults: false } as const;
 
 export interface Services {
   provider: ServiceDefinition;
@@ -19,13 +20,33 @@ export interface Services {
 }
 
 export function loadServices(): Services {
-  const definition = fromJSON(JSON.parse(readFileSync(DESCRIPTOR, "utf8")), LOAD_OPTIONS);
-  const root = loadPackageDefinition(definition) as unknown as Record<string, unknown>;
-  const service = (path: string) => path.split(".").reduce<unknown>((at, part) => (at as Record<string, unknown>)[part], root) as { service: ServiceDefinition };
+  const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(DESCRIPTOR, "utf8")) as protobuf.INamespace);
   return {
-    provider: service("tfplugin6.Provider").service,
-    controller: service("plugin.GRPCController").service,
-    stdio: service("plugin.GRPCStdio").service,
-    health: service("grpc.health.v1.Health").service,
+    provider: definition(root, "tfplugin6.Provider"),
+    controller: definition(root, "plugin.GRPCController"),
+    stdio: definition(root, "plugin.GRPCStdio"),
+    health: definition(root, "grpc.health.v1.Health"),
   };
+}
+
+/** What grpc-js needs of a service: each method's path and how its messages are written and read. */
+function definition(root: protobuf.Root, name: string): ServiceDefinition {
+  const service = root.lookupService(name);
+  const methods: Record<string, unknown> = {};
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const request = method.resolvedRequestType!;
+    const response = method.resolvedResponseType!;
+    methods[method.name] = {
+      path: `/${name}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: (value: object) => Buffer.from(request.encode(request.fromObject(value)).finish()),
+      requestDeserialize: (bytes: Buffer) => request.toObject(request.decode(bytes), TO_OBJECT),
+      responseSerialize: (value: object) => Buffer.from(response.encode(response.fromObject(value)).finish()),
+      responseDeserialize: (bytes: Buffer) => response.toObject(response.decode(bytes), TO_OBJECT),
+      originalName: method.name,
+    };
+  }
+  return methods as unknown as ServiceDefinition;
 }

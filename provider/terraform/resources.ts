@@ -66,7 +66,7 @@ export class TerraformResources {
       if (throughUnknown(inputs, issue.path)) continue;
       const steps = attributePath(issue.path, objectShape(schema));
       const where = formatSteps(steps) || typeName;
-      diagnostics.push(error(`Invalid ${where}`, `${where}: ${describeIssue(issue)} (the ${schema.kind} field ${formatPath(issue.path) || "itself"})`, steps));
+      diagnostics.push(error(`Invalid ${where}`, `${describeIssue(issue)} (the ${schema.kind} field ${formatPath(issue.path) || "itself"})`, steps));
     }
     return diagnostics;
   }

@@ -1,144 +1,19 @@
 // The plugin process as go-plugin (inside Terraform) expects it: check the magic cookie, serve gRPC
 // with mutual TLS on a loopback port, print the handshake line, and exit on GRPCController.Shutdown.
-// Each Provider method unpacks its request, calls TerraformResources, and packs the reply; a refusal
-// becomes a diagnostic, anything else a diagnostic that says it is a bug.
+// The handshake comes first: the provider service (zod, the kinds, the backends) loads after it,
+// while Terraform connects, and its methods wait for it.
 import type * as grpcTypes from "@grpc/grpc-js";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import type { Owner } from "../../engine/provider.ts";
 import { selfSignedCertificate } from "./certificate.ts";
-import { fromJson, fromPacked } from "./codec.ts";
-import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
-import { error, type Diagnostic } from "./diagnostics.ts";
-import { decode, encode, type Packed } from "./msgpack.ts";
 import { loadServices } from "./protocol.ts";
-import { ResourceError, TerraformResources } from "./resources.ts";
-import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
+import type { Handler, ProviderOptions } from "./provider-service.ts";
 
 export const MAGIC_COOKIE = { key: "TF_PLUGIN_MAGIC_COOKIE", value: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2" } as const;
 const PROTOCOL_VERSION = 6;
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by proto-loader */
-type Request = any;
-type Handler = (call: { request: Request }, callback: (err: grpcTypes.ServiceError | null, reply?: unknown) => void) => void;
-
-interface DynamicValue {
-  msgpack?: Uint8Array;
-  json?: Uint8Array;
-}
-
-export interface ServeOptions {
-  cwd: string;
-  /** Who owns what Terraform creates through this plugin. */
-  owner: Omit<Owner, "address">;
+export interface ServeOptions extends ProviderOptions {
   /** Called by GRPCController.Shutdown (the process exits). */
   exit: () => void;
-}
-
-export function providerService(options: ServeOptions): Record<string, Handler> {
-  const schemas = resourceSchemas();
-  const resources = new TerraformResources(schemas, options.owner);
-  const providerShape = { type: "object" as const, attributes: providerAttributes };
-
-  /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
-  const handle =
-    (fn: (request: Request) => Record<string, unknown> | Promise<Record<string, unknown>>, diagnosticsField = "diagnostics"): Handler =>
-    (call, callback) => {
-      Promise.resolve()
-        .then(() => fn(call.request))
-        .then(
-          (reply) => callback(null, reply),
-          (err: unknown) => callback(null, { [diagnosticsField]: [diagnosticOf(err)] }),
-        );
-    };
-
-  return {
-    GetMetadata: handle(() => ({
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
-      resources: [...schemas.keys()].map((type_name) => ({ type_name })),
-      data_sources: [],
-    })),
-
-    GetProviderSchema: handle(() => ({
-      provider: schemaMessage(providerAttributes, "The virtform provider: the embedded emulator or a served one."),
-      resource_schemas: Object.fromEntries([...schemas].map(([name, s]) => [name, schemaMessage(s.attributes, s.description)])),
-      data_source_schemas: {},
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
-    })),
-
-    ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
-
-    ConfigureProvider: handle((request) => {
-      resources.provider = configureBackend(settingsOf(request.config), options.cwd);
-      return { diagnostics: [] };
-    }),
-
-    ValidateResourceConfig: handle((request) => ({ diagnostics: resources.validate(request.type_name, unpack(request.config)) })),
-
-    ValidateDataResourceConfig: handle((request) => ({ diagnostics: [error(`Unknown data source ${request.type_name}`, "virtform has no data sources")] })),
-
-    UpgradeResourceState: handle((request) => {
-      const raw = request.raw_state?.json;
-      if (!raw || raw.length === 0) throw new ResourceError(error("Cannot upgrade state", "virtform reads state as JSON only (flatmap state predates it)"));
-      return { upgraded_state: { msgpack: encode(resources.upgrade(request.type_name, JSON.parse(Buffer.from(raw).toString("utf8")))) }, diagnostics: [] };
-    }),
-
-    ReadResource: handle(async (request) => ({
-      new_state: { msgpack: encode(await resources.read(request.type_name, unpack(request.current_state))) },
-      private: request.private ?? Buffer.alloc(0),
-      diagnostics: [],
-    })),
-
-    PlanResourceChange: handle((request) => {
-      const result = resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config));
-      return {
-        planned_state: { msgpack: encode(result.planned) },
-        requires_replace: result.requiresReplace.map((steps) => ({ steps })),
-        planned_private: result.private,
-        diagnostics: result.diagnostics,
-      };
-    }),
-
-    ApplyResourceChange: handle(async (request) => {
-      const state = await resources.apply(
-        request.type_name,
-        unpack(request.prior_state),
-        unpack(request.planned_state),
-        unpack(request.config),
-        request.planned_private ?? new Uint8Array(),
-      );
-      return { new_state: { msgpack: encode(state) }, private: Buffer.alloc(0), diagnostics: [] };
-    }),
-
-    ImportResourceState: handle(async (request) => ({
-      imported_resources: [{ type_name: request.type_name, state: { msgpack: encode(await resources.import(request.type_name, request.id)) } }],
-      diagnostics: [],
-    })),
-
-    ReadDataSource: handle((request) => ({ diagnostics: [error(`Unknown data source ${request.type_name}`, "virtform has no data sources")] })),
-
-    GetFunctions: handle(() => ({ diagnostics: [] })),
-
-    StopProvider: handle(() => ({})),
-  };
-
-  function settingsOf(config: DynamicValue | undefined): ProviderSettings {
-    return (fromPacked(unpack(config), providerShape) ?? {}) as ProviderSettings;
-  }
-}
-
-/** A DynamicValue's content: MessagePack, or JSON when Terraform sends that instead (kept as plain values). */
-function unpack(value: DynamicValue | undefined): Packed {
-  if (value?.msgpack && value.msgpack.length > 0) return decode(value.msgpack);
-  if (value?.json && value.json.length > 0) return JSON.parse(Buffer.from(value.json).toString("utf8")) as Packed;
-  return null;
-}
-
-function diagnosticOf(err: unknown): Diagnostic {
-  if (err instanceof ResourceError || err instanceof SettingsError) return err.diagnostic;
-  // The backend's refusals carry a code (not-found, conflict, capacity ...): say them as they are.
-  if (err instanceof Error && typeof (err as { code?: unknown }).code === "string") return error(err.message);
-  process.stderr.write(`terraform-provider-virtform: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  return error(`bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`, "the stack is in Terraform's log (TF_LOG=debug)");
 }
 
 /** Starts the plugin: refuses to run outside Terraform, serves, and prints the handshake line. */
@@ -154,7 +29,18 @@ export async function servePlugin(options: ServeOptions): Promise<Server> {
     ? ServerCredentials.createSsl(Buffer.from(clientCert), [{ private_key: Buffer.from(identity.keyPem), cert_chain: Buffer.from(identity.certPem) }], true)
     : ServerCredentials.createInsecure();
   const server = new Server({ "grpc.max_receive_message_length": 256 * 1024 * 1024 });
-  server.addService(services.provider, providerService(options) as grpcTypes.UntypedServiceImplementation);
+  let provider: Promise<Record<string, Handler>> | undefined;
+  const methods: Record<string, Handler> = {};
+  for (const name of Object.keys(services.provider)) {
+    methods[name] = (call, callback) => {
+      provider ??= import("./provider-service.ts").then((m) => m.providerService(options));
+      provider.then(
+        (service) => service[name]!(call, callback),
+        (err: unknown) => callback({ name: "Error", message: `bug in terraform-provider-virtform: ${String(err)}`, code: 13, details: String(err), metadata: undefined as never }),
+      );
+    };
+  }
+  server.addService(services.provider, methods as grpcTypes.UntypedServiceImplementation);
   server.addService(services.health, { Check: (_call: unknown, cb: (e: null, r: unknown) => void) => cb(null, { status: 1 }) });
   server.addService(services.controller, {
     Shutdown: (_call: unknown, cb: (e: null, r: unknown) => void) => {
@@ -169,6 +55,7 @@ export async function servePlugin(options: ServeOptions): Promise<Server> {
   const port = await new Promise<number>((done, fail) => server.bindAsync("127.0.0.1:0", credentials, (err, p) => (err ? fail(err) : done(p))));
   const cert = clientCert ? `|${identity.der.toString("base64").replace(/=+$/, "")}` : "";
   process.stdout.write(`1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${port}|grpc${cert}\n`);
+  provider ??= import("./provider-service.ts").then((m) => m.providerService(options));
   return server;
 }
 
