@@ -115,7 +115,7 @@ export class TerraformResources {
     const desired = filled(schema, wanted);
     if (prior === null) {
       const token = privateData.length > 0 ? new TextDecoder().decode(privateData) : `terraform:${randomUUID()}`;
-      const created = await provider.create(kind, desired, { token, ...this.owner, address: `${typeName}.${token.slice("terraform:".length, "terraform:".length + 8)}` });
+      const created = await provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
       return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs });
     }
     const before = this.decode(schema, prior);
@@ -199,6 +199,14 @@ export class TerraformResources {
     if (!this.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform called the provider before ConfigureProvider"));
     return this.provider;
   }
+}
+
+/**
+ * The name and owner address an object gets: Terraform does not tell a provider the resource's address,
+ * so it is the kind's prefix and the create token's first characters ("volume.tf-1a2b3c4d").
+ */
+function objectAddress(schema: ResourceSchema, token: string): string {
+  return `${kinds[schema.kind].addressPrefix}.tf-${token.replace(/^terraform:/, "").slice(0, 8)}`;
 }
 
 /** The resource's attributes as one object shape (for attribute paths). */
