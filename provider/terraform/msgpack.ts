@@ -185,7 +185,7 @@ function readString(r: Reader, n: number): string {
 }
 
 function readBinary(r: Reader, n: number): Uint8Array {
-  const bytes = r.bytes.slice(r.at, r.at + n);
+  const bytes = new Uint8Array(r.bytes.subarray(r.at, r.at + n));
   r.at += n;
   return bytes;
 }

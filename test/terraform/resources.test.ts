@@ -1,0 +1,127 @@
+// The schema Terraform sees, derived from the zod kinds, and the plan decisions, table-tested without
+// gRPC or a backend (planning never reaches one).
+import { describe, expect, it } from "vitest";
+import { UNKNOWN } from "../../engine/model.ts";
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+import { fromPacked, toPacked } from "../../provider/terraform/codec.ts";
+import { UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
+import { TerraformResources } from "../../provider/terraform/resources.ts";
+import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
+import type { Shape } from "../../provider/terraform/shape.ts";
+
+const schemas = resourceSchemas();
+const resources = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+const shapeOf = (typeName: string): Shape => ({ type: "object", attributes: schemas.get(typeName)!.attributes });
+/** A configuration or state in kind field names, as Terraform would send it (every attribute, null when absent). */
+const packed = (typeName: string, value: Record<string, unknown> | null): Packed => (value === null ? null : toPacked(value, shapeOf(typeName)));
+const read = (typeName: string, value: Packed) => fromPacked(value, shapeOf(typeName));
+
+describe("the Terraform schema derived from the kinds", () => {
+  it("has one resource type per kind", () => {
+    expect([...schemas.keys()].sort()).toEqual([
+      "virtform_attachment",
+      "virtform_cluster",
+      "virtform_image",
+      "virtform_instance",
+      "virtform_snapshot",
+      "virtform_storage_pool",
+      "virtform_volume",
+    ]);
+  });
+
+  it.each(Object.keys(kinds) as KindName[])("%s: every input and output, required only where zod requires it", (kind) => {
+    const schema = [...schemas.values()].find((s) => s.kind === kind)!;
+    const definition = kinds[kind];
+    expect(schema.description).toBe(definition.description);
+    const byField = new Map(Object.values(schema.attributes).filter((a) => a.side !== "output").map((a) => [a.field, a]));
+    for (const [field, zod] of Object.entries(definition.inputs.shape)) {
+      const attribute = byField.get(field)!;
+      expect(attribute, field).toBeDefined();
+      expect(attribute.required, field).toBe(!zod.safeParse(undefined).success);
+      expect(attribute.optional, field).toBe(zod.safeParse(undefined).success);
+      expect(attribute.sensitive, field).toBe(definition.secrets.includes(field));
+      if (zod.description) expect(attribute.description, field).toBe(zod.description);
+    }
+    const outputs = Object.values(schema.attributes).filter((a) => a.side === "output" || a.side === "both");
+    expect(outputs.map((a) => a.field).sort()).toEqual(Object.keys(definition.outputs.shape).sort());
+    for (const attribute of outputs) expect(attribute.computed).toBe(true);
+    expect(schema.attributes.id).toMatchObject({ side: "id", computed: true });
+  });
+
+  it("merges an output into its input of the same type, and renames one of another type", () => {
+    expect(schemas.get("virtform_attachment")!.attributes.device).toMatchObject({ side: "both", optional: true, computed: true });
+    expect(schemas.get("virtform_image")!.attributes.variants).toMatchObject({ side: "input", required: true, shape: { type: "dynamic" } });
+    expect(schemas.get("virtform_image")!.attributes.variants_output).toMatchObject({ side: "output", computed: true, shape: { type: "map" } });
+  });
+
+  it("writes objects a configuration sets as nested attributes, each field with its own flags", () => {
+    const message = schemaMessage(schemas.get("virtform_cluster")!.attributes, "") as { block: { attributes: any[] } };
+    const hosts = message.block.attributes.find((a) => a.name === "hosts");
+    expect(hosts.nested_type.nesting).toBe(1);
+    expect(hosts.nested_type.attributes.find((a: any) => a.name === "memory_gib")).toMatchObject({ required: true, description: "Memory per host in GiB" });
+    const overcommit = message.block.attributes.find((a) => a.name === "overcommit");
+    expect(overcommit).toMatchObject({ optional: true, computed: true });
+    expect(overcommit.nested_type.attributes.find((a: any) => a.name === "cpu")).toMatchObject({ optional: true, computed: true });
+    const usable = message.block.attributes.find((a) => a.name === "usable");
+    expect(JSON.parse(Buffer.from(usable.type).toString())).toEqual(["object", { vcpu: "number", memory_gib: "number", local_disk_gib: "number" }]);
+  });
+});
+
+describe("plans", () => {
+  const volume = { pool: "pool-1", sizeGiB: 10, multiAttach: false, deleteProtection: false };
+  const prior = { id: "vol-1", ...volume };
+
+  it("creates with defaults filled, what the backend decides unknown, and a create token", () => {
+    const planned = resources.plan("virtform_volume", null, packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }), packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }));
+    expect(planned.planned).toMatchObject({ id: UNKNOWN_EXTENSION, multi_attach: false, delete_protection: false, size_gib: 10 });
+    expect(new TextDecoder().decode(planned.private)).toMatch(/^terraform:[0-9a-f-]{36}$/);
+    expect(planned.requiresReplace).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, { id: unknown; replace: string[] }]>([
+    ["nothing changed", { pool: "pool-1", sizeGiB: 10 }, { id: "vol-1", replace: [] }],
+    ["a volume grows in place", { pool: "pool-1", sizeGiB: 20 }, { id: "vol-1", replace: [] }],
+    ["another pool replaces it", { pool: "pool-2", sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
+    ["a pool known only after apply replaces it", { pool: UNKNOWN, sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
+  ])("%s", (_, config, expected) => {
+    const planned = resources.plan("virtform_volume", packed("virtform_volume", prior), packed("virtform_volume", config), packed("virtform_volume", config));
+    expect((planned.planned as Record<string, Packed>).id).toEqual(expected.id);
+    expect(planned.requiresReplace).toEqual(expected.replace.map((name) => [{ attribute_name: name }]));
+  });
+
+  it("keeps a device the backend chose while the configuration leaves it out", () => {
+    const attachment = { id: "att-1", volume: "vol-1", instance: "i-1", mode: "read-write", device: "vdb" };
+    const config = { volume: "vol-1", instance: "i-1" };
+    const planned = resources.plan("virtform_attachment", packed("virtform_attachment", attachment), packed("virtform_attachment", config), packed("virtform_attachment", config));
+    expect(read("virtform_attachment", planned.planned)).toEqual(attachment);
+    expect(planned.requiresReplace).toEqual([]);
+  });
+
+  it("keeps a dynamic value as the configuration wrote it (no defaults inside)", () => {
+    const config = { base: "debian-12", variants: { light: { config: { heapMiB: 512 } } } };
+    const planned = resources.plan("virtform_image", null, packed("virtform_image", config), packed("virtform_image", config));
+    const attributes = planned.planned as Record<string, Packed>;
+    expect(fromPacked(attributes.variants, { type: "dynamic" })).toEqual(config.variants);
+    expect(fromPacked(attributes.config, { type: "dynamic" })).toEqual({});
+    expect(attributes.packages).toEqual([]);
+    expect(attributes.variants_output).toEqual(UNKNOWN_EXTENSION);
+  });
+
+  it("reports zod's issues on attribute paths, leaving unknown values to apply time", () => {
+    const diagnostics = resources.validate("virtform_cluster", packed("virtform_cluster", { hypervisor: "native", hosts: { count: 0, vcpu: UNKNOWN, memoryGiB: 4, localDiskGiB: 1 } }));
+    expect(diagnostics).toEqual([
+      {
+        severity: 1,
+        summary: "Invalid hosts.count",
+        detail: "Too small: expected number to be >=1 (the Cluster field hosts.count)",
+        attribute: { steps: [{ attribute_name: "hosts" }, { attribute_name: "count" }] },
+      },
+    ]);
+  });
+
+  it("upgrades JSON state to the current schema, dropping attributes it no longer has", () => {
+    const upgraded = resources.upgrade("virtform_volume", { id: "vol-1", pool: "pool-1", size_gib: 10, retired_field: true });
+    expect(read("virtform_volume", upgraded)).toEqual({ id: "vol-1", pool: "pool-1", sizeGiB: 10 });
+    expect(Object.keys(upgraded as object).sort()).toEqual(["delete_protection", "id", "multi_attach", "pool", "size_gib", "source"]);
+  });
+});
