@@ -79,8 +79,8 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       diagnostics: [],
     })),
 
-    PlanResourceChange: handle((request) => {
-      const result = resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config));
+    PlanResourceChange: handle(async (request) => {
+      const result = await resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config));
       return {
         planned_state: { msgpack: encode(result.planned) },
         requires_replace: result.requiresReplace.map((steps) => ({ steps })),

@@ -6,9 +6,10 @@ import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
 import { planResource } from "../../engine/plan-resource.ts";
 import type { Owner, Provider } from "../../engine/provider.ts";
-import { deepEqual } from "../../engine/values.ts";
+import { containsUnknown, deepEqual } from "../../engine/values.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
+import { isNotFound } from "../backend.ts";
 import { fillDefaults } from "../pulumi/defaults.ts";
 import { fromJson, fromPacked, toPacked } from "./codec.ts";
 import { attributePath, error, formatSteps, type Diagnostic, type Step } from "./diagnostics.ts";
@@ -49,6 +50,8 @@ export class TerraformResources {
   provider: Provider | undefined;
   /** Who owns what Terraform creates: the backend's tags (virtform:stack ...). */
   owner: Omit<Owner, "address">;
+  /** The throw-away copy of the backend plans are rehearsed on. */
+  private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
 
   constructor(schemas: Map<string, ResourceSchema>, owner: Omit<Owner, "address">) {
     this.schemas = schemas;
@@ -71,15 +74,20 @@ export class TerraformResources {
     return diagnostics;
   }
 
-  plan(typeName: string, prior: Packed, proposed: Packed, config: Packed): Planned {
+  async plan(typeName: string, prior: Packed, proposed: Packed, config: Packed): Promise<Planned> {
     const schema = this.schema(typeName);
     const none = { requiresReplace: [], private: new Uint8Array(), diagnostics: [] };
-    if (proposed === null) return { planned: null, ...none }; // destroy: nothing to decide
+    if (proposed === null) {
+      // Destroy: nothing to decide; the copy plans are rehearsed on loses the object too.
+      await this.rehearseDelete(schema, this.decode(schema, prior));
+      return { planned: null, ...none };
+    }
     const wanted = this.decode(schema, config).inputs;
     const desired = filled(schema, wanted);
     const token = new TextEncoder().encode(`terraform:${randomUUID()}`);
     if (prior === null) {
-      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token };
+      const diagnostics = await this.rehearse(schema, undefined, desired, "create");
+      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token, diagnostics };
     }
     const before = this.decode(schema, prior);
     // An attribute the backend completes (an attachment's device) is no change while the configuration leaves it out.
@@ -91,15 +99,66 @@ export class TerraformResources {
     );
     const inputs = stated(schema, wanted, desired, before.inputs);
     if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs }), ...none };
+    const diagnostics = await this.rehearse(schema, before, desired, decision.action);
     if (decision.action === "replace") {
       const replacing = new Set(decision.fields.filter((f) => f.behaviour === "replace").map((f) => f.path.split(/[.[]/)[0]!));
       const requiresReplace = Object.entries(schema.attributes)
         .filter(([, a]) => (a.side === "input" || a.side === "both") && replacing.has(a.field))
         .map(([name]) => [{ attribute_name: name }]);
       const fresh = stated(schema, wanted, desired, undefined);
-      return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {} }, true), ...none, requiresReplace, private: token };
+      return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {} }, true), ...none, requiresReplace, private: token, diagnostics };
     }
-    return { planned: this.encode(schema, { id: before.id, inputs, outputs: {} }, true), ...none };
+    return { planned: this.encode(schema, { id: before.id, inputs, outputs: {} }, true), ...none, diagnostics };
+  }
+
+  private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
+    if (!this.sandbox || before.id === undefined) return;
+    const kind = schema.kind;
+    await (await this.sandbox).delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }).catch(() => undefined);
+  }
+
+  /**
+   * The plan-time feasibility check: each change whose values are all known is carried out on one
+   * throw-away copy of the backend per provider process (Terraform plans every resource in one), so
+   * a plan that would run out of capacity, break a placement rule or shrink a volume fails at plan
+   * time, on the resource, instead of half-way through an apply. Values known only after apply (a
+   * cluster being created) leave the change to the backend at apply time.
+   */
+  private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string): Promise<Diagnostic[]> {
+    const provider = this.provider;
+    if (!provider?.rehearsal || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
+    const kind = schema.kind;
+    const prior = before && { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] };
+    const attempt = async (sandbox: Provider) => {
+      // A replacement is planned twice: this call, then one as a create (no prior state) for the new
+      // object's values; that one rehearses the create.
+      if (action === "replace" && prior) await sandbox.delete(kind, prior);
+      else if (action === "create") {
+        const token = `terraform:${randomUUID()}`;
+        await sandbox.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
+      } else if (prior) {
+        await sandbox.update(kind, prior, desired, action === "update-with-restart");
+      }
+    };
+    this.sandbox ??= provider.rehearsal();
+    try {
+      try {
+        await attempt(await this.sandbox);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        // An object made after the copy was taken (during an apply, Terraform plans each resource
+        // again once what it refers to exists): a fresh copy has it.
+        const stale = this.sandbox;
+        this.sandbox = provider.rehearsal();
+        await (await stale).dispose();
+        await attempt(await this.sandbox);
+      }
+      return [];
+    } catch (err) {
+      // The backend's refusals carry a code (capacity, invalid, conflict ...); anything else is a bug.
+      if (!(err instanceof Error) || typeof (err as { code?: unknown }).code !== "string") throw err;
+      return [error(`This ${action} would fail`, err.message)];
+    }
   }
 
   async apply(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
@@ -109,6 +168,9 @@ export class TerraformResources {
     if (planned === null) {
       const before = this.decode(schema, prior);
       await provider.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
+      // During an apply Terraform plans each create again after the deletes before it (a replacement's
+      // old object): the copy those plans are rehearsed on must not hold what is gone.
+      await this.rehearseDelete(schema, before);
       return null;
     }
     const wanted = this.decode(schema, config).inputs;

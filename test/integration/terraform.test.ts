@@ -160,6 +160,19 @@ resource "virtform_volume" "by_command" {
     ]);
   });
 
+  it("fails the plan of a scale-out that cannot be placed, before anything changes", async () => {
+    const before = (await items("instances")).map((i) => i.id).sort();
+    edit("count   = 3", "count   = 5");
+    const planned = await run("plan");
+    expect(planned.code).toBe(1);
+    const text = planned.stderr.replace(/\s+/g, " ");
+    // Four hosts, one storefront per host: of the two new members, the one planned second is refused.
+    expect(text).toMatch(/Error: This create would fail with virtform_instance\.storefront\[[34]\], on main\.tf line \d+/);
+    expect(text).toMatch(/anti-affinity/i);
+    expect((await items("instances")).map((i) => i.id).sort()).toEqual(before);
+    edit("count   = 5", "count   = 3");
+  });
+
   it("destroys everything it manages", async () => {
     const destroyed = await run("destroy", "-auto-approve");
     expect(destroyed.stderr).toBe("");

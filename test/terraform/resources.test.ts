@@ -1,7 +1,10 @@
 // The schema Terraform sees, derived from the zod kinds, and the plan decisions, table-tested without
 // gRPC or a backend (planning never reaches one).
 import { describe, expect, it } from "vitest";
+import { Emulator } from "../../emulator/emulator.ts";
 import { UNKNOWN } from "../../engine/model.ts";
+import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
+import { VirtformProvider } from "../../provider/virtform-provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import { fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
@@ -71,8 +74,8 @@ describe("plans", () => {
   const volume = { pool: "pool-1", sizeGiB: 10, multiAttach: false, deleteProtection: false };
   const prior = { id: "vol-1", ...volume };
 
-  it("creates with defaults filled, what the backend decides unknown, and a create token", () => {
-    const planned = resources.plan("virtform_volume", null, packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }), packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }));
+  it("creates with defaults filled, what the backend decides unknown, and a create token", async () => {
+    const planned = await resources.plan("virtform_volume", null, packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }), packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }));
     expect(planned.planned).toMatchObject({ id: UNKNOWN_EXTENSION, multi_attach: false, delete_protection: false, size_gib: 10 });
     expect(new TextDecoder().decode(planned.private)).toMatch(/^terraform:[0-9a-f-]{36}$/);
     expect(planned.requiresReplace).toEqual([]);
@@ -83,23 +86,23 @@ describe("plans", () => {
     ["a volume grows in place", { pool: "pool-1", sizeGiB: 20 }, { id: "vol-1", replace: [] }],
     ["another pool replaces it", { pool: "pool-2", sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
     ["a pool known only after apply replaces it", { pool: UNKNOWN, sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
-  ])("%s", (_, config, expected) => {
-    const planned = resources.plan("virtform_volume", packed("virtform_volume", prior), packed("virtform_volume", config), packed("virtform_volume", config));
+  ])("%s", async (_, config, expected) => {
+    const planned = await resources.plan("virtform_volume", packed("virtform_volume", prior), packed("virtform_volume", config), packed("virtform_volume", config));
     expect((planned.planned as Record<string, Packed>).id).toEqual(expected.id);
     expect(planned.requiresReplace).toEqual(expected.replace.map((name) => [{ attribute_name: name }]));
   });
 
-  it("keeps a device the backend chose while the configuration leaves it out", () => {
+  it("keeps a device the backend chose while the configuration leaves it out", async () => {
     const attachment = { id: "att-1", volume: "vol-1", instance: "i-1", mode: "read-write", device: "vdb" };
     const config = { volume: "vol-1", instance: "i-1" };
-    const planned = resources.plan("virtform_attachment", packed("virtform_attachment", attachment), packed("virtform_attachment", config), packed("virtform_attachment", config));
+    const planned = await resources.plan("virtform_attachment", packed("virtform_attachment", attachment), packed("virtform_attachment", config), packed("virtform_attachment", config));
     expect(read("virtform_attachment", planned.planned)).toEqual(attachment);
     expect(planned.requiresReplace).toEqual([]);
   });
 
-  it("keeps a dynamic value as the configuration wrote it (no defaults inside)", () => {
+  it("keeps a dynamic value as the configuration wrote it (no defaults inside)", async () => {
     const config = { base: "debian-12", variants: { light: { config: { heapMiB: 512 } } } };
-    const planned = resources.plan("virtform_image", null, packed("virtform_image", config), packed("virtform_image", config));
+    const planned = await resources.plan("virtform_image", null, packed("virtform_image", config), packed("virtform_image", config));
     const attributes = planned.planned as Record<string, Packed>;
     expect(fromPacked(attributes.variants, { type: "dynamic" })).toEqual(config.variants);
     expect(fromPacked(attributes.config, { type: "dynamic" })).toEqual({});
@@ -123,5 +126,37 @@ describe("plans", () => {
     const upgraded = resources.upgrade("virtform_volume", { id: "vol-1", pool: "pool-1", size_gib: 10, retired_field: true });
     expect(read("virtform_volume", upgraded)).toEqual({ id: "vol-1", pool: "pool-1", sizeGiB: 10 });
     expect(Object.keys(upgraded as object).sort()).toEqual(["delete_protection", "id", "multi_attach", "pool", "size_gib", "source"]);
+  });
+});
+
+describe("the plan-time feasibility check", () => {
+  it("rehearses the plan's changes on a copy of the backend: what would not fit fails the plan, the backend is untouched", async () => {
+    const emulator = Emulator.inMemory();
+    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
+    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
+    const member = (index: number) => ({
+      cluster: cluster.id,
+      group: "app",
+      index,
+      image: { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest },
+      vcpu: 12,
+      memoryGiB: 8,
+    });
+    const plan = (index: number) => planner.plan("virtform_instance", null, packed("virtform_instance", member(index)), packed("virtform_instance", member(index)));
+    expect((await plan(0)).diagnostics).toEqual([]);
+    // The second member is planned on the same copy, where the first already runs.
+    const [diagnostic] = (await plan(1)).diagnostics;
+    expect(diagnostic).toMatchObject({ severity: 1, summary: "This create would fail" });
+    expect(diagnostic!.detail).toMatch(/vCPU/);
+    expect(emulator.list("Instance")).toEqual([]);
+
+    const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }] }, { name: "pool.fast" });
+    const volume = emulator.create("Volume", { pool: pool.id, sizeGiB: 50 }, { name: "volume.data" });
+    const state = { id: volume.id, ...volume.spec };
+    const shrink = await planner.plan("virtform_volume", packed("virtform_volume", state), packed("virtform_volume", { ...state, sizeGiB: 10 }), packed("virtform_volume", { pool: pool.id, sizeGiB: 10 }));
+    expect(shrink.diagnostics).toMatchObject([{ summary: "This update would fail", detail: expect.stringMatching(/shrink/) }]);
+    expect(emulator.get("Volume", volume.id)!.spec.sizeGiB).toBe(50);
   });
 });
