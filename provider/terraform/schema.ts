@@ -4,9 +4,9 @@
 // that shares its input's name and type is the same attribute (an attachment's device), one of another
 // type is named "<name>_output" (an image's built variants). Which changes replace is the kind's
 // `change` map, said per plan (PlanResourceChange's requires_replace), as the protocol wants.
-import { z } from "zod";
 import { deepEqual } from "../../engine/values.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+import { kindJsonSchema, type JsonSchema } from "../kind-json-schema.ts";
 import { configVariables } from "../pulumi/schema.ts";
 import { snakeCase, typeConstraint, type Attribute, type Shape } from "./shape.ts";
 
@@ -22,7 +22,7 @@ export interface ResourceSchema {
   attributes: Record<string, TopAttribute>;
 }
 
-type Json = { [key: string]: unknown };
+type Json = JsonSchema;
 
 export const PROVIDER = "virtform";
 
@@ -39,11 +39,11 @@ export function resourceSchema(kind: KindName): ResourceSchema {
   const attributes: Record<string, TopAttribute> = {
     id: { field: "id", side: "id", shape: { type: "string" }, description: "Id of the object in the backend", required: false, optional: false, computed: true, sensitive: false, hasDefault: false },
   };
-  const inputs = objectAttributes(z.toJSONSchema(definition.inputs, { io: "input", unrepresentable: "any" }) as Json, "input");
+  const inputs = objectAttributes(kindJsonSchema(definition, "inputs", "input"), "input");
   for (const [name, attribute] of Object.entries(inputs)) {
     attributes[name] = { ...attribute, side: "input", sensitive: definition.secrets.includes(attribute.field) };
   }
-  const outputs = objectAttributes(z.toJSONSchema(definition.outputs, { io: "output", unrepresentable: "any" }) as Json, "output");
+  const outputs = objectAttributes(kindJsonSchema(definition, "outputs", "output"), "output");
   for (const [name, attribute] of Object.entries(outputs)) {
     const input = attributes[name];
     if (!input) attributes[name] = { ...attribute, side: "output" };
