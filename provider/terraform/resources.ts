@@ -9,7 +9,6 @@ import type { Owner, Provider } from "../../engine/provider.ts";
 import { containsUnknown, deepEqual } from "../../engine/values.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
-import { isNotFound } from "../backend.ts";
 import { fillDefaults } from "../pulumi/defaults.ts";
 import { fromJson, fromPacked, toPacked } from "./codec.ts";
 import { attributePath, error, formatSteps, type Diagnostic, type Step } from "./diagnostics.ts";
@@ -52,6 +51,8 @@ export class TerraformResources {
   owner: Omit<Owner, "address">;
   /** The throw-away copy of the backend plans are rehearsed on. */
   private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
+  /** Set by the first ApplyResourceChange: this process serves an apply, no longer a plan. */
+  private applying = false;
 
   constructor(schemas: Map<string, ResourceSchema>, owner: Omit<Owner, "address">) {
     this.schemas = schemas;
@@ -112,7 +113,7 @@ export class TerraformResources {
   }
 
   private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
-    if (!this.sandbox || before.id === undefined) return;
+    if (!this.sandbox || this.applying || before.id === undefined) return;
     const kind = schema.kind;
     await (await this.sandbox).delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }).catch(() => undefined);
   }
@@ -126,7 +127,7 @@ export class TerraformResources {
    */
   private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string): Promise<Diagnostic[]> {
     const provider = this.provider;
-    if (!provider?.rehearsal || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
+    if (!provider?.rehearsal || this.applying || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
     const kind = schema.kind;
     const prior = before && { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] };
     const attempt = async (sandbox: Provider) => {
@@ -142,17 +143,7 @@ export class TerraformResources {
     };
     this.sandbox ??= provider.rehearsal();
     try {
-      try {
-        await attempt(await this.sandbox);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        // An object made after the copy was taken (during an apply, Terraform plans each resource
-        // again once what it refers to exists): a fresh copy has it.
-        const stale = this.sandbox;
-        this.sandbox = provider.rehearsal();
-        await (await stale).dispose();
-        await attempt(await this.sandbox);
-      }
+      await attempt(await this.sandbox);
       return [];
     } catch (err) {
       // The backend's refusals carry a code (capacity, invalid, conflict ...); anything else is a bug.
@@ -165,12 +156,13 @@ export class TerraformResources {
     const schema = this.schema(typeName);
     const provider = this.backend();
     const kind = schema.kind;
+    // The copy plans are rehearsed on no longer matches the backend (and would hand out the ids the
+    // backend now gives): during an apply Terraform plans each resource again, and the backend itself
+    // checks from here on.
+    this.applying = true;
     if (planned === null) {
       const before = this.decode(schema, prior);
       await provider.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
-      // During an apply Terraform plans each create again after the deletes before it (a replacement's
-      // old object): the copy those plans are rehearsed on must not hold what is gone.
-      await this.rehearseDelete(schema, before);
       return null;
     }
     const wanted = this.decode(schema, config).inputs;

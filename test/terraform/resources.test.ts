@@ -155,8 +155,26 @@ describe("the plan-time feasibility check", () => {
     const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }] }, { name: "pool.fast" });
     const volume = emulator.create("Volume", { pool: pool.id, sizeGiB: 50 }, { name: "volume.data" });
     const state = { id: volume.id, ...volume.spec };
-    const shrink = await planner.plan("virtform_volume", packed("virtform_volume", state), packed("virtform_volume", { ...state, sizeGiB: 10 }), packed("virtform_volume", { pool: pool.id, sizeGiB: 10 }));
+    // A new process for the next plan: a copy is taken once per process, before the volume existed.
+    const next = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    next.provider = planner.provider;
+    const shrink = await next.plan("virtform_volume", packed("virtform_volume", state), packed("virtform_volume", { ...state, sizeGiB: 10 }), packed("virtform_volume", { pool: pool.id, sizeGiB: 10 }));
     expect(shrink.diagnostics).toMatchObject([{ summary: "This update would fail", detail: expect.stringMatching(/shrink/) }]);
     expect(emulator.get("Volume", volume.id)!.spec.sizeGiB).toBe(50);
+  });
+
+  it("stops rehearsing once the process applies: the copy no longer matches the backend", async () => {
+    const emulator = Emulator.inMemory();
+    const applier = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    applier.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const small = { media: "ssd", devices: [{ sizeGiB: 10 }], maxVolumeGiB: 1 };
+    const large = { media: "ssd", devices: [{ sizeGiB: 100 }] };
+    const plan = (config: Record<string, unknown>) => applier.plan("virtform_storage_pool", null, packed("virtform_storage_pool", config), packed("virtform_storage_pool", config));
+    await plan(small); // rehearsed first: the copy's first pool id
+    const planned = await plan(large);
+    // Terraform applies the large pool first: the backend gives it the id the copy gave the small one.
+    const pool = read("virtform_storage_pool", await applier.apply("virtform_storage_pool", null, planned.planned, packed("virtform_storage_pool", large), planned.private)) as { id: string };
+    const volume = { pool: pool.id, sizeGiB: 50 };
+    expect((await applier.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume))).diagnostics).toEqual([]);
   });
 });
