@@ -94,7 +94,7 @@ describe.skipIf(!terraformAvailable())("CDKTF bindings", () => {
     const [image] = Object.values(data.images);
     expect(image!.spec.variants).toEqual({ light: { packages: [], config: { heapMiB: 512 } } });
     const instances = Object.values(data.instances);
-    expect(instances.map((i) => [i.spec.index, i.spec.image])).toEqual(
+    expect(instances.map((i) => [i.spec.index, i.spec.image]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual(
       [0, 1].map((index) => [index, { image: image!.id, variant: "light", digest: image!.variants.light!.digest }]),
     );
     const [volume] = Object.values(data.volumes);
