@@ -90,7 +90,7 @@ const cell = (ms: Measure[]) => {
   return `${median(s).toFixed(2)} s (${Math.min(...s).toFixed(2)}-${Math.max(...s).toFixed(2)}), ${Math.round(median(ms.map((m) => m.rssMiB)))} MiB`;
 };
 
-const terraformVersion = execFileSync("terraform", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1" } }).toString().split("\n")[0];
+const terraformVersion = execFileSync("terraform", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: "/dev/null" }, stdio: ["ignore", "pipe", "ignore"] }).toString().split("\n")[0];
 console.log(`# virtform vs Terraform\n\n${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load ${loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}, ${terraformVersion}`);
 console.log(`command: node bench/compare-terraform/compare.ts --n ${ns.join(",")} --runs ${runs}\n`);
 for (const n of ns) {

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
-import { planResource } from "../../engine/plan-resource.ts";
+import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
 import type { Owner, Provider } from "../../engine/provider.ts";
 import { containsUnknown, deepEqual } from "../../engine/values.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
@@ -91,13 +91,7 @@ export class TerraformResources {
       return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token, diagnostics };
     }
     const before = this.decode(schema, prior);
-    // An attribute the backend completes (an attachment's device) is no change while the configuration leaves it out.
-    const completed = Object.values(schema.attributes).filter((a) => a.side === "both" && wanted[a.field] === undefined).map((a) => a.field);
-    const decision = planResource(
-      { inputs: without(filled(schema, before.inputs), completed) },
-      { inputs: without(desired, completed) },
-      kindInfo.get(schema.kind)!,
-    );
+    const decision = decide(schema, before, wanted);
     const inputs = stated(schema, wanted, desired, before.inputs);
     if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs }), ...none };
     const diagnostics = await this.rehearse(schema, before, desired, decision.action);
@@ -173,7 +167,7 @@ export class TerraformResources {
       return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs });
     }
     const before = this.decode(schema, prior);
-    const decision = planResource({ inputs: filled(schema, before.inputs) }, { inputs: desired }, kindInfo.get(kind)!);
+    const decision = decide(schema, before, wanted);
     const outputs = await provider.update(
       kind,
       { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] },
@@ -266,6 +260,15 @@ function objectAddress(schema: ResourceSchema, token: string): string {
 /** The resource's attributes as one object shape (for attribute paths). */
 function objectShape(schema: ResourceSchema): Shape {
   return { type: "object", attributes: schema.attributes };
+}
+
+/**
+ * The engine's decision for a resource in state: defaults filled on both sides, and an attribute the
+ * backend completes (an attachment's device) no change while the configuration leaves it out.
+ */
+function decide(schema: ResourceSchema, before: ResourceValue, wanted: Record<string, Value>): ResourceDecision {
+  const completed = Object.values(schema.attributes).filter((a) => a.side === "both" && wanted[a.field] === undefined).map((a) => a.field);
+  return planResource({ inputs: without(filled(schema, before.inputs), completed) }, { inputs: without(filled(schema, wanted), completed) }, kindInfo.get(schema.kind)!);
 }
 
 /** The kind's defaults filled in: what the backend gets and what plans compare. */
