@@ -6,6 +6,7 @@ import { fromPacked } from "./codec.ts";
 import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { decode, encode, type Packed } from "./msgpack.ts";
+import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
 import { ResourceError, TerraformResources } from "./resources.ts";
 import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
 
@@ -29,6 +30,7 @@ export function providerService(options: ProviderOptions): Record<string, Handle
   const schemas = resourceSchemas();
   const resources = new TerraformResources(schemas, options.owner);
   const providerShape = { type: "object" as const, attributes: providerAttributes };
+  const imageVariant = imageVariantSchema();
 
   /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
   const handle =
@@ -46,13 +48,13 @@ export function providerService(options: ProviderOptions): Record<string, Handle
     GetMetadata: handle(() => ({
       server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
       resources: [...schemas.keys()].map((type_name) => ({ type_name })),
-      data_sources: [],
+      data_sources: [{ type_name: IMAGE_VARIANT }],
     })),
 
     GetProviderSchema: handle(() => ({
       provider: schemaMessage(providerAttributes, "The virtform provider: the embedded emulator or a served one."),
       resource_schemas: Object.fromEntries([...schemas].map(([name, s]) => [name, schemaMessage(s.attributes, s.description)])),
-      data_source_schemas: {},
+      data_source_schemas: { [IMAGE_VARIANT]: schemaMessage(imageVariant.attributes, imageVariant.description) },
       server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
     })),
 
@@ -65,7 +67,7 @@ export function providerService(options: ProviderOptions): Record<string, Handle
 
     ValidateResourceConfig: handle((request) => ({ diagnostics: resources.validate(request.type_name, unpack(request.config)) })),
 
-    ValidateDataResourceConfig: handle((request) => ({ diagnostics: [error(`Unknown data source ${request.type_name}`, "virtform has no data sources")] })),
+    ValidateDataResourceConfig: handle((request) => ({ diagnostics: request.type_name === IMAGE_VARIANT ? [] : [unknownDataSource(request.type_name)] })),
 
     UpgradeResourceState: handle((request) => {
       const raw = request.raw_state?.json;
@@ -105,7 +107,11 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       diagnostics: [],
     })),
 
-    ReadDataSource: handle((request) => ({ diagnostics: [error(`Unknown data source ${request.type_name}`, "virtform has no data sources")] })),
+    ReadDataSource: handle(async (request) => {
+      if (request.type_name !== IMAGE_VARIANT) return { diagnostics: [unknownDataSource(request.type_name)] };
+      if (!resources.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform read a data source before ConfigureProvider"));
+      return { state: { msgpack: encode(await readImageVariant(resources.provider, unpack(request.config))) }, diagnostics: [] };
+    }),
 
     GetFunctions: handle(() => ({ diagnostics: [] })),
 
@@ -122,6 +128,10 @@ function unpack(value: DynamicValue | undefined): Packed {
   if (value?.msgpack && value.msgpack.length > 0) return decode(value.msgpack);
   if (value?.json && value.json.length > 0) return JSON.parse(Buffer.from(value.json).toString("utf8")) as Packed;
   return null;
+}
+
+function unknownDataSource(typeName: string): Diagnostic {
+  return error(`Unknown data source ${typeName}`, `virtform's data source is ${IMAGE_VARIANT}`);
 }
 
 function diagnosticOf(err: unknown): Diagnostic {

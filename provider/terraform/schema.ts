@@ -64,7 +64,7 @@ export const providerAttributes: Record<string, Attribute> = Object.fromEntries(
   ]),
 );
 
-function objectAttributes(schema: Json, side: "input" | "output"): Record<string, Attribute> {
+export function objectAttributes(schema: Json, side: "input" | "output"): Record<string, Attribute> {
   const required = new Set((schema.required as string[] | undefined) ?? []);
   const attributes: Record<string, Attribute> = {};
   for (const [field, sub] of Object.entries((schema.properties ?? {}) as Record<string, Json>)) {

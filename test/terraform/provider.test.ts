@@ -23,14 +23,19 @@ resource "virtform_cluster" "web" {
 }
 resource "virtform_image" "app" {
   base     = "debian-12"
+  packages = ["tomcat10"]
   variants = { small = { config = { heapMiB = 256 } } }
+}
+data "virtform_image_variant" "small" {
+  image   = virtform_image.app.id
+  variant = "small"
 }
 resource "virtform_instance" "app" {
   count   = 2
   cluster = virtform_cluster.web.id
   group   = "app"
   index   = count.index
-  image   = { image = virtform_image.app.id, variant = "small", digest = virtform_image.app.variants_output["small"].digest }
+  image   = { image = virtform_image.app.id, variant = "small", digest = data.virtform_image_variant.small.digest }
   vcpu       = 2
   memory_gib = 4
   user_data  = "#cloud-config"
@@ -47,6 +52,9 @@ resource "virtform_attachment" "data" {
 }
 output "devices" {
   value = virtform_attachment.data[*].device
+}
+output "closure" {
+  value = data.virtform_image_variant.small.packages
 }
 `);
     const applied = await terraform(dir, ["apply", "-auto-approve"]);
@@ -65,6 +73,9 @@ output "devices" {
       ["app", 1, 2, 0],
     ]);
     const [image] = Object.values(data.images);
+    // The data source reads the variant the emulator built: its digest and closure.
+    expect(image!.variants.small!.packages).toEqual(["tomcat10"]);
+    expect(applied.stdout).toMatch(/closure = tolist\(\[\s+"tomcat10",\s+\]\)/);
     expect(instances[0]!.spec.image).toEqual({ image: image!.id, variant: "small", digest: image!.variants.small!.digest });
     expect(Object.values(data.volumes).map((v) => v.spec)).toEqual([{ pool: Object.keys(data.pools)[0], sizeGiB: 10, multiAttach: true, deleteProtection: false }]);
     expect(Object.values(data.attachments).map((a) => a.spec.mode)).toEqual(["read-write", "read-write"]);

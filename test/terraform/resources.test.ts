@@ -8,6 +8,7 @@ import { VirtformProvider } from "../../provider/virtform-provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import { fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
+import { imageVariantSchema } from "../../provider/terraform/image-variant.ts";
 import { TerraformResources } from "../../provider/terraform/resources.ts";
 import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
 import type { Shape } from "../../provider/terraform/shape.ts";
@@ -67,6 +68,16 @@ describe("the Terraform schema derived from the kinds", () => {
     expect(overcommit.nested_type.attributes.find((a: any) => a.name === "cpu")).toMatchObject({ optional: true, computed: true });
     const usable = message.block.attributes.find((a) => a.name === "usable");
     expect(JSON.parse(Buffer.from(usable.type).toString())).toEqual(["object", { vcpu: "number", memory_gib: "number", local_disk_gib: "number" }]);
+  });
+});
+
+describe("the data source virtform_image_variant", () => {
+  it("takes the Instance kind's image reference and returns the Image kind's built variant", () => {
+    const { attributes } = imageVariantSchema();
+    expect(Object.keys(attributes).sort()).toEqual(["digest", "id", "image", "layers", "packages", "size_bytes", "variant"]);
+    expect(attributes.image).toMatchObject({ required: true, description: "Id of the image" });
+    expect(attributes.variant).toMatchObject({ required: true, description: "Name of the variant" });
+    for (const name of ["digest", "packages", "layers", "size_bytes"]) expect(attributes[name]).toMatchObject({ computed: true, required: false, optional: false });
   });
 });
 
