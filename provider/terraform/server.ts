@@ -45,9 +45,9 @@ export async function servePlugin(options: ServeOptions): Promise<Server> {
   server.addService(services.controller, {
     Shutdown: (_call: unknown, cb: (e: null, r: unknown) => void) => {
       cb(null, {});
-      // Let the reply leave before the process does.
-      setImmediate(() => server.tryShutdown(() => options.exit()));
-      setTimeout(options.exit, 200).unref();
+      // Terraform waits for the process to end, not for this reply (it ignores Shutdown's errors):
+      // exit as soon as the reply is on its way; the open GRPCStdio stream would hold a graceful shutdown.
+      setTimeout(options.exit, 10);
     },
   });
   // Our output goes to the real stderr, which Terraform logs; the relayed stream stays open and empty.
