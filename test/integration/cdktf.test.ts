@@ -65,7 +65,8 @@ describe.skipIf(!terraformAvailable())("CDKTF bindings", () => {
 
     // CDKTF writes a local backend, which needs `terraform init`: offline, it finds the provider in a
     // filesystem mirror; dev_overrides then run this checkout's provider.
-    const mirror = join(dir, "mirror/registry.terraform.io/virtform/virtform/0.1.0/linux_amd64");
+    const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
+    const mirror = join(dir, `mirror/registry.terraform.io/virtform/virtform/0.1.0/${platform}`);
     mkdirSync(mirror, { recursive: true });
     symlinkSync(join(repoRoot, "bin/terraform-provider-virtform"), join(mirror, "terraform-provider-virtform"));
     writeFileSync(
