@@ -2,12 +2,12 @@
 // kind, nested objects as named types, enums as enum types, descriptions, required fields, primitive
 // defaults, secrets (kind.secrets) and replace-on-changes fields (kind.change "replace").
 // `npm run gen:pulumi` writes it to provider/pulumi/schema.json; the plugin serves it.
-import { z } from "zod";
 import { deepEqual } from "../../engine/values.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import type { Kind } from "../../sdk/kinds/kind.ts";
 import { PACKAGE, moduleOf, tokenOf } from "./tokens.ts";
 import { imageVariants } from "./variants.ts";
+import { kindJsonSchema } from "../kind-json-schema.ts";
 
 /** A Pulumi schema type reference (the parts we use). */
 export interface TypeSpec {
@@ -80,10 +80,10 @@ export function pulumiSchema(version: string): PackageSchema {
   for (const name of Object.keys(kinds) as KindName[]) {
     const kind: Kind = kinds[name];
     const namer = new TypeNamer(types, name);
-    const inputs = objectProperties(z.toJSONSchema(kind.inputs, { io: "input", unrepresentable: "any" }) as Json, namer, "input");
-    const outputs = objectProperties(z.toJSONSchema(kind.outputs, { io: "output", unrepresentable: "any" }) as Json, namer, "output");
+    const inputs = objectProperties(kindJsonSchema(kind, "inputs", "input"), namer, "input");
+    const outputs = objectProperties(kindJsonSchema(kind, "outputs", "output"), namer, "output");
     // A resource's state is its inputs (defaults applied) and its outputs; an output wins a shared name.
-    const stateSchema = z.toJSONSchema(kind.inputs, { io: "output", unrepresentable: "any" }) as Json;
+    const stateSchema = kindJsonSchema(kind, "inputs", "output");
     const shadowed = new Set(Object.keys(outputs.properties));
     stateSchema.properties = Object.fromEntries(Object.entries(stateSchema.properties as Json).filter(([field]) => !shadowed.has(field)));
     stateSchema.required = (stateSchema.required as string[]).filter((field) => !shadowed.has(field));

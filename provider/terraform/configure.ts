@@ -1,0 +1,65 @@
+// The provider block: a served emulator (endpoint + token, as the CLI's --endpoint / VIRTFORM_TOKEN)
+// or the embedded emulator's data directory, held by this process while it runs.
+import { join, resolve } from "node:path";
+import type { Value } from "../../engine/model.ts";
+import { acquireLockNow, LockedError } from "../../engine/state-lock.ts";
+import { EmbeddedBackend } from "../embedded-backend.ts";
+import { HttpBackend } from "../http-backend.ts";
+import { VirtformProvider } from "../virtform-provider.ts";
+import { error, type Diagnostic } from "./diagnostics.ts";
+import type { Attribute } from "./shape.ts";
+
+export interface ProviderSettings {
+  endpoint?: Value;
+  token?: Value;
+  dataDir?: Value;
+}
+
+export function validateSettings(settings: ProviderSettings, attributes: Record<string, Attribute>): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
+  const nameOf = (field: string) => Object.entries(attributes).find(([, a]) => a.field === field)![0];
+  const { endpoint } = settings;
+  if (typeof endpoint === "string" && !/^https?:\/\/[^/]/.test(endpoint)) {
+    diagnostics.push(error("Invalid endpoint", `endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`, [{ attribute_name: nameOf("endpoint") }]));
+  }
+  return diagnostics;
+}
+
+export function configureBackend(settings: ProviderSettings, cwd: string): VirtformProvider {
+  const setting = (value: Value | undefined) => (typeof value === "string" && value !== "" ? value : undefined);
+  const endpoint = setting(settings.endpoint) ?? process.env.VIRTFORM_ENDPOINT;
+  if (endpoint) {
+    const token = setting(settings.token) ?? process.env.VIRTFORM_TOKEN;
+    if (!token) throw new SettingsError(error("Missing token", `the emulator at ${endpoint} needs a token: set token in the provider block or VIRTFORM_TOKEN`));
+    return new VirtformProvider(new HttpBackend({ endpoint, token }));
+  }
+  const dataDir = resolve(cwd, setting(settings.dataDir) ?? ".virtform/emulator");
+  holdData(dataDir);
+  return new VirtformProvider(EmbeddedBackend.open(dataDir));
+}
+
+export class SettingsError extends Error {
+  readonly diagnostic: Diagnostic;
+
+  constructor(diagnostic: Diagnostic) {
+    super(diagnostic.summary);
+    this.diagnostic = diagnostic;
+  }
+}
+
+/** The embedded emulator's data is one process's at a time, as for the CLI; released when the plugin exits. */
+function holdData(dataDir: string): void {
+  try {
+    const lock = acquireLockNow(join(dataDir, "in-use.lock"), "terraform-provider-virtform");
+    process.once("exit", () => lock.release());
+  } catch (err) {
+    if (!(err instanceof LockedError) || !err.holder) throw err;
+    const { holder } = err;
+    throw new SettingsError(
+      error(
+        "Emulator data in use",
+        `the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); serve it (virtform emulator serve) and set endpoint and token in the provider block`,
+      ),
+    );
+  }
+}

@@ -1,0 +1,144 @@
+// The tfplugin6 Provider service: each method unpacks its request, calls TerraformResources, and packs
+// the reply; a refusal becomes a diagnostic, anything else a diagnostic that says it is a bug.
+import type * as grpcTypes from "@grpc/grpc-js";
+import type { Owner } from "../../engine/provider.ts";
+import { fromPacked } from "./codec.ts";
+import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
+import { error, type Diagnostic } from "./diagnostics.ts";
+import { decode, encode, type Packed } from "./msgpack.ts";
+import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
+import { ResourceError, TerraformResources } from "./resources.ts";
+import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by proto-loader */
+type Request = any;
+export type Handler = (call: { request: Request }, callback: (err: grpcTypes.ServiceError | null, reply?: unknown) => void) => void;
+
+interface DynamicValue {
+  msgpack?: Uint8Array;
+  json?: Uint8Array;
+}
+
+export interface ProviderOptions {
+  /** Where a relative data dir is taken from: Terraform's working directory. */
+  cwd: string;
+  /** Who owns what Terraform creates through this plugin. */
+  owner: Omit<Owner, "address">;
+}
+
+export function providerService(options: ProviderOptions): Record<string, Handler> {
+  const schemas = resourceSchemas();
+  const resources = new TerraformResources(schemas, options.owner);
+  const providerShape = { type: "object" as const, attributes: providerAttributes };
+  const imageVariant = imageVariantSchema();
+
+  /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
+  const handle =
+    (fn: (request: Request) => Record<string, unknown> | Promise<Record<string, unknown>>, diagnosticsField = "diagnostics"): Handler =>
+    (call, callback) => {
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (reply) => callback(null, reply),
+          (err: unknown) => callback(null, { [diagnosticsField]: [diagnosticOf(err)] }),
+        );
+    };
+
+  return {
+    GetMetadata: handle(() => ({
+      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+      resources: [...schemas.keys()].map((type_name) => ({ type_name })),
+      data_sources: [{ type_name: IMAGE_VARIANT }],
+    })),
+
+    GetProviderSchema: handle(() => ({
+      provider: schemaMessage(providerAttributes, "The virtform provider: the embedded emulator or a served one."),
+      resource_schemas: Object.fromEntries([...schemas].map(([name, s]) => [name, schemaMessage(s.attributes, s.description)])),
+      data_source_schemas: { [IMAGE_VARIANT]: schemaMessage(imageVariant.attributes, imageVariant.description) },
+      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+    })),
+
+    ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
+
+    ConfigureProvider: handle((request) => {
+      resources.provider = configureBackend(settingsOf(request.config), options.cwd);
+      return { diagnostics: [] };
+    }),
+
+    ValidateResourceConfig: handle((request) => ({ diagnostics: resources.validate(request.type_name, unpack(request.config)) })),
+
+    ValidateDataResourceConfig: handle((request) => ({ diagnostics: request.type_name === IMAGE_VARIANT ? [] : [unknownDataSource(request.type_name)] })),
+
+    UpgradeResourceState: handle((request) => {
+      const raw = request.raw_state?.json;
+      if (!raw || raw.length === 0) throw new ResourceError(error("Cannot upgrade state", "virtform reads state as JSON only (flatmap state predates it)"));
+      return { upgraded_state: { msgpack: encode(resources.upgrade(request.type_name, JSON.parse(Buffer.from(raw).toString("utf8")))) }, diagnostics: [] };
+    }),
+
+    ReadResource: handle(async (request) => ({
+      new_state: { msgpack: encode(await resources.read(request.type_name, unpack(request.current_state))) },
+      private: request.private ?? Buffer.alloc(0),
+      diagnostics: [],
+    })),
+
+    PlanResourceChange: handle(async (request) => {
+      const result = await resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config));
+      return {
+        planned_state: { msgpack: encode(result.planned) },
+        requires_replace: result.requiresReplace.map((steps) => ({ steps })),
+        planned_private: result.private,
+        diagnostics: result.diagnostics,
+      };
+    }),
+
+    ApplyResourceChange: handle(async (request) => {
+      const state = await resources.apply(
+        request.type_name,
+        unpack(request.prior_state),
+        unpack(request.planned_state),
+        unpack(request.config),
+        request.planned_private ?? new Uint8Array(),
+      );
+      return { new_state: { msgpack: encode(state) }, private: Buffer.alloc(0), diagnostics: [] };
+    }),
+
+    ImportResourceState: handle(async (request) => ({
+      imported_resources: [{ type_name: request.type_name, state: { msgpack: encode(await resources.import(request.type_name, request.id)) } }],
+      diagnostics: [],
+    })),
+
+    ReadDataSource: handle(async (request) => {
+      if (request.type_name !== IMAGE_VARIANT) return { diagnostics: [unknownDataSource(request.type_name)] };
+      if (!resources.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform read a data source before ConfigureProvider"));
+      return { state: { msgpack: encode(await readImageVariant(resources.provider, unpack(request.config))) }, diagnostics: [] };
+    }),
+
+    GetFunctions: handle(() => ({ diagnostics: [] })),
+
+    StopProvider: handle(() => ({})),
+  };
+
+  function settingsOf(config: DynamicValue | undefined): ProviderSettings {
+    return (fromPacked(unpack(config), providerShape) ?? {}) as ProviderSettings;
+  }
+}
+
+/** A DynamicValue's content: MessagePack, or JSON when Terraform sends that instead (kept as plain values). */
+function unpack(value: DynamicValue | undefined): Packed {
+  if (value?.msgpack && value.msgpack.length > 0) return decode(value.msgpack);
+  if (value?.json && value.json.length > 0) return JSON.parse(Buffer.from(value.json).toString("utf8")) as Packed;
+  return null;
+}
+
+function unknownDataSource(typeName: string): Diagnostic {
+  return error(`Unknown data source ${typeName}`, `virtform's data source is ${IMAGE_VARIANT}`);
+}
+
+function diagnosticOf(err: unknown): Diagnostic {
+  if (err instanceof ResourceError || err instanceof SettingsError) return err.diagnostic;
+  // The backend's refusals carry a code (not-found, conflict, capacity ...): say them as they are.
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === "string") return error(err.message);
+  process.stderr.write(`terraform-provider-virtform: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return error(`bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`, "the stack is in Terraform's log (TF_LOG=debug)");
+}
+

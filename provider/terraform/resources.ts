@@ -1,0 +1,322 @@
+// What the provider does for each Terraform resource call, in MessagePack values in and out, with no
+// gRPC: validate with the kind's zod schema, decide the plan with the engine's pure planResource, and
+// create/read/update/delete through the engine's Provider over a backend (embedded or HTTP).
+import { randomUUID } from "node:crypto";
+import type { z } from "zod";
+import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
+import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
+import type { Owner, Provider } from "../../engine/provider.ts";
+import { containsUnknown, deepEqual } from "../../engine/values.ts";
+import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
+import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
+import { fillDefaults } from "../pulumi/defaults.ts";
+import { fromJson, fromPacked, toPacked } from "./codec.ts";
+import { attributePath, error, formatSteps, type Diagnostic, type Step } from "./diagnostics.ts";
+import type { Packed } from "./msgpack.ts";
+import type { ResourceSchema } from "./schema.ts";
+import type { Shape } from "./shape.ts";
+
+/** A resource as the provider holds it between Terraform's calls. */
+export interface ResourceValue {
+  id: Value | undefined;
+  inputs: Record<string, Value>;
+  outputs: Record<string, Value>;
+}
+
+export interface Planned {
+  planned: Packed;
+  requiresReplace: Step[][];
+  /** The create's idempotency token, carried from plan to apply in the plan's private data. */
+  private: Uint8Array;
+  diagnostics: Diagnostic[];
+}
+
+/** A refusal to show as a diagnostic (not a bug). */
+export class ResourceError extends Error {
+  readonly diagnostic: Diagnostic;
+
+  constructor(diagnostic: Diagnostic) {
+    super(diagnostic.summary);
+    this.diagnostic = diagnostic;
+  }
+}
+
+const unknown = UNKNOWN as unknown as Value;
+
+export class TerraformResources {
+  readonly schemas: Map<string, ResourceSchema>;
+  /** Set by ConfigureProvider; validation and planning never need it. */
+  provider: Provider | undefined;
+  /** Who owns what Terraform creates: the backend's tags (virtform:stack ...). */
+  owner: Omit<Owner, "address">;
+  /** The throw-away copy of the backend plans are rehearsed on. */
+  private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
+  /** Set by the first ApplyResourceChange: this process serves an apply, no longer a plan. */
+  private applying = false;
+
+  constructor(schemas: Map<string, ResourceSchema>, owner: Omit<Owner, "address">) {
+    this.schemas = schemas;
+    this.owner = owner;
+  }
+
+  validate(typeName: string, config: Packed): Diagnostic[] {
+    const schema = this.schema(typeName);
+    const inputs = this.decode(schema, config).inputs;
+    const parsed = kinds[schema.kind].inputs.safeParse(inputs);
+    if (parsed.success) return [];
+    const diagnostics: Diagnostic[] = [];
+    for (const issue of parsed.error.issues) {
+      // A value known only after apply is checked then, by the backend.
+      if (throughUnknown(inputs, issue.path)) continue;
+      const steps = attributePath(issue.path, objectShape(schema));
+      const where = formatSteps(steps) || typeName;
+      diagnostics.push(error(`Invalid ${where}`, `${describeIssue(issue)} (the ${schema.kind} field ${formatPath(issue.path) || "itself"})`, steps));
+    }
+    return diagnostics;
+  }
+
+  async plan(typeName: string, prior: Packed, proposed: Packed, config: Packed): Promise<Planned> {
+    const schema = this.schema(typeName);
+    const none = { requiresReplace: [], private: new Uint8Array(), diagnostics: [] };
+    if (proposed === null) {
+      // Destroy: nothing to decide; the copy plans are rehearsed on loses the object too.
+      await this.rehearseDelete(schema, this.decode(schema, prior));
+      return { planned: null, ...none };
+    }
+    const wanted = this.decode(schema, config).inputs;
+    const desired = filled(schema, wanted);
+    const token = new TextEncoder().encode(`terraform:${randomUUID()}`);
+    if (prior === null) {
+      const diagnostics = await this.rehearse(schema, undefined, desired, "create");
+      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token, diagnostics };
+    }
+    const before = this.decode(schema, prior);
+    const decision = decide(schema, before, wanted);
+    const inputs = stated(schema, wanted, desired, before.inputs);
+    if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs }), ...none };
+    const diagnostics = await this.rehearse(schema, before, desired, decision.action);
+    if (decision.action === "replace") {
+      const replacing = new Set(decision.fields.filter((f) => f.behaviour === "replace").map((f) => f.path.split(/[.[]/)[0]!));
+      const requiresReplace = Object.entries(schema.attributes)
+        .filter(([, a]) => (a.side === "input" || a.side === "both") && replacing.has(a.field))
+        .map(([name]) => [{ attribute_name: name }]);
+      const fresh = stated(schema, wanted, desired, undefined);
+      return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {} }, true), ...none, requiresReplace, private: token, diagnostics };
+    }
+    return { planned: this.encode(schema, { id: before.id, inputs, outputs: {} }, true), ...none, diagnostics };
+  }
+
+  private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
+    if (!this.sandbox || this.applying || before.id === undefined) return;
+    const kind = schema.kind;
+    await (await this.sandbox).delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }).catch(() => undefined);
+  }
+
+  /**
+   * The plan-time feasibility check: each change whose values are all known is carried out on one
+   * throw-away copy of the backend per provider process (Terraform plans every resource in one), so
+   * a plan that would run out of capacity, break a placement rule or shrink a volume fails at plan
+   * time, on the resource, instead of half-way through an apply. Values known only after apply (a
+   * cluster being created) leave the change to the backend at apply time.
+   */
+  private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string): Promise<Diagnostic[]> {
+    const provider = this.provider;
+    if (!provider?.rehearsal || this.applying || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
+    const kind = schema.kind;
+    const prior = before && { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] };
+    const attempt = async (sandbox: Provider) => {
+      // A replacement is planned twice: this call, then one as a create (no prior state) for the new
+      // object's values; that one rehearses the create.
+      if (action === "replace" && prior) await sandbox.delete(kind, prior);
+      else if (action === "create") {
+        const token = `terraform:${randomUUID()}`;
+        await sandbox.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
+      } else if (prior) {
+        await sandbox.update(kind, prior, desired, action === "update-with-restart");
+      }
+    };
+    this.sandbox ??= provider.rehearsal();
+    try {
+      await attempt(await this.sandbox);
+      return [];
+    } catch (err) {
+      // The backend's refusals carry a code (capacity, invalid, conflict ...); anything else is a bug.
+      if (!(err instanceof Error) || typeof (err as { code?: unknown }).code !== "string") throw err;
+      return [error(`This ${action} would fail`, err.message)];
+    }
+  }
+
+  async apply(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
+    const schema = this.schema(typeName);
+    const provider = this.backend();
+    const kind = schema.kind;
+    // The copy plans are rehearsed on no longer matches the backend (and would hand out the ids the
+    // backend now gives): during an apply Terraform plans each resource again, and the backend itself
+    // checks from here on.
+    this.applying = true;
+    if (planned === null) {
+      const before = this.decode(schema, prior);
+      await provider.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
+      return null;
+    }
+    const wanted = this.decode(schema, config).inputs;
+    const desired = filled(schema, wanted);
+    if (prior === null) {
+      const token = privateData.length > 0 ? new TextDecoder().decode(privateData) : `terraform:${randomUUID()}`;
+      const created = await provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
+      return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs });
+    }
+    const before = this.decode(schema, prior);
+    const decision = decide(schema, before, wanted);
+    const outputs = await provider.update(
+      kind,
+      { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] },
+      desired,
+      decision.action === "update-with-restart",
+    );
+    return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs });
+  }
+
+  /** Refresh: what the backend has now (null when it is gone); values equal to the state's keep its spelling. */
+  async read(typeName: string, current: Packed): Promise<Packed> {
+    const schema = this.schema(typeName);
+    const before = this.decode(schema, current);
+    const observed = await this.backend().read(schema.kind, String(before.id));
+    if (!observed) return null;
+    const normal = filled(schema, before.inputs);
+    const inputs: Record<string, Value> = {};
+    for (const [field, value] of Object.entries(observed.inputs)) {
+      inputs[field] = deepEqual(normal[field], value) && before.inputs[field] !== undefined ? before.inputs[field]! : value;
+    }
+    return this.encode(schema, { id: before.id, inputs: completedBy(schema, inputs, observed.outputs), outputs: observed.outputs });
+  }
+
+  /** `terraform import` and import blocks: the object as the backend has it. */
+  async import(typeName: string, id: string): Promise<Packed> {
+    const schema = this.schema(typeName);
+    const observed = await this.backend().read(schema.kind, id);
+    if (!observed) throw new ResourceError(error(`Cannot import ${typeName}`, `the backend has no ${schema.kind} with id ${JSON.stringify(id)}`));
+    return this.encode(schema, { id, inputs: completedBy(schema, observed.inputs, observed.outputs), outputs: observed.outputs });
+  }
+
+  /** State written by an earlier version of this provider (JSON by attribute name), in today's schema. */
+  upgrade(typeName: string, json: unknown): Packed {
+    const schema = this.schema(typeName);
+    const record = (json ?? {}) as Record<string, unknown>;
+    return this.encode(schema, this.split(schema, (name, shape) => fromJson(record[name], shape)));
+  }
+
+  schema(typeName: string): ResourceSchema {
+    const schema = this.schemas.get(typeName);
+    if (!schema) throw new ResourceError(error(`Unknown resource type ${typeName}`, `virtform's resource types are ${[...this.schemas.keys()].join(", ")}`));
+    return schema;
+  }
+
+  private decode(schema: ResourceSchema, packed: Packed): ResourceValue {
+    const record = (packed ?? {}) as Record<string, Packed>;
+    return this.split(schema, (name, shape) => fromPacked(record[name], shape));
+  }
+
+  private split(schema: ResourceSchema, read: (name: string, shape: Shape) => Value | undefined): ResourceValue {
+    const value: ResourceValue = { id: undefined, inputs: {}, outputs: {} };
+    for (const [name, attribute] of Object.entries(schema.attributes)) {
+      const v = read(name, attribute.shape);
+      if (v === undefined) continue;
+      if (attribute.side === "id") value.id = v;
+      if (attribute.side === "input" || attribute.side === "both") value.inputs[attribute.field] = v;
+      if (attribute.side === "output" || attribute.side === "both") value.outputs[attribute.field] = v;
+    }
+    return value;
+  }
+
+  /** Every attribute, null when absent; with `outputsUnknown`, what the backend decides is "known after apply". */
+  private encode(schema: ResourceSchema, value: ResourceValue, outputsUnknown = false): Packed {
+    const out: Record<string, Packed> = {};
+    for (const [name, attribute] of Object.entries(schema.attributes)) {
+      let v: unknown;
+      if (attribute.side === "id") v = value.id;
+      else if (attribute.side === "input") v = value.inputs[attribute.field];
+      else if (attribute.side === "output") v = outputsUnknown ? unknown : value.outputs[attribute.field];
+      else v = value.inputs[attribute.field] ?? (outputsUnknown ? unknown : value.outputs[attribute.field]);
+      out[name] = toPacked(v, attribute.shape);
+    }
+    return out;
+  }
+
+  private backend(): Provider {
+    if (!this.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform called the provider before ConfigureProvider"));
+    return this.provider;
+  }
+}
+
+/**
+ * The name and owner address an object gets: Terraform does not tell a provider the resource's address,
+ * so it is the kind's prefix and the create token's first characters ("volume.tf-1a2b3c4d").
+ */
+function objectAddress(schema: ResourceSchema, token: string): string {
+  return `${kinds[schema.kind].addressPrefix}.tf-${token.replace(/^terraform:/, "").slice(0, 8)}`;
+}
+
+/** The resource's attributes as one object shape (for attribute paths). */
+function objectShape(schema: ResourceSchema): Shape {
+  return { type: "object", attributes: schema.attributes };
+}
+
+/**
+ * The engine's decision for a resource in state: defaults filled on both sides, and an attribute the
+ * backend completes (an attachment's device) no change while the configuration leaves it out.
+ */
+function decide(schema: ResourceSchema, before: ResourceValue, wanted: Record<string, Value>): ResourceDecision {
+  const completed = Object.values(schema.attributes).filter((a) => a.side === "both" && wanted[a.field] === undefined).map((a) => a.field);
+  return planResource({ inputs: without(filled(schema, before.inputs), completed) }, { inputs: without(filled(schema, wanted), completed) }, kindInfo.get(schema.kind)!);
+}
+
+/** The kind's defaults filled in: what the backend gets and what plans compare. */
+function filled(schema: ResourceSchema, inputs: Record<string, Value>): Record<string, Value> {
+  return fillDefaults(kinds[schema.kind].inputs as z.ZodType, inputs) as Record<string, Value>;
+}
+
+/**
+ * The inputs as the state holds them: the configuration's values, defaults where it left a computed
+ * attribute null, a dynamic value exactly as written (Terraform holds planned values to the
+ * configuration's, and a default inside a dynamic value is not in it), and for an attribute the
+ * backend completes, the prior or new object's value.
+ */
+function stated(
+  schema: ResourceSchema,
+  wanted: Record<string, Value>,
+  desired: Record<string, Value>,
+  completion: Record<string, Value> | undefined,
+): Record<string, Value> {
+  const inputs: Record<string, Value> = {};
+  for (const attribute of Object.values(schema.attributes)) {
+    if (attribute.side !== "input" && attribute.side !== "both") continue;
+    const value = attribute.shape.type === "dynamic" && wanted[attribute.field] !== undefined ? wanted[attribute.field] : desired[attribute.field];
+    const v = value ?? (attribute.side === "both" ? completion?.[attribute.field] : undefined);
+    if (v !== undefined) inputs[attribute.field] = v;
+  }
+  return inputs;
+}
+
+/** The backend's inputs, with what it completed (an attachment's device) from its outputs. */
+function completedBy(schema: ResourceSchema, inputs: Record<string, Value>, outputs: Record<string, Value>): Record<string, Value> {
+  const out = { ...inputs };
+  for (const attribute of Object.values(schema.attributes)) {
+    if (attribute.side === "both" && out[attribute.field] === undefined && outputs[attribute.field] !== undefined) out[attribute.field] = outputs[attribute.field]!;
+  }
+  return out;
+}
+
+function without(values: Record<string, Value>, fields: readonly string[]): Record<string, Value> {
+  return Object.fromEntries(Object.entries(values).filter(([field]) => !fields.includes(field)));
+}
+
+function throughUnknown(value: unknown, path: readonly PropertyKey[]): boolean {
+  let at = value;
+  for (const part of path) {
+    if (isUnknown(at)) return true;
+    if (typeof at !== "object" || at === null) return false;
+    at = (at as Record<PropertyKey, unknown>)[part as string];
+  }
+  return isUnknown(at);
+}

@@ -1,0 +1,120 @@
+// The real terraform binary drives the provider on the embedded emulator: an apply creates what the
+// configuration says (with owner tags and the idempotency token), and bad input stops at validation
+// with diagnostics on the attribute. The full lifecycle (updates, replacement, drift, import, destroy)
+// is test/integration/terraform.test.ts.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Emulator } from "../../emulator/emulator.ts";
+import { PROVIDER_BLOCK, terraform, terraformAvailable, terraformWorkdir } from "./terraform.ts";
+
+const available = terraformAvailable();
+
+describe.skipIf(!available)("terraform with the virtform provider", () => {
+  it("applies a configuration to the embedded emulator", async () => {
+    const dir = terraformWorkdir(`${PROVIDER_BLOCK}
+resource "virtform_storage_pool" "fast" {
+  media   = "nvme"
+  devices = [{ size_gib = 100 }]
+}
+resource "virtform_cluster" "web" {
+  hypervisor = "hosted"
+  hosts      = { count = 2, vcpu = 16, memory_gib = 64, local_disk_gib = 100 }
+}
+resource "virtform_image" "app" {
+  base     = "debian-12"
+  packages = ["tomcat10"]
+  variants = { small = { config = { heapMiB = 256 } } }
+}
+data "virtform_image_variant" "small" {
+  image   = virtform_image.app.id
+  variant = "small"
+}
+resource "virtform_instance" "app" {
+  count   = 2
+  cluster = virtform_cluster.web.id
+  group   = "app"
+  index   = count.index
+  image   = { image = virtform_image.app.id, variant = "small", digest = data.virtform_image_variant.small.digest }
+  vcpu       = 2
+  memory_gib = 4
+  user_data  = "#cloud-config"
+}
+resource "virtform_volume" "data" {
+  pool         = virtform_storage_pool.fast.id
+  size_gib     = 10
+  multi_attach = true
+}
+resource "virtform_attachment" "data" {
+  count    = 2
+  volume   = virtform_volume.data.id
+  instance = virtform_instance.app[count.index].id
+}
+output "devices" {
+  value = virtform_attachment.data[*].device
+}
+output "closure" {
+  value = data.virtform_image_variant.small.packages
+}
+`);
+    const applied = await terraform(dir, ["apply", "-auto-approve"]);
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toMatch(/Apply complete! Resources: 8 added/);
+    // The device the backend chose is the attachment's device attribute.
+    expect(applied.stdout).toMatch(/devices = \[\s+"vdb",\s+"vdb",\s+\]/);
+    // A secret stays out of the plan text.
+    expect(applied.stdout).toMatch(/user_data\s+= \(sensitive value\)/);
+
+    const data = Emulator.readDataDir(join(dir, ".virtform", "emulator"));
+    const instances = Object.values(data.instances);
+    expect(instances.map((i) => [i.spec.group, i.spec.index, i.spec.vcpu, i.spec.localDiskGiB]).sort()).toEqual([
+      ["app", 0, 2, 0],
+      ["app", 1, 2, 0],
+    ]);
+    const [image] = Object.values(data.images);
+    // The data source reads the variant the emulator built: its digest and closure.
+    expect(image!.variants.small!.packages).toEqual(["tomcat10"]);
+    expect(applied.stdout).toMatch(/closure = tolist\(\[\s+"tomcat10",\s+\]\)/);
+    expect(instances[0]!.spec.image).toEqual({ image: image!.id, variant: "small", digest: image!.variants.small!.digest });
+    expect(Object.values(data.volumes).map((v) => v.spec)).toEqual([{ pool: Object.keys(data.pools)[0], sizeGiB: 10, multiAttach: true, deleteProtection: false }]);
+    expect(Object.values(data.attachments).map((a) => a.spec.mode)).toEqual(["read-write", "read-write"]);
+    // Owner tags name Terraform's working directory; every create went with an idempotency token.
+    for (const object of [...instances, ...Object.values(data.volumes), ...Object.values(data.clusters)]) {
+      expect(object.tags).toMatchObject({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform" });
+    }
+    expect(Object.keys(data.tokens)).toHaveLength(8);
+  });
+
+  it("reports bad input as diagnostics on the attribute, before anything is made", async () => {
+    const dir = terraformWorkdir(`${PROVIDER_BLOCK}
+resource "virtform_storage_pool" "p" {
+  media   = "ssd"
+  devices = [{ size_gib = -1 }]
+}
+resource "virtform_cluster" "c" {
+  hypervisor = "dual-mode"
+  hosts      = { count = 1, vcpu = 4, memory_gib = 16, local_disk_gib = 10 }
+  overcommit = { memory = 2 }
+}
+resource "virtform_image" "i" {
+  base     = "ubuntu"
+  variants = { a = {} }
+}
+`);
+    const planned = await terraform(dir, ["plan"]);
+    expect(planned.code).toBe(1);
+    // Terraform wraps its messages at 78 columns.
+    const text = planned.stderr.replace(/\s+/g, " ");
+    expect(text).toContain('Error: Invalid devices[0].size_gib with virtform_storage_pool.p, on main.tf line 7, in resource "virtform_storage_pool" "p"');
+    expect(text).toContain("Too small: expected number to be >0 (the StoragePool field devices[0].sizeGiB)");
+    expect(text).toContain('Error: Invalid overcommit.memory with virtform_cluster.c, on main.tf line 11');
+    expect(text).toContain("dual-mode (paravirtualized) hosts cannot overcommit memory (got 2)");
+    // A top-level attribute: Terraform points at its own line.
+    expect(text).toContain('on main.tf line 17, in resource "virtform_image" "i": 17: base = "ubuntu"');
+    expect(text).toContain('expected a base like "debian-12" (the Image field base)');
+    expect(planned.stderr).not.toMatch(/bug|at .*\.ts:\d+/);
+    // Validation stops the run before the provider is configured: no emulator data, no objects.
+    expect(existsSync(join(dir, ".virtform"))).toBe(false);
+  });
+});

@@ -1,0 +1,191 @@
+// The schema Terraform sees, derived from the zod kinds, and the plan decisions, table-tested without
+// gRPC or a backend (planning never reaches one).
+import { describe, expect, it } from "vitest";
+import { Emulator } from "../../emulator/emulator.ts";
+import { UNKNOWN } from "../../engine/model.ts";
+import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
+import { VirtformProvider } from "../../provider/virtform-provider.ts";
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+import { fromPacked, toPacked } from "../../provider/terraform/codec.ts";
+import { UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
+import { imageVariantSchema } from "../../provider/terraform/image-variant.ts";
+import { TerraformResources } from "../../provider/terraform/resources.ts";
+import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
+import type { Shape } from "../../provider/terraform/shape.ts";
+
+const schemas = resourceSchemas();
+const resources = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+const shapeOf = (typeName: string): Shape => ({ type: "object", attributes: schemas.get(typeName)!.attributes });
+/** A configuration or state in kind field names, as Terraform would send it (every attribute, null when absent). */
+const packed = (typeName: string, value: Record<string, unknown> | null): Packed => (value === null ? null : toPacked(value, shapeOf(typeName)));
+const read = (typeName: string, value: Packed) => fromPacked(value, shapeOf(typeName));
+
+describe("the Terraform schema derived from the kinds", () => {
+  it("has one resource type per kind", () => {
+    expect([...schemas.keys()].sort()).toEqual([
+      "virtform_attachment",
+      "virtform_cluster",
+      "virtform_image",
+      "virtform_instance",
+      "virtform_snapshot",
+      "virtform_storage_pool",
+      "virtform_volume",
+    ]);
+  });
+
+  it.each(Object.keys(kinds) as KindName[])("%s: every input and output, required only where zod requires it", (kind) => {
+    const schema = [...schemas.values()].find((s) => s.kind === kind)!;
+    const definition = kinds[kind];
+    expect(schema.description).toBe(definition.description);
+    const byField = new Map(Object.values(schema.attributes).filter((a) => a.side !== "output").map((a) => [a.field, a]));
+    for (const [field, zod] of Object.entries(definition.inputs.shape)) {
+      const attribute = byField.get(field)!;
+      expect(attribute, field).toBeDefined();
+      expect(attribute.required, field).toBe(!zod.safeParse(undefined).success);
+      expect(attribute.optional, field).toBe(zod.safeParse(undefined).success);
+      expect(attribute.sensitive, field).toBe(definition.secrets.includes(field));
+      if (zod.description) expect(attribute.description, field).toBe(zod.description);
+    }
+    const outputs = Object.values(schema.attributes).filter((a) => a.side === "output" || a.side === "both");
+    expect(outputs.map((a) => a.field).sort()).toEqual(Object.keys(definition.outputs.shape).sort());
+    for (const attribute of outputs) expect(attribute.computed).toBe(true);
+    expect(schema.attributes.id).toMatchObject({ side: "id", computed: true });
+  });
+
+  it("merges an output into its input of the same type, and renames one of another type", () => {
+    expect(schemas.get("virtform_attachment")!.attributes.device).toMatchObject({ side: "both", optional: true, computed: true });
+    expect(schemas.get("virtform_image")!.attributes.variants).toMatchObject({ side: "input", required: true, shape: { type: "dynamic" } });
+    expect(schemas.get("virtform_image")!.attributes.variants_output).toMatchObject({ side: "output", computed: true, shape: { type: "map" } });
+  });
+
+  it("writes objects a configuration sets as nested attributes, each field with its own flags", () => {
+    const message = schemaMessage(schemas.get("virtform_cluster")!.attributes, "") as { block: { attributes: any[] } };
+    const hosts = message.block.attributes.find((a) => a.name === "hosts");
+    expect(hosts.nested_type.nesting).toBe(1);
+    expect(hosts.nested_type.attributes.find((a: any) => a.name === "memory_gib")).toMatchObject({ required: true, description: "Memory per host in GiB" });
+    const overcommit = message.block.attributes.find((a) => a.name === "overcommit");
+    expect(overcommit).toMatchObject({ optional: true, computed: true });
+    expect(overcommit.nested_type.attributes.find((a: any) => a.name === "cpu")).toMatchObject({ optional: true, computed: true });
+    const usable = message.block.attributes.find((a) => a.name === "usable");
+    expect(JSON.parse(Buffer.from(usable.type).toString())).toEqual(["object", { vcpu: "number", memory_gib: "number", local_disk_gib: "number" }]);
+  });
+});
+
+describe("the data source virtform_image_variant", () => {
+  it("takes the Instance kind's image reference and returns the Image kind's built variant", () => {
+    const { attributes } = imageVariantSchema();
+    expect(Object.keys(attributes).sort()).toEqual(["digest", "id", "image", "layers", "packages", "size_bytes", "variant"]);
+    expect(attributes.image).toMatchObject({ required: true, description: "Id of the image" });
+    expect(attributes.variant).toMatchObject({ required: true, description: "Name of the variant" });
+    for (const name of ["digest", "packages", "layers", "size_bytes"]) expect(attributes[name]).toMatchObject({ computed: true, required: false, optional: false });
+  });
+});
+
+describe("plans", () => {
+  const volume = { pool: "pool-1", sizeGiB: 10, multiAttach: false, deleteProtection: false };
+  const prior = { id: "vol-1", ...volume };
+
+  it("creates with defaults filled, what the backend decides unknown, and a create token", async () => {
+    const planned = await resources.plan("virtform_volume", null, packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }), packed("virtform_volume", { pool: "pool-1", sizeGiB: 10 }));
+    expect(planned.planned).toMatchObject({ id: UNKNOWN_EXTENSION, multi_attach: false, delete_protection: false, size_gib: 10 });
+    expect(new TextDecoder().decode(planned.private)).toMatch(/^terraform:[0-9a-f-]{36}$/);
+    expect(planned.requiresReplace).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, { id: unknown; replace: string[] }]>([
+    ["nothing changed", { pool: "pool-1", sizeGiB: 10 }, { id: "vol-1", replace: [] }],
+    ["a volume grows in place", { pool: "pool-1", sizeGiB: 20 }, { id: "vol-1", replace: [] }],
+    ["another pool replaces it", { pool: "pool-2", sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
+    ["a pool known only after apply replaces it", { pool: UNKNOWN, sizeGiB: 10 }, { id: UNKNOWN_EXTENSION, replace: ["pool"] }],
+  ])("%s", async (_, config, expected) => {
+    const planned = await resources.plan("virtform_volume", packed("virtform_volume", prior), packed("virtform_volume", config), packed("virtform_volume", config));
+    expect((planned.planned as Record<string, Packed>).id).toEqual(expected.id);
+    expect(planned.requiresReplace).toEqual(expected.replace.map((name) => [{ attribute_name: name }]));
+  });
+
+  it("keeps a device the backend chose while the configuration leaves it out", async () => {
+    const attachment = { id: "att-1", volume: "vol-1", instance: "i-1", mode: "read-write", device: "vdb" };
+    const config = { volume: "vol-1", instance: "i-1" };
+    const planned = await resources.plan("virtform_attachment", packed("virtform_attachment", attachment), packed("virtform_attachment", config), packed("virtform_attachment", config));
+    expect(read("virtform_attachment", planned.planned)).toEqual(attachment);
+    expect(planned.requiresReplace).toEqual([]);
+  });
+
+  it("keeps a dynamic value as the configuration wrote it (no defaults inside)", async () => {
+    const config = { base: "debian-12", variants: { light: { config: { heapMiB: 512 } } } };
+    const planned = await resources.plan("virtform_image", null, packed("virtform_image", config), packed("virtform_image", config));
+    const attributes = planned.planned as Record<string, Packed>;
+    expect(fromPacked(attributes.variants, { type: "dynamic" })).toEqual(config.variants);
+    expect(fromPacked(attributes.config, { type: "dynamic" })).toEqual({});
+    expect(attributes.packages).toEqual([]);
+    expect(attributes.variants_output).toEqual(UNKNOWN_EXTENSION);
+  });
+
+  it("reports zod's issues on attribute paths, leaving unknown values to apply time", () => {
+    const diagnostics = resources.validate("virtform_cluster", packed("virtform_cluster", { hypervisor: "native", hosts: { count: 0, vcpu: UNKNOWN, memoryGiB: 4, localDiskGiB: 1 } }));
+    expect(diagnostics).toEqual([
+      {
+        severity: 1,
+        summary: "Invalid hosts.count",
+        detail: "Too small: expected number to be >=1 (the Cluster field hosts.count)",
+        attribute: { steps: [{ attribute_name: "hosts" }, { attribute_name: "count" }] },
+      },
+    ]);
+  });
+
+  it("upgrades JSON state to the current schema, dropping attributes it no longer has", () => {
+    const upgraded = resources.upgrade("virtform_volume", { id: "vol-1", pool: "pool-1", size_gib: 10, retired_field: true });
+    expect(read("virtform_volume", upgraded)).toEqual({ id: "vol-1", pool: "pool-1", sizeGiB: 10 });
+    expect(Object.keys(upgraded as object).sort()).toEqual(["delete_protection", "id", "multi_attach", "pool", "size_gib", "source"]);
+  });
+});
+
+describe("the plan-time feasibility check", () => {
+  it("rehearses the plan's changes on a copy of the backend: what would not fit fails the plan, the backend is untouched", async () => {
+    const emulator = Emulator.inMemory();
+    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
+    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
+    const member = (index: number) => ({
+      cluster: cluster.id,
+      group: "app",
+      index,
+      image: { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest },
+      vcpu: 12,
+      memoryGiB: 8,
+    });
+    const plan = (index: number) => planner.plan("virtform_instance", null, packed("virtform_instance", member(index)), packed("virtform_instance", member(index)));
+    expect((await plan(0)).diagnostics).toEqual([]);
+    // The second member is planned on the same copy, where the first already runs.
+    const [diagnostic] = (await plan(1)).diagnostics;
+    expect(diagnostic).toMatchObject({ severity: 1, summary: "This create would fail" });
+    expect(diagnostic!.detail).toMatch(/vCPU/);
+    expect(emulator.list("Instance")).toEqual([]);
+
+    const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }] }, { name: "pool.fast" });
+    const volume = emulator.create("Volume", { pool: pool.id, sizeGiB: 50 }, { name: "volume.data" });
+    const state = { id: volume.id, ...volume.spec };
+    // A new process for the next plan: a copy is taken once per process, before the volume existed.
+    const next = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    next.provider = planner.provider;
+    const shrink = await next.plan("virtform_volume", packed("virtform_volume", state), packed("virtform_volume", { ...state, sizeGiB: 10 }), packed("virtform_volume", { pool: pool.id, sizeGiB: 10 }));
+    expect(shrink.diagnostics).toMatchObject([{ summary: "This update would fail", detail: expect.stringMatching(/shrink/) }]);
+    expect(emulator.get("Volume", volume.id)!.spec.sizeGiB).toBe(50);
+  });
+
+  it("stops rehearsing once the process applies: the copy no longer matches the backend", async () => {
+    const emulator = Emulator.inMemory();
+    const applier = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    applier.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const small = { media: "ssd", devices: [{ sizeGiB: 10 }], maxVolumeGiB: 1 };
+    const large = { media: "ssd", devices: [{ sizeGiB: 100 }] };
+    const plan = (config: Record<string, unknown>) => applier.plan("virtform_storage_pool", null, packed("virtform_storage_pool", config), packed("virtform_storage_pool", config));
+    await plan(small); // rehearsed first: the copy's first pool id
+    const planned = await plan(large);
+    // Terraform applies the large pool first: the backend gives it the id the copy gave the small one.
+    const pool = read("virtform_storage_pool", await applier.apply("virtform_storage_pool", null, planned.planned, packed("virtform_storage_pool", large), planned.private)) as { id: string };
+    const volume = { pool: pool.id, sizeGiB: 50 };
+    expect((await applier.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume))).diagnostics).toEqual([]);
+  });
+});

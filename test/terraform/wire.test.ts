@@ -1,0 +1,126 @@
+// The provider's pure parts, table-tested: MessagePack as Terraform writes it, values by shape (names,
+// nulls, unknowns, dynamic values), the TLS certificate of the handshake, and the compiled descriptor.
+import { X509Certificate, createSign, createVerify } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { UNKNOWN } from "../../engine/model.ts";
+import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
+import { fromJson, fromPacked, toPacked } from "../../provider/terraform/codec.ts";
+import { compileDescriptor } from "../../provider/terraform/generate.ts";
+import { Extension, UNKNOWN_EXTENSION, decode, encode, type Packed } from "../../provider/terraform/msgpack.ts";
+import { DESCRIPTOR } from "../../provider/terraform/protocol.ts";
+import { snakeCase, type Shape } from "../../provider/terraform/shape.ts";
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
+describe("msgpack", () => {
+  it.each<[string, Packed, string]>([
+    ["null", null, "c0"],
+    ["unknown", UNKNOWN_EXTENSION, "d40000"],
+    ["true", true, "c3"],
+    ["small int", 5, "05"],
+    ["negative fixint", -3, "fd"],
+    ["uint32", 70000, "ce00011170"],
+    ["int32", -70000, "d2fffeee90"],
+    ["int64", 2 ** 40, "d30000010000000000"],
+    ["float", 1.5, "cb3ff8000000000000"],
+    ["fixstr", "ab", "a26162"],
+    ["str8", "x".repeat(40), `d928${"78".repeat(40)}`],
+    ["bin", new Uint8Array([1, 2]), "c4020102"],
+    ["array", [1, "a"], "9201a161"],
+    ["map", { a: null }, "81a161c0"],
+  ])("%s", (_, value, bytes) => {
+    expect(hex(encode(value))).toBe(bytes);
+    expect(decode(Buffer.from(bytes, "hex"))).toEqual(value);
+  });
+
+  it("reads every extension as an unknown, skipping a refinement payload", () => {
+    // ext 12 (refined unknown) with a 3-byte payload {1: false}, then nil.
+    expect(decode(Buffer.from("92c7030c8101c2c0", "hex"))).toEqual([new Extension(12), null]);
+    expect(decode(Buffer.from("d5000000", "hex"))).toEqual(new Extension(0));
+  });
+
+  it("reads the other integer and string forms Terraform may choose", () => {
+    expect(decode(Buffer.from("ccff", "hex"))).toBe(255);
+    expect(decode(Buffer.from("cd0100", "hex"))).toBe(256);
+    expect(decode(Buffer.from("d080", "hex"))).toBe(-128);
+    expect(decode(Buffer.from("ca3fc00000", "hex"))).toBe(1.5);
+    expect(decode(Buffer.from("da00026869", "hex"))).toBe("hi");
+    expect(() => decode(Buffer.from("c0c0", "hex"))).toThrow(/left over/);
+  });
+});
+
+describe("values by shape", () => {
+  const volume: Shape = {
+    type: "object",
+    attributes: {
+      size_gib: { field: "sizeGiB", shape: { type: "number" }, required: true, optional: false, computed: false, sensitive: false, hasDefault: false },
+      source: { field: "source", shape: { type: "string" }, required: false, optional: true, computed: false, sensitive: false, hasDefault: false },
+      config: { field: "config", shape: { type: "dynamic" }, required: false, optional: true, computed: true, sensitive: false, hasDefault: true },
+      tags: { field: "tags", shape: { type: "map", element: { type: "string" } }, required: false, optional: true, computed: false, sensitive: false, hasDefault: false },
+    },
+  };
+
+  it.each<[string, Record<string, unknown>, Packed]>([
+    ["names and nulls", { sizeGiB: 10 }, { size_gib: 10, source: null, config: null, tags: null }],
+    ["unknown", { sizeGiB: UNKNOWN }, { size_gib: UNKNOWN_EXTENSION, source: null, config: null, tags: null }],
+    ["map keys as they are", { sizeGiB: 1, tags: { heapMiB: "x" } }, { size_gib: 1, source: null, config: null, tags: { heapMiB: "x" } }],
+    [
+      "a dynamic value carries its type",
+      { sizeGiB: 1, config: { heapMiB: 512, flags: ["a"] } },
+      {
+        size_gib: 1,
+        source: null,
+        config: [new TextEncoder().encode('["object",{"heapMiB":"number","flags":["tuple",["string"]]}]'), { heapMiB: 512, flags: ["a"] }],
+        tags: null,
+      },
+    ],
+  ])("%s", (_, value, packed) => {
+    expect(toPacked(value, volume)).toEqual(packed);
+    expect(fromPacked(decode(encode(packed)), volume)).toEqual(value);
+  });
+
+  it("reads state JSON, where a dynamic value is {value, type}", () => {
+    expect(fromJson({ size_gib: 3, source: null, config: { value: { a: true }, type: ["object", { a: "bool" }] }, gone: 1 }, volume)).toEqual({
+      sizeGiB: 3,
+      config: { a: true },
+    });
+  });
+
+  it.each([
+    ["sizeGiB", "size_gib"],
+    ["memoryGiB", "memory_gib"],
+    ["installedKiB", "installed_kib"],
+    ["hostIds", "host_ids"],
+    ["antiAffinityGroup", "anti_affinity_group"],
+    ["StoragePool", "storage_pool"],
+    ["vcpu", "vcpu"],
+  ])("%s is %s in Terraform", (field, name) => {
+    expect(snakeCase(field)).toBe(name);
+  });
+});
+
+describe("the handshake's certificate", () => {
+  it("is a self-signed ECDSA P-256 CA certificate for localhost", () => {
+    const identity = selfSignedCertificate(new Date("2026-01-01T00:00:00Z"));
+    const cert = new X509Certificate(identity.der);
+    expect(cert.subjectAltName).toBe("DNS:localhost");
+    expect(cert.ca).toBe(true);
+    expect(cert.checkIssued(cert)).toBe(true);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    expect(cert.publicKey.asymmetricKeyDetails).toMatchObject({ namedCurve: "prime256v1" });
+    expect(cert.keyUsage).toEqual(["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.1"]);
+    expect(new Date(cert.validFrom).getTime()).toBeLessThan(Date.parse("2026-01-01T00:00:00Z"));
+    expect(new Date(cert.validTo).getTime()).toBeGreaterThan(Date.parse("2026-01-01T12:00:00Z"));
+    // The key in PEM signs what the certificate's public key verifies.
+    const signature = createVerify("sha256").update("x");
+    expect(signature.verify(cert.publicKey, createSign("sha256").update("x").sign(identity.keyPem))).toBe(true);
+    expect(new X509Certificate(identity.certPem).fingerprint256).toBe(cert.fingerprint256);
+  });
+});
+
+describe("the protocol descriptor", () => {
+  it("is what the .proto files compile to (npm run gen:terraform)", () => {
+    expect(readFileSync(DESCRIPTOR, "utf8")).toBe(compileDescriptor());
+  });
+});
