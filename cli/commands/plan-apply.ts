@@ -23,6 +23,8 @@ import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { withArticle } from "../../engine/render/article.ts";
 import { loadProgram } from "../program.ts";
+import { pulumiProjectDir, readProject } from "../pulumi/project.ts";
+import { loadPulumiProgram, stackNameOf } from "../pulumi/run-program.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -35,6 +37,8 @@ export interface RunOptions {
   stack?: string;
   /** Create resources even where the backend holds objects of the stack that state lost. */
   allowDuplicates?: boolean;
+  /** Run a Pulumi program: true (the program argument, or ".") or its project directory. */
+  pulumi?: string | boolean;
 }
 
 export interface PlanCommandOptions extends RunOptions {
@@ -119,10 +123,15 @@ async function withSession<T>(
   let secretOutputs: string[] = [];
   let programMissing = false;
   for (const warning of warningsFor(options)) process.stderr.write(`Warning: ${formatDiagnostic(warning)}\n`);
-  if (options.destroy && options.stack) {
+  const pulumiDir = pulumiProjectDir(programPath, options.pulumi);
+  if (pulumiDir && options.destroy) {
+    // As `pulumi destroy`: the program is not run, state says what there is.
+    stack = stackNameOf(readProject(pulumiDir, options.stack));
+  } else if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const program = await loadProgram(programPath).catch((err: unknown) => {
+    const load = pulumiDir ? loadPulumiProgram(pulumiDir, options) : loadProgram(programPath);
+    const program = await load.catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
         programMissing = true;
