@@ -1,7 +1,7 @@
 // Loaded with --import into the Pulumi program's process: "virtform/pulumi" and "@pulumi/pulumi"
 // resolve to virtform's own copies wherever the program lives (as `virtform` does for native
 // programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
-import { registerHooks } from "node:module";
+import { createRequire, registerHooks } from "node:module";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
 
@@ -14,3 +14,8 @@ registerHooks({
     return nextResolve(specifier, context);
   },
 });
+
+// The SDK finds a resource's source line in `new Error().stack`, but its pattern needs "at fn (file:line:col)";
+// an ES module's top-level frame reads "at file:line:col". Accept both, so errors name the program's line.
+const { Resource } = createRequire(import.meta.url)("@pulumi/pulumi/resource.js") as { Resource: { framePositionRegExp: RegExp } };
+Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;

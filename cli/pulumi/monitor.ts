@@ -200,5 +200,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
 
 /** The SDK's source URIs: "file:/abs/path" or a plain path. */
 function filePath(uri: string): string {
-  return uri.startsWith("file:") ? fileURLToPath(uri) : uri;
+  // An ES module's frame already names a URL, which the SDK makes a URL again: "file:///dir/file:/dir/x.ts".
+  const at = uri.lastIndexOf("file:");
+  return at === -1 ? uri : fileURLToPath(uri.slice(at));
 }

@@ -33,7 +33,8 @@ export function pulumiProjectDir(program: string, pulumi: string | boolean | und
   return undefined;
 }
 
-export function readProject(dir: string, stackOption: string | undefined): PulumiProject {
+export function readProject(projectDir: string, stackOption: string | undefined): PulumiProject {
+  const dir = resolve(projectDir);
   const manifest = readYaml(join(dir, "Pulumi.yaml")) as { name?: unknown; runtime?: unknown; main?: unknown };
   if (typeof manifest.name !== "string" || manifest.name === "") throw new CliError(`${join(dir, "Pulumi.yaml")}: name is required`);
   const runtime = typeof manifest.runtime === "object" && manifest.runtime !== null ? (manifest.runtime as { name?: unknown }).name : manifest.runtime;

@@ -40,7 +40,7 @@ export async function loadPulumiProgram(dir: string, options: { stack?: string }
     await monitor.close();
   }
   if (code !== 0) {
-    const errors = monitor.logs.filter((l) => l.severity === "error").map((l) => l.message.trim());
+    const errors = monitor.logs.filter((l) => l.severity === "error").map((l) => readable(l.message));
     const why = code === ERROR_REPORTED && errors.length > 0 ? `:\n  ${errors.join("\n  ")}` : signal ? ` (killed by ${signal})` : ` (exit code ${code}; its output is above)`;
     throw new CliError(`the Pulumi program ${project.main} failed${why}`);
   }
@@ -64,6 +64,16 @@ function answerRegistration(r: Registration) {
   const kind = kindOfToken(r.type);
   if (!kind) return { id: placeholder(r.name, "id"), properties: r.inputs };
   return { ...placeholderProperties(kind, addressOfUrn(r.urn), r.inputs), secretPaths: r.additionalSecretOutputs };
+}
+
+/** An error the SDK logged, without its terminal colours and the frames of Node and the SDK. */
+export function readable(message: string): string {
+  return message
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .split("\n")
+    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/)/.test(line))
+    .join("\n  ")
+    .trim();
 }
 
 function printLog(entry: LogEntry): void {
