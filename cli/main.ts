@@ -115,7 +115,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("Print the program's dependency graph")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
     .option("--format <format>", "dot or mermaid", "dot")
-    .action(run((program: string, options: { format?: string }) => graphCommand(program, options)));
+    .option("--pulumi [dir]", "a Pulumi program: the project in dir (default: the program argument, else .); components are drawn as boxes")
+    .option("--stack <name>", "the Pulumi stack (with --pulumi)")
+    .action(run((program: string, options: { format?: string; pulumi?: string | boolean; stack?: string }) => graphCommand(program, options)));
 
   const state = cli.command("state").description("Read the recorded state");
   state

@@ -25,6 +25,8 @@ import { withArticle } from "../../engine/render/article.ts";
 import { loadProgram } from "../program.ts";
 import { pulumiProjectDir, readProject } from "../pulumi/project.ts";
 import { loadPulumiProgram, stackNameOf } from "../pulumi/run-program.ts";
+import { renderComponentsText } from "../pulumi/components.ts";
+import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -131,7 +133,7 @@ async function withSession<T>(
     stack = options.stack;
   } else {
     const load = pulumiDir ? loadPulumiProgram(pulumiDir, options) : loadProgram(programPath);
-    const program = await load.catch((err: unknown) => {
+    const program: EvaluatedStack | undefined = await load.catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
         programMissing = true;
@@ -140,6 +142,7 @@ async function withSession<T>(
       throw err;
     });
     stack = program ? program.name : workspace.pickStack(undefined);
+    if (program && "parents" in program && !options.json && !options.markdown) out(renderComponentsText(program.parents as Record<string, string[]>));
     resources = program?.resources ?? [];
     if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
       const holding = [

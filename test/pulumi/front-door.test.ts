@@ -1,0 +1,108 @@
+// `virtform plan|apply|destroy --pulumi`: real Pulumi programs run by the real CLI against virtform's
+// own resource monitor, planned and applied by the native engine into the embedded emulator.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Emulator } from "../../emulator/emulator.ts";
+import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
+
+interface Dumped {
+  id: string;
+  name: string;
+  spec: unknown;
+}
+const COLLECTIONS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments"];
+
+/** The emulator's objects by collection and name, their specs with every id replaced by its object's name. */
+function objects(dir: string): Record<string, unknown> {
+  const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>;
+  const all = COLLECTIONS.flatMap((c) => Object.values(data[c] ?? {}).map((o) => ({ collection: c, ...o })));
+  const names = new Map(all.map((o) => [o.id, o.name]));
+  const named = (v: unknown): unknown =>
+    typeof v === "string" ? (names.has(v) ? `<${names.get(v)}>` : v) : Array.isArray(v) ? v.map(named) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, named(x)])) : v;
+  return Object.fromEntries(all.map((o) => [`${o.collection}/${o.name}`, named(o.spec)]));
+}
+
+function project(files: Record<string, string>): string {
+  const dir = makeWorkdir("virtform-pulumi-");
+  const files_ = { "Pulumi.yaml": "name: acme\nruntime: nodejs\n", "package.json": '{ "name": "acme", "private": true, "type": "module" }\n', ...files };
+  for (const [name, text] of Object.entries(files_)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe("virtform apply --pulumi", () => {
+  it("applies the java-appserver example as the native program does: the same objects, kinds, names and specs", async () => {
+    const native = makeWorkdir();
+    const viaPulumi = makeWorkdir();
+    const [a, b] = await Promise.all([
+      runCli(native, ["apply", join(repoRoot, "examples/java-appserver/infra.ts"), "--yes"]),
+      runCli(viaPulumi, ["apply", "--pulumi", join(repoRoot, "examples/pulumi"), "--yes"]),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/Apply complete: 21 created/);
+    expect(b.stdout).toMatch(/sharedVolumeId = "vol-[0-9a-f]+"/);
+    const expected = objects(native);
+    expect(Object.keys(expected)).toHaveLength(21);
+    expect(objects(viaPulumi)).toEqual(expected);
+  });
+
+  it("runs a program with a component, config and options: components as parents, stack outputs, a converged plan, protect", async () => {
+    const dir = project({
+      "Pulumi.dev.yaml": "config:\n  acme:dataGiB: 20\n",
+      "index.ts": `import * as pulumi from "@pulumi/pulumi";
+import * as virtform from "virtform/pulumi";
+
+class Storage extends pulumi.ComponentResource {
+  readonly pool: virtform.storage.StoragePool;
+  constructor(name: string) {
+    super("acme:storage:Storage", name, {});
+    this.pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] }, { parent: this });
+    this.registerOutputs({});
+  }
+}
+const storage = new Storage("storage");
+const data = new virtform.storage.Volume("data", { pool: storage.pool.id, sizeGiB: new pulumi.Config().requireNumber("dataGiB") }, { protect: true });
+new virtform.storage.Volume("scratch", { pool: storage.pool.id, sizeGiB: 5 }, { dependsOn: [storage] });
+export const poolId = storage.pool.id;
+export const dataGiB = data.sizeGiB;
+`,
+    });
+    const applied = await runCli(dir, ["apply", "--pulumi", "--yes"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain("Components (Pulumi component resources and the resources under them):\n  storage (acme:storage:Storage)\n    pool.fast\n");
+    expect(applied.stdout).toMatch(/\+ volume\.data will be created {2}# index\.ts:13/);
+    expect(applied.stdout).toMatch(/Outputs:\n {2}dataGiB = 20\n {2}poolId = "pool-[0-9a-f]+"/);
+    const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>;
+    expect(Object.values(data.volumes!).map((v) => [v.name, (v.spec as { sizeGiB: number }).sizeGiB]).sort()).toEqual([["volume.data", 20], ["volume.scratch", 5]]);
+
+    const again = await runCli(dir, ["plan", ".", "--pulumi", "--detailed-exitcode"]);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toContain("No changes. Stack acme.dev matches the program.");
+
+    const destroy = await runCli(dir, ["destroy", "--pulumi", "--yes"]);
+    expect(destroy.code).toBe(1);
+    expect(destroy.stderr).toContain("index.ts:13: volume.data: destroy would delete protected volume.data");
+  });
+
+  it("reports a bad program's errors by address, field and line, and a program that throws, without hanging", async () => {
+    const dir = project({
+      "index.ts": `import * as virtform from "virtform/pulumi";
+const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+new virtform.storage.Volume("data", { pool: pool.id, sizeGiB: -5 });
+new virtform.storage.Volume("named", { pool: pool.id.apply((id) => id + "-x"), sizeGiB: 5 });
+if (process.env.THROW) throw new Error("boom from the program");
+`,
+    });
+    const [invalid, thrown] = await Promise.all([runCli(dir, ["plan", "--pulumi"]), runCli(dir, ["plan", "--pulumi"], { THROW: "1" })]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain("index.ts:3: volume.data: sizeGiB: Too small");
+    expect(invalid.stderr).toMatch(/index\.ts:4: volume\.named: pool: computed by a program function .* from pool\.fast's id/);
+    expect(thrown.code).toBe(1);
+    expect(thrown.stderr).toMatch(/the Pulumi program .*index\.ts failed:\n.*\n {2}Error: boom from the program\n\s+at .*index\.ts:5/);
+    expect(thrown.stderr).not.toContain("\u001b[");
+  });
+});
