@@ -70,7 +70,11 @@ export function desiredResources(
     }
     const parsed = kinds[kind].inputs.safeParse(r.inputs);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push({ severity: "error", ...where, path: formatPath(issue.path), message: describeIssue(issue) });
+      for (const issue of parsed.error.issues) {
+        // An unknown field is named in the path, as the plugin's check failures name it.
+        const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+        for (const path of paths) problems.push({ severity: "error", ...where, path: formatPath(path), message: issue.code === "unrecognized_keys" ? "unknown field" : describeIssue(issue) });
+      }
     }
     if (problems.length > 0 || !parsed.success) {
       diagnostics.push(...problems);
