@@ -2,7 +2,7 @@
 // @pulumi/pulumi/cmd/run against a resource monitor), with virtform's own monitor, and turns what it
 // registered into the desired resources and outputs plan and apply take from a native program.
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { createRequire, getCompileCacheDir } from "node:module";
 import { dirname } from "node:path";
 import { DiagnosticsError, formatDiagnostic } from "../../engine/model.ts";
 import { LockContext } from "../../emulator/images/lock-context.ts";
@@ -99,6 +99,8 @@ function runChild(project: PulumiProject, monitor: string): Promise<[number, Nod
   ];
   const env = {
     ...process.env,
+    // The SDK is a lot of JavaScript: the program's process shares the CLI's compile cache.
+    ...(getCompileCacheDir() ? { NODE_COMPILE_CACHE: getCompileCacheDir() } : {}),
     PULUMI_CONFIG: JSON.stringify(project.config),
     PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(project.secretKeys),
   };

@@ -34,15 +34,16 @@ function project(files: Record<string, string>): string {
 }
 
 describe("virtform apply --pulumi", () => {
-  it("applies the java-appserver example as the native program does: the same objects, kinds, names and specs", async () => {
+  it("applies the java-appserver example (the repository's Pulumi.yaml) as the native program does: the same objects, kinds, names and specs", async () => {
     const native = makeWorkdir();
     const viaPulumi = makeWorkdir();
     const [a, b] = await Promise.all([
       runCli(native, ["apply", join(repoRoot, "examples/java-appserver/infra.ts"), "--yes"]),
-      runCli(viaPulumi, ["apply", "--pulumi", join(repoRoot, "examples/pulumi"), "--yes"]),
+      runCli(viaPulumi, ["apply", "--pulumi", repoRoot, "--yes"]),
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/Stack virtform-shop\.dev: virtform will perform these actions/);
     expect(b.stdout).toMatch(/Apply complete: 21 created/);
     expect(b.stdout).toMatch(/sharedVolumeId = "vol-[0-9a-f]+"/);
     const expected = objects(native);
@@ -88,7 +89,7 @@ export const dataGiB = data.sizeGiB;
     expect(destroy.stderr).toContain("index.ts:13: volume.data: destroy would delete protected volume.data");
   });
 
-  it("reports a bad program's errors by address, field and line, and a program that throws, without hanging", async () => {
+  it("reports a bad program's errors by address, field and line, a program that throws, and a dependsOn cycle, without hanging", async () => {
     const dir = project({
       "index.ts": `import * as virtform from "virtform/pulumi";
 const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
@@ -96,8 +97,28 @@ new virtform.storage.Volume("data", { pool: pool.id, sizeGiB: -5 });
 new virtform.storage.Volume("named", { pool: pool.id.apply((id) => id + "-x"), sizeGiB: 5 });
 if (process.env.THROW) throw new Error("boom from the program");
 `,
+      // Two volumes that depend on each other: b is made once a is, and a waits for b.
+      "cycle/index.ts": `import * as pulumi from "@pulumi/pulumi";
+import * as virtform from "virtform/pulumi";
+const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+let resolveB: (v: virtform.storage.Volume) => void = () => {};
+const b = new Promise<virtform.storage.Volume>((resolve) => (resolveB = resolve));
+const a = new virtform.storage.Volume("a", { pool: pool.id, sizeGiB: 1 }, { dependsOn: pulumi.output(b).apply((v) => [v]) as pulumi.Input<pulumi.Resource[]> });
+resolveB(new virtform.storage.Volume("b", { pool: pool.id, sizeGiB: 1 }, { dependsOn: [a] }));
+`,
+      "cycle/Pulumi.yaml": "name: cycle\nruntime: nodejs\n",
     });
-    const [invalid, thrown] = await Promise.all([runCli(dir, ["plan", "--pulumi"]), runCli(dir, ["plan", "--pulumi"], { THROW: "1" })]);
+    const started = Date.now();
+    const [invalid, thrown, cycle] = await Promise.all([
+      runCli(dir, ["plan", "--pulumi"]),
+      runCli(dir, ["plan", "--pulumi"], { THROW: "1" }),
+      runCli(dir, ["plan", "--pulumi", "cycle"]),
+    ]);
+    // Each fails as soon as the program ends: no SDK hang on a failure (nodejs/node#64011 was ~30 s).
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(cycle.code).toBe(1);
+    expect(cycle.stderr).toContain('"a" [virtform:storage:Volume] was waiting for the URNs of its dependencies to resolve');
+    expect(cycle.stderr).toMatch(/the Pulumi program .*cycle\/index\.ts failed/);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain("index.ts:3: volume.data: sizeGiB: Too small");
     expect(invalid.stderr).toMatch(/index\.ts:4: volume\.named: pool: computed by a program function .* from pool\.fast's id/);
