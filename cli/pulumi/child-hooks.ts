@@ -26,3 +26,8 @@ registerHooks({
 // an ES module's top-level frame reads "at file:line:col". Accept both, so errors name the program's line.
 const { Resource } = createRequire(import.meta.url)("@pulumi/pulumi/resource.js") as { Resource: { framePositionRegExp: RegExp } };
 Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
+
+// The SDK sends its debug lines (several per resource) to the engine one after another, each a gRPC
+// round trip that virtform's engine would discard: they are dropped here, in the program's process.
+const log = createRequire(import.meta.url)("@pulumi/pulumi/log/index.js") as { debug: (...args: unknown[]) => Promise<void> };
+log.debug = () => Promise.resolve();

@@ -46,7 +46,9 @@ export function desiredResources(
   };
 
   for (const r of registrations) {
-    if (r.custom && !kindOfToken(r.type) && !r.type.startsWith("pulumi:providers:")) {
+    if (r.type === "pulumi:providers:virtform") {
+      diagnostics.push({ severity: "warning", address: r.name, ...source(r), message: "an explicit virtform provider's settings are not used here: virtform runs against its own backend (the embedded emulator, or --endpoint)" });
+    } else if (r.custom && !kindOfToken(r.type)) {
       diagnostics.push({ severity: "error", address: r.name, ...source(r), message: `${r.type} is not a virtform resource type; virtform runs programs whose resources are virtform's (virtform/pulumi)` });
     }
   }

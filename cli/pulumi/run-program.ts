@@ -53,7 +53,7 @@ export async function loadPulumiProgram(dir: string, options: { stack?: string }
   }
   locks.finish();
   stack.diagnostics.push(...locks.errors);
-  for (const w of locks.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+  for (const w of [...locks.warnings, ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   const errors = stack.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new DiagnosticsError(errors, `the Pulumi program ${project.main} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
   return stack;

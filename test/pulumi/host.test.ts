@@ -108,10 +108,12 @@ describe("registrations as desired resources", () => {
 
   it("report invalid inputs, foreign resource types and duplicate addresses by address, field and line", () => {
     const foreign = registration({ type: "aws:s3/bucket:Bucket", name: "b" });
+    const provider = registration({ type: "pulumi:providers:virtform", name: "remote", inputs: { endpoint: "http://x" } });
     const duplicate = registration({ type: "virtform:storage:Volume", name: "data", parent: shop.urn, inputs: { pool: "p", sizeGiB: 1 } });
-    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, duplicate], { values: {}, secretPaths: [] });
+    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, provider, duplicate], { values: {}, secretPaths: [] });
     expect(diagnostics.map((d) => [d.address, d.path, d.source?.line, d.message])).toEqual([
       ["b", undefined, undefined, "aws:s3/bucket:Bucket is not a virtform resource type; virtform runs programs whose resources are virtform's (virtform/pulumi)"],
+      ["remote", undefined, undefined, expect.stringContaining("an explicit virtform provider's settings are not used here")],
       ["volume.data", "secretNote", 7, "unknown field"],
       ["volume.data", undefined, undefined, expect.stringContaining("two resources have the address volume.data")],
     ]);
