@@ -1,7 +1,9 @@
 // `virtform plan|apply|destroy --pulumi`: real Pulumi programs run by the real CLI against virtform's
 // own resource monitor, planned and applied by the native engine into the embedded emulator.
+import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
@@ -125,5 +127,32 @@ resolveB(new virtform.storage.Volume("b", { pool: pool.id, sizeGiB: 1 }, { depen
     expect(thrown.code).toBe(1);
     expect(thrown.stderr).toMatch(/the Pulumi program .*index\.ts failed:\n.*\n {2}Error: boom from the program\n\s+at .*index\.ts:5/);
     expect(thrown.stderr).not.toContain("\u001b[");
+  });
+
+  it("converges on the next apply after a --pulumi apply is SIGKILLed between a create and its record", async () => {
+    const dir = project({
+      "index.ts": `import * as virtform from "virtform/pulumi";
+const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+const data = new virtform.storage.Volume("data", { pool: pool.id, sizeGiB: 10 });
+new virtform.storage.Snapshot("nightly", { volume: data.id });
+`,
+    });
+    // Records: the pool's pending create and result, then the volume's: killed just before the 4th,
+    // the volume exists in the emulator and state has only its pending create.
+    const killAt = fileURLToPath(new URL("../helpers/kill-at-record.ts", import.meta.url));
+    const killed = await new Promise<string | number>((resolve) =>
+      execFile(process.execPath, ["--import", killAt, join(repoRoot, "bin/virtform.mjs"), "apply", "--pulumi", "--yes", "--parallelism", "1"], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: "1", VIRTFORM_KILL_AT: "before:4" },
+      }, (error) => resolve(error ? (error.signal ?? error.code ?? 1) : 0)),
+    );
+    expect(killed).toBe("SIGKILL");
+    const resumed = await runCli(dir, ["apply", "--pulumi", "--yes"]);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("note: volume.data: a create interrupted by an earlier run was found in the backend and adopted into state");
+    const names = Object.keys(objects(dir)).sort();
+    expect(names).toEqual(["pools/pool.fast", "snapshots/snapshot.nightly", "volumes/volume.data"]);
+    const again = await runCli(dir, ["plan", "--pulumi", "--detailed-exitcode", "--no-refresh"]);
+    expect(again.code, again.stdout).toBe(0);
   });
 });
