@@ -70,9 +70,12 @@ function answerRegistration(r: Registration) {
 export function readable(message: string): string {
   return message
     .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(/<ref \*\d+> /g, "")
     .split("\n")
-    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/)/.test(line))
+    // util.inspect's extras: the rejected promise the SDK hangs on the error, and its closing brace
+    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/)/.test(line) && !/^\s*promise: Promise \{.*\}$/.test(line))
     .join("\n  ")
+    .replace(/\n {2}\}$/, "")
     .trim();
 }
 

@@ -142,7 +142,10 @@ describe("components", () => {
     expect(renderComponentsText({})).toBe("");
   });
 
-  it("program errors lose the SDK's colours and Node's frames", () => {
+  it("program errors lose the SDK's colours and Node's frames, and util.inspect's extras", () => {
+    expect(readable("<ref *1> Error: failed to read resource\n    at file:///p/index.ts:2:42\n  promise: Promise { <rejected> [Circular *1] }\n}")).toBe(
+      "Error: failed to read resource\n      at file:///p/index.ts:2:42",
+    );
     expect(readable("\u001b[31mError: boom\u001b[39m\n    at file:///p/index.ts:5:3\n    at Module._compile (node:internal/modules/cjs/loader:1911:5)\n    at x (/r/node_modules/@pulumi/pulumi/run.js:1:1)")).toBe(
       "Error: boom\n      at file:///p/index.ts:5:3",
     );
