@@ -86,6 +86,8 @@ export async function main(argv: string[]): Promise<number> {
     .description("Update state from the backend (apply --refresh-only --yes)")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
     .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
+    .option("--pulumi [dir]", "run a Pulumi program: the project in dir (default: the program argument, else .) holding Pulumi.yaml")
+    .option("--stack <name>", "the Pulumi stack (with --pulumi)")
     .action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, refreshOnly: true, yes: true })));
 
   cli
