@@ -31,3 +31,20 @@ Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]
 // round trip that virtform's engine would discard: they are dropped here, in the program's process.
 const log = createRequire(import.meta.url)("@pulumi/pulumi/log/index.js") as { debug: (...args: unknown[]) => Promise<void> };
 log.debug = () => Promise.resolve();
+
+// Every internal promise of the SDK records the stack it was made at, for the leak report that
+// PULUMI_DEBUG_PROMISE_LEAKS prints: dozens of stack traces per resource. Without that variable
+// they are taken empty.
+if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
+  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (...args: unknown[]) => unknown };
+  const record = debuggable.debuggablePromise;
+  debuggable.debuggablePromise = (...args: unknown[]) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return record(...args);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
+}
