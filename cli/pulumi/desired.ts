@@ -94,7 +94,7 @@ export function desiredResources(
       dependsOn: [...new Set([...r.dependencies.flatMap((urn) => addressesOf(urn)), ...references])].filter((a) => a !== address),
       options: lifecycle(kind, r),
       ...(r.source ? { source: sourceLocation(r.source) } : {}),
-      ...(r.secretPaths.length > 0 ? { secretPaths: r.secretPaths } : {}),
+      ...secrets(r),
     });
   }
 
@@ -118,6 +118,12 @@ export function desiredResources(
     if (chain.length > 0) parents[addressOfUrn(r.urn)] = chain;
   }
   return { name, resources, outputs, secretOutputs, diagnostics, parents };
+}
+
+/** Inputs the program made secret, and outputs it asked to keep secret (additionalSecretOutputs). */
+function secrets(r: Registration): { secretPaths?: string[] } {
+  const paths = [...new Set([...r.secretPaths, ...r.additionalSecretOutputs])];
+  return paths.length > 0 ? { secretPaths: paths } : {};
 }
 
 function computedMessage(e: Embedded): string {

@@ -103,6 +103,7 @@ describe("registrations as desired resources", () => {
     // pool is the kind's own replace-on-change field (the SDK adds those); multiAttach is the program's.
     expect(data.options).toEqual({ protect: true, ignoreChanges: ["sizeGiB"], replaceOnChanges: ["multiAttach"], deleteBeforeReplace: true, retainOnDelete: true });
     expect(data.source).toEqual({ file: "index.ts", line: 7 });
+    expect(data.secretPaths).toBeUndefined();
     expect(parents).toEqual({ "pool.fast": ["shop (acme:Shop)"] });
   });
 
@@ -119,8 +120,16 @@ describe("registrations as desired resources", () => {
     ]);
   });
 
-  it("turn stack outputs into references; an output of a secret field is a secret output", () => {
+  it("keep secret inputs and additionalSecretOutputs secret; stack outputs become references, an output of a secret field a secret output", () => {
     const vm = registration({ type: "virtform:compute:Instance", name: "vm", inputs: {} });
+    const secretVolume = registration({
+      type: "virtform:storage:Volume",
+      name: "v",
+      inputs: { pool: "pool-1", sizeGiB: 1, source: "vol-9" },
+      secretPaths: ["source"],
+      additionalSecretOutputs: ["sizeGiB", "source"],
+    });
+    expect(desiredResources("acme.dev", [stack, secretVolume], { values: {}, secretPaths: [] }).resources[0]!.secretPaths).toEqual(["source", "sizeGiB"]);
     const { outputs, secretOutputs } = desiredResources("acme.dev", [stack, vm], {
       values: { poolId: placeholder("pool.fast", "id"), userData: placeholder("instances.vm", "userData"), wrapped: "s" },
       secretPaths: ["wrapped"],
