@@ -3,7 +3,7 @@
 // options as the engine's lifecycle options, dependencies (a component stands for the resources
 // under it), image variants locked from virtform.lock as native programs are, and stack outputs.
 import { relative } from "node:path";
-import type { DesiredResource, Diagnostic, LifecycleOptions, Reference, SourceLocation, Value } from "../../engine/model.ts";
+import { isReference, type DesiredResource, type Diagnostic, type LifecycleOptions, type Reference, type SourceLocation, type Value } from "../../engine/model.ts";
 import { isSecretPath } from "../../engine/render/redact.ts";
 import { collectReferences, containsUnknown } from "../../engine/values.ts";
 import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
@@ -75,7 +75,17 @@ export function desiredResources(
       for (const issue of parsed.error.issues) {
         // An unknown field is named in the path, as the plugin's check failures name it.
         const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
-        for (const path of paths) problems.push({ severity: "error", ...where, path: formatPath(path), message: issue.code === "unrecognized_keys" ? "unknown field" : describeIssue(issue) });
+        for (const path of paths) {
+          const given = valueAt(r.inputs, path);
+          const output = typeof given === "string" ? restoreReferences(given) : undefined;
+          const message =
+            issue.code === "unrecognized_keys"
+              ? "unknown field"
+              : isReference(output)
+                ? `takes ${output.$ref}'s ${output.path}, which is known only after apply; virtform plans with this field's value, so it must be known before (${describeIssue(issue)})`
+                : describeIssue(issue);
+          problems.push({ severity: "error", ...where, path: formatPath(path), message });
+        }
       }
     }
     if (problems.length > 0 || !parsed.success) {
@@ -126,9 +136,13 @@ function secrets(r: Registration): { secretPaths?: string[] } {
   return paths.length > 0 ? { secretPaths: paths } : {};
 }
 
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
 function computedMessage(e: Embedded): string {
   return (
-    `computed by a program function (apply, interpolate, a template string) from ${e.reference.$ref}'s ${e.reference.path}, ` +
+    `computed by a program function (apply, interpolate, a template string) from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"}, ` +
     "which is known only after apply: virtform runs a Pulumi program once, before planning, so pass outputs to inputs as they are"
   );
 }

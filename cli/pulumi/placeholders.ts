@@ -51,7 +51,8 @@ function shaped(schema: z.ZodType, address: string, path: string, input: Value |
 export interface Embedded {
   /** Dotted path of the value holding it. */
   path: string;
-  reference: Reference;
+  /** The output it came from, when the placeholder is still readable in the value. */
+  reference?: Reference;
 }
 
 /** Placeholders back into References; `embedded` collects the ones a program function built into a value. */
@@ -64,11 +65,12 @@ export function restoreReferences(value: Value, embedded: Embedded[] = [], path 
         // a placeholder with text after it: reported below
       }
     }
-    const at = value.indexOf(PREFIX);
-    if (at !== -1) {
-      const rest = value.slice(at + PREFIX.length);
-      const match = /^\{"\$ref":"((?:[^"\\]|\\.)*)","path":"((?:[^"\\]|\\.)*)"\}/.exec(rest);
-      embedded.push({ path, reference: { $ref: match ? JSON.parse(`"${match[1]}"`) : "?", path: match ? JSON.parse(`"${match[2]}"`) : "?" } });
+    // Every placeholder starts with NUL, which no value a program writes holds: a string with one was
+    // computed from a placeholder (concatenated, or transformed past recognition).
+    if (value.includes("\u0000")) {
+      const at = value.indexOf(PREFIX);
+      const match = at === -1 ? null : /^\{"\$ref":"((?:[^"\\]|\\.)*)","path":"((?:[^"\\]|\\.)*)"\}/.exec(value.slice(at + PREFIX.length));
+      embedded.push(match ? { path, reference: { $ref: JSON.parse(`"${match[1]}"`), path: JSON.parse(`"${match[2]}"`) } } : { path });
     }
     return value;
   }

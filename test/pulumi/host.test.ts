@@ -48,6 +48,7 @@ describe("placeholders", () => {
       { name: `${placeholder("pool.fast", "id")}-x` },
       [{ path: "name", reference: { $ref: "pool.fast", path: "id" } }],
     ],
+    ["one transformed past recognition", { name: placeholder("pool.fast", "id").toUpperCase() }, { name: placeholder("pool.fast", "id").toUpperCase() }, [{ path: "name" }]],
     ["inside an array", { list: [`pre ${placeholder("volume.a", "id")}`] }, { list: [`pre ${placeholder("volume.a", "id")}`] }, [{ path: "list[0]", reference: { $ref: "volume.a", path: "id" } }]],
   ])("restore %s", (_, value, restored, embedded) => {
     const found: Embedded[] = [];
@@ -111,12 +112,14 @@ describe("registrations as desired resources", () => {
     const foreign = registration({ type: "aws:s3/bucket:Bucket", name: "b" });
     const provider = registration({ type: "pulumi:providers:virtform", name: "remote", inputs: { endpoint: "http://x" } });
     const duplicate = registration({ type: "virtform:storage:Volume", name: "data", parent: shop.urn, inputs: { pool: "p", sizeGiB: 1 } });
-    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, provider, duplicate], { values: {}, secretPaths: [] });
+    const sized = registration({ type: "virtform:storage:Volume", name: "sized", inputs: { pool: "p", sizeGiB: placeholder("pool.fast", "capacityGiB") } });
+    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, provider, duplicate, sized], { values: {}, secretPaths: [] });
     expect(diagnostics.map((d) => [d.address, d.path, d.source?.line, d.message])).toEqual([
       ["b", undefined, undefined, "aws:s3/bucket:Bucket is not a virtform resource type; virtform runs programs whose resources are virtform's (virtform/pulumi)"],
       ["remote", undefined, undefined, expect.stringContaining("an explicit virtform provider's settings are not used here")],
       ["volume.data", "secretNote", 7, "unknown field"],
       ["volume.data", undefined, undefined, expect.stringContaining("two resources have the address volume.data")],
+      ["volume.sized", "sizeGiB", undefined, expect.stringMatching(/^takes pool\.fast's capacityGiB, which is known only after apply; .*expected number/)],
     ]);
   });
 
