@@ -34,14 +34,20 @@ export function pulumiProjectDir(program: string, pulumi: string | boolean | und
 }
 
 export function readProject(projectDir: string, stackOption: string | undefined): PulumiProject {
+  const { dir, name, main } = readManifest(projectDir);
+  const stack = stackOption ?? onlyStack(dir) ?? "dev";
+  const { config, secretKeys } = readConfig(dir, name, stack);
+  return { dir, name, main, stack, config, secretKeys };
+}
+
+/** Pulumi.yaml: the project's name and its program file. */
+export function readManifest(projectDir: string): { dir: string; name: string; main: string } {
   const dir = resolve(projectDir);
   const manifest = readYaml(join(dir, "Pulumi.yaml")) as { name?: unknown; runtime?: unknown; main?: unknown };
   if (typeof manifest.name !== "string" || manifest.name === "") throw new CliError(`${join(dir, "Pulumi.yaml")}: name is required`);
   const runtime = typeof manifest.runtime === "object" && manifest.runtime !== null ? (manifest.runtime as { name?: unknown }).name : manifest.runtime;
   if (runtime !== "nodejs") throw new CliError(`${join(dir, "Pulumi.yaml")}: runtime ${JSON.stringify(runtime)} is not supported; virtform runs nodejs Pulumi programs`);
-  const stack = stackOption ?? onlyStack(dir) ?? "dev";
-  const { config, secretKeys } = readConfig(dir, manifest.name, stack);
-  return { dir, name: manifest.name, main: mainFile(dir, manifest.main), stack, config, secretKeys };
+  return { dir, name: manifest.name, main: mainFile(dir, manifest.main) };
 }
 
 function readYaml(file: string): Record<string, unknown> {

@@ -3,7 +3,7 @@
 // registered into the desired resources and outputs plan and apply take from a native program.
 import { spawn } from "node:child_process";
 import { createRequire, getCompileCacheDir } from "node:module";
-import { dirname } from "node:path";
+import { dirname, relative } from "node:path";
 import { DiagnosticsError, formatDiagnostic } from "../../engine/model.ts";
 import { LockContext } from "../../emulator/images/lock-context.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
@@ -23,7 +23,7 @@ export function stackNameOf(project: PulumiProject): string {
   return `${project.name}.${project.stack}`;
 }
 
-export async function loadPulumiProgram(dir: string, options: { stack?: string }): Promise<PulumiStack> {
+export async function loadPulumiProgram(dir: string, options: { stack?: string; locks?: boolean }): Promise<PulumiStack> {
   const project = readProject(dir, options.stack);
   const monitor = await startMonitor({
     project: project.name,
@@ -44,16 +44,17 @@ export async function loadPulumiProgram(dir: string, options: { stack?: string }
     const why = code === ERROR_REPORTED && errors.length > 0 ? `:\n  ${errors.join("\n  ")}` : signal ? ` (killed by ${signal})` : ` (exit code ${code}; its output is above)`;
     throw new CliError(`the Pulumi program ${project.main} failed${why}`);
   }
-  const locks = new LockContext(project.main);
-  const evaluate = () => desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs, { lockedVariant: locks.lookup });
+  // Image variants are locked as a native program's are, by virtform.lock beside the program file.
+  const locks = options.locks === false ? undefined : new LockContext(project.main, relative(process.cwd(), project.dir) || ".");
+  const evaluate = () => desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs, locks ? { lockedVariant: locks.lookup } : {});
   let stack = evaluate();
-  if (locks.needsLiveResolution) {
+  if (locks?.needsLiveResolution) {
     await locks.resolvePending();
     stack = evaluate();
   }
-  locks.finish();
-  stack.diagnostics.push(...locks.errors);
-  for (const w of [...locks.warnings, ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+  locks?.finish();
+  stack.diagnostics.push(...(locks?.errors ?? []));
+  for (const w of [...(locks?.warnings ?? []), ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   const errors = stack.diagnostics.filter((d) => d.severity === "error");
   if (errors.length > 0) throw new DiagnosticsError(errors, `the Pulumi program ${project.main} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
   return stack;

@@ -155,4 +155,21 @@ new virtform.storage.Snapshot("nightly", { volume: data.id });
     const again = await runCli(dir, ["plan", "--pulumi", "--detailed-exitcode", "--no-refresh"]);
     expect(again.code, again.stdout).toBe(0);
   });
+
+  it("locks a Pulumi project's images (images lock DIR) beside its program file, and plan --pulumi uses the lock", async () => {
+    const dir = project({
+      "Pulumi.yaml": "name: imgs\nruntime: nodejs\nmain: src/index.ts\n",
+      "src/index.ts": `import * as virtform from "virtform/pulumi";
+new virtform.images.Image("app", { base: "debian-12", packages: ["jdk"], variants: { light: {}, heavy: { packages: ["httpd-a"] } } });
+`,
+    });
+    const locked = await runCli(dir, ["images", "lock", ".", "--packages", join(repoRoot, "test/images/fixtures/Packages")]);
+    expect(locked.code, locked.stderr).toBe(0);
+    expect(locked.stdout).toContain("image.app:heavy: locked 4 packages");
+    expect(locked.stdout).toContain("Wrote src/virtform.lock: 2 variants changed.");
+    const plan = await runCli(dir, ["plan", "--pulumi"]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stderr).not.toContain("virtform.lock");
+    expect(plan.stdout).toContain('+ locked.heavy.packages.httpd-a = "1.0-1"');
+  });
 });
