@@ -91,7 +91,7 @@ export const dataGiB = data.sizeGiB;
     expect(destroy.stderr).toContain("index.ts:13: volume.data: destroy would delete protected volume.data");
   });
 
-  it("reports a bad program's errors by address, field and line, a program that throws, and a dependsOn cycle, without hanging", async () => {
+  it("reports a bad program's errors by address, field and line, a program that throws, a dependsOn cycle and a failing resource, without hanging", async () => {
     const dir = project({
       "index.ts": `import * as virtform from "virtform/pulumi";
 const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
@@ -109,15 +109,24 @@ const a = new virtform.storage.Volume("a", { pool: pool.id, sizeGiB: 1 }, { depe
 resolveB(new virtform.storage.Volume("b", { pool: pool.id, sizeGiB: 1 }, { dependsOn: [a] }));
 `,
       "cycle/Pulumi.yaml": "name: cycle\nruntime: nodejs\n",
+      // Valid inputs, but the pool cannot hold the volume: the emulator refuses it.
+      "failing/index.ts": `import * as virtform from "virtform/pulumi";
+const pool = new virtform.storage.StoragePool("small", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+new virtform.storage.Volume("huge", { pool: pool.id, sizeGiB: 5000 });
+`,
+      "failing/Pulumi.yaml": "name: failing\nruntime: nodejs\n",
     });
     const started = Date.now();
-    const [invalid, thrown, cycle] = await Promise.all([
+    const [invalid, thrown, cycle, failing] = await Promise.all([
       runCli(dir, ["plan", "--pulumi"]),
       runCli(dir, ["plan", "--pulumi"], { THROW: "1" }),
       runCli(dir, ["plan", "--pulumi", "cycle"]),
+      runCli(dir, ["apply", "--pulumi", "failing", "--yes"]),
     ]);
     // Each fails as soon as the program ends: no SDK hang on a failure (nodejs/node#64011 was ~30 s).
     expect(Date.now() - started).toBeLessThan(20_000);
+    expect(failing.code).toBe(1);
+    expect(failing.stderr).toMatch(/Error: the plan cannot be applied: 1 problem\n {2}.*volume\.huge: /);
     expect(cycle.code).toBe(1);
     expect(cycle.stderr).toContain('"a" [virtform:storage:Volume] was waiting for the URNs of its dependencies to resolve');
     expect(cycle.stderr).toMatch(/the Pulumi program .*cycle\/index\.ts failed/);
