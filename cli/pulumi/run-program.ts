@@ -42,7 +42,7 @@ export async function loadPulumiProgram(dir: string, options: { stack?: string; 
   if (code !== 0) {
     const errors = monitor.logs.filter((l) => l.severity === "error").map((l) => readable(l.message));
     const why = code === ERROR_REPORTED && errors.length > 0 ? `:\n  ${errors.join("\n  ")}` : signal ? ` (killed by ${signal})` : ` (exit code ${code}; its output is above)`;
-    throw new CliError(`the Pulumi program ${project.main} failed${why}`);
+    throw new CliError(`the Pulumi program ${shown(project.main)} failed${why}`);
   }
   // Image variants are locked as a native program's are, by virtform.lock beside the program file.
   const locks = options.locks === false ? undefined : new LockContext(project.main, relative(process.cwd(), project.dir) || ".");
@@ -56,9 +56,11 @@ export async function loadPulumiProgram(dir: string, options: { stack?: string; 
   stack.diagnostics.push(...(locks?.errors ?? []));
   for (const w of [...(locks?.warnings ?? []), ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
   const errors = stack.diagnostics.filter((d) => d.severity === "error");
-  if (errors.length > 0) throw new DiagnosticsError(errors, `the Pulumi program ${project.main} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
+  if (errors.length > 0) throw new DiagnosticsError(errors, `the Pulumi program ${shown(project.main)} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
   return stack;
 }
+
+const shown = (file: string) => relative(process.cwd(), file) || file;
 
 /** A resource of ours gets placeholders for its id and outputs; anything else (a provider) its inputs. */
 function answerRegistration(r: Registration) {
