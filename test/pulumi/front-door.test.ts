@@ -53,7 +53,7 @@ describe("virtform apply --pulumi", () => {
     expect(objects(viaPulumi)).toEqual(expected);
   });
 
-  it("runs a program with a component, config and options: components as parents, stack outputs, a converged plan, protect", async () => {
+  it("runs a program with a component, config and options: components as parents in plan and graph, stack outputs, a converged plan, protect", async () => {
     const dir = project({
       "Pulumi.dev.yaml": "config:\n  acme:dataGiB: 20\n",
       "index.ts": `import * as pulumi from "@pulumi/pulumi";
@@ -82,9 +82,12 @@ export const dataGiB = data.sizeGiB;
     const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>;
     expect(Object.values(data.volumes!).map((v) => [v.name, (v.spec as { sizeGiB: number }).sizeGiB]).sort()).toEqual([["volume.data", 20], ["volume.scratch", 5]]);
 
-    const again = await runCli(dir, ["plan", ".", "--pulumi", "--detailed-exitcode"]);
+    const [again, graph] = await Promise.all([runCli(dir, ["plan", ".", "--pulumi", "--detailed-exitcode"]), runCli(dir, ["graph", "--pulumi", "--format", "mermaid"])]);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain("No changes. Stack acme.dev matches the program.");
+    expect(graph.code, graph.stderr).toBe(0);
+    expect(graph.stdout).toContain('  subgraph c0["storage (acme:storage:Storage)"]\n    r0\n  end\n');
+    expect(graph.stdout).toContain("  r1 --> r0\n  r2 --> r0\n");
 
     const destroy = await runCli(dir, ["destroy", "--pulumi", "--yes"]);
     expect(destroy.code).toBe(1);
