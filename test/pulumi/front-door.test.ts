@@ -94,7 +94,7 @@ export const dataGiB = data.sizeGiB;
     expect(destroy.stderr).toContain("index.ts:13: volume.data: destroy would delete protected volume.data");
   });
 
-  it("reports a bad program's errors by address, field and line, a program that throws, a dependsOn cycle and a failing resource, without hanging", async () => {
+  it("reports a bad program's errors by address, field and line, a program that throws, a dependsOn cycle, a variant the image lacks and a failing resource, without hanging", async () => {
     const dir = project({
       "index.ts": `import * as virtform from "virtform/pulumi";
 const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
@@ -118,16 +118,27 @@ const pool = new virtform.storage.StoragePool("small", { media: "ssd", devices: 
 new virtform.storage.Volume("huge", { pool: pool.id, sizeGiB: 5000 });
 `,
       "failing/Pulumi.yaml": "name: failing\nruntime: nodejs\n",
+      // TypeScript refuses the variant (the SDK types it); run without a type check, it fails clearly.
+      "variant/index.ts": `import * as virtform from "virtform/pulumi";
+const app = new virtform.images.Image("app", { base: "debian-12", variants: { light: {} } });
+const web = new virtform.compute.Cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 8, memoryGiB: 32, localDiskGiB: 0 } });
+// @ts-expect-error: app has no variant "heavy"
+new virtform.compute.Instance("vm", { cluster: web.id, group: "app", index: 0, image: app.variant("heavy"), vcpu: 1, memoryGiB: 1 });
+`,
+      "variant/Pulumi.yaml": "name: variant\nruntime: nodejs\n",
     });
     const started = Date.now();
-    const [invalid, thrown, cycle, failing] = await Promise.all([
+    const [invalid, thrown, cycle, failing, variant] = await Promise.all([
       runCli(dir, ["plan", "--pulumi"]),
       runCli(dir, ["plan", "--pulumi"], { THROW: "1" }),
       runCli(dir, ["plan", "--pulumi", "cycle"]),
       runCli(dir, ["apply", "--pulumi", "failing", "--yes"]),
+      runCli(dir, ["plan", "--pulumi", "variant"]),
     ]);
     // Each fails as soon as the program ends: no SDK hang on a failure (nodejs/node#64011 was ~30 s).
     expect(Date.now() - started).toBeLessThan(20_000);
+    expect(variant.code).toBe(1);
+    expect(variant.stderr).toMatch(/the Pulumi program variant\/index\.ts failed:\n {2}Error: image has no variant heavy \(it has: light\)/);
     expect(failing.code).toBe(1);
     expect(failing.stderr).toMatch(/Error: the plan cannot be applied: 1 problem\n {2}.*volume\.huge: /);
     expect(cycle.code).toBe(1);
