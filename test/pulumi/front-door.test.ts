@@ -94,7 +94,7 @@ export const dataGiB = data.sizeGiB;
     expect(destroy.stderr).toContain("index.ts:13: volume.data: destroy would delete protected volume.data");
   });
 
-  it("reports a bad program's errors by address, field and line, a program that throws, a dependsOn cycle, a variant the image lacks and a failing resource, without hanging", async () => {
+  it("reports a bad program's errors by address, field and line, a program that throws, a dependsOn cycle, a variant the image lacks, a refused Resource.get and a failing resource, without hanging", async () => {
     const dir = project({
       "index.ts": `import * as virtform from "virtform/pulumi";
 const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
@@ -126,17 +126,26 @@ const web = new virtform.compute.Cluster("web", { hypervisor: "native", hosts: {
 new virtform.compute.Instance("vm", { cluster: web.id, group: "app", index: 0, image: app.variant("heavy"), vcpu: 1, memoryGiB: 1 });
 `,
       "variant/Pulumi.yaml": "name: variant\nruntime: nodejs\n",
+      // A call virtform's monitor refuses: the SDK's error path (where Node 20 hung in util.inspect).
+      "get/index.ts": `import * as virtform from "virtform/pulumi";
+export const size = virtform.storage.Volume.get("old", "vol-000001").sizeGiB;
+`,
+      "get/Pulumi.yaml": "name: get\nruntime: nodejs\n",
     });
     const started = Date.now();
-    const [invalid, thrown, cycle, failing, variant] = await Promise.all([
+    const [invalid, thrown, cycle, failing, variant, get] = await Promise.all([
       runCli(dir, ["plan", "--pulumi"]),
       runCli(dir, ["plan", "--pulumi"], { THROW: "1" }),
       runCli(dir, ["plan", "--pulumi", "cycle"]),
       runCli(dir, ["apply", "--pulumi", "failing", "--yes"]),
       runCli(dir, ["plan", "--pulumi", "variant"]),
+      runCli(dir, ["plan", "--pulumi", "get"]),
     ]);
     // Each fails as soon as the program ends: no SDK hang on a failure (nodejs/node#64011 was ~30 s).
     expect(Date.now() - started).toBeLessThan(20_000);
+    expect(get.code).toBe(1);
+    expect(get.stderr).toContain("Error: failed to read resource #vol-000001 'old' [virtform:storage:Volume]: 12 UNIMPLEMENTED: virtform's resource monitor does not implement ReadResource (Resource.get)");
+    expect(get.stderr).not.toContain("promise: Promise");
     expect(variant.code).toBe(1);
     expect(variant.stderr).toMatch(/the Pulumi program variant\/index\.ts failed:\n {2}Error: image has no variant heavy \(it has: light\)/);
     expect(failing.code).toBe(1);
