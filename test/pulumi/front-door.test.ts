@@ -82,7 +82,8 @@ export const dataGiB = data.sizeGiB;
     const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>;
     expect(Object.values(data.volumes!).map((v) => [v.name, (v.spec as { sizeGiB: number }).sizeGiB]).sort()).toEqual([["volume.data", 20], ["volume.scratch", 5]]);
 
-    const [again, graph] = await Promise.all([runCli(dir, ["plan", ".", "--pulumi", "--detailed-exitcode"]), runCli(dir, ["graph", "--pulumi", "--format", "mermaid"])]);
+    const [again, graph] = await Promise.all([runCli(dir, ["plan", ".", "--detailed-exitcode"]), runCli(dir, ["graph", "--pulumi", "--format", "mermaid"])]);
+    // A directory holding Pulumi.yaml is a Pulumi program without --pulumi.
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain("No changes. Stack acme.dev matches the program.");
     expect(graph.code, graph.stderr).toBe(0);
