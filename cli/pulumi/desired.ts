@@ -66,6 +66,10 @@ export function desiredResources(
     }
     seenAddress.set(address, r);
     const problems: Diagnostic[] = [];
+    if (r.importId) {
+      // Creating it instead would make a second object beside the one the program means.
+      problems.push({ severity: "error", ...where, message: `the import option (${r.importId}) is not supported by virtform --pulumi: remove it, and adopt the object with \`virtform import\` from a native program or with \`pulumi import\`` });
+    }
     if (containsUnknown(r.inputs)) problems.push({ severity: "error", ...where, message: "an input is unknown: virtform answers every output, so this is a bug in virtform's Pulumi host" });
     if (kind === "Image" && r.inputs.locked !== undefined) {
       problems.push({ severity: "error", ...where, path: "locked", message: "locked is derived from virtform.lock by virtform; remove it from the program" });

@@ -41,6 +41,8 @@ export interface Registration {
   deleteBeforeReplace: boolean;
   retainOnDelete: boolean;
   additionalSecretOutputs: string[];
+  /** The `import` option: adopt this existing object. */
+  importId: string;
   source?: { file: string; line: number; column?: number };
 }
 
@@ -131,6 +133,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         deleteBeforeReplace: request.getDeletebeforereplace() === true,
         retainOnDelete: request.getRetainondelete() === true,
         additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+        importId: request.getImportid(),
         ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
       };
       registrations.push(registration);

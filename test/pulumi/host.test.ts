@@ -72,6 +72,7 @@ function registration(partial: Partial<Registration> & Pick<Registration, "type"
     deleteBeforeReplace: false,
     retainOnDelete: false,
     additionalSecretOutputs: [],
+    importId: "",
     ...partial,
   };
 }
@@ -112,13 +113,15 @@ describe("registrations as desired resources", () => {
     const foreign = registration({ type: "aws:s3/bucket:Bucket", name: "b" });
     const provider = registration({ type: "pulumi:providers:virtform", name: "remote", inputs: { endpoint: "http://x" } });
     const duplicate = registration({ type: "virtform:storage:Volume", name: "data", parent: shop.urn, inputs: { pool: "p", sizeGiB: 1 } });
+    const imported = registration({ type: "virtform:storage:Volume", name: "legacy", inputs: { pool: "p", sizeGiB: 1 }, importId: "vol-000042" });
     const sized = registration({ type: "virtform:storage:Volume", name: "sized", inputs: { pool: "p", sizeGiB: placeholder("pool.fast", "capacityGiB") } });
-    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, provider, duplicate, sized], { values: {}, secretPaths: [] });
+    const { diagnostics } = desiredResources("acme.dev", [stack, shop, pool, volume, foreign, provider, duplicate, imported, sized], { values: {}, secretPaths: [] });
     expect(diagnostics.map((d) => [d.address, d.path, d.source?.line, d.message])).toEqual([
       ["b", undefined, undefined, "aws:s3/bucket:Bucket is not a virtform resource type; virtform runs programs whose resources are virtform's (virtform/pulumi)"],
       ["remote", undefined, undefined, expect.stringContaining("an explicit virtform provider's settings are not used here")],
       ["volume.data", "secretNote", 7, "unknown field"],
       ["volume.data", undefined, undefined, expect.stringContaining("two resources have the address volume.data")],
+      ["volume.legacy", undefined, undefined, expect.stringContaining("the import option (vol-000042) is not supported by virtform --pulumi")],
       ["volume.sized", "sizeGiB", undefined, expect.stringMatching(/^takes pool\.fast's capacityGiB, which is known only after apply; .*expected number/)],
     ]);
   });
