@@ -23,8 +23,8 @@ import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
 import { withArticle } from "../../engine/render/article.ts";
 import { loadProgram } from "../program.ts";
-import { pulumiProjectDir, readProject } from "../pulumi/project.ts";
-import { loadPulumiProgram, stackNameOf } from "../pulumi/run-program.ts";
+import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
+import { loadPulumiProgram } from "../pulumi/run-program.ts";
 import { renderComponentsText } from "../pulumi/components.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
@@ -128,7 +128,7 @@ async function withSession<T>(
   const pulumiDir = pulumiProjectDir(programPath, options.pulumi);
   if (pulumiDir && options.destroy) {
     // As `pulumi destroy`: the program is not run, state says what there is.
-    stack = stackNameOf(readProject(pulumiDir, options.stack));
+    stack = projectStackName(pulumiDir, options.stack);
   } else if (options.destroy && options.stack) {
     stack = options.stack;
   } else {

@@ -35,9 +35,25 @@ export function pulumiProjectDir(program: string, pulumi: string | boolean | und
 
 export function readProject(projectDir: string, stackOption: string | undefined): PulumiProject {
   const { dir, name, main } = readManifest(projectDir);
-  const stack = stackOption ?? onlyStack(dir) ?? "dev";
+  const stack = pickStack(dir, stackOption);
   const { config, secretKeys } = readConfig(dir, name, stack);
   return { dir, name, main, stack, config, secretKeys };
+}
+
+/** The virtform stack a Pulumi project's stack is kept as: "<project>.<stack>". */
+export function stackNameOf(project: { name: string; stack: string }): string {
+  return `${project.name}.${project.stack}`;
+}
+
+/** The stack's name alone, without reading (or decrypting) its config: what destroy needs. */
+export function projectStackName(projectDir: string, stackOption: string | undefined): string {
+  const { dir, name } = readManifest(projectDir);
+  return stackNameOf({ name, stack: pickStack(dir, stackOption) });
+}
+
+/** --stack, else the only Pulumi.<stack>.yaml, else "dev". */
+function pickStack(dir: string, stackOption: string | undefined): string {
+  return stackOption ?? onlyStack(dir) ?? "dev";
 }
 
 /** Pulumi.yaml: the project's name and its program file. */

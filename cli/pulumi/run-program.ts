@@ -11,17 +11,12 @@ import { CliError } from "../cli-error.ts";
 import { desiredResources, type PulumiStack } from "./desired.ts";
 import { startMonitor, type LogEntry, type Registration } from "./monitor.ts";
 import { placeholder, placeholderProperties } from "./placeholders.ts";
-import { readProject, type PulumiProject } from "./project.ts";
+import { readProject, stackNameOf, type PulumiProject } from "./project.ts";
 
 const cmdRun = dirname(createRequire(import.meta.url).resolve("@pulumi/pulumi/cmd/run/index.js"));
 const childHooks = new URL("./child-hooks.ts", import.meta.url).href;
 /** cmd/run's exit code for an error it has already reported through Engine.Log. */
 const ERROR_REPORTED = 32;
-
-/** The virtform stack a Pulumi project's stack is kept as: "<project>.<stack>". */
-export function stackNameOf(project: PulumiProject): string {
-  return `${project.name}.${project.stack}`;
-}
 
 export async function loadPulumiProgram(dir: string, options: { stack?: string; locks?: boolean }): Promise<PulumiStack> {
   const project = readProject(dir, options.stack);
