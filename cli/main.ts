@@ -50,7 +50,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("--target <address>", "plan only this resource (repeatable) and what it depends on", collect)
       .option("--replace <address>", "replace this resource even if unchanged (repeatable)", collect)
       .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
-      .option("--allow-duplicates", "create resources even where the backend holds objects of the stack that state lost (see state recover)");
+      .option("--allow-duplicates", "create resources even where the backend holds objects of the stack that state lost (see state recover)")
+      .option("--pulumi [dir]", "run a Pulumi program: the project in dir (default: the program argument, else .) holding Pulumi.yaml");
   /** How plan and apply resolve image variants that virtform.lock does not answer. */
   const unlockedImages = (command: Command) =>
     command
@@ -60,12 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   unlockedImages(planning(
     cli
       .command("plan")
+      .alias("preview")
       .description("Show what apply would change")
       .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
       .option("--json", "print the plan as JSON")
       .option("--markdown", "print the plan as Markdown, for a pull-request comment")
       .option("--out <file>", "save the plan; `virtform apply FILE` applies exactly it")
-      .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none"),
+      .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none")
+      .option("--stack <name>", "the Pulumi stack (with --pulumi; default: the only Pulumi.<stack>.yaml, else dev)"),
   )).action(run((program: string, options: PlanCommandOptions) => planCommand(program, options)));
 
   unlockedImages(planning(
@@ -75,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       .argument("[program]", "the program declaring the stack, or a saved plan", DEFAULT_PROGRAM)
       .option("-y, --yes", "do not ask for confirmation")
       .option("--parallelism <n>", "how many changes may run at once", "10")
-      .option("--kind-parallelism <kind=n>", "at most n changes of a kind at once, e.g. Instance=4 (repeatable)", collect),
+      .option("--kind-parallelism <kind=n>", "at most n changes of a kind at once, e.g. Instance=4 (repeatable)", collect)
+      .option("--stack <name>", "the Pulumi stack (with --pulumi; default: the only Pulumi.<stack>.yaml, else dev)"),
   )).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
 
   planning(
@@ -93,6 +97,8 @@ export async function main(argv: string[]): Promise<number> {
     .description("Update state from the backend (apply --refresh-only --yes)")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
     .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
+    .option("--pulumi [dir]", "run a Pulumi program: the project in dir (default: the program argument, else .) holding Pulumi.yaml")
+    .option("--stack <name>", "the Pulumi stack (with --pulumi)")
     .action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, refreshOnly: true, yes: true })));
 
   cli
@@ -122,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
     .description("Print the program's dependency graph")
     .argument("[program]", "the program declaring the stack", DEFAULT_PROGRAM)
     .option("--format <format>", "dot or mermaid", "dot")
-    .action(run((program: string, options: { format?: string }) => graphCommand(program, options)));
+    .option("--pulumi [dir]", "a Pulumi program: the project in dir (default: the program argument, else .); components are drawn as boxes")
+    .option("--stack <name>", "the Pulumi stack (with --pulumi)")
+    .action(run((program: string, options: { format?: string; pulumi?: string | boolean; stack?: string }) => graphCommand(program, options)));
 
   planning(
     cli

@@ -21,6 +21,8 @@ import {
 } from "../../sdk/lock.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
+import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
+import { loadPulumiProgram } from "../pulumi/run-program.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -34,7 +36,8 @@ interface ProgramImage {
 
 async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
-  const evaluated = await runProgram(program, { locks: false });
+  const pulumiDir = pulumiProjectDir(program, undefined);
+  const evaluated = pulumiDir ? await loadPulumiProgram(pulumiDir, { locks: false }) : await runProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));
@@ -42,9 +45,15 @@ async function programImages(program: string): Promise<ProgramImage[]> {
   return images;
 }
 
+/** virtform.lock beside the program; for a Pulumi project (a directory), beside its program file. */
+function lockFileOf(program: string): string {
+  const pulumiDir = pulumiProjectDir(program, undefined);
+  return lockPathFor(pulumiDir ? readManifest(pulumiDir).main : program);
+}
+
 async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
   try {
-    return await loadCatalogFor(options.packages, dirname(lockPathFor(program)));
+    return await loadCatalogFor(options.packages, dirname(lockFileOf(program)));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -179,7 +188,7 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
   const images = await programImages(program);
-  const lockPath = lockPathFor(program);
+  const lockPath = lockFileOf(program);
   const previous = readLockOrFail(lockPath);
   const catalog = await catalogFor(program, options);
   // Entries made from another catalog are not kept: the lock records one catalog.
@@ -250,7 +259,7 @@ class VariantSets {
     this.program = program;
     this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
-    if (!options.packages?.length) this.lock = readLockOrFail(lockPathFor(program));
+    if (!options.packages?.length) this.lock = readLockOrFail(lockFileOf(program));
   }
 
   async get(image: ProgramImage, variant: string): Promise<LockedVariant> {

@@ -25,6 +25,10 @@ import { withArticle } from "../../engine/render/article.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
 import { checkStateKinds } from "../state-check.ts";
+import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
+import { loadPulumiProgram } from "../pulumi/run-program.ts";
+import { renderComponentsText } from "../pulumi/components.ts";
+import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
 
@@ -40,6 +44,8 @@ export interface RunOptions {
   /** Packages files to resolve image variants the lock does not answer against. */
   packages?: string[];
   allowUnlocked?: boolean;
+  /** Run a Pulumi program: true (the program argument, or ".") or its project directory. */
+  pulumi?: string | boolean;
 }
 
 export interface PlanCommandOptions extends RunOptions {
@@ -133,10 +139,15 @@ async function withSession<T>(
   let secretOutputs: string[] = [];
   let programMissing = false;
   for (const warning of warningsFor(options)) process.stderr.write(`Warning: ${formatDiagnostic(warning)}\n`);
-  if (options.destroy && options.stack) {
+  const pulumiDir = pulumiProjectDir(programPath, options.pulumi);
+  if (pulumiDir && options.destroy) {
+    // As `pulumi destroy`: the program is not run, state says what there is.
+    stack = projectStackName(pulumiDir, options.stack);
+  } else if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const program = await runProgram(programPath, imageLoadOptions(options)).catch((err: unknown) => {
+    const load = pulumiDir ? loadPulumiProgram(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
+    const program: EvaluatedStack | undefined = await load.catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
         programMissing = true;
@@ -145,6 +156,7 @@ async function withSession<T>(
       throw err;
     });
     stack = program ? program.name : workspace.pickStack(undefined);
+    if (program && "parents" in program && !options.json && !options.markdown) out(renderComponentsText(program.parents as Record<string, string[]>));
     resources = program?.resources ?? [];
     if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
       const holding = [

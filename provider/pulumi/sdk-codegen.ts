@@ -211,7 +211,7 @@ function addResource(source: SourceFile, token: string, name: string, spec: Reso
         w.writeLine("  variant: name,");
         w.writeLine(`  digest: this.${variants.outputs}.apply((variants) => {`);
         w.writeLine("    const found = variants[name];");
-        w.writeLine("    if (!found) throw new Error(`image has no variant ${name}`);");
+        w.writeLine("    if (!found) throw new Error(`image has no variant ${name} (it has: ${Object.keys(variants).join(\", \")})`);");
         w.writeLine("    return found.digest;");
         w.writeLine("  }),");
         w.writeLine("};");

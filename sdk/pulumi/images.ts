@@ -69,7 +69,7 @@ export class Image<V extends string = string> extends pulumi.CustomResource {
       variant: name,
       digest: this.variants.apply((variants) => {
         const found = variants[name];
-        if (!found) throw new Error(`image has no variant ${name}`);
+        if (!found) throw new Error(`image has no variant ${name} (it has: ${Object.keys(variants).join(", ")})`);
         return found.digest;
       }),
     };

@@ -1,0 +1,183 @@
+// What a Pulumi program registered, as the engine's desired resources: URN -> native-style address,
+// inputs validated with the kind's zod schema (placeholders back to References), Pulumi's resource
+// options as the engine's lifecycle options, dependencies (a component stands for the resources
+// under it), image variants locked from virtform.lock as native programs are, and stack outputs.
+import { relative } from "node:path";
+import { isReference, type DesiredResource, type Diagnostic, type LifecycleOptions, type Reference, type SourceLocation, type Value } from "../../engine/model.ts";
+import { isSecretPath } from "../../engine/render/redact.ts";
+import { collectReferences, containsUnknown } from "../../engine/values.ts";
+import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
+import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
+import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { lockedInputs, type LockedVariant } from "../../sdk/lock.ts";
+import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
+import type { Registration } from "./monitor.ts";
+import { restoreReferences, type Embedded } from "./placeholders.ts";
+
+export interface PulumiStack extends EvaluatedStack {
+  /** Each resource's component parents, innermost first ("shop (acme:Shop)"). */
+  parents: Record<string, string[]>;
+}
+
+export interface DesiredOptions {
+  /** The locked package set of an image variant (virtform.lock beside the program). */
+  lockedVariant?: (address: string, variant: string, spec: ReturnType<typeof resolveVariant>) => LockedVariant | undefined;
+}
+
+export function desiredResources(
+  name: string,
+  registrations: readonly Registration[],
+  stackOutputs: { values: Record<string, Value>; secretPaths: string[] },
+  options: DesiredOptions = {},
+): PulumiStack {
+  const diagnostics: Diagnostic[] = [];
+  const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+  const ours = registrations.filter((r) => r.custom && kindOfToken(r.type));
+  const children = new Map<string, Registration[]>();
+  for (const r of registrations) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+
+  /** A URN as the addresses it stands for: a resource of ours itself, a component everything under it. */
+  const addressesOf = (urn: string, seen = new Set<string>()): string[] => {
+    const r = byUrn.get(urn);
+    if (!r || seen.has(urn)) return [];
+    seen.add(urn);
+    if (r.custom) return kindOfToken(r.type) ? [addressOfUrn(urn)] : [];
+    return (children.get(urn) ?? []).flatMap((child) => addressesOf(child.urn, seen));
+  };
+
+  for (const r of registrations) {
+    if (r.type === "pulumi:providers:virtform") {
+      diagnostics.push({ severity: "warning", address: r.name, ...source(r), message: "an explicit virtform provider's settings are not used here: virtform runs against its own backend (the embedded emulator, or --endpoint)" });
+    } else if (r.custom && !kindOfToken(r.type)) {
+      diagnostics.push({ severity: "error", address: r.name, ...source(r), message: `${r.type} is not a virtform resource type; virtform runs programs whose resources are virtform's (virtform/pulumi)` });
+    }
+  }
+
+  const resources: DesiredResource[] = [];
+  const seenAddress = new Map<string, Registration>();
+  for (const r of ours) {
+    const kind = kindOfToken(r.type)!;
+    const address = addressOfUrn(r.urn);
+    const where = { address, ...source(r) };
+    const earlier = seenAddress.get(address);
+    if (earlier) {
+      diagnostics.push({ severity: "error", ...where, message: `two resources have the address ${address} (${earlier.urn} and ${r.urn}); give them different names` });
+      continue;
+    }
+    seenAddress.set(address, r);
+    const problems: Diagnostic[] = [];
+    if (r.importId) {
+      // Creating it instead would make a second object beside the one the program means.
+      problems.push({ severity: "error", ...where, message: `the import option (${r.importId}) is not supported by virtform --pulumi: remove it, and adopt the object with \`virtform import\` from a native program or with \`pulumi import\`` });
+    }
+    if (containsUnknown(r.inputs)) problems.push({ severity: "error", ...where, message: "an input is unknown: virtform answers every output, so this is a bug in virtform's Pulumi host" });
+    if (kind === "Image" && r.inputs.locked !== undefined) {
+      problems.push({ severity: "error", ...where, path: "locked", message: "locked is derived from virtform.lock by virtform; remove it from the program" });
+    }
+    const parsed = kinds[kind].inputs.safeParse(r.inputs);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        // An unknown field is named in the path, as the plugin's check failures name it.
+        const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+        for (const path of paths) {
+          const given = valueAt(r.inputs, path);
+          const output = typeof given === "string" ? restoreReferences(given) : undefined;
+          const message =
+            issue.code === "unrecognized_keys"
+              ? "unknown field"
+              : isReference(output)
+                ? `takes ${output.$ref}'s ${output.path}, which is known only after apply; virtform plans with this field's value, so it must be known before (${describeIssue(issue)})`
+                : describeIssue(issue);
+          problems.push({ severity: "error", ...where, path: formatPath(path), message });
+        }
+      }
+    }
+    if (problems.length > 0 || !parsed.success) {
+      diagnostics.push(...problems);
+      continue;
+    }
+    const embedded: Embedded[] = [];
+    const inputs = restoreReferences(parsed.data as Value, embedded) as Record<string, Value | Reference>;
+    for (const e of embedded) diagnostics.push({ severity: "error", ...where, path: e.path, message: computedMessage(e) });
+    if (kind === "Image" && options.lockedVariant) addLocked(address, inputs as unknown as ImageInputs, options.lockedVariant);
+    const references = collectReferences(inputs).map((ref) => ref.$ref);
+    resources.push({
+      address,
+      kind,
+      inputs,
+      dependsOn: [...new Set([...r.dependencies.flatMap((urn) => addressesOf(urn)), ...references])].filter((a) => a !== address),
+      options: lifecycle(kind, r),
+      ...(r.source ? { source: sourceLocation(r.source) } : {}),
+      ...secrets(r),
+    });
+  }
+
+  const embedded: Embedded[] = [];
+  const outputs = restoreReferences(stackOutputs.values, embedded) as Record<string, Value>;
+  for (const e of embedded) diagnostics.push({ severity: "error", address: "outputs", path: e.path, message: computedMessage(e) });
+  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const secretOutputs = Object.keys(outputs).filter(
+    (key) =>
+      stackOutputs.secretPaths.some((p) => p === key || p.startsWith(`${key}.`)) ||
+      collectReferences(outputs[key]).some((ref) => {
+        const target = byAddress.get(ref.$ref);
+        return target !== undefined && isSecretPath(ref.path, secretPathsOf(target.kind, target.secretPaths));
+      }),
+  );
+
+  const parents: Record<string, string[]> = {};
+  for (const r of ours) {
+    const chain: string[] = [];
+    for (let p = byUrn.get(r.parent); p && p.type !== "pulumi:pulumi:Stack"; p = byUrn.get(p.parent)) chain.push(`${p.name} (${p.type})`);
+    if (chain.length > 0) parents[addressOfUrn(r.urn)] = chain;
+  }
+  return { name, resources, outputs, secretOutputs, diagnostics, parents };
+}
+
+/** Inputs the program made secret, and outputs it asked to keep secret (additionalSecretOutputs). */
+function secrets(r: Registration): { secretPaths?: string[] } {
+  const paths = [...new Set([...r.secretPaths, ...r.additionalSecretOutputs])];
+  return paths.length > 0 ? { secretPaths: paths } : {};
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
+}
+
+function computedMessage(e: Embedded): string {
+  return (
+    `computed by a program function (apply, interpolate, a template string) from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"}, ` +
+    "which is known only after apply: virtform runs a Pulumi program once, before planning, so pass outputs to inputs as they are"
+  );
+}
+
+/** Pulumi's options by the engine's names; the kind's own replace-on-change fields (the SDK adds them) are left out. */
+function lifecycle(kind: KindName, r: Registration): LifecycleOptions {
+  const info = kindInfo.get(kind)!;
+  const replaceOnChanges = r.replaceOnChanges.filter((path) => info.changeBehaviour(path) !== "replace");
+  return {
+    ...(r.protect ? { protect: true } : {}),
+    ...(r.ignoreChanges.length > 0 ? { ignoreChanges: r.ignoreChanges } : {}),
+    ...(replaceOnChanges.length > 0 ? { replaceOnChanges } : {}),
+    ...(r.deleteBeforeReplace ? { deleteBeforeReplace: true } : {}),
+    ...(r.retainOnDelete ? { retainOnDelete: true } : {}),
+  };
+}
+
+function sourceLocation(s: { file: string; line: number; column?: number }): SourceLocation {
+  return { file: relative(process.cwd(), s.file) || s.file, line: s.line, ...(s.column ? { column: s.column } : {}) };
+}
+
+function source(r: Registration): { source?: SourceLocation } {
+  return r.source ? { source: sourceLocation(r.source) } : {};
+}
+
+/** As native programs do: each variant's locked package set goes into the image's inputs. */
+function addLocked(address: string, image: ImageInputs, lookup: NonNullable<DesiredOptions["lockedVariant"]>): void {
+  const locked: NonNullable<ImageInputs["locked"]> = {};
+  for (const variant of Object.keys(image.variants)) {
+    const entry = lookup(address, variant, resolveVariant(image, variant));
+    if (entry) locked[variant] = lockedInputs(entry);
+  }
+  if (Object.keys(locked).length > 0) image.locked = locked;
+}

@@ -1,0 +1,209 @@
+// virtform's own Pulumi resource monitor and engine, served over gRPC to one run of a Pulumi program
+// (@pulumi/pulumi/cmd/run). It records what the program registers and answers each registration
+// with what `answer` says; it performs nothing itself. Written on the proto stubs @pulumi/pulumi
+// ships, with the grpc-js they resolve, so messages and server are one version.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import type * as grpcTypes from "@grpc/grpc-js";
+import { fromWire, toWire } from "../../provider/pulumi/property-values.ts";
+import type { Value } from "../../engine/model.ts";
+
+const stubs = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi/proto/resource_grpc_pb.js"));
+const grpc = stubs("@grpc/grpc-js") as typeof grpcTypes;
+const resourceServices = stubs("./resource_grpc_pb.js");
+const engineServices = stubs("./engine_grpc_pb.js");
+const resourceProto = stubs("./resource_pb.js");
+const engineProto = stubs("./engine_pb.js");
+const structProto = stubs("google-protobuf/google/protobuf/struct_pb.js");
+const emptyProto = stubs("google-protobuf/google/protobuf/empty_pb.js");
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- protobuf messages are untyped JavaScript here */
+type Message = any;
+type Call = { request: Message };
+type Callback = (err: grpcTypes.ServiceError | null, reply?: Message) => void;
+
+/** One RegisterResource call, unpacked. */
+export interface Registration {
+  urn: string;
+  type: string;
+  name: string;
+  /** The parent's URN; empty for the stack itself. */
+  parent: string;
+  custom: boolean;
+  /** Inputs as engine values (Pulumi's unknown marker already UNKNOWN); secrets unwrapped. */
+  inputs: Record<string, Value>;
+  secretPaths: string[];
+  /** URNs this resource depends on: dependsOn and those its inputs came from. */
+  dependencies: string[];
+  protect: boolean;
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  deleteBeforeReplace: boolean;
+  retainOnDelete: boolean;
+  additionalSecretOutputs: string[];
+  /** The `import` option: adopt this existing object. */
+  importId: string;
+  source?: { file: string; line: number; column?: number };
+}
+
+export interface LogEntry {
+  severity: "debug" | "info" | "warning" | "error";
+  message: string;
+  urn: string;
+}
+
+export interface MonitorOptions {
+  project: string;
+  stack: string;
+  dryRun: boolean;
+  /** What a registered resource reports back to the program: its id and its properties. */
+  answer: (registration: Registration) => { id: string; properties: Record<string, Value>; secretPaths?: string[] };
+  onLog?: (entry: LogEntry) => void;
+}
+
+export interface Monitor {
+  address: string;
+  registrations: Registration[];
+  /** The stack's outputs (RegisterResourceOutputs on the root stack resource). */
+  stackOutputs: { values: Record<string, Value>; secretPaths: string[] };
+  logs: LogEntry[];
+  close(): Promise<void>;
+}
+
+const SEVERITY = ["debug", "info", "warning", "error"] as const;
+
+/** Pulumi's URN for a resource: the type is qualified by the parent's type chain (the stack's excepted). */
+export function urnOf(project: string, stack: string, type: string, name: string, parentUrn: string): string {
+  const parentType = parentUrn ? parentUrn.split("::")[2] ?? "" : "";
+  const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+  return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
+}
+
+export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
+  const registrations: Registration[] = [];
+  const logs: LogEntry[] = [];
+  const stackOutputs = { values: {} as Record<string, Value>, secretPaths: [] as string[] };
+  let rootResource = "";
+  const struct = (m: Message | undefined): Record<string, unknown> => (m ? (m.toJavaScript() as Record<string, unknown>) : {});
+
+  const handle =
+    (fn: (request: Message) => Message) =>
+    (call: Call, callback: Callback): void => {
+      try {
+        callback(null, fn(call.request));
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        callback({ name: "Error", message, code: grpc.status.UNKNOWN, details: message, metadata: new grpc.Metadata() });
+      }
+    };
+  const unimplemented = (what: string) => (_call: Call, callback: Callback) => {
+    const message = `virtform's resource monitor does not implement ${what}`;
+    callback({ name: "Error", message, code: grpc.status.UNIMPLEMENTED, details: message, metadata: new grpc.Metadata() });
+  };
+
+  const monitor = {
+    supportsFeature: handle((request) => {
+      const reply = new resourceProto.SupportsFeatureResponse();
+      reply.setHassupport(request.getId() === "secrets");
+      return reply;
+    }),
+    getDeploymentInfo: handle(() => {
+      const reply = new resourceProto.DeploymentInfo();
+      reply.setProject(options.project);
+      reply.setStack(options.stack);
+      reply.setDryrun(options.dryRun);
+      reply.setSupportedfeaturesList([resourceProto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_SECRETS]);
+      return reply;
+    }),
+    registerResource: handle((request) => {
+      const { values, secretPaths } = fromWire(struct(request.getObject()));
+      const position = request.getSourceposition();
+      const registration: Registration = {
+        urn: urnOf(options.project, options.stack, request.getType(), request.getName(), request.getParent()),
+        type: request.getType(),
+        name: request.getName(),
+        parent: request.getParent(),
+        custom: request.getCustom(),
+        inputs: values,
+        secretPaths,
+        dependencies: request.getDependenciesList(),
+        protect: request.getProtect() === true,
+        ignoreChanges: request.getIgnorechangesList(),
+        replaceOnChanges: request.getReplaceonchangesList(),
+        deleteBeforeReplace: request.getDeletebeforereplace() === true,
+        retainOnDelete: request.getRetainondelete() === true,
+        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+        importId: request.getImportid(),
+        ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
+      };
+      registrations.push(registration);
+      const reply = new resourceProto.RegisterResourceResponse();
+      reply.setUrn(registration.urn);
+      if (registration.type === "pulumi:pulumi:Stack" || !registration.custom) {
+        reply.setObject(structProto.Struct.fromJavaScript({}));
+        return reply;
+      }
+      const answer = options.answer(registration);
+      reply.setId(answer.id);
+      reply.setObject(structProto.Struct.fromJavaScript(toWire(answer.properties, [...secretPaths, ...(answer.secretPaths ?? [])])));
+      return reply;
+    }),
+    registerResourceOutputs: handle((request) => {
+      if (request.getUrn() === rootResource || request.getUrn().split("::")[2] === "pulumi:pulumi:Stack") {
+        Object.assign(stackOutputs, fromWire(struct(request.getOutputs())));
+      }
+      return new emptyProto.Empty();
+    }),
+    readResource: unimplemented("ReadResource (Resource.get): virtform plans from its own state"),
+    invoke: unimplemented("Invoke"),
+    call: unimplemented("Call"),
+    supportsFeatureV2: unimplemented("SupportsFeatureV2"),
+    registerStackTransform: unimplemented("transforms"),
+    registerStackInvokeTransform: unimplemented("transforms"),
+    registerResourceHook: unimplemented("resource hooks"),
+    registerErrorHook: unimplemented("error hooks"),
+    registerPackage: unimplemented("RegisterPackage"),
+    signalAndWaitForShutdown: handle(() => new emptyProto.Empty()),
+  };
+
+  const engine = {
+    log: handle((request) => {
+      const entry: LogEntry = { severity: SEVERITY[request.getSeverity()] ?? "info", message: request.getMessage(), urn: request.getUrn() };
+      logs.push(entry);
+      options.onLog?.(entry);
+      return new emptyProto.Empty();
+    }),
+    getRootResource: handle(() => {
+      const reply = new engineProto.GetRootResourceResponse();
+      reply.setUrn(rootResource);
+      return reply;
+    }),
+    setRootResource: handle((request) => {
+      rootResource = request.getUrn();
+      return new engineProto.SetRootResourceResponse();
+    }),
+    startDebugging: handle(() => new emptyProto.Empty()),
+    requirePulumiVersion: handle(() => new engineProto.RequirePulumiVersionResponse()),
+  };
+
+  const server = new grpc.Server({ "grpc.max_receive_message_length": 400 * 1024 * 1024 });
+  server.addService(resourceServices.ResourceMonitorService, monitor as unknown as grpcTypes.UntypedServiceImplementation);
+  server.addService(engineServices.EngineService, engine as unknown as grpcTypes.UntypedServiceImplementation);
+  const port = await new Promise<number>((done, fail) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : done(p))),
+  );
+  return {
+    address: `127.0.0.1:${port}`,
+    registrations,
+    stackOutputs,
+    logs,
+    close: () => new Promise<void>((done) => server.tryShutdown(() => done())),
+  };
+}
+
+/** The SDK's source URIs: "file:/abs/path" or a plain path. */
+function filePath(uri: string): string {
+  // An ES module's frame already names a URL, which the SDK makes a URL again: "file:///dir/file:/dir/x.ts".
+  const at = uri.lastIndexOf("file:");
+  return at === -1 ? uri : fileURLToPath(uri.slice(at));
+}

@@ -1,0 +1,126 @@
+// Runs a Pulumi program the way the Pulumi CLI's nodejs language host does (node
+// @pulumi/pulumi/cmd/run against a resource monitor), with virtform's own monitor, and turns what it
+// registered into the desired resources and outputs plan and apply take from a native program.
+import { spawn } from "node:child_process";
+import { createRequire, getCompileCacheDir } from "node:module";
+import { dirname, relative } from "node:path";
+import { DiagnosticsError, formatDiagnostic } from "../../engine/model.ts";
+import { LockContext } from "../../emulator/images/lock-context.ts";
+import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
+import { CliError } from "../cli-error.ts";
+import { desiredResources, type PulumiStack } from "./desired.ts";
+import { startMonitor, type LogEntry, type Registration } from "./monitor.ts";
+import { placeholder, placeholderProperties } from "./placeholders.ts";
+import { readProject, stackNameOf, type PulumiProject } from "./project.ts";
+
+const cmdRun = dirname(createRequire(import.meta.url).resolve("@pulumi/pulumi/cmd/run/index.js"));
+const childHooks = new URL("./child-hooks.ts", import.meta.url).href;
+/** cmd/run's exit code for an error it has already reported through Engine.Log. */
+const ERROR_REPORTED = 32;
+
+export async function loadPulumiProgram(
+  dir: string,
+  options: { stack?: string; locks?: boolean; packages?: string[]; allowUnlocked?: boolean },
+): Promise<PulumiStack> {
+  const project = readProject(dir, options.stack);
+  const monitor = await startMonitor({
+    project: project.name,
+    stack: project.stack,
+    dryRun: true,
+    answer: answerRegistration,
+    onLog: printLog,
+  });
+  let code: number;
+  let signal: NodeJS.Signals | null;
+  try {
+    [code, signal] = await runChild(project, monitor.address);
+  } finally {
+    await monitor.close();
+  }
+  if (code !== 0) {
+    const errors = monitor.logs.filter((l) => l.severity === "error").map((l) => readable(l.message));
+    const why = code === ERROR_REPORTED && errors.length > 0 ? `:\n  ${errors.join("\n  ")}` : signal ? ` (killed by ${signal})` : ` (exit code ${code}; its output is above)`;
+    throw new CliError(`the Pulumi program ${shown(project.main)} failed${why}`);
+  }
+  // Image variants are locked as a native program's are, by virtform.lock beside the program file.
+  const locks =
+    options.locks === false
+      ? undefined
+      : new LockContext(project.main, relative(process.cwd(), project.dir) || ".", {
+          ...(options.packages ? { packages: options.packages } : {}),
+          allowUnlocked: options.allowUnlocked === true,
+        });
+  const evaluate = () => desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs, locks ? { lockedVariant: locks.lookup } : {});
+  let stack = evaluate();
+  if (locks?.needsLiveResolution) {
+    await locks.resolvePending().catch((err: unknown) => {
+      throw new CliError((err as Error).message);
+    });
+    stack = evaluate();
+  }
+  stack.diagnostics.push(...(locks?.errors ?? []));
+  for (const w of [...(locks?.warnings ?? []), ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+  const errors = stack.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0) throw new DiagnosticsError(errors, `the Pulumi program ${shown(project.main)} has ${errors.length} error${errors.length === 1 ? "" : "s"}`);
+  return stack;
+}
+
+const shown = (file: string) => relative(process.cwd(), file) || file;
+
+/** A resource of ours gets placeholders for its id and outputs; anything else (a provider) its inputs. */
+function answerRegistration(r: Registration) {
+  const kind = kindOfToken(r.type);
+  if (!kind) return { id: placeholder(r.name, "id"), properties: r.inputs };
+  return { ...placeholderProperties(kind, addressOfUrn(r.urn), r.inputs), secretPaths: r.additionalSecretOutputs };
+}
+
+/** An error the SDK logged, without its terminal colours and the frames of Node and the SDK. */
+export function readable(message: string): string {
+  return message
+    .replace(/\u001b\[[0-9;]*m/g, "")
+    .replace(/<ref \*\d+> /g, "")
+    .split("\n")
+    // util.inspect's extras: the rejected promise the SDK hangs on the error, and its closing brace
+    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/)/.test(line) && !/^\s*promise: Promise \{.*\}$/.test(line))
+    .join("\n  ")
+    .replace(/\n {2}\}$/, "")
+    .trim();
+}
+
+function printLog(entry: LogEntry): void {
+  // Errors are reported once, when the run fails; debug output is Pulumi's own tracing.
+  if (entry.severity === "info" || entry.severity === "warning") {
+    process.stderr.write(`${entry.severity === "warning" ? "Warning: " : ""}${entry.message.trimEnd()}\n`);
+  }
+}
+
+function runChild(project: PulumiProject, monitor: string): Promise<[number, NodeJS.Signals | null]> {
+  const args = [
+    "--import",
+    childHooks,
+    cmdRun,
+    `--monitor=${monitor}`,
+    `--engine=${monitor}`,
+    `--project=${project.name}`,
+    `--stack=${project.stack}`,
+    `--root-directory=${project.dir}`,
+    `--pwd=${project.dir}`,
+    "--dry-run",
+    project.main,
+  ];
+  const env = {
+    ...process.env,
+    // The SDK is a lot of JavaScript: the program's process shares the CLI's compile cache.
+    ...(getCompileCacheDir() ? { NODE_COMPILE_CACHE: getCompileCacheDir() } : {}),
+    PULUMI_CONFIG: JSON.stringify(project.config),
+    PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(project.secretKeys),
+  };
+  return new Promise((resolve, reject) => {
+    // The program's own output goes to stderr: stdout is the plan's (plan --json stays JSON).
+    const child = spawn(process.execPath, args, { cwd: project.dir, env, stdio: ["ignore", "pipe", "inherit"] });
+    child.stdout.pipe(process.stderr, { end: false });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve([code ?? 1, signal]));
+  });
+}
+
