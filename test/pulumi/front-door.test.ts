@@ -204,7 +204,7 @@ new virtform.images.Image("app", { base: "debian-12", packages: ["jdk"], variant
     });
     const locked = await runCli(dir, ["images", "lock", ".", "--packages", join(repoRoot, "test/images/fixtures/Packages")]);
     expect(locked.code, locked.stderr).toBe(0);
-    expect(locked.stdout).toContain("image.app:heavy: locked 4 packages");
+    expect(locked.stdout).toContain("image.app:heavy: locked 5 packages"); // with the fixture base (Priority: required)
     expect(locked.stdout).toContain("Wrote src/virtform.lock: 2 variants changed.");
     const plan = await runCli(dir, ["plan", "--pulumi"]);
     expect(plan.code, plan.stderr).toBe(0);
