@@ -47,19 +47,23 @@ export class JournalFile<T> {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false };
       throw err;
     }
-    const lines = text.split("\n").filter((l) => l.length > 0);
+    const torn = text.length > 0 && !text.endsWith("\n");
+    // An unterminated last line is a write that never returned, even when it parses: the next
+    // append cuts it off, so replaying it would show a record that is then gone.
+    const whole = torn ? text.slice(0, text.lastIndexOf("\n") + 1) : text;
+    const lines = whole.split("\n").filter((l) => l.length > 0);
     lines.forEach((line, i) => {
       let record: T;
       try {
         record = JSON.parse(line) as T;
       } catch {
-        // Only the last line can be torn (a kill mid-write): its call never returned.
+        // A last line that does not parse is ignored, as earlier versions did.
         if (i === lines.length - 1) return;
         throw new JournalDamagedError(this.path, i + 1);
       }
       apply(record, line);
     });
-    return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n") };
+    return { bytes: Buffer.byteLength(text), torn };
   }
 
   /** Every record, in order (see replay). */
