@@ -3,10 +3,9 @@
 // loses nothing; the journal (durable/journal-file.ts) is fsynced in groups, and folded into a new
 // snapshot (atomic replace, previous snapshot kept as `.backup`, the last ten in `history/`) at the
 // end of every run. Each step costs one appended line, not a rewrite of the whole state.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
-import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import type { ResourceState, Value } from "./model.ts";
 import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
 import { historyDir, parseSnapshot, restoreAdvice, saveHistory } from "./state-history.ts";
@@ -146,19 +145,10 @@ export class FileStateStore implements StateStore {
     };
   }
 
-  private previousSnapshot(): Buffer | undefined {
-    try {
-      return readFileSync(this.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
-  }
-
   async commit(state: State): Promise<void> {
     mkdirSync(dirname(this.path), { recursive: true });
-    const previous = this.previousSnapshot();
-    if (previous !== undefined) writeFileAtomic(`${this.path}.backup`, previous);
+    // A convenience copy, not fsynced: history/ holds the durable copies.
+    if (existsSync(this.path)) copyFileSync(this.path, `${this.path}.backup`);
     const text = JSON.stringify(this.sealState(state), null, 2) + "\n";
     saveHistory(historyDir(this.path, this.stack), state.serial, text);
     // The snapshot now holds every record: the journal goes.
