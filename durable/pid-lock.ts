@@ -52,19 +52,17 @@ export class PidLock<O extends LockOwner> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
       throw err;
-    }
-    finally {
+    } finally {
       rmSync(temp, { force: true });
     }
   }
 
-  /** The lock file's text, or undefined when there is none. */
+  /** The lock file's text, or undefined when there is none; "" when it cannot be read (held by someone unknown, never taken over). */
   private text(): string | undefined {
     try {
       return readFileSync(this.path, "utf8");
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
+      return (err as NodeJS.ErrnoException).code === "ENOENT" ? undefined : "";
     }
   }
 
