@@ -28,6 +28,11 @@ export function takeLock(dir: string): void {
   if (owner === undefined) {
     throw new StorageError("LOCKED", `pool ${dir} is locked by ${lock.path}, which names no process; remove it if no process has the pool open`);
   }
+  if (outcome.holder.stale) {
+    // Its owner is gone but the takeover guard is held: another opener is taking it over right now,
+    // or one was killed in the middle of that and left the guard behind.
+    throw new StorageError("LOCKED", `pool ${dir} was left locked by process ${owner.pid}, which no longer runs, and another process is taking the lock over; if none is, remove ${lock.path}.takeover`);
+  }
   throw new StorageError("LOCKED", `pool ${dir} is open in process ${owner.pid}${owner.pid === process.pid ? " (this one)" : ""}; close it first`);
 }
 
