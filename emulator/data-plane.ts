@@ -14,7 +14,8 @@
 // Failures never undo a committed transaction: they are kept per object and shown by `usage()`
 // and by every data request that needs the object.
 import { existsSync, readdirSync, rmSync, readFileSync, statSync } from "node:fs";
-import { open, rename, truncate, writeFile } from "node:fs/promises";
+import { open, truncate } from "node:fs/promises";
+import { writeFileAtomicAsync } from "../durable/write-file-atomic.ts";
 import { join } from "node:path";
 import type { HostStorage } from "./context.ts";
 import type { EmulatorData, InstanceObject, PoolObject } from "./data.ts";
@@ -388,7 +389,7 @@ export class DataPlane implements HostStorage {
     const last = data.events.at(-1)?.seq ?? this.lastSeq;
     if (last !== this.lastSeq) {
       this.lastSeq = last;
-      await writeDurably(this.stateFile, JSON.stringify({ lastSeq: last }));
+      await writeFileAtomicAsync(this.stateFile, JSON.stringify({ lastSeq: last }));
     }
   }
 
@@ -481,18 +482,6 @@ async function growLuns(dir: string, luns: number[]): Promise<void> {
     }
   }
   await writePoolMetadata(dir, metadata);
-}
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp`;
-  await writeFile(temp, text);
-  const handle = await open(temp, "r+");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, file);
 }
 
 /** Storage errors as the emulator's, so the HTTP API answers them with its usual statuses. */

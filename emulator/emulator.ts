@@ -1,7 +1,7 @@
 // The embedded emulator: every object in one data document, changed only through the services.
 // On disk: `emulator.json`, a snapshot of the document, and `emulator.journal`, one line per
 // committed transaction since (the objects it set or removed, its events, the id counter), written
-// before the call returns. The journal is folded into a new snapshot (temp file, fsync, rename) when
+// before the call returns (durable/journal-file.ts). The journal is folded into a new snapshot when
 // it outgrows the snapshot, when the emulator settles or closes, and when the process exits, so
 // each change costs what it changed, not the whole document. A failed transaction is undone from an
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
@@ -10,7 +10,8 @@
 import type { CapacityRow } from "../engine/provider.ts";
 import { withArticle } from "../engine/render/article.ts";
 import { capacityReport } from "./capacity.ts";
-import { mkdirSync, openSync, fsyncSync, fdatasync, writeSync, closeSync, renameSync, readFileSync, fstatSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
 import type { Value } from "../engine/model.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
@@ -116,11 +117,10 @@ export class Emulator {
   private readonly keyError: Error | undefined;
   private readonly passphrase: string | undefined;
 
-  private journalFd: number | undefined;
+  private readonly journal: JournalFile<JournalLine> | undefined;
   /** Bytes this emulator appended to the journal since its snapshot; -1 when another writer's journal is found. */
   private journalBytes = 0;
   private snapshotBytes = 0;
-  private syncScheduled = false;
 
   private constructor(
     data: EmulatorData,
@@ -130,6 +130,7 @@ export class Emulator {
   ) {
     this.data = data;
     this.file = file;
+    this.journal = file === undefined ? undefined : new JournalFile(journalOf(file));
     this.secretKey = secrets?.key;
     this.keyError = secrets?.keyError;
     this.passphrase = secrets?.passphrase;
@@ -156,8 +157,7 @@ export class Emulator {
   /** Finishes the data plane's work and closes its pools; the snapshot gets the journal. */
   async close(): Promise<void> {
     this.snapshot();
-    if (this.journalFd !== undefined) closeSync(this.journalFd);
-    this.journalFd = undefined;
+    this.journal?.close();
     unsnapshotted.delete(this);
     await this.dataPlane?.close();
   }
@@ -421,48 +421,24 @@ export class Emulator {
 
   /** Appends a journal line: written before the call returns (a SIGKILL loses nothing), fdatasynced in groups. */
   private append(line: JournalLine): void {
-    if (!this.file) return;
-    if (this.journalFd === undefined) this.journalFd = openSync(journalOf(this.file), "a");
-    const text = JSON.stringify(line) + "\n";
-    this.journalBytes += writeSync(this.journalFd, text);
+    if (!this.journal) return;
+    this.journalBytes += this.journal.append(line);
     foldAtExit(this);
-    if (this.journalBytes > Math.max(this.snapshotBytes, 1 << 20) || this.snapshotBytes === 0) {
-      this.snapshot();
-      return;
-    }
-    if (this.syncScheduled) return;
-    this.syncScheduled = true;
-    const fd = this.journalFd;
-    setImmediate(() =>
-      fdatasync(fd, () => {
-        this.syncScheduled = false;
-      }),
-    );
+    if (this.journalBytes > Math.max(this.snapshotBytes, 1 << 20) || this.snapshotBytes === 0) this.snapshot();
   }
 
-  /** Folds the journal into a new snapshot (temp file, fsync, rename) and empties the journal. */
+  /** Folds the journal into a new snapshot (atomic replace) and empties the journal. */
   snapshot(): void {
-    if (!this.file || this.journalBytes === 0) return;
-    const journal = journalOf(this.file);
+    if (!this.file || !this.journal || this.journalBytes === 0) return;
     // Another emulator on this data dir appended since: its lines are not in this document.
-    if (this.journalFd !== undefined && fstatSync(this.journalFd).size !== this.journalBytes) {
+    const onDisk = this.journal.sizeOnDisk();
+    if (onDisk !== undefined && onDisk !== this.journalBytes) {
       unsnapshotted.delete(this);
       return;
     }
     const text = JSON.stringify(this.sealedDocument());
-    const temp = `${this.file}.tmp`;
-    const fd = openSync(temp, "w");
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.file);
-    // Replaying a journal line on a snapshot that holds it changes nothing, so a crash here is harmless.
-    if (this.journalFd !== undefined) closeSync(this.journalFd);
-    this.journalFd = undefined;
-    rmSync(journal, { force: true });
+    // Replaying a journal line on a snapshot that holds it changes nothing, so a crash in between is harmless.
+    this.journal.compact(this.file, text);
     this.journalBytes = 0;
     this.snapshotBytes = text.length;
     unsnapshotted.delete(this);
@@ -535,25 +511,11 @@ function journalOf(file: string): string {
 }
 
 /** Applies the journal's lines to a snapshot's document; says how large the journal is and whether its end is torn. */
-function replayJournal(data: EmulatorData, journal: string): { bytes: number; torn: boolean; sealed: boolean } {
-  let text: string;
-  try {
-    text = readFileSync(journal, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { bytes: 0, torn: false, sealed: false };
-    throw new Error(`emulator journal ${journal} cannot be read: ${(err as Error).message}`);
-  }
-  const lines = text.split("\n").filter((l) => l.length > 0);
+function replayJournal(data: EmulatorData, path: string): { bytes: number; torn: boolean; sealed: boolean } {
   const records = data as unknown as Record<RecordName, Record<string, unknown>>;
-  lines.forEach((text, i) => {
-    let line: JournalLine;
-    try {
-      line = JSON.parse(text) as JournalLine;
-    } catch {
-      // Only the last line can be torn (a kill mid-write): that transaction never returned.
-      if (i === lines.length - 1) return;
-      throw new Error(`emulator journal ${journal} is damaged at line ${i + 1}`);
-    }
+  let sealed = false;
+  const apply = (line: JournalLine, text: string) => {
+    sealed ||= text.includes(SEALED_MARK);
     for (const [record, objects] of Object.entries(line.set) as [RecordName, Record<string, unknown>][]) {
       records[record] ??= {};
       for (const [id, object] of Object.entries(objects)) {
@@ -565,8 +527,14 @@ function replayJournal(data: EmulatorData, journal: string): { bytes: number; to
     const last = data.events.at(-1)?.seq ?? 0;
     for (const event of line.events) if (event.seq > last) data.events.push(event);
     data.nextId = Math.max(data.nextId, line.nextId);
-  });
-  return { bytes: Buffer.byteLength(text), torn: text.length > 0 && !text.endsWith("\n"), sealed: text.includes(SEALED_MARK) };
+  };
+  try {
+    return { ...new JournalFile<JournalLine>(path).replay(apply), sealed };
+  } catch (err) {
+    if (err instanceof JournalDamagedError) throw new Error(`emulator journal ${err.message}`);
+    if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+    throw new Error(`emulator journal ${path} cannot be read: ${(err as Error).message}`);
+  }
 }
 
 /** The snapshot with the journal replayed over it, its sealed secrets opened. */

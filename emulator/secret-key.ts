@@ -7,7 +7,8 @@
 // Values are AES-256-GCM sealed one by one as {"$sealed": "v1.<iv>.<tag>.<body>"}; the tag makes a
 // damaged value or a wrong key an error, never garbage.
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { join } from "node:path";
 import { SecretsError } from "../engine/state-crypto.ts";
 
@@ -80,15 +81,7 @@ export class SecretKey {
       record = { version: 1, key: bytes.toString("base64") };
     }
     const file = join(dataDir, KEY_FILE);
-    const temp = `${file}.tmp`;
-    const fd = openSync(temp, "w", 0o600);
-    try {
-      writeSync(fd, JSON.stringify(record));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
+    writeFileAtomic(file, JSON.stringify(record), { mode: 0o600 });
     return key;
   }
 

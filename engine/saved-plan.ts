@@ -2,7 +2,8 @@
 // lineage and serial; once state has moved on the plan is refused, so what is applied is exactly
 // what was reviewed. A plan that holds secret values keeps its body (changes, refresh, outputs)
 // encrypted with the state's passphrase, as state does.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import type { Value } from "./model.ts";
 import type { Plan } from "./plan.ts";
 import { SecretsError, type Sealed, type StateCipher } from "./state-crypto.ts";
@@ -55,7 +56,7 @@ export function writeSavedPlan(
 ): void {
   const document: SavedPlan = { $virtformPlan: SAVED_PLAN_VERSION, created: new Date().toISOString(), ...saved };
   if (!secrets.holds) {
-    writeFileSync(file, JSON.stringify(document) + "\n");
+    writeFileAtomic(file, JSON.stringify(document) + "\n");
     return;
   }
   if (!secrets.cipher) {
@@ -63,7 +64,7 @@ export function writeSavedPlan(
   }
   const { refreshOnly, refreshRecords, plan, ...header } = document;
   const body: SavedBody = { refreshOnly, refreshRecords, plan };
-  writeFileSync(file, JSON.stringify({ ...header, encrypted: secrets.cipher.seal(body as unknown as Value) }) + "\n");
+  writeFileAtomic(file, JSON.stringify({ ...header, encrypted: secrets.cipher.seal(body as unknown as Value) }) + "\n");
 }
 
 /**

@@ -1,10 +1,11 @@
 // State on disk: `<stack>.json` is the last snapshot, `<stack>.journal` the records appended since
 // (one JSON line each). A record is written before the call it announces returns, so a SIGKILL
-// loses nothing; the journal is fsynced in groups, and folded into a new snapshot (temp file,
-// fsync, rename, previous snapshot kept as `.backup`, the last ten in `history/`) at the end of
-// every run. Each step costs one appended line, not a rewrite of the whole state.
-import { truncateSync, closeSync, copyFileSync, existsSync, fdatasync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+// loses nothing; the journal (durable/journal-file.ts) is fsynced in groups, and folded into a new
+// snapshot (atomic replace, previous snapshot kept as `.backup`, the last ten in `history/`) at the
+// end of every run. Each step costs one appended line, not a rewrite of the whole state.
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import type { ResourceState, Value } from "./model.ts";
 import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
 import { historyDir, parseSnapshot, restoreAdvice, saveHistory } from "./state-history.ts";
@@ -22,14 +23,14 @@ export class FileStateStore implements StateStore {
   private readonly stack: string;
   private readonly secrets: StateSecrets;
   readonly journalPath: string;
-  private journalFd: number | undefined;
-  private syncScheduled = false;
+  private readonly journal: JournalFile<StateRecord>;
 
   constructor(path: string, stack: string, secrets: StateSecrets = { pathsOf: () => [] }) {
     this.path = path;
     this.stack = stack;
     this.secrets = secrets;
     this.journalPath = path.replace(/\.json$/, "") + ".journal";
+    this.journal = new JournalFile(this.journalPath);
   }
 
   async load(): Promise<State> {
@@ -69,12 +70,12 @@ export class FileStateStore implements StateStore {
       state.pending ??= {};
     }
     if (!owned) {
-      for (const record of this.readJournal(false)) applyRecord(state, record);
+      for (const record of this.readJournal()) applyRecord(state, record);
       return state;
     }
     // Walking thousands of resources for sealed values is skipped when the text has none.
     if (text?.includes('"$encrypted"')) state = this.opened(state, `state file ${this.path}`, () => restoreAdvice(this.path, this.stack));
-    for (const record of this.readJournal(true)) applyRecord(state, this.opened(record, `state journal ${this.journalPath}`));
+    for (const record of this.readJournal()) applyRecord(state, this.opened(record, `state journal ${this.journalPath}`));
     return state;
   }
 
@@ -88,44 +89,21 @@ export class FileStateStore implements StateStore {
     }
   }
 
-  private readJournal(repair: boolean): StateRecord[] {
-    let text: string;
+  /** The journal's records; a torn last line (a kill mid-write) is skipped, and cut off by the next record. */
+  private readJournal(): StateRecord[] {
     try {
-      text = readFileSync(this.journalPath, "utf8");
+      return this.journal.readAll();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if (err instanceof JournalDamagedError) throw new StateFileError(`state journal ${err.message}`);
       throw err;
     }
-    // A kill mid-write can leave a last line without its newline: cut it off, so the next record
-    // starts on a line of its own instead of gluing onto the torn one.
-    if (repair && text.length > 0 && !text.endsWith("\n")) {
-      const keep = text.lastIndexOf("\n") + 1;
-      truncateSync(this.journalPath, Buffer.byteLength(text.slice(0, keep)));
-      text = text.slice(0, keep);
-    }
-    const lines = text.split("\n").filter((l) => l.length > 0);
-    const records: StateRecord[] = [];
-    lines.forEach((line, i) => {
-      try {
-        records.push(JSON.parse(line) as StateRecord);
-      } catch {
-        // Only the last line can be torn (a kill mid-write); anything else is damage.
-        if (i !== lines.length - 1) throw new StateFileError(`state journal ${this.journalPath} is damaged at line ${i + 1}`);
-      }
-    });
-    return records;
   }
 
   async record(state: State, record: StateRecord): Promise<void> {
     // A new stack gets its snapshot before its first record, so its lineage is on disk from then on.
-    if (this.journalFd === undefined && !existsSync(this.path)) await this.commit(state);
+    if (!this.journal.isOpen && !existsSync(this.path)) await this.commit(state);
     applyRecord(state, record);
-    if (this.journalFd === undefined) {
-      mkdirSync(dirname(this.path), { recursive: true });
-      this.journalFd = openSync(this.journalPath, "a");
-    }
-    writeSync(this.journalFd, JSON.stringify(this.sealRecord(record)) + "\n");
-    this.scheduleSync();
+    this.journal.append(this.sealRecord(record));
   }
 
   private seal(values: Record<string, Value>, kind: string, extra: readonly string[] | undefined): Record<string, Value> {
@@ -167,37 +145,13 @@ export class FileStateStore implements StateStore {
     };
   }
 
-  /** One fdatasync covers every record written since the last one (group commit). */
-  private scheduleSync(): void {
-    if (this.syncScheduled || this.journalFd === undefined) return;
-    this.syncScheduled = true;
-    const fd = this.journalFd;
-    setImmediate(() =>
-      fdatasync(fd, () => {
-        this.syncScheduled = false;
-      }),
-    );
-  }
-
   async commit(state: State): Promise<void> {
     mkdirSync(dirname(this.path), { recursive: true });
+    // A convenience copy, not fsynced: history/ holds the durable copies.
     if (existsSync(this.path)) copyFileSync(this.path, `${this.path}.backup`);
-    const temp = `${this.path}.${process.pid}.tmp`;
     const text = JSON.stringify(this.sealState(state), null, 2) + "\n";
     saveHistory(historyDir(this.path, this.stack), state.serial, text);
-    const fd = openSync(temp, "w");
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.path);
-    // The snapshot now holds every record: the journal can go.
-    if (this.journalFd !== undefined) {
-      closeSync(this.journalFd);
-      this.journalFd = undefined;
-    }
-    rmSync(this.journalPath, { force: true });
+    // The snapshot now holds every record: the journal goes.
+    this.journal.compact(this.path, text);
   }
 }

@@ -2,8 +2,9 @@
 // newest HISTORY_KEEP serials), so that a state file damaged after it was written (a bad edit, a
 // disk fault, a copy cut short) has a copy that is really the last good state, not only the one
 // before it (`.backup`). A corrupt-state error names the newest copy that parses.
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { STATE_VERSION, type State } from "./state.ts";
 
 export const HISTORY_KEEP = 10;
@@ -15,7 +16,7 @@ export function historyDir(statePath: string, stack: string): string {
 /** Keeps `text` (the snapshot as written) under its serial and drops all but the newest `keep`. */
 export function saveHistory(dir: string, serial: number, text: string, keep = HISTORY_KEEP): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${serial}.json`), text);
+  writeFileAtomic(join(dir, `${serial}.json`), text);
   for (const old of serials(dir).slice(keep)) rmSync(join(dir, `${old}.json`), { force: true });
 }
 

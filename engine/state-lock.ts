@@ -1,10 +1,9 @@
-// The state lock: a file created with O_EXCL, so exactly one process can hold it (no
-// check-then-write). It says who holds it; a lock whose process is gone from this host is reported
-// as stale, and `virtform force-unlock ID` removes a lock by its id.
+// The state lock: a PidLock (durable/pid-lock.ts), so exactly one process can hold it (no
+// check-then-write). It says who holds it; a lock whose process is gone from this host is taken
+// over, and `virtform force-unlock ID` removes a lock by its id.
 import { randomUUID } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname, userInfo } from "node:os";
-import { dirname } from "node:path";
+import { ownerIsGone, PidLock, type LockFormat } from "../durable/pid-lock.ts";
 
 export interface LockInfo {
   id: string;
@@ -47,34 +46,33 @@ export interface StateLock {
   release(): void;
 }
 
+/** The lock file holds its LockInfo as indented JSON (what earlier versions read and wrote). */
+const lockInfoFormat: LockFormat<LockInfo> = {
+  encode: (info) => JSON.stringify(info, null, 2) + "\n",
+  decode: (text) => {
+    try {
+      const info = JSON.parse(text) as LockInfo | null;
+      return typeof info === "object" && info !== null ? info : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+function pidLock(path: string): PidLock<LockInfo> {
+  return new PidLock(path, lockInfoFormat);
+}
+
 export function readLock(path: string): LockInfo | undefined {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as LockInfo;
-  } catch {
-    return undefined;
-  }
+  return pidLock(path).holder()?.owner;
 }
 
 export function isStale(info: LockInfo | undefined): boolean {
-  if (!info || info.host !== hostname()) return false;
-  try {
-    process.kill(info.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return info !== undefined && ownerIsGone(info);
 }
 
-function tryAcquire(path: string, operation: string): StateLock | undefined {
-  mkdirSync(dirname(path), { recursive: true });
-  let fd: number;
-  try {
-    fd = openSync(path, "wx");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return undefined;
-    throw err;
-  }
-  const info: LockInfo = {
+function newLockInfo(operation: string): LockInfo {
+  return {
     id: randomUUID(),
     operation,
     who: `${userInfo().username}@${hostname()}`,
@@ -83,11 +81,14 @@ function tryAcquire(path: string, operation: string): StateLock | undefined {
     created: new Date().toISOString(),
     version: 1,
   };
-  try {
-    writeSync(fd, JSON.stringify(info, null, 2) + "\n");
-  } finally {
-    closeSync(fd);
-  }
+}
+
+/** Takes the lock now, taking over a stale one (see PidLock); LockedError when another holds it. */
+function take(path: string, operation: string, onStale?: (holder: LockInfo) => void): StateLock {
+  const lock = pidLock(path);
+  const info = newLockInfo(operation);
+  const outcome = lock.acquire(info, onStale);
+  if (!outcome.taken) throw new LockedError(outcome.holder.owner, outcome.holder.stale, path);
   let released = false;
   return {
     info,
@@ -95,44 +96,14 @@ function tryAcquire(path: string, operation: string): StateLock | undefined {
       if (released) return;
       released = true;
       // Only remove our own lock: a force-unlock may have handed it to someone else.
-      if (readLock(path)?.id === info.id) rmSync(path, { force: true });
+      lock.release((owner) => owner.id === info.id);
     },
   };
 }
 
-/**
- * Removes a lock whose process died on this host (a killed run must not block the next one). A
- * second lock file serialises take-overs, so two runs cannot both remove and re-create it.
- */
-function takeOverStale(path: string, stale: LockInfo): boolean {
-  const guard = `${path}.takeover`;
-  let fd: number;
-  try {
-    fd = openSync(guard, "wx");
-  } catch {
-    return false;
-  }
-  try {
-    const current = readLock(path);
-    if (current?.id !== stale.id || !isStale(current)) return false;
-    rmSync(path, { force: true });
-    return true;
-  } finally {
-    closeSync(fd);
-    rmSync(guard, { force: true });
-  }
-}
-
 /** Takes the lock now or throws LockedError; a stale lock is taken over as in acquireLock. */
 export function acquireLockNow(path: string, operation: string, onStale?: (holder: LockInfo) => void): StateLock {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const lock = tryAcquire(path, operation);
-    if (lock) return lock;
-    const holder = readLock(path);
-    if (!(holder && isStale(holder) && takeOverStale(path, holder))) throw new LockedError(holder, false, path);
-    onStale?.(holder);
-  }
-  throw new LockedError(readLock(path), false, path);
+  return take(path, operation, onStale);
 }
 
 /**
@@ -148,14 +119,11 @@ export async function acquireLock(
   const deadline = Date.now() + timeoutMs;
   let delay = 50;
   for (;;) {
-    const lock = tryAcquire(path, operation);
-    if (lock) return lock;
-    const holder = readLock(path);
-    if (holder && isStale(holder) && takeOverStale(path, holder)) {
-      onStale?.(holder);
-      continue;
+    try {
+      return take(path, operation, onStale);
+    } catch (err) {
+      if (!(err instanceof LockedError) || Date.now() >= deadline) throw err;
     }
-    if (Date.now() >= deadline) throw new LockedError(holder, isStale(holder), path);
     await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
     delay = Math.min(delay * 2, 1000);
   }
@@ -165,6 +133,6 @@ export function forceUnlock(path: string, id: string): LockInfo {
   const holder = readLock(path);
   if (!holder) throw new Error(`no lock is held (${path})`);
   if (holder.id !== id) throw new Error(`the lock's id is ${holder.id}, not ${id}; nothing was removed`);
-  rmSync(path, { force: true });
+  pidLock(path).remove();
   return holder;
 }

@@ -6,7 +6,8 @@
 // packages (marked `base`, the image's first layer). Versions 1 and 2 are still read; their entries
 // are outdated (no base packages), so they are resolved again.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import type { ResolvedVariant } from "./kinds/image.ts";
@@ -148,9 +149,7 @@ export function serializeLock(lock: LockFile): string {
 }
 
 export function writeLock(path: string, lock: LockFile): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, serializeLock(lock));
-  renameSync(tmp, path); // atomic: a crashed lock run never leaves half a file
+  writeFileAtomic(path, serializeLock(lock)); // a crashed lock run never leaves half a file
 }
 
 function sortKeys(value: unknown): unknown {

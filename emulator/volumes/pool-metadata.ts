@@ -1,10 +1,11 @@
 // The pool's metadata file (pool.json): LUNs, limits and every volume's chunk map as extents.
-// Written whole to a temp file, fsynced, renamed over the old one, then the directory is fsynced,
-// so a crash at any moment leaves either the previous or the new version, never a torn one.
+// Written with writeFileAtomicAsync (temp file, fsync, rename, directory fsync), so a crash at any
+// moment leaves either the previous or the new version, never a torn one.
 
-import { open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { writeFileAtomicAsync } from "../../durable/write-file-atomic.ts";
 
 export const METADATA_FILE = "pool.json";
 export const METADATA_FORMAT = "virtform-thin-pool";
@@ -81,28 +82,11 @@ export async function readPoolMetadata(dir: string): Promise<PoolMetadata> {
 }
 
 export async function writePoolMetadata(dir: string, metadata: PoolMetadata): Promise<void> {
-  const path = join(dir, METADATA_FILE);
-  const temp = `${path}.tmp`;
-  const file = await open(temp, "w");
-  try {
-    await file.writeFile(JSON.stringify(metadata));
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(temp, path);
-  await fsyncDirectory(dir);
+  await writeFileAtomicAsync(join(dir, METADATA_FILE), JSON.stringify(metadata));
 }
 
-/** Makes a rename or a newly created file in `dir` durable. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** Makes a rename or a newly created file in `dir` durable (the thin pool's LUN files). */
+export { fsyncDirectory } from "../../durable/write-file-atomic.ts";
 
 /** Run-length encodes a chunk map (chunk index -> LUN/slot) into sorted extents. */
 export function toExtents(

@@ -3,7 +3,8 @@
 // `--tls-psk=FILE` and libnbd's `tls-psk-file=` read too.
 
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../../durable/write-file-atomic.ts";
 import { join } from "node:path";
 
 export interface PskCredentials {
@@ -55,9 +56,6 @@ export function writePskFile(dir: string, psk: PskCredentials): string {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700); // an existing directory keeps its mode otherwise
   const path = join(dir, PSK_FILE_NAME);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, formatPskFile(psk), { mode: 0o600 });
-  chmodSync(temporary, 0o600); // the umask cannot widen it, but a leftover file may have another mode
-  renameSync(temporary, path);
+  writeFileAtomic(path, formatPskFile(psk), { mode: 0o600 });
   return path;
 }

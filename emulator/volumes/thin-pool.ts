@@ -11,12 +11,13 @@
 // atomic with respect to the event loop (no chunk locks needed) and avoids a thread-pool round trip
 // per 4 KiB request; only fsync, which can take milliseconds, runs off the event loop.
 
-import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsync, read as readFd, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type BlockDevice, StorageError, checkRange } from "./block-device.ts";
 import { ChunkAllocator } from "./chunk-allocator.ts";
+import { releaseLock, takeLock } from "./pool-lock.ts";
 import {
   type Extent,
   type LunRecord,
@@ -40,7 +41,6 @@ import {
 export const CHUNK_SIZE_BYTES = 1024 * 1024;
 /** Volume sizes are whole 512-byte sectors, the unit every block client assumes. */
 export const SECTOR_BYTES = 512;
-const LOCK_FILE = "pool.lock";
 const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 const fsyncFd = promisify(fsync);
 /** Reads at least this large run on the libuv thread pool, several in parallel; smaller ones
@@ -907,50 +907,3 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
-
-/** One process at a time: a lock file holding the owner's pid; a dead owner's lock is taken over. */
-function takeLock(dir: string): void {
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = Number.parseInt(readFileSync(path, "utf8"), 10);
-      if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner)) {
-        throw new StorageError(
-          "LOCKED",
-          `pool ${dir} is open in process ${owner}${owner === process.pid ? " (this one)" : ""}; close it first`,
-        );
-      }
-      // The owner died (crash, SIGKILL): its lock is stale.
-      rmSyncQuiet(path);
-    }
-  }
-  throw new StorageError("LOCKED", `could not take the lock ${path}`);
-}
-
-function releaseLock(dir: string): void {
-  rmSyncQuiet(join(dir, LOCK_FILE));
-}
-
-function rmSyncQuiet(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
