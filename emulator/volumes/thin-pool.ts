@@ -273,7 +273,7 @@ export class ThinPool {
         if (lun < current.length) continue;
         const file = `lun-${lun}.img`;
         // A LUN file pool.json does not list was left by a grow that failed: it holds nothing.
-        const fd = openSync(join(this.dir, file), "w");
+        const fd = openSync(join(this.dir, file), "w+");
         added.push({ record: { index: lun, file, sizeBytes: size, highWater: 0 }, fd });
         ftruncateSync(fd, size);
       }
