@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type { HostStorage } from "./context.ts";
 import type { EmulatorData, InstanceObject, PoolObject } from "./data.ts";
 import { EmulatorError } from "./errors.ts";
-import { LOCAL_DISK_DEVICE, exportNames, exportTarget, instanceDeviceTarget } from "./data-plane/device-access.ts";
+import { exportNames, exportTarget, instanceDeviceTarget } from "./data-plane/device-access.ts";
 import { type EnsureStore, type VolumeAction, planContents, planStores } from "./data-plane/reconcile-plan.ts";
 import { hostStoreKey, localDiskId, lunBytes, poolStoreKey } from "./data-plane/sizes.ts";
 import { storageToEmulator } from "./data-plane/storage-errors.ts";
@@ -32,8 +32,6 @@ const UNLIMITED_OVERCOMMIT = 1e9;
 /** How long a reconcile waits for more transactions to join it, unless someone waits for the bytes. */
 const RECONCILE_DELAY_MS = 200;
 
-export { LOCAL_DISK_DEVICE } from "./data-plane/device-access.ts";
-export { localDiskId, volumeBytes } from "./data-plane/sizes.ts";
 export { storageToEmulator } from "./data-plane/storage-errors.ts";
 
 export interface PoolDataView {
