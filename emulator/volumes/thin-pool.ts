@@ -23,7 +23,6 @@ import {
   type Extent,
   type LunRecord,
   type PoolMetadata,
-  type VolumeKind,
   METADATA_FILE,
   METADATA_FORMAT,
   fsyncDirectory,
@@ -32,14 +31,13 @@ import {
 } from "./pool-metadata.ts";
 import type { PoolState, Volume } from "./pool-state.ts";
 import { ThinVolumeDevice } from "./thin-volume-device.ts";
+import { type VolumeInfo, VolumeCatalog, info } from "./volume-catalog.ts";
 import { VolumeIO } from "./volume-io.ts";
 
 export { CHUNK_SIZE_BYTES } from "./chunk-span.ts";
 export { PARALLEL_READ_BYTES } from "./thin-volume-device.ts";
-/** Volume sizes are whole 512-byte sectors, the unit every block client assumes. */
-export const SECTOR_BYTES = 512;
+export { SECTOR_BYTES, type VolumeInfo } from "./volume-catalog.ts";
 const LOCK_FILE = "pool.lock";
-const VOLUME_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,254}$/;
 
 export interface ThinPoolCreateOptions {
   /** Backing devices, each becomes one LUN file of exactly this size (sparse). */
@@ -48,17 +46,6 @@ export interface ThinPoolCreateOptions {
   overcommit?: number;
   maxVolumeSizeBytes?: number;
   maxVolumes?: number;
-}
-
-export interface VolumeInfo {
-  id: string;
-  kind: VolumeKind;
-  sizeBytes: number;
-  readOnly: boolean;
-  origin?: string;
-  createdAt: string;
-  /** Chunks this volume maps (shared ones included). */
-  mappedChunks: number;
 }
 
 export interface LunUsage {
@@ -99,6 +86,7 @@ export class ThinPool {
   private readonly state: PoolState;
   private readonly io: VolumeIO;
   private readonly committer: PoolCommitter;
+  private readonly catalog: VolumeCatalog;
 
   private constructor(dir: string, metadata: PoolMetadata, luns: LunFiles) {
     this.dir = dir;
@@ -147,6 +135,7 @@ export class ThinPool {
     };
     this.io = new VolumeIO(this.state);
     this.committer = new PoolCommitter(this.state, metadata.generation);
+    this.catalog = new VolumeCatalog(this.state, () => this.committer.commit(false));
   }
 
   /** Creates the pool directory, its sparse LUN files and its metadata, and opens it. */
@@ -305,105 +294,44 @@ export class ThinPool {
   }
 
   async createVolume(id: string, sizeBytes: number): Promise<VolumeInfo> {
-    this.checkOpen();
-    if (!VOLUME_ID.test(id)) {
-      throw new StorageError(
-        "EINVAL",
-        `invalid volume id ${JSON.stringify(id)}: use 1-255 of A-Z a-z 0-9 . _ : @ - (starting alphanumeric)`,
-      );
-    }
-    const volumes = this.state.volumes;
-    if (volumes.has(id)) throw new StorageError("ALREADY_EXISTS", `volume ${id} already exists`);
-    this.checkSize(id, sizeBytes);
-    const limits = this.state.limits;
-    if (limits.maxVolumes !== undefined && volumes.size >= limits.maxVolumes) {
-      throw new StorageError(
-        "QUOTA",
-        `pool holds ${volumes.size} volumes, its limit is ${limits.maxVolumes}: delete one first`,
-      );
-    }
-    this.checkOvercommit(sizeBytes, `create volume ${id}`);
-    const volume: Volume = {
-      id,
-      kind: "volume",
-      sizeBytes,
-      readOnly: false,
-      createdAt: new Date().toISOString(),
-      chunks: new Map(),
-      deleted: false,
-    };
-    volumes.set(id, volume);
-    this.state.metadataDirty = true;
-    await this.committer.commit(false);
-    return info(volume);
+    return this.catalog.create(id, sizeBytes);
   }
 
   /** Grows a volume in place; existing bytes stay, the new tail reads as zeros. */
   async resizeVolume(id: string, sizeBytes: number): Promise<VolumeInfo> {
-    const volume = this.volume(id);
-    if (volume.readOnly) {
-      throw new StorageError("EPERM", `volume ${id} is a read-only snapshot and cannot be resized`);
-    }
-    if (sizeBytes < volume.sizeBytes) {
-      throw new StorageError(
-        "SHRINK_REFUSED",
-        `volume ${id} is ${volume.sizeBytes} bytes; shrinking it to ${sizeBytes} would destroy data ` +
-          `and is refused. Volumes only grow: create a smaller volume and copy the data instead.`,
-      );
-    }
-    if (sizeBytes === volume.sizeBytes) return info(volume);
-    this.checkSize(id, sizeBytes);
-    this.checkOvercommit(sizeBytes - volume.sizeBytes, `grow volume ${id}`);
-    volume.sizeBytes = sizeBytes;
-    this.state.metadataDirty = true;
-    await this.committer.commit(false);
-    return info(volume);
+    return this.catalog.resize(id, sizeBytes);
   }
 
   /** Instant read-only point-in-time copy sharing every chunk with the source. */
   async snapshotVolume(sourceId: string, newId: string): Promise<VolumeInfo> {
-    return this.share(sourceId, newId, "snapshot");
+    return this.catalog.snapshot(sourceId, newId);
   }
 
   /** Instant writable copy sharing every chunk with the source until either side writes. */
   async cloneVolume(sourceId: string, newId: string): Promise<VolumeInfo> {
-    return this.share(sourceId, newId, "clone");
+    return this.catalog.clone(sourceId, newId);
   }
 
   async deleteVolume(id: string): Promise<void> {
-    const volume = this.volume(id);
-    for (const slot of volume.chunks.values()) this.state.allocator.release(slot);
-    volume.chunks.clear();
-    volume.deleted = true;
-    this.state.volumes.delete(id);
-    this.state.metadataDirty = true;
-    await this.committer.commit(false);
+    return this.catalog.delete(id);
   }
 
-  /**
-   * Frees every chunk of a volume at once (instance local disks on stop): no bytes are written,
-   * the volume then reads as zeros, and freed slots are zero-filled when reused.
-   */
+  /** Frees every chunk of a volume at once (instance local disks on stop); it then reads as zeros. */
   async discardAll(id: string): Promise<void> {
-    const volume = this.volume(id);
-    for (const slot of volume.chunks.values()) this.state.allocator.release(slot);
-    volume.chunks.clear();
-    this.state.metadataDirty = true;
-    await this.committer.commit(false);
+    return this.catalog.discardAll(id);
   }
 
   getVolume(id: string): VolumeInfo | undefined {
-    const volume = this.state.volumes.get(id);
-    return volume === undefined ? undefined : info(volume);
+    return this.catalog.get(id);
   }
 
   listVolumes(): VolumeInfo[] {
-    return [...this.state.volumes.values()].map(info);
+    return this.catalog.list();
   }
 
   /** A block device over the volume; read-only for snapshots. */
   device(id: string): BlockDevice {
-    return new ThinVolumeDevice(this.io, this.volume(id), () => this.flush());
+    return new ThinVolumeDevice(this.io, this.catalog.volume(id), () => this.flush());
   }
 
   /** The size of each LUN, in bytes (what `usage()` reports, without counting chunks). */
@@ -418,7 +346,7 @@ export class ThinPool {
     return {
       chunkSizeBytes: CHUNK_SIZE_BYTES,
       capacityBytes,
-      allocatedBytes: this.allocatedBytes(),
+      allocatedBytes: this.catalog.allocatedBytes(),
       allocatableBytes: Math.floor(capacityBytes * limits.overcommit),
       usedBytes: a.usedSlots * CHUNK_SIZE_BYTES,
       pendingFreeBytes: a.pendingFreeSlots * CHUNK_SIZE_BYTES,
@@ -456,90 +384,9 @@ export class ThinPool {
     releaseLock(this.dir);
   }
 
-  private async share(sourceId: string, newId: string, kind: "snapshot" | "clone"): Promise<VolumeInfo> {
-    const source = this.volume(sourceId);
-    const { volumes, limits } = this.state;
-    if (!VOLUME_ID.test(newId)) throw new StorageError("EINVAL", `invalid volume id ${JSON.stringify(newId)}`);
-    if (volumes.has(newId)) throw new StorageError("ALREADY_EXISTS", `volume ${newId} already exists`);
-    if (limits.maxVolumes !== undefined && volumes.size >= limits.maxVolumes) {
-      throw new StorageError("QUOTA", `pool holds ${volumes.size} volumes, its limit is ${limits.maxVolumes}`);
-    }
-    this.checkOvercommit(source.sizeBytes, `${kind} ${sourceId} as ${newId}`);
-    // Writes are synchronous, so none is half-applied here: the chunks are shared as they stand.
-    const chunks = new Map(source.chunks);
-    for (const slot of chunks.values()) this.state.allocator.addRef(slot);
-    const volume: Volume = {
-      id: newId,
-      kind,
-      sizeBytes: source.sizeBytes,
-      readOnly: kind === "snapshot",
-      origin: sourceId,
-      createdAt: new Date().toISOString(),
-      chunks,
-      deleted: false,
-    };
-    volumes.set(newId, volume);
-    this.state.metadataDirty = true;
-    await this.committer.commit(false);
-    return info(volume);
-  }
-
-  private allocatedBytes(): number {
-    let sum = 0;
-    for (const v of this.state.volumes.values()) sum += v.sizeBytes;
-    return sum;
-  }
-
-  private checkSize(id: string, sizeBytes: number): void {
-    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % SECTOR_BYTES !== 0) {
-      throw new StorageError(
-        "EINVAL",
-        `volume ${id}: size ${sizeBytes} must be a positive multiple of ${SECTOR_BYTES} bytes`,
-      );
-    }
-    const max = this.state.limits.maxVolumeSizeBytes;
-    if (max !== undefined && sizeBytes > max) {
-      throw new StorageError("QUOTA", `volume ${id}: ${sizeBytes} bytes exceeds the pool's per-volume limit of ${max}`);
-    }
-  }
-
-  private checkOvercommit(extraBytes: number, what: string): void {
-    const { allocator, limits } = this.state;
-    const capacity = allocator.totalSlots * CHUNK_SIZE_BYTES;
-    const limit = Math.floor(capacity * limits.overcommit);
-    const allocated = this.allocatedBytes();
-    if (allocated + extraBytes > limit) {
-      throw new StorageError(
-        "OVERCOMMIT",
-        `cannot ${what}: the pool would promise ${allocated + extraBytes} bytes, more than its ` +
-          `${capacity}-byte capacity x overcommit ${limits.overcommit} = ${limit} ` +
-          `(${allocated} already allocated)`,
-      );
-    }
-  }
-
-  private volume(id: string): Volume {
-    this.checkOpen();
-    const volume = this.state.volumes.get(id);
-    if (volume === undefined) throw new StorageError("NOT_FOUND", `no volume ${id} in pool ${this.dir}`);
-    return volume;
-  }
-
   private checkOpen(): void {
     if (this.state.closed) throw new StorageError("CLOSED", `pool ${this.dir} is closed`);
   }
-}
-
-function info(v: Volume): VolumeInfo {
-  return {
-    id: v.id,
-    kind: v.kind,
-    sizeBytes: v.sizeBytes,
-    readOnly: v.readOnly,
-    ...(v.origin !== undefined && { origin: v.origin }),
-    createdAt: v.createdAt,
-    mappedChunks: v.chunks.size,
-  };
 }
 
 async function exists(path: string): Promise<boolean> {
