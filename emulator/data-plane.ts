@@ -7,56 +7,34 @@
 //   <dataDir>/data-plane.json   the last control-plane event acted on
 //
 // The control plane stays synchronous and deterministic (rehearsals are plain copies of it). After
-// each committed transaction the data plane reconciles: whatever the document declares and the
-// pools lack is created (clones and snapshots copy-on-write, in creation order), growth is applied,
-// what the document no longer holds is deleted; stop/terminate events wipe local disks. A
-// reconcile is a full comparison, so one that a crash cut short is finished by the next start.
-// Failures never undo a committed transaction: they are kept per object and shown by `usage()`
-// and by every data request that needs the object.
+// each committed transaction the data plane reconciles: data-plane/reconcile-plan.ts computes the
+// steps from the document and the open stores, and this file carries them out. A reconcile is a
+// full comparison, so one that a crash cut short is finished by the next start. Failures never
+// undo a committed transaction: they are kept per object and shown by `usage()` and by every data
+// request that needs the object. Which bytes a request reaches is data-plane/device-access.ts.
 import { existsSync, readdirSync, rmSync, readFileSync, statSync } from "node:fs";
-import { open, truncate } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { writeFileAtomicAsync } from "../durable/write-file-atomic.ts";
 import { join } from "node:path";
 import type { HostStorage } from "./context.ts";
 import type { EmulatorData, InstanceObject, PoolObject } from "./data.ts";
-import { EmulatorError, conflict, notFound } from "./errors.ts";
+import { EmulatorError } from "./errors.ts";
+import { exportNames, exportTarget, instanceDeviceTarget } from "./data-plane/device-access.ts";
+import { type EnsureStore, type VolumeAction, planContents, planStores } from "./data-plane/reconcile-plan.ts";
+import { hostStoreKey, localDiskId, lunBytes, poolStoreKey } from "./data-plane/sizes.ts";
+import { storageToEmulator } from "./data-plane/storage-errors.ts";
 import { type BlockDevice, StorageError, readOnlyView } from "./volumes/block-device.ts";
+import { CHUNK_SIZE_BYTES } from "./volumes/chunk-span.ts";
 import { checkLunSpace } from "./volumes/lun-space.ts";
-import { METADATA_FILE, readPoolMetadata, writePoolMetadata } from "./volumes/pool-metadata.ts";
-import { CHUNK_SIZE_BYTES, SECTOR_BYTES, ThinPool, type PoolUsage } from "./volumes/thin-pool.ts";
+import { METADATA_FILE } from "./volumes/pool-metadata.ts";
+import { ThinPool, type PoolUsage } from "./volumes/thin-pool.ts";
 
-const GiB = 1024 ** 3;
 /** The control plane enforces the declared overcommit; the ThinPool's own limit stays out of its way. */
 const UNLIMITED_OVERCOMMIT = 1e9;
 /** How long a reconcile waits for more transactions to join it, unless someone waits for the bytes. */
 const RECONCILE_DELAY_MS = 200;
-/** Device name of an instance's local disk. */
-export const LOCAL_DISK_DEVICE = "vda";
-/** Events after which an instance's local disk holds nothing, for data written before disks had epochs. */
-const WIPING_EVENTS = new Set(["instance.local-disk-wiped", "instance.stopped", "instance.terminated"]);
 
-/**
- * The thin volume holding an instance's local disk. The lifecycle bumps `localDiskEpoch` whenever
- * the bytes are gone (stop, terminate): a new epoch is a new, empty volume and the old one is freed.
- */
-export function localDiskId(instance: InstanceObject): string {
-  return `${instance.id}.${instance.localDiskEpoch ?? 0}`;
-}
-
-/** Volume sizes in bytes: whole sectors. */
-export function volumeBytes(sizeGiB: number): number {
-  return Math.ceil((sizeGiB * GiB) / SECTOR_BYTES) * SECTOR_BYTES;
-}
-
-/** LUN sizes in bytes: whole chunks, at least one. */
-function lunBytes(sizeGiB: number): number {
-  return Math.max(CHUNK_SIZE_BYTES, Math.floor((sizeGiB * GiB) / CHUNK_SIZE_BYTES) * CHUNK_SIZE_BYTES);
-}
-
-/** Ids are `<prefix>-<hex counter>`; the counter orders creations across collections. */
-function creationOrder(id: string): number {
-  return Number.parseInt(id.slice(id.lastIndexOf("-") + 1), 16) || 0;
-}
+export { storageToEmulator } from "./data-plane/storage-errors.ts";
 
 export interface PoolDataView {
   capacityBytes: number;
@@ -169,7 +147,7 @@ export class DataPlane implements HostStorage {
   /** Capacity, allocation, use and LUN map of a storage pool's bytes. */
   async poolUsage(poolId: string): Promise<PoolDataView> {
     await this.settled();
-    const pool = this.stores.get(`pools/${poolId}`);
+    const pool = this.stores.get(poolStoreKey(poolId));
     if (!pool) throw new StorageError("NOT_FOUND", this.failures.get(poolId) ?? `pool ${poolId} has no data`);
     const errors: Record<string, string> = {};
     for (const id of [poolId, ...pool.listVolumes().map((v) => v.id)]) {
@@ -192,7 +170,7 @@ export class DataPlane implements HostStorage {
     await this.settled();
     const poolId = this.data.volumes[id]?.spec.pool ?? this.data.snapshots[id]?.pool;
     if (poolId === undefined) throw new StorageError("NOT_FOUND", `no volume or snapshot ${id}`);
-    const pool = this.stores.get(`pools/${poolId}`);
+    const pool = this.stores.get(poolStoreKey(poolId));
     if (!pool?.getVolume(id)) {
       throw new StorageError("NOT_FOUND", `${id} has no data: ${this.failures.get(id) ?? this.failures.get(poolId) ?? "not created yet"}`);
     }
@@ -204,7 +182,7 @@ export class DataPlane implements HostStorage {
   async localDisk(instance: InstanceObject): Promise<BlockDevice | undefined> {
     await this.settled();
     if (!(instance.spec.localDiskGiB > 0)) return undefined;
-    const pool = this.stores.get(`local/${instance.hostId}`);
+    const pool = this.stores.get(hostStoreKey(instance.hostId));
     const id = localDiskId(instance);
     if (!pool?.getVolume(id)) {
       throw new StorageError("NOT_FOUND", `the local disk of ${instance.name} has no data: ${this.failures.get(instance.id) ?? "not created yet"}`);
@@ -212,67 +190,32 @@ export class DataPlane implements HostStorage {
     return pool.device(id);
   }
 
-  /**
-   * A device of a running instance for the devices API: its local disk (`vda`) or an attached
-   * volume. Writes to a read-only attachment and any access to a stopped instance are refused.
-   */
+  /** A device of a running instance for the devices API (policy: data-plane/device-access.ts). */
   async instanceDevice(instanceId: string, name: string, access: "read" | "write"): Promise<{ device: BlockDevice; what: string }> {
     await this.settled();
-    const instance = this.data.instances[instanceId];
-    if (!instance) {
-      if (this.data.terminated?.[instanceId]) throw conflict(`instance ${instanceId} is terminated: it has no devices any more`);
-      throw notFound("instance", instanceId);
+    const target = instanceDeviceTarget(this.data, instanceId, name, access);
+    if (target.kind === "local-disk") {
+      const disk = await this.localDisk(target.instance).catch(storageToEmulator);
+      if (!disk) throw new EmulatorError("not-found", `instance ${target.instance.name} has no local disk (localDiskGiB is 0)`);
+      return { device: disk, what: target.what };
     }
-    if (instance.state !== "running") {
-      throw conflict(`instance ${instance.name} is ${instance.state}: its devices can be read and written only while it runs (start it first)`);
-    }
-    if (name === LOCAL_DISK_DEVICE) {
-      const disk = await this.localDisk(instance).catch(storageToEmulator);
-      if (!disk) throw new EmulatorError("not-found", `instance ${instance.name} has no local disk (localDiskGiB is 0)`);
-      return { device: disk, what: `local disk ${name} of ${instance.name}` };
-    }
-    const attachment = Object.values(this.data.attachments).find((a) => a.spec.instance === instanceId && a.device === name && a.state === "attached");
-    if (!attachment) {
-      const devices = [LOCAL_DISK_DEVICE, ...Object.values(this.data.attachments).filter((a) => a.spec.instance === instanceId).map((a) => a.device)];
-      throw new EmulatorError("not-found", `instance ${instance.name} has no device ${name} (it has ${devices.join(", ")})`);
-    }
-    const volume = this.data.volumes[attachment.spec.volume];
-    const what = `device ${name} of ${instance.name} (volume ${volume?.name ?? attachment.spec.volume}, ${attachment.spec.mode})`;
-    if (access === "write" && attachment.spec.mode === "read-only") {
-      throw conflict(`${what} is attached read-only: writes are refused`);
-    }
-    const device = await this.volumeDevice(attachment.spec.volume).catch(storageToEmulator);
-    return { device: attachment.spec.mode === "read-only" ? readOnlyView(device) : device, what };
+    const device = await this.volumeDevice(target.volumeId).catch(storageToEmulator);
+    return { device: target.readOnly ? readOnlyView(device) : device, what: target.what };
   }
 
-  /**
-   * NBD exports: a volume by id or (when unique) by name, read-write; `<volume>:ro` read-only; a
-   * snapshot by id, read-only; an attachment by id, read-only when the attachment is.
-   */
+  /** The device an NBD export name reaches (names: data-plane/device-access.ts). */
   async nbdExport(name: string): Promise<{ device: BlockDevice; readOnly: boolean; description: string } | undefined> {
-    const readOnlySuffix = name.endsWith(":ro");
-    const base = readOnlySuffix ? name.slice(0, -3) : name;
-    const data = this.data;
-    let volumeId: string | undefined;
-    let readOnly = readOnlySuffix;
-    if (data.volumes[base] || data.snapshots[base]) volumeId = base;
-    else if (data.attachments[base]) {
-      volumeId = data.attachments[base].spec.volume;
-      readOnly ||= data.attachments[base].spec.mode === "read-only";
-    } else {
-      const named = Object.values(data.volumes).filter((v) => v.name === base);
-      if (named.length === 1) volumeId = named[0]!.id;
-    }
-    if (volumeId === undefined) return undefined;
-    const device = await this.volumeDevice(volumeId);
-    readOnly ||= device.readOnly;
-    const object = data.volumes[volumeId] ?? data.snapshots[volumeId];
-    return { device, readOnly, description: `${object?.name ?? volumeId}${readOnly ? " (read-only)" : ""}` };
+    const target = exportTarget(this.data, name);
+    if (target === undefined) return undefined;
+    const device = await this.volumeDevice(target.volumeId);
+    const readOnly = target.readOnly || device.readOnly;
+    const object = this.data.volumes[target.volumeId] ?? this.data.snapshots[target.volumeId];
+    return { device, readOnly, description: `${object?.name ?? target.volumeId}${readOnly ? " (read-only)" : ""}` };
   }
 
   /** What NBD_OPT_LIST shows: every volume, snapshot and attachment id. */
   nbdNames(): string[] {
-    return [...Object.keys(this.data.volumes), ...Object.keys(this.data.snapshots), ...Object.keys(this.data.attachments)].sort();
+    return exportNames(this.data);
   }
 
   /** Flushes and closes every pool (releasing their locks). */
@@ -285,146 +228,105 @@ export class DataPlane implements HostStorage {
     this.stores.clear();
   }
 
+  /** Plans the stores, opens them, plans their contents, and carries the plan out. */
   private async reconcile(): Promise<void> {
     const data = this.data;
-    // Pools first, then volumes and snapshots in creation order: a clone's source exists before it.
-    for (const pool of Object.values(data.pools)) {
-      await this.attempt(pool.id, () => this.ensureStore(`pools/${pool.id}`, pool.spec.devices.map((d) => lunBytes(d.sizeGiB))));
-    }
-    const shared = [
-      ...Object.values(data.volumes).map((v) => ({ id: v.id, pool: v.spec.pool, volume: v })),
-      ...Object.values(data.snapshots).map((s) => ({ id: s.id, pool: s.pool, snapshot: s })),
-    ].sort((a, b) => creationOrder(a.id) - creationOrder(b.id));
+    for (const store of planStores(data)) await this.attempt(store.failureIds, () => this.ensureStore(store));
+    const stores = new Map([...this.stores].map(([key, pool]) => [key, new Map(pool.listVolumes().map((v) => [v.id, v.sizeBytes]))]));
+    const poolDirs = listDirectory(join(this.dir, "pools"))
+      .filter((owner) => !owner.startsWith("."))
+      .map((owner) => ({ owner, locked: existsSync(join(this.dir, "pools", owner, "pool.lock")) }));
+    const plan = planContents(data, { stores, poolDirs, lastSeq: this.lastSeq });
     // Started together, in creation order: each call registers its volume with the pool before its
     // first await (so a clone finds the source started just before it), and the pool's metadata
     // commits coalesce into one write instead of one fsynced write per volume.
-    const started: Promise<void>[] = [];
-    for (const item of shared) {
-      const pool = this.stores.get(`pools/${item.pool}`);
-      if (!pool) continue; // the pool's failure is recorded
-      started.push(this.attempt(item.id, async () => {
-        const have = pool.getVolume(item.id);
-        if ("volume" in item && item.volume) {
-          const bytes = volumeBytes(item.volume.spec.sizeGiB);
-          if (!have) {
-            const source = item.volume.spec.source;
-            // A source without bytes never held any (it came and went between two reconciles, or
-            // failed to materialize): the clone starts empty, exactly as its source was.
-            const created =
-              source !== undefined && pool.getVolume(source) ? pool.cloneVolume(source, item.id) : pool.createVolume(item.id, bytes);
-            // A clone starts at its source's size: it grows in the same metadata commit (both
-            // calls register before their first await), not in one commit of its own.
-            const size = pool.getVolume(item.id)?.sizeBytes;
-            await Promise.all([created, size !== undefined && size < bytes ? pool.resizeVolume(item.id, bytes) : undefined]);
-          } else if (have.sizeBytes < bytes) {
-            await pool.resizeVolume(item.id, bytes);
-          }
-        } else if (!have) {
-          const snapshot = (item as { snapshot: { spec: { volume: string }; sizeGiB: number } }).snapshot;
-          if (pool.getVolume(snapshot.spec.volume)) {
-            await pool.snapshotVolume(snapshot.spec.volume, item.id);
-          } else {
-            // Same as above: the volume never had bytes, so the snapshot is of an empty volume.
-            const empty = `${item.id}.empty`;
-            await pool.createVolume(empty, volumeBytes(snapshot.sizeGiB));
-            await pool.snapshotVolume(empty, item.id);
-            await pool.deleteVolume(empty);
-          }
-        }
-      }));
+    await Promise.all(plan.volumes.map((action) => this.attempt([action.id], () => this.runVolumeAction(action))));
+    for (const action of plan.localDisks) await this.attempt([action.instanceId], () => this.runVolumeAction(action));
+    for (const wipe of plan.wipes) {
+      for (const [key, pool] of this.stores) {
+        if (key.startsWith("local/") && pool.getVolume(wipe.id)) await this.attempt([wipe.eventId], () => pool.discardAll(wipe.id));
+      }
     }
-    await Promise.all(started);
-    // Local disks, on the host each instance runs on.
-    const disks = new Map<string, InstanceObject>();
-    for (const instance of Object.values(data.instances)) {
-      if (instance.state === "terminated" || !(instance.spec.localDiskGiB > 0)) continue;
-      const host = data.clusters[instance.spec.cluster]?.hosts.find((h) => h.id === instance.hostId);
-      if (!host) continue;
-      const id = localDiskId(instance);
-      disks.set(id, instance);
-      await this.attempt(instance.id, async () => {
-        const pool = await this.ensureStore(`local/${host.id}`, [lunBytes(host.localDiskGiB)]);
-        if (!pool.getVolume(id)) await pool.createVolume(id, volumeBytes(instance.spec.localDiskGiB));
+    for (const { key, owner } of plan.removeStores) {
+      const pool = this.stores.get(key);
+      if (!pool) continue;
+      await this.attempt([owner], async () => {
+        this.stores.delete(key);
+        await pool.close();
+        rmSync(join(this.dir, key), { recursive: true, force: true });
       });
     }
-    // Local disks lose their bytes on stop and terminate (they survive a reboot).
-    const events = data.events.filter((e) => e.seq > this.lastSeq);
-    for (const event of events) {
-      const instance = data.instances[event.id];
-      if (!WIPING_EVENTS.has(event.type) || !instance || instance.localDiskEpoch !== undefined) continue;
-      const id = localDiskId(instance);
-      for (const [key, pool] of this.stores) {
-        if (key.startsWith("local/") && pool.getVolume(id)) await this.attempt(event.id, () => pool.discardAll(id));
-      }
+    for (const { store, id } of plan.deleteVolumes) {
+      const pool = this.stores.get(store);
+      if (pool?.getVolume(id)) await this.attempt([id], () => pool.deleteVolume(id));
     }
-    // What the document no longer holds goes.
-    const hosts = new Set(Object.values(data.clusters).flatMap((c) => c.hosts.map((h) => h.id)));
-    for (const [key, pool] of [...this.stores]) {
-      const [area, owner] = key.split("/") as [string, string];
-      const keep = area === "pools" ? data.pools[owner] !== undefined : hosts.has(owner);
-      if (!keep) {
-        await this.attempt(owner, async () => {
-          this.stores.delete(key);
-          await pool.close();
-          rmSync(join(this.dir, key), { recursive: true, force: true });
-        });
-        continue;
-      }
-      for (const v of pool.listVolumes()) {
-        const wanted =
-          area === "pools"
-            ? (data.volumes[v.id]?.spec.pool ?? data.snapshots[v.id]?.pool) === owner
-            : disks.get(v.id)?.hostId === owner;
-        if (!wanted) await this.attempt(v.id, () => pool.deleteVolume(v.id));
-      }
-    }
-    // A deleted pool that was never opened here (its bytes were damaged) leaves its directory too;
-    // one with a pool.lock is open elsewhere (or its process crashed) and is left alone.
-    for (const owner of listDirectory(join(this.dir, "pools"))) {
-      if (owner.startsWith(".") || data.pools[owner] !== undefined || this.stores.has(`pools/${owner}`)) continue;
-      if (existsSync(join(this.dir, "pools", owner, "pool.lock"))) continue;
+    for (const owner of plan.removeDirs) {
       this.failures.delete(owner);
       rmSync(join(this.dir, "pools", owner), { recursive: true, force: true });
     }
-    const last = data.events.at(-1)?.seq ?? this.lastSeq;
-    if (last !== this.lastSeq) {
-      this.lastSeq = last;
-      await writeFileAtomicAsync(this.stateFile, JSON.stringify({ lastSeq: last }));
+    if (plan.recordSeq !== undefined) {
+      this.lastSeq = plan.recordSeq;
+      await writeFileAtomicAsync(this.stateFile, JSON.stringify({ lastSeq: plan.recordSeq }));
     }
   }
 
-  /** Runs one step, remembering its failure against `id` instead of stopping the reconcile. */
-  private async attempt(id: string, step: () => Promise<unknown>): Promise<void> {
+  private async runVolumeAction(action: VolumeAction): Promise<void> {
+    const pool = this.stores.get(action.store);
+    if (!pool) return; // its store failed: that failure is recorded
+    switch (action.type) {
+      case "create-volume": {
+        const created = action.cloneOf !== undefined && pool.getVolume(action.cloneOf) ? pool.cloneVolume(action.cloneOf, action.id) : pool.createVolume(action.id, action.sizeBytes);
+        // A clone starts at its source's size: it grows in the same metadata commit (both
+        // calls register before their first await), not in one commit of its own.
+        const size = pool.getVolume(action.id)?.sizeBytes;
+        await Promise.all([created, size !== undefined && size < action.sizeBytes ? pool.resizeVolume(action.id, action.sizeBytes) : undefined]);
+        return;
+      }
+      case "grow-volume":
+        await pool.resizeVolume(action.id, action.sizeBytes);
+        return;
+      case "create-snapshot": {
+        if (action.of !== undefined && pool.getVolume(action.of)) {
+          await pool.snapshotVolume(action.of, action.id);
+          return;
+        }
+        // The volume never had bytes: the snapshot is of an empty volume.
+        const empty = `${action.id}.empty`;
+        await pool.createVolume(empty, action.sizeBytes);
+        await pool.snapshotVolume(empty, action.id);
+        await pool.deleteVolume(empty);
+        return;
+      }
+      case "create-local-disk":
+        if (!pool.getVolume(action.id)) await pool.createVolume(action.id, action.sizeBytes);
+        return;
+    }
+  }
+
+  /** Runs one step, remembering its failure against `ids` instead of stopping the reconcile. */
+  private async attempt(ids: readonly string[], step: () => Promise<unknown>): Promise<void> {
     try {
       await step();
-      this.failures.delete(id);
+      for (const id of ids) this.failures.delete(id);
     } catch (err) {
-      this.failures.set(id, (err as Error).message);
+      for (const id of ids) this.failures.set(id, (err as Error).message);
     }
   }
 
-  /** Opens (or creates) the pool under `key` and grows its LUNs to the declared sizes. */
-  private async ensureStore(key: string, luns: number[]): Promise<ThinPool> {
-    const dir = join(this.dir, key);
-    let pool = this.stores.get(key);
+  /** Opens (or creates) a store and grows its LUNs to the declared sizes. */
+  private async ensureStore(store: EnsureStore): Promise<ThinPool> {
+    const dir = join(this.dir, store.key);
+    let pool = this.stores.get(store.key);
     if (!pool) {
       if (existsSync(join(dir, METADATA_FILE))) {
         pool = await ThinPool.open(dir);
       } else {
         clearFailedCreate(dir);
-        pool = await ThinPool.create(dir, { devices: luns.map((sizeBytes) => ({ sizeBytes })), overcommit: UNLIMITED_OVERCOMMIT });
+        pool = await ThinPool.create(dir, { devices: store.lunBytes.map((sizeBytes) => ({ sizeBytes })), overcommit: UNLIMITED_OVERCOMMIT });
       }
-      this.stores.set(key, pool);
+      this.stores.set(store.key, pool);
     }
-    const current = pool.lunSizes();
-    if (luns.length > current.length || luns.some((bytes, i) => bytes > (current[i] ?? 0))) {
-      // Growing a LUN or adding one changes the pool's geometry: done offline, between close and open.
-      this.stores.delete(key);
-      await pool.close();
-      await growLuns(dir, luns);
-      pool = await ThinPool.open(dir);
-      this.stores.set(key, pool);
-    }
+    await pool.grow(store.lunBytes);
     return pool;
   }
 }
@@ -455,43 +357,6 @@ function clearFailedCreate(dir: string): void {
   }
   rmSync(dir, { recursive: true, force: true });
 }
-
-/** Extends LUN files to the sizes given and adds new LUNs; existing extents keep their (lun, slot). */
-async function growLuns(dir: string, luns: number[]): Promise<void> {
-  const metadata = await readPoolMetadata(dir);
-  for (const [index, sizeBytes] of luns.entries()) {
-    const record = metadata.luns[index];
-    if (record) {
-      if (sizeBytes <= record.sizeBytes) continue;
-      await truncate(join(dir, record.file), sizeBytes);
-      record.sizeBytes = sizeBytes;
-    } else {
-      const file = `lun-${index}.img`;
-      // A LUN file pool.json does not list was left by a grow that failed: it holds nothing.
-      const handle = await open(join(dir, file), "w");
-      try {
-        await handle.truncate(sizeBytes);
-        await handle.sync();
-      } catch (err) {
-        await handle.close();
-        rmSync(join(dir, file), { force: true });
-        throw err;
-      }
-      await handle.close();
-      metadata.luns.push({ index, file, sizeBytes, highWater: 0 });
-    }
-  }
-  await writePoolMetadata(dir, metadata);
-}
-
-/** Storage errors as the emulator's, so the HTTP API answers them with its usual statuses. */
-function storageToEmulator(err: unknown): never {
-  if (!(err instanceof StorageError)) throw err;
-  const code = err.code === "NOT_FOUND" ? "not-found" : err.code === "ENOSPC" || err.code === "EFBIG" || err.code === "QUOTA" || err.code === "OVERCOMMIT" ? "capacity" : err.code === "EINVAL" ? "invalid" : "conflict";
-  throw new EmulatorError(code, err.message);
-}
-
-export { storageToEmulator };
 
 function view(usage: PoolUsage, errors: Record<string, string>): PoolDataView {
   const chunk = usage.chunkSizeBytes;

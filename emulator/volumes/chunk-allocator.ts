@@ -250,6 +250,41 @@ export class ChunkAllocator {
     }
   }
 
+  /**
+   * The same allocations on a larger geometry (LUNs grown or appended): reference counts, slots
+   * awaiting a commit and slots not writable in place carry over. Global ids change when a LUN
+   * before the last grows, so `remap` turns an old id into the new one. Only between commits and
+   * with no read pinning a slot (the pool waits for both).
+   */
+  regrown(slots: readonly number[]): { allocator: ChunkAllocator; remap: (id: number) => number } {
+    if (this.inflightUnsafe.length > 0 || this.pins.size > 0) {
+      throw new Error("bug in virtform: a thin pool's geometry changed with a commit or a read in flight");
+    }
+    if (slots.length < this.lunSlots.length || slots.some((n, lun) => n < (this.lunSlots[lun] ?? 0))) {
+      throw new StorageError("SHRINK_REFUSED", `LUNs only grow: ${this.lunSlots.join(", ")} slots cannot become ${slots.join(", ")}`);
+    }
+    const bases: number[] = [];
+    let total = 0;
+    for (const n of slots) {
+      bases.push(total);
+      total += n;
+    }
+    const remap = (id: number) => {
+      const { lun, slot } = this.address(id);
+      return (bases[lun] ?? 0) + slot;
+    };
+    const references: number[] = [];
+    for (let id = 0; id < this.totalSlots; id++) {
+      for (let r = this.refs[id] ?? 0; r > 0; r--) references.push(remap(id));
+    }
+    // Quarantined slots enter referenced and are released at once: they wait for a commit there too.
+    for (const id of this.quarantine) references.push(remap(id));
+    const next = new ChunkAllocator(slots.map((n, lun) => ({ slots: n, highWater: this.highWater[lun] ?? 0 })), references);
+    for (const id of this.quarantine) next.release(remap(id));
+    for (const id of this.unsafeInPlace) next.unsafeInPlace.add(remap(id));
+    return { allocator: next, remap };
+  }
+
   private availableOn(lun: number): number {
     const stack = this.freeStacks[lun]?.length ?? 0;
     return stack + (this.lunSlots[lun] ?? 0) - (this.staleRun[lun] ?? 0);
