@@ -15,17 +15,20 @@ process.on("unhandledRejection", (reason) => uncaught.push(thrownDiagnostic("the
 
 async function run({ path, options }: ProgramRequest): Promise<ProgramReply> {
   try {
-    const evaluated = await loadProgram(path, options);
+    // Lock warnings come back with the reply: the worker's own stderr is flushed by the main thread
+    // later, and what is still in flight when the worker is stopped would be lost.
+    const lockWarnings: Diagnostic[] = [];
+    const evaluated = await loadProgram(path, { ...options, warnings: lockWarnings });
     // One turn of the event loop, so that promises the program rejected without a handler are seen.
     await new Promise((resolve) => setImmediate(resolve));
     if (uncaught.length > 0) {
       return { error: { kind: "diagnostics", message: `program ${path} has ${uncaught.length} error${uncaught.length === 1 ? "" : "s"}`, diagnostics: uncaught } };
     }
     const timers = process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
-    const warnings: Diagnostic[] =
-      timers > 0
-        ? [{ severity: "warning", message: `program ${path} left ${timers === 1 ? "a timer" : `${timers} timers`} running when it returned; virtform stops ${timers === 1 ? "it" : "them"} unrun (declare every resource before build returns)` }]
-        : [];
+    const warnings: Diagnostic[] = [...lockWarnings];
+    if (timers > 0) {
+      warnings.push({ severity: "warning", message: `program ${path} left ${timers === 1 ? "a timer" : `${timers} timers`} running when it returned; virtform stops ${timers === 1 ? "it" : "them"} unrun (declare every resource before build returns)` });
+    }
     return { evaluated: JSON.stringify(evaluated), warnings };
   } catch (err) {
     if (err instanceof DiagnosticsError) return { error: { kind: "diagnostics", message: err.message, diagnostics: err.diagnostics } };

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
-import { PROVIDER_BLOCK, terraform, terraformAvailable, terraformWorkdir } from "./terraform.ts";
+import { PROVIDER_BLOCK, terraform, terraformAvailable, terraformWorkdir } from "../terraform/terraform.ts";
 
 const available = terraformAvailable();
 
