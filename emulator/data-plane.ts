@@ -165,6 +165,15 @@ export class DataPlane implements HostStorage {
     return info ? info.mappedChunks * CHUNK_SIZE_BYTES : undefined;
   }
 
+  /** Bytes an instance's local disk holds (its mapped chunks); undefined when it has none. */
+  async localDiskWrittenBytes(instanceId: string): Promise<number | undefined> {
+    await this.settled();
+    const instance = this.data.instances[instanceId];
+    if (!instance || !(instance.spec.localDiskGiB > 0)) return undefined;
+    const info = this.stores.get(hostStoreKey(instance.hostId))?.getVolume(localDiskId(instance));
+    return info ? info.mappedChunks * CHUNK_SIZE_BYTES : undefined;
+  }
+
   /** The block device of a volume or snapshot (snapshots are read-only). */
   async volumeDevice(id: string): Promise<BlockDevice> {
     await this.settled();

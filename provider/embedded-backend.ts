@@ -48,6 +48,7 @@ export class EmbeddedBackend implements Backend {
   }
 
   async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    if (kind === "Instance") return this.emulator.dataPlane?.localDiskWrittenBytes(id); // its local disk
     return kind === "Volume" || kind === "Snapshot" ? this.emulator.dataPlane?.writtenBytes(id) : undefined;
   }
 

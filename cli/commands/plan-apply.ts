@@ -234,15 +234,16 @@ export async function planForReview(
   program: string,
   options: RunOptions,
 ): Promise<{ plan: Plan; capacity: CapacityChange[]; problems: Diagnostic[]; protectedInState: string[]; writtenBytes: Map<string, number> }> {
-  // What the backend holds for each volume or snapshot the plan replaces or deletes, read before the
-  // rehearsal so that a plan it refuses still says it.
+  // What the backend holds for each volume or snapshot the plan replaces or deletes, and each local
+  // disk it wipes, read before the rehearsal so that a plan it refuses still says it.
   const writtenBytes = new Map<string, number>();
   let protectedInState: string[] = [];
   const onPlan = async (plan: Plan, state: State, provider: Provider) => {
     protectedInState = Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect);
     for (const change of plan.changes) {
       const id = change.deposedId ?? state.resources[change.address]?.id;
-      if (!id || (change.action !== "replace" && change.action !== "delete")) continue;
+      const wipesLocalDisk = change.kind === "Instance" && change.action !== "noop" && change.action !== "create";
+      if (!id || (change.action !== "replace" && change.action !== "delete" && !wipesLocalDisk)) continue;
       const bytes = await provider.writtenBytes?.(change.kind, id);
       if (bytes !== undefined) writtenBytes.set(change.address, bytes);
     }

@@ -88,6 +88,14 @@ describe("rules", () => {
     expect(check(id, contextFor(base, head))).toEqual(expected);
   });
 
+  it("data-loss counts the bytes the backend holds on a local disk a restart wipes", () => {
+    const written = new Map([["instances.web/app[0]", 3 * 1024 * 1024]]);
+    expect(check("data-loss", contextFor({}, { vcpu: 4 }, { writtenBytes: written }))).toEqual([
+      "instances.web/app[0] vcpu: local disk wiped: 10 GiB, 3 MiB written (update-with-restart)",
+      "instances.web/app[1] vcpu: local disk wiped: 10 GiB (update-with-restart)",
+    ]);
+  });
+
   it("capacity: a pool above the threshold after the plan, and an infeasible plan", () => {
     const capacity: CapacityChange[] = [
       { id: "p1", owner: "pool.fast", measure: "provisioned", unit: "GiB", before: { used: 10, total: 100 }, after: { used: 90, total: 100 } },

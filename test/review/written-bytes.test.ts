@@ -8,6 +8,7 @@ import { Emulator } from "../../emulator/emulator.ts";
 import { serveEmulator } from "../../emulator/http/server.ts";
 import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
 import { HttpBackend } from "../../provider/http-backend.ts";
+import { createInstance, setUp } from "../emulator/fixtures.ts";
 
 const MiB = 1024 * 1024;
 
@@ -37,6 +38,21 @@ describe("written bytes", () => {
       expect(fromSnapshot).toBe(3 * MiB);
     } finally {
       await server.close();
+    }
+  }, 20_000);
+
+  it("counts the chunks an instance's local disk maps (embedded), which a stop or replace wipes", async () => {
+    const emulator = Emulator.open(mkdtempSync(join(tmpdir(), "virtform-written-disk-")));
+    try {
+      const embedded = new EmbeddedBackend(emulator);
+      const instance = createInstance(emulator, setUp(emulator), 0, { localDiskGiB: 10 });
+      const { device } = await emulator.dataPlane!.instanceDevice(instance.id, "vda", "write");
+      await device.write(0, Buffer.alloc(MiB + 1, 7)); // 2 chunks
+      expect(await embedded.writtenBytes("Instance", instance.id)).toBe(2 * MiB);
+      const diskless = createInstance(emulator, setUp(emulator), 1, { localDiskGiB: 0 });
+      expect(await embedded.writtenBytes("Instance", diskless.id)).toBeUndefined();
+    } finally {
+      await emulator.close();
     }
   }, 20_000);
 });
