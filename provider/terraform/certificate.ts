@@ -18,7 +18,9 @@ export function selfSignedCertificate(now = new Date()): ServerIdentity {
   const notBefore = new Date(now.getTime() - 30_000);
   const notAfter = new Date(now.getTime() + 24 * 3600_000);
   const serial = randomBytes(16);
-  serial[0]! &= 0x7f; // a positive INTEGER
+  // A positive INTEGER in its shortest form: a first byte of 0x00 would have to be dropped (DER is
+  // minimal; OpenSSL refuses the certificate otherwise, one launch in 128), so it is kept in 0x40..0x7f.
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   const tbs = seq(
     tagged(0xa0, integer(Buffer.from([2]))), // v3
     integer(serial),
