@@ -1,0 +1,143 @@
+// Builds an image's variants layer by layer into the cache. A layer already cached is reused; a
+// missing one gets its root file system from mmdebstrap (its whole package set up to that layer,
+// every version pinned), its rendered files, clamped times, and is stored as qcow2 on its parent
+// (qcow2-chain.ts). Before a layer is committed, its file system's own dpkg status must list
+// exactly the locked packages.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LockedPackage } from "../../../sdk/lock.ts";
+import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage } from "./dpkg-status.ts";
+import { cachedLayer, commitLayer, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
+import type { PlannedLayer } from "./layer-plan.ts";
+import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
+import { flatten, fsBytesFor, mkfsFromDir, qcow2, readFileFromFs, storedBytes, syncInto, unmount } from "./qcow2-chain.ts";
+import { clampMtimes, contentDigest, writeRenderedFiles } from "./rootfs.ts";
+import { toolOutput } from "./tools.ts";
+
+export interface BuildContext {
+  cache: string;
+  sourceDateEpoch: number;
+  sources?: string;
+  log: (line: string) => void;
+}
+
+export interface BuiltLayer extends LayerRecord {
+  cached: boolean;
+  seconds: number;
+}
+
+/** Work in progress, undone when the process is interrupted. */
+const inFlight = { mounts: new Set<string>(), dirs: new Set<string>() };
+
+function cleanupInFlight(): void {
+  for (const m of inFlight.mounts) unmount(m);
+  for (const d of inFlight.dirs) rmSync(d, { recursive: true, force: true });
+}
+
+let handlersInstalled = false;
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      cleanupInFlight();
+      process.exit(130);
+    });
+  }
+}
+
+export class LayerBuilder {
+  private readonly ctx: BuildContext;
+  private readonly work: string;
+  /** Root directories made in this run, by layer digest: an upper layer adding no packages starts from a copy. */
+  private readonly roots = new Map<string, string>();
+  readonly built = new Map<string, BuiltLayer>();
+
+  constructor(ctx: BuildContext) {
+    this.ctx = ctx;
+    installSignalHandlers();
+    mkdirSync(ctx.cache, { recursive: true });
+    for (const name of sweepStaging(ctx.cache)) ctx.log(`removed ${name}, left by an interrupted build`);
+    this.work = mkdtempSync(join(tmpdir(), "virtform-build-"));
+    inFlight.dirs.add(this.work);
+  }
+
+  /** Builds (or finds) each layer of one variant's stack, bottom first. */
+  async buildFor(suite: string, stack: readonly PlannedLayer[], locked: readonly LockedPackage[]): Promise<BuiltLayer[]> {
+    const byId = new Map(locked.map((p) => [`${p.name}=${p.version}`, p]));
+    const out: BuiltLayer[] = [];
+    for (const layer of stack) {
+      const done = this.built.get(layer.digest);
+      if (done) {
+        out.push(done);
+        continue;
+      }
+      const started = Date.now();
+      const cached = cachedLayer(this.ctx.cache, layer.digest);
+      const record = cached ?? (await this.buildLayer(suite, layer, layer.cumulative.map((id) => byId.get(id)!)));
+      const built = { ...record, cached: cached !== undefined, seconds: (Date.now() - started) / 1000 };
+      this.built.set(layer.digest, built);
+      out.push(built);
+    }
+    return out;
+  }
+
+  private async buildLayer(suite: string, layer: PlannedLayer, expected: readonly LockedPackage[]): Promise<LayerRecord> {
+    const { cache, log } = this.ctx;
+    const root = join(this.work, `root-${layer.digest.slice(7, 23)}`);
+    const parentRoot = layer.parent ? this.roots.get(layer.parent) : undefined;
+    if (layer.adds.length === 0 && parentRoot !== undefined) {
+      log(`  ${layer.role} layer: copying its parent's root (no packages added)`);
+      cpSync(parentRoot, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    } else {
+      log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
+      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES }, this.ctx.sourceDateEpoch);
+    }
+    writeRenderedFiles(root, layer.files);
+    clampMtimes(root, this.ctx.sourceDateEpoch);
+    this.roots.set(layer.digest, root);
+    const rootfsDigest = contentDigest(root);
+
+    const staging = stagingDir(cache, layer.digest);
+    inFlight.dirs.add(staging);
+    const raw = join(this.work, `fs-${layer.digest.slice(7, 23)}.raw`);
+    const used = Number((await toolOutput("du", ["-sb", root])).split(/\s/)[0]);
+    const bytes = fsBytesFor(used);
+    if (layer.parent === undefined) {
+      await mkfsFromDir(root, raw, bytes, layer.digest, this.ctx.sourceDateEpoch);
+    } else {
+      await flatten(layerImage(cache, layer.parent), raw);
+      const mnt = join(this.work, "mnt");
+      inFlight.mounts.add(mnt);
+      await syncInto(raw, root, bytes, mnt);
+      inFlight.mounts.delete(mnt);
+    }
+    // The image's own record of what is installed, read from the file system itself.
+    const installed = parseDpkgStatus(await readFileFromFs(raw, "/var/lib/dpkg/status"));
+    const mismatch = compareWithLock(installed, expected.map((p): InstalledPackage => ({ name: p.name, version: p.version, architecture: p.architecture })));
+    if (mismatch) throw new Error(`the ${layer.role} layer's /var/lib/dpkg/status differs from the lock:\n${formatMismatch(mismatch)}`);
+    const image = join(staging, "layer.qcow2");
+    await qcow2(raw, image, layer.parent ? layerImage(cache, layer.parent) : undefined);
+    const virtualBytes = statSync(raw).size;
+    rmSync(raw, { force: true });
+    const record: LayerRecord = {
+      digest: layer.digest,
+      role: layer.role,
+      ...(layer.parent ? { parent: layer.parent } : {}),
+      adds: layer.adds,
+      files: layer.files.map((f) => f.path),
+      rootfsDigest,
+      storedBytes: storedBytes(image),
+      virtualBytes,
+    };
+    commitLayer(cache, staging, record);
+    inFlight.dirs.delete(staging);
+    return record;
+  }
+
+  close(): void {
+    rmSync(this.work, { recursive: true, force: true });
+    inFlight.dirs.delete(this.work);
+  }
+}

@@ -1,0 +1,36 @@
+// A root file system with exactly a locked package set, made by mmdebstrap from the Debian mirror
+// the host's apt uses (the catalog the lock was resolved against). Every package is named with its
+// locked version, so apt has nothing to choose; recommends are off, as in the lock's resolution.
+import { runTool } from "./tools.ts";
+
+export const HOST_SOURCES = "/etc/apt/sources.list.d/debian.sources";
+
+export interface MmdebstrapInput {
+  suite: string;
+  /** "name=version" */
+  packages: readonly string[];
+  target: string;
+  /** A sources.list or deb822 .sources file naming the mirror. */
+  sources: string;
+}
+
+export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
+  return [
+    "--variant=essential",
+    "--mode=root",
+    "--format=directory",
+    "--aptopt=APT::Install-Recommends \"false\"",
+    "--aptopt=APT::Install-Suggests \"false\"",
+    // The host's resolver and name would make the image differ from host to host.
+    `--customize-hook=rm -f "$1"/etc/resolv.conf "$1"/etc/hostname`,
+    ...(input.packages.length > 0 ? [`--include=${[...input.packages].sort().join(",")}`] : []),
+    input.suite,
+    input.target,
+    input.sources,
+  ];
+}
+
+/** Runs mmdebstrap; rejects with its last lines of output when it fails. */
+export function runMmdebstrap(input: MmdebstrapInput, sourceDateEpoch: number): Promise<void> {
+  return runTool("mmdebstrap", mmdebstrapArgs(input), { SOURCE_DATE_EPOCH: String(sourceDateEpoch) });
+}
