@@ -11,7 +11,7 @@ import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage
 import { cachedLayer, commitLayer, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
 import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
-import { flatten, fsBytesFor, mkfsFromDir, qcow2, readFileFromFs, storedBytes, syncInto, unmount } from "./qcow2-chain.ts";
+import { flatten, fsBytesFor, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncInto, unmount } from "./qcow2-chain.ts";
 import { clampMtimes, contentDigest, writeRenderedFiles } from "./rootfs.ts";
 import { toolOutput } from "./tools.ts";
 
@@ -53,12 +53,15 @@ export class LayerBuilder {
   /** Root directories made in this run, by layer digest: an upper layer adding no packages starts from a copy. */
   private readonly roots = new Map<string, string>();
   readonly built = new Map<string, BuiltLayer>();
+  private readonly debCache: string;
 
   constructor(ctx: BuildContext) {
     this.ctx = ctx;
     installSignalHandlers();
     mkdirSync(ctx.cache, { recursive: true });
     for (const name of sweepStaging(ctx.cache)) ctx.log(`removed ${name}, left by an interrupted build`);
+    this.debCache = join(ctx.cache, "debs");
+    mkdirSync(this.debCache, { recursive: true });
     this.work = mkdtempSync(join(tmpdir(), "virtform-build-"));
     inFlight.dirs.add(this.work);
   }
@@ -92,7 +95,7 @@ export class LayerBuilder {
       cpSync(parentRoot, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
     } else {
       log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
-      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES }, this.ctx.sourceDateEpoch);
+      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, this.ctx.sourceDateEpoch);
     }
     writeRenderedFiles(root, layer.files);
     clampMtimes(root, this.ctx.sourceDateEpoch);
@@ -118,7 +121,8 @@ export class LayerBuilder {
     const mismatch = compareWithLock(installed, expected.map((p): InstalledPackage => ({ name: p.name, version: p.version, architecture: p.architecture })));
     if (mismatch) throw new Error(`the ${layer.role} layer's /var/lib/dpkg/status differs from the lock:\n${formatMismatch(mismatch)}`);
     const image = join(staging, "layer.qcow2");
-    await qcow2(raw, image, layer.parent ? layerImage(cache, layer.parent) : undefined);
+    if (layer.parent === undefined) await qcow2(raw, image);
+    else await qcow2Overlay(raw, image, layerImage(cache, layer.parent));
     const virtualBytes = statSync(raw).size;
     rmSync(raw, { force: true });
     const record: LayerRecord = {

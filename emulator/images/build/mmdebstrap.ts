@@ -12,6 +12,8 @@ export interface MmdebstrapInput {
   target: string;
   /** A sources.list or deb822 .sources file naming the mirror. */
   sources: string;
+  /** Downloaded .deb files kept between builds (apt checks each against the mirror's hashes). */
+  debCache?: string;
 }
 
 export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
@@ -23,6 +25,13 @@ export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
     "--aptopt=APT::Install-Suggests \"false\"",
     // The host's resolver and name would make the image differ from host to host.
     `--customize-hook=rm -f "$1"/etc/resolv.conf "$1"/etc/hostname`,
+    ...(input.debCache === undefined
+      ? []
+      : [
+          `--setup-hook=mkdir -p "$1"/var/cache/apt/archives`,
+          `--setup-hook=sync-in ${input.debCache} /var/cache/apt/archives/`,
+          `--customize-hook=sync-out /var/cache/apt/archives ${input.debCache}`,
+        ]),
     ...(input.packages.length > 0 ? [`--include=${[...input.packages].sort().join(",")}`] : []),
     input.suite,
     input.target,

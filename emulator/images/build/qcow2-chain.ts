@@ -1,11 +1,12 @@
 // A layer on disk: an ext4 file system stored as qcow2. The base layer is made whole (mkfs.ext4 -d
 // from its root directory). An upper layer starts as a raw copy of its parent's file system; the
 // files that differ from the layer's root directory are synced into it (rsync --checksum: unchanged
-// files are not rewritten, so their blocks stay where the parent has them), and `qemu-img convert
-// -B parent` stores only the clusters that differ from the parent: the overlay holds what the layer
-// changed (its files, and the ext4 metadata that points at them), never the parent's unchanged data.
+// files are not rewritten, so their blocks stay where the parent has them). The overlay then gets
+// exactly the clusters that differ from the parent: an empty qcow2 whose backing file is the new raw
+// file system is rebased (safe mode) onto the parent, which copies into it each cluster where the
+// two differ. (`qemu-img convert -B parent` would not do: it copies every allocated cluster.)
 import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, truncateSync } from "node:fs";
+import { mkdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { runTool, toolOutput } from "./tools.ts";
 
 /** The base file system's size; an upper layer that needs more grows it (resize2fs). */
@@ -24,7 +25,7 @@ export function uuidFrom(digest: string): string {
 }
 
 export async function mkfsFromDir(root: string, raw: string, bytes: number, digest: string, epoch: number): Promise<void> {
-  truncateSync(raw, 0);
+  writeFileSync(raw, "");
   truncateSync(raw, bytes);
   const uuid = uuidFrom(digest);
   await runTool("mkfs.ext4", ["-q", "-F", "-L", "root", "-U", uuid, "-E", `hash_seed=${uuid},lazy_itable_init=0`, "-d", root, raw], {
@@ -32,8 +33,15 @@ export async function mkfsFromDir(root: string, raw: string, bytes: number, dige
   });
 }
 
-export async function qcow2(raw: string, out: string, backing?: string): Promise<void> {
-  await runTool("qemu-img", ["convert", "-q", "-O", "qcow2", ...(backing ? ["-B", backing, "-F", "qcow2"] : []), "-f", "raw", raw, out]);
+/** The whole file system in `raw` as a qcow2 (the base layer). */
+export async function qcow2(raw: string, out: string): Promise<void> {
+  await runTool("qemu-img", ["convert", "-q", "-O", "qcow2", "-f", "raw", raw, out]);
+}
+
+/** A qcow2 on `parent` holding only the clusters where `raw` differs from it. */
+export async function qcow2Overlay(raw: string, out: string, parent: string): Promise<void> {
+  await runTool("qemu-img", ["create", "-q", "-f", "qcow2", "-b", raw, "-F", "raw", out]);
+  await runTool("qemu-img", ["rebase", "-q", "-f", "qcow2", "-b", parent, "-F", "qcow2", out]);
 }
 
 /** The parent layer's file system as a raw file (its whole backing chain flattened). */
