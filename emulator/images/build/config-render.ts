@@ -24,10 +24,11 @@ export interface RenderInput {
 export const MARKER_UNIT = "virtform-ready.service";
 export const MARKER_PREFIX = "virtform-ready";
 
-/** "heapMiB" -> "HEAP_MIB", "thread.pool" -> "THREAD_POOL". */
+/** "heapMiB" -> "HEAP_MIB", "threadPool" and "thread.pool" -> "THREAD_POOL". */
 export function envName(key: string): string {
   return key
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    // A word starts at a capital after two lower-case letters, so a unit like "MiB" stays one word.
+    .replace(/(?<=(?:^|[a-z0-9])[a-z0-9])(?=[A-Z])/g, "_")
     .replace(/[^A-Za-z0-9]+/g, "_")
     .toUpperCase();
 }
