@@ -1,9 +1,10 @@
-// Builds an image's variants layer by layer into the cache. A layer already cached is reused; a
-// missing one gets its root file system from mmdebstrap (its whole package set up to that layer,
-// every version pinned), its rendered files, clamped times, and is stored as qcow2 on its parent
-// (qcow2-chain.ts). Before a layer is committed, its file system's own dpkg status must list
-// exactly the locked packages.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+// Builds an image's variants layer by layer into the cache. A layer already cached is reused. A
+// missing layer that adds packages gets a root tree from mmdebstrap (its whole package set up to
+// that layer, every version pinned); the base's tree becomes a file system whole, an upper layer's
+// is synced onto a copy of its parent's file system. Rendered files go in, times are clamped, and
+// the result is stored as a qcow2 on its parent (qcow2-chain.ts). Before a layer is committed, its
+// file system's own dpkg status must list exactly the locked packages.
+import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LockedPackage } from "../../../sdk/lock.ts";
@@ -11,7 +12,7 @@ import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage
 import { cachedLayer, commitLayer, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
 import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
-import { flatten, fsBytesFor, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncInto, unmount } from "./qcow2-chain.ts";
+import { flatten, fsBytesFor, growTo, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncTree, unmount, withMounted } from "./qcow2-chain.ts";
 import { clampMtimes, contentDigest, writeRenderedFiles } from "./rootfs.ts";
 import { toolOutput } from "./tools.ts";
 
@@ -50,8 +51,6 @@ function installSignalHandlers(): void {
 export class LayerBuilder {
   private readonly ctx: BuildContext;
   private readonly work: string;
-  /** Root directories made in this run, by layer digest: an upper layer adding no packages starts from a copy. */
-  private readonly roots = new Map<string, string>();
   readonly built = new Map<string, BuiltLayer>();
   private readonly debCache: string;
 
@@ -87,35 +86,41 @@ export class LayerBuilder {
   }
 
   private async buildLayer(suite: string, layer: PlannedLayer, expected: readonly LockedPackage[]): Promise<LayerRecord> {
-    const { cache, log } = this.ctx;
-    const root = join(this.work, `root-${layer.digest.slice(7, 23)}`);
-    const parentRoot = layer.parent ? this.roots.get(layer.parent) : undefined;
-    if (layer.adds.length === 0 && parentRoot !== undefined) {
-      log(`  ${layer.role} layer: copying its parent's root (no packages added)`);
-      cpSync(parentRoot, root, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
-    } else {
+    const { cache, log, sourceDateEpoch: epoch } = this.ctx;
+    const tag = layer.digest.slice(7, 23);
+    // A layer that adds packages gets a fresh root from mmdebstrap; one that only adds files starts from its parent.
+    let root: string | undefined;
+    if (layer.adds.length > 0 || layer.parent === undefined) {
+      root = join(this.work, `root-${tag}`);
       log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
-      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, this.ctx.sourceDateEpoch);
+      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, epoch);
+    } else {
+      log(`  ${layer.role} layer: ${layer.files.length} files on its parent`);
     }
-    writeRenderedFiles(root, layer.files);
-    clampMtimes(root, this.ctx.sourceDateEpoch);
-    this.roots.set(layer.digest, root);
-    const rootfsDigest = contentDigest(root);
 
     const staging = stagingDir(cache, layer.digest);
     inFlight.dirs.add(staging);
-    const raw = join(this.work, `fs-${layer.digest.slice(7, 23)}.raw`);
-    const used = Number((await toolOutput("du", ["-sb", root])).split(/\s/)[0]);
-    const bytes = fsBytesFor(used);
+    const raw = join(this.work, `fs-${tag}.raw`);
+    let rootfsDigest: string;
     if (layer.parent === undefined) {
-      await mkfsFromDir(root, raw, bytes, layer.digest, this.ctx.sourceDateEpoch);
+      writeRenderedFiles(root!, layer.files);
+      clampMtimes(root!, epoch);
+      rootfsDigest = contentDigest(root!);
+      await mkfsFromDir(root!, raw, fsBytesFor(await usedBytes(root!)), layer.digest, epoch);
     } else {
       await flatten(layerImage(cache, layer.parent), raw);
-      const mnt = join(this.work, "mnt");
+      if (root !== undefined) await growTo(raw, fsBytesFor(await usedBytes(root)));
+      const mnt = join(this.work, `mnt-${tag}`);
       inFlight.mounts.add(mnt);
-      await syncInto(raw, root, bytes, mnt);
+      rootfsDigest = await withMounted(raw, mnt, async () => {
+        if (root !== undefined) await syncTree(root, mnt);
+        writeRenderedFiles(mnt, layer.files);
+        clampMtimes(mnt, epoch);
+        return contentDigest(mnt);
+      });
       inFlight.mounts.delete(mnt);
     }
+    if (root !== undefined) rmSync(root, { recursive: true, force: true });
     // The image's own record of what is installed, read from the file system itself.
     const installed = parseDpkgStatus(await readFileFromFs(raw, "/var/lib/dpkg/status"));
     const mismatch = compareWithLock(installed, expected.map((p): InstalledPackage => ({ name: p.name, version: p.version, architecture: p.architecture })));
@@ -144,4 +149,8 @@ export class LayerBuilder {
     rmSync(this.work, { recursive: true, force: true });
     inFlight.dirs.delete(this.work);
   }
+}
+
+async function usedBytes(root: string): Promise<number> {
+  return Number((await toolOutput("du", ["-sb", root])).split(/\s/)[0]);
 }

@@ -49,19 +49,27 @@ export async function flatten(layer: string, raw: string): Promise<void> {
   await runTool("qemu-img", ["convert", "-q", "-O", "raw", "-f", "qcow2", layer, raw]);
 }
 
-/** Makes the raw file system `raw` hold exactly the tree at `root` (it must fit; see fsBytesFor). */
-export async function syncInto(raw: string, root: string, bytes: number, mountpoint: string): Promise<void> {
-  if (statSync(raw).size < bytes) {
-    truncateSync(raw, bytes);
-    await runTool("resize2fs", ["-f", raw]); // -f: the copy is clean, it was just made from a finished layer
-  }
+/** Grows the file system in `raw` to `bytes` when it is smaller. */
+export async function growTo(raw: string, bytes: number): Promise<void> {
+  if (statSync(raw).size >= bytes) return;
+  truncateSync(raw, bytes);
+  await runTool("resize2fs", ["-f", raw]); // -f: the copy is clean, it was just made from a finished layer
+}
+
+/** Runs `fn` with the file system in `raw` mounted at `mountpoint`; unmounts whatever happens. */
+export async function withMounted<T>(raw: string, mountpoint: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(mountpoint, { recursive: true });
   await runTool("mount", ["-o", "loop", raw, mountpoint]);
   try {
-    await runTool("rsync", ["-aHAX", "--checksum", "--delete", "--numeric-ids", "--exclude=/lost+found", `${root}/`, `${mountpoint}/`]);
+    return await fn();
   } finally {
     unmount(mountpoint);
   }
+}
+
+/** Makes the tree at `target` exactly the tree at `root`, rewriting only files whose content differs. */
+export async function syncTree(root: string, target: string): Promise<void> {
+  await runTool("rsync", ["-aHAX", "--checksum", "--delete", "--numeric-ids", "--exclude=/lost+found", `${root}/`, `${target}/`]);
 }
 
 /** Synchronous, so it also runs from a signal handler. */

@@ -1,6 +1,6 @@
-// A root file system directory: the rendered files written into it, and a digest over its content
-// (paths, types, modes, owners, times, link targets and file bytes) that two builds of the same
-// layer with the same SOURCE_DATE_EPOCH must agree on.
+// A root file system tree: the rendered files written into it, times clamped, and a digest over its
+// content (paths, types, modes, owners, times, link targets and file bytes; the top lost+found left
+// out) that two builds of the same layer with the same SOURCE_DATE_EPOCH must agree on.
 import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -28,7 +28,10 @@ export function contentDigest(root: string): string {
     if (st.isSymbolicLink()) hash.update(readlinkSync(abs));
     else if (st.isFile()) hash.update(readFileSync(abs));
     else if (st.isCharacterDevice() || st.isBlockDevice()) hash.update(String(st.rdev));
-    else if (st.isDirectory()) for (const name of readdirSync(abs).sort()) walk(rel === "" ? name : `${rel}/${name}`);
+    else if (st.isDirectory()) {
+      // ext4's lost+found is the file system's, not the tree's: a directory and its mounted file system digest alike.
+      for (const name of readdirSync(abs).sort()) if (rel !== "" || name !== "lost+found") walk(rel === "" ? name : `${rel}/${name}`);
+    }
     hash.update("\n");
   };
   walk("");
@@ -39,7 +42,7 @@ export function contentDigest(root: string): string {
 export function clampMtimes(root: string, epoch: number): void {
   const walk = (abs: string) => {
     const st = lstatSync(abs);
-    if (st.isDirectory()) for (const name of readdirSync(abs)) walk(join(abs, name));
+    if (st.isDirectory()) for (const name of readdirSync(abs)) if (abs !== root || name !== "lost+found") walk(join(abs, name));
     if (st.mtimeMs / 1000 > epoch) lutimesSync(abs, epoch, epoch);
   };
   walk(root);
