@@ -76,7 +76,9 @@ export class LayerBuilder {
         continue;
       }
       const started = Date.now();
-      const cached = cachedLayer(this.ctx.cache, layer.digest);
+      // An overlay is only valid on its parent's exact bytes: above a layer rebuilt in this run, the cache is not trusted.
+      const parentRebuilt = layer.parent !== undefined && this.built.get(layer.parent)?.cached === false;
+      const cached = parentRebuilt ? undefined : cachedLayer(this.ctx.cache, layer.digest);
       const record = cached ?? (await this.buildLayer(suite, layer, layer.cumulative.map((id) => byId.get(id)!)));
       const built = { ...record, cached: cached !== undefined, seconds: (Date.now() - started) / 1000 };
       this.built.set(layer.digest, built);
