@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LockedPackage } from "../../../sdk/lock.ts";
 import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage } from "./dpkg-status.ts";
-import { cachedLayer, commitLayer, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
+import { cachedLayer, commitLayer, dropChildren, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
 import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
 import { flatten, fsBytesFor, growTo, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncTree, unmount, withMounted } from "./qcow2-chain.ts";
@@ -144,6 +144,7 @@ export class LayerBuilder {
     };
     commitLayer(cache, staging, record);
     inFlight.dirs.delete(staging);
+    for (const child of dropChildren(cache, layer.digest)) log(`  removed cached layer ${child.slice(0, 19)}: its parent was rebuilt`);
     return record;
   }
 

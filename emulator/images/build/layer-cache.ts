@@ -80,3 +80,24 @@ function isAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * Removes cached layers stored on `parent` (and theirs): an overlay is only valid on its parent's
+ * exact bytes, so when a parent is built anew (it was missing) its old children must go.
+ */
+export function dropChildren(cache: string, parent: string): string[] {
+  const records = readdirSync(cache)
+    .filter((n) => /^[0-9a-f]{64}$/.test(n))
+    .map((n) => cachedLayer(cache, `sha256:${n}`))
+    .filter((r): r is LayerRecord => r !== undefined);
+  const dropped: string[] = [];
+  const drop = (digest: string) => {
+    for (const child of records.filter((r) => r.parent === digest)) {
+      rmSync(layerDir(cache, child.digest), { recursive: true, force: true });
+      dropped.push(child.digest);
+      drop(child.digest);
+    }
+  };
+  drop(parent);
+  return dropped;
+}
