@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RenderedFile } from "../../emulator/images/build/config-render.ts";
-import { cachedLayer, commitLayer, defaultCacheDir, layerImage, stagingDir, sweepStaging } from "../../emulator/images/build/layer-cache.ts";
+import { cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../emulator/images/build/layer-cache.ts";
 import { layerDigest, planLayers } from "../../emulator/images/build/layer-plan.ts";
 import type { LockedPackage } from "../../sdk/lock.ts";
 
@@ -90,5 +90,21 @@ describe("layer cache", () => {
     mkdirSync(join(cache, `.tmp-abab-${process.ppid}`));
     expect(sweepStaging(cache)).toEqual([".tmp-abab-4194305"]);
     expect(existsSync(join(cache, `.tmp-abab-${process.ppid}`))).toBe(true);
+  });
+
+  it("a layer built anew drops the cached layers stored on it, and theirs", () => {
+    const cache = mkdtempSync(join(tmpdir(), "virtform-cache-"));
+    const d = (c: string) => `sha256:${c.repeat(64)}`;
+    const put = (digest: string, parent?: string) => {
+      const staging = stagingDir(cache, digest);
+      writeFileSync(join(staging, "layer.qcow2"), "");
+      commitLayer(cache, staging, { digest, role: "x", ...(parent ? { parent } : {}), adds: [], files: [], rootfsDigest: "", storedBytes: 0, virtualBytes: 0 });
+    };
+    put(d("a"));
+    put(d("b"), d("a"));
+    put(d("c"), d("b"));
+    put(d("e"));
+    expect(dropChildren(cache, d("a")).sort()).toEqual([d("b"), d("c")]);
+    expect([d("a"), d("b"), d("c"), d("e")].map((x) => cachedLayer(cache, x) !== undefined)).toEqual([true, false, false, true]);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { pickKernel, qemuArgs } from "../../emulator/images/build/boot-test.ts";
 import { envName, markerLine, renderVariantFiles } from "../../emulator/images/build/config-render.ts";
 import { compareWithLock, formatMismatch, parseDpkgStatus } from "../../emulator/images/build/dpkg-status.ts";
-import { mmdebstrapArgs } from "../../emulator/images/build/mmdebstrap.ts";
+import { explainFailure, mmdebstrapArgs } from "../../emulator/images/build/mmdebstrap.ts";
 import { BASE_FS_BYTES, fsBytesFor, uuidFrom } from "../../emulator/images/build/qcow2-chain.ts";
 
 describe("renderVariantFiles", () => {
@@ -67,6 +67,13 @@ describe("mmdebstrapArgs", () => {
     expect(args).toContain("--customize-hook=sync-out /var/cache/apt/archives /c/debs");
     expect(args.some((a) => a.startsWith("--include"))).toBe(false);
   });
+});
+
+describe("explainFailure", () => {
+  it.each([
+    ["E: Version '9.9-1' for 'hello' was not found\nE: Version '1' for 'tar' was not found", "the mirror does not serve hello 9.9-1, tar 1, which the lock names; run 'virtform images lock --update' to lock what it serves"],
+    ["E: Unable to locate package nosuch", undefined],
+  ])("%s", (output, expected) => expect(explainFailure(output)).toBe(expected));
 });
 
 describe("dpkg status against the lock", () => {

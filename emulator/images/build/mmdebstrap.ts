@@ -39,7 +39,20 @@ export function mmdebstrapArgs(input: MmdebstrapInput): string[] {
   ];
 }
 
-/** Runs mmdebstrap; rejects with its last lines of output when it fails. */
-export function runMmdebstrap(input: MmdebstrapInput, sourceDateEpoch: number): Promise<void> {
-  return runTool("mmdebstrap", mmdebstrapArgs(input), { SOURCE_DATE_EPOCH: String(sourceDateEpoch) });
+/** Runs mmdebstrap; rejects with its last lines of output when it fails, led by what the lock has to do with it. */
+export async function runMmdebstrap(input: MmdebstrapInput, sourceDateEpoch: number): Promise<void> {
+  try {
+    await runTool("mmdebstrap", mmdebstrapArgs(input), { SOURCE_DATE_EPOCH: String(sourceDateEpoch) });
+  } catch (err) {
+    const message = (err as Error).message;
+    const why = explainFailure(message);
+    throw new Error(why === undefined ? message : `${why}\n${message}`);
+  }
+}
+
+/** apt's "Version '9.9' for 'hello' was not found" as what it means for a lock; undefined for other failures. */
+export function explainFailure(output: string): string | undefined {
+  const missing = [...output.matchAll(/Version '([^']+)' for '([^']+)' was not found/g)].map((m) => `${m[2]} ${m[1]}`);
+  if (missing.length === 0) return undefined;
+  return `the mirror does not serve ${[...new Set(missing)].join(", ")}, which the lock names; run 'virtform images lock --update' to lock what it serves`;
 }
