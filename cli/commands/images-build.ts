@@ -202,12 +202,12 @@ export async function imagesBootTestCommand(variant: string, program: string, op
   const planned = await planFromLock(program, variant, sourceDateEpoch());
   if (planned.length > 1) throw new CliError(`${variant} names more than one variant (${planned.map((p) => `${p.image.address}:${p.variant}`).join(", ")}); name the image too`);
   const plan = planned[0]!;
-  requireRootAndTools(["qemu-system-x86_64", "qemu-img", "debugfs"]);
   const cache = resolve(options.cache ?? defaultCacheDir());
   const top = plan.layers.at(-1)!;
   if (!cachedLayer(cache, top.digest)) {
     throw new CliError(`${plan.image.address}:${plan.variant} is not built (no layer ${short(top.digest)} in ${cache}); run 'virtform images build --variant ${plan.variant}${options.cache ? ` --cache ${options.cache}` : ""}' first`);
   }
+  requireRootAndTools(["qemu-system-x86_64", "qemu-img", "debugfs"]);
   const seconds = Number(options.timeout ?? "300");
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliError(`--timeout must be a positive number of seconds, not ${options.timeout}`);
   const result = await bootTest({
