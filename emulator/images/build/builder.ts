@@ -4,7 +4,8 @@
 // is synced onto a copy of its parent's file system. Rendered files go in, times are clamped, and
 // the result is stored as a qcow2 on its parent (qcow2-chain.ts). Before a layer is committed, its
 // file system's own dpkg status must list exactly the locked packages.
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LockedPackage } from "../../../sdk/lock.ts";
@@ -14,7 +15,7 @@ import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
 import { flatten, fsBytesFor, growTo, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncTree, unmount, withMounted } from "./qcow2-chain.ts";
 import { clampMtimes, contentDigest, writeRenderedFiles } from "./rootfs.ts";
-import { toolOutput } from "./tools.ts";
+import { running, toolOutput } from "./tools.ts";
 
 export interface BuildContext {
   cache: string;
@@ -32,8 +33,28 @@ export interface BuiltLayer extends LayerRecord {
 const inFlight = { mounts: new Set<string>(), dirs: new Set<string>() };
 
 function cleanupInFlight(): void {
+  // mmdebstrap mounts /proc, /sys and devices inside its target: it is stopped (it unmounts on
+  // SIGTERM) and anything still mounted below our directories is detached before they are removed,
+  // so removing them can never reach into the host's file systems.
+  for (const child of running) child.kill("SIGTERM");
+  if (running.size > 0) spawnSync("sleep", ["2"]);
   for (const m of inFlight.mounts) unmount(m);
-  for (const d of inFlight.dirs) rmSync(d, { recursive: true, force: true });
+  for (const d of inFlight.dirs) {
+    if (unmountBelow(d)) rmSync(d, { recursive: true, force: true });
+    else process.stderr.write(`left ${d} in place: something is still mounted below it\n`);
+  }
+}
+
+/** Lazily unmounts every mount below `dir`; false when one stays. */
+function unmountBelow(dir: string): boolean {
+  const below = () =>
+    readFileSync("/proc/mounts", "utf8")
+      .split("\n")
+      .map((line) => line.split(" ")[1]?.replace(/\\040/g, " "))
+      .filter((m): m is string => m !== undefined && m.startsWith(`${dir}/`))
+      .sort((a, b) => b.length - a.length);
+  for (const m of below()) spawnSync("umount", ["-l", m], { stdio: "ignore" });
+  return below().length === 0;
 }
 
 let handlersInstalled = false;
@@ -148,9 +169,12 @@ export class LayerBuilder {
     return record;
   }
 
+  /** Removes this run's work and any staging a failed layer left (nothing committed is touched). */
   close(): void {
-    rmSync(this.work, { recursive: true, force: true });
-    inFlight.dirs.delete(this.work);
+    for (const m of inFlight.mounts) unmount(m);
+    for (const d of inFlight.dirs) if (unmountBelow(d)) rmSync(d, { recursive: true, force: true });
+    inFlight.mounts.clear();
+    inFlight.dirs.clear();
   }
 }
 
