@@ -75,7 +75,7 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
     // The image's own dpkg status is the lock's set: names, versions, architectures.
     const lock = JSON.parse(readFileSync(join(dir, "virtform.lock"), "utf8")) as { images: Record<string, Record<string, { packages: { name: string; version: string; architecture: string }[] }>> };
     const locked = lock.images["image.tiny"]!.a!.packages.map((p) => `${p.name}=${p.version}:${p.architecture}`).sort();
-    const installed = parseDpkgStatus(readFromImage(a!.artifact, "/var/lib/dpkg/status")).map((p) => `${p.name}=${p.version}:${p.architecture}`);
+    const installed = parseDpkgStatus(readFromImage(a!.artifact, "/var/lib/dpkg/status")).map((p) => `${p.name}=${p.version}:${p.architecture}`).sort();
     expect(installed).toEqual(locked);
     expect(readFromImage(a!.artifact, "/etc/virtform/variant.env")).toContain("HEAP_MIB='64'\n");
     // Overlays hold what their layer changed: the files-only variant layer a few MiB, not the 300+ MiB below it.
