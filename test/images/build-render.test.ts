@@ -1,6 +1,7 @@
 // Image builds, the pure parts: the files a variant's config renders to, the mmdebstrap command a
 // package list becomes, the dpkg status check, and the boot test's choice of kernel.
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SOURCE_DATE_EPOCH, sourceDateEpoch } from "../../cli/commands/images-build.ts";
 import { pickKernel, qemuArgs } from "../../emulator/images/build/boot-test.ts";
 import { envName, markerLine, renderVariantFiles } from "../../emulator/images/build/config-render.ts";
 import { compareWithLock, formatMismatch, parseDpkgStatus } from "../../emulator/images/build/dpkg-status.ts";
@@ -118,4 +119,13 @@ describe("boot test and file system helpers", () => {
   ])("a file system for %d used bytes has %d bytes", (used, bytes) => expect(fsBytesFor(used)).toBe(bytes));
 
   it("derives a stable UUID from a digest", () => expect(uuidFrom(`sha256:${"0123456789abcdef".repeat(4)}`)).toBe("01234567-89ab-4def-8123-456789abcdef"));
+});
+
+describe("SOURCE_DATE_EPOCH", () => {
+  it.each([
+    [undefined, DEFAULT_SOURCE_DATE_EPOCH],
+    ["", DEFAULT_SOURCE_DATE_EPOCH],
+    ["1700000000", 1700000000],
+  ])("%s gives %d", (value, epoch) => expect(sourceDateEpoch(value === undefined ? {} : { SOURCE_DATE_EPOCH: value })).toBe(epoch));
+  it("refuses what is not whole seconds", () => expect(() => sourceDateEpoch({ SOURCE_DATE_EPOCH: "yesterday" })).toThrow(/SOURCE_DATE_EPOCH must be seconds since 1970/));
 });
