@@ -2,6 +2,7 @@
 // qcow2 image in the layer cache, and boot one under QEMU to prove it.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootTest } from "../../emulator/images/build/boot-test.ts";
 import { LayerBuilder, type BuiltLayer } from "../../emulator/images/build/builder.ts";
@@ -119,8 +120,11 @@ export async function imagesBuildCommand(program: string, options: BuildOptions)
       try {
         results.push({ plan, layers: await builder.buildFor(suite, plan.layers, plan.entry.packages) });
       } catch (err) {
+        const message = (err as Error).message;
+        // The tools' own words for a full disk are deep in their output: say it first, with where.
+        const full = /No space left on device|ENOSPC/.test(message) ? `no space left on the device holding ${cache} or ${tmpdir()}\n` : "";
         throw new DiagnosticsError(
-          [{ severity: "error", address: plan.image.address, path: `variants.${plan.variant}`, ...(plan.image.source ? { source: plan.image.source } : {}), message: `cannot build ${plan.image.address}:${plan.variant}: ${(err as Error).message}` }],
+          [{ severity: "error", address: plan.image.address, path: `variants.${plan.variant}`, ...(plan.image.source ? { source: plan.image.source } : {}), message: `cannot build ${plan.image.address}:${plan.variant}: ${full}${message}` }],
           "image build failed",
         );
       }

@@ -3,7 +3,7 @@
 // that differ only in config, so they share the base and the common layer and each has an overlay
 // holding its rendered files. Needs root, the tools and the mirror: skipped elsewhere, fails under CI.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -135,4 +135,21 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
     expect(r.stdout).toMatch(/^image\.tiny:a booted: marker after \d+\.\d s\n/);
     expect(r.stdout).toContain(`virtform-ready image=tiny variant=a digest=${digest}`);
   }, 300_000);
+});
+
+describe.skipIf(!ready)("images build into a full cache", () => {
+  it("fails naming the variant and the full device, and leaves no layer or staging behind", async () => {
+    const small = join(dir, "small-cache");
+    mkdirSync(small);
+    expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", small]).status).toBe(0);
+    try {
+      const r = await runCli(dir, ["images", "build", "--cache", small, "--variant", "a"], REAL);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot build image.tiny:a: no space left on the device holding ${small}`);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(readdirSync(small).filter((n) => n !== "debs")).toEqual([]);
+    } finally {
+      spawnSync("umount", [small]);
+    }
+  }, 600_000);
 });
