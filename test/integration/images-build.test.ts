@@ -59,15 +59,20 @@ function readFromImage(image: string, path: string): string {
   return out.stdout;
 }
 
+/** The program and its lock in the test's directory (each suite can run alone). */
+async function lockProgram(heapB: number): Promise<void> {
+  if (!existsSync(join(dir, "node_modules"))) symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
+  writeProgram(dir, program(heapB));
+  expect((await runCli(dir, ["images", "lock"], REAL)).code).toBe(0);
+}
+
 const layerDirs = () => readdirSync(cache).filter((n) => /^[0-9a-f]{64}$/.test(n));
 
 describe.skipIf(!ready)("images build on the Debian mirror", () => {
   let first: Manifest;
 
   it("builds both variants as base -> common -> variant chains holding exactly the locked packages", async () => {
-    symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
-    writeProgram(dir, program(128));
-    expect((await runCli(dir, ["images", "lock"], REAL)).code).toBe(0);
+    await lockProgram(128);
     first = await build();
     const [a, b] = first.variants;
     expect(a!.layers.map((l) => l.role)).toEqual(["base", "common", "variant"]);
@@ -139,6 +144,7 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
 
 describe.skipIf(!ready)("images build into a full cache", () => {
   it("fails naming the variant and the full device, and leaves no layer or staging behind", async () => {
+    await lockProgram(128);
     const small = join(dir, "small-cache");
     mkdirSync(small);
     expect(spawnSync("mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", small]).status).toBe(0);
