@@ -202,7 +202,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--show-secrets", "print outputs that hold secrets in the list and JSON too (one output named is always printed)")
     .action(run((name: string | undefined, options: { stack?: string; json?: boolean; showSecrets?: boolean }) => outputCommand(name, options)));
 
-  const images = cli.command("images").description("Image variants: resolve against a package catalog, lock, diff, why");
+  const images = cli.command("images").description("Image variants: resolve against a package catalog, lock, diff, why, build, boot-test");
   const packagesOption = ["--packages <files...>", "Debian Packages files to resolve against (default: the system apt lists)"] as const;
   images
     .command("resolve")
@@ -239,6 +239,24 @@ export async function main(argv: string[]): Promise<number> {
     .action(
       run((pkg: string, program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => imagesWhyCommand(pkg, program, options)),
     );
+
+  images
+    .command("build")
+    .description("Build each locked variant as a layered qcow2 image (base, common, variant) in the layer cache; needs root and mmdebstrap")
+    .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
+    .option("--variant <name>", 'one variant ("heavy" or "image.appserver:heavy")')
+    .option("--out <dir>", "write a link to each variant's image and build.json here")
+    .option("--cache <dir>", "the layer cache (default: ~/.cache/virtform/images)")
+    .option("--json", "print JSON")
+    .action(run(async (program: string, options: { variant?: string; out?: string; cache?: string; json?: boolean }) => (await import("./commands/images-build.ts")).imagesBuildCommand(program, options)));
+  images
+    .command("boot-test")
+    .description("Boot a built variant under QEMU (TCG) and wait for its marker on the serial console")
+    .argument("<variant>", '"heavy" or "image.appserver:heavy"')
+    .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
+    .option("--cache <dir>", "the layer cache (default: ~/.cache/virtform/images)")
+    .option("--timeout <seconds>", "give up after this long", "300")
+    .action(run(async (variant: string, program: string, options: { cache?: string; timeout?: string }) => (await import("./commands/images-build.ts")).imagesBootTestCommand(variant, program, options)));
 
   const emulator = cli.command("emulator").description("The embedded emulator");
   emulator

@@ -28,13 +28,13 @@ export interface CatalogOptions {
   packages?: string[];
 }
 
-interface ProgramImage {
+export interface ProgramImage {
   address: string;
   inputs: ImageInputs;
   source?: SourceLocation;
 }
 
-async function programImages(program: string): Promise<ProgramImage[]> {
+export async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
   const pulumiDir = pulumiProjectDir(program, undefined);
   const evaluated = pulumiDir ? await loadPulumiProgram(pulumiDir, { locks: false }) : await runProgram(program, { locks: false });
@@ -96,7 +96,7 @@ function resolveOrFail(catalog: LoadedCatalog, image: ProgramImage, variant: str
 }
 
 /** "heavy", "appserver:heavy" or "image.appserver:heavy" -> matching (image, variant) pairs. */
-function selectVariants(images: ProgramImage[], selector: string | undefined): { image: ProgramImage; variant: string }[] {
+export function selectVariants(images: ProgramImage[], selector: string | undefined): { image: ProgramImage; variant: string }[] {
   const all = images.flatMap((image) => Object.keys(image.inputs.variants).map((variant) => ({ image, variant })));
   if (selector === undefined) return all;
   const [imagePart, variantPart] = selector.includes(":") ? selector.split(":", 2) : [undefined, selector];
@@ -116,7 +116,7 @@ function layersOf(variants: Record<string, LockedVariant>): ImageLayers {
   );
 }
 
-const short = (digest: string) => digest.slice(0, "sha256:".length + 12);
+export const short = (digest: string) => digest.slice(0, "sha256:".length + 12);
 
 // ---------------------------------------------------------------------------------------------
 // images resolve
@@ -237,7 +237,7 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-function readLockOrFail(path: string): LockFile | undefined {
+export function readLockOrFail(path: string): LockFile | undefined {
   try {
     return readLock(path);
   } catch (err) {

@@ -1,0 +1,110 @@
+// Image builds, the pure parts: which layers each variant is made of, what their digests cover, and
+// the cache's directories (staging renamed into place; leftovers of dead builds swept).
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { RenderedFile } from "../../emulator/images/build/config-render.ts";
+import { cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../emulator/images/build/layer-cache.ts";
+import { layerDigest, planLayers } from "../../emulator/images/build/layer-plan.ts";
+import type { LockedPackage } from "../../sdk/lock.ts";
+
+const pkg = (name: string, version = "1", base = false): LockedPackage => ({
+  name,
+  version,
+  architecture: "amd64",
+  installedKiB: 10,
+  ...(base ? { base: true as const } : {}),
+  reason: base ? { kind: "base", base: "debian-12" } : { kind: "requested" },
+});
+const BASE = [pkg("libc6", "2.36", true), pkg("dpkg", "1.21", true)];
+const file = (content: string): RenderedFile => ({ path: "/etc/virtform/variant.env", mode: 0o644, content });
+
+describe("planLayers", () => {
+  const variants = {
+    light: [...BASE, pkg("tomcat10", "10.1"), pkg("openjdk", "17")],
+    heavy: [...BASE, pkg("tomcat10", "10.1"), pkg("openjdk", "17"), pkg("exporter", "1.5")],
+  };
+  const files = { light: [file("HEAP=512\n")], heavy: [file("HEAP=8192\n")] };
+  const plan = planLayers(variants, files, 0);
+
+  it("stacks base, common and variant layers; the lower two are the same layer in every variant", () => {
+    expect(plan.light!.map((l) => l.role)).toEqual(["base", "common", "variant"]);
+    expect(plan.light!.map((l) => l.adds)).toEqual([["dpkg=1.21", "libc6=2.36"], ["openjdk=17", "tomcat10=10.1"], []]);
+    expect(plan.heavy!.map((l) => l.adds)[2]).toEqual(["exporter=1.5"]);
+    expect(plan.heavy![0]!.digest).toBe(plan.light![0]!.digest);
+    expect(plan.heavy![1]!.digest).toBe(plan.light![1]!.digest);
+    expect(plan.heavy![2]!.digest).not.toBe(plan.light![2]!.digest);
+    expect(plan.heavy![2]!.parent).toBe(plan.heavy![1]!.digest);
+    expect(plan.heavy![2]!.cumulative).toEqual(["dpkg=1.21", "exporter=1.5", "libc6=2.36", "openjdk=17", "tomcat10=10.1"]);
+  });
+
+  it("a config change rebuilds only the variant's own layer", () => {
+    const changed = planLayers(variants, { ...files, light: [file("HEAP=1024\n")] }, 0);
+    expect(changed.light!.map((l) => l.digest).slice(0, 2)).toEqual(plan.light!.map((l) => l.digest).slice(0, 2));
+    expect(changed.light![2]!.digest).not.toBe(plan.light![2]!.digest);
+    expect(changed.heavy!.map((l) => l.digest)).toEqual(plan.heavy!.map((l) => l.digest));
+  });
+
+  it("one variant alone has no common layer: its packages are one layer on the base", () => {
+    const one = planLayers({ light: variants.light }, {}, 0);
+    expect(one.light!.map((l) => [l.role, l.adds.length])).toEqual([
+      ["base", 2],
+      ["variant", 2],
+    ]);
+  });
+});
+
+describe("layerDigest covers the parent, the packages, the files and SOURCE_DATE_EPOCH", () => {
+  const at = { parent: "sha256:p", adds: ["a=1", "b=2"], files: [file("x")], sourceDateEpoch: 1 };
+  const d = layerDigest(at);
+  it.each([
+    ["another parent", { ...at, parent: "sha256:q" }],
+    ["no parent", { ...at, parent: undefined }],
+    ["another version", { ...at, adds: ["a=1", "b=3"] }],
+    ["another file content", { ...at, files: [file("y")] }],
+    ["another file mode", { ...at, files: [{ ...file("x"), mode: 0o600 }] }],
+    ["another epoch", { ...at, sourceDateEpoch: 2 }],
+  ])("%s changes it", (_label, input) => expect(layerDigest(input)).not.toBe(d));
+  it("the order packages are listed in does not", () => expect(layerDigest({ ...at, adds: ["b=2", "a=1"] })).toBe(d));
+});
+
+describe("layer cache", () => {
+  it("defaults to ~/.cache/virtform/images, or under XDG_CACHE_HOME", () => {
+    expect(defaultCacheDir({ XDG_CACHE_HOME: "/x" })).toBe("/x/virtform/images");
+    expect(defaultCacheDir({})).toMatch(/\/\.cache\/virtform\/images$/);
+  });
+
+  it("a layer is found only once its staging directory is committed, and dead builds' staging is swept", () => {
+    const cache = mkdtempSync(join(tmpdir(), "virtform-cache-"));
+    const digest = `sha256:${"ab".repeat(32)}`;
+    const staging = stagingDir(cache, digest);
+    writeFileSync(join(staging, "layer.qcow2"), "qcow2");
+    expect(cachedLayer(cache, digest)).toBeUndefined();
+    commitLayer(cache, staging, { digest, role: "base", adds: [], files: [], rootfsDigest: "sha256:r", storedBytes: 5, virtualBytes: 5 });
+    expect(cachedLayer(cache, digest)?.rootfsDigest).toBe("sha256:r");
+    expect(layerImage(cache, digest)).toBe(join(cache, "ab".repeat(32), "layer.qcow2"));
+    expect(existsSync(staging)).toBe(false);
+    // A process id no live process has (above the kernel's pid_max), and our parent's, which is alive.
+    mkdirSync(join(cache, ".tmp-abab-4194305"));
+    mkdirSync(join(cache, `.tmp-abab-${process.ppid}`));
+    expect(sweepStaging(cache)).toEqual([".tmp-abab-4194305"]);
+    expect(existsSync(join(cache, `.tmp-abab-${process.ppid}`))).toBe(true);
+  });
+
+  it("a layer built anew drops the cached layers stored on it, and theirs", () => {
+    const cache = mkdtempSync(join(tmpdir(), "virtform-cache-"));
+    const d = (c: string) => `sha256:${c.repeat(64)}`;
+    const put = (digest: string, parent?: string) => {
+      const staging = stagingDir(cache, digest);
+      writeFileSync(join(staging, "layer.qcow2"), "");
+      commitLayer(cache, staging, { digest, role: "x", ...(parent ? { parent } : {}), adds: [], files: [], rootfsDigest: "", storedBytes: 0, virtualBytes: 0 });
+    };
+    put(d("a"));
+    put(d("b"), d("a"));
+    put(d("c"), d("b"));
+    put(d("e"));
+    expect(dropChildren(cache, d("a")).sort()).toEqual([d("b"), d("c")]);
+    expect([d("a"), d("b"), d("c"), d("e")].map((x) => cachedLayer(cache, x) !== undefined)).toEqual([true, false, false, true]);
+  });
+});
