@@ -4,14 +4,14 @@ import { runProgram } from "../program-runner.ts";
 import { CliError } from "../cli-error.ts";
 import { componentTree, type ComponentNode } from "../pulumi/components.ts";
 import { pulumiProjectDir } from "../pulumi/project.ts";
-import { loadPulumiProgram } from "../pulumi/run-program.ts";
+import { loadPulumi } from "../pulumi/load-lazily.ts";
 
 export async function graphCommand(program: string, options: { format?: string; pulumi?: string | boolean; stack?: string }): Promise<number> {
   const format = options.format ?? "dot";
   if (format !== "dot" && format !== "mermaid") throw new CliError(`--format is dot or mermaid, not ${format}`);
   // Edges do not depend on which packages a variant resolves to: no lock or catalog is needed.
   const pulumiDir = pulumiProjectDir(program, options.pulumi);
-  const loaded = pulumiDir ? await loadPulumiProgram(pulumiDir, options) : await runProgram(program, { locks: false });
+  const loaded = pulumiDir ? await loadPulumi(pulumiDir, options) : await runProgram(program, { locks: false });
   const { resources, name } = loaded;
   const tree = componentTree("parents" in loaded ? (loaded.parents as Record<string, string[]>) : {});
   const lines: string[] = [];

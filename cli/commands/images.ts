@@ -22,7 +22,7 @@ import {
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
-import { loadPulumiProgram } from "../pulumi/run-program.ts";
+import { loadPulumi } from "../pulumi/load-lazily.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -37,7 +37,7 @@ export interface ProgramImage {
 export async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
   const pulumiDir = pulumiProjectDir(program, undefined);
-  const evaluated = pulumiDir ? await loadPulumiProgram(pulumiDir, { locks: false }) : await runProgram(program, { locks: false });
+  const evaluated = pulumiDir ? await loadPulumi(pulumiDir, { locks: false }) : await runProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));

@@ -26,7 +26,7 @@ import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
 import { checkStateKinds } from "../state-check.ts";
 import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
-import { loadPulumiProgram } from "../pulumi/run-program.ts";
+import { loadPulumi } from "../pulumi/load-lazily.ts";
 import { renderComponentsText } from "../pulumi/components.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
@@ -146,7 +146,7 @@ async function withSession<T>(
   } else if (options.destroy && options.stack) {
     stack = options.stack;
   } else {
-    const load = pulumiDir ? loadPulumiProgram(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
+    const load = pulumiDir ? loadPulumi(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
     const program: EvaluatedStack | undefined = await load.catch((err: unknown) => {
       // destroy works from state alone when the program is gone
       if (options.destroy && err instanceof CliError && err.message.includes("not found")) {

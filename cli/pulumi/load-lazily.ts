@@ -1,0 +1,8 @@
+// The Pulumi host (its gRPC server, the SDK's stubs) is loaded only by a command that runs a Pulumi
+// program: every other command starts without it (about 50 ms each).
+import type { loadPulumiProgram } from "./run-program.ts";
+
+export async function loadPulumi(...args: Parameters<typeof loadPulumiProgram>): ReturnType<typeof loadPulumiProgram> {
+  const { loadPulumiProgram: load } = await import("./run-program.ts");
+  return load(...args);
+}
