@@ -94,7 +94,6 @@ export class HttpBackend implements Backend {
     return (await this.request<{ items: CapacityRow[] }>("GET", "/capacity")).items;
   }
 
-  /** The object a create with this idempotency key made, if any: crash recovery over HTTP. */
   /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps. */
   async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
     if (kind !== "Volume" && kind !== "Snapshot") return undefined;
@@ -106,6 +105,7 @@ export class HttpBackend implements Backend {
     return data?.volumes.find((v) => v.id === id)?.mappedBytes;
   }
 
+  /** The object a create with this idempotency key made, if any: crash recovery over HTTP. */
   async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
     try {
       return await this.request<BackendObject>("GET", `/tokens/${encodeURIComponent(`${kind}:${token}`)}`);
