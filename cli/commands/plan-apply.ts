@@ -195,8 +195,10 @@ async function withSession<T>(
     const planState = forkState(state);
     for (const record of records) applyRecord(planState, record);
     planState.serial = state.serial; // the plan is made against the persisted serial
-    const plan = options.refreshOnly
-      ? { ...makePlan(planState, [], outputs, { kinds: kindInfo }), changes: [], outputChanges: [] }
+    // A refresh changes no resource: its plan is empty (not a plan against an empty program, which a
+    // protected resource in state would refuse as a deletion).
+    const plan: Plan = options.refreshOnly
+      ? { stack: planState.stack, lineage: planState.lineage, serial: planState.serial, changes: [], outputs, outputChanges: [] }
       : makePlan(planState, resources, outputs, {
           kinds: kindInfo,
           destroy: options.destroy ?? false,
