@@ -2,25 +2,16 @@
 // (@pulumi/pulumi/cmd/run). It records what the program registers and answers each registration
 // with what `answer` says; it performs nothing itself. Written on the proto stubs @pulumi/pulumi
 // ships, with the grpc-js they resolve, so messages and server are one version.
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { fromWire, toWire } from "../../provider/pulumi/property-values.ts";
+import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "../../provider/pulumi/sdk-proto.ts";
 import type { Value } from "../../engine/model.ts";
 
-const stubs = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi/proto/resource_grpc_pb.js"));
-const grpc = stubs("@grpc/grpc-js") as typeof grpcTypes;
-const resourceServices = stubs("./resource_grpc_pb.js");
-const engineServices = stubs("./engine_grpc_pb.js");
-const resourceProto = stubs("./resource_pb.js");
-const engineProto = stubs("./engine_pb.js");
-const structProto = stubs("google-protobuf/google/protobuf/struct_pb.js");
-const emptyProto = stubs("google-protobuf/google/protobuf/empty_pb.js");
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- protobuf messages are untyped JavaScript here */
-type Message = any;
-type Call = { request: Message };
-type Callback = (err: grpcTypes.ServiceError | null, reply?: Message) => void;
+const resourceServices = pulumiProto("./resource_grpc_pb.js");
+const engineServices = pulumiProto("./engine_grpc_pb.js");
+const resourceProto = pulumiProto("./resource_pb.js");
+const engineProto = pulumiProto("./engine_pb.js");
 
 /** One RegisterResource call, unpacked. */
 export interface Registration {
@@ -93,12 +84,12 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         callback(null, fn(call.request));
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        callback({ name: "Error", message, code: grpc.status.UNKNOWN, details: message, metadata: new grpc.Metadata() });
+        callback(grpcError(grpc.status.UNKNOWN, message));
       }
     };
   const unimplemented = (what: string) => (_call: Call, callback: Callback) => {
     const message = `virtform's resource monitor does not implement ${what}`;
-    callback({ name: "Error", message, code: grpc.status.UNIMPLEMENTED, details: message, metadata: new grpc.Metadata() });
+    callback(grpcError(grpc.status.UNIMPLEMENTED, message));
   };
 
   const monitor = {

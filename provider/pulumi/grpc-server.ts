@@ -3,7 +3,6 @@
 // UNIMPLEMENTED, ignores Configure's settings, drops `stables`, sends no detailed diff, hides the
 // preview flag from Create/Update and throws on outputs holding undefined. Each method here unpacks
 // the request, calls PulumiResourceProvider, and packs the reply.
-import { createRequire } from "node:module";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";
@@ -11,22 +10,13 @@ import { VirtformProvider } from "../virtform-provider.ts";
 import { acquireLockNow, LockedError, type StateLock } from "../../engine/state-lock.ts";
 import { PulumiResourceProvider, ResourceProviderError, type PropertyDiffKind, type Wire } from "./resource-provider.ts";
 import { fromWire } from "./property-values.ts";
+import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "./sdk-proto.ts";
 import { join, resolve } from "node:path";
 import { readFileSync } from "node:fs";
 
-// The stubs and grpc-js as @pulumi/pulumi resolves them, so messages and server are one version.
-const stubs = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi/proto/provider_grpc_pb.js"));
-const grpc = stubs("@grpc/grpc-js") as typeof grpcTypes;
-const services = stubs("./provider_grpc_pb.js");
-const proto = stubs("./provider_pb.js");
-const pluginProto = stubs("./plugin_pb.js");
-const structProto = stubs("google-protobuf/google/protobuf/struct_pb.js");
-const emptyProto = stubs("google-protobuf/google/protobuf/empty_pb.js");
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- protobuf messages are untyped JavaScript here */
-type Message = any;
-type Call = { request: Message };
-type Callback = (err: grpcTypes.ServiceError | null, reply?: Message) => void;
+const services = pulumiProto("./provider_grpc_pb.js");
+const proto = pulumiProto("./provider_pb.js");
+const pluginProto = pulumiProto("./plugin_pb.js");
 
 const DIFF_KIND: Record<PropertyDiffKind, number> = {
   add: proto.PropertyDiff.Kind.ADD,
@@ -60,7 +50,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
           (reply) => callback(null, reply),
           (err: unknown) => {
             const message = describeError(err);
-            callback({ name: "Error", message, code: grpc.status.UNKNOWN, details: message, metadata: new grpc.Metadata() });
+            callback(grpcError(grpc.status.UNKNOWN, message));
           },
         );
     };

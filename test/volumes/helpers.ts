@@ -18,7 +18,7 @@ export const NBD_CLIENT_TOOLS = ["qemu-io", "qemu-img", "nbdinfo", "nbdcopy"];
 export const hasNbdClients = NBD_CLIENT_TOOLS.every(hasTool);
 /** Whether to run the real-client suites: skipped on a machine without the tools, but under CI a
  *  missing tool fails them instead. */
-export const runNbdClientTests = hasNbdClients || process.env.CI === "true";
+export const runNbdClientTests = hasNbdClients || Boolean(process.env.CI);
 
 export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), `virtform-${prefix}-`));
