@@ -131,11 +131,20 @@ function typeOf(s: Schema): string {
 
 function bounds(s: Schema): string {
   const parts: string[] = [];
-  if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
-  if (s.exclusiveMinimum !== undefined) parts.push(`> ${s.exclusiveMinimum}`);
-  if (s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER) parts.push(`≤ ${s.maximum}`);
-  if (s.exclusiveMaximum !== undefined) parts.push(`< ${s.exclusiveMaximum}`);
+  if (s.minimum !== undefined) parts.push(`≥ ${number(s.minimum)}`);
+  if (s.exclusiveMinimum !== undefined) parts.push(`> ${number(s.exclusiveMinimum)}`);
+  if (s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER) parts.push(`≤ ${number(s.maximum)}`);
+  if (s.exclusiveMaximum !== undefined) parts.push(`< ${number(s.exclusiveMaximum)}`);
   return parts.join(", ");
+}
+
+// Sizes are in GiB, so their bounds are often binary fractions (1 MiB is 0.0009765625 GiB): print
+// those as the fraction a reader recognises.
+function number(n: number): string {
+  if (Number.isInteger(n) || String(n).length <= 6) return String(n);
+  const over1024 = n * 1024;
+  if (Number.isInteger(over1024)) return `${over1024}/1024`;
+  return String(n);
 }
 
 function lengths(s: Schema): string {

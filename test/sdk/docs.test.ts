@@ -23,7 +23,7 @@ describe("docs/kinds.md", () => {
     }
     expect(text).toMatch(/\| `userData` \| string \| no \| {2}\| replace \| yes \|/);
     expect(text).toMatch(/\| `overcommit` \| number ≥ 1, ≤ 20 \| no \| `1` \| in-place \|/);
-    expect(text).toMatch(/\| `devices\[\]\.sizeGiB` \| number ≥ 0\.0009765625, ≤ 1048576 \| yes \|/);
+    expect(text).toMatch(/\| `devices\[\]\.sizeGiB` \| number ≥ 1\/1024, ≤ 1048576 \| yes \|/);
   });
 });
 
