@@ -1,0 +1,175 @@
+// One conformance suite every backend runs (as Terraform's statemgr.TestFull): lifecycle of every
+// kind through plan and apply, the Backend seam itself, the storage semantics of the seed (local
+// disks, volume bytes, multi-attach, read-only), grow and shrink rules, capacity and placement
+// refusals, drift made behind virtform's back, and convergence after a run killed at a state record.
+// Each test opens a world of its own (target.ts) and drives it through `virtform` in process.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { FileStateStore } from "../../engine/state-file.ts";
+import type { State } from "../../engine/state.ts";
+import { isNotFound } from "../../provider/backend.ts";
+import { TAG } from "../../provider/virtform-provider.ts";
+import type { KindName } from "../../sdk/kinds/index.ts";
+import { virtform, virtformKilledAt } from "./cli.ts";
+import type { ConformanceTarget, ConformanceWorld, Revision } from "./target.ts";
+
+const MiB = 1024 * 1024;
+const STACK = "conformance";
+const KINDS: KindName[] = ["Cluster", "Image", "StoragePool", "Volume", "Snapshot", "Instance", "Attachment"];
+
+/** A program of the stack: `web` (cluster), `fast` (pool) and `img` (image) declared by the target, then `body`. */
+function program(world: ConformanceWorld, body: string, revision: Revision = 1): string {
+  const d = world.declarations;
+  return `import { stack } from "virtform";
+export default stack(${JSON.stringify(STACK)}, (s) => {
+  const web = ${d.cluster("web", revision)};
+  const fast = ${d.pool("fast", revision)};
+  const img = ${d.image("app", revision)};
+${body}
+});
+`;
+}
+
+function write(world: ConformanceWorld, body: string, revision: Revision = 1): void {
+  writeFileSync(join(world.dir, "infra.ts"), program(world, body, revision));
+}
+
+async function run(world: ConformanceWorld, args: string[]) {
+  const result = await virtform(world, args);
+  return { ...result, output: result.stdout + result.stderr };
+}
+
+/** Writes the program and applies it; it must succeed. */
+async function apply(world: ConformanceWorld, body: string, revision: Revision = 1): Promise<State> {
+  write(world, body, revision);
+  const applied = await run(world, ["apply", "--yes"]);
+  expect(applied.code, applied.output).toBe(0);
+  return state(world);
+}
+
+/** `plan --detailed-exitcode`: 0 no changes, 2 changes, 1 refused. */
+async function plan(world: ConformanceWorld) {
+  return run(world, ["plan", "--detailed-exitcode"]);
+}
+
+async function expectNoChanges(world: ConformanceWorld): Promise<void> {
+  const planned = await plan(world);
+  expect(planned.code, planned.output).toBe(0);
+}
+
+function state(world: ConformanceWorld): State {
+  return new FileStateStore(join(world.dir, ".virtform", "state", `${STACK}.json`), STACK).loadSync();
+}
+
+function idOf(s: State, address: string): string {
+  const resource = s.resources[address];
+  if (!resource) throw new Error(`state holds no ${address} (it holds ${Object.keys(s.resources).join(", ")})`);
+  return resource.id;
+}
+
+/** Every object the backend holds for the stack, as "Kind address" sorted. */
+async function ownedObjects(world: ConformanceWorld): Promise<string[]> {
+  const found: string[] = [];
+  for (const kind of KINDS) {
+    for (const object of await world.backend.list!(kind, { tags: { [TAG.stack]: STACK } })) found.push(`${kind} ${object.tags?.[TAG.address]}`);
+  }
+  return found.sort();
+}
+
+function stateObjects(s: State): string[] {
+  return Object.entries(s.resources)
+    .map(([address, r]) => `${r.kind} ${address}`)
+    .sort();
+}
+
+const filled = (byte: number, length: number) => Buffer.alloc(length, byte);
+
+/** An instance group of `count` small instances with a 64 MiB local disk, and what else `extra` declares. */
+const group = (name: string, count: number, extra = "") =>
+  `  const ${name} = web.instances(${JSON.stringify(name)}, { count: ${count}, image: img.variant("light"), vcpu: 1, memoryGiB: 1, localDiskGiB: 0.0625${extra} });`;
+
+export function backendConformance(target: ConformanceTarget): void {
+  describe(`backend conformance: ${target.name}`, () => {
+    const worlds: ConformanceWorld[] = [];
+    const open = async () => {
+      const world = await target.open();
+      worlds.push(world);
+      return world;
+    };
+    afterEach(async () => {
+      for (const world of worlds.splice(0)) await world.dispose();
+    });
+
+    it("creates, updates in place and destroys every kind through plan and apply, and a second plan changes nothing", async () => {
+      const world = await open();
+      const body = (mode: string, protect: boolean, vcpu: number) => `${group("app", 1, `, vcpu: ${vcpu}`).replace("vcpu: 1, ", "")}
+  const data = fast.volume("data", { sizeGiB: ${vcpu === 1 ? 0.125 : 0.25} });
+  data.snapshot("snap", { deleteProtection: ${protect} });
+  data.attachTo(app, { mode: "${mode}" });`;
+      const first = await apply(world, body("read-write", true, 1));
+      await expectNoChanges(world);
+      expect(await ownedObjects(world)).toEqual(stateObjects(first));
+      for (const [address, resource] of Object.entries(first.resources)) {
+        const object = await world.backend.get(resource.kind as KindName, resource.id);
+        expect(object, address).not.toBeNull();
+        expect(object!.tags?.[TAG.address]).toBe(address);
+      }
+
+      // Revision 2 of the target's cluster, pool and image; a volume grown, a snapshot unprotected,
+      // an instance resized (a restart); an attachment made read-only (a replacement).
+      const second = await apply(world, body("read-only", false, 2), 2);
+      await expectNoChanges(world);
+      for (const address of ["cluster.web", "pool.fast", "image.app", "volume.data", "snapshot.snap", "instances.web/app[0]"]) {
+        expect(idOf(second, address), `${address} is updated, not replaced`).toBe(idOf(first, address));
+      }
+      const seen = async (kind: KindName, address: string) => (await world.backend.get(kind, idOf(second, address)))!;
+      expect((await seen("Volume", "volume.data")).spec.sizeGiB).toBe(0.25);
+      expect((await seen("Snapshot", "snapshot.snap")).spec.deleteProtection).toBe(false);
+      expect((await seen("Instance", "instances.web/app[0]")).spec.vcpu).toBe(2);
+      expect((await seen("Instance", "instances.web/app[0]")).outputs.state).toBe("running");
+      expect(Object.keys((await seen("Image", "image.app")).outputs.variants as object).sort()).toEqual(["heavy", "light"]);
+      expect((await seen("Attachment", "attachment.data@web/app[0]")).spec.mode).toBe("read-only");
+      expect(await ownedObjects(world)).toEqual(stateObjects(second));
+
+      const destroyed = await run(world, ["destroy", "--yes"]);
+      expect(destroyed.code, destroyed.output).toBe(0);
+      expect(await ownedObjects(world)).toEqual([]);
+      for (const resource of Object.values(second.resources)) expect(await world.backend.get(resource.kind as KindName, resource.id)).toBeNull();
+    });
+
+    it("keeps the Backend contract: idempotent create by token, reads, lists by tag, tags, updates and deletes", async () => {
+      const world = await open();
+      const base = await apply(world, group("app", 1));
+      const { backend } = world;
+      const pool = idOf(base, "pool.fast");
+      const instance = idOf(base, "instances.web/app[0]");
+      const tags = { [TAG.stack]: "seam", [TAG.lineage]: "l-1", [TAG.address]: "volume.v" };
+      const volume = await backend.create("Volume", { pool, sizeGiB: 0.0625 }, { name: "volume.v", token: "seam-1", tags });
+      expect((await backend.create("Volume", { pool, sizeGiB: 0.0625 }, { name: "volume.v", token: "seam-1", tags })).id).toBe(volume.id);
+      expect((await backend.getByToken!("Volume", "seam-1"))?.id).toBe(volume.id);
+      expect(await backend.getByToken!("Volume", "seam-unused")).toBeNull();
+      expect((await backend.get("Volume", volume.id))?.spec).toMatchObject({ pool, sizeGiB: 0.0625 });
+      expect((await backend.list!("Volume", { tags: { [TAG.stack]: "seam" } })).map((v) => v.id)).toEqual([volume.id]);
+      expect(await backend.list!("Volume", { tags: { [TAG.stack]: "nobody" } })).toEqual([]);
+      expect((await backend.setTags!("Volume", volume.id, { team: "x" })).tags).toEqual({ team: "x" });
+
+      const snapshot = await backend.create("Snapshot", { volume: volume.id }, { name: "snapshot.s", token: "seam-2" });
+      expect(snapshot.outputs).toMatchObject({ pool, sizeGiB: 0.0625 });
+      const grown = await backend.update("Volume", volume.id, { pool, sizeGiB: 0.125, multiAttach: false, deleteProtection: false }, { restart: false });
+      expect(grown.spec.sizeGiB).toBe(0.125);
+      const attachment = await backend.create("Attachment", { volume: volume.id, instance }, { name: "attachment.v", token: "seam-3" });
+      expect(attachment.outputs.device).toMatch(/^vd[b-z]$/);
+      await expect(backend.delete("Volume", volume.id), "an attached volume is not deleted").rejects.toThrow(/attach/);
+      await backend.delete("Attachment", attachment.id);
+      await backend.delete("Snapshot", snapshot.id);
+      await backend.delete("Volume", volume.id);
+      expect(await backend.get("Volume", volume.id)).toBeNull();
+      const again = await backend.delete("Volume", volume.id).then(
+        () => "deleted twice",
+        (err: unknown) => (isNotFound(err) ? "not-found" : String(err)),
+      );
+      expect(again).toBe("not-found");
+    });
+  });
+}
