@@ -171,5 +171,149 @@ export function backendConformance(target: ConformanceTarget): void {
       );
       expect(again).toBe("not-found");
     });
+
+    it("keeps a local disk through a reboot and loses it on stop and on terminate", async () => {
+      const world = await open();
+      const { bytes, outOfBand } = world;
+      const first = idOf(await apply(world, group("app", 1)), "instances.web/app[0]");
+      await bytes.writeDisk(first, "local", 0, filled(0x5a, 64 * 1024));
+      await outOfBand.power(first, "reboot");
+      expect((await bytes.readDisk(first, "local", 0, 64 * 1024)).equals(filled(0x5a, 64 * 1024))).toBe(true);
+      await outOfBand.power(first, "stop");
+      await expect(bytes.readDisk(first, "local", 0, 512), "a stopped instance's disk is not reachable").rejects.toThrow(/stopped/);
+      await outOfBand.power(first, "start");
+      expect((await bytes.readDisk(first, "local", 0, 64 * 1024)).equals(filled(0, 64 * 1024))).toBe(true);
+
+      await bytes.writeDisk(first, "local", 0, filled(0x6b, 4096));
+      const replaced = await run(world, ["apply", "--yes", "--replace", "instances.web/app[0]"]);
+      expect(replaced.code, replaced.output).toBe(0);
+      const second = idOf(state(world), "instances.web/app[0]");
+      expect(second).not.toBe(first);
+      await expect(bytes.readDisk(first, "local", 0, 512), "a terminated instance has no disk").rejects.toThrow(/terminated|not found|does not exist|no instance/i);
+      expect((await bytes.readDisk(second, "local", 0, 4096)).equals(filled(0, 4096))).toBe(true);
+    });
+
+    it("keeps a volume's bytes across detach, the instance's delete and a backend restart, and shows them through a new attachment", async () => {
+      const world = await open();
+      const { bytes } = world;
+      const volume = `  const data = fast.volume("data", { sizeGiB: 0.125 });`;
+      const s = await apply(world, `${group("a", 1)}\n${volume}\n  data.attachTo(a);`);
+      const [a, data] = [idOf(s, "instances.web/a[0]"), idOf(s, "volume.data")];
+      const written = filled(0xab, 64 * 1024);
+      await bytes.writeDisk(a, { volume: data }, MiB, written);
+      const kept = async (why: string) => expect((await bytes.readVolume(data, MiB, written.length)).equals(written), why).toBe(true);
+      await apply(world, `${group("a", 1)}\n${volume}`);
+      await kept("after the detach");
+      await apply(world, volume);
+      await kept("after the instance's delete");
+      await world.restart();
+      await kept("after a backend restart");
+      await expectNoChanges(world);
+      const b = idOf(await apply(world, `${group("b", 1)}\n${volume}\n  data.attachTo(b);`), "instances.web/b[0]");
+      expect(idOf(state(world), "volume.data")).toBe(data);
+      expect((await bytes.readDisk(b, { volume: data }, MiB, written.length)).equals(written)).toBe(true);
+    });
+
+    it("attaches a volume to several instances only when it allows it, and refuses writes through a read-only attachment", async () => {
+      const world = await open();
+      const { bytes } = world;
+      write(world, `${group("app", 2)}\n  const data = fast.volume("data", { sizeGiB: 0.125 });\n  data.attachTo(app);`);
+      const refused = await plan(world);
+      expect(refused.code, refused.output).toBe(1);
+      expect(refused.output).toMatch(/volume\.data|data/);
+      expect(refused.output).toMatch(/multiAttach|multi-attach|already attached/i);
+
+      const s = await apply(
+        world,
+        `${group("rw", 1)}\n${group("ro", 1)}\n  const shared = fast.volume("shared", { sizeGiB: 0.125, multiAttach: true });\n  shared.attachTo(rw);\n  shared.attachTo(ro, { mode: "read-only" });`,
+      );
+      const [rw, ro, shared] = [idOf(s, "instances.web/rw[0]"), idOf(s, "instances.web/ro[0]"), idOf(s, "volume.shared")];
+      await bytes.writeDisk(rw, { volume: shared }, 0, filled(0xcd, 8192));
+      expect((await bytes.readDisk(ro, { volume: shared }, 0, 8192)).equals(filled(0xcd, 8192))).toBe(true);
+      await expect(bytes.writeDisk(ro, { volume: shared }, 0, filled(0x11, 512))).rejects.toThrow(/read-only/);
+      expect((await bytes.readVolume(shared, 0, 8192)).equals(filled(0xcd, 8192)), "the refused write changed nothing").toBe(true);
+    });
+
+    it("grows a volume in place, keeping its bytes, and refuses to shrink it", async () => {
+      const world = await open();
+      const { bytes } = world;
+      const volume = (sizeGiB: number) => `  fast.volume("data", { sizeGiB: ${sizeGiB} });`;
+      const data = idOf(await apply(world, volume(0.125)), "volume.data");
+      await bytes.writeVolume(data, 0, filled(0xee, 4096));
+      write(world, volume(0.25));
+      const planned = await plan(world);
+      expect(planned.code, planned.output).toBe(2);
+      expect(planned.output).toContain("volume.data will be updated in place");
+      expect(idOf(await apply(world, volume(0.25)), "volume.data")).toBe(data);
+      expect(await bytes.volumeSize(data)).toBe(256 * MiB);
+      expect((await bytes.readVolume(data, 0, 4096)).equals(filled(0xee, 4096))).toBe(true);
+      await bytes.writeVolume(data, 200 * MiB, filled(0x42, 4096)); // beyond the old end
+      expect((await bytes.readVolume(data, 200 * MiB, 4096)).equals(filled(0x42, 4096))).toBe(true);
+
+      write(world, volume(0.125));
+      const shrink = await plan(world);
+      expect(shrink.code, shrink.output).toBe(1);
+      expect(shrink.output).toContain("volume.data");
+      expect(shrink.output).toMatch(/shrink/);
+      expect(await bytes.volumeSize(data)).toBe(256 * MiB);
+    });
+
+    it("refuses what the hosts and the pool cannot hold, naming the resource, and makes nothing", async () => {
+      const world = await open();
+      const base = await apply(world, "");
+      const cluster = (await world.backend.get("Cluster", idOf(base, "cluster.web")))!;
+      const pool = (await world.backend.get("StoragePool", idOf(base, "pool.fast")))!;
+      const hosts = (cluster.outputs.hostIds as string[]).length;
+      const perHostMemory = (cluster.outputs.usable as { memoryGiB: number }).memoryGiB / hosts;
+      const refusals: [string, RegExp][] = [
+        [`  web.instances("huge", { count: 1, image: img.variant("light"), vcpu: 1, memoryGiB: ${Math.floor(perHostMemory) + 1} });`, /instances\.web\/huge\[0\]/],
+        [`${group("spread", hosts + 1, `, placement: { antiAffinityGroup: "one-per-host" }`)}`, /instances\.web\/spread\[\d\]/],
+        [`  fast.volume("big", { sizeGiB: ${(pool.outputs.provisionableGiB as number) + 1} });`, /volume\.big/],
+      ];
+      for (const [body, names] of refusals) {
+        write(world, body);
+        const planned = await plan(world);
+        expect(planned.code, planned.output).toBe(1);
+        expect(planned.output).toMatch(names);
+      }
+      expect(await ownedObjects(world)).toEqual(stateObjects(base));
+    });
+
+    it("shows drift made behind virtform's back in the plan, and the next apply converges", async () => {
+      const world = await open();
+      const { outOfBand } = world;
+      const body = (sizeGiB: number) => `${group("app", 2)}\n  fast.volume("data", { sizeGiB: ${sizeGiB} });`;
+      const s = await apply(world, body(0.125));
+      await outOfBand.deleteInstance(idOf(s, "instances.web/app[0]"));
+      await outOfBand.power(idOf(s, "instances.web/app[1]"), "stop");
+      await outOfBand.resizeVolume(idOf(s, "volume.data"), 0.25);
+      // The plan shows each drift and what repairs it; undoing the growth would shrink the volume,
+      // which is refused, naming it.
+      const planned = await plan(world);
+      expect(planned.code, planned.output).toBe(1);
+      expect(planned.output).toContain("instances.web/app[0] was deleted outside virtform");
+      expect(planned.output).toContain("instances.web/app[0] will be created");
+      expect(planned.output).toMatch(/instances\.web\/app\[1\] was changed outside virtform\n\s+~ powerState: "running" -> "stopped"/);
+      expect(planned.output).toMatch(/volume\.data was changed outside virtform\n\s+~ sizeGiB: 0\.125 -> 0\.25/);
+      expect(planned.output).toMatch(/volume\.data: .*cannot shrink/);
+      // The program follows the volume's growth; the rest is repaired.
+      const repaired = await apply(world, body(0.25));
+      await expectNoChanges(world);
+      expect((await world.backend.get("Instance", idOf(repaired, "instances.web/app[1]")))!.outputs.state).toBe("running");
+      expect(await ownedObjects(world)).toEqual(stateObjects(repaired));
+    });
+
+    it.each(["before:2", "after:7"])("converges after a run killed at state record %s, leaving no orphan", async (point) => {
+      const world = await open();
+      write(world, `${group("app", 1)}\n  const data = fast.volume("data", { sizeGiB: 0.125 });\n  data.attachTo(app);`);
+      const killed = await virtformKilledAt(world, ["apply", "--yes", "--parallelism", "1"], point);
+      expect(killed.code, killed.output).toBe("SIGKILL");
+      const resumed = await run(world, ["apply", "--yes"]);
+      expect(resumed.code, resumed.output).toBe(0);
+      await expectNoChanges(world);
+      const converged = state(world);
+      expect(Object.keys(converged.resources)).toHaveLength(6);
+      expect(await ownedObjects(world)).toEqual(stateObjects(converged));
+    });
   });
 }
