@@ -98,8 +98,8 @@ export class HttpBackend implements Backend {
   async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
     if (kind !== "Volume" && kind !== "Snapshot") return undefined;
     const object = await this.get(kind, id);
-    const volume = kind === "Snapshot" && typeof object?.spec.volume === "string" ? await this.get("Volume", object.spec.volume) : object;
-    const pool = volume?.spec.pool;
+    // A snapshot names its pool itself: its volume may be gone while it keeps the bytes.
+    const pool = kind === "Snapshot" ? object?.outputs.pool : object?.spec.pool;
     if (typeof pool !== "string") return undefined;
     const data = await this.request<PoolDataView>("GET", `/pools/${encodeURIComponent(pool)}/data`).catch(() => undefined);
     return data?.volumes.find((v) => v.id === id)?.mappedBytes;
