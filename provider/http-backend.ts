@@ -94,8 +94,12 @@ export class HttpBackend implements Backend {
     return (await this.request<{ items: CapacityRow[] }>("GET", "/capacity")).items;
   }
 
-  /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps. */
+  /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps; for an instance, its local disk's. */
   async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    if (kind === "Instance") {
+      const usage = await this.request<{ writtenBytes: number | null }>("GET", `/instances/${encodeURIComponent(id)}/local-disk`).catch(() => undefined);
+      return usage?.writtenBytes ?? undefined;
+    }
     if (kind !== "Volume" && kind !== "Snapshot") return undefined;
     const object = await this.get(kind, id);
     // A snapshot names its pool itself: its volume may be gone while it keeps the bytes.

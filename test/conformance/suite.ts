@@ -182,6 +182,8 @@ export function backendConformance(target: ConformanceTarget): void {
       const { bytes, outOfBand } = world;
       const first = idOf(await apply(world, group("app", 1)), "instances.web/app[0]");
       await bytes.writeDisk(first, "local", 0, filled(0x5a, 64 * 1024));
+      // What the review's data-loss findings say a stop or a replacement would wipe.
+      expect(await world.backend.writtenBytes!("Instance", first)).toBeGreaterThanOrEqual(64 * 1024);
       await outOfBand.power(first, "reboot");
       expect((await bytes.readDisk(first, "local", 0, 64 * 1024)).equals(filled(0x5a, 64 * 1024))).toBe(true);
       await outOfBand.power(first, "stop");
