@@ -138,7 +138,7 @@ export function backendConformance(target: ConformanceTarget): void {
       for (const resource of Object.values(second.resources)) expect(await world.backend.get(resource.kind as KindName, resource.id)).toBeNull();
     });
 
-    it("keeps the Backend contract: idempotent create by token, reads, lists by tag, tags, updates and deletes", async () => {
+    it("keeps the Backend contract: idempotent create by token, reads, lists by tag, tags, written bytes, updates, restarts, rehearsals and deletes", async () => {
       const world = await open();
       const base = await apply(world, group("app", 1));
       const { backend } = world;
@@ -170,6 +170,19 @@ export function backendConformance(target: ConformanceTarget): void {
       expect(await backend.get("Volume", volume.id)).toBeNull();
       expect(await backend.writtenBytes!("Snapshot", snapshot.id), "a snapshot keeps its bytes when its volume goes").toBeGreaterThanOrEqual(64 * 1024);
       await backend.delete("Snapshot", snapshot.id);
+
+      // A resize is a restart, which the caller must allow; a rehearsal is a copy the backend never sees.
+      const running = (await backend.get("Instance", instance))!;
+      await expect(backend.update("Instance", instance, { ...running.spec, vcpu: 2 }, { restart: false })).rejects.toThrow(/restart/);
+      expect((await backend.update("Instance", instance, { ...running.spec, vcpu: 2 }, { restart: true })).outputs.state).toBe("running");
+      const rehearsal = await backend.rehearsal();
+      await rehearsal.delete("Instance", instance);
+      const tried = await rehearsal.create("Volume", { pool, sizeGiB: 0.0625 }, { name: "volume.tried", token: "seam-4" });
+      await rehearsal.dispose();
+      expect(await backend.get("Instance", instance)).not.toBeNull();
+      expect(await backend.getByToken!("Volume", "seam-4")).toBeNull();
+      expect((await backend.list!("Volume")).map((v) => v.id)).not.toContain(tried.id);
+
       const again = await backend.delete("Volume", volume.id).then(
         () => "deleted twice",
         (err: unknown) => (isNotFound(err) ? "not-found" : String(err)),
