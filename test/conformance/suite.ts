@@ -85,9 +85,11 @@ function stateObjects(s: State): string[] {
 
 const filled = (byte: number, length: number) => Buffer.alloc(length, byte);
 
-/** An instance group of `count` small instances with a 64 MiB local disk, and what else `extra` declares. */
-const group = (name: string, count: number, extra = "") =>
-  `  const ${name} = web.instances(${JSON.stringify(name)}, { count: ${count}, image: img.variant("light"), vcpu: 1, memoryGiB: 1, localDiskGiB: 0.0625${extra} });`;
+/** An instance group `name` (and a const of that name): `count` instances of 1 vCPU, 1 GiB and a 64 MiB local disk, with `fields` (source text) changed or added. */
+function group(name: string, count: number, fields: Record<string, string> = {}): string {
+  const all = { image: `img.variant("light")`, vcpu: "1", memoryGiB: "1", localDiskGiB: "0.0625", ...fields };
+  return `  const ${name} = web.instances(${JSON.stringify(name)}, { count: ${count}, ${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join(", ")} });`;
+}
 
 export function backendConformance(target: ConformanceTarget): void {
   describe(`backend conformance: ${target.name}`, () => {
@@ -103,11 +105,13 @@ export function backendConformance(target: ConformanceTarget): void {
 
     it("creates, updates in place and destroys every kind through plan and apply, and a second plan changes nothing", async () => {
       const world = await open();
-      const body = (mode: string, protect: boolean, vcpu: number) => `${group("app", 1, `, vcpu: ${vcpu}`).replace("vcpu: 1, ", "")}
-  const data = fast.volume("data", { sizeGiB: ${vcpu === 1 ? 0.125 : 0.25} });
-  data.snapshot("snap", { deleteProtection: ${protect} });
-  data.attachTo(app, { mode: "${mode}" });`;
-      const first = await apply(world, body("read-write", true, 1));
+      // Revision 2: the target's cluster, pool and image changed in place; the volume grown, the
+      // snapshot unprotected, the instance resized (a restart), the attachment made read-only (a replacement).
+      const body = (revision: Revision) => `${group("app", 1, { vcpu: revision === 2 ? "2" : "1" })}
+  const data = fast.volume("data", { sizeGiB: ${revision === 2 ? 0.25 : 0.125} });
+  data.snapshot("snap", { deleteProtection: ${revision === 1} });
+  data.attachTo(app, { mode: "${revision === 2 ? "read-only" : "read-write"}" });`;
+      const first = await apply(world, body(1));
       await expectNoChanges(world);
       expect(await ownedObjects(world)).toEqual(stateObjects(first));
       for (const [address, resource] of Object.entries(first.resources)) {
@@ -116,9 +120,7 @@ export function backendConformance(target: ConformanceTarget): void {
         expect(object!.tags?.[TAG.address]).toBe(address);
       }
 
-      // Revision 2 of the target's cluster, pool and image; a volume grown, a snapshot unprotected,
-      // an instance resized (a restart); an attachment made read-only (a replacement).
-      const second = await apply(world, body("read-only", false, 2), 2);
+      const second = await apply(world, body(2), 2);
       await expectNoChanges(world);
       for (const address of ["cluster.web", "pool.fast", "image.app", "volume.data", "snapshot.snap", "instances.web/app[0]"]) {
         expect(idOf(second, address), `${address} is updated, not replaced`).toBe(idOf(first, address));
@@ -288,8 +290,8 @@ export function backendConformance(target: ConformanceTarget): void {
       // are hosts, and a volume larger than the pool provisions: each is refused, with its line.
       write(
         world,
-        `  web.instances("huge", { count: 1, image: img.variant("light"), vcpu: 1, memoryGiB: ${Math.floor(perHostMemory) + 1} });
-${group("spread", hosts + 1, `, placement: { antiAffinityGroup: "one-per-host" }`)}
+        `${group("huge", 1, { memoryGiB: String(Math.floor(perHostMemory) + 1) })}
+${group("spread", hosts + 1, { placement: `{ antiAffinityGroup: "one-per-host" }` })}
   fast.volume("big", { sizeGiB: ${(pool.outputs.provisionableGiB as number) + 1} });`,
       );
       const planned = await plan(world);
