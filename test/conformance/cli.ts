@@ -27,10 +27,13 @@ const bin = join(repoRoot, "bin", "virtform.mjs");
 const killAt = fileURLToPath(new URL("../helpers/kill-at-record.ts", import.meta.url));
 const aptLists = join(repoRoot, "test", "fixtures", "apt-lists");
 
-/** `virtform <args>` as a process of its own, SIGKILLed just before or after its n-th state record (`point`: "before:N", "after:N"). */
-export async function virtformKilledAt(world: ConformanceWorld, args: string[], point: string): Promise<{ code: number | string; output: string }> {
+/**
+ * `virtform <args>` as a process of its own; with `killAt` ("before:N", "after:N") it is SIGKILLed
+ * just before or after its N-th state record. Its code is the signal's name when it was killed.
+ */
+export async function virtformProcess(world: ConformanceWorld, args: string[], options: { killAt?: string } = {}): Promise<{ code: number | string; output: string }> {
   await world.beforeCli();
-  const env = { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: aptLists, ...world.cliEnv, VIRTFORM_KILL_AT: point };
+  const env = { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: aptLists, ...world.cliEnv, ...(options.killAt && { VIRTFORM_KILL_AT: options.killAt }) };
   return new Promise((resolve) => {
     execFile(process.execPath, ["--import", killAt, bin, ...args], { cwd: world.dir, env }, (error, stdout, stderr) =>
       resolve({ code: error ? (error.signal ?? error.code ?? 1) : 0, output: stdout + stderr }),
