@@ -167,6 +167,9 @@ export function backendConformance(target: ConformanceTarget): void {
       const attachment = await backend.create("Attachment", { volume: volume.id, instance }, { name: "attachment.v", token: "seam-3" });
       expect(attachment.outputs.device).toMatch(/^vd[b-z]$/);
       await expect(backend.delete("Volume", volume.id), "an attached volume is not deleted").rejects.toThrow(/attach/);
+      await backend.update("Snapshot", snapshot.id, { volume: volume.id, deleteProtection: true }, { restart: false });
+      await expect(backend.delete("Snapshot", snapshot.id), "a protected snapshot is not deleted").rejects.toThrow(/protection/);
+      await backend.update("Snapshot", snapshot.id, { volume: volume.id, deleteProtection: false }, { restart: false });
       await backend.delete("Attachment", attachment.id);
       await backend.delete("Volume", volume.id);
       expect(await backend.get("Volume", volume.id)).toBeNull();
@@ -276,6 +279,24 @@ export function backendConformance(target: ConformanceTarget): void {
       expect(shrink.code, shrink.output).toBe(1);
       expect(shrink.output).toMatch(/infra\.ts:\d+: volume\.data: .*shrink/);
       expect(await bytes.volumeSize(data)).toBe(256 * MiB);
+    });
+
+    it("snapshots a volume's bytes at a moment and clones a larger volume from the snapshot, each moving on alone", async () => {
+      const world = await open();
+      const { bytes } = world;
+      const data = idOf(await apply(world, `  const data = fast.volume("data", { sizeGiB: 0.125 });`), "volume.data");
+      await bytes.writeVolume(data, 0, filled(0xaa, 4096));
+      const s = await apply(
+        world,
+        `  const data = fast.volume("data", { sizeGiB: 0.125 });\n  const snap = data.snapshot("snap");\n  fast.volume("copy", { sizeGiB: 0.25, source: snap });`,
+      );
+      const copy = idOf(s, "volume.copy");
+      await bytes.writeVolume(data, 0, filled(0xbb, 4096));
+      expect((await bytes.readVolume(copy, 0, 4096)).equals(filled(0xaa, 4096)), "the clone holds the snapshot's moment").toBe(true);
+      expect(await bytes.volumeSize(copy)).toBe(256 * MiB);
+      await bytes.writeVolume(copy, 0, filled(0xcc, 4096));
+      expect((await bytes.readVolume(data, 0, 4096)).equals(filled(0xbb, 4096)), "the clone's writes stay its own").toBe(true);
+      expect(await world.backend.writtenBytes!("Snapshot", idOf(s, "snapshot.snap"))).toBeGreaterThanOrEqual(4096);
     });
 
     it("refuses what the hosts and the pool cannot hold, naming the resource, and makes nothing", async () => {
