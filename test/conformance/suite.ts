@@ -10,13 +10,13 @@ import { FileStateStore } from "../../engine/state-file.ts";
 import type { State } from "../../engine/state.ts";
 import { isNotFound } from "../../provider/backend.ts";
 import { TAG } from "../../provider/virtform-provider.ts";
-import type { KindName } from "../../sdk/kinds/index.ts";
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import { virtform, virtformProcess } from "./cli.ts";
 import type { ConformanceTarget, ConformanceWorld, Revision } from "./target.ts";
 
 const MiB = 1024 * 1024;
 const STACK = "conformance";
-const KINDS: KindName[] = ["Cluster", "Image", "StoragePool", "Volume", "Snapshot", "Instance", "Attachment"];
+const KINDS = Object.keys(kinds) as KindName[];
 
 /** A program of the stack: `web` (cluster), `fast` (pool) and `img` (image) declared by the target, then `body`. */
 function program(world: ConformanceWorld, body: string, revision: Revision = 1): string {

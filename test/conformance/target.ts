@@ -3,7 +3,7 @@
 // declares a cluster, pool and image on it, and the operations the suite needs beside virtform's
 // own: changes made behind virtform's back (drift), the bytes of volumes and disks, a restart.
 // The embedded emulator and the emulator over HTTP implement it (targets/); a libvirt backend does
-// the same with virsh and qemu-io.
+// the same with virsh and qemu-io. A backend's test file is one call: `backendConformance(target)`.
 import type { Backend } from "../../provider/backend.ts";
 
 export interface ConformanceTarget {
