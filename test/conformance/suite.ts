@@ -142,7 +142,7 @@ export function backendConformance(target: ConformanceTarget): void {
 
     it("keeps the Backend contract: idempotent create by token, reads, lists by tag, tags, written bytes, updates, restarts, rehearsals and deletes", async () => {
       const world = await open();
-      const base = await apply(world, group("app", 1));
+      const base = await apply(world, group("app", 2));
       const { backend } = world;
       const pool = idOf(base, "pool.fast");
       const instance = idOf(base, "instances.web/app[0]");
@@ -166,6 +166,11 @@ export function backendConformance(target: ConformanceTarget): void {
       expect(grown.spec.sizeGiB).toBe(0.125);
       const attachment = await backend.create("Attachment", { volume: volume.id, instance }, { name: "attachment.v", token: "seam-3" });
       expect(attachment.outputs.device).toMatch(/^vd[b-z]$/);
+      const other = idOf(base, "instances.web/app[1]");
+      await expect(backend.create("Attachment", { volume: volume.id, instance: other }, { name: "attachment.w", token: "seam-5" }), "a single-attach volume").rejects.toThrow(
+        /multi-?attach/i,
+      );
+      await expect(backend.update("Volume", "vol-ffffff", { pool, sizeGiB: 1 }, { restart: false })).rejects.toSatisfy(isNotFound);
       await expect(backend.delete("Volume", volume.id), "an attached volume is not deleted").rejects.toThrow(/attach/);
       await backend.update("Snapshot", snapshot.id, { volume: volume.id, deleteProtection: true }, { restart: false });
       await expect(backend.delete("Snapshot", snapshot.id), "a protected snapshot is not deleted").rejects.toThrow(/protection/);
