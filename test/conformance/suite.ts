@@ -68,11 +68,17 @@ function idOf(s: State, address: string): string {
   return resource.id;
 }
 
-/** Every object the backend holds for the stack, as "Kind address" sorted. */
-async function ownedObjects(world: ConformanceWorld): Promise<string[]> {
+/**
+ * Every object the world's backend holds, as "Kind address" sorted: by the address it is tagged
+ * with, else (not virtform's, or an orphan that lost its tags) by its name and "untagged".
+ */
+async function backendObjects(world: ConformanceWorld): Promise<string[]> {
   const found: string[] = [];
   for (const kind of KINDS) {
-    for (const object of await world.backend.list!(kind, { tags: { [TAG.stack]: STACK } })) found.push(`${kind} ${object.tags?.[TAG.address]}`);
+    for (const object of await world.backend.list!(kind)) {
+      const owner = object.tags?.[TAG.stack] === STACK ? object.tags[TAG.address] : undefined;
+      found.push(`${kind} ${owner ?? `${object.name} (untagged)`}`);
+    }
   }
   return found.sort();
 }
@@ -113,7 +119,7 @@ export function backendConformance(target: ConformanceTarget): void {
   data.attachTo(app, { mode: "${revision === 2 ? "read-only" : "read-write"}" });`;
       const first = await apply(world, body(1));
       await expectNoChanges(world);
-      expect(await ownedObjects(world)).toEqual(stateObjects(first));
+      expect(await backendObjects(world)).toEqual(stateObjects(first));
       for (const [address, resource] of Object.entries(first.resources)) {
         const object = await world.backend.get(resource.kind as KindName, resource.id);
         expect(object, address).not.toBeNull();
@@ -132,11 +138,11 @@ export function backendConformance(target: ConformanceTarget): void {
       expect((await seen("Instance", "instances.web/app[0]")).outputs.state).toBe("running");
       expect(Object.keys((await seen("Image", "image.app")).outputs.variants as object).sort()).toEqual(["heavy", "light"]);
       expect((await seen("Attachment", "attachment.data@web/app[0]")).spec.mode).toBe("read-only");
-      expect(await ownedObjects(world)).toEqual(stateObjects(second));
+      expect(await backendObjects(world)).toEqual(stateObjects(second));
 
       const destroyed = await run(world, ["destroy", "--yes"]);
       expect(destroyed.code, destroyed.output).toBe(0);
-      expect(await ownedObjects(world)).toEqual([]);
+      expect(await backendObjects(world)).toEqual([]);
       for (const resource of Object.values(second.resources)) expect(await world.backend.get(resource.kind as KindName, resource.id)).toBeNull();
     });
 
@@ -331,7 +337,7 @@ ${group("spread", hosts + 1, { placement: `{ antiAffinityGroup: "one-per-host" }
       expect(planned.output).toMatch(/infra\.ts:\d+: instances\.web\/huge\[0\]: .*memory/);
       expect(planned.output).toMatch(/infra\.ts:\d+: instances\.web\/spread\[\d\]: .*anti-affinity/);
       expect(planned.output).toMatch(/infra\.ts:\d+: volume\.big: .*(provision|capacity)/);
-      expect(await ownedObjects(world)).toEqual(stateObjects(base));
+      expect(await backendObjects(world)).toEqual(stateObjects(base));
     });
 
     it("shows drift made behind virtform's back in the plan, and the next apply converges", async () => {
@@ -355,7 +361,7 @@ ${group("spread", hosts + 1, { placement: `{ antiAffinityGroup: "one-per-host" }
       const repaired = await apply(world, body(0.25));
       await expectNoChanges(world);
       expect((await world.backend.get("Instance", idOf(repaired, "instances.web/app[1]")))!.outputs.state).toBe("running");
-      expect(await ownedObjects(world)).toEqual(stateObjects(repaired));
+      expect(await backendObjects(world)).toEqual(stateObjects(repaired));
     });
 
     // Killed before a create's result is recorded (found again by its idempotency token), and in
@@ -377,7 +383,7 @@ ${group("spread", hosts + 1, { placement: `{ antiAffinityGroup: "one-per-host" }
       expect(resumed.code, resumed.output).toBe(0);
       const converged = state(world);
       expect(Object.keys(converged.resources)).toHaveLength(command === "apply" ? 6 : 0);
-      expect(await ownedObjects(world)).toEqual(stateObjects(converged));
+      expect(await backendObjects(world)).toEqual(stateObjects(converged));
       if (command === "apply") await expectNoChanges(world);
     });
   });
