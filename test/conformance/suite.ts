@@ -323,7 +323,12 @@ export function backendConformance(target: ConformanceTarget): void {
       const cluster = (await world.backend.get("Cluster", idOf(base, "cluster.web")))!;
       const pool = (await world.backend.get("StoragePool", idOf(base, "pool.fast")))!;
       const hosts = (cluster.outputs.hostIds as string[]).length;
-      const perHostMemory = (cluster.outputs.usable as { memoryGiB: number }).memoryGiB / hosts;
+      const usable = cluster.outputs.usable as { memoryGiB: number };
+      const perHostMemory = usable.memoryGiB / hosts;
+      // The plan's capacity section: what the cluster and the pool offer, as their outputs say.
+      const rows = await world.backend.capacity!();
+      expect(rows.find((r) => r.id === cluster.id && r.measure === "memory")).toMatchObject({ used: 0, total: usable.memoryGiB });
+      expect(rows.find((r) => r.id === pool.id)).toMatchObject({ used: 0, total: pool.outputs.provisionableGiB });
       // One plan asks for an instance larger than any host, one anti-affine member more than there
       // are hosts, and a volume larger than the pool provisions: each is refused, with its line.
       write(
