@@ -94,12 +94,16 @@ export class HttpBackend implements Backend {
     return (await this.request<{ items: CapacityRow[] }>("GET", "/capacity")).items;
   }
 
-  /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps. */
+  /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps; for an instance, its local disk's. */
   async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    if (kind === "Instance") {
+      const usage = await this.request<{ writtenBytes: number | null }>("GET", `/instances/${encodeURIComponent(id)}/local-disk`).catch(() => undefined);
+      return usage?.writtenBytes ?? undefined;
+    }
     if (kind !== "Volume" && kind !== "Snapshot") return undefined;
     const object = await this.get(kind, id);
-    const volume = kind === "Snapshot" && typeof object?.spec.volume === "string" ? await this.get("Volume", object.spec.volume) : object;
-    const pool = volume?.spec.pool;
+    // A snapshot names its pool itself: its volume may be gone while it keeps the bytes.
+    const pool = kind === "Snapshot" ? object?.outputs.pool : object?.spec.pool;
     if (typeof pool !== "string") return undefined;
     const data = await this.request<PoolDataView>("GET", `/pools/${encodeURIComponent(pool)}/data`).catch(() => undefined);
     return data?.volumes.find((v) => v.id === id)?.mappedBytes;

@@ -90,7 +90,7 @@ const dataLossRule: Rule = {
       }
       const loss = dataLoss(c, kinds.get(c.kind));
       if (loss) {
-        // The bytes the backend holds on that local disk, when it can say (the embedded emulator can).
+        // The bytes the backend holds on that local disk, when it can say (the emulator, embedded or served, can).
         const written = c.kind === "Instance" ? writtenBytes?.get(c.address) : undefined;
         const held = written !== undefined ? `, ${formatBytes(written)} written` : "";
         found.push({ address: c.address, ...(c.fields[0] ? { path: c.fields[0].path } : {}), message: `${describeDataLoss(loss)}${held} (${c.action})` });

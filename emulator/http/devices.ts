@@ -1,5 +1,5 @@
-// The data path through an instance: GET and PUT bytes of a device of a running instance, and the
-// bytes behind a storage pool (GET /v1/pools/{id}/data). Only the real emulator has bytes: these
+// The data path through an instance: GET and PUT bytes of a device of a running instance, the bytes
+// its local disk holds, and the bytes behind a storage pool (GET /v1/pools/{id}/data). Only the real emulator has bytes: these
 // routes are not offered on rehearsals.
 import type { FastifyInstance } from "fastify";
 import { storageToEmulator } from "../data-plane.ts";
@@ -27,6 +27,13 @@ export async function deviceRoutes(scope: FastifyInstance, options: { emulator: 
     const id = pathId((request.params as { id: string }).id, "StoragePool");
     if (!options.emulator.get("StoragePool", id)) throw new EmulatorError("not-found", `StoragePool ${id} does not exist`);
     return dataPlane().poolUsage(id).catch(storageToEmulator);
+  });
+
+  // What the review's data-loss findings read of a local disk a change would wipe: the bytes it holds.
+  scope.get("/instances/:id/local-disk", async (request) => {
+    const id = pathId((request.params as { id: string }).id, "Instance");
+    if (!options.emulator.get("Instance", id)) throw new EmulatorError("not-found", `Instance ${id} does not exist`);
+    return { writtenBytes: (await dataPlane().localDiskWrittenBytes(id)) ?? null };
   });
 
   scope.get("/instances/:id/devices/:name", async (request, reply) => {

@@ -156,6 +156,18 @@ export function openApiDocument(): JsonObject {
       responses: { "204": { description: "Written and flushed" }, ...ERRORS, "415": errorResponse("The body is not application/octet-stream") },
     },
   };
+  paths["/v1/instances/{id}/local-disk"] = {
+    parameters: [idParam],
+    get: {
+      operationId: "localDiskUsage",
+      summary: "The bytes an instance's local disk holds (null without one), running or stopped",
+      responses: {
+        "200": { description: "Usage", content: json({ type: "object", required: ["writtenBytes"], properties: { writtenBytes: { type: ["integer", "null"] } } }) },
+        "401": ERRORS["401"],
+        "404": ERRORS["404"],
+      },
+    },
+  };
   paths["/v1/pools/{id}/data"] = {
     parameters: [idParam],
     get: {

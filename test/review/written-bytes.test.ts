@@ -1,5 +1,5 @@
-// The bytes a volume or snapshot holds, as the review's data-loss findings count them: the same
-// from the embedded emulator and from the served one over HTTP.
+// The bytes a volume, snapshot or local disk holds, as the review's data-loss findings count them:
+// the same from the embedded emulator and from the served one over HTTP.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,18 +41,27 @@ describe("written bytes", () => {
     }
   }, 20_000);
 
-  it("counts the chunks an instance's local disk maps (embedded), which a stop or replace wipes", async () => {
-    const emulator = Emulator.open(mkdtempSync(join(tmpdir(), "virtform-written-disk-")));
+  it("counts the chunks an instance's local disk maps, embedded and over HTTP, which a stop or replace wipes", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "virtform-written-disk-"));
+    const emulator = Emulator.open(dataDir);
+    const embedded = new EmbeddedBackend(emulator);
+    const instance = createInstance(emulator, setUp(emulator), 0, { localDiskGiB: 10 });
+    const { device } = await emulator.dataPlane!.instanceDevice(instance.id, "vda", "write");
+    await device.write(0, Buffer.alloc(MiB + 1, 7)); // 2 chunks
+    expect(await embedded.writtenBytes("Instance", instance.id)).toBe(2 * MiB);
+    const diskless = createInstance(emulator, setUp(emulator), 1, { localDiskGiB: 0 });
+    expect(await embedded.writtenBytes("Instance", diskless.id)).toBeUndefined();
+    await emulator.close();
+
+    const token = "written-bytes-token";
+    const server = await serveEmulator({ dataDir, token, port: 0 });
     try {
-      const embedded = new EmbeddedBackend(emulator);
-      const instance = createInstance(emulator, setUp(emulator), 0, { localDiskGiB: 10 });
-      const { device } = await emulator.dataPlane!.instanceDevice(instance.id, "vda", "write");
-      await device.write(0, Buffer.alloc(MiB + 1, 7)); // 2 chunks
-      expect(await embedded.writtenBytes("Instance", instance.id)).toBe(2 * MiB);
-      const diskless = createInstance(emulator, setUp(emulator), 1, { localDiskGiB: 0 });
-      expect(await embedded.writtenBytes("Instance", diskless.id)).toBeUndefined();
+      const http = new HttpBackend({ endpoint: server.url, token });
+      expect(await http.writtenBytes("Instance", instance.id)).toBe(2 * MiB);
+      expect(await http.writtenBytes("Instance", diskless.id)).toBeUndefined();
+      expect(await http.writtenBytes("Instance", "i-ffffff")).toBeUndefined();
     } finally {
-      await emulator.close();
+      await server.close();
     }
   }, 20_000);
 });
