@@ -5,7 +5,7 @@ import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../engine/model.ts";
-import { LockContext } from "../emulator/images/lock-context.ts";
+import { LockContext } from "../images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";

@@ -5,7 +5,7 @@ import { resolveVariant, variantDigest } from "../sdk/kinds/image.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { ImageObject } from "./data.ts";
 import { conflict } from "./errors.ts";
-import { computeLayers, type LayerPackage } from "./images/layers.ts";
+import { computeLayers, type LayerPackage } from "../images/layers.ts";
 import type { ObjectService } from "./service.ts";
 
 export const imageService: ObjectService<"images"> = {

@@ -8,7 +8,7 @@ import { collectReferences } from "../engine/values.ts";
 import { secretPathsOf } from "./kinds/index.ts";
 import type { Declaration } from "./declaration.ts";
 import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";
-import { lockedInputs, type LockedVariant } from "./lock.ts";
+import { lockedInputs, type LockedVariant } from "../images/lockfile.ts";
 import { ImageVariant } from "./resources.ts";
 import { Output } from "./output.ts";
 import { Secret } from "./secret.ts";

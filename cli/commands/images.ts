@@ -2,8 +2,8 @@
 // compare two variants or two locks package by package, and explain why a package is in an image.
 import { existsSync, statSync } from "node:fs";
 import { dirname, relative } from "node:path";
-import { computeLayers, formatBytes, type ImageLayers } from "../../emulator/images/layers.ts";
-import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../emulator/images/lock-builder.ts";
+import { computeLayers, formatBytes, type ImageLayers } from "../../images/layers.ts";
+import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../images/lock-builder.ts";
 import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../engine/model.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
@@ -18,7 +18,7 @@ import {
   writeLock,
   type LockFile,
   type LockedVariant,
-} from "../../sdk/lock.ts";
+} from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";

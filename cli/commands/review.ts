@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Diagnostic } from "../../engine/model.ts";
 import { makePlan } from "../../engine/plan.ts";
-import { LockContext } from "../../emulator/images/lock-context.ts";
+import { LockContext } from "../../images/lock-context.ts";
 import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";
 import { buildReview } from "../../review/build.ts";
 import { capacityChanges } from "../../engine/render/capacity.ts";

@@ -9,7 +9,7 @@ import { collectReferences, containsUnknown } from "../../engine/values.ts";
 import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
-import { lockedInputs, type LockedVariant } from "../../sdk/lock.ts";
+import { lockedInputs, type LockedVariant } from "../../images/lockfile.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
 import type { Registration } from "./monitor.ts";
 import { restoreReferences, type Embedded } from "./placeholders.ts";

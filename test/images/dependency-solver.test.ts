@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { PackageCatalog, parsePackagesText } from "../../emulator/images/package-catalog.ts";
-import { resolve, why, type PackageRequest, type ResolveResult } from "../../emulator/images/dependency-solver.ts";
+import { PackageCatalog, parsePackagesText } from "../../images/package-catalog.ts";
+import { resolve, why, type PackageRequest, type ResolveResult } from "../../images/dependency-solver.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 const catalog = new PackageCatalog({ architectures: ["amd64"] });

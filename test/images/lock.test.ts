@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { computeLayers, layerOf } from "../../emulator/images/layers.ts";
-import { resolveLockedVariant } from "../../emulator/images/lock-builder.ts";
-import { LockContext } from "../../emulator/images/lock-context.ts";
-import { loadCatalog, type PackageCatalog } from "../../emulator/images/package-catalog.ts";
+import { computeLayers, layerOf } from "../../images/layers.ts";
+import { resolveLockedVariant } from "../../images/lock-builder.ts";
+import { LockContext } from "../../images/lock-context.ts";
+import { loadCatalog, type PackageCatalog } from "../../images/package-catalog.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
   diffPackages,
@@ -21,7 +21,7 @@ import {
   writeLock,
   type LockFile,
   type LockedVariant,
-} from "../../sdk/lock.ts";
+} from "../../images/lockfile.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 let catalog: PackageCatalog;

@@ -2,8 +2,8 @@
 // Packages files the user names, or the system's apt lists.
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
-import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
-import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
+import { packageName, type ResolvedVariant } from "../sdk/kinds/image.ts";
+import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "./lockfile.ts";
 import { basePackageNames, releaseMismatch, resolveBaseSet } from "./base-set.ts";
 import { resolve, type Reason, type ResolvedPackage } from "./dependency-solver.ts";
 import { aptListsDir, loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";

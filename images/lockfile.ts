@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ResolvedVariant } from "./kinds/image.ts";
+import type { ResolvedVariant } from "../sdk/kinds/image.ts";
 
 export const LOCK_FILE = "virtform.lock";
 export const LOCKFILE_VERSION = 3;
