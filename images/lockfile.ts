@@ -11,26 +11,12 @@ import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import type { ResolvedVariant } from "../sdk/kinds/image.ts";
+import { packageReason } from "./package-reason.ts";
 
 export const LOCK_FILE = "virtform.lock";
 export const LOCKFILE_VERSION = 3;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const lockReason = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("requested"), constraint: z.string().optional(), via: z.string().optional() }).strict(),
-  z.object({ kind: z.literal("essential") }).strict(),
-  /** One of the base release's essential or required packages. */
-  z.object({ kind: z.literal("base"), base: z.string() }).strict(),
-  z
-    .object({
-      kind: z.literal("dependency"),
-      parent: z.string(),
-      field: z.enum(["Depends", "Pre-Depends"]),
-      relation: z.string(),
-    })
-    .strict(),
-]);
 
 const lockedPackage = z
   .object({
@@ -41,7 +27,7 @@ const lockedPackage = z
     installedKiB: z.int().min(0),
     /** In the base release's set: the image's first layer. */
     base: z.literal(true).optional(),
-    reason: lockReason,
+    reason: packageReason,
   })
   .strict();
 
@@ -77,7 +63,6 @@ const lockFile = z
   })
   .strict();
 
-export type LockReason = z.infer<typeof lockReason>;
 export type LockedPackage = z.infer<typeof lockedPackage>;
 export type LockedVariant = z.infer<typeof lockedVariant>;
 export type CatalogSource = z.infer<typeof catalogSource>;
@@ -243,34 +228,6 @@ export function lockedInputs(entry: LockedVariant): LockedInputs {
     packages: Object.fromEntries(entry.packages.filter((p) => !p.base).map((p) => [p.name, p.version])),
     installedKiB: Object.fromEntries(entry.packages.map((p) => [p.name, p.installedKiB])),
   };
-}
-
-/** The chain from a requested (or essential) package down to `name`, read from a locked set. */
-export function lockedWhy(packages: readonly LockedPackage[], name: string): string[] | undefined {
-  const byName = new Map(packages.map((p) => [p.name, p]));
-  let cur = byName.get(name);
-  if (cur === undefined) return undefined;
-  const chain: string[] = [];
-  const seen = new Set<string>();
-  while (cur !== undefined && !seen.has(cur.name)) {
-    seen.add(cur.name);
-    const r: LockReason = cur.reason;
-    if (r.kind === "requested") {
-      chain.unshift(`${cur.name} ${cur.version} (requested${r.constraint !== undefined ? ` ${r.constraint}` : ""}${r.via !== undefined ? ` as ${r.via}` : ""})`);
-      break;
-    }
-    if (r.kind === "essential") {
-      chain.unshift(`${cur.name} ${cur.version} (essential)`);
-      break;
-    }
-    if (r.kind === "base") {
-      chain.unshift(`${cur.name} ${cur.version} (base ${r.base})`);
-      break;
-    }
-    chain.unshift(`${cur.name} ${cur.version} (${r.field}: ${r.relation} of ${r.parent})`);
-    cur = byName.get(r.parent);
-  }
-  return chain;
 }
 
 /** One line of a package-level diff between two locked sets. */

@@ -12,13 +12,13 @@ import {
   formatPackageChange,
   freshness,
   lockPathFor,
-  lockedWhy,
   readLock,
   withConfig,
   writeLock,
   type LockFile,
   type LockedVariant,
 } from "../../images/lockfile.ts";
+import { why } from "../../images/package-reason.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
@@ -291,7 +291,7 @@ export async function imagesWhyCommand(pkg: string, program: string, options: Ca
   const missing: string[] = [];
   for (const { image, variant } of selectVariants(images, options.variant)) {
     const set = await sets.get(image, variant);
-    const chain = lockedWhy(set.packages, pkg);
+    const chain = why(set.packages, pkg);
     if (chain) found.push({ variant: `${image.address}:${variant}`, chain });
     else missing.push(`${image.address}:${variant}`);
   }

@@ -14,7 +14,6 @@ import {
   formatPackageChange,
   configDigest,
   freshness,
-  lockedWhy,
   readLock,
   serializeLock,
   withConfig,
@@ -22,6 +21,7 @@ import {
   type LockFile,
   type LockedVariant,
 } from "../../images/lockfile.ts";
+import { why } from "../../images/package-reason.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 let catalog: PackageCatalog;
@@ -92,7 +92,7 @@ describe("locking a variant", () => {
     }
     // Only the base is marked: jdk's own closure is the variant's.
     expect(lock("light").packages.filter((p) => !p.base).map((p) => p.name)).toEqual(["jdk", "jdk-common"]);
-    expect(lockedWhy(lock("light").packages, "shell-base")).toEqual(["shell-base 5.2-1 (base debian-12)"]);
+    expect(why(lock("light").packages, "shell-base")).toEqual(["shell-base 5.2-1 (base debian-12)"]);
   });
 
   it("a variant that pins a base package to another version takes it out of the base layer", () => {
@@ -124,11 +124,11 @@ describe("locking a variant", () => {
   });
 
   it("why follows the recorded reasons from the request down", () => {
-    expect(lockedWhy(lock("legacy").packages, "libold-font")).toEqual([
+    expect(why(lock("legacy").packages, "libold-font")).toEqual([
       "jdk 17.0.14+7-1~deb12u1 (requested << 17.0.15)",
       "libold-font 1:0.9-3 (Depends: libold-font of jdk)",
     ]);
-    expect(lockedWhy(lock("light").packages, "httpd-a")).toBeUndefined();
+    expect(why(lock("light").packages, "httpd-a")).toBeUndefined();
   });
 });
 
