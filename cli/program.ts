@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../core/model.ts";
 import { LockContext } from "../images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";

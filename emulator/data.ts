@@ -1,7 +1,7 @@
 // The emulator's whole state as one plain document: easy to persist atomically, to inspect, and to
 // copy for a rehearsal of a plan.
 import type { InputsOf } from "../sdk/kinds/kind.ts";
-import { nullPrototype } from "../engine/own.ts";
+import { nullPrototype } from "../core/own.ts";
 import type { attachment, cluster, image, instance, snapshot, storagePool, volume } from "../sdk/kinds/index.ts";
 
 export interface Host {

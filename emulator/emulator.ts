@@ -8,12 +8,12 @@
 // without touching the real thing. Secret values (see secret-fields.ts) are clear in memory and
 // sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
 import type { CapacityRow } from "../engine/provider.ts";
-import { withArticle } from "../engine/render/article.ts";
+import { withArticle } from "../core/article.ts";
 import { capacityReport } from "./capacity.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";

@@ -4,7 +4,7 @@
 // before the ciphertext: a wrong passphrase fails the check, while a value damaged on disk passes it
 // and fails GCM's tag. So the two are told apart instead of both reading as "wrong passphrase".
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
-import type { Value } from "./model.ts";
+import type { Value } from "../core/model.ts";
 
 export type Sealed = { $encrypted: string };
 

@@ -5,8 +5,8 @@
 // plan refuses, unless the user allows unlocked variants: their digests then cover the requested
 // packages only. Every fallback is reported as a warning.
 import { dirname, relative } from "node:path";
-import type { Diagnostic } from "../engine/model.ts";
-import { own } from "../engine/own.ts";
+import type { Diagnostic } from "../core/model.ts";
+import { own } from "../core/own.ts";
 import type { ResolvedVariant } from "../sdk/kinds/image.ts";
 import { freshness, lockPathFor, readLock, withConfig, type LockFile, type LockedVariant } from "./lockfile.ts";
 import { loadCatalogFor, loadRecordedCatalog, packagesHint, resolveLockedVariant, type LoadedCatalog } from "./lock-builder.ts";

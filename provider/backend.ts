@@ -1,6 +1,6 @@
 // What the provider needs of a backend. The embedded emulator implements it in-process; the emulator
 // over HTTP and libvirt implement the same operations.
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import type { CapacityRow } from "../engine/provider.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 

@@ -1,6 +1,6 @@
 // The emulator in this process: the default backend of the CLI.
 import type { CapacityRow } from "../engine/provider.ts";
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import { Emulator } from "../emulator/emulator.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";

@@ -2,7 +2,7 @@
 // provider and engine cannot tell them apart. API errors come back as HttpBackendError with the
 // emulator's `code`, so `isNotFound` and friends work unchanged.
 import type { CapacityRow } from "../engine/provider.ts";
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
 import type { Emulator } from "../emulator/emulator.ts";
 import type { EmulatorEvent } from "../emulator/data.ts";

@@ -2,9 +2,9 @@
 // Outputs become references, image variants become {image, variant, digest}, inputs are validated
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
-import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
-import { isSecretPath } from "../engine/render/redact.ts";
-import { collectReferences } from "../engine/values.ts";
+import type { DesiredResource, Diagnostic, Reference, Value } from "../core/model.ts";
+import { isSecretPath } from "../core/secret-paths.ts";
+import { collectReferences } from "../core/values.ts";
 import { secretPathsOf } from "./kinds/index.ts";
 import type { Declaration } from "./declaration.ts";
 import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";

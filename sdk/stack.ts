@@ -1,6 +1,6 @@
 // `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
 // top-level resources; handles declare what belongs to them.
-import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
+import type { Diagnostic, LifecycleOptions, SourceLocation } from "../core/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";

@@ -10,7 +10,7 @@ import { renderVariantFiles } from "../../images/build/config-render.ts";
 import { cachedLayer, defaultCacheDir, layerImage } from "../../images/build/layer-cache.ts";
 import { planLayers, type PlannedLayer } from "../../images/build/layer-plan.ts";
 import { formatBytes } from "../../images/layers.ts";
-import { DiagnosticsError, type Diagnostic } from "../../engine/model.ts";
+import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { DISTRIBUTIONS, type BaseName } from "../../sdk/distributions.ts";
 import { resolveVariant } from "../../sdk/kinds/image.ts";
 import { freshness, lockPathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";

@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, relative } from "node:path";
 import { computeLayers, formatBytes, type ImageLayers } from "../../images/layers.ts";
 import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../images/lock-builder.ts";
-import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../engine/model.ts";
+import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../core/model.ts";
 import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
 import {
   LOCKFILE_VERSION,

@@ -3,7 +3,7 @@
 // (no backend: a pull request is reviewed in CI without credentials).
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Diagnostic } from "../../engine/model.ts";
+import type { Diagnostic } from "../../core/model.ts";
 import { makePlan } from "../../engine/plan.ts";
 import { LockContext } from "../../images/lock-context.ts";
 import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";

@@ -1,14 +1,14 @@
 // Commands that change state without planning: state rm / state mv, import, force-unlock. Each
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
-import { own } from "../../engine/own.ts";
+import { own } from "../../core/own.ts";
 import { forceUnlock } from "../../engine/state-lock.ts";
 import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
 import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
-import { withArticle } from "../../engine/render/article.ts";
+import { withArticle } from "../../core/article.ts";
 import { parseDuration } from "./plan-apply.ts";
 import { Workspace } from "../workspace.ts";
 

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { createRequire, getCompileCacheDir } from "node:module";
 import { dirname, relative } from "node:path";
-import { DiagnosticsError, formatDiagnostic } from "../../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic } from "../../core/model.ts";
 import { LockContext } from "../../images/lock-context.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
 import { CliError } from "../cli-error.ts";

@@ -1,7 +1,7 @@
 // The provider block: a served emulator (endpoint + token, as the CLI's --endpoint / VIRTFORM_TOKEN)
 // or the embedded emulator's data directory, held by this process while it runs.
 import { join, resolve } from "node:path";
-import type { Value } from "../../engine/model.ts";
+import type { Value } from "../../core/model.ts";
 import { acquireLockNow, LockedError } from "../../engine/state-lock.ts";
 import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";

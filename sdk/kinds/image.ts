@@ -3,7 +3,7 @@ import { z } from "zod";
 import { BASE_NAMES } from "../distributions.ts";
 import { defineKind } from "./kind.ts";
 import { NAME } from "../names.ts";
-import { own } from "../../engine/own.ts";
+import { own } from "../../core/own.ts";
 
 /** "tomcat10" or "openjdk-17-jre-headless (>= 17.0.14)": a Debian package with an optional constraint. */
 export const packageSpec = z

@@ -1,6 +1,6 @@
 // Every resource kind. Adding a kind here is all the engine, the provider and the CLI need.
-import type { KindInfo } from "../../engine/model.ts";
-import { secretPaths } from "../../engine/render/redact.ts";
+import type { KindInfo } from "../../core/model.ts";
+import { secretPaths } from "../../core/secret-paths.ts";
 import { attachment } from "./attachment.ts";
 import { cluster } from "./cluster.ts";
 import { image } from "./image.ts";

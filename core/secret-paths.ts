@@ -1,7 +1,7 @@
 // Secret fields never leave the engine in clear: every renderer goes through here. A resource's
 // secret paths are its kind's secret fields plus the values the program wrapped with secret().
-import type { KindInfo, Value } from "../model.ts";
-import { mapPaths } from "../values.ts";
+import type { KindInfo, Value } from "./model.ts";
+import { mapPaths } from "./values.ts";
 
 export const REDACTED = "(sensitive)";
 
