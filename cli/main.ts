@@ -4,7 +4,7 @@ import { Command, CommanderError } from "commander";
 import { DiagnosticsError, formatDiagnostic } from "../core/model.ts";
 import { CliError } from "./cli-error.ts";
 import { quietOnClosedPipe } from "./closed-pipe.ts";
-import { SecretsError } from "../engine/state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";

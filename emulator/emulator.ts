@@ -7,9 +7,8 @@
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
 // without touching the real thing. Secret values (see secret-fields.ts) are clear in memory and
 // sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
-import type { CapacityRow } from "../engine/provider.ts";
 import { withArticle } from "../core/article.ts";
-import { capacityReport } from "./capacity.ts";
+import { capacityReport, type CapacityReportRow } from "./capacity.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
@@ -306,7 +305,7 @@ export class Emulator {
   }
 
   /** Used and usable capacity per cluster and pool. */
-  capacity(): CapacityRow[] {
+  capacity(): CapacityReportRow[] {
     return capacityReport(this.data);
   }
 

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import type { Value } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
-import { SecretsError, type Sealed, type StateCipher } from "./state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
+import type { Sealed, StateCipher } from "./state-crypto.ts";
 import type { State, StateRecord } from "./state.ts";
 import { getPath } from "../core/values.ts";
 

@@ -1,5 +1,5 @@
 // The emulator in this process: the default backend of the CLI.
-import type { CapacityRow } from "../engine/provider.ts";
+import type { CapacityReportRow } from "../emulator/capacity.ts";
 import type { Value } from "../core/model.ts";
 import { Emulator } from "../emulator/emulator.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
@@ -43,7 +43,7 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.setTags(kind, id, tags);
   }
 
-  async capacity(): Promise<CapacityRow[]> {
+  async capacity(): Promise<CapacityReportRow[]> {
     return this.emulator.capacity();
   }
 

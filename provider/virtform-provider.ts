@@ -62,7 +62,8 @@ export class VirtformProvider implements Provider {
   }
 
   async capacity(): Promise<CapacityRow[]> {
-    return this.backend.capacity ? this.backend.capacity() : [];
+    const rows = this.backend.capacity ? await this.backend.capacity() : [];
+    return rows.map(({ id, owner, measure, unit, used, total }) => ({ id, owner, measure, unit, used, total }));
   }
 
   async writtenBytes(kind: string, id: string): Promise<number | undefined> {
