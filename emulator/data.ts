@@ -85,10 +85,11 @@ export interface EmulatorData {
   events: EmulatorEvent[];
 }
 
+/** The collections of objects, one per kind (http/collections.ts says which kind each carries). */
 export type Collection = "clusters" | "images" | "pools" | "volumes" | "snapshots" | "instances" | "attachments";
 
-/** The records keyed by ids and tokens that clients send. */
-const KEYED_RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+/** The records keyed by ids and tokens that clients send: what a transaction's undo log and journal line track. */
+export const KEYED_RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
 
 export function emptyData(): EmulatorData {
   return {

@@ -18,7 +18,8 @@ import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
-import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
+import { emptyData, KEYED_RECORDS, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
+import { COLLECTIONS } from "./http/collections.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { REDACTED, mapSecretPaths, openSealed, secretPathsIn } from "./secret-fields.ts";
 import { SecretKey } from "./secret-key.ts";
@@ -41,21 +42,11 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
   Attachment: attachmentService as ObjectService<Collection>,
 };
 
-/** The keyed records of the document: what a transaction's undo log and journal line track. */
-const RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+const RECORDS = KEYED_RECORDS;
 type RecordName = (typeof RECORDS)[number];
 
 /** The kind of the objects each record holds (tokens hold none). */
-const RECORD_KINDS: Partial<Record<RecordName, KindName>> = {
-  clusters: "Cluster",
-  images: "Image",
-  pools: "StoragePool",
-  volumes: "Volume",
-  snapshots: "Snapshot",
-  instances: "Instance",
-  attachments: "Attachment",
-  terminated: "Instance",
-};
+const RECORD_KINDS: Partial<Record<RecordName, KindName>> = { ...COLLECTIONS, terminated: "Instance" };
 
 /** Paths of an object of `record` that hold secret values. */
 function secretPathsOfRecord(record: RecordName, object: unknown): string[] {

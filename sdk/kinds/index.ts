@@ -15,6 +15,8 @@ export const kinds = { Cluster: cluster, Image: image, StoragePool: storagePool,
 export type KindName = keyof typeof kinds;
 export const kindList: readonly Kind[] = Object.values(kinds);
 export const kindInfo: ReadonlyMap<string, KindInfo> = new Map(kindList.map((k) => [k.name, k]));
+/** Each kind's name by the prefix of its addresses: "volume" -> "Volume". */
+export const kindsByPrefix: ReadonlyMap<string, KindName> = new Map(kindList.map((k) => [k.addressPrefix, k.name as KindName]));
 
 /** A resource's secret paths: its kind's secret fields and what the program wrapped with secret(). */
 export function secretPathsOf(kind: string, extra: readonly string[] | undefined): readonly string[] {
