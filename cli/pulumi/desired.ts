@@ -3,7 +3,8 @@
 // options as the engine's lifecycle options, dependencies (a component stands for the resources
 // under it), image variants locked from virtform.lock as native programs are, and stack outputs.
 import { relative } from "node:path";
-import { isReference, type DesiredResource, type Diagnostic, type LifecycleOptions, type Reference, type SourceLocation, type Value } from "../../core/model.ts";
+import type { LifecycleOptions } from "../../core/lifecycle-options.ts";
+import { isReference, type DesiredResource, type Diagnostic, type Reference, type SourceLocation, type Value } from "../../core/model.ts";
 import { isSecretPath } from "../../core/secret-paths.ts";
 import { collectReferences, containsUnknown } from "../../core/values.ts";
 import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
