@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { ResolvedVariant } from "../sdk/kinds/image.ts";
 import { packageReason } from "./package-reason.ts";
 
-export const LOCK_FILE = "virtform.lock";
+export const LOCKFILE_NAME = "virtform.lock";
 export const LOCKFILE_VERSION = 3;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -66,15 +66,15 @@ const lockFile = z
 export type LockedPackage = z.infer<typeof lockedPackage>;
 export type LockedVariant = z.infer<typeof lockedVariant>;
 export type CatalogSource = z.infer<typeof catalogSource>;
-export type LockFile = z.infer<typeof lockFile>;
+export type Lockfile = z.infer<typeof lockFile>;
 
 /** The lock beside a program: `examples/app/infra.ts` -> `examples/app/virtform.lock`. */
-export function lockPathFor(programPath: string): string {
-  return join(dirname(resolve(programPath)), LOCK_FILE);
+export function lockfilePathFor(programPath: string): string {
+  return join(dirname(resolve(programPath)), LOCKFILE_NAME);
 }
 
 /** Reads a lock; undefined when there is none. A malformed lock is an error, never silently ignored. */
-export function readLock(path: string): LockFile | undefined {
+export function readLockfile(path: string): Lockfile | undefined {
   if (!existsSync(path)) return undefined;
   let json: unknown;
   try {
@@ -94,7 +94,7 @@ export function readLock(path: string): LockFile | undefined {
  * Stable text: images and variants sorted, packages by name, one package per line, so a lock only
  * changes where its content does and a review reads it package by package.
  */
-export function serializeLock(lock: LockFile): string {
+export function serializeLockfile(lock: Lockfile): string {
   const lines = ["{", `  "lockfileVersion": ${lock.lockfileVersion},`, `  "catalog": ${JSON.stringify(lock.catalog)},`, `  "images": {`];
   const addresses = Object.keys(lock.images).sort();
   addresses.forEach((address, ai) => {
@@ -133,8 +133,8 @@ export function serializeLock(lock: LockFile): string {
   return lines.join("\n") + "\n";
 }
 
-export function writeLock(path: string, lock: LockFile): void {
-  writeFileAtomic(path, serializeLock(lock)); // a crashed lock run never leaves half a file
+export function writeLockfile(path: string, lock: Lockfile): void {
+  writeFileAtomic(path, serializeLockfile(lock)); // a crashed lock run never leaves half a file
 }
 
 function sortKeys(value: unknown): unknown {

@@ -11,11 +11,11 @@ import {
   diffPackages,
   formatPackageChange,
   freshness,
-  lockPathFor,
-  readLock,
+  lockfilePathFor,
+  readLockfile,
   withConfig,
-  writeLock,
-  type LockFile,
+  writeLockfile,
+  type Lockfile,
   type LockedVariant,
 } from "../../images/lockfile.ts";
 import { why } from "../../images/package-reason.ts";
@@ -46,14 +46,14 @@ export async function programImages(program: string): Promise<ProgramImage[]> {
 }
 
 /** virtform.lock beside the program; for a Pulumi project (a directory), beside its program file. */
-function lockFileOf(program: string): string {
+function lockfileOf(program: string): string {
   const pulumiDir = pulumiProjectDir(program, undefined);
-  return lockPathFor(pulumiDir ? readManifest(pulumiDir).main : program);
+  return lockfilePathFor(pulumiDir ? readManifest(pulumiDir).main : program);
 }
 
 async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
   try {
-    return await loadCatalogFor(options.packages, dirname(lockFileOf(program)));
+    return await loadCatalogFor(options.packages, dirname(lockfileOf(program)));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -188,12 +188,12 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
   const images = await programImages(program);
-  const lockPath = lockFileOf(program);
-  const previous = readLockOrFail(lockPath);
+  const lockPath = lockfileOf(program);
+  const previous = readLockfileOrFail(lockPath);
   const catalog = await catalogFor(program, options);
   // Entries made from another catalog are not kept: the lock records one catalog.
   const sameCatalog = previous !== undefined && JSON.stringify(previous.catalog) === JSON.stringify(catalog.source);
-  const next: LockFile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
+  const next: Lockfile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
   const lines: string[] = [];
   let changed = 0;
   const resolutions = new Resolutions(catalog);
@@ -229,7 +229,7 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
     ? Object.entries(previous.images).flatMap(([a, vs]) => Object.keys(vs).filter((v) => !next.images[a]?.[v]).map((v) => `${a}:${v}`))
     : [];
   for (const r of removed) lines.push(`  ${r}: removed (no longer in the program)`);
-  writeLock(lockPath, next);
+  writeLockfile(lockPath, next);
   const where = relative(process.cwd(), lockPath) || lockPath;
   process.stdout.write(
     `Resolved against ${catalog.description}\n${lines.join("\n")}\n\nWrote ${where}: ${changed + removed.length === 0 ? "no changes" : `${changed} variant${changed === 1 ? "" : "s"} changed${removed.length ? `, ${removed.length} removed` : ""}`}.\n`,
@@ -237,9 +237,9 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-export function readLockOrFail(path: string): LockFile | undefined {
+export function readLockfileOrFail(path: string): Lockfile | undefined {
   try {
-    return readLock(path);
+    return readLockfile(path);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -252,14 +252,14 @@ class VariantSets {
   private readonly program: string;
   private readonly options: CatalogOptions;
   private catalog: Promise<LoadedCatalog> | undefined;
-  private lock: LockFile | undefined;
+  private lock: Lockfile | undefined;
   readonly notes: string[] = [];
 
   constructor(program: string, options: CatalogOptions) {
     this.program = program;
     this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
-    if (!options.packages?.length) this.lock = readLockOrFail(lockFileOf(program));
+    if (!options.packages?.length) this.lock = readLockfileOrFail(lockfileOf(program));
   }
 
   async get(image: ProgramImage, variant: string): Promise<LockedVariant> {
@@ -327,7 +327,7 @@ export async function imagesDiffCommand(a: string, b: string, options: CatalogOp
   const sets = new VariantSets(program, options);
   const side = async (arg: string): Promise<Side> => {
     if (existsSync(arg) && statSync(arg).isFile()) {
-      const lock = readLockOrFail(arg);
+      const lock = readLockfileOrFail(arg);
       if (!lock) throw new CliError(`${arg} is not a lock file`);
       const map = new Map<string, LockedVariant>();
       for (const [address, variants] of Object.entries(lock.images)) {
