@@ -10,7 +10,7 @@
 // allows older versions; apt never succeeds in those cases, so agreement with apt is kept.
 
 import { compareVersions, parseConstraint, satisfies, type RelationOp } from "./debian-version.ts";
-import type { PackageCatalog, PackageRecord, Provider } from "./package-catalog.ts";
+import type { PackageCatalog, PackageRecord, ProvidesEntry } from "./package-catalog.ts";
 import type { SolverReason } from "./package-reason.ts";
 import { archRestrictionAllows, formatGroup, formatRelation, type Relation, type RelationGroup } from "./package-relations.ts";
 
@@ -159,7 +159,7 @@ class Marker {
     return q === this.catalog.nativeArch || (rec.architecture === "all" && q === this.catalog.nativeArch);
   }
 
-  provideMatches(rel: Relation, p: Provider): boolean {
+  provideMatches(rel: Relation, p: ProvidesEntry): boolean {
     const q = rel.archQualifier;
     if (q === "any") {
       if (p.record.multiArch !== "allowed" && p.provided.archQualifier !== "any") return false;
