@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { PidLock, type LockFormat, type LockOwner } from "../../durable/pid-lock.ts";
-import { takePoolLock } from "../../emulator/volumes/pool-lock.ts";
+import { takePoolLock } from "../../emulator/block/pool-lock.ts";
 
 const barePid: LockFormat<LockOwner> = {
   encode: (owner) => `${owner.pid}\n`,
@@ -83,7 +83,7 @@ describe("PidLock", () => {
 
   it("the lock of a SIGKILLed owner is taken over by exactly one of the processes racing for it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-pool-lock-"));
-    const module = fileURLToPath(new URL("../../emulator/volumes/pool-lock.ts", import.meta.url));
+    const module = fileURLToPath(new URL("../../emulator/block/pool-lock.ts", import.meta.url));
     const holder = spawn(process.execPath, [
       "--input-type=module",
       "-e",
