@@ -1,5 +1,6 @@
-// The engine's own vocabulary. The SDK, the Pulumi host and the Terraform front door all produce
-// DesiredResource values; the engine never imports them.
+// The vocabulary every layer shares (core/ imports nothing of ours). The SDK, the Pulumi host and
+// the Terraform front door produce DesiredResource values and the engine plans them, without either
+// side importing the other.
 import type { LifecycleOptions } from "./lifecycle-options.ts";
 
 /** A JSON value that may contain references to other resources' outputs or unknown markers. */
