@@ -11,7 +11,7 @@ import { cachedLayer, defaultCacheDir, layerImage } from "../../images/build/lay
 import { planLayers, type PlannedLayer } from "../../images/build/layer-plan.ts";
 import { formatBytes } from "../../images/layers.ts";
 import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
-import { DISTRIBUTIONS, type BaseName } from "../../sdk/distributions.ts";
+import { DISTRIBUTIONS, type BaseName } from "../../images/distributions.ts";
 import { resolveVariant } from "../../sdk/kinds/image.ts";
 import { freshness, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";

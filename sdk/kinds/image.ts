@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { BASE_NAMES } from "../distributions.ts";
+import { BASE_NAMES } from "../../images/distributions.ts";
 import { defineKind } from "./kind.ts";
 import { NAME } from "../names.ts";
 import { own } from "../../core/own.ts";
