@@ -3,9 +3,12 @@
 // its locked package sets, and every use of a variant (an instance's `image`, an output) gets the
 // locked digest in place of the digest of the request. The program itself runs once.
 import { isReference, type DesiredResource, type Value } from "../core/model.ts";
-import { resolveVariant, variantDigest, type ImageInputs } from "../sdk/kinds/image.ts";
+import { resolveVariant, variantDigest, type ImageRequest } from "./variant.ts";
 import type { LockContext } from "./lock-context.ts";
-import { lockedInputs } from "./lockfile.ts";
+import { lockedInputs, type LockedInputs } from "./lockfile.ts";
+
+/** An Image resource's inputs: what it asks for, and (set here) its locked package sets. */
+type ImageInputs = ImageRequest & { locked?: Record<string, LockedInputs> };
 
 export interface EvaluatedProgram {
   resources: DesiredResource[];
@@ -31,7 +34,7 @@ export async function applyLockfile(program: EvaluatedProgram, locks: LockContex
   // The lookups are memoized: this second round reads what the first decided and what was resolved live.
   const digests = new Map<string, { unlocked: string; locked: string }>();
   for (const { resource, inputs, entries } of lookUpAll()) {
-    const locked: NonNullable<ImageInputs["locked"]> = {};
+    const locked: Record<string, LockedInputs> = {};
     for (const [variant, entry] of entries) {
       if (!entry) continue;
       locked[variant] = lockedInputs(entry);

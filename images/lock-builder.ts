@@ -2,7 +2,7 @@
 // Packages files the user names, or the system's apt lists.
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
-import { packageName, type ResolvedVariant } from "../sdk/kinds/image.ts";
+import { packageName, type ResolvedVariant } from "./variant.ts";
 import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant } from "./lockfile.ts";
 import type { PackageReason } from "./package-reason.ts";
 import { basePackageNames, releaseMismatch, resolveBaseSet } from "./base-set.ts";

@@ -7,7 +7,7 @@
 import { dirname, relative } from "node:path";
 import type { Diagnostic } from "../core/model.ts";
 import { own } from "../core/own.ts";
-import type { ResolvedVariant } from "../sdk/kinds/image.ts";
+import type { ResolvedVariant } from "./variant.ts";
 import { freshness, lockfilePathFor, readLockfile, withConfig, type Lockfile, type LockedVariant } from "./lockfile.ts";
 import { loadCatalogFor, loadRecordedCatalog, packagesHint, resolveLockedVariant, type LoadedCatalog } from "./lock-builder.ts";
 

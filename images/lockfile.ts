@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ResolvedVariant } from "../sdk/kinds/image.ts";
+import type { ResolvedVariant } from "./variant.ts";
 import { packageReason } from "./package-reason.ts";
 
 export const LOCKFILE_NAME = "virtform.lock";
@@ -207,18 +207,23 @@ export function withConfig(entry: LockedVariant, spec: ResolvedVariant): LockedV
 }
 
 /**
- * What an Image resource carries of its lock (a derived input the program never writes): per
- * variant the digest, package versions and installed sizes, keyed by package name so the plan's
- * per-field diff reads as a per-package diff.
+ * What an Image resource carries of its lock (its `locked` input, derived, never written by the
+ * program): per variant the digest, package versions and installed sizes, keyed by package name so
+ * the plan's per-field diff reads as a per-package diff.
  */
-export interface LockedInputs {
-  digest: string;
-  /** The base release's packages (the first layer); absent when the entry has none. */
-  base?: Record<string, string>;
-  /** The other packages. */
-  packages: Record<string, string>;
-  installedKiB: Record<string, number>;
-}
+export const lockedInputsSchema = z
+  .object({
+    digest: z.string().describe("sha256 over the locked package set and the config"),
+    base: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("The base's essential and required packages (name -> exact version): the variant's first layer"),
+    packages: z.record(z.string(), z.string()).describe("Package name -> exact version, besides the base's"),
+    installedKiB: z.record(z.string(), z.int().min(0)).describe("Package name -> Installed-Size in KiB"),
+  })
+  .strict();
+
+export type LockedInputs = z.infer<typeof lockedInputsSchema>;
 
 export function lockedInputs(entry: LockedVariant): LockedInputs {
   const base = entry.packages.filter((p) => p.base);

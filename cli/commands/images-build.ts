@@ -12,7 +12,7 @@ import { planLayers, type PlannedLayer } from "../../images/build/layer-plan.ts"
 import { formatBytes } from "../../images/layers.ts";
 import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { DISTRIBUTIONS, type BaseName } from "../../images/distributions.ts";
-import { resolveVariant } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import { freshness, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";
 import { programImages, readLockfileOrFail, selectVariants, short, type ProgramImage } from "./images.ts";

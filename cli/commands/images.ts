@@ -5,7 +5,8 @@ import { dirname, relative } from "node:path";
 import { computeLayers, formatBytes, type ImageLayers } from "../../images/layers.ts";
 import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../images/lock-builder.ts";
 import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../core/model.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import {
   LOCKFILE_VERSION,
   diffPackages,

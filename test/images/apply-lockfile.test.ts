@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProgram } from "../../cli/program.ts";
 import type { Reference } from "../../core/model.ts";
-import { resolveVariant, variantDigest, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant, variantDigest } from "../../images/variant.ts";
 
 const counter = "__virtformApplyLockfileBuilds";
 

@@ -8,7 +8,8 @@ import { computeLayers, layerOf } from "../../images/layers.ts";
 import { resolveLockedVariant } from "../../images/lock-builder.ts";
 import { LockContext } from "../../images/lock-context.ts";
 import { loadCatalog, type PackageCatalog } from "../../images/package-catalog.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import {
   diffPackages,
   formatPackageChange,
