@@ -3,7 +3,7 @@
 // frames (ten of them for a syntax error) are no use to the user and are never printed.
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatDiagnostic } from "../engine/model.ts";
+import { formatDiagnostic } from "../core/model.ts";
 import { describeThrown, thrownDiagnostic } from "../sdk/thrown.ts";
 import { CliError } from "./cli-error.ts";
 

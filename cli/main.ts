@@ -1,10 +1,10 @@
 // The `virtform` command. Each command returns its exit code; errors a user can act on are printed
 // without a stack trace.
 import { Command, CommanderError } from "commander";
-import { DiagnosticsError, formatDiagnostic } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic } from "../core/model.ts";
 import { CliError } from "./cli-error.ts";
 import { quietOnClosedPipe } from "./closed-pipe.ts";
-import { SecretsError } from "../engine/state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
 import { StateFileError } from "../engine/state.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";

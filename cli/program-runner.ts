@@ -5,7 +5,7 @@
 // The worker is started as the command starts (bin/virtform.mjs), so that its own start-up (a
 // second V8 isolate loading the SDK) runs beside the main thread's instead of after it.
 import { Worker } from "node:worker_threads";
-import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../core/model.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
 import { CliError } from "./cli-error.ts";
 import type { LoadOptions } from "./program.ts";

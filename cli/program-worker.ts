@@ -3,7 +3,7 @@
 // throws where nothing catches them (a rejected promise, a throwing callback) are its errors, never
 // a crash; timers it leaves running are stopped with the worker, and said so in a warning.
 import { parentPort } from "node:worker_threads";
-import { DiagnosticsError, type Diagnostic } from "../engine/model.ts";
+import { DiagnosticsError, type Diagnostic } from "../core/model.ts";
 import { thrownDiagnostic } from "../sdk/thrown.ts";
 import { CliError } from "./cli-error.ts";
 import { loadProgram } from "./program.ts";

@@ -4,8 +4,9 @@ import { existsSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../engine/model.ts";
-import { LockContext } from "../emulator/images/lock-context.ts";
+import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../core/model.ts";
+import { applyLockfile } from "../images/apply-lockfile.ts";
+import { LockContext } from "../images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
@@ -85,7 +86,7 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
   if (!isStackDefinition(module.default)) {
     throw new CliError(`program ${path} must have a default export made by stack(): export default stack("name", (s) => { ... })`);
   }
-  let evaluated = evaluateStack(module.default);
+  const evaluated = evaluateStack(module.default);
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
     const locks = (() => {
       try {
@@ -94,16 +95,9 @@ export async function loadProgram(path: string, options: LoadOptions = {}): Prom
         throw new CliError((err as Error).message);
       }
     })();
-    evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
-    if (locks.needsLiveResolution) {
-      if (options.live === false) locks.leaveUnresolved("this command resolves no packages");
-      else {
-        await locks.resolvePending().catch((err: unknown) => {
-          throw new CliError((err as Error).message);
-        });
-      }
-      evaluated = evaluateStack(module.default, { lockedVariant: locks.lookup });
-    }
+    await applyLockfile(evaluated, locks, { live: options.live !== false }).catch((err: unknown) => {
+      throw new CliError((err as Error).message);
+    });
     evaluated.diagnostics.push(...locks.errors.map(locatedIn(evaluated.resources)));
     const warnings = locks.warnings.map(locatedIn(evaluated.resources));
     if (options.warnings) options.warnings.push(...warnings);

@@ -7,7 +7,8 @@ import type { State } from "../engine/state.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import { stackName } from "../sdk/names.ts";
-import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
+import { acquireLock, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
+import { acquireInUseLock, InUseError, type InUseLock } from "../provider/in-use-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
@@ -137,30 +138,29 @@ export async function closeBackends(): Promise<void> {
   for (const backend of opened.splice(0)) await backend.emulator.close();
 }
 
-const held = new Map<string, StateLock>();
+/** In-use locks this process holds, by data dir. */
+const held = new Map<string, InUseLock>();
 
 /**
  * One process at a time keeps an emulator's data dir open: `emulator serve` for its lifetime, a
  * command with the embedded emulator for its run. Two writers would overwrite each other's changes.
  */
-export function holdEmulatorData(dataDir: string, operation: string): StateLock {
-  const path = join(dataDir, "in-use.lock");
-  const already = held.get(path);
+export function holdEmulatorData(dataDir: string, operation: string): InUseLock {
+  const already = held.get(dataDir);
   if (already) return already;
   try {
-    const lock = acquireLockNow(path, operation, (holder) =>
+    const lock = acquireInUseLock(dataDir, operation, (holder) =>
       process.stderr.write(`note: took over the emulator data lock left by pid ${holder.pid} (${holder.operation}), which no longer runs\n`),
     );
-    held.set(path, lock);
+    held.set(dataDir, lock);
     process.once("exit", () => lock.release());
     return lock;
   } catch (err) {
-    if (!(err instanceof LockedError) || !err.holder) throw err;
-    const { holder } = err;
+    if (!(err instanceof InUseError)) throw err;
     const hint =
-      holder.operation === "emulator serve"
+      err.holder.operation === "emulator serve"
         ? "reach it through the API instead: pass --endpoint URL or set VIRTFORM_ENDPOINT and VIRTFORM_TOKEN"
         : "wait for that command to finish";
-    throw new CliError(`the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); ${hint}`);
+    throw new CliError(`${err.message}; ${hint}`);
   }
 }

@@ -1,13 +1,24 @@
 // What the emulator has and what is used of it: per cluster (after the hypervisor's reservation and
 // overcommit) and per storage pool (after thin provisioning). The plan shows it before and after.
-import type { CapacityRow } from "../engine/provider.ts";
 import { usableCapacity } from "./compute/hypervisors.ts";
 import type { EmulatorData } from "./data.ts";
 import { readable } from "./figures.ts";
 import { capacityGiB } from "./storage/pools.ts";
 
-export function capacityReport(data: EmulatorData): CapacityRow[] {
-  const rows: CapacityRow[] = [];
+/** One measure of one cluster or pool: "vCPU 40 of 256". The engine's own row is mapped from it in provider/. */
+export interface CapacityReportRow {
+  /** The cluster's or pool's id. */
+  id: string;
+  /** Its name. */
+  owner: string;
+  measure: string;
+  unit: string;
+  used: number;
+  total: number;
+}
+
+export function capacityReport(data: EmulatorData): CapacityReportRow[] {
+  const rows: CapacityReportRow[] = [];
   const instances = Object.values(data.instances);
   for (const cluster of Object.values(data.clusters)) {
     const members = instances.filter((i) => i.spec.cluster === cluster.id);

@@ -23,11 +23,11 @@ import { exportNames, exportTarget, instanceDeviceTarget } from "./data-plane/de
 import { type EnsureStore, type VolumeAction, planContents, planStores } from "./data-plane/reconcile-plan.ts";
 import { hostStoreKey, localDiskId, lunBytes, poolStoreKey } from "./data-plane/sizes.ts";
 import { storageToEmulator } from "./data-plane/storage-errors.ts";
-import { type BlockDevice, StorageError, readOnlyView } from "./volumes/block-device.ts";
-import { CHUNK_SIZE_BYTES } from "./volumes/chunk-span.ts";
-import { checkLunSpace } from "./volumes/lun-space.ts";
-import { METADATA_FILE } from "./volumes/pool-metadata.ts";
-import { ThinPool, type PoolUsage } from "./volumes/thin-pool.ts";
+import { type BlockDevice, StorageError, readOnlyView } from "./block/block-device.ts";
+import { CHUNK_SIZE_BYTES } from "./block/chunk-span.ts";
+import { checkLunSpace } from "./block/lun-space.ts";
+import { METADATA_FILE } from "./block/pool-metadata.ts";
+import { ThinPool, type PoolUsage } from "./block/thin-pool.ts";
 
 /** The control plane enforces the declared overcommit; the ThinPool's own limit stays out of its way. */
 const UNLIMITED_OVERCOMMIT = 1e9;

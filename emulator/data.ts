@@ -1,7 +1,7 @@
 // The emulator's whole state as one plain document: easy to persist atomically, to inspect, and to
 // copy for a rehearsal of a plan.
 import type { InputsOf } from "../sdk/kinds/kind.ts";
-import { nullPrototype } from "../engine/own.ts";
+import { nullPrototype } from "../core/own.ts";
 import type { attachment, cluster, image, instance, snapshot, storagePool, volume } from "../sdk/kinds/index.ts";
 
 export interface Host {
@@ -85,10 +85,11 @@ export interface EmulatorData {
   events: EmulatorEvent[];
 }
 
+/** The collections of objects, one per kind (http/collections.ts says which kind each carries). */
 export type Collection = "clusters" | "images" | "pools" | "volumes" | "snapshots" | "instances" | "attachments";
 
-/** The records keyed by ids and tokens that clients send. */
-const KEYED_RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+/** The records keyed by ids and tokens that clients send: what a transaction's undo log and journal line track. */
+export const KEYED_RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
 
 export function emptyData(): EmulatorData {
   return {

@@ -7,19 +7,19 @@
 // undo log of what it touched. `rehearsal()` gives an in-memory copy on which a plan can be tried
 // without touching the real thing. Secret values (see secret-fields.ts) are clear in memory and
 // sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
-import type { CapacityRow } from "../engine/provider.ts";
-import { withArticle } from "../engine/render/article.ts";
-import { capacityReport } from "./capacity.ts";
+import { withArticle } from "../core/article.ts";
+import { capacityReport, type CapacityReportRow } from "./capacity.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { attachmentService } from "./storage/attachments.ts";
 import { clusterService } from "./compute/clusters.ts";
 import { EmulatorContext } from "./context.ts";
 import { DataPlane } from "./data-plane.ts";
-import { emptyData, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
+import { emptyData, KEYED_RECORDS, upgradeData, type Collection, type EmulatorData, type EmulatorEvent, type PoolObject } from "./data.ts";
+import { COLLECTIONS } from "./http/collections.ts";
 import { EmulatorError, notFound } from "./errors.ts";
 import { REDACTED, mapSecretPaths, openSealed, secretPathsIn } from "./secret-fields.ts";
 import { SecretKey } from "./secret-key.ts";
@@ -42,21 +42,11 @@ const SERVICES: { [K in KindName]: ObjectService<Collection> } = {
   Attachment: attachmentService as ObjectService<Collection>,
 };
 
-/** The keyed records of the document: what a transaction's undo log and journal line track. */
-const RECORDS = ["clusters", "images", "pools", "volumes", "snapshots", "instances", "attachments", "terminated", "tokens"] as const;
+const RECORDS = KEYED_RECORDS;
 type RecordName = (typeof RECORDS)[number];
 
 /** The kind of the objects each record holds (tokens hold none). */
-const RECORD_KINDS: Partial<Record<RecordName, KindName>> = {
-  clusters: "Cluster",
-  images: "Image",
-  pools: "StoragePool",
-  volumes: "Volume",
-  snapshots: "Snapshot",
-  instances: "Instance",
-  attachments: "Attachment",
-  terminated: "Instance",
-};
+const RECORD_KINDS: Partial<Record<RecordName, KindName>> = { ...COLLECTIONS, terminated: "Instance" };
 
 /** Paths of an object of `record` that hold secret values. */
 function secretPathsOfRecord(record: RecordName, object: unknown): string[] {
@@ -306,7 +296,7 @@ export class Emulator {
   }
 
   /** Used and usable capacity per cluster and pool. */
-  capacity(): CapacityRow[] {
+  capacity(): CapacityReportRow[] {
     return capacityReport(this.data);
   }
 

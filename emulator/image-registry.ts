@@ -1,11 +1,11 @@
 // The image registry: each variant registered under its content digest, its packages stored as
 // layers by digest (the base release's packages, then the closure common to all variants once, each
 // variant's remainder on top).
-import { resolveVariant, variantDigest } from "../sdk/kinds/image.ts";
+import { resolveVariant, variantDigest } from "../images/variant.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { ImageObject } from "./data.ts";
 import { conflict } from "./errors.ts";
-import { computeLayers, type LayerPackage } from "./images/layers.ts";
+import { computeLayers, type LayerPackage } from "../images/layers.ts";
 import type { ObjectService } from "./service.ts";
 
 export const imageService: ObjectService<"images"> = {

@@ -3,7 +3,7 @@
 // schema: an instance's userData), the spec paths the client marked (a program's secret() values,
 // kept in the object's `secretPaths`), and the copies a service keeps of them elsewhere in the object
 // (an image's resolved variant configs).
-import { SecretsError } from "../engine/state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
 import { secretPathsOf, type KindName } from "../sdk/kinds/index.ts";
 import type { Collection } from "./data.ts";
 import type { ObjectOf, ObjectService } from "./service.ts";

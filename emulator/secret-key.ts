@@ -10,7 +10,7 @@ import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { join } from "node:path";
-import { SecretsError } from "../engine/state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
 
 export const KEY_FILE = "secrets.key";
 /** Sealed with the key and kept in a passphrase-mode key file: opening it tells a wrong passphrase. */

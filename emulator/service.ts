@@ -1,6 +1,6 @@
 // The shape of one collection's domain logic. The Emulator class does the common part (ids,
 // validation, idempotency tokens, events, persistence); a service decides what a change means.
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { Collection, EmulatorData } from "./data.ts";
 

@@ -2,7 +2,7 @@
 // each at the address its tags name (an import by tags). Where the program is at hand it supplies
 // what the backend does not keep (dependencies, secret paths, source lines, lifecycle options);
 // otherwise dependencies are read off the inputs (an input equal to another object's id).
-import type { DesiredResource, ResourceState, Value } from "./model.ts";
+import type { DesiredResource, ResourceState, Value } from "../core/model.ts";
 import type { Owned, OwnedRef } from "./provider.ts";
 import type { State, StateRecord } from "./state.ts";
 

@@ -3,11 +3,11 @@
 // `parallelism` at a time; a failed step skips its dependents while independent work goes on, and
 // state is saved after every step.
 import { randomUUID } from "node:crypto";
-import type { Reference, ResourceState, Value } from "./model.ts";
+import type { Reference, ResourceState, Value } from "../core/model.ts";
 import type { Plan, ResourceChange } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import type { PendingOperation, State, StateStore } from "./state.ts";
-import { deepEqual, getPath, resolveReferences } from "./values.ts";
+import { deepEqual, getPath, resolveReferences } from "../core/values.ts";
 
 /** The error of a step an interrupt kept from starting. */
 export const CANCELLED = "cancelled";

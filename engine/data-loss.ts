@@ -1,7 +1,7 @@
 // What a change loses for good: the bytes of storage that lives only while its object runs (an
 // instance's local disk). Plans say it beside the change ("local disk wiped: 40 GiB"), since the
 // action alone (a restart, a replacement) does not tell a reader that data goes with it.
-import type { KindInfo, Value } from "./model.ts";
+import type { KindInfo, Value } from "../core/model.ts";
 import type { ResourceChange } from "./plan.ts";
 
 export interface DataLoss {

@@ -12,8 +12,8 @@ export interface ImportRequest {
 }
 
 export interface ImportContext {
-  /** The kind an address names by its prefix ("volume.x" is a Volume), undefined for none. */
-  kindOf(address: string): string | undefined;
+  /** Each kind by the prefix of its addresses ("volume" -> "Volume"), as the kinds define them. */
+  kindsByPrefix: ReadonlyMap<string, string>;
   /** Addresses the program declares, with their kind. */
   declared: ReadonlyMap<string, string>;
   /** The program's file, for "declare it in infra.ts". */
@@ -44,8 +44,8 @@ function problemOf(
   firstByAddress: ReadonlyMap<string, ImportRequest>,
   firstById: ReadonlyMap<string, ImportRequest>,
 ): string | undefined {
-  const kind = context.kindOf(address);
-  if (!kind) return `${address}: the address does not start with a kind (cluster., image., pool., volume., instances., attachment.)`;
+  const kind = context.kindsByPrefix.get(address.split(".")[0]!);
+  if (!kind) return `${address}: the address does not start with a kind (${[...context.kindsByPrefix.keys()].map((p) => `${p}.`).join(", ")})`;
   if (!context.declared.has(address)) {
     return `${address}: configuration for import target does not exist: ${context.program} declares no ${address}; declare it first, then import`;
   }

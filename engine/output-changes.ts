@@ -1,9 +1,9 @@
 // Changes to the stack's outputs, as Terraform's "Changes to Outputs:" shows them: an output the
 // plan adds (+), changes (~) or removes (-). A value known only after apply is UNKNOWN. The secret
 // parts of an output carry no value here at all (the plan may be saved to a file): only REDACTED.
-import { isSecretPath, redact } from "./render/redact.ts";
-import type { Value } from "./model.ts";
-import { deepEqual } from "./values.ts";
+import { isSecretPath, redact } from "../core/secret-paths.ts";
+import type { Value } from "../core/model.ts";
+import { deepEqual } from "../core/values.ts";
 
 export interface OutputChange {
   name: string;

@@ -1,7 +1,7 @@
 // The one pure decision of the engine: given what state says and what the program wants, what
 // happens to this resource and why. Table-tested in test/engine/plan-resource.test.ts.
-import type { ChangeBehaviour, KindInfo, ReplaceOrder, ResourceState, Value } from "./model.ts";
-import { changedFields } from "./values.ts";
+import type { ChangeBehaviour, KindInfo, ReplaceOrder, ResourceState, Value } from "../core/model.ts";
+import { changedFields } from "../core/values.ts";
 
 export type Action = "noop" | "create" | "update" | "update-with-restart" | "replace" | "delete";
 

@@ -7,16 +7,16 @@ import {
   type DesiredResource,
   type Diagnostic,
   type KindInfo,
-  type LifecycleOptions,
   type Reference,
   type ReplaceOrder,
   type SourceLocation,
   type Value,
-} from "./model.ts";
+} from "../core/model.ts";
+import type { LifecycleOptions } from "../core/lifecycle-options.ts";
 import { diffOutputs, type OutputChange } from "./output-changes.ts";
 import { describeDecision, planResource, type Action, type PlannedField, type Reason } from "./plan-resource.ts";
 import type { State } from "./state.ts";
-import { getPath, resolveReferences } from "./values.ts";
+import { getPath, resolveReferences } from "../core/values.ts";
 
 export interface ResourceChange {
   address: string;

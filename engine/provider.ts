@@ -1,6 +1,6 @@
 // The only thing the engine calls to change the world. The provider package implements it over a
 // backend (the embedded emulator, the emulator over HTTP, libvirt); tests implement it with functions.
-import type { ResourceState, Value } from "./model.ts";
+import type { ResourceState, Value } from "../core/model.ts";
 
 export interface Created {
   id: string;

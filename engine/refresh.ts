@@ -1,11 +1,11 @@
 // Refresh: read every object in state from the backend (many reads at once) and say what changed
 // outside virtform. The result is records, so a plan can apply them to a copy and an apply can
 // persist them like any other change.
-import type { Diagnostic, Value } from "./model.ts";
+import type { Diagnostic, Value } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import type { State, StateRecord } from "./state.ts";
-import { changedFields, type FieldChange } from "./values.ts";
+import { changedFields, type FieldChange } from "../core/values.ts";
 
 export interface Drift {
   address: string;

@@ -2,7 +2,7 @@
 // walker apply uses, so whatever would fail there (capacity, placement, a conflict) is reported by
 // the plan, with the resource's address and source line, instead of half-way through an apply.
 import { applyPlan } from "./apply.ts";
-import type { Diagnostic } from "./model.ts";
+import type { Diagnostic } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
 import { memoryStateStore, type State } from "./state.ts";

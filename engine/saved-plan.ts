@@ -4,11 +4,12 @@
 // encrypted with the state's passphrase, as state does.
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
-import type { Value } from "./model.ts";
+import type { Value } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
-import { SecretsError, type Sealed, type StateCipher } from "./state-crypto.ts";
+import { SecretsError } from "../core/secrets-error.ts";
+import type { Sealed, StateCipher } from "./state-crypto.ts";
 import type { State, StateRecord } from "./state.ts";
-import { getPath } from "./values.ts";
+import { getPath } from "../core/values.ts";
 
 export const SAVED_PLAN_VERSION = 1;
 

@@ -4,19 +4,10 @@
 // before the ciphertext: a wrong passphrase fails the check, while a value damaged on disk passes it
 // and fails GCM's tag. So the two are told apart instead of both reading as "wrong passphrase".
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
-import type { Value } from "./model.ts";
+import type { Value } from "../core/model.ts";
+import { SecretsError } from "../core/secrets-error.ts";
 
 export type Sealed = { $encrypted: string };
-
-export class SecretsError extends Error {
-  /** Set when opening a value failed: the passphrase is not the one it was sealed with, or the value is damaged. */
-  readonly reason: "wrong-passphrase" | "damaged" | undefined;
-
-  constructor(message: string, reason?: "wrong-passphrase" | "damaged") {
-    super(message);
-    this.reason = reason;
-  }
-}
 
 export function isSealed(v: unknown): v is Sealed {
   return typeof v === "object" && v !== null && typeof (v as { $encrypted?: unknown }).$encrypted === "string";

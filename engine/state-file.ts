@@ -6,10 +6,11 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
-import type { ResourceState, Value } from "./model.ts";
-import { openAll, SecretsError, type StateCipher } from "./state-crypto.ts";
+import type { ResourceState, Value } from "../core/model.ts";
+import { SecretsError } from "../core/secrets-error.ts";
+import { openAll, type StateCipher } from "./state-crypto.ts";
 import { historyDir, parseSnapshot, restoreAdvice, saveHistory } from "./state-history.ts";
-import { mapPaths } from "./values.ts";
+import { mapPaths } from "../core/values.ts";
 import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
 
 /** Which paths of a resource are secret, and the cipher that keeps them encrypted at rest. */

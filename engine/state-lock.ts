@@ -63,7 +63,7 @@ function pidLock(path: string): PidLock<LockInfo> {
   return new PidLock(path, lockInfoFormat);
 }
 
-export function readLock(path: string): LockInfo | undefined {
+export function readStateLock(path: string): LockInfo | undefined {
   return pidLock(path).holder()?.owner;
 }
 
@@ -130,7 +130,7 @@ export async function acquireLock(
 }
 
 export function forceUnlock(path: string, id: string): LockInfo {
-  const holder = readLock(path);
+  const holder = readStateLock(path);
   if (!holder) throw new Error(`no lock is held (${path})`);
   if (holder.id !== id) throw new Error(`the lock's id is ${holder.id}, not ${id}; nothing was removed`);
   pidLock(path).remove();

@@ -3,7 +3,7 @@
 // provider call, its result after — applied in memory and appended to a journal, so a run killed
 // at any point leaves a state that says what was in flight.
 import { randomUUID } from "node:crypto";
-import type { ResourceState, Value } from "./model.ts";
+import type { ResourceState, Value } from "../core/model.ts";
 
 export const STATE_VERSION = 1;
 

@@ -1,7 +1,7 @@
 // What the provider needs of a backend. The embedded emulator implements it in-process; the emulator
 // over HTTP and libvirt implement the same operations.
-import type { Value } from "../engine/model.ts";
-import type { CapacityRow } from "../engine/provider.ts";
+import type { Value } from "../core/model.ts";
+import type { CapacityReportRow } from "../emulator/capacity.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 
 export interface BackendObject {
@@ -32,7 +32,7 @@ export interface Backend {
   /** Every object of a kind (or those with every tag of `filter.tags`): the batched read behind refresh. */
   list?(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]>;
   /** Used and usable capacity, for the plan's capacity section. */
-  capacity?(): Promise<CapacityRow[]>;
+  capacity?(): Promise<CapacityReportRow[]>;
   /** Bytes written to a volume or snapshot, for the review's data-loss findings; undefined when not known. */
   writtenBytes?(kind: KindName, id: string): Promise<number | undefined>;
   /** A disposable copy to rehearse a plan on. */

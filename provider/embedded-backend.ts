@@ -1,6 +1,6 @@
 // The emulator in this process: the default backend of the CLI.
-import type { CapacityRow } from "../engine/provider.ts";
-import type { Value } from "../engine/model.ts";
+import type { CapacityReportRow } from "../emulator/capacity.ts";
+import type { Value } from "../core/model.ts";
 import { Emulator } from "../emulator/emulator.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";
@@ -43,7 +43,7 @@ export class EmbeddedBackend implements Backend {
     return this.emulator.setTags(kind, id, tags);
   }
 
-  async capacity(): Promise<CapacityRow[]> {
+  async capacity(): Promise<CapacityReportRow[]> {
     return this.emulator.capacity();
   }
 

@@ -1,8 +1,8 @@
 // The emulator over HTTP (`virtform emulator serve`): the same Backend as the embedded one, so the
 // provider and engine cannot tell them apart. API errors come back as HttpBackendError with the
 // emulator's `code`, so `isNotFound` and friends work unchanged.
-import type { CapacityRow } from "../engine/provider.ts";
-import type { Value } from "../engine/model.ts";
+import type { CapacityReportRow } from "../emulator/capacity.ts";
+import type { Value } from "../core/model.ts";
 import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
 import type { Emulator } from "../emulator/emulator.ts";
 import type { EmulatorEvent } from "../emulator/data.ts";
@@ -90,8 +90,8 @@ export class HttpBackend implements Backend {
     return this.request("GET", options.showSecrets ? "/inspect?showSecrets=true" : "/inspect");
   }
 
-  async capacity(): Promise<CapacityRow[]> {
-    return (await this.request<{ items: CapacityRow[] }>("GET", "/capacity")).items;
+  async capacity(): Promise<CapacityReportRow[]> {
+    return (await this.request<{ items: CapacityReportRow[] }>("GET", "/capacity")).items;
   }
 
   /** From the pool's data view (`GET /pools/{id}/data`): the bytes the volume or snapshot maps; for an instance, its local disk's. */

@@ -1,6 +1,6 @@
 // The engine's Provider for virtform's own kinds: inputs go to the backend as specs, and what comes
 // back is checked against the kind's output schema, so a backend cannot drift from the contract.
-import type { ResourceState, Value } from "../engine/model.ts";
+import type { ResourceState, Value } from "../core/model.ts";
 import type { CapacityRow, Created, Observed, Owner, OwnedRef, Provider } from "../engine/provider.ts";
 import { kinds, type KindName } from "../sdk/kinds/index.ts";
 import { isNotFound, type Backend, type BackendObject } from "./backend.ts";
@@ -62,7 +62,8 @@ export class VirtformProvider implements Provider {
   }
 
   async capacity(): Promise<CapacityRow[]> {
-    return this.backend.capacity ? this.backend.capacity() : [];
+    const rows = this.backend.capacity ? await this.backend.capacity() : [];
+    return rows.map(({ id, owner, measure, unit, used, total }) => ({ id, owner, measure, unit, used, total }));
   }
 
   async writtenBytes(kind: string, id: string): Promise<number | undefined> {

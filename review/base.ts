@@ -5,9 +5,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import type { DesiredResource, Reference, Value } from "../engine/model.ts";
+import type { DesiredResource, Reference, Value } from "../core/model.ts";
 import { emptyState, type State } from "../engine/state.ts";
-import { resolveReferences } from "../engine/values.ts";
+import { resolveReferences } from "../core/values.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
 
 export class BaseError extends Error {

@@ -2,9 +2,9 @@
 // and the findings of the enabled rules, located at the field that causes them and silenced by
 // ignore comments that give a reason.
 import { relative, resolve, sep } from "node:path";
-import { isUnknown, type SourceLocation, type Value } from "../engine/model.ts";
+import { isUnknown, type SourceLocation, type Value } from "../core/model.ts";
 import type { ResourceChange } from "../engine/plan.ts";
-import { isSecretPath, REDACTED } from "../engine/render/redact.ts";
+import { isSecretPath, REDACTED } from "../core/secret-paths.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import type { ReviewConfig } from "./config.ts";
 import type { FieldDiff, Finding, Review, ReviewedChange, Severity, SourceRange } from "./model.ts";

@@ -1,7 +1,7 @@
 // What a review says: each planned change with where in the source it comes from and what risks it
 // carries. Renderers (Markdown, JSON, GitHub annotations, SARIF) read only these types.
 import type { Action } from "../engine/plan-resource.ts";
-import type { Value } from "../engine/model.ts";
+import type { Value } from "../core/model.ts";
 
 /** A span of the program, 1-based lines and columns; `end` is exclusive. */
 export interface SourceRange {

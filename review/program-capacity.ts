@@ -1,7 +1,7 @@
 // `review --base` has no backend to rehearse on: the capacity a program asks for is estimated from
 // its desired resources with the emulator's own rules (the hypervisor's reservation, overcommit,
 // thin provisioning), in aggregate per cluster and pool. Placement on single hosts is not modelled.
-import type { DesiredResource, Diagnostic, Reference } from "../engine/model.ts";
+import type { DesiredResource, Diagnostic, Reference } from "../core/model.ts";
 import type { CapacityRow } from "../engine/provider.ts";
 import { usableCapacity, type Architecture } from "../emulator/compute/hypervisors.ts";
 import { readable } from "../emulator/figures.ts";

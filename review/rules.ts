@@ -2,12 +2,12 @@
 // severity, an explanation for the reader, and a check over the plan. Checks return raw findings
 // naming the resource and, where one field causes it, the field; the review locates them in source.
 import { dataLoss, describeDataLoss } from "../engine/data-loss.ts";
-import type { Diagnostic, KindInfo, Reference, Value } from "../engine/model.ts";
-import { isReference } from "../engine/model.ts";
+import type { Diagnostic, KindInfo, Reference, Value } from "../core/model.ts";
+import { isReference } from "../core/model.ts";
 import type { Plan, ResourceChange } from "../engine/plan.ts";
 import type { CapacityChange } from "../engine/render/capacity.ts";
-import { isSecretPath } from "../engine/render/redact.ts";
-import { getPath } from "../engine/values.ts";
+import { isSecretPath } from "../core/secret-paths.ts";
+import { getPath } from "../core/values.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import type { Severity } from "./model.ts";
 

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { Node, Project, ts, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
-import type { SourceLocation } from "../engine/model.ts";
+import type { SourceLocation } from "../core/model.ts";
 import type { FieldOrigin, FieldSource, ResourceSource, SourceRange } from "./model.ts";
 
 type Call = CallExpression | NewExpression;

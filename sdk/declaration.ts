@@ -1,7 +1,8 @@
 // What a DSL call records: the raw arguments (which may hold Outputs and image variants), explicit
 // dependencies, options and the line it came from. Validation happens once the program has run, so
 // that every error is reported at once.
-import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
+import type { LifecycleOptions } from "../core/lifecycle-options.ts";
+import type { Diagnostic, SourceLocation } from "../core/model.ts";
 import type { Kind } from "./kinds/kind.ts";
 import type { Dependable, ResourceOptions } from "./resource-options.ts";
 

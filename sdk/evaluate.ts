@@ -2,13 +2,13 @@
 // Outputs become references, image variants become {image, variant, digest}, inputs are validated
 // against each kind's schema, and every problem is collected rather than thrown.
 import type { z } from "zod";
-import type { DesiredResource, Diagnostic, Reference, Value } from "../engine/model.ts";
-import { isSecretPath } from "../engine/render/redact.ts";
-import { collectReferences } from "../engine/values.ts";
+import type { DesiredResource, Diagnostic, Reference, Value } from "../core/model.ts";
+import { isSecretPath } from "../core/secret-paths.ts";
+import { collectReferences } from "../core/values.ts";
 import { secretPathsOf } from "./kinds/index.ts";
 import type { Declaration } from "./declaration.ts";
-import { resolveVariant, variantDigest, type ImageInputs, type ResolvedVariant } from "./kinds/image.ts";
-import { lockedInputs, type LockedVariant } from "./lock.ts";
+import { type ImageInputs } from "./kinds/image.ts";
+import { resolveVariant, variantDigest } from "../images/variant.ts";
 import { ImageVariant } from "./resources.ts";
 import { Output } from "./output.ts";
 import { Secret } from "./secret.ts";
@@ -28,12 +28,8 @@ export interface EvaluatedStack {
   diagnostics: Diagnostic[];
 }
 
-export interface EvaluateOptions {
-  /** The locked package set of an image variant (from virtform.lock, or resolved live), if any. */
-  lockedVariant?: (address: string, variant: string, spec: ResolvedVariant) => LockedVariant | undefined;
-}
-
-export function evaluateStack(definition: StackDefinition, options: EvaluateOptions = {}): EvaluatedStack {
+/** Image variants come out unlocked (their digests cover the request); images/apply-lockfile.ts applies virtform.lock after. */
+export function evaluateStack(definition: StackDefinition): EvaluatedStack {
   if (!isStackDefinition(definition)) throw new Error("not a stack definition: export default stack(name, build)");
   // A bad stack name or build is reported before anything runs: the name is also the state file's.
   if (definition.problems?.length) {
@@ -84,7 +80,6 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
         diagnostics.push(problem(declaration, "locked", "locked is derived from virtform.lock by virtform; remove it from the program"));
         continue;
       }
-      addLocked(declaration.address, parsed as ImageInputs, options);
       parsedImages.set(declaration.address, parsed as ImageInputs);
     }
     const references = collectReferences(parsed).map((r) => r.$ref);
@@ -132,17 +127,6 @@ export function evaluateStack(definition: StackDefinition, options: EvaluateOpti
   // Problems of the program as a whole (what it threw, its outputs) point at its stack() line.
   const located = diagnostics.map((d) => (d.source || !definition.source ? d : { ...d, source: definition.source }));
   return { name: definition.name, resources, outputs, secretOutputs, diagnostics: located };
-}
-
-/** Puts each locked variant's package set into the image's inputs, so plans diff it package by package. */
-function addLocked(address: string, image: ImageInputs, options: EvaluateOptions): void {
-  if (!options.lockedVariant) return;
-  const locked: NonNullable<ImageInputs["locked"]> = {};
-  for (const variant of Object.keys(image.variants)) {
-    const entry = options.lockedVariant(address, variant, resolveVariant(image, variant));
-    if (entry) locked[variant] = lockedInputs(entry);
-  }
-  if (Object.keys(locked).length > 0) image.locked = locked;
 }
 
 function rank(declaration: Declaration): number {
@@ -204,8 +188,8 @@ function toValues(
     return {
       image: PLACEHOLDER + JSON.stringify(value.image.id.toReference()),
       variant,
-      // The locked digest covers the exact packages; without a lock only the request is known.
-      digest: image.locked?.[variant]?.digest ?? variantDigest(resolveVariant(image, variant)),
+      // The request's digest; the lockfile's, which covers the exact packages, replaces it after evaluation.
+      digest: variantDigest(resolveVariant(image, variant)),
     };
   }
   if (Array.isArray(value)) return value.map((item, i) => inner(item, `${path}[${i}]`));

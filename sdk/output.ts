@@ -1,6 +1,6 @@
 // A value another resource produces when it is applied: typed, but not readable while the program
 // runs. The engine turns it into a reference and resolves it during apply.
-import type { Reference } from "../engine/model.ts";
+import type { Reference } from "../core/model.ts";
 import type { StackOwner } from "./stack-owner.ts";
 
 export class Output<T> {

@@ -1,6 +1,7 @@
 // The options every DSL method takes last (Pulumi's resource options, by the names its users know):
-// one schema, from which the type programs see is derived.
+// the lifecycle options' schema plus dependsOn, from which the type programs see is derived.
 import { z } from "zod";
+import { lifecycleOptions } from "../core/lifecycle-options.ts";
 import type { StackOwner } from "./stack-owner.ts";
 
 /** Something a resource can depend on: a resource, or an instance group (all its members). */
@@ -19,7 +20,6 @@ export function isDependable(value: unknown): value is Dependable {
 }
 
 const dependable = z.custom<Dependable>(isDependable, "expected a resource or instance group of this program");
-const inputPaths = z.array(z.string().min(1));
 
 export const resourceOptions = z
   .object({
@@ -27,11 +27,7 @@ export const resourceOptions = z
       .union([dependable, z.array(dependable)])
       .optional()
       .describe("Resources this one must come after, beyond those its inputs reference"),
-    protect: z.boolean().optional().describe("Refuse plans that would delete or replace this resource"),
-    ignoreChanges: inputPaths.optional().describe('Input paths whose changes are not planned, e.g. ["sizeGiB"] or ["hosts.count"]'),
-    replaceOnChanges: inputPaths.optional().describe("Input paths whose changes replace the resource instead of updating it"),
-    deleteBeforeReplace: z.boolean().optional().describe("Replace by deleting the old object first"),
-    retainOnDelete: z.boolean().optional().describe("When removed from the program, forget the object instead of deleting it"),
+    ...lifecycleOptions.shape,
   })
   .strict();
 

@@ -7,7 +7,7 @@
 import { findSourceMap } from "node:module";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SourceLocation } from "../engine/model.ts";
+import type { SourceLocation } from "../core/model.ts";
 
 const sdkDir = fileURLToPath(new URL(".", import.meta.url));
 const callSites = (_: Error, sites: NodeJS.CallSite[]) => sites;

@@ -2,7 +2,7 @@
 // a handle used in another stack would bind to whatever that stack declares under the same name,
 // or to nothing. Each such use is an error at its line, reported to both stacks: the one a program
 // evaluates may be either.
-import type { Diagnostic, SourceLocation } from "../engine/model.ts";
+import type { Diagnostic, SourceLocation } from "../core/model.ts";
 
 /** The stack a handle belongs to: the builder that declared it. */
 export interface StackOwner {

@@ -1,6 +1,7 @@
 // `stack(name, build)`: a program's default export. The builder `s` passed to build declares the
 // top-level resources; handles declare what belongs to them.
-import type { Diagnostic, LifecycleOptions, SourceLocation } from "../engine/model.ts";
+import type { LifecycleOptions } from "../core/lifecycle-options.ts";
+import type { Diagnostic, SourceLocation } from "../core/model.ts";
 import { dependencyAddresses, type Declaration, type ResourceOptions } from "./declaration.ts";
 import { cluster, image, storagePool } from "./kinds/index.ts";
 import type { AllowSecrets, InputArgs, Kind } from "./kinds/kind.ts";
@@ -50,7 +51,7 @@ export class StackBuilder implements Declarer {
       kind,
       args: isPlainObject(args) ? args : {},
       dependsOn: new Set(dependencyAddresses(checked.options.dependsOn)),
-      options: lifecycleOptions(checked.options),
+      options: lifecycleOf(checked.options),
       source,
       problems: checked.problems,
     };
@@ -78,7 +79,7 @@ export class StackBuilder implements Declarer {
   }
 }
 
-function lifecycleOptions(options: ResourceOptions): LifecycleOptions {
+function lifecycleOf(options: ResourceOptions): LifecycleOptions {
   const { dependsOn: _dependsOn, ...lifecycle } = options;
   return Object.fromEntries(Object.entries(lifecycle).filter(([, v]) => v !== undefined)) as LifecycleOptions;
 }

@@ -1,6 +1,6 @@
 // What a program threw, as a diagnostic: its message and the program's line, never its stack (the
 // frames are ours and Node's, not something a user can act on).
-import type { Diagnostic } from "../engine/model.ts";
+import type { Diagnostic } from "../core/model.ts";
 import { describeValue } from "./names.ts";
 import { locationInStack } from "./source-location.ts";
 

@@ -2,7 +2,7 @@
 // names (the documented pattern), argument objects, resource options (their schema) and handles.
 // Nothing here throws: a bad value becomes a problem carrying the resource's address and the
 // program's line, like a bad field, so a program with several mistakes hears of them all at once.
-import type { Diagnostic, SourceLocation } from "../engine/model.ts";
+import type { Diagnostic, SourceLocation } from "../core/model.ts";
 import type { Declaration } from "./declaration.ts";
 import type { Kind } from "./kinds/kind.ts";
 import { describeValue, NAME, NAME_RULE, nameText, stackName } from "./names.ts";

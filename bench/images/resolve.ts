@@ -3,8 +3,8 @@
 // Run: npx tsx bench/images/resolve.ts
 
 import { aptSimulateInstallAsync, type AptSimulation } from "../../test/oracles/apt.ts";
-import { resolve, type PackageRequest } from "../../emulator/images/dependency-solver.ts";
-import { loadSystemCatalog, systemPackageLists } from "../../emulator/images/package-catalog.ts";
+import { resolve, type PackageRequest } from "../../images/dependency-solver.ts";
+import { loadSystemCatalog, systemPackageLists } from "../../images/package-catalog.ts";
 
 // A Java application server in heavy / moderate / light profiles, plus the usual neighbours.
 const VARIANTS: { name: string; requests: PackageRequest[] }[] = [

@@ -10,9 +10,9 @@ import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
-import { generatePsk, writePskFile } from "../../emulator/volumes/psk-file.ts";
-import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { NbdServer } from "../../emulator/block/nbd-server.ts";
+import { generatePsk, writePskFile } from "../../emulator/block/psk-file.ts";
+import { ThinPool } from "../../emulator/block/thin-pool.ts";
 
 const MiB = 1024 * 1024;
 const SIZE = 256 * MiB; // bytes each server exports, and each copy moves

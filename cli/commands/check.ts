@@ -1,6 +1,6 @@
 // `virtform check [program]`: TypeScript's diagnostics (with virtform's compiler options) and
 // virtform's own validation, in one list with file:line:column. Exit 1 when any is an error.
-import { DiagnosticsError, type Diagnostic } from "../../engine/model.ts";
+import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { programProject, typeCheck, type TypeDiagnostic } from "../../review/typecheck.ts";
 import { typedChecks } from "../../review/typed-checks.ts";
 import { CliError } from "../cli-error.ts";

@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { mkdirSync } from "node:fs";
 import { serveEmulator } from "../../emulator/http/server.ts";
-import { type NbdSecurity, isLoopbackHost } from "../../emulator/volumes/nbd-tls.ts";
-import { PSK_FILE_NAME, generatePsk, readPskFile, writePskFile } from "../../emulator/volumes/psk-file.ts";
+import { type NbdSecurity, isLoopbackHost } from "../../emulator/block/nbd-tls.ts";
+import { PSK_FILE_NAME, generatePsk, readPskFile, writePskFile } from "../../emulator/block/psk-file.ts";
 import { CliError } from "../cli-error.ts";
 import { holdEmulatorData, Workspace } from "../workspace.ts";
 

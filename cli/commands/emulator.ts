@@ -1,4 +1,6 @@
 // emulator inspect: every object the embedded emulator holds, secret values redacted unless asked.
+import type { Collection } from "../../emulator/data.ts";
+import type { Emulator } from "../../emulator/emulator.ts";
 import { secretPathsOf } from "../../sdk/kinds/index.ts";
 import { Workspace } from "../workspace.ts";
 
@@ -10,23 +12,33 @@ export async function emulatorInspectCommand(options: { json?: boolean; showSecr
     process.stdout.write(JSON.stringify(everything, null, 2) + "\n");
     return 0;
   }
-  const { clusters, images, pools, volumes, instances, attachments } = everything;
-  const section = (title: string, rows: string[]) => {
-    process.stdout.write(`${title} (${rows.length})\n`);
-    for (const row of rows) process.stdout.write(`  ${row}\n`);
-  };
-  section("clusters", Object.values(clusters).map((c) => `${c.id}  ${c.name}  ${c.spec.hypervisor}, ${c.hosts.length} hosts`));
-  section("images", Object.values(images).map((i) => `${i.id}  ${i.name}  variants: ${Object.keys(i.variants).join(", ")}${secretLines(i.spec, secretPathsOf("Image", i.secretPaths))}`));
-  section("pools", Object.values(pools).map((p) => `${p.id}  ${p.name}  ${p.spec.media}, ${p.luns.length} LUNs`));
-  section("volumes", Object.values(volumes).map((v) => `${v.id}  ${v.name}  ${v.spec.sizeGiB} GiB${v.spec.multiAttach ? ", multi-attach" : ""}`));
-  section(
-    "instances",
-    Object.values(instances).map(
-      (i) => `${i.id}  ${i.name}  ${i.state} on ${i.hostId}, ${i.spec.vcpu} vCPU, ${i.spec.memoryGiB} GiB${secretLines(i.spec, secretPathsOf("Instance", i.secretPaths))}`,
-    ),
-  );
-  section("attachments", Object.values(attachments).map((a) => `${a.id}  ${a.name}  ${a.device} (${a.spec.mode})`));
+  process.stdout.write(inspectText(everything));
   return 0;
+}
+
+type Inspected = ReturnType<Emulator["inspect"]>;
+
+/** One line per object, by collection; typed over every collection, so a new kind cannot be left out. */
+const ROWS: { [C in Collection]: (object: Inspected[C][string]) => string } = {
+  clusters: (c) => `${c.id}  ${c.name}  ${c.spec.hypervisor}, ${c.hosts.length} hosts`,
+  images: (i) => `${i.id}  ${i.name}  variants: ${Object.keys(i.variants).join(", ")}${secretLines(i.spec, secretPathsOf("Image", i.secretPaths))}`,
+  pools: (p) => `${p.id}  ${p.name}  ${p.spec.media}, ${p.luns.length} LUNs`,
+  volumes: (v) => `${v.id}  ${v.name}  ${v.spec.sizeGiB} GiB${v.spec.multiAttach ? ", multi-attach" : ""}`,
+  snapshots: (s) => `${s.id}  ${s.name}  ${s.sizeGiB} GiB of ${s.spec.volume}`,
+  instances: (i) => `${i.id}  ${i.name}  ${i.state} on ${i.hostId}, ${i.spec.vcpu} vCPU, ${i.spec.memoryGiB} GiB${secretLines(i.spec, secretPathsOf("Instance", i.secretPaths))}`,
+  attachments: (a) => `${a.id}  ${a.name}  ${a.device} (${a.spec.mode})`,
+};
+
+/** `emulator inspect` without --json: a section per collection. */
+export function inspectText(everything: Inspected): string {
+  let text = "";
+  for (const collection of Object.keys(ROWS) as Collection[]) {
+    const row = ROWS[collection] as (object: unknown) => string;
+    const rows = Object.values(everything[collection]).map(row);
+    text += `${collection} (${rows.length})\n`;
+    for (const line of rows) text += `  ${line}\n`;
+  }
+  return text;
 }
 
 /** The object's secret fields, one indented line each: "(sensitive)" unless --show-secrets gave their values. */

@@ -4,18 +4,18 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { bootTest } from "../../emulator/images/build/boot-test.ts";
-import { LayerBuilder, type BuiltLayer } from "../../emulator/images/build/builder.ts";
-import { renderVariantFiles } from "../../emulator/images/build/config-render.ts";
-import { cachedLayer, defaultCacheDir, layerImage } from "../../emulator/images/build/layer-cache.ts";
-import { planLayers, type PlannedLayer } from "../../emulator/images/build/layer-plan.ts";
-import { formatBytes } from "../../emulator/images/layers.ts";
-import { DiagnosticsError, type Diagnostic } from "../../engine/model.ts";
-import { DISTRIBUTIONS, type BaseName } from "../../sdk/distributions.ts";
-import { resolveVariant } from "../../sdk/kinds/image.ts";
-import { freshness, lockPathFor, withConfig, type LockedVariant } from "../../sdk/lock.ts";
+import { bootTest } from "../../images/build/boot-test.ts";
+import { LayerBuilder, type BuiltLayer } from "../../images/build/builder.ts";
+import { renderVariantFiles } from "../../images/build/config-render.ts";
+import { cachedLayer, defaultCacheDir, layerImage } from "../../images/build/layer-cache.ts";
+import { planLayers, type PlannedLayer } from "../../images/build/layer-plan.ts";
+import { formatBytes } from "../../images/layers.ts";
+import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
+import { DISTRIBUTIONS, type BaseName } from "../../images/distributions.ts";
+import { resolveVariant } from "../../images/variant.ts";
+import { freshness, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";
-import { programImages, readLockOrFail, selectVariants, short, type ProgramImage } from "./images.ts";
+import { programImages, readLockfileOrFail, selectVariants, short, type ProgramImage } from "./images.ts";
 
 /** SOURCE_DATE_EPOCH when the environment sets none: builds are reproducible by default (2024-01-01). */
 export const DEFAULT_SOURCE_DATE_EPOCH = 1704067200;
@@ -45,8 +45,8 @@ export function sourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number {
 async function planFromLock(program: string, selector: string | undefined, epoch: number): Promise<PlannedVariant[]> {
   const images = await programImages(program);
   const selected = selectVariants(images, selector);
-  const lockPath = lockPathFor(program);
-  const lock = readLockOrFail(lockPath);
+  const lockPath = lockfilePathFor(program);
+  const lock = readLockfileOrFail(lockPath);
   if (!lock) throw new CliError(`no ${lockPath}: run 'virtform images lock' first (a build installs exactly the locked packages)`);
   if (lock.catalog !== "apt-lists") {
     throw new CliError(`${lockPath} was resolved against Packages files (${lock.catalog.join(", ")}); a build installs from the mirror of the system's apt sources, so lock against them: 'virtform images lock --update'`);

@@ -2,23 +2,24 @@
 // compare two variants or two locks package by package, and explain why a package is in an image.
 import { existsSync, statSync } from "node:fs";
 import { dirname, relative } from "node:path";
-import { computeLayers, formatBytes, type ImageLayers } from "../../emulator/images/layers.ts";
-import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../emulator/images/lock-builder.ts";
-import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../engine/model.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { computeLayers, formatBytes, type ImageLayers } from "../../images/layers.ts";
+import { loadCatalogFor, resolveLockedVariant, type LoadedCatalog } from "../../images/lock-builder.ts";
+import { DiagnosticsError, type Diagnostic, type SourceLocation } from "../../core/model.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import {
   LOCKFILE_VERSION,
   diffPackages,
   formatPackageChange,
   freshness,
-  lockPathFor,
-  lockedWhy,
-  readLock,
+  lockfilePathFor,
+  readLockfile,
   withConfig,
-  writeLock,
-  type LockFile,
+  writeLockfile,
+  type Lockfile,
   type LockedVariant,
-} from "../../sdk/lock.ts";
+} from "../../images/lockfile.ts";
+import { why } from "../../images/package-reason.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
@@ -46,14 +47,14 @@ export async function programImages(program: string): Promise<ProgramImage[]> {
 }
 
 /** virtform.lock beside the program; for a Pulumi project (a directory), beside its program file. */
-function lockFileOf(program: string): string {
+function lockfileOf(program: string): string {
   const pulumiDir = pulumiProjectDir(program, undefined);
-  return lockPathFor(pulumiDir ? readManifest(pulumiDir).main : program);
+  return lockfilePathFor(pulumiDir ? readManifest(pulumiDir).main : program);
 }
 
 async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
   try {
-    return await loadCatalogFor(options.packages, dirname(lockFileOf(program)));
+    return await loadCatalogFor(options.packages, dirname(lockfileOf(program)));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -188,12 +189,12 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
   const images = await programImages(program);
-  const lockPath = lockFileOf(program);
-  const previous = readLockOrFail(lockPath);
+  const lockPath = lockfileOf(program);
+  const previous = readLockfileOrFail(lockPath);
   const catalog = await catalogFor(program, options);
   // Entries made from another catalog are not kept: the lock records one catalog.
   const sameCatalog = previous !== undefined && JSON.stringify(previous.catalog) === JSON.stringify(catalog.source);
-  const next: LockFile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
+  const next: Lockfile = { lockfileVersion: LOCKFILE_VERSION, catalog: catalog.source, images: {} };
   const lines: string[] = [];
   let changed = 0;
   const resolutions = new Resolutions(catalog);
@@ -229,7 +230,7 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
     ? Object.entries(previous.images).flatMap(([a, vs]) => Object.keys(vs).filter((v) => !next.images[a]?.[v]).map((v) => `${a}:${v}`))
     : [];
   for (const r of removed) lines.push(`  ${r}: removed (no longer in the program)`);
-  writeLock(lockPath, next);
+  writeLockfile(lockPath, next);
   const where = relative(process.cwd(), lockPath) || lockPath;
   process.stdout.write(
     `Resolved against ${catalog.description}\n${lines.join("\n")}\n\nWrote ${where}: ${changed + removed.length === 0 ? "no changes" : `${changed} variant${changed === 1 ? "" : "s"} changed${removed.length ? `, ${removed.length} removed` : ""}`}.\n`,
@@ -237,9 +238,9 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-export function readLockOrFail(path: string): LockFile | undefined {
+export function readLockfileOrFail(path: string): Lockfile | undefined {
   try {
-    return readLock(path);
+    return readLockfile(path);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
@@ -252,14 +253,14 @@ class VariantSets {
   private readonly program: string;
   private readonly options: CatalogOptions;
   private catalog: Promise<LoadedCatalog> | undefined;
-  private lock: LockFile | undefined;
+  private lock: Lockfile | undefined;
   readonly notes: string[] = [];
 
   constructor(program: string, options: CatalogOptions) {
     this.program = program;
     this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
-    if (!options.packages?.length) this.lock = readLockOrFail(lockFileOf(program));
+    if (!options.packages?.length) this.lock = readLockfileOrFail(lockfileOf(program));
   }
 
   async get(image: ProgramImage, variant: string): Promise<LockedVariant> {
@@ -291,7 +292,7 @@ export async function imagesWhyCommand(pkg: string, program: string, options: Ca
   const missing: string[] = [];
   for (const { image, variant } of selectVariants(images, options.variant)) {
     const set = await sets.get(image, variant);
-    const chain = lockedWhy(set.packages, pkg);
+    const chain = why(set.packages, pkg);
     if (chain) found.push({ variant: `${image.address}:${variant}`, chain });
     else missing.push(`${image.address}:${variant}`);
   }
@@ -327,7 +328,7 @@ export async function imagesDiffCommand(a: string, b: string, options: CatalogOp
   const sets = new VariantSets(program, options);
   const side = async (arg: string): Promise<Side> => {
     if (existsSync(arg) && statSync(arg).isFile()) {
-      const lock = readLockOrFail(arg);
+      const lock = readLockfileOrFail(arg);
       if (!lock) throw new CliError(`${arg} is not a lock file`);
       const map = new Map<string, LockedVariant>();
       for (const [address, variants] of Object.entries(lock.images)) {

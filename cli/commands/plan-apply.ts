@@ -3,7 +3,7 @@
 // on a copy of the backend; then (apply, destroy) confirm and carry it out.
 import { createInterface } from "node:readline/promises";
 import { applyPlan, CANCELLED, type StepResult } from "../../engine/apply.ts";
-import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic, type Value } from "../../engine/model.ts";
+import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic, type Value } from "../../core/model.ts";
 import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
 import { recoverPending } from "../../engine/recover.ts";
@@ -18,10 +18,10 @@ import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.t
 import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
 import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
-import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
-import { getPath } from "../../engine/values.ts";
+import { isSecretPath, redact, REDACTED } from "../../core/secret-paths.ts";
+import { getPath } from "../../core/values.ts";
 import { CliError } from "../cli-error.ts";
-import { withArticle } from "../../engine/render/article.ts";
+import { withArticle } from "../../core/article.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
 import { checkStateKinds } from "../state-check.ts";

@@ -3,9 +3,9 @@
 // (no backend: a pull request is reviewed in CI without credentials).
 import { existsSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { Diagnostic } from "../../engine/model.ts";
+import type { Diagnostic } from "../../core/model.ts";
 import { makePlan } from "../../engine/plan.ts";
-import { LockContext } from "../../emulator/images/lock-context.ts";
+import { LockContext } from "../../images/lock-context.ts";
 import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";
 import { buildReview } from "../../review/build.ts";
 import { capacityChanges } from "../../engine/render/capacity.ts";
@@ -19,7 +19,8 @@ import { reviewToJson } from "../../review/render/json.ts";
 import { renderReviewMarkdown } from "../../review/render/markdown.ts";
 import { reviewToSarif } from "../../review/render/sarif.ts";
 import { SourceMapper } from "../../review/source-map.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";
 import { recordCallers } from "../../sdk/source-location.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";

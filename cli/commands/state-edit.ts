@@ -1,14 +1,14 @@
 // Commands that change state without planning: state rm / state mv, import, force-unlock. Each
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
-import { own } from "../../engine/own.ts";
+import { own } from "../../core/own.ts";
 import { forceUnlock } from "../../engine/state-lock.ts";
 import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
 import type { StateRecord } from "../../engine/state.ts";
-import { kindList } from "../../sdk/kinds/index.ts";
+import { kindsByPrefix } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
-import { withArticle } from "../../engine/render/article.ts";
+import { withArticle } from "../../core/article.ts";
 import { parseDuration } from "./plan-apply.ts";
 import { Workspace } from "../workspace.ts";
 
@@ -60,8 +60,7 @@ export async function stateMvCommand(from: string, to: string, options: { stack?
 
 /** The kind an address names by its prefix: "volume.data" is a Volume. */
 export function prefixKind(address: string): string | undefined {
-  const prefix = address.split(".")[0];
-  return kindList.find((k) => k.addressPrefix === prefix)?.name;
+  return kindsByPrefix.get(address.split(".")[0]!);
 }
 
 /**
@@ -99,7 +98,7 @@ export async function importCommand(
     const problems = [
       ...unreadable,
       ...importProblems(requests, {
-        kindOf: prefixKind,
+        kindsByPrefix,
         declared: new Map(program.resources.map((r) => [r.address, r.kind])),
         program: programPath,
         state,

@@ -4,7 +4,7 @@
 // next apply create them all again beside the old ones.
 import { existsSync } from "node:fs";
 import { planAdoption } from "../../engine/adopt.ts";
-import type { DesiredResource } from "../../engine/model.ts";
+import type { DesiredResource } from "../../core/model.ts";
 import { recoverPending } from "../../engine/recover.ts";
 import { readUnrecorded } from "../../engine/lost-objects.ts";
 import { CliError } from "../cli-error.ts";

@@ -1,8 +1,8 @@
 // state list / state show, and output: read-only views of a stack's state.
 import { kindInfo } from "../../sdk/kinds/index.ts";
-import { redact, secretPaths } from "../../engine/render/redact.ts";
-import { formatSource } from "../../engine/model.ts";
-import { own } from "../../engine/own.ts";
+import { redact, secretPaths } from "../../core/secret-paths.ts";
+import { formatSource } from "../../core/model.ts";
+import { own } from "../../core/own.ts";
 import { CliError } from "../cli-error.ts";
 import { Workspace } from "../workspace.ts";
 

@@ -3,13 +3,12 @@
 // options as the engine's lifecycle options, dependencies (a component stands for the resources
 // under it), image variants locked from virtform.lock as native programs are, and stack outputs.
 import { relative } from "node:path";
-import { isReference, type DesiredResource, type Diagnostic, type LifecycleOptions, type Reference, type SourceLocation, type Value } from "../../engine/model.ts";
-import { isSecretPath } from "../../engine/render/redact.ts";
-import { collectReferences, containsUnknown } from "../../engine/values.ts";
+import type { LifecycleOptions } from "../../core/lifecycle-options.ts";
+import { isReference, type DesiredResource, type Diagnostic, type Reference, type SourceLocation, type Value } from "../../core/model.ts";
+import { isSecretPath } from "../../core/secret-paths.ts";
+import { collectReferences, containsUnknown } from "../../core/values.ts";
 import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
-import { lockedInputs, type LockedVariant } from "../../sdk/lock.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
 import type { Registration } from "./monitor.ts";
 import { restoreReferences, type Embedded } from "./placeholders.ts";
@@ -19,16 +18,10 @@ export interface PulumiStack extends EvaluatedStack {
   parents: Record<string, string[]>;
 }
 
-export interface DesiredOptions {
-  /** The locked package set of an image variant (virtform.lock beside the program). */
-  lockedVariant?: (address: string, variant: string, spec: ReturnType<typeof resolveVariant>) => LockedVariant | undefined;
-}
-
 export function desiredResources(
   name: string,
   registrations: readonly Registration[],
   stackOutputs: { values: Record<string, Value>; secretPaths: string[] },
-  options: DesiredOptions = {},
 ): PulumiStack {
   const diagnostics: Diagnostic[] = [];
   const byUrn = new Map(registrations.map((r) => [r.urn, r]));
@@ -99,7 +92,6 @@ export function desiredResources(
     const embedded: Embedded[] = [];
     const inputs = restoreReferences(parsed.data as Value, embedded) as Record<string, Value | Reference>;
     for (const e of embedded) diagnostics.push({ severity: "error", ...where, path: e.path, message: computedMessage(e) });
-    if (kind === "Image" && options.lockedVariant) addLocked(address, inputs as unknown as ImageInputs, options.lockedVariant);
     const references = collectReferences(inputs).map((ref) => ref.$ref);
     resources.push({
       address,
@@ -172,12 +164,3 @@ function source(r: Registration): { source?: SourceLocation } {
   return r.source ? { source: sourceLocation(r.source) } : {};
 }
 
-/** As native programs do: each variant's locked package set goes into the image's inputs. */
-function addLocked(address: string, image: ImageInputs, lookup: NonNullable<DesiredOptions["lockedVariant"]>): void {
-  const locked: NonNullable<ImageInputs["locked"]> = {};
-  for (const variant of Object.keys(image.variants)) {
-    const entry = lookup(address, variant, resolveVariant(image, variant));
-    if (entry) locked[variant] = lockedInputs(entry);
-  }
-  if (Object.keys(locked).length > 0) image.locked = locked;
-}

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { fromWire, toWire } from "../../provider/pulumi/property-values.ts";
 import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "../../provider/pulumi/sdk-proto.ts";
-import type { Value } from "../../engine/model.ts";
+import type { Value } from "../../core/model.ts";
 
 const resourceServices = pulumiProto("./resource_grpc_pb.js");
 const engineServices = pulumiProto("./engine_grpc_pb.js");

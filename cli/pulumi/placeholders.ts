@@ -5,7 +5,7 @@
 // apply, state and crash safety are the native ones. A placeholder that a program function (apply,
 // interpolate) has worked into a larger value cannot be turned back: that is reported, not guessed.
 import type { z } from "zod";
-import type { Reference, Value } from "../../engine/model.ts";
+import type { Reference, Value } from "../../core/model.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 
 const PREFIX = "\u0000virtform-pulumi-ref:";

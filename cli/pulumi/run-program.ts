@@ -4,8 +4,9 @@
 import { spawn } from "node:child_process";
 import { createRequire, getCompileCacheDir } from "node:module";
 import { dirname, relative } from "node:path";
-import { DiagnosticsError, formatDiagnostic } from "../../engine/model.ts";
-import { LockContext } from "../../emulator/images/lock-context.ts";
+import { DiagnosticsError, formatDiagnostic } from "../../core/model.ts";
+import { applyLockfile } from "../../images/apply-lockfile.ts";
+import { LockContext } from "../../images/lock-context.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
 import { CliError } from "../cli-error.ts";
 import { desiredResources, type PulumiStack } from "./desired.ts";
@@ -50,13 +51,11 @@ export async function loadPulumiProgram(
           ...(options.packages ? { packages: options.packages } : {}),
           allowUnlocked: options.allowUnlocked === true,
         });
-  const evaluate = () => desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs, locks ? { lockedVariant: locks.lookup } : {});
-  let stack = evaluate();
-  if (locks?.needsLiveResolution) {
-    await locks.resolvePending().catch((err: unknown) => {
+  const stack = desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs);
+  if (locks) {
+    await applyLockfile(stack, locks).catch((err: unknown) => {
       throw new CliError((err as Error).message);
     });
-    stack = evaluate();
   }
   stack.diagnostics.push(...(locks?.errors ?? []));
   for (const w of [...(locks?.warnings ?? []), ...stack.diagnostics.filter((d) => d.severity === "warning")]) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);

@@ -7,7 +7,7 @@ import type { EmulatorContext } from "../context.ts";
 import type { ClusterObject, EmulatorData, InstanceObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
-import { own } from "../../engine/own.ts";
+import { own } from "../../core/own.ts";
 import { usableCapacity } from "./hypervisors.ts";
 import { freeRoom, HostIndex, type Placed } from "./host-index.ts";
 import { placeInstance, type HostRoom, type PlacementRules, type Resident } from "./placement.ts";

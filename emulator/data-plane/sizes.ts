@@ -1,7 +1,7 @@
 // How the control plane's objects are named and sized in the data plane's thin pools.
 
 import type { InstanceObject } from "../data.ts";
-import { CHUNK_SIZE_BYTES, SECTOR_BYTES } from "../volumes/thin-pool.ts";
+import { CHUNK_SIZE_BYTES, SECTOR_BYTES } from "../block/thin-pool.ts";
 
 const GiB = 1024 ** 3;
 

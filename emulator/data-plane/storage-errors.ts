@@ -1,7 +1,7 @@
 // Storage errors as the emulator's, so the HTTP API answers them with its usual statuses.
 
 import { EmulatorError } from "../errors.ts";
-import { StorageError } from "../volumes/block-device.ts";
+import { StorageError } from "../block/block-device.ts";
 
 export function storageToEmulator(err: unknown): never {
   if (!(err instanceof StorageError)) throw err;

@@ -1,5 +1,6 @@
 // The REST collections and the resource kind each one carries; shared by the server and its client.
 import type { KindName } from "../../sdk/kinds/index.ts";
+import type { Collection } from "../data.ts";
 
 export const COLLECTIONS = {
   clusters: "Cluster",
@@ -9,7 +10,7 @@ export const COLLECTIONS = {
   volumes: "Volume",
   snapshots: "Snapshot",
   attachments: "Attachment",
-} as const satisfies Record<string, KindName>;
+} as const satisfies { [C in Collection]: KindName };
 
 export type CollectionName = keyof typeof COLLECTIONS;
 

@@ -1,7 +1,7 @@
 // The OpenAPI document of the emulator API, generated from the kinds' zod schemas (the same ones the
 // server validates request bodies with), so the document cannot drift from what is enforced.
 import { z } from "zod";
-import { withArticle } from "../../engine/render/article.ts";
+import { withArticle } from "../../core/article.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { objectName } from "../../sdk/names.ts";
 import { objectId } from "../ids.ts";

@@ -14,8 +14,8 @@ import { pathId, queryNumber, wholeNumber } from "./params.ts";
 import { objectName } from "../../sdk/names.ts";
 import { tagsSchema, type Tags } from "../tags.ts";
 import { deviceRoutes } from "./devices.ts";
-import { NbdServer } from "../volumes/nbd-server.ts";
-import type { NbdSecurity } from "../volumes/nbd-tls.ts";
+import { NbdServer } from "../block/nbd-server.ts";
+import type { NbdSecurity } from "../block/nbd-tls.ts";
 import { INSTANCE_ACTIONS, type InstanceAction } from "../compute/instances.ts";
 
 export interface ServerOptions {

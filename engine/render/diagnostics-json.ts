@@ -1,6 +1,6 @@
 // Diagnostics for tools, in the shape of Terraform's JSON diagnostics: severity, summary, the
 // resource address, and the source range (a point: we know the line and maybe the column).
-import type { Diagnostic } from "../model.ts";
+import type { Diagnostic } from "../../core/model.ts";
 
 export function diagnosticsToJson(diagnostics: readonly Diagnostic[]) {
   return diagnostics.map((d) => {

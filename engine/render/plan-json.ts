@@ -1,10 +1,10 @@
 // The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys
 // (1.1: output_changes, data_loss, diagnostics).
 import { dataLoss } from "../data-loss.ts";
-import { isUnknown, type KindInfo, type Value } from "../model.ts";
+import { isUnknown, type KindInfo, type Value } from "../../core/model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, redact, REDACTED, secretPaths } from "./redact.ts";
+import { isSecretPath, redact, REDACTED, secretPaths } from "../../core/secret-paths.ts";
 
 export const PLAN_FORMAT_VERSION = "1.1";
 

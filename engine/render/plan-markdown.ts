@@ -1,11 +1,11 @@
 // The plan as a pull-request comment: a summary table, then one collapsible section per change.
 import { dataLoss, describeDataLoss } from "../data-loss.ts";
-import { formatDiagnostic, formatSource, type Diagnostic, type KindInfo } from "../model.ts";
+import { formatDiagnostic, formatSource, type Diagnostic, type KindInfo } from "../../core/model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { capacityMarkdown, type CapacityChange } from "./capacity.ts";
 import { show } from "./plan-text.ts";
-import { isSecretPath, secretPaths } from "./redact.ts";
+import { isSecretPath, secretPaths } from "../../core/secret-paths.ts";
 
 const ICON: Record<string, string> = {
   create: "🟢 create",

@@ -1,13 +1,13 @@
 // The plan as people read it in a terminal: Terraform's symbols, one line per changed field with
 // before -> after, and the reason for every replacement.
 import { styleText } from "node:util";
-import { formatSource, isUnknown, type KindInfo, type Value } from "../model.ts";
+import { formatSource, isUnknown, type KindInfo, type Value } from "../../core/model.ts";
 import { dataLoss, describeDataLoss } from "../data-loss.ts";
 import type { OutputChange } from "../output-changes.ts";
 import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, REDACTED, secretPaths } from "./redact.ts";
+import { isSecretPath, REDACTED, secretPaths } from "../../core/secret-paths.ts";
 
 type Color = Parameters<typeof styleText>[0];
 

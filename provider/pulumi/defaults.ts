@@ -1,7 +1,7 @@
 // A kind's defaults filled into inputs that zod cannot parse yet because some values are unknown
 // (preview): without them, Diff would see "overcommit: absent -> {cpu: 1, memory: 1}" as a change.
 import type { z } from "zod";
-import { isUnknown, type Value } from "../../engine/model.ts";
+import { isUnknown, type Value } from "../../core/model.ts";
 
 interface Def {
   type: string;

@@ -7,11 +7,11 @@ import type * as grpcTypes from "@grpc/grpc-js";
 import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";
 import { VirtformProvider } from "../virtform-provider.ts";
-import { acquireLockNow, LockedError, type StateLock } from "../../engine/state-lock.ts";
+import { acquireInUseLock, InUseError, type InUseLock } from "../in-use-lock.ts";
 import { PulumiResourceProvider, ResourceProviderError, type PropertyDiffKind, type Wire } from "./resource-provider.ts";
 import { fromWire } from "./property-values.ts";
 import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "./sdk-proto.ts";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { readFileSync } from "node:fs";
 
 const services = pulumiProto("./provider_grpc_pb.js");
@@ -36,7 +36,7 @@ export interface PluginOptions {
 
 export function resourceProviderService(options: PluginOptions): Record<string, (call: Call, callback: Callback) => void> {
   const impl = new PulumiResourceProvider();
-  let lock: StateLock | undefined;
+  let lock: InUseLock | undefined;
   const struct = (m: Message | undefined): Wire => (m ? (m.toJavaScript() as Wire) : {});
   const toStruct = (values: Wire) => structProto.Struct.fromJavaScript(values);
 
@@ -211,17 +211,14 @@ function checkFailure(f: { property: string; reason: string }): Message {
 }
 
 /** The embedded emulator's data is one process's at a time, as for the CLI. */
-function holdData(dataDir: string): StateLock {
+function holdData(dataDir: string): InUseLock {
   try {
-    const lock = acquireLockNow(join(dataDir, "in-use.lock"), "pulumi-resource-virtform");
+    const lock = acquireInUseLock(dataDir, "pulumi-resource-virtform");
     process.once("exit", () => lock.release());
     return lock;
   } catch (err) {
-    if (!(err instanceof LockedError) || !err.holder) throw err;
-    const { holder } = err;
-    throw new ResourceProviderError(
-      `the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); serve it (virtform emulator serve) and set virtform:endpoint and virtform:token`,
-    );
+    if (!(err instanceof InUseError)) throw err;
+    throw new ResourceProviderError(`${err.message}; serve it (virtform emulator serve) and set virtform:endpoint and virtform:token`);
   }
 }
 

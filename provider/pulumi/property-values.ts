@@ -2,8 +2,8 @@
 // marker string and a secret an object under a signature key; the engine says UNKNOWN and keeps
 // secrets as a list of paths. The plugin converts at its edge; virtform's own resource monitor (next)
 // will reuse the same functions.
-import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
-import { mapPaths } from "../../engine/values.ts";
+import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
+import { mapPaths } from "../../core/values.ts";
 
 /** Pulumi's "known after apply" in preview. */
 export const UNKNOWN_MARKER = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

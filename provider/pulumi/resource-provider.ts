@@ -2,10 +2,10 @@
 // out, with no gRPC: check with the kind's zod schema, diff with the engine's pure planResource,
 // create/read/update/delete through the engine's Provider over a Backend (embedded or HTTP).
 import { createHash } from "node:crypto";
-import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
+import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
 import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
 import type { Provider } from "../../engine/provider.ts";
-import { containsUnknown } from "../../engine/values.ts";
+import { containsUnknown } from "../../core/values.ts";
 import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { fillDefaults } from "./defaults.ts";

@@ -2,7 +2,7 @@
 // kind, nested objects as named types, enums as enum types, descriptions, required fields, primitive
 // defaults, secrets (kind.secrets) and replace-on-changes fields (kind.change "replace").
 // `npm run gen:pulumi` writes it to provider/pulumi/schema.json; the plugin serves it.
-import { deepEqual } from "../../engine/values.ts";
+import { deepEqual } from "../../core/values.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import type { Kind } from "../../sdk/kinds/kind.ts";
 import { PACKAGE, moduleOf, tokenOf } from "./tokens.ts";

@@ -1,7 +1,7 @@
 // Terraform values <-> the kinds' values, by shape: attribute names become field names ("size_gib" ->
 // "sizeGiB"), null becomes absent, MessagePack's unknown (any extension) becomes the engine's UNKNOWN,
 // and a dynamic value travels with its type ([type JSON, value] in MessagePack, {value, type} in JSON).
-import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
+import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
 import { UNKNOWN_EXTENSION, isExtension, type Packed } from "./msgpack.ts";
 import { shapeOfConstraint, shapeOfValue, typeConstraint, type Shape } from "./shape.ts";
 

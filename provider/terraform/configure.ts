@@ -1,8 +1,8 @@
 // The provider block: a served emulator (endpoint + token, as the CLI's --endpoint / VIRTFORM_TOKEN)
 // or the embedded emulator's data directory, held by this process while it runs.
-import { join, resolve } from "node:path";
-import type { Value } from "../../engine/model.ts";
-import { acquireLockNow, LockedError } from "../../engine/state-lock.ts";
+import { resolve } from "node:path";
+import type { Value } from "../../core/model.ts";
+import { acquireInUseLock, InUseError } from "../in-use-lock.ts";
 import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";
 import { VirtformProvider } from "../virtform-provider.ts";
@@ -50,16 +50,10 @@ export class SettingsError extends Error {
 /** The embedded emulator's data is one process's at a time, as for the CLI; released when the plugin exits. */
 function holdData(dataDir: string): void {
   try {
-    const lock = acquireLockNow(join(dataDir, "in-use.lock"), "terraform-provider-virtform");
+    const lock = acquireInUseLock(dataDir, "terraform-provider-virtform");
     process.once("exit", () => lock.release());
   } catch (err) {
-    if (!(err instanceof LockedError) || !err.holder) throw err;
-    const { holder } = err;
-    throw new SettingsError(
-      error(
-        "Emulator data in use",
-        `the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created}); serve it (virtform emulator serve) and set endpoint and token in the provider block`,
-      ),
-    );
+    if (!(err instanceof InUseError)) throw err;
+    throw new SettingsError(error("Emulator data in use", `${err.message}; serve it (virtform emulator serve) and set endpoint and token in the provider block`));
   }
 }

@@ -3,7 +3,7 @@
 // arguments are the Instance kind's image reference (image, variant); its results are the Image
 // kind's variant output, both derived from the zod kinds.
 import type { Provider } from "../../engine/provider.ts";
-import type { Value } from "../../engine/model.ts";
+import type { Value } from "../../core/model.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { kindJsonSchema, type JsonSchema } from "../kind-json-schema.ts";
 import { fromPacked, toPacked } from "./codec.ts";

@@ -3,10 +3,10 @@
 // create/read/update/delete through the engine's Provider over a backend (embedded or HTTP).
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
-import { UNKNOWN, isUnknown, type Value } from "../../engine/model.ts";
+import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
 import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
 import type { Owner, Provider } from "../../engine/provider.ts";
-import { containsUnknown, deepEqual } from "../../engine/values.ts";
+import { containsUnknown, deepEqual } from "../../core/values.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
 import { fillDefaults } from "../pulumi/defaults.ts";

@@ -4,7 +4,7 @@
 // that shares its input's name and type is the same attribute (an attachment's device), one of another
 // type is named "<name>_output" (an image's built variants). Which changes replace is the kind's
 // `change` map, said per plan (PlanResourceChange's requires_replace), as the protocol wants.
-import { deepEqual } from "../../engine/values.ts";
+import { deepEqual } from "../../core/values.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import { kindJsonSchema, type JsonSchema } from "../kind-json-schema.ts";
 import { configVariables } from "../pulumi/schema.ts";

@@ -1,5 +1,5 @@
 // Small formatting shared by the review's renderers.
-import type { Value } from "../../engine/model.ts";
+import type { Value } from "../../core/model.ts";
 import type { Review, SourceRange } from "../model.ts";
 
 export function formatRange(range: SourceRange): string {

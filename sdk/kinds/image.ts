@@ -1,9 +1,8 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
-import { BASE_NAMES } from "../distributions.ts";
+import { BASE_NAMES } from "../../images/distributions.ts";
+import { lockedInputsSchema } from "../../images/lockfile.ts";
 import { defineKind } from "./kind.ts";
 import { NAME } from "../names.ts";
-import { own } from "../../engine/own.ts";
 
 /** "tomcat10" or "openjdk-17-jre-headless (>= 17.0.14)": a Debian package with an optional constraint. */
 export const packageSpec = z
@@ -27,18 +26,6 @@ export const imageVariant = z
 
 const variantName = z.string().regex(NAME, "variant names are lower-case words like heavy or light");
 
-const lockedVariantInputs = z
-  .object({
-    digest: z.string().describe("sha256 over the locked package set and the config"),
-    base: z
-      .record(z.string(), z.string())
-      .optional()
-      .describe("The base's essential and required packages (name -> exact version): the variant's first layer"),
-    packages: z.record(z.string(), z.string()).describe("Package name -> exact version, besides the base's"),
-    installedKiB: z.record(z.string(), z.int().min(0)).describe("Package name -> Installed-Size in KiB"),
-  })
-  .strict();
-
 export const image = defineKind({
   name: "Image",
   addressPrefix: "image",
@@ -55,7 +42,7 @@ export const image = defineKind({
         .refine((v) => Object.keys(v).length > 0, "an image needs at least one variant")
         .describe("Named variants, each a package and config overlay on the image"),
       locked: z
-        .record(variantName, lockedVariantInputs)
+        .record(variantName, lockedInputsSchema)
         .optional()
         .describe("Derived by virtform from virtform.lock, never written in programs: each locked variant's package set"),
     })
@@ -83,32 +70,3 @@ export const image = defineKind({
 
 export type ImageInputs = z.output<typeof image.inputs>;
 
-export interface ResolvedVariant {
-  base: string;
-  packages: string[];
-  config: Record<string, string | number | boolean>;
-}
-
-/** A variant as the image's packages and config with the variant's overlay applied; a variant's constraint on a package replaces the image's. */
-export function resolveVariant(inputs: ImageInputs, variant: string): ResolvedVariant {
-  const overlay = own(inputs.variants, variant);
-  if (!overlay) throw new Error(`image has no variant ${variant}`);
-  const byName = new Map<string, string>();
-  for (const spec of [...inputs.packages, ...overlay.packages]) byName.set(packageName(spec), spec);
-  return {
-    base: inputs.base,
-    packages: [...byName.values()].sort(),
-    config: { ...inputs.config, ...overlay.config },
-  };
-}
-
-export function packageName(spec: string): string {
-  return spec.split("(")[0]!.trim();
-}
-
-/** The content digest of a variant: same base, packages and config, same digest. */
-export function variantDigest(variant: ResolvedVariant): string {
-  const config = Object.fromEntries(Object.entries(variant.config).sort(([a], [b]) => a.localeCompare(b)));
-  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config });
-  return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
-}

@@ -1,6 +1,6 @@
 // Every resource kind. Adding a kind here is all the engine, the provider and the CLI need.
-import type { KindInfo } from "../../engine/model.ts";
-import { secretPaths } from "../../engine/render/redact.ts";
+import type { KindInfo } from "../../core/model.ts";
+import { secretPaths } from "../../core/secret-paths.ts";
 import { attachment } from "./attachment.ts";
 import { cluster } from "./cluster.ts";
 import { image } from "./image.ts";
@@ -15,6 +15,8 @@ export const kinds = { Cluster: cluster, Image: image, StoragePool: storagePool,
 export type KindName = keyof typeof kinds;
 export const kindList: readonly Kind[] = Object.values(kinds);
 export const kindInfo: ReadonlyMap<string, KindInfo> = new Map(kindList.map((k) => [k.name, k]));
+/** Each kind's name by the prefix of its addresses: "volume" -> "Volume". */
+export const kindsByPrefix: ReadonlyMap<string, KindName> = new Map(kindList.map((k) => [k.addressPrefix, k.name as KindName]));
 
 /** A resource's secret paths: its kind's secret fields and what the program wrapped with secret(). */
 export function secretPathsOf(kind: string, extra: readonly string[] | undefined): readonly string[] {

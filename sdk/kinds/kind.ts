@@ -3,7 +3,7 @@
 // Terraform schemas are all derived from this one definition.
 import type { z } from "zod";
 import type { Secret } from "../secret.ts";
-import type { ChangeBehaviour, EphemeralStorage, KindInfo, ReplaceOrder } from "../../engine/model.ts";
+import type { ChangeBehaviour, EphemeralStorage, KindInfo, ReplaceOrder } from "../../core/model.ts";
 
 export type { ChangeBehaviour };
 

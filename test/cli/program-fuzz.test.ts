@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { formatDiagnostic } from "../../engine/model.ts";
+import { formatDiagnostic } from "../../core/model.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 import { buildExample, exampleValues, toSource, type Values } from "../helpers/mutable-program.ts";

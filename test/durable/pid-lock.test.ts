@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { PidLock, type LockFormat, type LockOwner } from "../../durable/pid-lock.ts";
-import { takeLock } from "../../emulator/volumes/pool-lock.ts";
+import { takePoolLock } from "../../emulator/block/pool-lock.ts";
 
 const barePid: LockFormat<LockOwner> = {
   encode: (owner) => `${owner.pid}\n`,
@@ -59,7 +59,7 @@ describe("PidLock", () => {
     } as typeof fs.readFileSync;
     syncBuiltinESMExports();
     try {
-      expect(() => takeLock(dir)).toThrow(`is open in process ${other}`);
+      expect(() => takePoolLock(dir)).toThrow(`is open in process ${other}`);
     } finally {
       fs.readFileSync = original;
       syncBuiltinESMExports();
@@ -83,11 +83,11 @@ describe("PidLock", () => {
 
   it("the lock of a SIGKILLed owner is taken over by exactly one of the processes racing for it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-pool-lock-"));
-    const module = fileURLToPath(new URL("../../emulator/volumes/pool-lock.ts", import.meta.url));
+    const module = fileURLToPath(new URL("../../emulator/block/pool-lock.ts", import.meta.url));
     const holder = spawn(process.execPath, [
       "--input-type=module",
       "-e",
-      `import { takeLock } from ${JSON.stringify(module)}; takeLock(${JSON.stringify(dir)}); console.log("held"); setInterval(() => {}, 1000);`,
+      `import { takePoolLock } from ${JSON.stringify(module)}; takePoolLock(${JSON.stringify(dir)}); console.log("held"); setInterval(() => {}, 1000);`,
     ]);
     await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
     holder.kill("SIGKILL");
@@ -95,9 +95,9 @@ describe("PidLock", () => {
     expect(readFileSync(join(dir, "pool.lock"), "utf8")).toBe(`${holder.pid}\n`);
     // Each racer waits for the same instant, tries once, and holds what it took until all are done.
     const start = Date.now() + 600;
-    const racer = `import { takeLock } from ${JSON.stringify(module)};
+    const racer = `import { takePoolLock } from ${JSON.stringify(module)};
       while (Date.now() < ${start});
-      try { takeLock(${JSON.stringify(dir)}); console.log("taken"); } catch (err) { console.log(err.code === "LOCKED" ? "locked" : String(err)); }
+      try { takePoolLock(${JSON.stringify(dir)}); console.log("taken"); } catch (err) { console.log(err.code === "LOCKED" ? "locked" : String(err)); }
       setTimeout(() => {}, 400);`;
     const outcomes = (await Promise.all([run(racer), run(racer), run(racer)])).map((o) => o.trim());
     expect(outcomes.sort()).toEqual(["locked", "locked", "taken"]);

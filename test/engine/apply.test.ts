@@ -2,7 +2,7 @@
 // function fields, as Pulumi's deploytest does: ordering, failure, skip and continue.
 import { describe, expect, it } from "vitest";
 import { applyPlan, planSteps } from "../../engine/apply.ts";
-import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrder, Value } from "../../engine/model.ts";
+import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrder, Value } from "../../core/model.ts";
 import { makePlan } from "../../engine/plan.ts";
 import { refreshState } from "../../engine/refresh.ts";
 import type { Provider } from "../../engine/provider.ts";

@@ -1,6 +1,6 @@
 // Reading records by keys someone else chose: Object.prototype's members are never a hit.
 import { describe, expect, it } from "vitest";
-import { nullPrototype, own } from "../../engine/own.ts";
+import { nullPrototype, own } from "../../core/own.ts";
 
 const record: Record<string, number> = { a: 1, "volume.data": 2 };
 

@@ -1,7 +1,7 @@
 // Protection and targeting in makePlan: a protected resource refuses only its own deletion or
 // replacement, and only when the plan (after --target) would really carry it out.
 import { describe, expect, it } from "vitest";
-import { DiagnosticsError, type ChangeBehaviour, type DesiredResource, type KindInfo, type ResourceState } from "../../engine/model.ts";
+import { DiagnosticsError, type ChangeBehaviour, type DesiredResource, type KindInfo, type ResourceState } from "../../core/model.ts";
 import { makePlan, type PlanOptions } from "../../engine/plan.ts";
 import { emptyState, type State } from "../../engine/state.ts";
 

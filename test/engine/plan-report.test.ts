@@ -1,9 +1,9 @@
 // The pure parts of what a plan reports: output changes, data loss, capacity rows, articles.
 import { describe, expect, it } from "vitest";
 import { dataLoss } from "../../engine/data-loss.ts";
-import { UNKNOWN, type Value } from "../../engine/model.ts";
+import { UNKNOWN, type Value } from "../../core/model.ts";
 import { diffOutputs } from "../../engine/output-changes.ts";
-import { withArticle } from "../../engine/render/article.ts";
+import { withArticle } from "../../core/article.ts";
 import { capacityChanges, ownRows } from "../../engine/render/capacity.ts";
 import type { Action } from "../../engine/plan-resource.ts";
 import { kindInfo } from "../../sdk/kinds/index.ts";

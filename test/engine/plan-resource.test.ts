@@ -1,7 +1,7 @@
 // planResource decides every action from (prior, desired, kind); one row per case, as Terraform's
 // getAction tests do.
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, type KindInfo, type Value } from "../../engine/model.ts";
+import { UNKNOWN, type KindInfo, type Value } from "../../core/model.ts";
 import { describeDecision, planResource, type Action, type Reason } from "../../engine/plan-resource.ts";
 import { attachment, cluster, instance } from "../../sdk/kinds/index.ts";
 

@@ -2,7 +2,8 @@
 // is authenticated apart from each ciphertext), and values sealed before key checks still open.
 import { createCipheriv, randomBytes, scryptSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { SecretsError, StateCipher, type Sealed } from "../../engine/state-crypto.ts";
+import { SecretsError } from "../../core/secrets-error.ts";
+import { StateCipher, type Sealed } from "../../engine/state-crypto.ts";
 
 const cipher = new StateCipher("right");
 const sealed = cipher.seal({ password: "swordfish" });

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { RenderedFile } from "../../emulator/images/build/config-render.ts";
-import { cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../emulator/images/build/layer-cache.ts";
-import { layerDigest, planLayers } from "../../emulator/images/build/layer-plan.ts";
-import type { LockedPackage } from "../../sdk/lock.ts";
+import type { RenderedFile } from "../../images/build/config-render.ts";
+import { cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../images/build/layer-cache.ts";
+import { layerDigest, planLayers } from "../../images/build/layer-plan.ts";
+import type { LockedPackage } from "../../images/lockfile.ts";
 
 const pkg = (name: string, version = "1", base = false): LockedPackage => ({
   name,

@@ -2,11 +2,11 @@
 // package list becomes, the dpkg status check, and the boot test's choice of kernel.
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SOURCE_DATE_EPOCH, sourceDateEpoch } from "../../cli/commands/images-build.ts";
-import { pickKernel, qemuArgs } from "../../emulator/images/build/boot-test.ts";
-import { envName, markerLine, renderVariantFiles } from "../../emulator/images/build/config-render.ts";
-import { compareWithLock, formatMismatch, parseDpkgStatus } from "../../emulator/images/build/dpkg-status.ts";
-import { explainFailure, mmdebstrapArgs } from "../../emulator/images/build/mmdebstrap.ts";
-import { BASE_FS_BYTES, fsBytesFor, uuidFrom } from "../../emulator/images/build/qcow2-chain.ts";
+import { pickKernel, qemuArgs } from "../../images/build/boot-test.ts";
+import { envName, markerLine, renderVariantFiles } from "../../images/build/config-render.ts";
+import { compareWithLock, formatMismatch, parseDpkgStatus } from "../../images/build/dpkg-status.ts";
+import { explainFailure, mmdebstrapArgs } from "../../images/build/mmdebstrap.ts";
+import { BASE_FS_BYTES, fsBytesFor, uuidFrom } from "../../images/build/qcow2-chain.ts";
 
 describe("renderVariantFiles", () => {
   const input = { image: "appserver", variant: "heavy", digest: "sha256:d", config: { heapMiB: 8192, threadPool: 200, "log.level": "it's" } };

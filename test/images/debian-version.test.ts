@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { compareVersions, parseConstraint, parseVersion, satisfies } from "../../emulator/images/debian-version.ts";
+import { compareVersions, parseConstraint, parseVersion, satisfies } from "../../images/debian-version.ts";
 
 // [a, b, expected sign of compare(a, b)]; cases follow dpkg's own test suite and Debian policy 5.6.12.
 const table: [string, string, -1 | 0 | 1][] = [

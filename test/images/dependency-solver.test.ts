@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { PackageCatalog, parsePackagesText } from "../../emulator/images/package-catalog.ts";
-import { resolve, why, type PackageRequest, type ResolveResult } from "../../emulator/images/dependency-solver.ts";
+import { PackageCatalog, parsePackagesText } from "../../images/package-catalog.ts";
+import { why } from "../../images/package-reason.ts";
+import { resolve, type PackageRequest, type ResolveResult } from "../../images/dependency-solver.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 const catalog = new PackageCatalog({ architectures: ["amd64"] });
@@ -161,12 +162,11 @@ describe("resolve on the fixture", () => {
     expect(r.packages.find((p) => p.name === "shell-base")?.reason).toEqual({
       kind: "dependency",
       parent: "pre-app",
-      parentVersion: "1.0",
       field: "Pre-Depends",
       relation: "shell-base",
     });
-    expect(why(r, "libc")).toEqual(["pre-app 1.0 (requested)", "libc 2.36-9+deb12u1 (Depends: libc of pre-app)"]);
-    expect(why(r, "not-there")).toBeUndefined();
+    expect(why(r.packages, "libc")).toEqual(["pre-app 1.0 (requested)", "libc 2.36-9+deb12u1 (Depends: libc of pre-app)"]);
+    expect(why(r.packages, "not-there")).toBeUndefined();
     expect(r.installedSizeKiB).toBe(10 + 900 + 12010);
     expect(r.downloadBytes).toBe(2000 + 300000 + 2800100);
     expect(r.packages.every((p) => /^[0-9a-f]{64}$/.test(p.sha256 ?? ""))).toBe(true);

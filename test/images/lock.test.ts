@@ -4,24 +4,25 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
-import { computeLayers, layerOf } from "../../emulator/images/layers.ts";
-import { resolveLockedVariant } from "../../emulator/images/lock-builder.ts";
-import { LockContext } from "../../emulator/images/lock-context.ts";
-import { loadCatalog, type PackageCatalog } from "../../emulator/images/package-catalog.ts";
-import { resolveVariant, type ImageInputs } from "../../sdk/kinds/image.ts";
+import { computeLayers, layerOf } from "../../images/layers.ts";
+import { resolveLockedVariant } from "../../images/lock-builder.ts";
+import { LockContext } from "../../images/lock-context.ts";
+import { loadCatalog, type PackageCatalog } from "../../images/package-catalog.ts";
+import { type ImageInputs } from "../../sdk/kinds/image.ts";
+import { resolveVariant } from "../../images/variant.ts";
 import {
   diffPackages,
   formatPackageChange,
   configDigest,
   freshness,
-  lockedWhy,
-  readLock,
-  serializeLock,
+  readLockfile,
+  serializeLockfile,
   withConfig,
-  writeLock,
-  type LockFile,
+  writeLockfile,
+  type Lockfile,
   type LockedVariant,
-} from "../../sdk/lock.ts";
+} from "../../images/lockfile.ts";
+import { why } from "../../images/package-reason.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 let catalog: PackageCatalog;
@@ -92,7 +93,7 @@ describe("locking a variant", () => {
     }
     // Only the base is marked: jdk's own closure is the variant's.
     expect(lock("light").packages.filter((p) => !p.base).map((p) => p.name)).toEqual(["jdk", "jdk-common"]);
-    expect(lockedWhy(lock("light").packages, "shell-base")).toEqual(["shell-base 5.2-1 (base debian-12)"]);
+    expect(why(lock("light").packages, "shell-base")).toEqual(["shell-base 5.2-1 (base debian-12)"]);
   });
 
   it("a variant that pins a base package to another version takes it out of the base layer", () => {
@@ -124,11 +125,11 @@ describe("locking a variant", () => {
   });
 
   it("why follows the recorded reasons from the request down", () => {
-    expect(lockedWhy(lock("legacy").packages, "libold-font")).toEqual([
+    expect(why(lock("legacy").packages, "libold-font")).toEqual([
       "jdk 17.0.14+7-1~deb12u1 (requested << 17.0.15)",
       "libold-font 1:0.9-3 (Depends: libold-font of jdk)",
     ]);
-    expect(lockedWhy(lock("light").packages, "httpd-a")).toBeUndefined();
+    expect(why(lock("light").packages, "httpd-a")).toBeUndefined();
   });
 });
 
@@ -165,21 +166,21 @@ describe("staleness", () => {
 describe("the lock file", () => {
   it("serializes stably (sorted images, variants and packages; one package per line) and reads back", () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
-    const one: LockFile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.b": { heavy: lock("heavy") }, "image.a": { light: lock("light"), heavy: lock("heavy") } } };
-    const two: LockFile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.a": { heavy: lock("heavy"), light: lock("light") }, "image.b": { heavy: lock("heavy") } } };
-    expect(serializeLock(one)).toBe(serializeLock(two));
-    const text = serializeLock(one);
+    const one: Lockfile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.b": { heavy: lock("heavy") }, "image.a": { light: lock("light"), heavy: lock("heavy") } } };
+    const two: Lockfile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.a": { heavy: lock("heavy"), light: lock("light") }, "image.b": { heavy: lock("heavy") } } };
+    expect(serializeLockfile(one)).toBe(serializeLockfile(two));
+    const text = serializeLockfile(one);
     expect(text.indexOf('"image.a"')).toBeLessThan(text.indexOf('"image.b"'));
     expect(text).toMatch(/^ {10}\{"name":"jdk","version":"17\.0\.15\+6-1~deb12u1","architecture":"amd64","sha256":"1010/m);
     const path = join(dir, "virtform.lock");
-    writeLock(path, one);
-    expect(readLock(path)).toEqual(JSON.parse(text));
-    expect(serializeLock(readLock(path)!)).toBe(text);
+    writeLockfile(path, one);
+    expect(readLockfile(path)).toEqual(JSON.parse(text));
+    expect(serializeLockfile(readLockfile(path)!)).toBe(text);
   });
 
   it("has no entry for a variant named like a member of Object.prototype", () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
-    writeLock(join(dir, "virtform.lock"), { lockfileVersion: 2, catalog: ["Packages"], images: { "image.a": { light: lock("light") } } });
+    writeLockfile(join(dir, "virtform.lock"), { lockfileVersion: 2, catalog: ["Packages"], images: { "image.a": { light: lock("light") } } });
     const context = new LockContext(join(dir, "infra.ts"));
     const spec = resolveVariant({ ...image, variants: { constructor: { packages: [], config: {} } } }, "constructor");
     expect(context.lookup("image.a", "constructor", spec)).toBeUndefined();
@@ -190,10 +191,10 @@ describe("the lock file", () => {
   it("refuses a malformed lock instead of ignoring it", () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
     writeFileSync(join(dir, "virtform.lock"), '{"lockfileVersion": 7}');
-    expect(() => readLock(join(dir, "virtform.lock"))).toThrow(/is not a virtform lock.*virtform images lock/);
+    expect(() => readLockfile(join(dir, "virtform.lock"))).toThrow(/is not a virtform lock.*virtform images lock/);
     writeFileSync(join(dir, "bad.lock"), "{");
-    expect(() => readLock(join(dir, "bad.lock"))).toThrow(/not valid JSON/);
-    expect(readLock(join(dir, "absent.lock"))).toBeUndefined();
+    expect(() => readLockfile(join(dir, "bad.lock"))).toThrow(/not valid JSON/);
+    expect(readLockfile(join(dir, "absent.lock"))).toBeUndefined();
   });
 });
 

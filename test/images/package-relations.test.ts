@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archRestrictionAllows, formatGroup, parseProvides, parseRelations } from "../../emulator/images/package-relations.ts";
+import { archRestrictionAllows, formatGroup, parseProvides, parseRelations } from "../../images/package-relations.ts";
 
 describe("parseRelations", () => {
   const table: [string, unknown][] = [

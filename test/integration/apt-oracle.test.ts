@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolve } from "../../emulator/images/dependency-solver.ts";
-import { loadCatalog, systemPackageLists, type PackageCatalog } from "../../emulator/images/package-catalog.ts";
+import { resolve } from "../../images/dependency-solver.ts";
+import { loadCatalog, systemPackageLists, type PackageCatalog } from "../../images/package-catalog.ts";
 import { ORACLE_CORPUS } from "../images/corpus.ts";
 import { aptSimulateInstallAsync, snapshotAptLists, type AptSimulation } from "../oracles/apt.ts";
 

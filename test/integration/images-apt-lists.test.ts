@@ -4,7 +4,7 @@
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { systemPackageLists } from "../../emulator/images/package-catalog.ts";
+import { systemPackageLists } from "../../images/package-catalog.ts";
 import { makeWorkdir, readJson, repoRoot, runCli } from "../helpers/cli.ts";
 
 const SYSTEM_LISTS = "/var/lib/apt/lists";

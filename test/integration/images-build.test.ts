@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseDpkgStatus } from "../../emulator/images/build/dpkg-status.ts";
+import { parseDpkgStatus } from "../../images/build/dpkg-status.ts";
 import { repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 
 const TOOLS = ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "qemu-system-x86_64", "rsync"];

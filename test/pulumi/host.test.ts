@@ -12,7 +12,7 @@ import { componentTree, renderComponentsText } from "../../cli/pulumi/components
 import { readProject } from "../../cli/pulumi/project.ts";
 import { readable } from "../../cli/pulumi/run-program.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
-import type { Value } from "../../engine/model.ts";
+import type { Value } from "../../core/model.ts";
 
 const STACK = "urn:pulumi:dev::acme::pulumi:pulumi:Stack::acme-dev";
 

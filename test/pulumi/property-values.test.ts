@@ -1,7 +1,7 @@
 // Pulumi's wire values and the engine's: unknown markers, secret wrappers, undefined fields (which
 // Struct.fromJavaScript cannot take), and the URN -> kind/address mapping.
 import { describe, expect, it } from "vitest";
-import { UNKNOWN } from "../../engine/model.ts";
+import { UNKNOWN } from "../../core/model.ts";
 import { SECRET_SIGNATURE, SIGNATURE_KEY, UNKNOWN_MARKER, fromWire, toWire } from "../../provider/pulumi/property-values.ts";
 import { addressOfUrn, kindOfToken, kindOfUrn } from "../../provider/pulumi/tokens.ts";
 

@@ -1,7 +1,7 @@
 // Each risk rule fires where it should and stays silent where it should not. Plans are made by the
 // engine's planner from two versions of a program, as `review --base` makes them.
 import { describe, expect, it } from "vitest";
-import type { Diagnostic } from "../../engine/model.ts";
+import type { Diagnostic } from "../../core/model.ts";
 import { makePlan } from "../../engine/plan.ts";
 import type { CapacityChange } from "../../engine/render/capacity.ts";
 import { stateFromProgram, withoutProtect } from "../../review/base.ts";

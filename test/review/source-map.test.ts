@@ -4,7 +4,7 @@
 // rewrites modules, so they are given here, and the CLI test covers recording them.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { SourceLocation } from "../../engine/model.ts";
+import type { SourceLocation } from "../../core/model.ts";
 import { SourceMapper } from "../../review/source-map.ts";
 
 const program = "test/fixtures/review/mapping/infra.ts";

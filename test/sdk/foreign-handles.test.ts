@@ -1,7 +1,7 @@
 // A handle of another StackBuilder, wherever a handle is accepted, is an error at the line of the
 // use naming both stacks; it used to be dropped silently or bound to a same-named resource here.
 import { describe, expect, it } from "vitest";
-import type { Diagnostic } from "../../engine/model.ts";
+import type { Diagnostic } from "../../core/model.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { stack, StackBuilder, type InstanceGroup, type StoragePool } from "../../sdk/index.ts";
 

@@ -2,7 +2,7 @@
 // message`, whatever the value (a Symbol, a BigInt, null, a cycle, a getter that throws), instead
 // of throwing from inside the SDK. Evaluated in-process: this is the SDK's own logic.
 import { describe, expect, it } from "vitest";
-import { formatDiagnostic } from "../../engine/model.ts";
+import { formatDiagnostic } from "../../core/model.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { stack, variantMatrix, type StackBuilder, type StackDefinition } from "../../sdk/index.ts";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { serveEmulator } from "../../emulator/http/server.ts";
-import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { Api, TOKEN, serve } from "../emulator-http/helpers.ts";
 import { makeWorkdir, readJson, runCli, writeProgram } from "../helpers/cli.ts";
 

@@ -2,7 +2,7 @@
 // gRPC or a backend (planning never reaches one).
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
-import { UNKNOWN } from "../../engine/model.ts";
+import { UNKNOWN } from "../../core/model.ts";
 import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
 import { VirtformProvider } from "../../provider/virtform-provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";

@@ -3,7 +3,7 @@
 import { X509Certificate, createSign, createVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { UNKNOWN } from "../../engine/model.ts";
+import { UNKNOWN } from "../../core/model.ts";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { fromJson, fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { compileDescriptor } from "../../provider/terraform/generate.ts";

@@ -2,7 +2,7 @@
 // Slots after a grown LUN get new ids; counts, slots awaiting a commit and slots that must be
 // copied rather than written in place keep their state under the new ids.
 import { describe, expect, it } from "vitest";
-import { ChunkAllocator } from "../../emulator/volumes/chunk-allocator.ts";
+import { ChunkAllocator } from "../../emulator/block/chunk-allocator.ts";
 
 describe("ChunkAllocator.regrown", () => {
   it("renumbers slots after a grown LUN and keeps reference counts, quarantine and copy-on-write marks", () => {

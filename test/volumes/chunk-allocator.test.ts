@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { StorageError } from "../../emulator/volumes/block-device.ts";
-import { ChunkAllocator } from "../../emulator/volumes/chunk-allocator.ts";
-import { toExtents } from "../../emulator/volumes/pool-metadata.ts";
+import { StorageError } from "../../emulator/block/block-device.ts";
+import { ChunkAllocator } from "../../emulator/block/chunk-allocator.ts";
+import { toExtents } from "../../emulator/block/pool-metadata.ts";
 
 describe("ChunkAllocator", () => {
   it.each([

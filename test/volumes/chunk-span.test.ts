@@ -1,6 +1,6 @@
 // The one loop of the data path: how a byte range falls onto 1 MiB chunks.
 import { describe, expect, it } from "vitest";
-import { CHUNK_SIZE_BYTES, forEachChunkSpan } from "../../emulator/volumes/chunk-span.ts";
+import { CHUNK_SIZE_BYTES, forEachChunkSpan } from "../../emulator/block/chunk-span.ts";
 
 const MiB = CHUNK_SIZE_BYTES;
 

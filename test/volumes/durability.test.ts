@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readPoolMetadata } from "../../emulator/volumes/pool-metadata.ts";
+import { readPoolMetadata } from "../../emulator/block/pool-metadata.ts";
 import { runNbdClientTests, nbdUri, qemuIo, run, sha256File, startServerProcess, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;

@@ -6,9 +6,9 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
-import { type PskCredentials, generatePsk, writePskFile } from "../../emulator/volumes/psk-file.ts";
-import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { NbdServer } from "../../emulator/block/nbd-server.ts";
+import { type PskCredentials, generatePsk, writePskFile } from "../../emulator/block/psk-file.ts";
+import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { NBD_CLIENT_TOOLS, RawNbdClient, hasTool, nbdUri, qemuIo, run, runNbdClientTests, sha256File, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isLoopbackHost } from "../../emulator/volumes/nbd-tls.ts";
-import { formatPskFile, generatePsk, parsePskFile, writePskFile } from "../../emulator/volumes/psk-file.ts";
+import { isLoopbackHost } from "../../emulator/block/nbd-tls.ts";
+import { formatPskFile, generatePsk, parsePskFile, writePskFile } from "../../emulator/block/psk-file.ts";
 
 const KEY = "00112233445566778899aabbccddeeff";
 

@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NbdServer } from "../../emulator/volumes/nbd-server.ts";
-import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { NbdServer } from "../../emulator/block/nbd-server.ts";
+import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { RawNbdClient, nbdUri, qemuIo, qemuIoReadOnly, run, runNbdClientTests, sha256File, tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;

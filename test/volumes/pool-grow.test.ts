@@ -5,8 +5,8 @@
 // reopen.
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { readPoolMetadata } from "../../emulator/volumes/pool-metadata.ts";
-import { ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { readPoolMetadata } from "../../emulator/block/pool-metadata.ts";
+import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;

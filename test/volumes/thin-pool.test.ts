@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { StorageError, readOnlyView } from "../../emulator/volumes/block-device.ts";
-import { readPoolMetadata } from "../../emulator/volumes/pool-metadata.ts";
-import { CHUNK_SIZE_BYTES, ThinPool } from "../../emulator/volumes/thin-pool.ts";
+import { StorageError, readOnlyView } from "../../emulator/block/block-device.ts";
+import { readPoolMetadata } from "../../emulator/block/pool-metadata.ts";
+import { CHUNK_SIZE_BYTES, ThinPool } from "../../emulator/block/thin-pool.ts";
 import { tempDir } from "./helpers.ts";
 
 const MiB = 1024 * 1024;

@@ -2,7 +2,7 @@
 // Priority: required, as debootstrap's minbase does), with their dependencies. It is resolved once
 // per catalog and is the first layer of every variant of an image on that base.
 import { basename } from "node:path";
-import { DISTRIBUTIONS, type BaseName } from "../../sdk/distributions.ts";
+import { DISTRIBUTIONS, type BaseName } from "./distributions.ts";
 import { resolve, type ResolveResult } from "./dependency-solver.ts";
 import type { PackageCatalog } from "./package-catalog.ts";
 

@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LockedPackage } from "../../../sdk/lock.ts";
+import type { LockedPackage } from "../lockfile.ts";
 import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage } from "./dpkg-status.ts";
 import { cachedLayer, commitLayer, dropChildren, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
 import type { PlannedLayer } from "./layer-plan.ts";

@@ -2,10 +2,11 @@
 // Packages files the user names, or the system's apt lists.
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve as resolvePath } from "node:path";
-import { packageName, type ResolvedVariant } from "../../sdk/kinds/image.ts";
-import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant, type LockReason } from "../../sdk/lock.ts";
+import { packageName, type ResolvedVariant } from "./variant.ts";
+import { makeLockedVariant, type CatalogSource, type LockedPackage, type LockedVariant } from "./lockfile.ts";
+import type { PackageReason } from "./package-reason.ts";
 import { basePackageNames, releaseMismatch, resolveBaseSet } from "./base-set.ts";
-import { resolve, type Reason, type ResolvedPackage } from "./dependency-solver.ts";
+import { resolve, type ResolvedPackage } from "./dependency-solver.ts";
 import { aptListsDir, loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
 
 export type LockResult = { ok: true; variant: LockedVariant } | { ok: false; explanation: string };
@@ -46,25 +47,15 @@ export function resolveLockedVariant(catalog: PackageCatalog, spec: ResolvedVari
       ...(p.sha256 !== undefined ? { sha256: p.sha256 } : {}),
       installedKiB: p.installedSize,
       ...(isBase ? { base: true as const } : {}),
-      reason: isBase ? baseReason(b, spec.base) : lockReason(p.reason),
+      reason: isBase ? baseReason(b, spec.base) : p.reason,
     };
   });
   return { ok: true, variant: makeLockedVariant(spec, packages) };
 }
 
 /** A base package's reason: one of the base's own packages, or a dependency of one. */
-function baseReason(p: ResolvedPackage, base: string): LockReason {
-  return p.reason.kind === "dependency" ? lockReason(p.reason) : { kind: "base", base };
-}
-
-function lockReason(reason: Reason): LockReason {
-  if (reason.kind === "dependency") return { kind: "dependency", parent: reason.parent, field: reason.field, relation: reason.relation };
-  if (reason.kind === "essential") return { kind: "essential" };
-  return {
-    kind: "requested",
-    ...(reason.constraint !== undefined ? { constraint: reason.constraint } : {}),
-    ...(reason.via !== undefined ? { via: reason.via } : {}),
-  };
+function baseReason(p: ResolvedPackage, base: string): PackageReason {
+  return p.reason.kind === "dependency" ? p.reason : { kind: "base", base };
 }
 
 export interface LoadedCatalog {

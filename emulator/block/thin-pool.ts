@@ -16,7 +16,7 @@ import { mkdir, open, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type BlockDevice, StorageError } from "./block-device.ts";
 import { ChunkAllocator } from "./chunk-allocator.ts";
-import { releaseLock, takeLock } from "./pool-lock.ts";
+import { releasePoolLock, takePoolLock } from "./pool-lock.ts";
 import { CHUNK_SIZE_BYTES } from "./chunk-span.ts";
 import { LunFiles } from "./lun-files.ts";
 import { PoolCommitter, extentsOf } from "./pool-commit.ts";
@@ -205,7 +205,7 @@ export class ThinPool {
         `pool in ${dir} uses ${metadata.chunkSizeBytes}-byte chunks; this build uses ${CHUNK_SIZE_BYTES}`,
       );
     }
-    takeLock(dir);
+    takePoolLock(dir);
     const fds: number[] = [];
     try {
       for (const record of metadata.luns) {
@@ -222,7 +222,7 @@ export class ThinPool {
       return pool;
     } catch (error) {
       for (const fd of fds) closeSync(fd);
-      releaseLock(dir);
+      releasePoolLock(dir);
       throw error;
     }
   }
@@ -381,7 +381,7 @@ export class ThinPool {
     await this.committer.commit(true);
     this.state.closed = true;
     this.state.luns.closeAll();
-    releaseLock(this.dir);
+    releasePoolLock(this.dir);
   }
 
   private checkOpen(): void {

@@ -40,7 +40,8 @@ export interface ParsedRelations {
   provides: ProvidedName[];
 }
 
-export interface Provider {
+/** One Debian "Provides:" entry: the record that provides a (virtual) name. */
+export interface ProvidesEntry {
   record: PackageRecord;
   provided: ProvidedName;
 }
@@ -57,7 +58,7 @@ export class PackageCatalog {
   readonly origins: string[] = [];
   /** All versions of each package, highest first. */
   private readonly byName = new Map<string, PackageRecord[]>();
-  private readonly byProvided = new Map<string, Provider[]>();
+  private readonly byProvided = new Map<string, ProvidesEntry[]>();
   private readonly parsed = new Map<PackageRecord, ParsedRelations>();
   private seq = 0;
   private sorted = true;
@@ -140,7 +141,7 @@ export class PackageCatalog {
   }
 
   /** Records whose Provides names `name` (all versions of the providers). */
-  providers(name: string): readonly Provider[] {
+  providers(name: string): readonly ProvidesEntry[] {
     return this.byProvided.get(name) ?? [];
   }
 

@@ -10,27 +10,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ResolvedVariant } from "./kinds/image.ts";
+import type { ResolvedVariant } from "./variant.ts";
+import { packageReason } from "./package-reason.ts";
 
-export const LOCK_FILE = "virtform.lock";
+export const LOCKFILE_NAME = "virtform.lock";
 export const LOCKFILE_VERSION = 3;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-
-const lockReason = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("requested"), constraint: z.string().optional(), via: z.string().optional() }).strict(),
-  z.object({ kind: z.literal("essential") }).strict(),
-  /** One of the base release's essential or required packages. */
-  z.object({ kind: z.literal("base"), base: z.string() }).strict(),
-  z
-    .object({
-      kind: z.literal("dependency"),
-      parent: z.string(),
-      field: z.enum(["Depends", "Pre-Depends"]),
-      relation: z.string(),
-    })
-    .strict(),
-]);
 
 const lockedPackage = z
   .object({
@@ -41,7 +27,7 @@ const lockedPackage = z
     installedKiB: z.int().min(0),
     /** In the base release's set: the image's first layer. */
     base: z.literal(true).optional(),
-    reason: lockReason,
+    reason: packageReason,
   })
   .strict();
 
@@ -77,19 +63,18 @@ const lockFile = z
   })
   .strict();
 
-export type LockReason = z.infer<typeof lockReason>;
 export type LockedPackage = z.infer<typeof lockedPackage>;
 export type LockedVariant = z.infer<typeof lockedVariant>;
 export type CatalogSource = z.infer<typeof catalogSource>;
-export type LockFile = z.infer<typeof lockFile>;
+export type Lockfile = z.infer<typeof lockFile>;
 
 /** The lock beside a program: `examples/app/infra.ts` -> `examples/app/virtform.lock`. */
-export function lockPathFor(programPath: string): string {
-  return join(dirname(resolve(programPath)), LOCK_FILE);
+export function lockfilePathFor(programPath: string): string {
+  return join(dirname(resolve(programPath)), LOCKFILE_NAME);
 }
 
 /** Reads a lock; undefined when there is none. A malformed lock is an error, never silently ignored. */
-export function readLock(path: string): LockFile | undefined {
+export function readLockfile(path: string): Lockfile | undefined {
   if (!existsSync(path)) return undefined;
   let json: unknown;
   try {
@@ -109,7 +94,7 @@ export function readLock(path: string): LockFile | undefined {
  * Stable text: images and variants sorted, packages by name, one package per line, so a lock only
  * changes where its content does and a review reads it package by package.
  */
-export function serializeLock(lock: LockFile): string {
+export function serializeLockfile(lock: Lockfile): string {
   const lines = ["{", `  "lockfileVersion": ${lock.lockfileVersion},`, `  "catalog": ${JSON.stringify(lock.catalog)},`, `  "images": {`];
   const addresses = Object.keys(lock.images).sort();
   addresses.forEach((address, ai) => {
@@ -148,8 +133,8 @@ export function serializeLock(lock: LockFile): string {
   return lines.join("\n") + "\n";
 }
 
-export function writeLock(path: string, lock: LockFile): void {
-  writeFileAtomic(path, serializeLock(lock)); // a crashed lock run never leaves half a file
+export function writeLockfile(path: string, lock: Lockfile): void {
+  writeFileAtomic(path, serializeLockfile(lock)); // a crashed lock run never leaves half a file
 }
 
 function sortKeys(value: unknown): unknown {
@@ -222,18 +207,23 @@ export function withConfig(entry: LockedVariant, spec: ResolvedVariant): LockedV
 }
 
 /**
- * What an Image resource carries of its lock (a derived input the program never writes): per
- * variant the digest, package versions and installed sizes, keyed by package name so the plan's
- * per-field diff reads as a per-package diff.
+ * What an Image resource carries of its lock (its `locked` input, derived, never written by the
+ * program): per variant the digest, package versions and installed sizes, keyed by package name so
+ * the plan's per-field diff reads as a per-package diff.
  */
-export interface LockedInputs {
-  digest: string;
-  /** The base release's packages (the first layer); absent when the entry has none. */
-  base?: Record<string, string>;
-  /** The other packages. */
-  packages: Record<string, string>;
-  installedKiB: Record<string, number>;
-}
+export const lockedInputsSchema = z
+  .object({
+    digest: z.string().describe("sha256 over the locked package set and the config"),
+    base: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe("The base's essential and required packages (name -> exact version): the variant's first layer"),
+    packages: z.record(z.string(), z.string()).describe("Package name -> exact version, besides the base's"),
+    installedKiB: z.record(z.string(), z.int().min(0)).describe("Package name -> Installed-Size in KiB"),
+  })
+  .strict();
+
+export type LockedInputs = z.infer<typeof lockedInputsSchema>;
 
 export function lockedInputs(entry: LockedVariant): LockedInputs {
   const base = entry.packages.filter((p) => p.base);
@@ -243,34 +233,6 @@ export function lockedInputs(entry: LockedVariant): LockedInputs {
     packages: Object.fromEntries(entry.packages.filter((p) => !p.base).map((p) => [p.name, p.version])),
     installedKiB: Object.fromEntries(entry.packages.map((p) => [p.name, p.installedKiB])),
   };
-}
-
-/** The chain from a requested (or essential) package down to `name`, read from a locked set. */
-export function lockedWhy(packages: readonly LockedPackage[], name: string): string[] | undefined {
-  const byName = new Map(packages.map((p) => [p.name, p]));
-  let cur = byName.get(name);
-  if (cur === undefined) return undefined;
-  const chain: string[] = [];
-  const seen = new Set<string>();
-  while (cur !== undefined && !seen.has(cur.name)) {
-    seen.add(cur.name);
-    const r: LockReason = cur.reason;
-    if (r.kind === "requested") {
-      chain.unshift(`${cur.name} ${cur.version} (requested${r.constraint !== undefined ? ` ${r.constraint}` : ""}${r.via !== undefined ? ` as ${r.via}` : ""})`);
-      break;
-    }
-    if (r.kind === "essential") {
-      chain.unshift(`${cur.name} ${cur.version} (essential)`);
-      break;
-    }
-    if (r.kind === "base") {
-      chain.unshift(`${cur.name} ${cur.version} (base ${r.base})`);
-      break;
-    }
-    chain.unshift(`${cur.name} ${cur.version} (${r.field}: ${r.relation} of ${r.parent})`);
-    cur = byName.get(r.parent);
-  }
-  return chain;
 }
 
 /** One line of a package-level diff between two locked sets. */

@@ -1,5 +1,7 @@
-// The engine's own vocabulary. The SDK, the Pulumi host and the Terraform front door all produce
-// DesiredResource values; the engine never imports them.
+// The vocabulary every layer shares (core/ imports nothing of ours). The SDK, the Pulumi host and
+// the Terraform front door produce DesiredResource values and the engine plans them, without either
+// side importing the other.
+import type { LifecycleOptions } from "./lifecycle-options.ts";
 
 /** A JSON value that may contain references to other resources' outputs or unknown markers. */
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
@@ -51,20 +53,6 @@ export interface EphemeralStorage {
   /** The input holding the desired power state, and the value that means stopped. */
   powerPath: string;
   stopped: string;
-}
-
-/** Pulumi's resource options, by the names its users know. */
-export interface LifecycleOptions {
-  /** Refuse plans that delete or replace the resource. */
-  protect?: boolean;
-  /** Input paths whose changes are not planned (the applied value stays). */
-  ignoreChanges?: string[];
-  /** Input paths whose changes replace the resource even where the kind would update in place. */
-  replaceOnChanges?: string[];
-  /** Replace by deleting first (for objects that cannot exist twice). */
-  deleteBeforeReplace?: boolean;
-  /** On delete, forget the object instead of deleting it from the backend. */
-  retainOnDelete?: boolean;
 }
 
 export interface DesiredResource {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { PidLock, type LockFormat, type LockOwner } from "../../durable/pid-lock.ts";
 import { StorageError } from "./block-device.ts";
 
-export const LOCK_FILE = "pool.lock";
+export const POOL_LOCK_FILE = "pool.lock";
 
 const barePid: LockFormat<LockOwner> = {
   encode: (owner) => `${owner.pid}\n`,
@@ -16,11 +16,11 @@ const barePid: LockFormat<LockOwner> = {
 };
 
 function poolLock(dir: string): PidLock<LockOwner> {
-  return new PidLock(join(dir, LOCK_FILE), barePid);
+  return new PidLock(join(dir, POOL_LOCK_FILE), barePid);
 }
 
 /** Takes the pool's lock for this process, or throws LOCKED naming the process that has it open. */
-export function takeLock(dir: string): void {
+export function takePoolLock(dir: string): void {
   const lock = poolLock(dir);
   const outcome = lock.acquire({ pid: process.pid });
   if (outcome.taken) return;
@@ -37,6 +37,6 @@ export function takeLock(dir: string): void {
 }
 
 /** Releases the lock if this process holds it. */
-export function releaseLock(dir: string): void {
+export function releasePoolLock(dir: string): void {
   poolLock(dir).release((owner) => owner.pid === process.pid);
 }

@@ -1,7 +1,8 @@
-// Secret fields never leave the engine in clear: every renderer goes through here. A resource's
-// secret paths are its kind's secret fields plus the values the program wrapped with secret().
-import type { KindInfo, Value } from "../model.ts";
-import { mapPaths } from "../values.ts";
+// Secret fields never leave virtform in clear: every renderer goes through here, and the SDK finds
+// secret outputs with it. A resource's secret paths are its kind's secret fields plus the values
+// the program wrapped with secret().
+import type { KindInfo, Value } from "./model.ts";
+import { mapPaths } from "./values.ts";
 
 export const REDACTED = "(sensitive)";
 

@@ -10,7 +10,8 @@
 // allows older versions; apt never succeeds in those cases, so agreement with apt is kept.
 
 import { compareVersions, parseConstraint, satisfies, type RelationOp } from "./debian-version.ts";
-import type { PackageCatalog, PackageRecord, Provider } from "./package-catalog.ts";
+import type { PackageCatalog, PackageRecord, ProvidesEntry } from "./package-catalog.ts";
+import type { SolverReason } from "./package-reason.ts";
 import { archRestrictionAllows, formatGroup, formatRelation, type Relation, type RelationGroup } from "./package-relations.ts";
 
 export interface PackageRequest {
@@ -24,11 +25,6 @@ export interface ResolveOptions {
   allowOlderVersions?: boolean;
 }
 
-export type Reason =
-  | { kind: "requested"; constraint?: string; /** The virtual name that was requested. */ via?: string }
-  | { kind: "essential" }
-  | { kind: "dependency"; parent: string; parentVersion: string; field: "Depends" | "Pre-Depends"; relation: string };
-
 export interface ResolvedPackage {
   name: string;
   version: string;
@@ -40,7 +36,7 @@ export interface ResolvedPackage {
   size: number;
   filename?: string;
   essential: boolean;
-  reason: Reason;
+  reason: SolverReason;
 }
 
 export interface Resolution {
@@ -163,7 +159,7 @@ class Marker {
     return q === this.catalog.nativeArch || (rec.architecture === "all" && q === this.catalog.nativeArch);
   }
 
-  provideMatches(rel: Relation, p: Provider): boolean {
+  provideMatches(rel: Relation, p: ProvidesEntry): boolean {
     const q = rel.archQualifier;
     if (q === "any") {
       if (p.record.multiArch !== "allowed" && p.provided.archQualifier !== "any") return false;
@@ -519,9 +515,9 @@ export function resolve(catalog: PackageCatalog, requests: PackageRequest[], opt
 function closure(catalog: PackageCatalog, marker: Marker, requests: ParsedRequest[]): Resolution {
   const installed = new Map<string, PackageRecord>();
   for (const rec of marker.installed()) installed.set(rec.name, rec);
-  const reasons = new Map<string, Reason>();
+  const reasons = new Map<string, SolverReason>();
   const queue: PackageRecord[] = [];
-  const reach = (rec: PackageRecord, reason: Reason): void => {
+  const reach = (rec: PackageRecord, reason: SolverReason): void => {
     if (reasons.has(rec.name)) return;
     reasons.set(rec.name, reason);
     queue.push(rec);
@@ -529,7 +525,7 @@ function closure(catalog: PackageCatalog, marker: Marker, requests: ParsedReques
   for (const r of requests) {
     const rec = installed.get(r.selectedAs ?? r.name);
     if (rec === undefined) continue;
-    const reason: Reason = { kind: "requested" };
+    const reason: SolverReason = { kind: "requested" };
     if (r.constraint !== undefined) reason.constraint = r.constraint;
     if (r.selectedAs !== undefined) reason.via = r.name;
     reach(rec, reason);
@@ -538,7 +534,7 @@ function closure(catalog: PackageCatalog, marker: Marker, requests: ParsedReques
     const rec = queue[i]!;
     for (const { group, field } of criticalDeps(catalog, rec)) {
       for (const rel of group) {
-        const reason: Reason = { kind: "dependency", parent: rec.name, parentVersion: rec.version, field, relation: formatRelation(rel) };
+        const reason: SolverReason = { kind: "dependency", parent: rec.name, field, relation: formatRelation(rel) };
         const real = installed.get(rel.name);
         if (real !== undefined && marker.realMatches(rel, real)) reach(real, reason);
         for (const p of catalog.providers(rel.name)) {
@@ -759,29 +755,6 @@ export function explain(problems: Problem[]): string {
     blocks.push(lines.join("\n"));
   }
   return blocks.join("\n");
-}
-
-/** The chain of packages from a requested one down to `name`, e.g. for `virtform images why`. */
-export function why(result: Resolution, name: string): string[] | undefined {
-  const byName = new Map(result.packages.map((p) => [p.name, p]));
-  let cur = byName.get(name);
-  if (cur === undefined) return undefined;
-  const chain: string[] = [];
-  const seen = new Set<string>();
-  while (cur !== undefined && !seen.has(cur.name)) {
-    seen.add(cur.name);
-    if (cur.reason.kind === "requested") {
-      chain.unshift(`${cur.name} ${cur.version} (requested${cur.reason.constraint !== undefined ? ` ${cur.reason.constraint}` : ""})`);
-      break;
-    }
-    if (cur.reason.kind === "essential") {
-      chain.unshift(`${cur.name} ${cur.version} (essential)`);
-      break;
-    }
-    chain.unshift(`${cur.name} ${cur.version} (${cur.reason.field}: ${cur.reason.relation} of ${cur.reason.parent})`);
-    cur = byName.get(cur.reason.parent);
-  }
-  return chain;
 }
 
 /** Stable sort helper used by callers comparing resolutions: by name, then version. */

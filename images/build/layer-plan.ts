@@ -4,7 +4,7 @@
 // builds (or two variants) is one entry in the cache and changing one variant's config changes
 // only its own top layer.
 import { createHash } from "node:crypto";
-import type { LockedPackage } from "../../../sdk/lock.ts";
+import type { LockedPackage } from "../lockfile.ts";
 import type { RenderedFile } from "./config-render.ts";
 
 /** Bumped when a change in how layers are built makes old cached layers wrong. */

@@ -5,10 +5,10 @@
 // plan refuses, unless the user allows unlocked variants: their digests then cover the requested
 // packages only. Every fallback is reported as a warning.
 import { dirname, relative } from "node:path";
-import type { Diagnostic } from "../../engine/model.ts";
-import { own } from "../../engine/own.ts";
-import type { ResolvedVariant } from "../../sdk/kinds/image.ts";
-import { freshness, lockPathFor, readLock, withConfig, type LockFile, type LockedVariant } from "../../sdk/lock.ts";
+import type { Diagnostic } from "../core/model.ts";
+import { own } from "../core/own.ts";
+import type { ResolvedVariant } from "./variant.ts";
+import { freshness, lockfilePathFor, readLockfile, withConfig, type Lockfile, type LockedVariant } from "./lockfile.ts";
 import { loadCatalogFor, loadRecordedCatalog, packagesHint, resolveLockedVariant, type LoadedCatalog } from "./lock-builder.ts";
 
 interface Pending {
@@ -30,7 +30,7 @@ export class LockContext {
   private readonly programArg: string;
   private readonly options: LockContextOptions;
   readonly lockPath: string;
-  readonly lock: LockFile | undefined;
+  readonly lock: Lockfile | undefined;
   readonly warnings: Diagnostic[] = [];
   readonly errors: Diagnostic[] = [];
   private readonly decided = new Map<string, LockedVariant | undefined>();
@@ -40,8 +40,8 @@ export class LockContext {
   constructor(programPath: string, programArg: string = relative(process.cwd(), programPath) || programPath, options: LockContextOptions = {}) {
     this.programArg = programArg;
     this.options = options;
-    this.lockPath = lockPathFor(programPath);
-    this.lock = readLock(this.lockPath);
+    this.lockPath = lockfilePathFor(programPath);
+    this.lock = readLockfile(this.lockPath);
   }
 
   /** The lookup evaluation calls for every variant (memoized: instances ask again). */

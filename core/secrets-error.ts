@@ -1,0 +1,11 @@
+// Secrets that cannot be sealed or opened: a missing or wrong passphrase, a damaged value or key file.
+// Both the engine's state and the emulator's data keep secrets at rest, so both throw this one error.
+export class SecretsError extends Error {
+  /** Set when opening a value failed: the passphrase is not the one it was sealed with, or the value is damaged. */
+  readonly reason: "wrong-passphrase" | "damaged" | undefined;
+
+  constructor(message: string, reason?: "wrong-passphrase" | "damaged") {
+    super(message);
+    this.reason = reason;
+  }
+}
