@@ -7,7 +7,7 @@ import type { State } from "../engine/state.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import { stackName } from "../sdk/names.ts";
-import { acquireLock, acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
+import { acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
@@ -34,16 +34,12 @@ export class Workspace {
     return join(this.root, "emulator");
   }
 
-  lockPath(stack: string): string {
-    return join(this.stateDir, `${checkStackName(stack)}.lock`);
-  }
-
   /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
   async lock(stack: string, operation: string, timeoutMs: number): Promise<StateLock> {
     const onStale = (holder: LockInfo) =>
       process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
     try {
-      return await acquireLock(this.lockPath(stack), operation, timeoutMs, onStale);
+      return await this.stateStore(stack).lock(operation, { timeoutMs, onStale });
     } catch (err) {
       if (err instanceof LockedError) throw new CliError(err.message);
       throw err;

@@ -104,18 +104,23 @@ export function readSavedPlan(file: string, cipher?: () => StateCipher | undefin
   return { ...header, ...body } as SavedPlan;
 }
 
-export function checkNotStale(saved: SavedPlan, state: State, file: string): void {
+/**
+ * Refuses (StalePlanError) a plan that state has moved on from. Otherwise returns the records that
+ * put state on the plan's base, for the caller to record: a plan made before the stack had any
+ * state takes on the lineage it was made against. `state` itself is not changed.
+ */
+export function checkNotStale(saved: SavedPlan, state: Readonly<State>, file: string): StateRecord[] {
   if (saved.stack !== state.stack) {
     throw new StalePlanError(`saved plan ${file} is for stack ${saved.stack}, not ${state.stack}`);
   }
   // Planned against a stack that had no state yet: still none, so nothing moved on.
   if (saved.serial === 0 && state.serial === 0) {
-    state.lineage = saved.lineage;
-    return;
+    return saved.lineage === state.lineage ? [] : [{ type: "lineage", lineage: saved.lineage }];
   }
   if (saved.lineage !== state.lineage || saved.serial !== state.serial) {
     throw new StalePlanError(
       `saved plan is stale: state changed since ${file} was made (lineage ${saved.lineage.slice(0, 8)} serial ${saved.serial}, now lineage ${state.lineage.slice(0, 8)} serial ${state.serial}); run plan again`,
     );
   }
+  return [];
 }

@@ -16,7 +16,8 @@ import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
 import { capacityChanges, ownRows, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
 import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
-import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
+import { applyRecord, forkState, type State, type StateRecord } from "../../engine/state.ts";
+import type { StateStore } from "../../engine/state-store.ts";
 import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
@@ -344,7 +345,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
     const store = workspace.stateStore(saved.stack);
     const state = checkStateKinds(await store.load(), store.path);
     try {
-      checkNotStale(saved, state, file);
+      for (const record of checkNotStale(saved, state, file)) await store.record(state, record);
     } catch (err) {
       if (err instanceof StalePlanError) throw new CliError(err.message);
       throw err;

@@ -2,7 +2,6 @@
 // takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
 import { own } from "../../engine/own.ts";
-import { forceUnlock } from "../../engine/state-lock.ts";
 import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
 import type { StateRecord } from "../../engine/state.ts";
 import { kindList } from "../../sdk/kinds/index.ts";
@@ -133,7 +132,7 @@ export async function forceUnlockCommand(id: string, options: { stack?: string }
   const workspace = new Workspace();
   const stack = workspace.pickStack(options.stack);
   try {
-    const holder = forceUnlock(workspace.lockPath(stack), id);
+    const holder = workspace.stateStore(stack).forceUnlock(id);
     process.stdout.write(`Removed the lock held by ${holder.who} (pid ${holder.pid}) for ${holder.operation} since ${holder.created}.\n`);
   } catch (err) {
     throw new CliError((err as Error).message);
