@@ -36,10 +36,8 @@ export class Workspace {
 
   /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
   async lock(stack: string, operation: string, timeoutMs: number): Promise<StateLock> {
-    const onStale = (holder: LockInfo) =>
-      process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
     try {
-      return await this.stateStore(stack).lock(operation, { timeoutMs, onStale });
+      return await this.stateStore(stack).lock(operation, { timeoutMs, onStale: noteStaleLock });
     } catch (err) {
       if (err instanceof LockedError) throw new CliError(err.message);
       throw err;
@@ -100,6 +98,11 @@ export class Workspace {
   provider(): VirtformProvider {
     return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
+}
+
+/** Said when a state lock left by a dead process here is taken over. */
+export function noteStaleLock(holder: LockInfo): void {
+  process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
 }
 
 /** A stack name names files in the state dir: checked before any path is made of it. */

@@ -4,9 +4,12 @@
 // holds the rules each store must pass.
 import { hostname, userInfo } from "node:os";
 import { randomUUID } from "node:crypto";
+import { VirtformError } from "../core/virtform-error.ts";
 import type { State, StateRecord } from "./state.ts";
 
 export interface StateReader {
+  /** The file state is kept in, when it is one: named in messages about its content. */
+  readonly path?: string;
   /** The state as persisted: the last snapshot with every record since replayed over it. */
   load(): Promise<State>;
 }
@@ -54,15 +57,15 @@ export interface StateLocker {
 
 export interface StateStore extends StateReader, StateWriter, StateLocker {}
 
-export class LockedError extends Error {
+export class LockedError extends VirtformError<"state-locked"> {
+  readonly layer = "state";
   readonly holder: LockInfo | undefined;
   readonly stale: boolean;
 
   constructor(holder: LockInfo | undefined, stale: boolean, where: string) {
-    super(describeHolder(holder, stale, where));
+    super("state-locked", describeHolder(holder, stale, where));
     this.holder = holder;
     this.stale = stale;
-    this.name = "LockedError";
   }
 }
 
