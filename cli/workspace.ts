@@ -36,12 +36,7 @@ export class Workspace {
 
   /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
   async lock(stack: string, operation: string, timeoutMs: number): Promise<StateLock> {
-    try {
-      return await this.stateStore(stack).lock(operation, { timeoutMs, onStale: noteStaleLock });
-    } catch (err) {
-      if (err instanceof LockedError) throw new CliError(err.message);
-      throw err;
-    }
+    return this.stateStore(stack).lock(operation, { timeoutMs, onStale: noteStaleLock });
   }
 
   stateStore(stack: string): FileStateStore {

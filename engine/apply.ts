@@ -32,7 +32,13 @@ export type StepStatus = "done" | "failed" | "skipped";
 export interface StepResult {
   step: Step;
   status: StepStatus;
+  /** Why it failed or was skipped, in words (CANCELLED: an interrupt kept it from starting). */
   error?: string;
+  /**
+   * What a failed step threw, kept as thrown: a VirtformError is a refusal a user reads (the
+   * backend's capacity), anything else a bug. The renderer tells them apart, not the walker.
+   */
+  thrown?: unknown;
   elapsedMs: number;
 }
 
@@ -227,6 +233,7 @@ export async function applyPlan(
               step,
               status: "failed" as const,
               error: err instanceof Error ? err.message : String(err),
+              thrown: err,
               elapsedMs: performance.now() - started,
             }),
           )

@@ -2,6 +2,7 @@
 // lineage and serial; once state has moved on the plan is refused, so what is applied is exactly
 // what was reviewed. A plan that holds secret values keeps its body (changes, refresh, outputs)
 // encrypted with the state's passphrase, as state does.
+import { VirtformError } from "../core/virtform-error.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import type { Value } from "./model.ts";
@@ -28,7 +29,14 @@ export interface SavedPlan {
 /** What is encrypted when the plan holds secrets. */
 type SavedBody = Pick<SavedPlan, "refreshOnly" | "refreshRecords" | "plan">;
 
-export class StalePlanError extends Error {}
+/** A saved plan that cannot be applied: state moved on since it was made, or another format. */
+export class StalePlanError extends VirtformError<"plan-stale" | "plan-format"> {
+  readonly layer = "state";
+
+  constructor(message: string, code: "plan-stale" | "plan-format" = "plan-stale") {
+    super(code, message);
+  }
+}
 
 /** Whether any value at a secret path (or a secret output) is in the plan or its refresh. */
 export function planHoldsSecrets(
@@ -87,7 +95,7 @@ export function readSavedPlan(file: string, cipher?: () => StateCipher | undefin
   }
   if (parsed.$virtformPlan === undefined) return undefined;
   if (parsed.$virtformPlan !== SAVED_PLAN_VERSION) {
-    throw new StalePlanError(`${file} is a saved plan of format ${String(parsed.$virtformPlan)}; this virtform reads format ${SAVED_PLAN_VERSION}`);
+    throw new StalePlanError(`${file} is a saved plan of format ${String(parsed.$virtformPlan)}; this virtform reads format ${SAVED_PLAN_VERSION}`, "plan-format");
   }
   const { encrypted, ...header } = parsed as Partial<SavedPlan> & { encrypted?: Sealed };
   if (encrypted === undefined) return parsed as SavedPlan;

@@ -3,17 +3,19 @@
 // Each value also carries a key check value (an HMAC of a constant under the same key), checked
 // before the ciphertext: a wrong passphrase fails the check, while a value damaged on disk passes it
 // and fails GCM's tag. So the two are told apart instead of both reading as "wrong passphrase".
+import { VirtformError } from "../core/virtform-error.ts";
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import type { Value } from "./model.ts";
 
 export type Sealed = { $encrypted: string };
 
-export class SecretsError extends Error {
+export class SecretsError extends VirtformError<"passphrase-needed" | "wrong-passphrase" | "damaged"> {
+  readonly layer = "secrets";
   /** Set when opening a value failed: the passphrase is not the one it was sealed with, or the value is damaged. */
   readonly reason: "wrong-passphrase" | "damaged" | undefined;
 
   constructor(message: string, reason?: "wrong-passphrase" | "damaged") {
-    super(message);
+    super(reason ?? "passphrase-needed", message);
     this.reason = reason;
   }
 }

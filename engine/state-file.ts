@@ -69,7 +69,7 @@ export class FileStateStore implements StateStore {
       if (typeof parsed === "string") throw new StateFileError(`state file ${this.path} ${parsed}.\n${restoreAdvice(this.path, this.stack)}`);
       state = parsed;
       if (state.version !== STATE_VERSION) {
-        throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`);
+        throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`, "state-version");
       }
       state.deposed ??= [];
       state.pending ??= {};

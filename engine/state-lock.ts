@@ -2,7 +2,7 @@
 // it (no check-then-write). It says who holds it; a lock whose process is gone from this host is
 // taken over, and `virtform force-unlock ID` removes a lock by its id.
 import { ownerIsGone, PidLock, type LockFormat } from "../durable/pid-lock.ts";
-import { LockedError, newLockInfo, retryLock, type LockInfo, type StateLock } from "./state-store.ts";
+import { checkUnlock, LockedError, newLockInfo, retryLock, type LockInfo, type StateLock } from "./state-store.ts";
 
 export { LockedError, type LockInfo, type StateLock } from "./state-store.ts";
 
@@ -68,9 +68,7 @@ export async function acquireLock(
 }
 
 export function forceUnlock(path: string, id: string): LockInfo {
-  const holder = readLock(path);
-  if (!holder) throw new Error(`no lock is held (${path})`);
-  if (holder.id !== id) throw new Error(`the lock's id is ${holder.id}, not ${id}; nothing was removed`);
+  const holder = checkUnlock(readLock(path), id, path);
   pidLock(path).remove();
   return holder;
 }

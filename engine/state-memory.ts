@@ -2,7 +2,7 @@
 // tests. It keeps the whole contract (persisted copy, serial, lineage, lock), so the conformance
 // suite runs against it as against the file store.
 import { applyRecord, emptyState, forkState, type State, type StateRecord } from "./state.ts";
-import { LockedError, newLockInfo, retryLock, type LockInfo, type LockOptions, type StateLock, type StateStore } from "./state-store.ts";
+import { checkUnlock, LockedError, newLockInfo, retryLock, type LockInfo, type LockOptions, type StateLock, type StateStore } from "./state-store.ts";
 
 export class MemoryStateStore implements StateStore {
   /** Every record that changed state, in order: what a file store would have journalled. */
@@ -50,9 +50,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   forceUnlock(id: string): LockInfo {
-    const holder = this.holder;
-    if (!holder) throw new Error("no lock is held (memory)");
-    if (holder.id !== id) throw new Error(`the lock's id is ${holder.id}, not ${id}; nothing was removed`);
+    const holder = checkUnlock(this.holder, id, "memory");
     this.holder = undefined;
     return holder;
   }

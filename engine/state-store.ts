@@ -69,6 +69,18 @@ export class LockedError extends VirtformError<"state-locked"> {
   }
 }
 
+/** force-unlock refused: no lock is held, or the lock held has another id. */
+export class UnlockError extends VirtformError<"lock-not-held" | "lock-id-mismatch"> {
+  readonly layer = "state";
+}
+
+/** The holder force-unlock may remove: the one whose id is `id`. */
+export function checkUnlock(holder: LockInfo | undefined, id: string, where: string): LockInfo {
+  if (!holder) throw new UnlockError("lock-not-held", `no lock is held (${where})`);
+  if (holder.id !== id) throw new UnlockError("lock-id-mismatch", `the lock's id is ${holder.id}, not ${id}; nothing was removed`);
+  return holder;
+}
+
 function describeHolder(holder: LockInfo | undefined, stale: boolean, where: string): string {
   if (!holder) return `state is locked (${where}), and the lock file cannot be read`;
   const lines = [

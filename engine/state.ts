@@ -2,6 +2,7 @@
 // content, never by a record that changes nothing) and lineage (which history it belongs to). Changes are records — a pending operation before each
 // provider call, its result after — applied in memory and appended to a journal, so a run killed
 // at any point leaves a state that says what was in flight.
+import { VirtformError } from "../core/virtform-error.ts";
 import { randomUUID } from "node:crypto";
 import type { ResourceState, Value } from "./model.ts";
 import { deepEqual } from "./values.ts";
@@ -154,4 +155,11 @@ function changes(state: State, record: StateRecord): boolean {
   }
 }
 
-export class StateFileError extends Error {}
+/** State on disk that cannot be read: damaged, or written by another version of virtform. */
+export class StateFileError extends VirtformError<"state-damaged" | "state-version"> {
+  readonly layer = "state";
+
+  constructor(message: string, code: "state-damaged" | "state-version" = "state-damaged") {
+    super(code, message);
+  }
+}

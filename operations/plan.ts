@@ -68,8 +68,9 @@ export async function plan(context: OperationContext, program: DesiredProgram, o
 /** Planning, for an operation that holds the lock. */
 export async function planLocked(context: OperationContext, program: DesiredProgram, options: PlanOptions): Promise<Planned> {
   const { store } = context;
-  const provider = providerOf(context);
+  // State first: a state that cannot be read is the error to report, whatever the backend says.
   const state = checkStateKinds(await store.load(), store.path);
+  const provider = providerOf(context);
   for (const recovered of await recoverPending(state, provider, store)) emit(context, { type: "recovered", recovered });
   const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
   const planState = forkState(state);

@@ -12,11 +12,12 @@ import { PLAN_FORMAT_VERSION, planToJson } from "../../engine/render/plan-json.t
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
 import { renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
-import { planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
+import { planHoldsSecrets, readSavedPlan, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
 import type { State } from "../../engine/state.ts";
 import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { redact } from "../../engine/render/redact.ts";
 import { CliError } from "../cli-error.ts";
+import { describeStepError } from "../report-error.ts";
 import { withArticle } from "../../engine/render/article.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
@@ -346,9 +347,6 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
         view.start(planned.state, quiet);
       },
     });
-  } catch (err) {
-    if (err instanceof StalePlanError) throw new CliError(err.message);
-    throw err;
   } finally {
     view.stop();
   }
@@ -402,7 +400,7 @@ function printSummary(results: StepResult[], ok: boolean, cancelled: boolean): v
       `${replaced ? ` (${replaced} replaced: each a create and a delete)` : ""}.\n`,
   );
   for (const r of results.filter((r) => r.status === "failed")) {
-    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.error}\n`);
+    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.thrown !== undefined ? describeStepError(r.thrown) : r.error}\n`);
   }
   const skipped = results.filter((r) => r.status === "skipped" && r.error !== CANCELLED);
   if (skipped.length > 0) out(`Skipped: ${listed(skipped.map((r) => r.step.change.address))}\n`);

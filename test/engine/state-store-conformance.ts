@@ -90,13 +90,14 @@ export function stateStoreConformance(fresh: () => StateStore, reopen: (store: S
     expect(refused).toBeInstanceOf(LockedError);
     expect((refused as LockedError).holder?.id).toBe(first.info.id);
     expect((refused as LockedError).message).toContain(`virtform force-unlock ${first.info.id}`);
-    expect(() => store.forceUnlock("not-the-id")).toThrow(/not not-the-id; nothing was removed/);
+    expect(() => store.forceUnlock("not-the-id")).toThrow(expect.objectContaining({ code: "lock-id-mismatch", message: expect.stringMatching(/not not-the-id; nothing was removed/) }));
     expect(store.forceUnlock(first.info.id).id).toBe(first.info.id);
     const second = await reopen(store).lock("plan");
     first.release(); // released after a force-unlock: the new holder keeps its lock
     await expect(store.lock("apply")).rejects.toBeInstanceOf(LockedError);
     second.release();
     second.release(); // twice is harmless
+    expect(() => store.forceUnlock(second.info.id)).toThrow(expect.objectContaining({ code: "lock-not-held" }));
     (await store.lock("apply")).release();
   });
 
