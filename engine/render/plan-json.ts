@@ -4,7 +4,8 @@ import { dataLoss } from "../data-loss.ts";
 import { isUnknown, type KindInfo, type Value } from "../model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, redact, REDACTED, redactedFields, secretPaths } from "./redact.ts";
+import { isSecretPath, redact, REDACTED, secretPaths } from "./redact.ts";
+import { redactedFields } from "./redact-drift.ts";
 
 export const PLAN_FORMAT_VERSION = "1.1";
 

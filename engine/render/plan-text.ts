@@ -7,7 +7,8 @@ import type { OutputChange } from "../output-changes.ts";
 import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
-import { isSecretPath, REDACTED, redactedFields, secretPaths } from "./redact.ts";
+import { isSecretPath, REDACTED, secretPaths } from "./redact.ts";
+import { redactedFields } from "./redact-drift.ts";
 
 type Color = Parameters<typeof styleText>[0];
 
