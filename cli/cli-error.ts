@@ -1,10 +1,12 @@
-/** An error the user can act on: printed as it is, without a stack, exit code 1. */
-export class CliError extends Error {
+import { VirtformError } from "../core/virtform-error.ts";
+
+/** An error the user can act on, found by the CLI itself (a bad option, a missing file): exit code 1 unless said otherwise. */
+export class CliError extends VirtformError<"refused"> {
+  readonly layer = "cli";
   readonly exitCode: number;
 
   constructor(message: string, exitCode = 1) {
-    super(message);
+    super("refused", message);
     this.exitCode = exitCode;
-    this.name = "CliError";
   }
 }

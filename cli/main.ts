@@ -1,11 +1,8 @@
 // The `virtform` command. Each command returns its exit code; errors a user can act on are printed
 // without a stack trace.
 import { Command, CommanderError } from "commander";
-import { DiagnosticsError, formatDiagnostic } from "../core/model.ts";
-import { CliError } from "./cli-error.ts";
 import { quietOnClosedPipe } from "./closed-pipe.ts";
-import { SecretsError } from "../core/secrets-error.ts";
-import { StateFileError } from "../engine/state.ts";
+import { reportError } from "./report-error.ts";
 import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";
 import { applyCommand, parseDuration, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
@@ -285,46 +282,14 @@ export async function main(argv: string[]): Promise<number> {
     return exitCode;
   } catch (err) {
     await closeBackends().catch(() => undefined);
+    // help and version exit 0; usage errors were already printed by commander
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
     return reportError(err);
   }
 }
 
-function reportError(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // help and version exit 0; usage errors were already printed by commander
-    return err.exitCode === 0 ? 0 : 1;
-  }
-  if (err instanceof DiagnosticsError) {
-    process.stderr.write(`Error: ${err.message}\n`);
-    // A diagnostic's continuation lines (a solver's explanation) are indented under its first.
-    for (const d of err.diagnostics) process.stderr.write(`  ${formatDiagnostic(d).replaceAll("\n", "\n    ")}\n`);
-    return 1;
-  }
-  if (err instanceof SecretsError || err instanceof StateFileError) {
-    process.stderr.write(`Error: ${err.message}\n`);
-    return 1;
-  }
-  if (err instanceof Error && err.name === "HttpBackendError") {
-    // a served emulator refused or could not be reached: its message says why
-    process.stderr.write(`Error: ${err.message}\n`);
-    return 1;
-  }
-  if (err instanceof CliError) {
-    process.stderr.write(`Error: ${err.message}\n`);
-    return err.exitCode;
-  }
-  return reportBug(err);
-}
-
-/** Anything else is virtform's own fault: the one case where a stack trace is printed, labelled as a bug. */
-function reportBug(err: unknown): number {
-  const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-  process.stderr.write(`Error: virtform failed unexpectedly; this is a bug, please report it with what follows:\n${detail}\n`);
-  return 1;
-}
-
 /** An error nothing awaited (the program's own run in a worker and never reach here). */
 function onUncaught(err: unknown): void {
-  process.exitCode = reportBug(err);
+  process.exitCode = reportError(err);
   process.exit();
 }

@@ -7,7 +7,7 @@ import type { State } from "../engine/state.ts";
 import { StateCipher } from "../engine/state-crypto.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
 import { stackName } from "../sdk/names.ts";
-import { acquireLock, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
+import { acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { acquireInUseLock, InUseError, type InUseLock } from "../provider/in-use-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
@@ -35,20 +35,9 @@ export class Workspace {
     return join(this.root, "emulator");
   }
 
-  lockPath(stack: string): string {
-    return join(this.stateDir, `${checkStackName(stack)}.lock`);
-  }
-
   /** Takes the stack's state lock; a lock left by a dead process here is taken over, with a note. */
   async lock(stack: string, operation: string, timeoutMs: number): Promise<StateLock> {
-    const onStale = (holder: LockInfo) =>
-      process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
-    try {
-      return await acquireLock(this.lockPath(stack), operation, timeoutMs, onStale);
-    } catch (err) {
-      if (err instanceof LockedError) throw new CliError(err.message);
-      throw err;
-    }
+    return this.stateStore(stack).lock(operation, { timeoutMs, onStale: noteStaleLock });
   }
 
   stateStore(stack: string): FileStateStore {
@@ -105,6 +94,11 @@ export class Workspace {
   provider(): VirtformProvider {
     return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
+}
+
+/** Said when a state lock left by a dead process here is taken over. */
+export function noteStaleLock(holder: LockInfo): void {
+  process.stderr.write(`note: took over a stale state lock ${holder.id} left by pid ${holder.pid} (${holder.operation} since ${holder.created}), which no longer runs\n`);
 }
 
 /** A stack name names files in the state dir: checked before any path is made of it. */

@@ -2,6 +2,7 @@
 // the Terraform front door produce DesiredResource values and the engine plans them, without either
 // side importing the other.
 import type { LifecycleOptions } from "./lifecycle-options.ts";
+import { VirtformError } from "./virtform-error.ts";
 
 /** A JSON value that may contain references to other resources' outputs or unknown markers. */
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
@@ -91,16 +92,17 @@ export interface Diagnostic {
   source?: SourceLocation;
 }
 
-export class DiagnosticsError extends Error {
+/** Problems with a program or a plan, each tied to where it is: listed one a line under the summary. */
+export class DiagnosticsError extends VirtformError<"diagnostics"> {
+  readonly layer: string = "engine";
   readonly diagnostics: Diagnostic[];
 
   constructor(
     diagnostics: Diagnostic[],
     summary = `${diagnostics.length} error${diagnostics.length === 1 ? "" : "s"}`,
   ) {
-    super(summary);
+    super("diagnostics", summary);
     this.diagnostics = diagnostics;
-    this.name = "DiagnosticsError";
   }
 }
 

@@ -5,17 +5,19 @@
 // holds it changes nothing. A kill mid-write leaves a last line without its newline: replay ignores
 // it, and the next append cuts it off first, so a new record never glues onto it. A line that does
 // not parse anywhere else is damage, and an error.
+import { VirtformError } from "../core/virtform-error.ts";
 import { closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "./write-file-atomic.ts";
 
 /** A line other than the last does not parse: the journal was damaged after it was written. */
-export class JournalDamagedError extends Error {
+export class JournalDamagedError extends VirtformError<"journal-damaged"> {
+  readonly layer = "durable";
   readonly path: string;
   readonly line: number;
 
   constructor(path: string, line: number) {
-    super(`${path} is damaged at line ${line}`);
+    super("journal-damaged", `${path} is damaged at line ${line}`);
     this.name = "JournalDamagedError";
     this.path = path;
     this.line = line;

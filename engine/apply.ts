@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import type { Reference, ResourceState, Value } from "../core/model.ts";
 import type { Plan, ResourceChange } from "./plan.ts";
 import type { Provider } from "./provider.ts";
-import type { PendingOperation, State, StateStore } from "./state.ts";
+import type { PendingOperation, State } from "./state.ts";
+import type { StateWriter } from "./state-store.ts";
 import { deepEqual, getPath, resolveReferences } from "../core/values.ts";
 
 /** The error of a step an interrupt kept from starting. */
@@ -31,7 +32,13 @@ export type StepStatus = "done" | "failed" | "skipped";
 export interface StepResult {
   step: Step;
   status: StepStatus;
+  /** Why it failed or was skipped, in words (CANCELLED: an interrupt kept it from starting). */
   error?: string;
+  /**
+   * What a failed step threw, kept as thrown: a VirtformError is a refusal a user reads (the
+   * backend's capacity), anything else a bug. The renderer tells them apart, not the walker.
+   */
+  thrown?: unknown;
   elapsedMs: number;
 }
 
@@ -156,7 +163,7 @@ export async function applyPlan(
   plan: Plan,
   state: State,
   provider: Provider,
-  store: StateStore,
+  store: StateWriter,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const steps = planSteps(plan);
@@ -226,6 +233,7 @@ export async function applyPlan(
               step,
               status: "failed" as const,
               error: err instanceof Error ? err.message : String(err),
+              thrown: err,
               elapsedMs: performance.now() - started,
             }),
           )
@@ -262,7 +270,7 @@ export async function applyPlan(
   return { results: steps.map((s) => results.get(s.id)!).filter(Boolean), state, ok };
 }
 
-async function runStep(step: Step, state: State, provider: Provider, store: StateStore): Promise<void> {
+async function runStep(step: Step, state: State, provider: Provider, store: StateWriter): Promise<void> {
   const { change } = step;
   const address = change.address;
   const started = new Date().toISOString();
@@ -323,7 +331,7 @@ async function runStep(step: Step, state: State, provider: Provider, store: Stat
 }
 
 /** protect and retainOnDelete matter after the program forgets them, so state keeps them current. */
-async function recordOptionChanges(plan: Plan, state: State, store: StateStore): Promise<void> {
+async function recordOptionChanges(plan: Plan, state: State, store: StateWriter): Promise<void> {
   for (const change of plan.changes) {
     const prior = state.resources[change.address];
     if (change.action !== "noop" || !prior || prior.kind !== change.kind || !change.options) continue;

@@ -1,18 +1,19 @@
 // Dependency graph of addresses. Kahn's algorithm gives a deterministic order; when it stalls, a
 // depth-first walk over what is left names one cycle exactly, so the error can say "a -> b -> a".
+import { VirtformError } from "../core/virtform-error.ts";
 
 export interface GraphNode {
   address: string;
   dependsOn: readonly string[];
 }
 
-export class CycleError extends Error {
+export class CycleError extends VirtformError<"dependency-cycle"> {
+  readonly layer = "engine";
   readonly cycle: string[];
 
   constructor(cycle: string[]) {
-    super(`dependency cycle: ${cycle.join(" -> ")}`);
+    super("dependency-cycle", `dependency cycle: ${cycle.join(" -> ")}`);
     this.cycle = cycle;
-    this.name = "CycleError";
   }
 }
 

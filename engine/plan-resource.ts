@@ -13,7 +13,9 @@ export type Reason =
   | "in-place-fields-changed"
   | "restart-fields-changed"
   | "replace-fields-changed"
-  | "replace-requested";
+  | "replace-requested"
+  /** Left out of a `--target` plan: whatever the program asks of it waits for a full plan. */
+  | "not-targeted";
 
 export interface PlannedField {
   path: string;
@@ -109,6 +111,8 @@ export function describeDecision(decision: ResourceDecision): string {
       return `${names("replace")} force${verbS(decision, "replace")} replacement`;
     case "replace-requested":
       return "replacement requested with --replace";
+    case "not-targeted":
+      return "not targeted";
   }
 }
 

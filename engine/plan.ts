@@ -146,7 +146,7 @@ export function makePlan(
   if (options.targets && options.targets.length > 0) {
     const targeted = targetClosure(options.targets, byAddress, state, diagnostics, options.destroy ?? false);
     for (const change of changes) {
-      if (!targeted.has(change.address)) Object.assign(change, { action: "noop", reason: "unchanged", reasonText: "not targeted", fields: [] });
+      if (!targeted.has(change.address)) Object.assign(change, { action: "noop", reason: "not-targeted", reasonText: describeDecision({ action: "noop", reason: "not-targeted", fields: [] }), fields: [] });
     }
   }
   // After targeting: protection refuses only what this plan would really delete or replace.

@@ -3,7 +3,8 @@
 // record is dropped (no duplicate). Pending updates and deletes are settled as they are: the plan
 // compares again and does whatever is still needed.
 import type { Provider } from "./provider.ts";
-import type { State, StateStore } from "./state.ts";
+import type { State } from "./state.ts";
+import type { StateWriter } from "./state-store.ts";
 
 export interface Recovered {
   address: string;
@@ -11,7 +12,7 @@ export interface Recovered {
   operation: string;
 }
 
-export async function recoverPending(state: State, provider: Provider, store: StateStore): Promise<Recovered[]> {
+export async function recoverPending(state: State, provider: Provider, store: StateWriter): Promise<Recovered[]> {
   const recovered: Recovered[] = [];
   for (const [address, pending] of Object.entries(state.pending)) {
     if (pending.operation === "create" && pending.token) {

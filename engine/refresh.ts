@@ -9,6 +9,9 @@ import { changedFields, type FieldChange } from "../core/values.ts";
 
 export interface Drift {
   address: string;
+  /** The object's kind and its program-marked secret paths: renderers redact its secret fields. */
+  kind: string;
+  secretPaths?: string[];
   /** unhealthy: the object exists but the backend cannot serve it (a pool whose bytes are missing). */
   change: "changed" | "deleted" | "unhealthy";
   /** Changed inputs (which the plan will bring back) and outputs. */
@@ -56,16 +59,17 @@ export async function refreshState(state: State, provider: Provider, concurrency
   const records: StateRecord[] = [];
   entries.forEach(([address, resource], i) => {
     const seen = observed[i];
+    const about = { address, kind: resource.kind, ...(resource.secretPaths?.length ? { secretPaths: resource.secretPaths } : {}) };
     if (!seen) {
-      drift.push({ address, change: "deleted", fields: [] });
+      drift.push({ ...about, change: "deleted", fields: [] });
       records.push({ type: "remove", address });
       return;
     }
-    if (seen.unhealthy) drift.push({ address, change: "unhealthy", fields: [], reason: seen.unhealthy });
+    if (seen.unhealthy) drift.push({ ...about, change: "unhealthy", fields: [], reason: seen.unhealthy });
     const inputs = changedFields(resource.inputs, seen.inputs);
     const outputs = changedFields(resource.outputs, seen.outputs).map((f) => ({ ...f, path: `(output) ${f.path}` }));
     if (inputs.length + outputs.length === 0) return;
-    drift.push({ address, change: "changed", fields: [...inputs, ...outputs] });
+    drift.push({ ...about, change: "changed", fields: [...inputs, ...outputs] });
     records.push({
       type: "set",
       address,

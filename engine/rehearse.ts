@@ -5,7 +5,14 @@ import { applyPlan } from "./apply.ts";
 import type { Diagnostic } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
-import { memoryStateStore, type State } from "./state.ts";
+import { applyRecord, type State } from "./state.ts";
+import type { StateWriter } from "./state-store.ts";
+
+/** The rehearsal's state is thrown away: records change the copy and are kept nowhere. */
+const discard: StateWriter = {
+  record: async (state, record) => void applyRecord(state, record),
+  commit: async () => undefined,
+};
 
 /**
  * `inspect` sees the rehearsed backend, and the state the rehearsal left, before they are thrown
@@ -28,7 +35,7 @@ export async function rehearsePlan(
   const sandbox = await provider.rehearsal();
   const copy = structuredClone(state);
   try {
-    const result = await applyPlan(plan, copy, sandbox, memoryStateStore(copy), { parallelism: 1 });
+    const result = await applyPlan(plan, copy, sandbox, discard, { parallelism: 1 });
     await inspect?.(sandbox, copy);
     return result.results
       .filter((r) => r.status === "failed")

@@ -2,6 +2,7 @@
 // lineage and serial; once state has moved on the plan is refused, so what is applied is exactly
 // what was reviewed. A plan that holds secret values keeps its body (changes, refresh, outputs)
 // encrypted with the state's passphrase, as state does.
+import { VirtformError } from "../core/virtform-error.ts";
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import type { Value } from "../core/model.ts";
@@ -29,7 +30,14 @@ export interface SavedPlan {
 /** What is encrypted when the plan holds secrets. */
 type SavedBody = Pick<SavedPlan, "refreshOnly" | "refreshRecords" | "plan">;
 
-export class StalePlanError extends Error {}
+/** A saved plan that cannot be applied: state moved on since it was made, or another format. */
+export class StalePlanError extends VirtformError<"plan-stale" | "plan-format"> {
+  readonly layer = "state";
+
+  constructor(message: string, code: "plan-stale" | "plan-format" = "plan-stale") {
+    super(code, message);
+  }
+}
 
 /** Whether any value at a secret path (or a secret output) is in the plan or its refresh. */
 export function planHoldsSecrets(
@@ -88,7 +96,7 @@ export function readSavedPlan(file: string, cipher?: () => StateCipher | undefin
   }
   if (parsed.$virtformPlan === undefined) return undefined;
   if (parsed.$virtformPlan !== SAVED_PLAN_VERSION) {
-    throw new StalePlanError(`${file} is a saved plan of format ${String(parsed.$virtformPlan)}; this virtform reads format ${SAVED_PLAN_VERSION}`);
+    throw new StalePlanError(`${file} is a saved plan of format ${String(parsed.$virtformPlan)}; this virtform reads format ${SAVED_PLAN_VERSION}`, "plan-format");
   }
   const { encrypted, ...header } = parsed as Partial<SavedPlan> & { encrypted?: Sealed };
   if (encrypted === undefined) return parsed as SavedPlan;
@@ -105,18 +113,23 @@ export function readSavedPlan(file: string, cipher?: () => StateCipher | undefin
   return { ...header, ...body } as SavedPlan;
 }
 
-export function checkNotStale(saved: SavedPlan, state: State, file: string): void {
+/**
+ * Refuses (StalePlanError) a plan that state has moved on from. Otherwise returns the records that
+ * put state on the plan's base, for the caller to record: a plan made before the stack had any
+ * state takes on the lineage it was made against. `state` itself is not changed.
+ */
+export function checkNotStale(saved: SavedPlan, state: Readonly<State>, file: string): StateRecord[] {
   if (saved.stack !== state.stack) {
     throw new StalePlanError(`saved plan ${file} is for stack ${saved.stack}, not ${state.stack}`);
   }
   // Planned against a stack that had no state yet: still none, so nothing moved on.
   if (saved.serial === 0 && state.serial === 0) {
-    state.lineage = saved.lineage;
-    return;
+    return saved.lineage === state.lineage ? [] : [{ type: "lineage", lineage: saved.lineage }];
   }
   if (saved.lineage !== state.lineage || saved.serial !== state.serial) {
     throw new StalePlanError(
       `saved plan is stale: state changed since ${file} was made (lineage ${saved.lineage.slice(0, 8)} serial ${saved.serial}, now lineage ${state.lineage.slice(0, 8)} serial ${state.serial}); run plan again`,
     );
   }
+  return [];
 }

@@ -2,7 +2,8 @@
 // (one JSON line each). A record is written before the call it announces returns, so a SIGKILL
 // loses nothing; the journal (durable/journal-file.ts) is fsynced in groups, and folded into a new
 // snapshot (atomic replace, previous snapshot kept as `.backup`, the last ten in `history/`) at the
-// end of every run. Each step costs one appended line, not a rewrite of the whole state.
+// end of every run. Each step costs one appended line, not a rewrite of the whole state. The lock is
+// `<stack>.lock` beside them (state-lock.ts).
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
@@ -11,7 +12,9 @@ import { SecretsError } from "../core/secrets-error.ts";
 import { openAll, type StateCipher } from "./state-crypto.ts";
 import { historyDir, parseSnapshot, restoreAdvice, saveHistory } from "./state-history.ts";
 import { mapPaths } from "../core/values.ts";
-import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord, type StateStore } from "./state.ts";
+import { applyRecord, emptyState, STATE_VERSION, StateFileError, type State, type StateRecord } from "./state.ts";
+import { acquireLock, forceUnlock } from "./state-lock.ts";
+import type { LockInfo, LockOptions, StateLock, StateStore } from "./state-store.ts";
 
 /** Which paths of a resource are secret, and the cipher that keeps them encrypted at rest. */
 export interface StateSecrets {
@@ -24,6 +27,7 @@ export class FileStateStore implements StateStore {
   private readonly stack: string;
   private readonly secrets: StateSecrets;
   readonly journalPath: string;
+  readonly lockPath: string;
   private readonly journal: JournalFile<StateRecord>;
 
   constructor(path: string, stack: string, secrets: StateSecrets = { pathsOf: () => [] }) {
@@ -31,6 +35,7 @@ export class FileStateStore implements StateStore {
     this.stack = stack;
     this.secrets = secrets;
     this.journalPath = path.replace(/\.json$/, "") + ".journal";
+    this.lockPath = path.replace(/\.json$/, "") + ".lock";
     this.journal = new JournalFile(this.journalPath);
   }
 
@@ -65,7 +70,7 @@ export class FileStateStore implements StateStore {
       if (typeof parsed === "string") throw new StateFileError(`state file ${this.path} ${parsed}.\n${restoreAdvice(this.path, this.stack)}`);
       state = parsed;
       if (state.version !== STATE_VERSION) {
-        throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`);
+        throw new StateFileError(`state file ${this.path} has version ${String(state.version)}; this virtform reads version ${STATE_VERSION}`, "state-version");
       }
       state.deposed ??= [];
       state.pending ??= {};
@@ -100,11 +105,21 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  async lock(operation: string, options: LockOptions = {}): Promise<StateLock> {
+    return acquireLock(this.lockPath, operation, options.timeoutMs ?? 0, options.onStale);
+  }
+
+  forceUnlock(id: string): LockInfo {
+    return forceUnlock(this.lockPath, id);
+  }
+
   async record(state: State, record: StateRecord): Promise<void> {
     // A new stack gets its snapshot before its first record, so its lineage is on disk from then on.
     if (!this.journal.isOpen && !existsSync(this.path)) await this.commit(state);
-    applyRecord(state, record);
-    this.journal.append(this.sealRecord(record));
+    // Sealed first: a record that cannot be kept (a secret without a passphrase) leaves state as it was.
+    const sealed = this.sealRecord(record);
+    // A record that changes nothing has nothing to persist.
+    if (applyRecord(state, record)) this.journal.append(sealed);
   }
 
   private seal(values: Record<string, Value>, kind: string, extra: readonly string[] | undefined): Record<string, Value> {

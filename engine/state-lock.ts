@@ -1,50 +1,10 @@
-// The state lock: a PidLock (durable/pid-lock.ts), so exactly one process can hold it (no
-// check-then-write). It says who holds it; a lock whose process is gone from this host is taken
-// over, and `virtform force-unlock ID` removes a lock by its id.
-import { randomUUID } from "node:crypto";
-import { hostname, userInfo } from "node:os";
+// The state lock of a file store: a PidLock (durable/pid-lock.ts), so exactly one process can hold
+// it (no check-then-write). It says who holds it; a lock whose process is gone from this host is
+// taken over, and `virtform force-unlock ID` removes a lock by its id.
 import { ownerIsGone, PidLock, type LockFormat } from "../durable/pid-lock.ts";
+import { checkUnlock, LockedError, newLockInfo, retryLock, type LockInfo, type StateLock } from "./state-store.ts";
 
-export interface LockInfo {
-  id: string;
-  operation: string;
-  who: string;
-  pid: number;
-  host: string;
-  created: string;
-  version: 1;
-}
-
-export class LockedError extends Error {
-  readonly holder: LockInfo | undefined;
-  readonly stale: boolean;
-
-  constructor(holder: LockInfo | undefined, stale: boolean, path: string) {
-    super(describeHolder(holder, stale, path));
-    this.holder = holder;
-    this.stale = stale;
-    this.name = "LockedError";
-  }
-}
-
-function describeHolder(holder: LockInfo | undefined, stale: boolean, path: string): string {
-  if (!holder) return `state is locked (${path}), and the lock file cannot be read`;
-  const lines = [
-    `state is locked by ${holder.who} (pid ${holder.pid} on ${holder.host}) for ${holder.operation} since ${holder.created}`,
-    `  lock id: ${holder.id}`,
-  ];
-  if (stale) {
-    lines.push(`  the lock is stale: process ${holder.pid} no longer runs on this host; remove it with: virtform force-unlock ${holder.id}`);
-  } else {
-    lines.push(`  wait for it to finish, or pass --lock-timeout to wait; if it is stuck: virtform force-unlock ${holder.id}`);
-  }
-  return lines.join("\n");
-}
-
-export interface StateLock {
-  info: LockInfo;
-  release(): void;
-}
+export { LockedError, type LockInfo, type StateLock } from "./state-store.ts";
 
 /** The lock file holds its LockInfo as indented JSON (what earlier versions read and wrote). */
 const lockInfoFormat: LockFormat<LockInfo> = {
@@ -69,18 +29,6 @@ export function readStateLock(path: string): LockInfo | undefined {
 
 export function isStale(info: LockInfo | undefined): boolean {
   return info !== undefined && ownerIsGone(info);
-}
-
-function newLockInfo(operation: string): LockInfo {
-  return {
-    id: randomUUID(),
-    operation,
-    who: `${userInfo().username}@${hostname()}`,
-    pid: process.pid,
-    host: hostname(),
-    created: new Date().toISOString(),
-    version: 1,
-  };
 }
 
 /** Takes the lock now, taking over a stale one (see PidLock); LockedError when another holds it. */
@@ -116,23 +64,11 @@ export async function acquireLock(
   timeoutMs = 0,
   onStale?: (holder: LockInfo) => void,
 ): Promise<StateLock> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 50;
-  for (;;) {
-    try {
-      return take(path, operation, onStale);
-    } catch (err) {
-      if (!(err instanceof LockedError) || Date.now() >= deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, Math.min(delay, Math.max(0, deadline - Date.now()))));
-    delay = Math.min(delay * 2, 1000);
-  }
+  return retryLock(() => take(path, operation, onStale), timeoutMs);
 }
 
 export function forceUnlock(path: string, id: string): LockInfo {
-  const holder = readStateLock(path);
-  if (!holder) throw new Error(`no lock is held (${path})`);
-  if (holder.id !== id) throw new Error(`the lock's id is ${holder.id}, not ${id}; nothing was removed`);
+  const holder = checkUnlock(readStateLock(path), id, path);
   pidLock(path).remove();
   return holder;
 }

@@ -1,9 +1,11 @@
-// State: what virtform created, as a versioned document with serial (bumped by every change) and
-// lineage (which history it belongs to). Changes are records — a pending operation before each
+// State: what virtform created, as a versioned document with serial (bumped by every change of its
+// content, never by a record that changes nothing) and lineage (which history it belongs to). Changes are records — a pending operation before each
 // provider call, its result after — applied in memory and appended to a journal, so a run killed
 // at any point leaves a state that says what was in flight.
+import { VirtformError } from "../core/virtform-error.ts";
 import { randomUUID } from "node:crypto";
 import type { ResourceState, Value } from "../core/model.ts";
+import { deepEqual } from "../core/values.ts";
 
 export const STATE_VERSION = 1;
 
@@ -62,7 +64,6 @@ export function emptyState(stack: string): State {
   };
 }
 
-/** The one place state changes; replaying a journal calls it too. */
 /**
  * A copy of state that applyRecord can change without touching the original: records replace
  * whole entries and never change a resource object in place, so copying the containers is enough.
@@ -71,7 +72,13 @@ export function forkState(state: State): State {
   return { ...state, resources: { ...state.resources }, pending: { ...state.pending }, deposed: [...state.deposed], outputs: { ...state.outputs } };
 }
 
-export function applyRecord(state: State, record: StateRecord): void {
+/**
+ * The one place state changes; replaying a journal calls it too. Returns whether the record changed
+ * anything: only then is the serial bumped (a saved plan stays applicable across a no-op record).
+ */
+export function applyRecord(state: State, record: StateRecord): boolean {
+  const changed = changes(state, record);
+  if (!changed) return false;
   state.serial += 1;
   switch (record.type) {
     case "pending":
@@ -89,8 +96,8 @@ export function applyRecord(state: State, record: StateRecord): void {
       delete state.pending[record.address];
       break;
     case "depose": {
-      const current = state.resources[record.address];
-      if (current) state.deposed.push({ ...current, address: record.address });
+      const current = state.resources[record.address]!;
+      state.deposed.push({ ...current, address: record.address });
       delete state.resources[record.address];
       break;
     }
@@ -118,28 +125,41 @@ export function applyRecord(state: State, record: StateRecord): void {
       break;
     }
   }
+  return true;
 }
 
-export interface StateStore {
-  load(): Promise<State>;
-  /** Applies a change to `state` and persists it before returning. */
-  record(state: State, record: StateRecord): Promise<void>;
-  /** Writes the whole state as one snapshot (end of a run; also compacts the journal). */
-  commit(state: State): Promise<void>;
+/** Whether applying `record` would change `state`'s content. */
+function changes(state: State, record: StateRecord): boolean {
+  const pending = "address" in record && Object.hasOwn(state.pending, record.address);
+  switch (record.type) {
+    case "pending":
+      return true; // each announces a new call (its start time differs)
+    case "settled":
+      return pending;
+    case "set": {
+      const current = state.resources[record.address];
+      return pending || current === undefined || !deepEqual(current, record.resource);
+    }
+    case "remove":
+      return pending || Object.hasOwn(state.resources, record.address);
+    case "depose":
+      return Object.hasOwn(state.resources, record.address);
+    case "remove-deposed":
+      return pending || state.deposed.some((d) => d.address === record.address && d.id === record.id);
+    case "outputs":
+      return !deepEqual(record.outputs, state.outputs) || !deepEqual(record.secretOutputs ?? [], state.secretOutputs ?? []);
+    case "lineage":
+      return record.lineage !== state.lineage;
+    case "move":
+      return Object.hasOwn(state.resources, record.from) || Object.values(state.resources).some((r) => r.dependsOn.includes(record.from));
+  }
 }
 
-/** A store that keeps nothing: rehearsals and tests. */
-export function memoryStateStore(initial: State): StateStore & { records: StateRecord[] } {
-  const records: StateRecord[] = [];
-  return {
-    records,
-    load: async () => structuredClone(initial),
-    record: async (state, record) => {
-      records.push(record);
-      applyRecord(state, record);
-    },
-    commit: async () => undefined,
-  };
-}
+/** State on disk that cannot be read: damaged, or written by another version of virtform. */
+export class StateFileError extends VirtformError<"state-damaged" | "state-version"> {
+  readonly layer = "state";
 
-export class StateFileError extends Error {}
+  constructor(message: string, code: "state-damaged" | "state-version" = "state-damaged") {
+    super(code, message);
+  }
+}

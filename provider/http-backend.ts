@@ -1,24 +1,26 @@
 // The emulator over HTTP (`virtform emulator serve`): the same Backend as the embedded one, so the
 // provider and engine cannot tell them apart. API errors come back as HttpBackendError with the
 // emulator's `code`, so `isNotFound` and friends work unchanged.
+import { VirtformError } from "../core/virtform-error.ts";
 import type { CapacityReportRow } from "../emulator/capacity.ts";
 import type { Value } from "../core/model.ts";
-import { collectionOf, type ApiErrorBody } from "../emulator/http/collections.ts";
+import { collectionOf, type ApiErrorBody, type ApiErrorCode } from "../emulator/http/collections.ts";
 import type { Emulator } from "../emulator/emulator.ts";
 import type { EmulatorEvent } from "../emulator/data.ts";
 import type { PoolDataView } from "../emulator/data-plane.ts";
 import type { KindName } from "../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "./backend.ts";
 
-export class HttpBackendError extends Error {
-  readonly code: string;
+/** The API's error code, "unreachable" (no answer), or the status of an answer that is not an API error. */
+export type HttpBackendErrorCode = ApiErrorCode | "unreachable" | `http-${number}`;
+
+export class HttpBackendError extends VirtformError<HttpBackendErrorCode> {
+  readonly layer = "provider";
   readonly status: number;
 
-  constructor(code: string, status: number, message: string) {
-    super(message);
-    this.code = code;
+  constructor(code: HttpBackendErrorCode, status: number, message: string) {
+    super(code, message);
     this.status = status;
-    this.name = "HttpBackendError";
   }
 }
 

@@ -3,6 +3,7 @@
 // each other's changes. It records its holder and is taken over from a dead one as the state lock is
 // (engine/state-lock.ts), but it guards the emulator's data, not a stack's state.
 import { join } from "node:path";
+import { VirtformError } from "../core/virtform-error.ts";
 import { acquireLockNow, LockedError, type LockInfo } from "../engine/state-lock.ts";
 
 export const IN_USE_LOCK_FILE = "in-use.lock";
@@ -10,13 +11,13 @@ export const IN_USE_LOCK_FILE = "in-use.lock";
 export type InUseLock = ReturnType<typeof acquireLockNow>;
 
 /** Another process has the data dir open; `message` says who, and each front door adds what to do. */
-export class InUseError extends Error {
+export class InUseError extends VirtformError<"in-use"> {
+  readonly layer = "provider";
   readonly holder: LockInfo;
 
   constructor(dataDir: string, holder: LockInfo) {
-    super(`the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created})`);
+    super("in-use", `the emulator data in ${dataDir} is in use by ${holder.who} (pid ${holder.pid}, ${holder.operation} since ${holder.created})`);
     this.holder = holder;
-    this.name = "InUseError";
   }
 }
 

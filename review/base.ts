@@ -1,6 +1,7 @@
 // `review --base REF`: the program as it was at a git ref, and a state made from its desired
 // resources, so the engine's own planner compares the two programs. No backend, no credentials: a
 // review of a pull request runs in CI.
+import { VirtformError } from "../core/virtform-error.ts";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,8 +11,13 @@ import { emptyState, type State } from "../engine/state.ts";
 import { resolveReferences } from "../core/values.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
 
-export class BaseError extends Error {
-  override name = "BaseError";
+/** The base a review compares against cannot be read (not a git repository, an unknown ref). */
+export class BaseError extends VirtformError<"base-unreadable"> {
+  readonly layer = "review";
+
+  constructor(message: string) {
+    super("base-unreadable", message);
+  }
 }
 
 /** The repository's files at `ref`, extracted into a temporary folder; `program` is the program's path there. */

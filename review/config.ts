@@ -1,5 +1,6 @@
 // The review's config file, virtform-review.json beside the program: which rules run, at which
 // severity, and the capacity threshold. Absent file: every rule on at its own severity.
+import { VirtformError } from "../core/virtform-error.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
@@ -24,8 +25,12 @@ export const reviewConfigSchema = z
 
 export type ReviewConfig = z.output<typeof reviewConfigSchema>;
 
-export class ReviewConfigError extends Error {
-  override name = "ReviewConfigError";
+export class ReviewConfigError extends VirtformError<"config-invalid"> {
+  readonly layer = "review";
+
+  constructor(message: string) {
+    super("config-invalid", message);
+  }
 }
 
 /** The config at `path`, or virtform-review.json beside the program, or the defaults. */

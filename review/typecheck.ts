@@ -7,7 +7,7 @@ import { Project, ts } from "ts-morph";
 
 const virtformRoot = fileURLToPath(new URL("..", import.meta.url));
 /** virtform's own folders: diagnostics inside them are not the program's. */
-const ownDirs = ["core", "images", "durable", "sdk", "engine", "emulator", "provider", "cli", "review", "node_modules"].map((d) => join(virtformRoot, d) + sep);
+const ownDirs = ["core", "images", "durable", "sdk", "engine", "operations", "emulator", "provider", "cli", "review", "node_modules"].map((d) => join(virtformRoot, d) + sep);
 
 export interface TypeDiagnostic {
   file?: string;

@@ -1,5 +1,5 @@
 // One measured run of the engine, in-process, with the time of each phase: the steps of
-// `virtform apply --yes` / `virtform plan` (cli/commands/plan-apply.ts, withSession + carryOut) called
+// `virtform apply --yes` / `virtform plan` (operations/plan.ts planLocked, operations/apply.ts) called
 // one by one. Run in a child process per measurement (bench/engine/engine.ts does), so that peak RSS
 // is this run's. Prints one JSON line.
 //   npx tsx bench/engine/phases.ts plan|apply <workdir>

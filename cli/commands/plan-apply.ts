@@ -1,36 +1,35 @@
-// plan, apply, destroy and refresh. Each holds the stack's state lock from start to end: load
-// state, settle what a killed run left in flight, refresh from the backend, plan, rehearse the plan
-// on a copy of the backend; then (apply, destroy) confirm and carry it out.
+// plan, apply, destroy and refresh as commands: load the program, call the operation
+// (operations/plan.ts, operations/apply.ts: lock, recover, refresh, plan, rehearse, carry out), and
+// render what it returns and tells. Nothing here decides a change.
 import { createInterface } from "node:readline/promises";
-import { applyPlan, CANCELLED, type StepResult } from "../../engine/apply.ts";
-import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic, type Value } from "../../core/model.ts";
-import { hasChanges, makePlan, summarize, type Plan } from "../../engine/plan.ts";
+import { CANCELLED, type StepResult } from "../../engine/apply.ts";
+import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../../core/model.ts";
+import { hasChanges, type Plan } from "../../engine/plan.ts";
 import type { Provider } from "../../engine/provider.ts";
-import { recoverPending } from "../../engine/recover.ts";
-import { checkLostObjects, unrecordedObjects } from "../../engine/lost-objects.ts";
-import { refreshState, unhealthyProblems, type Drift } from "../../engine/refresh.ts";
-import { rehearsePlan } from "../../engine/rehearse.ts";
+import type { Drift } from "../../engine/refresh.ts";
 import { diagnosticsToJson } from "../../engine/render/diagnostics-json.ts";
 import { PLAN_FORMAT_VERSION, planToJson } from "../../engine/render/plan-json.ts";
 import { renderPlanMarkdown } from "../../engine/render/plan-markdown.ts";
-import { capacityChanges, ownRows, renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
+import { renderCapacityText, type CapacityChange } from "../../engine/render/capacity.ts";
 import { renderDriftText, renderPlanText } from "../../engine/render/plan-text.ts";
-import { checkNotStale, planHoldsSecrets, readSavedPlan, StalePlanError, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
-import { applyRecord, forkState, type State, type StateRecord, type StateStore } from "../../engine/state.ts";
+import { planHoldsSecrets, readSavedPlan, writeSavedPlan, type SavedPlan } from "../../engine/saved-plan.ts";
+import type { State } from "../../engine/state.ts";
 import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
-import { isSecretPath, redact, REDACTED } from "../../core/secret-paths.ts";
-import { getPath } from "../../core/values.ts";
+import { redact } from "../../core/secret-paths.ts";
 import { CliError } from "../cli-error.ts";
+import { describeStepError } from "../report-error.ts";
 import { withArticle } from "../../core/article.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
-import { checkStateKinds } from "../state-check.ts";
 import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
 import { loadPulumi } from "../pulumi/load-lazily.ts";
 import { renderComponentsText } from "../pulumi/components.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
-import { stateCipher, Workspace } from "../workspace.ts";
+import { noteStaleLock, stateCipher, Workspace } from "../workspace.ts";
+import type { DesiredProgram, OperationContext, OperationEvent } from "../../operations/context.ts";
+import { plan as planOperation, rejected, requestWarnings, type Planned, type PlanOptions } from "../../operations/plan.ts";
+import { apply as applyOperation, applySaved, type Applied } from "../../operations/apply.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -62,46 +61,15 @@ export interface ApplyCommandOptions extends RunOptions {
   destroy?: boolean;
 }
 
-interface Session {
-  workspace: Workspace;
-  stack: string;
-  store: StateStore;
-  provider: Provider;
-  /** State as persisted (recovery applied); the refresh is not yet in it. */
-  state: State;
-  refreshRecords: StateRecord[];
-  drift: Drift[];
-  plan: Plan;
-  program: string;
-  /** Used / usable per cluster and pool, before and after the plan (rows that change). */
-  capacity: CapacityChange[];
-}
-
 /** A plan the rehearsal refused. What was planned comes along: the capacity it reached explains why. */
 class PlanRejectedError extends DiagnosticsError {
-  readonly plan: Plan;
-  readonly drift: Drift[];
-  readonly capacity: CapacityChange[];
+  readonly planned: Planned;
 
-  constructor(problems: Diagnostic[], plan: Plan, drift: Drift[], capacity: CapacityChange[]) {
+  constructor(planned: Planned) {
+    const problems = planned.diagnostics.filter((d) => d.severity === "error");
     super(problems, `the plan cannot be applied: ${problems.length} problem${problems.length === 1 ? "" : "s"}`);
-    this.plan = plan;
-    this.drift = drift;
-    this.capacity = capacity;
+    this.planned = planned;
   }
-}
-
-/** Warnings about how the plan was asked for, shown whatever the plan holds. */
-function warningsFor(options: RunOptions): Diagnostic[] {
-  if (!options.target?.length) return [];
-  return [
-    {
-      severity: "warning",
-      message:
-        "--target is in effect: the plan is incomplete. It covers only the targeted resources and what they depend on; " +
-        "other changes the program asks for are left out. Use it for exceptional cases, then run plan without --target.",
-    },
-  ];
 }
 
 const withBreak = (text: string) => (text ? `\n${text}` : "");
@@ -126,109 +94,60 @@ function imageLoadOptions(options: RunOptions & { destroy?: boolean }): LoadOpti
   return { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true || options.refreshOnly === true };
 }
 
-async function withSession<T>(
+/** The program's desired resources; `missing` when destroy runs from state alone because the program is gone. */
+async function loadDesired(
   programPath: string,
-  operation: string,
-  options: RunOptions & { destroy?: boolean; json?: boolean; markdown?: boolean; onPlan?: (plan: Plan, state: State, provider: Provider) => Promise<void> },
-  work: (session: Session) => Promise<T>,
-): Promise<T> {
-  const workspace = new Workspace();
-  let stack: string;
-  let resources: DesiredResource[] = [];
-  let outputs: Record<string, Value> = {};
-  let secretOutputs: string[] = [];
-  let programMissing = false;
-  for (const warning of warningsFor(options)) process.stderr.write(`Warning: ${formatDiagnostic(warning)}\n`);
+  options: RunOptions & { destroy?: boolean; quiet?: boolean },
+  workspace: Workspace,
+): Promise<{ program: DesiredProgram; missing: boolean }> {
   const pulumiDir = pulumiProjectDir(programPath, options.pulumi);
-  if (pulumiDir && options.destroy) {
-    // As `pulumi destroy`: the program is not run, state says what there is.
-    stack = projectStackName(pulumiDir, options.stack);
-  } else if (options.destroy && options.stack) {
-    stack = options.stack;
-  } else {
-    const load = pulumiDir ? loadPulumi(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
-    const program: EvaluatedStack | undefined = await load.catch((err: unknown) => {
-      // destroy works from state alone when the program is gone
-      if (options.destroy && err instanceof CliError && err.message.includes("not found")) {
-        programMissing = true;
-        return undefined;
-      }
-      throw err;
-    });
-    stack = program ? program.name : workspace.pickStack(undefined);
-    if (program && "parents" in program && !options.json && !options.markdown) out(renderComponentsText(program.parents as Record<string, string[]>));
-    resources = program?.resources ?? [];
-    if (operation === "apply" && !process.env.VIRTFORM_PASSPHRASE) {
-      const holding = [
-        ...resources.filter((r) => secretPathsOf(r.kind, r.secretPaths).some((p) => getPath(r.inputs, p) != null)).map((r) => r.address),
-        ...(program?.secretOutputs ?? []).map((name) => `output ${name}`),
-      ];
-      if (holding.length > 0) {
-        throw new CliError(
-          `${holding.join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
-        );
-      }
-    }
-    outputs = program?.outputs ?? {};
-    secretOutputs = program?.secretOutputs ?? [];
-  }
-  const lock = await workspace.lock(stack, operation, parseDuration(options.lockTimeout));
+  const fromState = (stack: string, missing = false) => ({ program: { stack, resources: [], outputs: {}, secretOutputs: [] }, missing });
+  // As `pulumi destroy`: the program is not run, state says what there is.
+  if (pulumiDir && options.destroy) return fromState(projectStackName(pulumiDir, options.stack));
+  if (options.destroy && options.stack) return fromState(options.stack);
+  const load = pulumiDir ? loadPulumi(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
+  let program: EvaluatedStack;
   try {
-    const store = workspace.stateStore(stack);
-    const state = checkStateKinds(await store.load(), store.path);
-    if (programMissing) {
-      // Said before the plan, so nobody confirms a destroy without knowing where it came from.
-      const count = Object.keys(state.resources).length;
-      out(`program ${programPath} not found: destroying the ${count} resource${count === 1 ? "" : "s"} state holds for stack ${stack}\n\n`);
-    }
-    const provider = workspace.provider();
-    for (const r of await recoverPending(state, provider, store)) {
-      process.stderr.write(`note: ${r.address}: ${withArticle(r.operation)} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
-    }
-    const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
-    // Drift is for display: secret values in it are redacted like everywhere else.
-    for (const d of drift) {
-      const resource = state.resources[d.address];
-      const paths = secretPathsOf(resource?.kind ?? "", resource?.secretPaths);
-      d.fields = d.fields.map((f) => (isSecretPath(f.path, paths) ? { ...f, before: REDACTED, after: REDACTED } : f));
-    }
-    const planState = forkState(state);
-    for (const record of records) applyRecord(planState, record);
-    planState.serial = state.serial; // the plan is made against the persisted serial
-    // A refresh changes no resource: its plan is empty (not a plan against an empty program, which a
-    // protected resource in state would refuse as a deletion).
-    const plan: Plan = options.refreshOnly
-      ? { stack: planState.stack, lineage: planState.lineage, serial: planState.serial, changes: [], outputs, outputChanges: [] }
-      : makePlan(planState, resources, outputs, {
-          kinds: kindInfo,
-          destroy: options.destroy ?? false,
-          replace: options.replace ?? [],
-          targets: options.target ?? [],
-          secretOutputs,
-        });
-    await options.onPlan?.(plan, planState, provider);
-    const lost = checkLostObjects(planState, plan, await unrecordedObjects(planState, provider), options.allowDuplicates ?? false);
-    if (lost.refuse) throw new CliError(lost.refuse);
-    if (lost.warn) process.stderr.write(`warning: ${lost.warn}\n`);
-    // Capacity before and after is shown for a plan that changes something; a no-op plan skips it.
-    const changing = plan.changes.some((c) => c.action !== "noop");
-    const capacityBefore = changing ? ownRows((await provider.capacity?.()) ?? [], planState) : [];
-    let capacityAfter = capacityBefore;
-    const problems = await rehearsePlan(plan, planState, provider, async (rehearsed, rehearsedState) => {
-      if (changing) capacityAfter = ownRows((await rehearsed.capacity?.()) ?? capacityBefore, rehearsedState);
-    });
-    if (!options.refreshOnly) problems.push(...unhealthyProblems(drift, plan));
-    const capacity = capacityChanges(capacityBefore, capacityAfter, problems.length > 0);
-    if (problems.length > 0) {
-      // Show what was planned (and drifted), and the capacity the rehearsal reached, before saying
-      // why it cannot be applied. JSON and Markdown are written by planCommand from the error.
-      if (!options.json && !options.markdown) out(planText(plan, drift, capacity, false) + "\n");
-      throw new PlanRejectedError(problems, plan, drift, capacity);
-    }
-    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity });
-  } finally {
-    lock.release();
+    program = await load;
+  } catch (err) {
+    // destroy works from state alone when the program is gone
+    if (options.destroy && err instanceof CliError && err.message.includes("not found")) return fromState(workspace.pickStack(undefined), true);
+    throw err;
   }
+  if ("parents" in program && !options.quiet) out(renderComponentsText(program.parents as Record<string, string[]>));
+  return { program: { stack: program.name, resources: program.resources, outputs: program.outputs, secretOutputs: program.secretOutputs ?? [] }, missing: false };
+}
+
+/** The operations' context for a stack of this working directory; what they tell is printed to stderr. */
+function cliContext(workspace: Workspace, stack: string, onStep?: (event: OperationEvent) => void): OperationContext {
+  return {
+    store: workspace.stateStore(stack),
+    provider: () => workspace.provider(),
+    onEvent: (event) => {
+      if (event.type === "stale-lock-taken") noteStaleLock(event.holder);
+      else if (event.type === "recovered") {
+        const r = event.recovered;
+        process.stderr.write(`note: ${r.address}: ${withArticle(r.operation)} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
+      } else if (event.type === "warning") process.stderr.write(`warning: ${event.message}\n`);
+      else onStep?.(event);
+    },
+  };
+}
+
+function planOptions(options: RunOptions & { destroy?: boolean }): PlanOptions {
+  return {
+    ...(options.refresh === false ? { refresh: false } : {}),
+    refreshOnly: options.refreshOnly ?? false,
+    destroy: options.destroy ?? false,
+    targets: options.target ?? [],
+    replace: options.replace ?? [],
+    allowDuplicates: options.allowDuplicates ?? false,
+    lockTimeoutMs: parseDuration(options.lockTimeout),
+  };
+}
+
+function printWarnings(warnings: Diagnostic[]): void {
+  for (const warning of warnings) process.stderr.write(`Warning: ${formatDiagnostic(warning)}\n`);
 }
 
 /** The plan `plan` would show, for other commands (review); a plan the backend refused comes back with why. */
@@ -240,7 +159,7 @@ export async function planForReview(
   // disk it wipes, read before the rehearsal so that a plan it refuses still says it.
   const writtenBytes = new Map<string, number>();
   let protectedInState: string[] = [];
-  const onPlan = async (plan: Plan, state: State, provider: Provider) => {
+  const inspect = async (plan: Plan, state: State, provider: Provider) => {
     protectedInState = Object.keys(state.resources).filter((a) => state.resources[a]?.options?.protect);
     for (const change of plan.changes) {
       const id = change.deposedId ?? state.resources[change.address]?.id;
@@ -250,22 +169,24 @@ export async function planForReview(
       if (bytes !== undefined) writtenBytes.set(change.address, bytes);
     }
   };
-  try {
-    return await withSession(program, "plan", { ...options, json: true, onPlan }, async ({ plan, capacity }) => ({ plan, capacity, problems: [], protectedInState, writtenBytes }));
-  } catch (err) {
-    if (err instanceof PlanRejectedError) return { plan: err.plan, capacity: err.capacity, problems: err.diagnostics, protectedInState, writtenBytes };
-    throw err;
-  }
+  printWarnings(requestWarnings({ targets: options.target ?? [] }));
+  const workspace = new Workspace();
+  const { program: desired } = await loadDesired(program, { ...options, quiet: true }, workspace);
+  const planned = await planOperation(cliContext(workspace, desired.stack), desired, { ...planOptions(options), inspect });
+  const problems = planned.diagnostics.filter((d) => d.severity === "error");
+  return { plan: planned.plan, capacity: planned.capacity, problems, protectedInState, writtenBytes };
 }
 
 export async function planCommand(program: string, options: PlanCommandOptions): Promise<number> {
+  const warnings = requestWarnings({ targets: options.target ?? [] });
   try {
-    return await planAndShow(program, options);
+    return await planAndShow(program, options, warnings);
   } catch (err) {
     // A failed plan still answers in the format asked for; the error is then reported as usual.
-    if (options.json) out(JSON.stringify(failureJson(err, warningsFor(options)), null, 2) + "\n");
+    if (options.json) out(JSON.stringify(failureJson(err, warnings), null, 2) + "\n");
     else if (options.markdown && err instanceof PlanRejectedError) {
-      out(renderPlanMarkdown(err.plan, kindInfo, err.drift, { capacity: err.capacity, diagnostics: [...warningsFor(options), ...err.diagnostics] }));
+      const { plan, drift, capacity, diagnostics } = err.planned;
+      out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics }));
     }
     throw err;
   }
@@ -274,7 +195,8 @@ export async function planCommand(program: string, options: PlanCommandOptions):
 /** `plan --json` when no plan could be made or applied: the diagnostics, and the plan if there is one. */
 function failureJson(err: unknown, warnings: Diagnostic[]) {
   if (err instanceof PlanRejectedError) {
-    return { ...planToJson(err.plan, kindInfo, err.drift), capacity: err.capacity, diagnostics: diagnosticsToJson([...warnings, ...err.diagnostics]) };
+    const { plan, drift, capacity, diagnostics } = err.planned;
+    return { ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(diagnostics) };
   }
   const errors: Diagnostic[] =
     err instanceof DiagnosticsError ? err.diagnostics : [{ severity: "error", message: err instanceof Error ? err.message : String(err) }];
@@ -286,124 +208,168 @@ function planText(plan: Plan, drift: Drift[], capacity: CapacityChange[], refres
   if (refreshOnly) {
     const n = drift.length;
     return (
-      renderDriftText(drift, color()) +
+      renderDriftText(drift, kindInfo, color()) +
       (n === 0
         ? "Nothing changed outside virtform: state already matches the backend.\n"
         : `Refresh only: ${n} object${n === 1 ? "" : "s"} changed outside virtform; applying records ${n === 1 ? "it" : "them"} in state and changes nothing else.\n`)
     );
   }
-  return renderDriftText(drift, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity));
+  return renderDriftText(drift, kindInfo, color()) + renderPlanText(plan, { kinds: kindInfo, color: color() }) + "\n" + withBreak(renderCapacityText(capacity));
 }
 
-async function planAndShow(program: string, options: PlanCommandOptions): Promise<number> {
-  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state, capacity }) => {
-    const warnings = warningsFor(options);
-    if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(warnings) }, null, 2) + "\n");
-    else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: warnings }));
-    else out(planText(plan, drift, capacity, options.refreshOnly ?? false));
-    if (options.out) {
-      const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
-      writeSavedPlan(
-        options.out,
-        { program, stack: state.stack, lineage: state.lineage, serial: state.serial, ...body },
-        { holds: planHoldsSecrets(body, secretPathsOf), cipher: stateCipher() },
-      );
-      if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
-    }
-    const outputsChange = (plan.outputChanges ?? []).length > 0;
-    return options.detailedExitcode && (hasChanges(plan) || outputsChange || drift.length > 0) ? 2 : 0;
-  });
+/** A refused plan: what was planned (and drifted) and the capacity the rehearsal reached, then why. */
+function refuse(planned: Planned, text: boolean): never {
+  if (text) out(planText(planned.plan, planned.drift, planned.capacity, false) + "\n");
+  throw new PlanRejectedError(planned);
+}
+
+async function planAndShow(program: string, options: PlanCommandOptions, warnings: Diagnostic[]): Promise<number> {
+  printWarnings(warnings);
+  const workspace = new Workspace();
+  const { program: desired } = await loadDesired(program, { ...options, quiet: options.json === true || options.markdown === true }, workspace);
+  const planned = await planOperation(cliContext(workspace, desired.stack), desired, planOptions(options));
+  if (rejected(planned)) refuse(planned, !options.json && !options.markdown);
+  const { plan, drift, refreshRecords, state, capacity } = planned;
+  if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
+  else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: planned.diagnostics }));
+  else out(planText(plan, drift, capacity, options.refreshOnly ?? false));
+  if (options.out) {
+    const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
+    writeSavedPlan(
+      options.out,
+      { program, stack: state.stack, lineage: state.lineage, serial: state.serial, ...body },
+      { holds: planHoldsSecrets(body, secretPathsOf), cipher: stateCipher() },
+    );
+    if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
+  }
+  const outputsChange = (plan.outputChanges ?? []).length > 0;
+  return options.detailedExitcode && (hasChanges(plan) || outputsChange || drift.length > 0) ? 2 : 0;
+}
+
+/**
+ * What apply shows while it carries out a plan: a progress display (unless `quiet`), and Ctrl-C
+ * turned into a cancel that lets steps in flight finish. Started once the plan is approved.
+ */
+class CarryOutView {
+  readonly cancel = new AbortController();
+  private progress: ApplyProgress | undefined;
+  private readonly onInterrupt = () => {
+    if (this.cancel.signal.aborted) return;
+    process.stderr.write("\nInterrupt received: letting steps in flight finish and saving state; nothing new starts.\n");
+    this.cancel.abort();
+  };
+
+  start(state: State, quiet: boolean): void {
+    process.on("SIGINT", this.onInterrupt);
+    if (quiet) return;
+    this.progress = new ApplyProgress(process.stdout, (address) => state.resources[address]?.id);
+    out("\n");
+  }
+
+  onStep = (event: OperationEvent): void => {
+    if (event.type === "step-start") this.progress?.started(event.step);
+    else if (event.type === "step-end") this.progress?.ended(event.result);
+  };
+
+  stop(): void {
+    this.progress?.stop();
+    process.off("SIGINT", this.onInterrupt);
+  }
 }
 
 export async function applyCommand(programOrPlan: string, options: ApplyCommandOptions): Promise<number> {
   const saved = readSavedPlan(programOrPlan, stateCipher);
   if (saved) return applySavedPlan(programOrPlan, saved, options);
-  return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
-    const { plan, drift } = session;
-    out(planText(plan, drift, session.capacity, options.refreshOnly ?? false));
-    if (!hasChanges(plan) && !options.refreshOnly) {
-      await carryOut(session, options, true);
-      out((plan.outputChanges ?? []).length > 0 ? "\nApply complete: outputs recorded; no resource changed.\n" : "\nApply complete: nothing to do.\n");
-      return 0;
-    }
-    if (options.refreshOnly) {
-      await confirm(options.yes ?? false, "apply");
-      await carryOut(session, options, true);
-      out(`\nRefresh complete: ${drift.length} object(s) updated in state.\n`);
-      return 0;
-    }
-    await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
-    return carryOut(session, options, false);
-  });
+  const warnings = requestWarnings({ targets: options.target ?? [] });
+  printWarnings(warnings);
+  const workspace = new Workspace();
+  const { program, missing } = await loadDesired(programOrPlan, options, workspace);
+  const parallelism = parseParallelism(options.parallelism);
+  const kindParallelism = parseKindLimits(options.kindParallelism);
+  const view = new CarryOutView();
+  const refreshOnly = options.refreshOnly ?? false;
+  let quiet = true;
+  let applied: Applied;
+  const notice = (state: State) => {
+    // Said before the plan, so nobody confirms a destroy without knowing where it came from.
+    const count = Object.keys(state.resources).length;
+    if (missing) out(`program ${programOrPlan} not found: destroying the ${count} resource${count === 1 ? "" : "s"} state holds for stack ${program.stack}\n\n`);
+  };
+  try {
+    applied = await applyOperation(cliContext(workspace, program.stack, view.onStep), program, {
+      ...planOptions(options),
+      parallelism,
+      kindParallelism,
+      signal: view.cancel.signal,
+      encryptsSecrets: Boolean(process.env.VIRTFORM_PASSPHRASE),
+      approve: async (planned) => {
+        notice(planned.state);
+        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly));
+        const nothingToDo = !hasChanges(planned.plan) && !refreshOnly;
+        if (!nothingToDo) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+        quiet = nothingToDo || refreshOnly;
+        view.start(planned.state, quiet);
+      },
+    });
+  } finally {
+    view.stop();
+  }
+  if (!applied.result) {
+    notice(applied.state);
+    return refuse(applied, true);
+  }
+  if (refreshOnly) {
+    out(`\nRefresh complete: ${applied.drift.length} object(s) updated in state.\n`);
+    return 0;
+  }
+  if (quiet) {
+    out((applied.plan.outputChanges ?? []).length > 0 ? "\nApply complete: outputs recorded; no resource changed.\n" : "\nApply complete: nothing to do.\n");
+    return 0;
+  }
+  return report(applied, view.cancel.signal.aborted);
 }
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
-  const workspace = new Workspace();
-  const lock = await workspace.lock(saved.stack, "apply", parseDuration(options.lockTimeout));
+  const parallelism = parseParallelism(options.parallelism);
+  const kindParallelism = parseKindLimits(options.kindParallelism);
+  const view = new CarryOutView();
+  const quiet = !hasChanges(saved.plan);
+  let applied: Applied;
   try {
-    const store = workspace.stateStore(saved.stack);
-    const state = checkStateKinds(await store.load(), store.path);
-    try {
-      checkNotStale(saved, state, file);
-    } catch (err) {
-      if (err instanceof StalePlanError) throw new CliError(err.message);
-      throw err;
-    }
-    out(renderPlanText(saved.plan, { kinds: kindInfo, color: color() }) + "\n");
-    const session: Session = {
-      workspace,
-      stack: saved.stack,
-      store,
-      provider: workspace.provider(),
-      state,
-      refreshRecords: saved.refreshRecords,
-      drift: [],
-      plan: saved.plan,
-      program: saved.program,
-      capacity: [],
-    };
-    // A saved plan was reviewed when it was made: it is applied without asking again.
-    return await carryOut(session, options, !hasChanges(saved.plan));
-  } finally {
-    lock.release();
-  }
-}
-
-async function carryOut(session: Session, options: ApplyCommandOptions, quiet: boolean): Promise<number> {
-  const { plan, state, store, provider } = session;
-  for (const record of session.refreshRecords) await store.record(state, record);
-  const parallelism = options.parallelism ? Number(options.parallelism) : 10;
-  if (!Number.isInteger(parallelism) || parallelism < 1) throw new CliError(`--parallelism must be a positive whole number, got ${options.parallelism}`);
-  const cancel = new AbortController();
-  const onInterrupt = () => {
-    if (cancel.signal.aborted) return;
-    process.stderr.write("\nInterrupt received: letting steps in flight finish and saving state; nothing new starts.\n");
-    cancel.abort();
-  };
-  process.on("SIGINT", onInterrupt);
-  const progress = quiet ? undefined : new ApplyProgress(process.stdout, (address) => state.resources[address]?.id);
-  if (!quiet) out("\n");
-  let result;
-  try {
-    result = await applyPlan(plan, state, provider, store, {
+    applied = await applySaved(cliContext(new Workspace(), saved.stack, view.onStep), saved, file, {
       parallelism,
-      kindParallelism: parseKindLimits(options.kindParallelism),
-      signal: cancel.signal,
-      hooks: progress ? { onStepStart: (s) => progress.started(s), onStepEnd: (r) => progress.ended(r) } : {},
+      kindParallelism,
+      signal: view.cancel.signal,
+      lockTimeoutMs: parseDuration(options.lockTimeout),
+      // A saved plan was reviewed when it was made: it is applied without asking again.
+      approve: async (planned) => {
+        out(renderPlanText(saved.plan, { kinds: kindInfo, color: color() }) + "\n");
+        view.start(planned.state, quiet);
+      },
     });
   } finally {
-    progress?.stop();
-    process.off("SIGINT", onInterrupt);
+    view.stop();
   }
-  if (quiet) return 0;
-  printSummary(result.results, result.ok, cancel.signal.aborted);
+  return quiet ? 0 : report(applied, view.cancel.signal.aborted);
+}
+
+/** The summary of a run that changed something, its outputs, and its exit code. */
+function report(applied: Applied, cancelled: boolean): number {
+  const result = applied.result!;
+  printSummary(result.results, result.ok, cancelled);
   if (result.ok && Object.keys(result.state.outputs).length > 0) {
     out("\nOutputs:\n");
     const shown = redact(result.state.outputs, result.state.secretOutputs ?? []) ?? {};
     for (const [name, value] of Object.entries(shown)) out(`  ${name} = ${JSON.stringify(value)}\n`);
   }
-  if (cancel.signal.aborted) return 130;
+  if (cancelled) return 130;
   return result.ok ? 0 : 1;
+}
+
+function parseParallelism(text: string | undefined): number {
+  const parallelism = text ? Number(text) : 10;
+  if (!Number.isInteger(parallelism) || parallelism < 1) throw new CliError(`--parallelism must be a positive whole number, got ${text}`);
+  return parallelism;
 }
 
 /** ["Instance=4"] -> { Instance: 4 }, naming what is wrong with a bad entry. */
@@ -434,7 +400,7 @@ function printSummary(results: StepResult[], ok: boolean, cancelled: boolean): v
       `${replaced ? ` (${replaced} replaced: each a create and a delete)` : ""}.\n`,
   );
   for (const r of results.filter((r) => r.status === "failed")) {
-    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.error}\n`);
+    process.stderr.write(`Error: ${r.step.operation} ${r.step.change.address}: ${r.thrown !== undefined ? describeStepError(r.thrown) : r.error}\n`);
   }
   const skipped = results.filter((r) => r.status === "skipped" && r.error !== CANCELLED);
   if (skipped.length > 0) out(`Skipped: ${listed(skipped.map((r) => r.step.change.address))}\n`);

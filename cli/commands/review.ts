@@ -6,11 +6,11 @@ import { resolve } from "node:path";
 import type { Diagnostic } from "../../core/model.ts";
 import { makePlan } from "../../engine/plan.ts";
 import { LockContext } from "../../images/lock-context.ts";
-import { checkoutBase, BaseError, stateFromProgram, withoutProtect } from "../../review/base.ts";
+import { checkoutBase, stateFromProgram, withoutProtect } from "../../review/base.ts";
 import { buildReview } from "../../review/build.ts";
 import { capacityChanges } from "../../engine/render/capacity.ts";
 import { overcommitted, programCapacity } from "../../review/program-capacity.ts";
-import { loadReviewConfig, ReviewConfigError } from "../../review/config.ts";
+import { loadReviewConfig } from "../../review/config.ts";
 import type { Finding, Review } from "../../review/model.ts";
 import { typedChecks } from "../../review/typed-checks.ts";
 import { programProject } from "../../review/typecheck.ts";
@@ -48,9 +48,6 @@ export async function reviewCommand(program: string, options: ReviewCommandOptio
     recordCallers(true);
     review = options.base ? await reviewAgainstBase(program, options.base, config) : await reviewAgainstState(program, options, config);
     if (config.typedChecks) review.findings.push(...typedFindings(program));
-  } catch (err) {
-    if (err instanceof ReviewConfigError || err instanceof BaseError) throw new CliError(err.message);
-    throw err;
   } finally {
     recordCallers(false);
   }

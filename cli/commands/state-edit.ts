@@ -1,16 +1,16 @@
-// Commands that change state without planning: state rm / state mv, import, force-unlock. Each
-// takes the state lock and writes through the same journal as apply.
+// Commands that change state without planning: state rm / state mv, import (operations/import.ts),
+// force-unlock. Each takes the state lock and writes through the same journal as apply.
 import { readFileSync } from "node:fs";
 import { own } from "../../core/own.ts";
-import { forceUnlock } from "../../engine/state-lock.ts";
-import { importProblems, type ImportRequest } from "../../engine/import-check.ts";
+import type { ImportRequest } from "../../engine/import-check.ts";
+import { importObjects } from "../../operations/import.ts";
 import type { StateRecord } from "../../engine/state.ts";
 import { kindsByPrefix } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { withArticle } from "../../core/article.ts";
 import { parseDuration } from "./plan-apply.ts";
-import { Workspace } from "../workspace.ts";
+import { noteStaleLock, Workspace } from "../workspace.ts";
 
 async function editState(
   stackOption: string | undefined,
@@ -93,36 +93,19 @@ export async function importCommand(
   if (options.stack && options.stack !== program.name) {
     throw new CliError(`--stack ${options.stack}, but ${programPath} declares stack "${program.name}"`);
   }
-  await editState(program.name, "import", options.lockTimeout, async (state, ws) => {
-    const others = ws.stacks().filter((s) => s !== program.name).map((s) => ws.peekState(s));
-    const problems = [
-      ...unreadable,
-      ...importProblems(requests, {
-        kindsByPrefix,
-        declared: new Map(program.resources.map((r) => [r.address, r.kind])),
-        program: programPath,
-        state,
-        others,
-      }),
-    ];
-    // The backend is asked only once the batch is sound: every id must name an object there.
-    const provider = problems.length === 0 ? ws.provider() : undefined;
-    const records: StateRecord[] = [];
-    if (provider) {
-      await Promise.all(
-        requests.map(async ({ address: addr, id: objectId, origin }) => {
-          const kind = prefixKind(addr)!;
-          const observed = await provider.read(kind, objectId);
-          if (!observed) return void problems.push(`${origin ? `${origin}: ` : ""}${addr}: no ${kind} ${objectId} in the backend`);
-          records.push({ type: "set", address: addr, resource: { kind, id: objectId, inputs: observed.inputs, outputs: observed.outputs, dependsOn: [] } });
-        }),
-      );
-    }
-    if (problems.length > 0) throw new CliError(`nothing was imported:\n  ${problems.join("\n  ")}`);
-    // The stack's objects now: tagged so, they are found again if state is lost.
-    for (const r of records) if (r.type === "set") await provider!.setOwner(r.resource.kind, r.resource.id, { stack: state.stack, lineage: state.lineage, address: r.address });
-    return records;
-  });
+  const workspace = new Workspace();
+  await importObjects(
+    { store: workspace.stateStore(program.name), provider: () => workspace.provider(), onEvent: (e) => e.type === "stale-lock-taken" && noteStaleLock(e.holder) },
+    { stack: program.name, resources: program.resources },
+    requests,
+    {
+      programPath,
+      kindsByPrefix,
+      others: () => workspace.stacks().filter((s) => s !== program.name).map((s) => workspace.peekState(s)),
+      unreadable,
+      lockTimeoutMs: parseDuration(options.lockTimeout),
+    },
+  );
   for (const { address: a, id: i } of requests) process.stdout.write(`Imported ${i} as ${a}.\n`);
   process.stdout.write("Run virtform plan to see how the program compares with what was imported.\n");
   return 0;
@@ -131,11 +114,7 @@ export async function importCommand(
 export async function forceUnlockCommand(id: string, options: { stack?: string }): Promise<number> {
   const workspace = new Workspace();
   const stack = workspace.pickStack(options.stack);
-  try {
-    const holder = forceUnlock(workspace.lockPath(stack), id);
-    process.stdout.write(`Removed the lock held by ${holder.who} (pid ${holder.pid}) for ${holder.operation} since ${holder.created}.\n`);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const holder = workspace.stateStore(stack).forceUnlock(id);
+  process.stdout.write(`Removed the lock held by ${holder.who} (pid ${holder.pid}) for ${holder.operation} since ${holder.created}.\n`);
   return 0;
 }

@@ -1,5 +1,6 @@
 // The byte-addressed device the volume service hands out: a pool volume, a read-only view of one,
 // or anything else the NBD server or the instance device API should serve.
+import { VirtformError } from "../../core/virtform-error.ts";
 
 /** Error codes a caller can act on; NBD maps them onto its own error numbers. */
 export type StorageErrorCode =
@@ -15,13 +16,8 @@ export type StorageErrorCode =
   | "EFBIG" // the host filesystem cannot hold a file that large
   | "CLOSED";
 
-export class StorageError extends Error {
-  readonly code: StorageErrorCode;
-  constructor(code: StorageErrorCode, message: string) {
-    super(message);
-    this.name = "StorageError";
-    this.code = code;
-  }
+export class StorageError extends VirtformError<StorageErrorCode> {
+  readonly layer = "storage";
 }
 
 export interface BlockDevice {

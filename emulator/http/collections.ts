@@ -1,4 +1,5 @@
 // The REST collections and the resource kind each one carries; shared by the server and its client.
+import { EMULATOR_ERROR_CODES } from "../errors.ts";
 import type { KindName } from "../../sdk/kinds/index.ts";
 import type { Collection } from "../data.ts";
 
@@ -19,16 +20,8 @@ export const collectionOf = Object.fromEntries(Object.entries(COLLECTIONS).map((
 };
 
 /** Error codes in `{ "error": { "code", "message" } }` bodies: the emulator's, plus the HTTP layer's own. */
-export type ApiErrorCode =
-  | "not-found"
-  | "conflict"
-  | "invalid"
-  | "capacity"
-  | "unauthorized"
-  | "malformed"
-  | "unsupported-media-type"
-  | "too-large"
-  | "internal";
+export const API_ERROR_CODES = [...EMULATOR_ERROR_CODES, "unauthorized", "malformed", "unsupported-media-type", "too-large", "internal"] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 export interface ApiErrorBody {
   error: { code: ApiErrorCode; message: string };

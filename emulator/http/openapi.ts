@@ -5,7 +5,7 @@ import { withArticle } from "../../core/article.ts";
 import { kinds } from "../../sdk/kinds/index.ts";
 import { objectName } from "../../sdk/names.ts";
 import { objectId } from "../ids.ts";
-import { COLLECTIONS } from "./collections.ts";
+import { API_ERROR_CODES, COLLECTIONS } from "./collections.ts";
 import { MAX_DEVICE_IO_BYTES } from "./devices.ts";
 import { tagsSchema } from "../tags.ts";
 
@@ -47,7 +47,7 @@ export function openApiDocument(): JsonObject {
           properties: {
             code: {
               type: "string",
-              enum: ["not-found", "conflict", "invalid", "capacity", "unauthorized", "malformed", "unsupported-media-type", "too-large", "internal"],
+              enum: [...API_ERROR_CODES],
             },
             message: { type: "string" },
           },

@@ -5,6 +5,7 @@ import { isUnknown, type KindInfo, type Value } from "../../core/model.ts";
 import { summarize, type Plan } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { isSecretPath, redact, REDACTED, secretPaths } from "../../core/secret-paths.ts";
+import { redactedFields } from "./redact-drift.ts";
 
 export const PLAN_FORMAT_VERSION = "1.1";
 
@@ -46,7 +47,7 @@ export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, dri
       address: d.address,
       change: d.change,
       ...(d.reason ? { reason: d.reason } : {}),
-      fields: d.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
+      fields: redactedFields(d, kinds).map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null })),
     })),
     // Keyed by output name, as Terraform's output_changes is.
     output_changes: Object.fromEntries(

@@ -8,6 +8,7 @@ import type { PlannedField } from "../plan-resource.ts";
 import { summarize, type Plan, type ResourceChange } from "../plan.ts";
 import type { Drift } from "../refresh.ts";
 import { isSecretPath, REDACTED, secretPaths } from "../../core/secret-paths.ts";
+import { redactedFields } from "./redact-drift.ts";
 
 type Color = Parameters<typeof styleText>[0];
 
@@ -257,7 +258,7 @@ function flatten(value: Record<string, Value>, prefix = ""): [string, Value][] {
 }
 
 /** Changes made outside virtform since the last apply, shown before the plan's actions. */
-export function renderDriftText(drift: Drift[], color = false): string {
+export function renderDriftText(drift: Drift[], kinds: ReadonlyMap<string, KindInfo>, color = false): string {
   if (drift.length === 0) return "";
   const paint = (c: Color, text: string) => (color ? styleText(c, text, { validateStream: false }) : text);
   const lines = ["Objects changed outside virtform since the last apply:", ""];
@@ -271,7 +272,7 @@ export function renderDriftText(drift: Drift[], color = false): string {
       continue;
     }
     lines.push(`  ${paint("yellow", "~")} ${d.address} was changed outside virtform`);
-    for (const f of d.fields) lines.push(`      ~ ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
+    for (const f of redactedFields(d, kinds)) lines.push(`      ~ ${f.path}: ${show(f.before)} -> ${show(f.after)}`);
   }
   lines.push("");
   return lines.join("\n") + "\n";

@@ -6,7 +6,8 @@ import type { ChangeBehaviour, DesiredResource, KindInfo, Reference, ReplaceOrde
 import { makePlan } from "../../engine/plan.ts";
 import { refreshState } from "../../engine/refresh.ts";
 import type { Provider } from "../../engine/provider.ts";
-import { applyRecord, emptyState, type State, type StateStore } from "../../engine/state.ts";
+import { emptyState, type State } from "../../engine/state.ts";
+import { MemoryStateStore } from "../../engine/state-memory.ts";
 
 const kind = (name: string, replaceOrder: ReplaceOrder = "create-before-delete"): KindInfo => ({
   name,
@@ -74,24 +75,11 @@ function concurrencyProbe() {
   return { provider, peak: () => peak };
 }
 
-function memoryStore() {
-  const saves: State[] = [];
-  const store: StateStore = {
-    load: async () => emptyState("t"),
-    record: async (state, record) => {
-      applyRecord(state, record);
-      saves.push(structuredClone(state));
-    },
-    commit: async () => undefined,
-  };
-  return { store, saves };
-}
-
 async function converge(state: State, desired: DesiredResource[], world: ReturnType<typeof testProvider>, parallelism = 4) {
   const plan = makePlan(state, desired, {}, { kinds });
-  const { store, saves } = memoryStore();
+  const store = new MemoryStateStore(state);
   const result = await applyPlan(plan, state, world.provider, store, { parallelism });
-  return { plan, result, saves };
+  return { plan, result, store };
 }
 
 describe("apply", () => {
@@ -103,13 +91,12 @@ describe("apply", () => {
       thing("b", { name: "b", parent: ref("a") }, ["a"]),
       thing("a", { name: "a" }),
     ];
-    const { result, saves } = await converge(state, desired, world, 1);
+    const { result, store } = await converge(state, desired, world, 1);
     expect(result.ok).toBe(true);
     expect(world.log).toEqual(["create a", "create b", "create c"]);
     // pending before each call, the result after it: two records a step, each persisted
-    expect(saves).toHaveLength(6);
-    expect(Object.keys(saves[0]!.pending)).toEqual(["a"]);
-    expect(Object.keys(saves[1]!.resources)).toEqual(["a"]);
+    expect(store.records.map((r) => `${r.type} ${"address" in r ? r.address : ""}`)).toEqual(["pending a", "set a", "pending b", "set b", "pending c", "set c"]);
+    expect((await store.load()).resources).toEqual(state.resources); // what was persisted is what apply holds
     expect(state.resources.c!.inputs.parent).toBe(state.resources.b!.id); // references resolved at apply
     world.log.length = 0;
     const ids = ["a", "b", "c"].map((a) => state.resources[a]!.id);
@@ -219,7 +206,7 @@ describe("apply", () => {
     };
     const state = emptyState("t");
     const plan = makePlan(state, [thing("a", { name: "a" }), thing("b", { name: "b" }, ["a"]), thing("c", { name: "c" }, ["b"]), thing("d", { name: "d" }, ["c"])], {}, { kinds });
-    const result = await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 1, signal: cancel.signal });
+    const result = await applyPlan(plan, state, provider, new MemoryStateStore(state), { parallelism: 1, signal: cancel.signal });
     const status = Object.fromEntries(result.results.map((r) => [r.step.change.address, r.status]));
     expect(status).toEqual({ a: "done", b: "done", c: "skipped", d: "skipped" });
     expect(Object.keys(state.resources).sort()).toEqual(["a", "b"]);
@@ -230,7 +217,7 @@ describe("apply", () => {
     const { provider, peak } = concurrencyProbe();
     const state = emptyState("t");
     const plan = makePlan(state, Array.from({ length: 8 }, (_, i) => thing(`r${i}`, { name: `r${i}` })), {}, { kinds });
-    await applyPlan(plan, state, provider, memoryStore().store, { parallelism: 8, kindParallelism: { Thing: 2 } });
+    await applyPlan(plan, state, provider, new MemoryStateStore(state), { parallelism: 8, kindParallelism: { Thing: 2 } });
     expect(peak()).toBe(2);
   });
 
@@ -263,7 +250,7 @@ describe("apply", () => {
     const state = emptyState("t");
     const desired = Array.from({ length: 12 }, (_, i) => thing(`r${i}`, { name: `r${i}` }));
     const plan = makePlan(state, desired, {}, { kinds });
-    await applyPlan(plan, state, slow, memoryStore().store, { parallelism: 3 });
+    await applyPlan(plan, state, slow, new MemoryStateStore(state), { parallelism: 3 });
     expect(peak()).toBe(3);
     expect(Object.keys(state.resources)).toHaveLength(12);
   });

@@ -122,3 +122,14 @@ describe("makePlan protection and targeting", () => {
     });
   }
 });
+
+describe("a --target plan", () => {
+  it("gives what it leaves out its own reason, not unchanged", () => {
+    const program = all.map((r) => (r.address === "logs" ? desired("logs", "b", true) : r));
+    const plan = makePlan(world(), program, {}, { kinds, targets: ["other"] });
+    const reasons = Object.fromEntries(plan.changes.map((c) => [c.address, [c.reason, c.reasonText]]));
+    expect(reasons.other).toEqual(["unchanged", "no changes"]);
+    expect(reasons.logs).toEqual(["not-targeted", "not targeted"]); // it would be replaced: left out, not unchanged
+    expect(reasons.pool).toEqual(["not-targeted", "not targeted"]);
+  });
+});

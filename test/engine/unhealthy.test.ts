@@ -8,7 +8,7 @@ const source = { file: "infra.ts", line: 3, column: 3 };
 const change = (action: Action, extra: Partial<ResourceChange> = {}) =>
   ({ address: "pool.p", kind: "StoragePool", action, reason: "unchanged", reasonText: "", fields: [], before: null, after: null, dependsOn: [], priorDependsOn: [], source, ...extra }) as ResourceChange;
 const plan = (changes: ResourceChange[]): Plan => ({ stack: "s", lineage: "l", serial: 1, changes, outputs: {} });
-const unhealthy: Drift = { address: "pool.p", change: "unhealthy", fields: [], reason: "LUN 0 is missing" };
+const unhealthy: Drift = { address: "pool.p", kind: "StoragePool", change: "unhealthy", fields: [], reason: "LUN 0 is missing" };
 const error = {
   severity: "error",
   address: "pool.p",

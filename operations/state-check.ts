@@ -4,9 +4,9 @@
 import { relative } from "node:path";
 import type { State } from "../engine/state.ts";
 import { kindInfo } from "../sdk/kinds/index.ts";
-import { CliError } from "./cli-error.ts";
+import { OperationError } from "./operation-error.ts";
 
-export function checkStateKinds(state: State, path: string): State {
+export function checkStateKinds(state: State, path = "(state)"): State {
   const file = relative(process.cwd(), path) || path;
   const entries: [string, unknown][] = [
     ...Object.entries(state.resources ?? {}),
@@ -16,7 +16,8 @@ export function checkStateKinds(state: State, path: string): State {
   for (const [address, entry] of entries) {
     const kind = typeof entry === "object" && entry !== null ? (entry as { kind?: unknown }).kind : undefined;
     if (typeof kind === "string" && kindInfo.has(kind)) continue;
-    throw new CliError(
+    throw new OperationError(
+      "unknown-kind-in-state",
       `state file ${file}: ${address} has kind ${JSON.stringify(kind) ?? "(none)"}, which virtform does not know (kinds: ${[...kindInfo.keys()].join(", ")}). ` +
         `The file was edited or is corrupted: correct the kind, or restore the previous state from ${file}.backup`,
     );
