@@ -181,7 +181,7 @@ async function withSession<T>(
       const count = Object.keys(state.resources).length;
       out(`program ${programPath} not found: destroying the ${count} resource${count === 1 ? "" : "s"} state holds for stack ${stack}\n\n`);
     }
-    const provider = workspace.provider();
+    const provider = workspace.provider(stack);
     for (const r of await recoverPending(state, provider, store)) {
       process.stderr.write(`note: ${r.address}: ${withArticle(r.operation)} interrupted by an earlier run was ${r.outcome === "adopted" ? "found in the backend and adopted into state" : r.outcome === "kept" ? "kept; it is retried with the same idempotency token" : "settled"}\n`);
     }
@@ -354,7 +354,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
       workspace,
       stack: saved.stack,
       store,
-      provider: workspace.provider(),
+      provider: workspace.provider(saved.stack),
       state,
       refreshRecords: saved.refreshRecords,
       drift: [],
