@@ -14,7 +14,7 @@ export interface HostFacts {
   memoryGiB: number;
   /** Memory free when read (free, buffers and page cache). */
   freeMemoryGiB: number;
-  /** What the home pool's file system has free: the room for local disks. */
+  /** The size of the home pool's file system: the room for local disks. */
   localDiskGiB: number;
 }
 
@@ -60,7 +60,8 @@ export class LibvirtHosts {
       cpus: info.cpus,
       memoryGiB: info.memoryKiB / 1024 ** 2,
       freeMemoryGiB: free / 1024 ** 2,
-      localDiskGiB: (parseSizes((home as { out: string }).out).available ?? 0) / GiB,
+      // The file system's size, not what is free now: a cluster's usable room must not move with every write.
+      localDiskGiB: (parseSizes((home as { out: string }).out).capacity ?? 0) / GiB,
     };
   }
 

@@ -89,9 +89,13 @@ export class LibvirtBackend implements Backend {
     if (existing) await this.undo(existing); // a create killed half-way (or its object lost): start again
     const spec = parseSpec(kind, rawSpec);
     const record: CatalogueRecord = { kind, id, name: options.name, token: options.token, tags: options.tags ?? {}, spec, intent: "create" };
-    await this.prepare(record); // checks and choices (host, device): a refusal changes nothing
-    this.catalogue.put(record);
-    this.generation++;
+    // Checks and choices (host, device) and the intent record, one create at a time: two
+    // instances created at once must each see the other's room taken. A refusal changes nothing.
+    await this.serially(async () => {
+      await this.prepare(record);
+      this.catalogue.put(record);
+      this.generation++;
+    });
     try {
       if (!this.dry) await this.make(record);
     } catch (err) {
@@ -220,6 +224,14 @@ export class LibvirtBackend implements Backend {
     return Object.assign(copy, { dispose: async () => undefined });
   }
 
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   // ---- reading ----
 
   /** Every object libvirt should hold, read in one batch per host; reused until something changes. */
@@ -245,6 +257,9 @@ export class LibvirtBackend implements Backend {
       if (r.kind === "Instance") at(r.host).domains.push(r.id);
     }
     const observation: Observation = { volumes: new Map(), domains: new Map() };
+    // Each cluster host's size too (once per process): clusters' outputs are computed from it.
+    const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
+    await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
     await Promise.all(
       [...byHost].map(async ([uri, wanted]) => {
         const commands: string[][] = [];
@@ -420,6 +435,9 @@ export class LibvirtBackend implements Backend {
     const rooms: HostRoom[] = [...usable].map(([uri, u], index) => {
       const here = residents.filter((r) => r.host === uri);
       const free = { ...u };
+      // What the host has free now bounds it too (other VMs, other programs): as the host reports it.
+      const facts = this.cachedFacts.get(uri);
+      if (facts) free.memoryGiB = Math.min(free.memoryGiB, facts.freeMemoryGiB * (cluster.spec.overcommit as { memory: number }).memory + residentsMemory(here));
       for (const r of here) {
         free.vcpu -= r.spec.vcpu as number;
         free.memoryGiB -= r.spec.memoryGiB as number;
@@ -866,6 +884,10 @@ function imageOutputs(spec: Record<string, Value>): Record<string, Value> {
     layers: r.layers ?? {},
     sharedBytes: r.sharedBytes ?? 0,
   } as Record<string, Value>;
+}
+
+function residentsMemory(residents: CatalogueRecord[]): number {
+  return residents.reduce((sum, r) => sum + (r.spec.memoryGiB as number), 0);
 }
 
 function round(n: number): number {

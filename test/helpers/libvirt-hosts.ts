@@ -30,8 +30,12 @@ export interface LibvirtHosts {
   domains(uri: string): string[];
   /** Stops a domain behind virtform's back (drift). */
   destroyDomain(uri: string, name: string): void;
-  /** Resizes a volume behind virtform's back (drift). */
-  resizeVolume(uri: string, pool: string, volume: string, bytes: number): void;
+  /** Resizes a volume behind virtform's back (drift); through the running domain using it, if any. */
+  resizeVolume(uri: string, pool: string, volume: string, bytes: number, domain?: string): void;
+  /** Writes `length` bytes of `pattern` at `offset` of a disk of a running domain, through its QEMU (the disk's alias names it). */
+  guestWrite(uri: string, domain: string, alias: string, offset: number, length: number, pattern: number): void;
+  /** Whether those bytes of a qcow2 volume's file hold the pattern (read beside a running QEMU, sharing its image). */
+  volumeHolds(path: string, offset: number, length: number, pattern: number): boolean;
   /** The file of a volume (both hosts are this machine). */
   volumePath(uri: string, pool: string, volume: string): string;
   /** Writes bytes into a (detached) qcow2 volume's guest view. */
@@ -73,8 +77,22 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     virsh,
     domains: (uri) => lines(virsh(uri, "list", "--all", "--name")),
     destroyDomain: (uri, name) => void virsh(uri, "destroy", name),
-    resizeVolume: (uri, pool, volume, bytes) => void virsh(uri, "vol-resize", volume, `${bytes}`, "--pool", pool),
+    resizeVolume: (uri, pool, volume, bytes, domain) => {
+      if (domain) virsh(uri, "blockresize", domain, hosts.volumePath(uri, pool, volume), `${bytes}B`);
+      else virsh(uri, "vol-resize", volume, `${bytes}`, "--pool", pool);
+    },
+    guestWrite: (uri, domain, alias, offset, length, pattern) => {
+      // HMP's qemu-io on the disk's device (it prints to the domain's log, not here), then a flush
+      // so that the image file holds the write for a reader outside QEMU.
+      const device = `/machine/peripheral/${alias}/virtio-backend`;
+      virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "write -P ${pattern} ${offset} ${length}"`);
+      virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "flush"`);
+    },
     volumePath: (uri, pool, volume) => virsh(uri, "vol-path", volume, "--pool", pool).trim(),
+    volumeHolds: (path, offset, length, pattern) => {
+      const r = spawnSync("qemu-io", ["-r", "-U", "-f", "qcow2", "-c", `read -P ${pattern} ${offset} ${length}`, path], { encoding: "utf8" });
+      return r.status === 0 && /read \d+\/\d+ bytes/.test(r.stdout) && !/verification failed/i.test(r.stdout);
+    },
     writeVolume: (path, offset, text) => {
       const file = join(STATE_DIR, "write.bin");
       writeFileSync(file, text);
