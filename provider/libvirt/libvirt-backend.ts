@@ -225,6 +225,9 @@ export class LibvirtBackend implements Backend {
   }
 
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly materializing = new Map<string, Promise<void>>();
+  /** Volumes promised to a host by an attachment being made (before their file exists). */
+  private readonly claimed = new Map<string, string>();
 
   private serially<T>(step: () => Promise<T>): Promise<T> {
     const run = this.queue.then(step, step);
@@ -476,10 +479,11 @@ export class LibvirtBackend implements Backend {
     }
     if (existing.some((a) => a.spec.instance === instance.id)) throw new LibvirtBackendError("conflict", `volume ${volume.name} is already attached to ${instance.name}`);
     // A dir pool is a directory of one host: its volumes reach that host's domains only.
-    if (volume.host && volume.host !== instance.host) {
+    const home = volume.host ?? this.claimed.get(volume.id);
+    if (home && home !== instance.host) {
       throw new LibvirtBackendError(
         "conflict",
-        `volume ${volume.name} lives on host ${hostLabel(volume.host)} (its pool is a directory there) and instance ${instance.name} runs on host ${hostLabel(instance.host ?? "")}: a volume can only be attached on its own host (place the instance with it, e.g. an affinity group)`,
+        `volume ${volume.name} lives on host ${hostLabel(home)} (its pool is a directory there) and instance ${instance.name} runs on host ${hostLabel(instance.host ?? "")}: a volume can only be attached on its own host (place the instance with it, e.g. an affinity group)`,
       );
     }
     const taken = new Set(this.attachmentsOf({ instance: instance.id }).map((a) => a.device));
@@ -488,11 +492,14 @@ export class LibvirtBackend implements Backend {
     if (taken.has(device)) throw new LibvirtBackendError("conflict", `device ${device} of instance ${instance.name} is taken`);
     record.device = device;
     record.host = instance.host!;
-    // The volume's first attachment gives it its host; a rehearsal records that here, a real
-    // attach once the volume's file exists there (attach()).
-    if (!volume.host && this.dry) {
-      volume.host = instance.host!;
-      this.catalogue.put(volume);
+    // The volume's first attachment gives it its host: claimed here (attachments are prepared one
+    // at a time), recorded by a rehearsal at once and by a real attach once the file exists there.
+    if (!volume.host) {
+      this.claimed.set(volume.id, instance.host!);
+      if (this.dry) {
+        volume.host = instance.host!;
+        this.catalogue.put(volume);
+      }
     }
   }
 
@@ -656,12 +663,20 @@ export class LibvirtBackend implements Backend {
   }
 
   private async attach(attachment: CatalogueRecord): Promise<void> {
-    const volume = this.catalogue.get(String(attachment.spec.volume))!;
+    let volume = this.catalogue.get(String(attachment.spec.volume))!;
     const instance = this.catalogue.get(String(attachment.spec.instance))!;
     if (!volume.host) {
-      volume.host = instance.host!;
-      await this.materialize(volume);
-      this.catalogue.put(volume);
+      // Recorded once its file exists: a refresh meanwhile must not look for it there. Two
+      // attachments of one multi-attach volume made at once make its file once.
+      let made = this.materializing.get(volume.id);
+      if (!made) {
+        const placed = { ...volume, host: instance.host! };
+        made = this.materialize(placed).then(() => this.catalogue.put(placed));
+        this.materializing.set(volume.id, made);
+        made.catch(() => undefined).finally(() => this.materializing.delete(volume.id));
+      }
+      await made;
+      volume = this.catalogue.get(volume.id)!;
     }
     const c = this.hosts.connection(instance.host!);
     const file = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
@@ -686,7 +701,7 @@ export class LibvirtBackend implements Backend {
   private async unmake(record: CatalogueRecord): Promise<void> {
     const tolerate = async (uri: string, ...args: string[]) => {
       const [r] = await this.hosts.connection(uri).batch([args]);
-      if (!r!.ok && !/not found|failed to get|no storage|not running|no device found|is not active/i.test(r!.error)) {
+      if (!r!.ok && !/not found|failed to get|no storage|not running|no device found|is not active|not active/i.test(r!.error)) {
         throw new Error(`libvirt at ${hostLabel(uri)}: virsh ${args[0]} failed: ${r!.error}`);
       }
     };
@@ -701,6 +716,16 @@ export class LibvirtBackend implements Backend {
         await tolerate(record.host, "undefine", domainName(record.id));
         await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
         if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
+        return;
+      }
+      case "StoragePool": {
+        // Its dir pool on every host that may have made one (each is empty: its volumes are gone).
+        const hosts = new Set(this.catalogue.all("Cluster").flatMap((c) => c.hosts ?? []));
+        for (const uri of hosts) {
+          await tolerate(uri, "pool-destroy", poolNameOf(record.id));
+          await tolerate(uri, "pool-delete", poolNameOf(record.id));
+          await tolerate(uri, "pool-undefine", poolNameOf(record.id));
+        }
         return;
       }
       case "Attachment": {
@@ -755,9 +780,13 @@ export class LibvirtBackend implements Backend {
 
   private async updateInstance(record: CatalogueRecord, before: Record<string, Value>, spec: Record<string, Value>, restart: boolean): Promise<void> {
     const resized = spec.vcpu !== before.vcpu || spec.memoryGiB !== before.memoryGiB;
-    if (resized) {
+    if (resized || restart) {
+      // Placed again (it stays where it is if it still fits there); moving a domain between hosts is not done yet.
       const cluster = this.need("Cluster", String(spec.cluster));
-      record.host = await this.place(cluster, { ...record, spec });
+      const host = await this.place(cluster, { ...record, spec });
+      if (record.host && host !== record.host) {
+        throw new LibvirtBackendError("capacity", `instance ${record.name} no longer fits on host ${hostLabel(record.host)} and would move to ${hostLabel(host)}: moving a domain between libvirt hosts is not supported yet (replace it instead: --replace ${record.name})`);
+      }
     }
     if (this.dry || !record.host) return;
     const c = this.hosts.connection(record.host);
