@@ -48,8 +48,12 @@ export class LibvirtHosts {
 
   private async readFacts(uri: string): Promise<HostFacts> {
     const c = this.connection(uri);
-    await this.ensurePool(uri, HOME_POOL, "home");
-    const [node, mem, home] = await c.batch([["nodeinfo"], ["nodememstats"], ["pool-info", HOME_POOL, "--bytes"]]);
+    let [node, mem, home] = await c.batch([["nodeinfo"], ["nodememstats"], ["pool-info", HOME_POOL, "--bytes"]]);
+    if (!home!.ok || !/State:\s+running/.test(home!.out)) {
+      // A host virtform has not used yet: its home pool is made first.
+      await this.ensurePool(uri, HOME_POOL, "home");
+      [home] = await c.batch([["pool-info", HOME_POOL, "--bytes"]]);
+    }
     for (const r of [node!, mem!, home!]) if (!r.ok) throw new Error(`libvirt at ${hostLabel(uri)}: cannot read the host's size: ${r.error}`);
     const info = parseNodeInfo((node as { out: string }).out);
     const stats = parseMemStats((mem as { out: string }).out);

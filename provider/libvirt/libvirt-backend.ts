@@ -260,7 +260,8 @@ export class LibvirtBackend implements Backend {
       if (r.kind === "Instance") at(r.host).domains.push(r.id);
     }
     const observation: Observation = { volumes: new Map(), domains: new Map() };
-    // Each cluster host's size too (once per process): clusters' outputs are computed from it.
+    // Each cluster host's size too (once per process): clusters' outputs are computed from it. Read
+    // first, on the shell the batch then reuses (a second shell at once would be a second ssh session).
     const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
     await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
     await Promise.all(
