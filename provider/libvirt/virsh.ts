@@ -48,7 +48,7 @@ class VirshShell {
     this.child.stdin.on("error", () => undefined); // a dead shell is reported by 'exit'
     this.child.once("exit", (code) => {
       const said = this.buffer.replace(/virsh # [^\n]*(\n|$)/g, "").trim();
-      this.dead = new VirshError("unreachable", uri, `virsh for ${uri} exited (${code})${said ? `: ${said}` : ""}`);
+      this.dead = new VirshError("unreachable", uri, `cannot reach libvirt at ${hostLabel(uri)}: virsh exited (${code})${said ? `: ${said.replace(/\n\s*/g, "; ")}` : ""}`);
       for (const w of this.waiting.splice(0)) w.reject(this.dead);
     });
     this.hold(false);

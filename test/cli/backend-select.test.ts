@@ -40,4 +40,14 @@ describe("choosing the backend", () => {
     expect(r.stderr).toContain("infra.ts:3: cluster.web: create would fail: cluster cluster.web names no libvirt hosts");
     expect(r.stderr).toContain('"clusters": { "web": ["qemu+ssh://..."] } in the stack\'s virtform.<stack>.json');
   });
+
+  it("on libvirt, says which host it cannot reach (no stack trace)", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, PROGRAM.replace("localDiskGiB: 10 }", 'localDiskGiB: 10, uris: ["qemu+ssh://nobody@127.0.0.1:1/session?keyfile=/nonexistent&no_verify=1"] }'));
+    const r = await runCli(dir, ["plan", "--backend", "libvirt"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("infra.ts:3: cluster.web: create would fail: cannot reach libvirt at qemu+ssh://nobody@127.0.0.1:1/session: virsh exited");
+    expect(r.stderr).not.toContain("keyfile"); // the key's path stays out of messages
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
