@@ -49,6 +49,8 @@ export interface LibvirtBackendOptions {
   clusterHosts?: Record<string, string[]>;
   /** Directory on each host under which the dir pools are made. */
   poolRoot?: string;
+  /** The hosts of a cluster that names none (neither in its spec nor in clusterHosts): for suites that run programs written for the emulator. */
+  defaultHosts?: string[];
 }
 
 /** What libvirt says of the objects it holds, read in one batch per host. */
@@ -414,7 +416,7 @@ export class LibvirtBackend implements Backend {
   private urisOf(cluster: CatalogueRecord): string[] {
     const bare = cluster.name.replace(/^cluster\./, "");
     const override = this.options.clusterHosts?.[cluster.name] ?? this.options.clusterHosts?.[bare];
-    const uris = override ?? ((cluster.spec.hosts as { uris?: string[] }).uris);
+    const uris = override ?? (cluster.spec.hosts as { uris?: string[] }).uris ?? this.options.defaultHosts;
     if (!uris || uris.length === 0) {
       throw new LibvirtBackendError(
         "invalid",
