@@ -615,8 +615,39 @@ export class LibvirtBackend implements Backend {
   private async makeSnapshot(snapshot: CatalogueRecord): Promise<void> {
     const volume = this.catalogue.get(String(snapshot.spec.volume))!;
     const c = this.hosts.connection(snapshot.host!);
-    // The volume's bytes now, as a file of their own (qemu-img convert: a full copy).
-    await c.run("vol-clone", this.fileName(volume.id), this.fileName(snapshot.id), "--pool", this.poolOf(volume.id));
+    const users = [];
+    for (const a of this.attachmentsOf({ volume: volume.id })) {
+      const [state] = await c.batch([["domstate", domainName(String(a.spec.instance))]]);
+      if (state!.ok && isRunning(state!.out)) users.push(a);
+    }
+    // The volume's bytes now, as a file of their own: a plain copy (qemu-img convert) when no domain
+    // runs with it, else a push backup by the QEMU using it (a copy of one moment while it writes on).
+    if (users.length === 0) {
+      await c.run("vol-clone", this.fileName(volume.id), this.fileName(snapshot.id), "--pool", this.poolOf(volume.id));
+      return;
+    }
+    const domain = domainName(String(users[0]!.spec.instance));
+    const volumePath = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
+    const target = `${volumePath.slice(0, volumePath.lastIndexOf("/"))}/${this.fileName(snapshot.id)}`;
+    const disks = parseDisks(await c.run("dumpxml", domain));
+    const backup = `<domainbackup mode='push'><disks>${disks
+      .map((d) => (d.file === volumePath ? `<disk name='${d.dev}' type='file' backup='yes'><target file='${escapeXml(target)}'/><driver type='qcow2'/></disk>` : `<disk name='${d.dev}' backup='no'/>`))
+      .join("")}</disks></domainbackup>`;
+    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
+    try {
+      writeFileSync(join(dir, "backup.xml"), backup);
+      await c.run("backup-begin", domain, join(dir, "backup.xml"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const deadline = Date.now() + 600_000; ; ) {
+      if (/Job type:\s+None/.test(await c.run("domjobinfo", domain))) break;
+      if (Date.now() > deadline) throw new Error(`libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} did not finish in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const done = await c.run("domjobinfo", domain, "--completed");
+    if (!/Job type:\s+Completed/.test(done)) throw new Error(`libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} failed: ${done.trim().split("\n")[0]}`);
+    await c.run("pool-refresh", this.poolOf(volume.id)); // the file QEMU wrote becomes a volume of the pool
   }
 
   /** Materializes a volume that had no host yet (its first attachment), with the snapshots and clones it depends on. */

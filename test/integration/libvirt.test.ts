@@ -3,7 +3,7 @@
 // hosts, a volume grown in place while attached (same file, same bytes), a cross-host attachment and
 // the deletion of an attached volume refused at plan time, drift made with virsh shown by plan, and
 // an apply killed with SIGKILL converging on the next with no orphan domain or volume.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,8 +16,8 @@ if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests nee
 const MiB = 1024 * 1024;
 
 /** Two instances kept on different hosts, one volume attached to the first. */
-function program(options: { volumeMiB: number; withVolume?: boolean; attachTo?: number; count?: number; shared?: boolean }): string {
-  const { volumeMiB, withVolume = true, attachTo = 0, count = 2, shared = false } = options;
+function program(options: { volumeMiB: number; withVolume?: boolean; attachTo?: number; count?: number; shared?: boolean; snapshot?: boolean }): string {
+  const { volumeMiB, withVolume = true, attachTo = 0, count = 2, shared = false, snapshot = false } = options;
   return `import { stack } from "virtform";
 export default stack("lab", (s) => {
   const pool = s.storagePool("local", { media: "ssd", devices: [{ sizeGiB: 10 }] });
@@ -25,7 +25,9 @@ export default stack("lab", (s) => {
   const web = s.cluster("web", { hypervisor: "native", hosts: { count: 2, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 } });
   const app = web.instances("app", { count: ${count}, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125, localDiskGiB: 0.0625, placement: { antiAffinityGroup: "app" } });
   ${withVolume ? `const data = pool.volume("data", { sizeGiB: ${volumeMiB} / 1024 });
-  data.attachTo(app.members[${attachTo}]);${shared ? `
+  data.attachTo(app.members[${attachTo}]);${snapshot ? `
+  const copy = pool.volume("copy", { sizeGiB: ${volumeMiB} / 1024, source: data.snapshot("before") });
+  copy.attachTo(app.members[0]);` : ""}${shared ? `
   const logs = pool.volume("logs", { sizeGiB: 0.0625, multiAttach: true });
   logs.attachTo(app);` : ""}
   return { data: data.id };` : "return {};"}
@@ -101,6 +103,23 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     expect(hosts.virsh(after.uri, "vol-info", after.name, "--pool", after.pool, "--bytes")).toMatch(new RegExp(`Capacity:\\s+${128 * MiB} bytes`));
     expect(hosts.volumeHolds(after.path, 1 * MiB, 64 * 1024, 0x5a)).toBe(true);
     expect(hosts.volumeHolds(after.path, 1 * MiB, 64 * 1024, 0x5b)).toBe(false);
+  }, 60_000);
+
+  it("snapshots the volume while its domain runs and clones the snapshot as a qcow2 overlay", async () => {
+    writeProgram(dir, program({ volumeMiB: 128, snapshot: true }));
+    const applied = await cli("apply", "--yes");
+    expect(applied.code, applied.stderr).toBe(0);
+    const data = volumeFile();
+    const s = state();
+    const copy = hosts.volumePath(data.uri, data.pool, `${s.resources["volume.copy"]!.id}.qcow2`);
+    const snapshot = hosts.volumePath(data.uri, data.pool, `${s.resources["snapshot.before"]!.id}.qcow2`);
+    expect(spawnSync("qemu-img", ["info", "-U", copy], { encoding: "utf8" }).stdout).toContain(`backing file: ${snapshot}`);
+    expect(hosts.volumeHolds(copy, 1 * MiB, 64 * 1024, 0x5a)).toBe(true); // written before the snapshot
+    // A later write to the volume is not in the snapshot, nor in its clone.
+    hosts.guestWrite(data.uri, `vf-${s.resources["instances.web/app[0]"]!.id}`, `ua-${s.resources["attachment.data@web/app[0]"]!.id}`, 1 * MiB, 64 * 1024, 0x6b);
+    expect(hosts.volumeHolds(data.path, 1 * MiB, 64 * 1024, 0x6b)).toBe(true);
+    expect(hosts.volumeHolds(copy, 1 * MiB, 64 * 1024, 0x5a)).toBe(true);
+    expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
   }, 60_000);
 
   it("refuses at plan time an attachment across hosts, naming both", async () => {
