@@ -84,7 +84,8 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     guestWrite: (uri, domain, alias, offset, length, pattern) => {
       // HMP's qemu-io on the disk's device (it prints to the domain's log, not here), then a flush
       // so that the image file holds the write for a reader outside QEMU.
-      const device = `/machine/peripheral/${alias}/virtio-backend`;
+      // A hot-plugged virtio disk's drive hangs off its backend; an IDE disk's (a local disk) off the device itself.
+      const device = alias.startsWith("ua-") ? `/machine/peripheral/${alias}/virtio-backend` : alias;
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "write -P ${pattern} ${offset} ${length}"`);
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "flush"`);
     },

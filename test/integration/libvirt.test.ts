@@ -1,14 +1,16 @@
 // The libvirt backend end to end, through the CLI as a user runs it, on two real libvirt hosts
 // (two users' session daemons, one over qemu+ssh; test/helpers/libvirt-hosts.ts): create across both
-// hosts, a volume grown in place while attached (same file, same bytes), a cross-host attachment and
-// the deletion of an attached volume refused at plan time, drift made with virsh shown by plan, and
-// an apply killed with SIGKILL converging on the next with no orphan domain or volume.
+// hosts, a volume grown in place while attached (same file, same bytes), a snapshot taken while the
+// domain runs and its clone, a cross-host attachment and the deletion of an attached volume refused
+// at plan time, drift made with virsh shown by plan, a local disk's bytes gone after a stop (kept
+// across a reset), and an apply killed with SIGKILL converging with no orphan domain or volume.
 import { spawn, spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 import { type LibvirtHosts, missingLibvirtTools, startLibvirtHosts } from "../helpers/libvirt-hosts.ts";
+import { parseDisks } from "../../provider/libvirt/parse.ts";
 
 const missing = missingLibvirtTools();
 if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests need ${missing.join(", ")}: see .ci/run`);
@@ -16,14 +18,14 @@ if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests nee
 const MiB = 1024 * 1024;
 
 /** Two instances kept on different hosts, one volume attached to the first. */
-function program(options: { volumeMiB: number; withVolume?: boolean; attachTo?: number; count?: number; shared?: boolean; snapshot?: boolean }): string {
-  const { volumeMiB, withVolume = true, attachTo = 0, count = 2, shared = false, snapshot = false } = options;
+function program(options: { volumeMiB: number; withVolume?: boolean; attachTo?: number; count?: number; shared?: boolean; snapshot?: boolean; power?: string }): string {
+  const { volumeMiB, withVolume = true, attachTo = 0, count = 2, shared = false, snapshot = false, power = "running" } = options;
   return `import { stack } from "virtform";
 export default stack("lab", (s) => {
   const pool = s.storagePool("local", { media: "ssd", devices: [{ sizeGiB: 10 }] });
   const img = s.image("tiny", { base: "debian-12", variants: { plain: {} } });
   const web = s.cluster("web", { hypervisor: "native", hosts: { count: 2, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 } });
-  const app = web.instances("app", { count: ${count}, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125, localDiskGiB: 0.0625, placement: { antiAffinityGroup: "app" } });
+  const app = web.instances("app", { count: ${count}, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125, localDiskGiB: 0.0625, powerState: "${power}", placement: { antiAffinityGroup: "app" } });
   ${withVolume ? `const data = pool.volume("data", { sizeGiB: ${volumeMiB} / 1024 });
   data.attachTo(app.members[${attachTo}]);${snapshot ? `
   const copy = pool.volume("copy", { sizeGiB: ${volumeMiB} / 1024, source: data.snapshot("before") });
@@ -164,6 +166,23 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     expect(hosts.virsh(uri, "domstate", `vf-${second.id}`).trim()).toBe("running");
     expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
   }, 120_000);
+
+  it("a local disk keeps its bytes across a reset and loses them when the domain stops", async () => {
+    const dom = `vf-${state().resources["instances.web/app[0]"]!.id}`;
+    const uri = hosts.uris.find((u) => hosts.domains(u).includes(dom))!;
+    const local = () => parseDisks(hosts.virsh(uri, "dumpxml", dom)).find((d) => d.dev === "hdb")!;
+    hosts.guestWrite(uri, dom, local().alias!, 0, 64 * 1024, 0x3c);
+    expect(hosts.volumeHolds(local().file!, 0, 64 * 1024, 0x3c)).toBe(true);
+    hosts.virsh(uri, "reset", dom); // what a guest's reboot is to QEMU: the process, and the disk, stay
+    expect(hosts.volumeHolds(local().file!, 0, 64 * 1024, 0x3c)).toBe(true);
+    writeProgram(dir, program({ volumeMiB: 256, power: "stopped" }));
+    expect((await cli("apply", "--yes")).code).toBe(0);
+    expect(hosts.virsh(uri, "domstate", dom).trim()).toBe("shut off");
+    writeProgram(dir, program({ volumeMiB: 256 }));
+    expect((await cli("apply", "--yes")).code).toBe(0);
+    expect(hosts.volumeHolds(local().file!, 0, 64 * 1024, 0x3c)).toBe(false);
+    expect(hosts.volumeHolds(volumeFile().path, 1 * MiB, 64 * 1024, 0x6b)).toBe(true); // a volume keeps its bytes
+  }, 60_000);
 
   it("converges after an apply killed with SIGKILL, leaving no orphan", async () => {
     // A new group of two on top: the apply is killed while they are being made.
