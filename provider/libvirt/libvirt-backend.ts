@@ -876,7 +876,8 @@ export class LibvirtBackend implements Backend {
 
   private async currentSizeGiB(volume: CatalogueRecord): Promise<number> {
     if (!volume.host || this.dry) return volume.spec.sizeGiB as number;
-    return (await this.observe()).volumes.get(volume.id)?.capacity !== undefined ? (await this.observe()).volumes.get(volume.id)!.capacity / GiB : (volume.spec.sizeGiB as number);
+    const seen = (await this.observe()).volumes.get(volume.id);
+    return seen ? seen.capacity / GiB : (volume.spec.sizeGiB as number);
   }
 
   private volumePool(volumeId: string, fallback: CatalogueRecord): string {
