@@ -24,23 +24,15 @@ import { Catalogue, type CatalogueRecord } from "./catalogue.ts";
 import { attachmentDiskXml, domainXml, METADATA_NS } from "./domain-xml.ts";
 import { HOME_POOL, LibvirtHosts, poolNameOf, type HostFacts } from "./hosts.ts";
 import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
+import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
 import { hostLabel, type VirshResult } from "./virsh.ts";
+
+export { LibvirtBackendError };
 
 const GiB = 1024 ** 3;
 const DEVICES = "bcdefghijklmnopqrstuvwxyz".split("").map((c) => `vd${c}`);
 /** The boot image of a variant that has no built layers: an empty disk of this size. */
 const PLACEHOLDER_IMAGE_GIB = 1;
-
-export type LibvirtErrorCode = "not-found" | "conflict" | "invalid" | "capacity";
-
-export class LibvirtBackendError extends Error {
-  readonly code: LibvirtErrorCode;
-  constructor(code: LibvirtErrorCode, message: string) {
-    super(message);
-    this.code = code;
-    this.name = "LibvirtBackendError";
-  }
-}
 
 export interface LibvirtBackendOptions {
   /** Where the catalogue is kept (.virtform/libvirt/catalogue.json); none for an in-memory one. */
@@ -166,7 +158,7 @@ export class LibvirtBackend implements Backend {
         await this.updateCluster(record, spec);
         break;
       case "StoragePool":
-        this.checkPoolHolds(record, spec);
+        checkPoolHolds(this.catalogue, record, spec);
         break;
       case "Attachment":
         throw new LibvirtBackendError("conflict", `attachment ${record.name} cannot change; detach and attach again`);
@@ -182,7 +174,7 @@ export class LibvirtBackend implements Backend {
   async delete(kind: KindName, id: string): Promise<void> {
     const record = this.catalogue.get(id);
     if (!record || record.kind !== kind) throw new LibvirtBackendError("not-found", `${kind} ${id} does not exist`);
-    this.checkDelete(record);
+    checkDelete(this.catalogue, record);
     record.intent = "delete";
     this.catalogue.put(record);
     this.generation++;
@@ -371,7 +363,7 @@ export class LibvirtBackend implements Backend {
       }
       case "Volume": {
         const pool = this.need("StoragePool", String(spec.pool), `pool ${spec.pool} of volume ${record.name}`);
-        this.checkRoom(record, pool, spec.sizeGiB as number);
+        checkRoom(this.catalogue, record, pool, spec.sizeGiB as number);
         record.format = spec.multiAttach ? "raw" : "qcow2";
         if (spec.source !== undefined) {
           const source = this.catalogue.get(String(spec.source));
@@ -503,75 +495,6 @@ export class LibvirtBackend implements Backend {
         volume.host = instance.host!;
         this.catalogue.put(volume);
       }
-    }
-  }
-
-  private checkRoom(volume: CatalogueRecord, pool: CatalogueRecord, sizeGiB: number): void {
-    const p = pool.spec as { maxVolumeGiB?: number; quota?: { volumes?: number; allocatedGiB?: number } };
-    if (p.maxVolumeGiB !== undefined && sizeGiB > p.maxVolumeGiB) {
-      throw new LibvirtBackendError("invalid", `volume ${volume.name} asks ${sizeGiB} GiB; pool ${pool.name} allows at most ${p.maxVolumeGiB} GiB per volume`);
-    }
-    const allocated = this.allocatedGiB(pool.id, volume.id);
-    if (p.quota?.volumes !== undefined && !this.catalogue.get(volume.id)) {
-      const count = this.live("Volume").filter((v) => v.spec.pool === pool.id).length;
-      if (count + 1 > p.quota.volumes) throw new LibvirtBackendError("capacity", `pool ${pool.name} has a quota of ${p.quota.volumes} volumes and holds ${count}; volume ${volume.name} would exceed it`);
-    }
-    if (p.quota?.allocatedGiB !== undefined && allocated + sizeGiB > p.quota.allocatedGiB) {
-      throw new LibvirtBackendError("capacity", `pool ${pool.name} has a quota of ${p.quota.allocatedGiB} GiB allocated; volume ${volume.name} asks ${sizeGiB} GiB with ${allocated} GiB already allocated`);
-    }
-    const provisionable = provisionableGiB(pool);
-    if (allocated + sizeGiB > provisionable) {
-      throw new LibvirtBackendError("capacity", `pool ${pool.name} cannot provision ${sizeGiB} GiB for volume ${volume.name}: ${allocated} of ${provisionable} GiB are already allocated`);
-    }
-  }
-
-  private checkPoolHolds(pool: CatalogueRecord, spec: Record<string, Value>): void {
-    const allocated = this.allocatedGiB(pool.id);
-    const provisionable = provisionableGiB({ ...pool, spec });
-    if (allocated > provisionable) throw new LibvirtBackendError("capacity", `pool ${pool.name} would offer ${provisionable} GiB but its volumes hold ${allocated} GiB`);
-  }
-
-  private checkDelete(record: CatalogueRecord): void {
-    const { spec } = record;
-    if (spec.deleteProtection === true) throw new LibvirtBackendError("conflict", `${record.kind === "Volume" ? "volume" : "snapshot"} ${record.name} has delete protection; set deleteProtection: false first`);
-    switch (record.kind) {
-      case "Volume": {
-        // libvirt deletes a volume a running domain uses; virtform does not.
-        const attached = this.attachmentsOf({ volume: record.id });
-        if (attached.length > 0) {
-          throw new LibvirtBackendError("conflict", `volume ${record.name} is attached (${attached.map((a) => `${a.device} of ${this.catalogue.get(String(a.spec.instance))?.name ?? a.spec.instance}`).join(", ")}); detach it first`);
-        }
-        this.checkNoClones(record);
-        return;
-      }
-      case "Snapshot":
-        this.checkNoClones(record);
-        return;
-      case "Cluster": {
-        const members = this.live("Instance").filter((i) => i.spec.cluster === record.id);
-        if (members.length > 0) throw new LibvirtBackendError("conflict", `cluster ${record.name} still runs ${members.length} instance(s): ${members.map((i) => i.name).join(", ")}`);
-        return;
-      }
-      case "StoragePool": {
-        const volumes = this.live("Volume").filter((v) => v.spec.pool === record.id);
-        if (volumes.length > 0) throw new LibvirtBackendError("conflict", `pool ${record.name} still holds volumes ${volumes.map((v) => v.name).join(", ")}`);
-        return;
-      }
-      case "Image": {
-        const users = this.live("Instance").filter((i) => (i.spec.image as { image: string }).image === record.id);
-        if (users.length > 0) throw new LibvirtBackendError("conflict", `image ${record.name} is used by ${users.map((i) => i.name).join(", ")}`);
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  /** A qcow2 overlay reads through to its backing file: the backing file stays while a clone needs it. */
-  private checkNoClones(record: CatalogueRecord): void {
-    const clones = this.live("Volume").filter((v) => v.spec.source === record.id && v.host);
-    if (record.host && clones.length > 0) {
-      throw new LibvirtBackendError("conflict", `${record.kind === "Volume" ? "volume" : "snapshot"} ${record.name} backs the clones ${clones.map((c) => c.name).join(", ")} (qcow2 backing files); delete them first`);
     }
   }
 
@@ -794,7 +717,7 @@ export class LibvirtBackend implements Backend {
     if (spec.multiAttach && record.format === "qcow2" && record.host) {
       throw new LibvirtBackendError("invalid", `volume ${record.name} is a qcow2 image on ${hostLabel(record.host)}, which QEMU does not share read-write: it cannot become multi-attach (declare multiAttach when creating a volume)`);
     }
-    this.checkRoom(record, this.need("StoragePool", String(spec.pool)), now);
+    checkRoom(this.catalogue, record, this.need("StoragePool", String(spec.pool)), now);
     if (now === was || !record.host || this.dry) return;
     // Grown in place: the same file, the same bytes, a larger size. A running domain using it grows it through QEMU.
     const c = this.hosts.connection(record.host);
@@ -855,17 +778,15 @@ export class LibvirtBackend implements Backend {
   // ---- small helpers ----
 
   private live(kind: KindName): CatalogueRecord[] {
-    return this.catalogue.all(kind).filter((r) => r.intent !== "delete" && r.intent !== "create");
+    return live(this.catalogue, kind);
   }
 
   private attachmentsOf(by: { volume?: string; instance?: string }): CatalogueRecord[] {
-    return this.catalogue.all("Attachment").filter((a) => a.intent !== "delete" && (by.volume === undefined || a.spec.volume === by.volume) && (by.instance === undefined || a.spec.instance === by.instance));
+    return attachmentsOf(this.catalogue, by);
   }
 
   private allocatedGiB(poolId: string, except?: string): number {
-    return this.live("Volume")
-      .filter((v) => v.spec.pool === poolId && v.id !== except)
-      .reduce((sum, v) => sum + (v.spec.sizeGiB as number), 0);
+    return allocatedGiB(this.catalogue, poolId, except);
   }
 
   private need(kind: KindName, id: string, what?: string): CatalogueRecord {
@@ -935,10 +856,6 @@ function reservationOf(cluster: CatalogueRecord, f: HostFacts) {
   const host = hostOf(f, 0);
   const u = usableCapacity({ spec: { ...(cluster.spec as never as object), overcommit: { cpu: 1, memory: 1 } } as never }, host);
   return { vcpu: host.vcpu - u.vcpu, memoryGiB: host.memoryGiB - u.memoryGiB, localDiskGiB: host.localDiskGiB - u.localDiskGiB };
-}
-
-function provisionableGiB(pool: CatalogueRecord): number {
-  return (pool.spec.devices as { sizeGiB: number }[]).reduce((s, d) => s + d.sizeGiB, 0) * (pool.spec.overcommit as number);
 }
 
 function imageOutputs(spec: Record<string, Value>): Record<string, Value> {
