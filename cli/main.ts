@@ -12,7 +12,7 @@ import { graphCommand } from "./commands/graph.ts";
 import type { ReviewCommandOptions } from "./commands/review.ts";
 import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
 import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
-import { closeBackends, setEndpoint } from "./workspace.ts";
+import { closeBackends, setBackend, setEndpoint } from "./workspace.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 const DEFAULT_PROGRAM = "infra.ts";
@@ -35,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
     .configureHelp({ showGlobalOptions: true }) // --endpoint and --program-timeout apply to every command
     .option("--endpoint <url>", "a served emulator (virtform emulator serve) instead of the embedded one; default $VIRTFORM_ENDPOINT, token from $VIRTFORM_TOKEN")
     .option("--program-timeout <duration>", "stop a program that has not finished evaluating after this long (0: no limit)", "60s")
+    .option("--backend <name>", "where objects live: emulator (default) or libvirt; default $VIRTFORM_BACKEND, else the stack's virtform.<stack>.json")
     .hook("preAction", (command) => setEndpoint(command.opts<{ endpoint?: string }>().endpoint))
+    .hook("preAction", (command) => setBackend(command.opts<{ backend?: string }>().backend))
     .hook("preAction", (command) => setProgramTimeout(parseDuration(command.opts<{ programTimeout?: string }>().programTimeout)));
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -11,8 +11,10 @@ import { acquireLockNow, LockedError, type LockInfo, type StateLock } from "../e
 import { acquireInUseLock, InUseError, type InUseLock } from "../provider/in-use-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
 import { HttpBackend } from "../provider/http-backend.ts";
+import { LibvirtBackend } from "../provider/libvirt/libvirt-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
 import { CliError } from "./cli-error.ts";
+import { backendNames, readStackConfig, type BackendName } from "./stack-config.ts";
 
 /** Set from the global `--endpoint` option; VIRTFORM_ENDPOINT otherwise. */
 let endpointOption: string | undefined;
@@ -20,10 +22,18 @@ export function setEndpoint(url: string | undefined): void {
   endpointOption = url;
 }
 
+/** Set from the global `--backend` option; VIRTFORM_BACKEND otherwise, then the stack's config. */
+let backendOption: string | undefined;
+export function setBackend(name: string | undefined): void {
+  backendOption = name;
+}
+
 export class Workspace {
   readonly root: string;
+  readonly cwd: string;
 
   constructor(cwd = process.cwd()) {
+    this.cwd = resolve(cwd);
     this.root = resolve(cwd, ".virtform");
   }
 
@@ -91,7 +101,31 @@ export class Workspace {
     return new HttpBackend({ endpoint, token });
   }
 
-  provider(): VirtformProvider {
+  /**
+   * The libvirt backend for a stack (its hosts from the stack config override the program's), with
+   * its catalogue in `.virtform/libvirt/`; one process at a time uses it, as the emulator's data.
+   */
+  libvirtBackend(stack: string | undefined): LibvirtBackend {
+    const config = stack ? readStackConfig(this.cwd, stack) : {};
+    const dir = join(this.root, "libvirt");
+    holdEmulatorData(dir, "libvirt backend");
+    const backend = new LibvirtBackend({ catalogueFile: join(dir, "catalogue.json"), ...(config.clusters && { clusterHosts: config.clusters }), ...(config.poolRoot && { poolRoot: config.poolRoot }) });
+    openedLibvirt.push(backend);
+    return backend;
+  }
+
+  /** Which backend a stack uses: --backend, else VIRTFORM_BACKEND, else its virtform.<stack>.json, else the emulator. */
+  backendName(stack: string | undefined): BackendName {
+    const named = backendOption ?? process.env.VIRTFORM_BACKEND;
+    if (named !== undefined) {
+      if (!(backendNames as readonly string[]).includes(named)) throw new CliError(`unknown backend "${named}"; known: ${backendNames.join(", ")}`);
+      return named as BackendName;
+    }
+    return (stack && readStackConfig(this.cwd, stack).backend) || "emulator";
+  }
+
+  provider(stack?: string): VirtformProvider {
+    if (this.backendName(stack) === "libvirt") return new VirtformProvider(this.libvirtBackend(stack));
     return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
   }
 }
@@ -122,6 +156,7 @@ export function stateCipher(): StateCipher | undefined {
 }
 
 const opened: EmbeddedBackend[] = [];
+const openedLibvirt: LibvirtBackend[] = [];
 
 /**
  * Closes the embedded emulators this run opened: the data plane finishes its work and its pools are
@@ -130,6 +165,7 @@ const opened: EmbeddedBackend[] = [];
  */
 export async function closeBackends(): Promise<void> {
   for (const backend of opened.splice(0)) await backend.emulator.close();
+  for (const backend of openedLibvirt.splice(0)) backend.close();
 }
 
 /** In-use locks this process holds, by data dir. */

@@ -46,19 +46,25 @@ export const imageService: ObjectService<"images"> = {
 };
 
 function register(ctx: EmulatorContext, object: ImageObject): void {
-  const locked = object.spec.locked ?? {};
+  Object.assign(object, imageRegistration(object.spec));
+  ctx.event("image.registered", object.id, Object.keys(object.variants).join(", "));
+}
+
+/** What registering an image records: each variant's digest, packages and layers, the layers, the shared bytes. Pure: the libvirt backend registers images with it too. */
+export function imageRegistration(spec: ImageObject["spec"]): Pick<ImageObject, "variants" | "layers" | "sharedBytes"> {
+  const locked = spec.locked ?? {};
   // A variant without a lock entry has only its requested names: no versions, so no layers.
   const contents: Record<string, LayerPackage[]> = {};
   for (const [name, entry] of Object.entries(locked)) {
-    if (!(name in object.spec.variants)) continue;
+    if (!(name in spec.variants)) continue;
     const layer = (packages: Record<string, string>, base: boolean) =>
       Object.entries(packages).map(([pkg, version]) => ({ name: pkg, version, installedKiB: entry.installedKiB[pkg] ?? 0, base }));
     contents[name] = [...layer(entry.base ?? {}, true), ...layer(entry.packages, false)];
   }
   const layered = computeLayers(contents);
-  object.variants = Object.fromEntries(
-    Object.keys(object.spec.variants).map((name) => {
-      const variant = resolveVariant(object.spec, name);
+  const variants = Object.fromEntries(
+    Object.keys(spec.variants).map((name) => {
+      const variant = resolveVariant(spec, name);
       const entry = locked[name];
       const layers = layered.variants[name];
       if (!entry || !layers) {
@@ -70,9 +76,8 @@ function register(ctx: EmulatorContext, object: ImageObject): void {
       return [name, { digest: entry.digest, packages, config: variant.config, layers: layers.layers, sizeBytes: layers.sizeBytes }];
     }),
   );
-  object.layers = Object.fromEntries(
+  const layers = Object.fromEntries(
     Object.entries(layered.layers).map(([digest, layer]) => [digest, { packages: layer.packages, sizeBytes: layer.sizeBytes }]),
   );
-  object.sharedBytes = layered.sharedBytes;
-  ctx.event("image.registered", object.id, Object.keys(object.variants).join(", "));
+  return { variants, layers, sharedBytes: layered.sharedBytes };
 }

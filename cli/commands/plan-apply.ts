@@ -122,7 +122,7 @@ async function loadDesired(
 function cliContext(workspace: Workspace, stack: string, onStep?: (event: OperationEvent) => void): OperationContext {
   return {
     store: workspace.stateStore(stack),
-    provider: () => workspace.provider(),
+    provider: () => workspace.provider(stack),
     onEvent: (event) => {
       if (event.type === "stale-lock-taken") noteStaleLock(event.holder);
       else if (event.type === "recovered") {

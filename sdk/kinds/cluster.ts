@@ -25,6 +25,13 @@ export const cluster = defineKind({
           vcpu: z.int().min(1).max(4096).describe("CPU threads per host"),
           memoryGiB: z.number().positive().max(65_536).describe("Memory per host in GiB"),
           localDiskGiB: optionalSizeGiB().describe("Local disk per host in GiB, for instances' ephemeral disks"),
+          uris: z
+            .array(z.string().regex(/^[a-z0-9+]+:\/\/[^\s]*$/, 'expected a libvirt connection URI like "qemu:///system" or "qemu+ssh://user@host/system"'))
+            .min(1)
+            .optional()
+            .describe(
+              "libvirt connection URIs of the real hosts, used by the libvirt backend instead of count, vcpu, memoryGiB and localDiskGiB (it reads each host's size from the host); the emulator ignores them. A stack's virtform.<stack>.json may override them",
+            ),
         })
         .strict()
         .describe("The hosts of the cluster, all alike"),

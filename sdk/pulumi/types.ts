@@ -10,6 +10,8 @@ export interface ClusterHostsArgs {
   memoryGiB: pulumi.Input<number>;
   /** Local disk per host in GiB, for instances' ephemeral disks */
   localDiskGiB: pulumi.Input<number>;
+  /** libvirt connection URIs of the real hosts, used by the libvirt backend instead of count, vcpu, memoryGiB and localDiskGiB (it reads each host's size from the host); the emulator ignores them. A stack's virtform.<stack>.json may override them */
+  uris?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 export interface ClusterHosts {
@@ -21,6 +23,8 @@ export interface ClusterHosts {
   readonly memoryGiB: number;
   /** Local disk per host in GiB, for instances' ephemeral disks */
   readonly localDiskGiB: number;
+  /** libvirt connection URIs of the real hosts, used by the libvirt backend instead of count, vcpu, memoryGiB and localDiskGiB (it reads each host's size from the host); the emulator ignores them. A stack's virtform.<stack>.json may override them */
+  readonly uris?: string[];
 }
 
 export type ClusterHypervisor = "native" | "hosted" | "dual-mode";

@@ -1,0 +1,876 @@
+// The libvirt backend: virtform's kinds on real libvirt/QEMU hosts, behind the same Backend seam as
+// the emulator. A cluster is a list of connection URIs; an instance a domain booting a qcow2 overlay
+// of its variant's image; a storage pool a dir pool on each host; a volume a qcow2 file (raw when
+// made multi-attach: QEMU shares only raw images read-write) grown in place, never recreated; a
+// snapshot a copy of it; a clone an overlay backed by its source; an attachment a disk hot-plugged
+// with <readonly/> or <shareable/>; a local disk a <transient/> disk.
+// A volume takes its host when first attached (or cloned from one that has a host): until then it
+// holds no bytes and libvirt does not know it. A dir pool is local to its host, so a volume on one
+// host cannot be attached to an instance on another: refused, naming both hosts, when planned.
+// Identity: ids derive from the create's idempotency token (the same token, the same names in
+// libvirt); the catalogue (catalogue.ts) keeps specs and owners with an intent per change in flight.
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
+import { placeInstance, type HostRoom } from "../../emulator/compute/placement.ts";
+import { imageRegistration } from "../../emulator/image-registry.ts";
+import type { Value } from "../../core/model.ts";
+import type { CapacityRow } from "../../engine/provider.ts";
+import { kinds, type KindName } from "../../sdk/kinds/index.ts";
+import type { Backend, BackendObject } from "../backend.ts";
+import { Catalogue, type CatalogueRecord } from "./catalogue.ts";
+import { attachmentDiskXml, domainXml, METADATA_NS } from "./domain-xml.ts";
+import { HOME_POOL, LibvirtHosts, poolNameOf, type HostFacts } from "./hosts.ts";
+import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
+import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
+import { hostLabel, type VirshResult } from "./virsh.ts";
+
+export { LibvirtBackendError };
+
+const GiB = 1024 ** 3;
+const DEVICES = "bcdefghijklmnopqrstuvwxyz".split("").map((c) => `vd${c}`);
+/** The boot image of a variant that has no built layers: an empty disk of this size. */
+const PLACEHOLDER_IMAGE_GIB = 1;
+
+export interface LibvirtBackendOptions {
+  /** Where the catalogue is kept (.virtform/libvirt/catalogue.json); none for an in-memory one. */
+  catalogueFile?: string | undefined;
+  /** Cluster name (its address, "cluster.web", or the bare "web") -> URIs: the stack config's override of hosts.uris. */
+  clusterHosts?: Record<string, string[]>;
+  /** Directory on each host under which the dir pools are made. */
+  poolRoot?: string;
+  /** The hosts of a cluster that names none (neither in its spec nor in clusterHosts): for suites that run programs written for the emulator. */
+  defaultHosts?: string[];
+}
+
+/** What libvirt says of the objects it holds, read in one batch per host. */
+interface Observation {
+  volumes: Map<string, { capacity: number } | null>;
+  domains: Map<string, { running: boolean; disks: DomainDisk[] } | null>;
+}
+
+export class LibvirtBackend implements Backend {
+  private readonly options: LibvirtBackendOptions;
+  private readonly catalogue: Catalogue;
+  private readonly hosts: LibvirtHosts;
+  /** A rehearsal: checks and records everything, changes nothing in libvirt. */
+  private readonly dry: boolean;
+  private observed: { at: number; generation: number; value: Promise<Observation> } | undefined;
+  private generation = 0;
+
+  constructor(options: LibvirtBackendOptions, internals?: { catalogue: Catalogue; hosts: LibvirtHosts; dry: boolean }) {
+    this.options = options;
+    this.catalogue = internals?.catalogue ?? new Catalogue(options.catalogueFile);
+    this.hosts = internals?.hosts ?? new LibvirtHosts(options.poolRoot);
+    this.dry = internals?.dry ?? false;
+  }
+
+  close(): void {
+    if (!this.dry) this.hosts.close();
+  }
+
+  // ---- Backend ----
+
+  async create(kind: KindName, rawSpec: Record<string, Value>, options: { name: string; token: string; tags?: Record<string, string> }): Promise<BackendObject> {
+    const id = idFor(kind, options.token);
+    const existing = this.catalogue.get(id);
+    if (existing && !existing.intent) {
+      const seen = this.view(existing, await this.observe());
+      if (seen) return seen; // a retried create: the object it made
+    }
+    if (existing) await this.undo(existing); // a create killed half-way (or its object lost): start again
+    const spec = parseSpec(kind, rawSpec);
+    const record: CatalogueRecord = { kind, id, name: options.name, token: options.token, tags: options.tags ?? {}, spec, intent: "create" };
+    // Checks and choices (host, device) and the intent record, one create at a time: two
+    // instances created at once must each see the other's room taken. A refusal changes nothing.
+    await this.serially(async () => {
+      await this.prepare(record);
+      this.catalogue.put(record);
+      this.generation++;
+    });
+    try {
+      if (!this.dry) await this.make(record);
+    } catch (err) {
+      await this.undo(record).catch(() => undefined);
+      throw err;
+    }
+    delete record.intent;
+    this.catalogue.put(record);
+    this.generation++;
+    const made = this.view(record, await this.observe());
+    if (!made) throw new Error(`bug in virtform: ${kind} ${record.name} (${id}) was made but libvirt does not show it`);
+    return made;
+  }
+
+  async get(kind: KindName, id: string): Promise<BackendObject | null> {
+    const record = this.catalogue.get(id);
+    if (!record || record.kind !== kind || record.intent === "create") return null;
+    return this.view(record, await this.observe());
+  }
+
+  async list(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]> {
+    const observation = await this.observe();
+    const wanted = Object.entries(filter?.tags ?? {});
+    const out: BackendObject[] = [];
+    for (const record of this.catalogue.all(kind)) {
+      if (record.intent === "create") continue;
+      if (!wanted.every(([k, v]) => record.tags[k] === v)) continue;
+      const object = this.view(record, observation);
+      if (object) out.push(object);
+    }
+    return out;
+  }
+
+  async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {
+    const record = this.catalogue.get(idFor(kind, token));
+    if (!record || record.kind !== kind) return null;
+    if (record.intent === "create") {
+      // Killed before the create settled: undo what it made; the engine creates it again.
+      await this.undo(record);
+      return null;
+    }
+    return this.view(record, await this.observe());
+  }
+
+  async setTags(kind: KindName, id: string, tags: Record<string, string>): Promise<BackendObject> {
+    const record = this.need(kind, id);
+    record.tags = { ...tags };
+    this.catalogue.put(record);
+    return this.view(record, await this.observe())!;
+  }
+
+  async update(kind: KindName, id: string, rawSpec: Record<string, Value>, options: { restart: boolean }): Promise<BackendObject> {
+    const record = this.need(kind, id);
+    const spec = parseSpec(kind, rawSpec);
+    const observation = await this.observe();
+    const before = this.view(record, observation);
+    if (!before) throw new LibvirtBackendError("not-found", `${kind} ${record.name} (${id}) is gone from libvirt`);
+    switch (kind) {
+      case "Volume":
+        await this.updateVolume(record, before.spec, spec);
+        break;
+      case "Instance":
+        await this.updateInstance(record, before.spec, spec, options.restart);
+        break;
+      case "Cluster":
+        await this.updateCluster(record, spec);
+        break;
+      case "StoragePool":
+        checkPoolHolds(this.catalogue, record, spec);
+        break;
+      case "Attachment":
+        throw new LibvirtBackendError("conflict", `attachment ${record.name} cannot change; detach and attach again`);
+      default:
+        break;
+    }
+    record.spec = spec;
+    this.catalogue.put(record);
+    this.generation++;
+    return this.view(record, await this.observe())!;
+  }
+
+  async delete(kind: KindName, id: string): Promise<void> {
+    const record = this.catalogue.get(id);
+    if (!record || record.kind !== kind) throw new LibvirtBackendError("not-found", `${kind} ${id} does not exist`);
+    checkDelete(this.catalogue, record);
+    record.intent = "delete";
+    this.catalogue.put(record);
+    this.generation++;
+    if (!this.dry) await this.unmake(record);
+    if (kind === "Instance") for (const a of this.attachmentsOf({ instance: id })) this.catalogue.remove(a.id);
+    this.catalogue.remove(id);
+    this.generation++;
+  }
+
+  async capacity(): Promise<CapacityRow[]> {
+    const rows: CapacityRow[] = [];
+    const instances = this.live("Instance");
+    for (const cluster of this.live("Cluster")) {
+      const usable = await this.usableOf(cluster);
+      const total = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
+      for (const u of usable.values()) {
+        total.vcpu += u.vcpu;
+        total.memoryGiB += u.memoryGiB;
+        total.localDiskGiB += u.localDiskGiB;
+      }
+      const members = instances.filter((i) => i.spec.cluster === cluster.id);
+      const used = (key: "vcpu" | "memoryGiB" | "localDiskGiB") => members.reduce((sum, i) => sum + (i.spec[key] as number), 0);
+      const row = (measure: string, unit: string, key: "vcpu" | "memoryGiB" | "localDiskGiB") => ({ id: cluster.id, owner: cluster.name, measure, unit, used: round(used(key)), total: round(total[key]) });
+      rows.push(row("vCPU", "", "vcpu"), row("memory", "GiB", "memoryGiB"), row("local disk", "GiB", "localDiskGiB"));
+    }
+    for (const pool of this.live("StoragePool")) {
+      rows.push({ id: pool.id, owner: pool.name, measure: "provisioned", unit: "GiB", used: round(this.allocatedGiB(pool.id)), total: round(provisionableGiB(pool)) });
+    }
+    return rows;
+  }
+
+  async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {
+    // The copy starts from what libvirt holds now (a volume grown behind virtform's back is that size).
+    const observation = await this.observe();
+    const records = this.catalogue.all().flatMap((r) => {
+      if (r.intent === "create") return [];
+      const seen = this.view(r, observation);
+      return seen ? [{ ...r, spec: seen.spec }] : [];
+    });
+    const copy = new LibvirtBackend(this.options, { catalogue: new Catalogue(undefined, records), hosts: this.hosts, dry: true });
+    return Object.assign(copy, { dispose: async () => undefined });
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly materializing = new Map<string, Promise<void>>();
+  /** Volumes promised to a host by an attachment being made (before their file exists). */
+  private readonly claimed = new Map<string, string>();
+
+  private serially<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ---- reading ----
+
+  /** Every object libvirt should hold, read in one batch per host; reused until something changes. */
+  private observe(): Promise<Observation> {
+    const now = Date.now();
+    if (this.observed && this.observed.generation === this.generation && now - this.observed.at < 2_000) return this.observed.value;
+    const value = this.dry ? Promise.resolve({ volumes: new Map(), domains: new Map() }) : this.readHosts();
+    this.observed = { at: now, generation: this.generation, value };
+    value.catch(() => (this.observed = undefined));
+    return value;
+  }
+
+  private async readHosts(): Promise<Observation> {
+    const byHost = new Map<string, { volumes: string[]; domains: string[] }>();
+    const at = (uri: string) => {
+      let h = byHost.get(uri);
+      if (!h) byHost.set(uri, (h = { volumes: [], domains: [] }));
+      return h;
+    };
+    for (const r of this.catalogue.all()) {
+      if (!r.host) continue;
+      if (r.kind === "Volume" || r.kind === "Snapshot") at(r.host).volumes.push(r.id);
+      if (r.kind === "Instance") at(r.host).domains.push(r.id);
+    }
+    const observation: Observation = { volumes: new Map(), domains: new Map() };
+    // Each cluster host's size too (once per process): clusters' outputs are computed from it. Read
+    // first, on the shell the batch then reuses (a second shell at once would be a second ssh session).
+    const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
+    await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
+    await Promise.all(
+      [...byHost].map(async ([uri, wanted]) => {
+        const commands: string[][] = [];
+        for (const id of wanted.volumes) commands.push(["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]);
+        for (const id of wanted.domains) commands.push(["domstate", domainName(id)], ["dumpxml", domainName(id), "--inactive"]);
+        const results = await this.hosts.connection(uri).batch(commands);
+        let i = 0;
+        for (const id of wanted.volumes) {
+          const r = results[i++]!;
+          observation.volumes.set(id, r.ok ? { capacity: parseSizes(r.out).capacity ?? 0 } : gone(r, uri));
+        }
+        for (const id of wanted.domains) {
+          const state = results[i++]!;
+          const xml = results[i++]!;
+          observation.domains.set(id, state.ok && xml.ok ? { running: isRunning(state.out), disks: parseDisks(xml.out) } : gone(state.ok ? xml : state, uri));
+        }
+      }),
+    );
+    return observation;
+  }
+
+  /** The object as virtform reports it: the record, with what libvirt says overriding it; null when libvirt lost it. */
+  private view(record: CatalogueRecord, observation: Observation): BackendObject | null {
+    const spec = { ...record.spec };
+    const base = { id: record.id, name: record.name, tags: { ...record.tags } };
+    switch (record.kind) {
+      case "Volume":
+      case "Snapshot": {
+        if (record.host && !this.dry) {
+          const seen = observation.volumes.get(record.id);
+          if (seen === null) return null;
+          if (seen && record.kind === "Volume") spec.sizeGiB = seen.capacity / GiB;
+        }
+        const outputs: Record<string, Value> = record.kind === "Snapshot" ? { pool: this.volumePool(String(spec.volume), record), sizeGiB: record.sizeGiB ?? 0 } : {};
+        return { ...base, spec, outputs };
+      }
+      case "Instance": {
+        let state = spec.powerState as string;
+        if (!this.dry) {
+          const seen = observation.domains.get(record.id);
+          if (seen === null) return null;
+          if (seen) state = seen.running ? "running" : "stopped";
+        }
+        spec.powerState = state;
+        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state } };
+      }
+      case "Attachment": {
+        if (!this.dry) {
+          const instance = this.catalogue.get(String(spec.instance));
+          const seen = instance ? observation.domains.get(instance.id) : null;
+          if (seen === null) return null;
+          if (seen && !seen.disks.some((d) => d.alias === aliasOf(record.id))) return null;
+        }
+        return { ...base, spec, outputs: { device: record.device ?? "" } };
+      }
+      case "Cluster":
+        return { ...base, spec, outputs: this.clusterOutputs(record) };
+      case "StoragePool": {
+        const capacityGiB = (spec.devices as { sizeGiB: number }[]).reduce((s, d) => s + d.sizeGiB, 0);
+        return { ...base, spec, outputs: { capacityGiB, provisionableGiB: capacityGiB * (spec.overcommit as number), luns: (spec.devices as unknown[]).length } };
+      }
+      case "Image":
+        return { ...base, spec, outputs: imageOutputs(spec) };
+    }
+  }
+
+  private clusterOutputs(record: CatalogueRecord): Record<string, Value> {
+    const facts = record.hosts?.map((uri) => this.cachedFacts.get(uri)).filter((f): f is HostFacts => !!f) ?? [];
+    const usable = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
+    for (const [i, f] of facts.entries()) {
+      const u = usableCapacity({ spec: record.spec as never }, hostOf(f, i));
+      usable.vcpu += u.vcpu;
+      usable.memoryGiB += u.memoryGiB;
+      usable.localDiskGiB += u.localDiskGiB;
+    }
+    const first = facts[0];
+    const reserved = first ? reservationOf(record, first) : { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
+    return {
+      hostIds: (record.hosts ?? []).map(hostLabel),
+      reservedPerHost: { vcpu: round(reserved.vcpu), memoryGiB: round(reserved.memoryGiB), localDiskGiB: round(reserved.localDiskGiB) },
+      usable: { vcpu: round(usable.vcpu), memoryGiB: round(usable.memoryGiB), localDiskGiB: round(usable.localDiskGiB) },
+    };
+  }
+
+  /** Facts read by this process, for outputs (which are synchronous). */
+  private readonly cachedFacts = new Map<string, HostFacts>();
+
+  private async factsOf(uri: string): Promise<HostFacts> {
+    const f = await this.hosts.factsOf(uri);
+    this.cachedFacts.set(uri, f);
+    return f;
+  }
+
+  // ---- checks and choices before anything changes ----
+
+  private async prepare(record: CatalogueRecord): Promise<void> {
+    const { spec } = record;
+    switch (record.kind) {
+      case "Cluster": {
+        record.hosts = this.urisOf(record);
+        await Promise.all(record.hosts.map((uri) => this.factsOf(uri)));
+        return;
+      }
+      case "Volume": {
+        const pool = this.need("StoragePool", String(spec.pool), `pool ${spec.pool} of volume ${record.name}`);
+        checkRoom(this.catalogue, record, pool, spec.sizeGiB as number);
+        record.format = spec.multiAttach ? "raw" : "qcow2";
+        if (spec.source !== undefined) {
+          const source = this.catalogue.get(String(spec.source));
+          if (!source || (source.kind !== "Volume" && source.kind !== "Snapshot")) {
+            throw new LibvirtBackendError("not-found", `source ${spec.source} of volume ${record.name} is neither a snapshot nor a volume`);
+          }
+          const sourcePool = source.kind === "Snapshot" ? this.volumePool(String(source.spec.volume), source) : String(source.spec.pool);
+          if (sourcePool !== spec.pool) {
+            throw new LibvirtBackendError("invalid", `volume ${record.name} cannot be cloned from ${source.name}: it lives in another pool (${sourcePool}); clones share blocks within one pool`);
+          }
+          const sourceSize = source.kind === "Snapshot" ? (source.sizeGiB ?? 0) : (source.spec.sizeGiB as number);
+          if ((spec.sizeGiB as number) < sourceSize) {
+            throw new LibvirtBackendError("invalid", `volume ${record.name} (${spec.sizeGiB} GiB) cannot be cloned from ${source.name}, which holds ${sourceSize} GiB: a clone is at least as large as its source`);
+          }
+          // A clone is an overlay backed by its source: it lives where the source does (nowhere yet: empty).
+          if (source.host) record.host = source.host;
+          record.format = "qcow2";
+        }
+        return;
+      }
+      case "Snapshot": {
+        const volume = this.need("Volume", String(spec.volume), `volume ${spec.volume} of snapshot ${record.name}`);
+        record.sizeGiB = await this.currentSizeGiB(volume);
+        if (volume.host) record.host = volume.host;
+        record.format = "qcow2";
+        return;
+      }
+      case "Instance": {
+        const cluster = this.need("Cluster", String(spec.cluster), `cluster ${spec.cluster} of instance ${record.name}`);
+        this.need("Image", String((spec.image as { image: string }).image), `image of instance ${record.name}`);
+        record.host = await this.place(cluster, record);
+        return;
+      }
+      case "Attachment":
+        this.prepareAttachment(record);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private urisOf(cluster: CatalogueRecord): string[] {
+    const bare = cluster.name.replace(/^cluster\./, "");
+    const override = this.options.clusterHosts?.[cluster.name] ?? this.options.clusterHosts?.[bare];
+    const uris = override ?? (cluster.spec.hosts as { uris?: string[] }).uris ?? this.options.defaultHosts;
+    if (!uris || uris.length === 0) {
+      throw new LibvirtBackendError(
+        "invalid",
+        `cluster ${cluster.name} names no libvirt hosts: give hosts.uris in the program, or "clusters": { "${bare}": ["qemu+ssh://..."] } in the stack's virtform.<stack>.json`,
+      );
+    }
+    return uris;
+  }
+
+  private async usableOf(cluster: CatalogueRecord): Promise<Map<string, { vcpu: number; memoryGiB: number; localDiskGiB: number }>> {
+    const usable = new Map<string, { vcpu: number; memoryGiB: number; localDiskGiB: number }>();
+    for (const [i, uri] of (cluster.hosts ?? []).entries()) {
+      usable.set(uri, usableCapacity({ spec: cluster.spec as never }, hostOf(await this.factsOf(uri), i)));
+    }
+    return usable;
+  }
+
+  /** The emulator's placement over each host's room: its size (from libvirt) less what virtform placed there. */
+  private async place(cluster: CatalogueRecord, instance: CatalogueRecord): Promise<string> {
+    const usable = await this.usableOf(cluster);
+    const residents = this.catalogue.all("Instance").filter((i) => i.id !== instance.id && i.intent !== "delete" && i.host);
+    const rooms: HostRoom[] = [...usable].map(([uri, u], index) => {
+      const here = residents.filter((r) => r.host === uri);
+      const free = { ...u };
+      // What the host has free now bounds it too (other VMs, other programs): as the host reports it.
+      const facts = this.cachedFacts.get(uri);
+      if (facts) free.memoryGiB = Math.min(free.memoryGiB, facts.freeMemoryGiB * (cluster.spec.overcommit as { memory: number }).memory + residentsMemory(here));
+      for (const r of here) {
+        free.vcpu -= r.spec.vcpu as number;
+        free.memoryGiB -= r.spec.memoryGiB as number;
+        free.localDiskGiB -= r.spec.localDiskGiB as number;
+      }
+      const placement = (r: CatalogueRecord) => (r.spec.placement ?? {}) as { affinityGroup?: string; antiAffinityGroup?: string };
+      return { id: uri, index, free, residents: here.map((r) => ({ group: String(r.spec.group), affinityGroup: placement(r).affinityGroup, antiAffinityGroup: placement(r).antiAffinityGroup })) };
+    });
+    const p = (instance.spec.placement ?? {}) as { policy?: "spread" | "pack"; affinityGroup?: string; antiAffinityGroup?: string; maxPerHost?: number };
+    const s = instance.spec;
+    const placement = placeInstance(rooms, { vcpu: s.vcpu as number, memoryGiB: s.memoryGiB as number, localDiskGiB: s.localDiskGiB as number }, {
+      policy: p.policy ?? (cluster.spec.placement as "spread" | "pack"),
+      group: String(s.group),
+      affinityGroup: p.affinityGroup,
+      antiAffinityGroup: p.antiAffinityGroup,
+      maxPerHost: p.maxPerHost,
+      prefer: instance.host,
+    });
+    if (!placement.ok) {
+      throw new LibvirtBackendError(
+        "capacity",
+        `no host of cluster ${cluster.name} can take ${instance.name} (${s.vcpu} vCPU, ${s.memoryGiB} GiB memory, ${s.localDiskGiB} GiB local disk): ${placement.reason.replace(/qemu[^ ,;)]*/g, (u) => hostLabel(u))}`,
+      );
+    }
+    return placement.hostId;
+  }
+
+  private prepareAttachment(record: CatalogueRecord): void {
+    const { spec } = record;
+    const volume = this.need("Volume", String(spec.volume), `volume of attachment ${record.name}`);
+    const instance = this.need("Instance", String(spec.instance), `instance of attachment ${record.name}`);
+    const existing = this.attachmentsOf({ volume: volume.id });
+    if (existing.length > 0 && !volume.spec.multiAttach) {
+      const other = this.catalogue.get(String(existing[0]!.spec.instance));
+      throw new LibvirtBackendError("conflict", `volume ${volume.name} is not multi-attach and is already attached to ${other?.name ?? existing[0]!.spec.instance}`);
+    }
+    if (existing.some((a) => a.spec.instance === instance.id)) throw new LibvirtBackendError("conflict", `volume ${volume.name} is already attached to ${instance.name}`);
+    // A dir pool is a directory of one host: its volumes reach that host's domains only.
+    const home = volume.host ?? this.claimed.get(volume.id);
+    if (home && home !== instance.host) {
+      throw new LibvirtBackendError(
+        "conflict",
+        `volume ${volume.name} lives on host ${hostLabel(home)} (its pool is a directory there) and instance ${instance.name} runs on host ${hostLabel(instance.host ?? "")}: a volume can only be attached on its own host (place the instance with it, e.g. an affinity group)`,
+      );
+    }
+    const taken = new Set(this.attachmentsOf({ instance: instance.id }).map((a) => a.device));
+    const device = (spec.device as string | undefined) ?? DEVICES.find((d) => !taken.has(d));
+    if (!device) throw new LibvirtBackendError("conflict", `instance ${instance.name} has no free device name`);
+    if (taken.has(device)) throw new LibvirtBackendError("conflict", `device ${device} of instance ${instance.name} is taken`);
+    record.device = device;
+    record.host = instance.host!;
+    // The volume's first attachment gives it its host: claimed here (attachments are prepared one
+    // at a time), recorded by a rehearsal at once and by a real attach once the file exists there.
+    if (!volume.host) {
+      this.claimed.set(volume.id, instance.host!);
+      if (this.dry) {
+        volume.host = instance.host!;
+        this.catalogue.put(volume);
+      }
+    }
+  }
+
+  // ---- changes in libvirt ----
+
+  private async make(record: CatalogueRecord): Promise<void> {
+    switch (record.kind) {
+      case "Volume":
+        if (record.host) await this.makeVolume(record);
+        return;
+      case "Snapshot":
+        if (record.host) await this.makeSnapshot(record);
+        return;
+      case "Instance":
+        await this.makeInstance(record);
+        return;
+      case "Attachment":
+        await this.attach(record);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async makeVolume(volume: CatalogueRecord): Promise<void> {
+    const uri = volume.host!;
+    const pool = poolNameOf(String(volume.spec.pool));
+    await this.hosts.ensurePool(uri, pool, String(volume.spec.pool));
+    const c = this.hosts.connection(uri);
+    const bytes = `${Math.round((volume.spec.sizeGiB as number) * GiB)}`;
+    const source = volume.spec.source !== undefined ? this.catalogue.get(String(volume.spec.source)) : undefined;
+    if (source?.host) {
+      if (source.host !== uri) throw new Error(`bug in virtform: clone ${volume.name} and its source ${source.name} are on different hosts`);
+      const backing = (await c.run("vol-path", this.fileName(source.id), "--pool", this.poolOf(source.id))).trim();
+      await c.run("vol-create-as", pool, this.fileName(volume.id), bytes, "--format", "qcow2", "--backing-vol", backing, "--backing-vol-format", source.format ?? "qcow2");
+    } else {
+      await c.run("vol-create-as", pool, this.fileName(volume.id), bytes, "--format", volume.format ?? "qcow2", "--allocation", "0");
+    }
+  }
+
+  private async makeSnapshot(snapshot: CatalogueRecord): Promise<void> {
+    const volume = this.catalogue.get(String(snapshot.spec.volume))!;
+    const c = this.hosts.connection(snapshot.host!);
+    const users = [];
+    for (const a of this.attachmentsOf({ volume: volume.id })) {
+      const [state] = await c.batch([["domstate", domainName(String(a.spec.instance))]]);
+      if (state!.ok && isRunning(state!.out)) users.push(a);
+    }
+    // The volume's bytes now, as a file of their own: a plain copy (qemu-img convert) when no domain
+    // runs with it, else a push backup by the QEMU using it (a copy of one moment while it writes on).
+    if (users.length === 0) {
+      await c.run("vol-clone", this.fileName(volume.id), this.fileName(snapshot.id), "--pool", this.poolOf(volume.id));
+      return;
+    }
+    const domain = domainName(String(users[0]!.spec.instance));
+    const volumePath = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
+    const target = `${volumePath.slice(0, volumePath.lastIndexOf("/"))}/${this.fileName(snapshot.id)}`;
+    const disks = parseDisks(await c.run("dumpxml", domain));
+    const backup = `<domainbackup mode='push'><disks>${disks
+      .map((d) => (d.file === volumePath ? `<disk name='${d.dev}' type='file' backup='yes'><target file='${escapeXml(target)}'/><driver type='qcow2'/></disk>` : `<disk name='${d.dev}' backup='no'/>`))
+      .join("")}</disks></domainbackup>`;
+    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
+    try {
+      writeFileSync(join(dir, "backup.xml"), backup);
+      await c.run("backup-begin", domain, join(dir, "backup.xml"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const deadline = Date.now() + 600_000; ; ) {
+      if (/Job type:\s+None/.test(await c.run("domjobinfo", domain))) break;
+      if (Date.now() > deadline) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} did not finish in 10 minutes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const done = await c.run("domjobinfo", domain, "--completed");
+    if (!/Job type:\s+Completed/.test(done)) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} failed: ${done.trim().split("\n")[0]}`);
+    await c.run("pool-refresh", this.poolOf(volume.id)); // the file QEMU wrote becomes a volume of the pool
+  }
+
+  /** Materializes a volume that had no host yet (its first attachment), with the snapshots and clones it depends on. */
+  private async materialize(volume: CatalogueRecord): Promise<void> {
+    const exists = (await this.hosts.connection(volume.host!).batch([["vol-info", this.fileName(volume.id), "--pool", this.poolOf(volume.id)]]))[0]!;
+    if (exists.ok) return;
+    await this.makeVolume(volume);
+  }
+
+  private async makeInstance(instance: CatalogueRecord): Promise<void> {
+    const uri = instance.host!;
+    const c = this.hosts.connection(uri);
+    await this.hosts.ensurePool(uri, HOME_POOL, "home");
+    const s = instance.spec;
+    const base = await this.baseImage(uri, (s.image as { digest: string }).digest);
+    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
+    let local: string | undefined;
+    if ((s.localDiskGiB as number) > 0) {
+      await c.run("vol-create-as", HOME_POOL, `${instance.id}-local.qcow2`, `${Math.round((s.localDiskGiB as number) * GiB)}`, "--format", "qcow2", "--allocation", "0");
+      local = (await c.run("vol-path", `${instance.id}-local.qcow2`, "--pool", HOME_POOL)).trim();
+    }
+    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, metadata: metadataOf(instance) }));
+    if (s.powerState === "running") await c.run("start", domainName(instance.id));
+  }
+
+  /** The variant's boot image on this host: uploaded once per host and shared as every overlay's backing file. */
+  private async baseImage(uri: string, digest: string): Promise<string> {
+    const c = this.hosts.connection(uri);
+    const name = `image-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}.qcow2`;
+    const [info] = await c.batch([["vol-path", name, "--pool", HOME_POOL]]);
+    if (info!.ok) return info!.out.trim();
+    // No built layers for this variant on this machine: a small empty disk stands in for its image.
+    const made = await c.batch([["vol-create-as", HOME_POOL, name, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--allocation", "0"]]);
+    if (!made[0]!.ok && !/exists/.test(made[0]!.error)) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: cannot make the image ${name}: ${made[0]!.error}`);
+    return (await c.run("vol-path", name, "--pool", HOME_POOL)).trim();
+  }
+
+  private async define(c: ReturnType<LibvirtHosts["connection"]>, xml: string): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
+    try {
+      writeFileSync(join(dir, "domain.xml"), xml);
+      await c.run("define", join(dir, "domain.xml"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async attach(attachment: CatalogueRecord): Promise<void> {
+    let volume = this.catalogue.get(String(attachment.spec.volume))!;
+    const instance = this.catalogue.get(String(attachment.spec.instance))!;
+    if (!volume.host) {
+      // Recorded once its file exists: a refresh meanwhile must not look for it there. Two
+      // attachments of one multi-attach volume made at once make its file once.
+      let made = this.materializing.get(volume.id);
+      if (!made) {
+        const placed = { ...volume, host: instance.host! };
+        made = this.materialize(placed).then(() => this.catalogue.put(placed));
+        this.materializing.set(volume.id, made);
+        made.catch(() => undefined).finally(() => this.materializing.delete(volume.id));
+      }
+      await made;
+      volume = this.catalogue.get(volume.id)!;
+    }
+    const c = this.hosts.connection(instance.host!);
+    const file = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
+    const xml = attachmentDiskXml({
+      file,
+      format: volume.format ?? "qcow2",
+      dev: attachment.device!,
+      alias: aliasOf(attachment.id),
+      readonly: attachment.spec.mode === "read-only",
+      shareable: volume.spec.multiAttach === true && attachment.spec.mode !== "read-only",
+    });
+    const running = isRunning(await c.run("domstate", domainName(instance.id)));
+    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
+    try {
+      writeFileSync(join(dir, "disk.xml"), xml);
+      await c.run("attach-device", domainName(instance.id), join(dir, "disk.xml"), "--config", ...(running ? ["--live"] : []));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async unmake(record: CatalogueRecord): Promise<void> {
+    const tolerate = async (uri: string, ...args: string[]) => {
+      const [r] = await this.hosts.connection(uri).batch([args]);
+      if (!r!.ok && !/not found|failed to get|no storage|not running|no device found|is not active|not active/i.test(r!.error)) {
+        throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: virsh ${args[0]} failed: ${r!.error}`);
+      }
+    };
+    switch (record.kind) {
+      case "Volume":
+      case "Snapshot":
+        if (record.host) await tolerate(record.host, "vol-delete", this.fileName(record.id), "--pool", this.poolOf(record.id));
+        return;
+      case "Instance": {
+        if (!record.host) return;
+        await tolerate(record.host, "destroy", domainName(record.id));
+        await tolerate(record.host, "undefine", domainName(record.id));
+        await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
+        if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
+        return;
+      }
+      case "StoragePool": {
+        // Its dir pool on every host that may have made one (each is empty: its volumes are gone).
+        const hosts = new Set(this.catalogue.all("Cluster").flatMap((c) => c.hosts ?? []));
+        for (const uri of hosts) {
+          await tolerate(uri, "pool-destroy", poolNameOf(record.id));
+          await tolerate(uri, "pool-delete", poolNameOf(record.id));
+          await tolerate(uri, "pool-undefine", poolNameOf(record.id));
+        }
+        return;
+      }
+      case "Attachment": {
+        const instance = this.catalogue.get(String(record.spec.instance));
+        if (!instance?.host) return;
+        const c = this.hosts.connection(instance.host);
+        const [state] = await c.batch([["domstate", domainName(instance.id)]]);
+        if (!state!.ok) return; // the domain is gone, and its disks with it
+        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(isRunning(state!.out) ? ["--live"] : []));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Undoes a create that did not settle: whatever it made goes, and so does its record. */
+  private async undo(record: CatalogueRecord): Promise<void> {
+    if (!this.dry) await this.unmake(record);
+    this.catalogue.remove(record.id);
+    this.generation++;
+  }
+
+  private async updateVolume(record: CatalogueRecord, before: Record<string, Value>, spec: Record<string, Value>): Promise<void> {
+    if (spec.pool !== before.pool) throw new LibvirtBackendError("invalid", `volume ${record.name} cannot move to another pool`);
+    if (spec.source !== before.source) throw new LibvirtBackendError("invalid", `volume ${record.name} was cloned at creation; its source cannot change (create another volume)`);
+    const was = before.sizeGiB as number;
+    const now = spec.sizeGiB as number;
+    if (now < was) throw new LibvirtBackendError("invalid", `volume ${record.name} cannot shrink from ${was} GiB to ${now} GiB: volumes only grow (shrinking would lose data)`);
+    const attached = this.attachmentsOf({ volume: record.id });
+    if (!spec.multiAttach && attached.length > 1) throw new LibvirtBackendError("conflict", `volume ${record.name} is attached ${attached.length} times and must stay multi-attach until detached`);
+    if (spec.multiAttach && record.format === "qcow2" && record.host) {
+      throw new LibvirtBackendError("invalid", `volume ${record.name} is a qcow2 image on ${hostLabel(record.host)}, which QEMU does not share read-write: it cannot become multi-attach (declare multiAttach when creating a volume)`);
+    }
+    checkRoom(this.catalogue, record, this.need("StoragePool", String(spec.pool)), now);
+    if (now === was || !record.host || this.dry) return;
+    // Grown in place: the same file, the same bytes, a larger size. A running domain using it grows it through QEMU.
+    const c = this.hosts.connection(record.host);
+    const bytes = `${Math.round(now * GiB)}`;
+    const running = [];
+    for (const a of attached) {
+      const [state] = await c.batch([["domstate", domainName(String(a.spec.instance))]]);
+      if (state!.ok && isRunning(state!.out)) running.push(String(a.spec.instance));
+    }
+    if (running.length > 0) {
+      const file = (await c.run("vol-path", this.fileName(record.id), "--pool", this.poolOf(record.id))).trim();
+      await c.run("blockresize", domainName(running[0]!), file, `${bytes}B`);
+    } else {
+      await c.run("vol-resize", this.fileName(record.id), bytes, "--pool", this.poolOf(record.id));
+    }
+  }
+
+  private async updateInstance(record: CatalogueRecord, before: Record<string, Value>, spec: Record<string, Value>, restart: boolean): Promise<void> {
+    const resized = spec.vcpu !== before.vcpu || spec.memoryGiB !== before.memoryGiB;
+    if (resized || restart) {
+      // Placed again (it stays where it is if it still fits there); moving a domain between hosts is not done yet.
+      const cluster = this.need("Cluster", String(spec.cluster));
+      const host = await this.place(cluster, { ...record, spec });
+      if (record.host && host !== record.host) {
+        throw new LibvirtBackendError("capacity", `instance ${record.name} no longer fits on host ${hostLabel(record.host)} and would move to ${hostLabel(host)}: moving a domain between libvirt hosts is not supported yet (replace it instead: --replace ${record.name})`);
+      }
+    }
+    if (this.dry || !record.host) return;
+    const c = this.hosts.connection(record.host);
+    const name = domainName(record.id);
+    const running = isRunning(await c.run("domstate", name));
+    if ((resized || restart) && running) await c.run("destroy", name);
+    if (resized) {
+      const xml = await c.run("dumpxml", name, "--inactive");
+      const next = xml
+        .replace(/<memory unit='KiB'>\d+<\/memory>/, `<memory unit='KiB'>${Math.round((spec.memoryGiB as number) * 1024 * 1024)}</memory>`)
+        .replace(/<currentMemory unit='KiB'>\d+<\/currentMemory>/, `<currentMemory unit='KiB'>${Math.round((spec.memoryGiB as number) * 1024 * 1024)}</currentMemory>`)
+        .replace(/<vcpu([^>]*)>\d+<\/vcpu>/, `<vcpu$1>${spec.vcpu}</vcpu>`);
+      await this.define(c, next);
+    }
+    const stillRunning = running && !(resized || restart);
+    if (spec.powerState === "running" && !stillRunning) await c.run("start", name);
+    if (spec.powerState === "stopped" && stillRunning) await c.run("destroy", name);
+    await c.run("metadata", name, METADATA_NS, "--key", "vf", "--set", `<object>${escapeXml(JSON.stringify(metadataOf({ ...record, spec })))}</object>`, "--config");
+  }
+
+  private async updateCluster(record: CatalogueRecord, spec: Record<string, Value>): Promise<void> {
+    const hosts = this.urisOf({ ...record, spec });
+    const removed = (record.hosts ?? []).filter((h) => !hosts.includes(h));
+    for (const uri of removed) {
+      const residents = this.live("Instance").filter((i) => i.spec.cluster === record.id && i.host === uri);
+      if (residents.length > 0) throw new LibvirtBackendError("conflict", `cannot remove host ${hostLabel(uri)} of cluster ${record.name}: it runs ${residents.map((i) => i.name).join(", ")}`);
+    }
+    await Promise.all(hosts.map((uri) => this.factsOf(uri)));
+    record.hosts = hosts;
+  }
+
+  // ---- small helpers ----
+
+  private live(kind: KindName): CatalogueRecord[] {
+    return live(this.catalogue, kind);
+  }
+
+  private attachmentsOf(by: { volume?: string; instance?: string }): CatalogueRecord[] {
+    return attachmentsOf(this.catalogue, by);
+  }
+
+  private allocatedGiB(poolId: string, except?: string): number {
+    return allocatedGiB(this.catalogue, poolId, except);
+  }
+
+  private need(kind: KindName, id: string, what?: string): CatalogueRecord {
+    const record = this.catalogue.get(id);
+    if (!record || record.kind !== kind || record.intent === "create") throw new LibvirtBackendError("not-found", `${what ?? `${kind} ${id}`} does not exist`);
+    return record;
+  }
+
+  private async currentSizeGiB(volume: CatalogueRecord): Promise<number> {
+    if (!volume.host || this.dry) return volume.spec.sizeGiB as number;
+    const seen = (await this.observe()).volumes.get(volume.id);
+    return seen ? seen.capacity / GiB : (volume.spec.sizeGiB as number);
+  }
+
+  private volumePool(volumeId: string, fallback: CatalogueRecord): string {
+    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.spec.pool ?? "");
+  }
+
+  /** The libvirt pool holding a volume or snapshot: its storage pool's dir pool. */
+  private poolOf(id: string): string {
+    const record = this.catalogue.get(id)!;
+    const pool = record.kind === "Snapshot" ? this.volumePool(String(record.spec.volume), record) : String(record.spec.pool);
+    return poolNameOf(pool);
+  }
+
+  private fileName(id: string): string {
+    return `${id}.${this.catalogue.get(id)?.format === "raw" ? "img" : "qcow2"}`;
+  }
+}
+
+/** Ids from the idempotency token: a retried create names the same objects in libvirt. */
+export function idFor(kind: KindName, token: string): string {
+  const prefix = { Cluster: "cl", Image: "img", StoragePool: "pool", Volume: "vol", Snapshot: "snap", Instance: "i", Attachment: "att" }[kind];
+  return `${prefix}-${createHash("sha256").update(`${kind}\n${token}`).digest("hex").slice(0, 12)}`;
+}
+
+export function domainName(instanceId: string): string {
+  return `vf-${instanceId}`;
+}
+
+function aliasOf(attachmentId: string): string {
+  return `ua-${attachmentId}`;
+}
+
+/** What a domain carries of its instance: enough to say whose it is without the catalogue (never the user data: it may hold secrets). */
+function metadataOf(r: CatalogueRecord): unknown {
+  const { userData: _secret, ...spec } = r.spec;
+  return { kind: r.kind, id: r.id, name: r.name, token: r.token, tags: r.tags, spec };
+}
+
+function parseSpec(kind: KindName, spec: Record<string, Value>): Record<string, Value> {
+  const parsed = kinds[kind].inputs.safeParse(spec);
+  if (!parsed.success) throw new LibvirtBackendError("invalid", `invalid ${kind} spec: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return parsed.data as Record<string, Value>;
+}
+
+function gone(result: VirshResult, uri: string): null {
+  if (!result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
+  throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: ${result.ok ? "unexpected output" : result.error}`);
+}
+
+function hostOf(f: HostFacts, index: number) {
+  return { id: f.uri, index, vcpu: f.cpus, memoryGiB: f.memoryGiB, localDiskGiB: f.localDiskGiB };
+}
+
+function reservationOf(cluster: CatalogueRecord, f: HostFacts) {
+  const host = hostOf(f, 0);
+  const u = usableCapacity({ spec: { ...(cluster.spec as never as object), overcommit: { cpu: 1, memory: 1 } } as never }, host);
+  return { vcpu: host.vcpu - u.vcpu, memoryGiB: host.memoryGiB - u.memoryGiB, localDiskGiB: host.localDiskGiB - u.localDiskGiB };
+}
+
+function imageOutputs(spec: Record<string, Value>): Record<string, Value> {
+  const r = imageRegistration(spec as never);
+  return {
+    variants: Object.fromEntries(Object.entries(r.variants).map(([name, v]) => [name, { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0 }])),
+    layers: r.layers ?? {},
+    sharedBytes: r.sharedBytes ?? 0,
+  } as Record<string, Value>;
+}
+
+function residentsMemory(residents: CatalogueRecord[]): number {
+  return residents.reduce((sum, r) => sum + (r.spec.memoryGiB as number), 0);
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
