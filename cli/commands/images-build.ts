@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootTest } from "../../emulator/images/build/boot-test.ts";
 import { LayerBuilder, type BuiltLayer } from "../../emulator/images/build/builder.ts";
-import { renderVariantFiles } from "../../emulator/images/build/config-render.ts";
+import { contentsProblems, renderSetup, renderVariantFiles, type LayerSetup, type RenderedFile } from "../../emulator/images/build/config-render.ts";
 import { cachedLayer, defaultCacheDir, layerImage } from "../../emulator/images/build/layer-cache.ts";
 import { planLayers, type PlannedLayer } from "../../emulator/images/build/layer-plan.ts";
 import { formatBytes } from "../../emulator/images/layers.ts";
@@ -75,24 +75,28 @@ async function planFromLock(program: string, selector: string | undefined, epoch
     }
     if (problems.length > 0) continue;
     const name = image.address.replace(/^image\./, "");
-    const files = Object.fromEntries(
-      Object.entries(entries).map(([variant, entry]) => {
-        try {
-          const config = resolveVariant(image.inputs, variant).config;
-          return [variant, renderVariantFiles({ image: name, variant, digest: entry.digest, config, packages: entry.packages.map((p) => p.name) })];
-        } catch (err) {
-          throw new DiagnosticsError(
-            [{ severity: "error", address: image.address, path: `variants.${variant}.config`, ...(image.source ? { source: image.source } : {}), message: (err as Error).message }],
-            "cannot render the variant's config",
-          );
-        }
-      }),
-    );
-    const stacks = planLayers(Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, e.packages])), files, epoch);
+    const rendered = Object.fromEntries(Object.entries(entries).map(([variant, entry]) => [variant, renderForBuild(image, name, variant, entry)]));
+    const files = Object.fromEntries(Object.entries(rendered).map(([v, r]) => [v, r.files]));
+    const setups = Object.fromEntries(Object.entries(rendered).map(([v, r]) => [v, r.setup]));
+    const stacks = planLayers(Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, e.packages])), files, epoch, setups);
     for (const variant of wanted) out.push({ image, variant, entry: entries[variant]!, layers: stacks[variant]! });
   }
   if (problems.length > 0) throw new DiagnosticsError(problems, `${problems.length} variant${problems.length === 1 ? " is" : "s are"} not locked`);
   return out;
+}
+
+/** A variant's rendered files and setup; what its contents need and the locked set lacks is an error at the field that asks for it. */
+function renderForBuild(image: ProgramImage, name: string, variant: string, entry: LockedVariant): { files: RenderedFile[]; setup: LayerSetup } {
+  const { config, contents } = resolveVariant(image.inputs, variant);
+  const packages = entry.packages.map((p) => p.name);
+  const where = (path: string) => ({ severity: "error" as const, address: image.address, path: `variants.${variant}.${path}`, ...(image.source ? { source: image.source } : {}) });
+  const problems: Diagnostic[] = contentsProblems(contents, packages).map(([path, message]) => ({ ...where(path), message }));
+  if (problems.length > 0) throw new DiagnosticsError(problems, "the variant's contents need packages it does not have");
+  try {
+    return { files: renderVariantFiles({ image: name, variant, digest: entry.digest, config, packages, ...(contents ? { contents } : {}) }), setup: renderSetup(contents) };
+  } catch (err) {
+    throw new DiagnosticsError([{ ...where("config"), message: (err as Error).message }], "cannot render the variant's config");
+  }
 }
 
 function requireRootAndTools(tools: readonly string[]): void {

@@ -4,6 +4,7 @@ import { BASE_NAMES } from "../distributions.ts";
 import { defineKind } from "./kind.ts";
 import { NAME } from "../names.ts";
 import { own } from "../../engine/own.ts";
+import { contentFields, isEmptyContents, mergeContents, missingTemplateKeys, type VariantContents } from "./image-contents.ts";
 
 /** "tomcat10" or "openjdk-17-jre-headless (>= 17.0.14)": a Debian package with an optional constraint. */
 export const packageSpec = z
@@ -22,6 +23,7 @@ export const imageVariant = z
   .object({
     packages: z.array(packageSpec).default([]).describe("Packages added to (or constraints overriding) the image's packages"),
     config: imageConfig.default({}).describe("Settings overriding the image's config"),
+    ...contentFields,
   })
   .strict();
 
@@ -50,6 +52,7 @@ export const image = defineKind({
         .describe("Base OS release; its essential and required packages are every variant's first layer"),
       packages: z.array(packageSpec).default([]).describe("Packages every variant contains"),
       config: imageConfig.default({}),
+      ...contentFields,
       variants: z
         .record(variantName, imageVariant)
         .refine((v) => Object.keys(v).length > 0, "an image needs at least one variant")
@@ -59,7 +62,18 @@ export const image = defineKind({
         .optional()
         .describe("Derived by virtform from virtform.lock, never written in programs: each locked variant's package set"),
     })
-    .strict(),
+    .strict()
+    .superRefine((inputs, ctx) => {
+      // A template may read a key only some variants set: each variant's own config must have it.
+      for (const variant of Object.keys(inputs.variants)) {
+        const resolved = resolveVariant(inputs, variant);
+        if (!hasContents(resolved)) continue;
+        for (const [path, key] of missingTemplateKeys(resolved.contents, resolved.config)) {
+          const own = templateOwner(inputs, variant, path);
+          ctx.addIssue({ code: "custom", path: own, message: `{{${key}}} is not in variant ${variant}'s config` });
+        }
+      }
+    }),
   outputs: z.object({
     variants: z
       .record(
@@ -78,7 +92,17 @@ export const image = defineKind({
       .describe("The image's layers by digest, each stored once"),
     sharedBytes: z.number().default(0).describe("Bytes of layers shared by more than one variant"),
   }),
-  change: { base: "in-place", packages: "in-place", config: "in-place", variants: "in-place", locked: "in-place" },
+  change: {
+    base: "in-place",
+    packages: "in-place",
+    config: "in-place",
+    files: "in-place",
+    units: "in-place",
+    users: "in-place",
+    cloudInit: "in-place",
+    variants: "in-place",
+    locked: "in-place",
+  },
 });
 
 export type ImageInputs = z.output<typeof image.inputs>;
@@ -87,6 +111,8 @@ export interface ResolvedVariant {
   base: string;
   packages: string[];
   config: Record<string, string | number | boolean>;
+  /** Files, units, users and cloud-init; absent or empty when the image declares none. */
+  contents?: VariantContents;
 }
 
 /** A variant as the image's packages and config with the variant's overlay applied; a variant's constraint on a package replaces the image's. */
@@ -99,16 +125,31 @@ export function resolveVariant(inputs: ImageInputs, variant: string): ResolvedVa
     base: inputs.base,
     packages: [...byName.values()].sort(),
     config: { ...inputs.config, ...overlay.config },
+    contents: mergeContents(inputs, overlay),
   };
+}
+
+/** The field path of a resolved variant's template: the variant's own entry when it has one, else the image's. */
+function templateOwner(inputs: ImageInputs, variant: string, path: string): (string | number)[] {
+  const [field, key] = [path.slice(0, path.indexOf(".")), path.slice(path.indexOf(".") + 1, path.lastIndexOf("."))] as const;
+  const overlay = own(inputs.variants, variant) as Record<string, Record<string, unknown>> | undefined;
+  const inVariant = overlay?.[field] !== undefined && Object.hasOwn(overlay[field]!, key);
+  return inVariant ? ["variants", variant, field, key, "template"] : [field, key, "template"];
+}
+
+export function hasContents(variant: ResolvedVariant): variant is ResolvedVariant & { contents: VariantContents } {
+  return variant.contents !== undefined && !isEmptyContents(variant.contents);
 }
 
 export function packageName(spec: string): string {
   return spec.split("(")[0]!.trim();
 }
 
-/** The content digest of a variant: same base, packages and config, same digest. */
+/** The content digest of a variant: same base, packages, config and contents, same digest. */
 export function variantDigest(variant: ResolvedVariant): string {
   const config = Object.fromEntries(Object.entries(variant.config).sort(([a], [b]) => a.localeCompare(b)));
-  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config });
+  // Contents enter only when declared, so a variant without any keeps the digest it always had.
+  const contents = hasContents(variant) ? { contents: variant.contents } : {};
+  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config, ...contents });
   return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
 }
