@@ -6,19 +6,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootTest } from "../../emulator/images/build/boot-test.ts";
 import { LayerBuilder, type BuiltLayer } from "../../emulator/images/build/builder.ts";
-import { contentsProblems, renderSetup, renderVariantFiles, type LayerSetup, type RenderedFile } from "../../emulator/images/build/config-render.ts";
 import { cachedLayer, defaultCacheDir, layerImage } from "../../emulator/images/build/layer-cache.ts";
-import { planLayers, type PlannedLayer } from "../../emulator/images/build/layer-plan.ts";
+import type { PlannedLayer } from "../../emulator/images/build/layer-plan.ts";
+import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../emulator/images/build/variant-images.ts";
 import { formatBytes } from "../../emulator/images/layers.ts";
 import { DiagnosticsError, type Diagnostic } from "../../engine/model.ts";
 import { DISTRIBUTIONS, type BaseName } from "../../sdk/distributions.ts";
 import { resolveVariant } from "../../sdk/kinds/image.ts";
-import { freshness, lockPathFor, withConfig, type LockedVariant } from "../../sdk/lock.ts";
+import { freshness, lockedInputs, lockPathFor, withConfig, type LockedVariant } from "../../sdk/lock.ts";
 import { CliError } from "../cli-error.ts";
 import { programImages, readLockOrFail, selectVariants, short, type ProgramImage } from "./images.ts";
 
-/** SOURCE_DATE_EPOCH when the environment sets none: builds are reproducible by default (2024-01-01). */
-export const DEFAULT_SOURCE_DATE_EPOCH = 1704067200;
+export { DEFAULT_SOURCE_DATE_EPOCH };
 
 export interface BuildOptions {
   variant?: string;
@@ -75,28 +74,20 @@ async function planFromLock(program: string, selector: string | undefined, epoch
     }
     if (problems.length > 0) continue;
     const name = image.address.replace(/^image\./, "");
-    const rendered = Object.fromEntries(Object.entries(entries).map(([variant, entry]) => [variant, renderForBuild(image, name, variant, entry)]));
-    const files = Object.fromEntries(Object.entries(rendered).map(([v, r]) => [v, r.files]));
-    const setups = Object.fromEntries(Object.entries(rendered).map(([v, r]) => [v, r.setup]));
-    const stacks = planLayers(Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, e.packages])), files, epoch, setups);
+    const locked = Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, lockedInputs(e)]));
+    const planned = variantStacks(name, { ...image.inputs, locked }, epoch)!;
+    if (!planned.ok) {
+      const where = { address: image.address, ...(image.source ? { source: image.source } : {}) };
+      throw new DiagnosticsError(
+        planned.problems.map((p) => ({ severity: "error", ...where, path: `variants.${p.variant}.${p.path}`, message: p.message })),
+        "cannot render the variants' contents",
+      );
+    }
+    const stacks = planned.stacks;
     for (const variant of wanted) out.push({ image, variant, entry: entries[variant]!, layers: stacks[variant]! });
   }
   if (problems.length > 0) throw new DiagnosticsError(problems, `${problems.length} variant${problems.length === 1 ? " is" : "s are"} not locked`);
   return out;
-}
-
-/** A variant's rendered files and setup; what its contents need and the locked set lacks is an error at the field that asks for it. */
-function renderForBuild(image: ProgramImage, name: string, variant: string, entry: LockedVariant): { files: RenderedFile[]; setup: LayerSetup } {
-  const { config, contents } = resolveVariant(image.inputs, variant);
-  const packages = entry.packages.map((p) => p.name);
-  const where = (path: string) => ({ severity: "error" as const, address: image.address, path: `variants.${variant}.${path}`, ...(image.source ? { source: image.source } : {}) });
-  const problems: Diagnostic[] = contentsProblems(contents, packages).map(([path, message]) => ({ ...where(path), message }));
-  if (problems.length > 0) throw new DiagnosticsError(problems, "the variant's contents need packages it does not have");
-  try {
-    return { files: renderVariantFiles({ image: name, variant, digest: entry.digest, config, packages, ...(contents ? { contents } : {}) }), setup: renderSetup(contents) };
-  } catch (err) {
-    throw new DiagnosticsError([{ ...where("config"), message: (err as Error).message }], "cannot render the variant's config");
-  }
 }
 
 function requireRootAndTools(tools: readonly string[]): void {

@@ -31,6 +31,8 @@ import { renderComponentsText } from "../pulumi/components.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
 import { stateCipher, Workspace } from "../workspace.ts";
+import { renderUnbuiltText, unbuiltVariants, type UnbuiltVariant } from "../image-builds.ts";
+import { imagesBuildCommand } from "./images-build.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -57,6 +59,10 @@ export interface PlanCommandOptions extends RunOptions {
 
 export interface ApplyCommandOptions extends RunOptions {
   yes?: boolean;
+  /** Build the image variants the layer cache lacks before applying. */
+  buildImages?: boolean;
+  /** Refuse to apply while an image variant is not built. */
+  requireImages?: boolean;
   parallelism?: string;
   kindParallelism?: string[];
   destroy?: boolean;
@@ -75,6 +81,8 @@ interface Session {
   program: string;
   /** Used / usable per cluster and pool, before and after the plan (rows that change). */
   capacity: CapacityChange[];
+  /** The program's locked image variants the layer cache lacks. */
+  unbuilt: UnbuiltVariant[];
 }
 
 /** A plan the rehearsal refused. What was planned comes along: the capacity it reached explains why. */
@@ -225,7 +233,8 @@ async function withSession<T>(
       if (!options.json && !options.markdown) out(planText(plan, drift, capacity, false) + "\n");
       throw new PlanRejectedError(problems, plan, drift, capacity);
     }
-    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity });
+    const unbuilt = options.destroy || options.refreshOnly ? [] : unbuiltVariants(resources, programPath);
+    return await work({ workspace, stack, store, provider, state, refreshRecords: records, drift, plan, program: programPath, capacity, unbuilt });
   } finally {
     lock.release();
   }
@@ -296,11 +305,11 @@ function planText(plan: Plan, drift: Drift[], capacity: CapacityChange[], refres
 }
 
 async function planAndShow(program: string, options: PlanCommandOptions): Promise<number> {
-  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state, capacity }) => {
+  return withSession(program, "plan", options, async ({ plan, drift, refreshRecords, state, capacity, unbuilt }) => {
     const warnings = warningsFor(options);
     if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(warnings) }, null, 2) + "\n");
     else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: warnings }));
-    else out(planText(plan, drift, capacity, options.refreshOnly ?? false));
+    else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(unbuilt, program)));
     if (options.out) {
       const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
       writeSavedPlan(
@@ -320,7 +329,8 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   if (saved) return applySavedPlan(programOrPlan, saved, options);
   return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
     const { plan, drift } = session;
-    out(planText(plan, drift, session.capacity, options.refreshOnly ?? false));
+    out(planText(plan, drift, session.capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(session.unbuilt, programOrPlan)));
+    await settleImages(session, options);
     if (!hasChanges(plan) && !options.refreshOnly) {
       await carryOut(session, options, true);
       out((plan.outputChanges ?? []).length > 0 ? "\nApply complete: outputs recorded; no resource changed.\n" : "\nApply complete: nothing to do.\n");
@@ -335,6 +345,26 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
     await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
     return carryOut(session, options, false);
   });
+}
+
+/**
+ * Unbuilt image variants before anything changes: --build-images builds them, --require-images
+ * refuses with the command to run; otherwise apply goes on (the emulator registers the variants
+ * without an artifact) and says so.
+ */
+async function settleImages(session: Session, options: ApplyCommandOptions): Promise<void> {
+  const { unbuilt, program } = session;
+  if (unbuilt.length === 0) return;
+  const names = unbuilt.map((u) => `${u.address}:${u.variant}`).join(", ");
+  if (options.buildImages) {
+    out("\nBuilding the image variants first:\n");
+    await imagesBuildCommand(program, {});
+    return;
+  }
+  if (options.requireImages) {
+    throw new CliError(`${names} ${unbuilt.length === 1 ? "is" : "are"} not built: run 'virtform images build ${program}' first, or apply with --build-images`);
+  }
+  process.stderr.write(`warning: ${names} ${unbuilt.length === 1 ? "is" : "are"} not built; the emulator registers ${unbuilt.length === 1 ? "it" : "them"} without an image. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`);
 }
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
@@ -361,6 +391,7 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
       plan: saved.plan,
       program: saved.program,
       capacity: [],
+      unbuilt: [], // a saved plan is applied as it was made: its images are not looked at again
     };
     // A saved plan was reviewed when it was made: it is applied without asking again.
     return await carryOut(session, options, !hasChanges(saved.plan));

@@ -83,6 +83,19 @@ export const image = defineKind({
           packages: z.array(z.string()).describe('"name=version" when locked, else the requested names'),
           layers: z.array(z.string()).default([]).describe("Layer digests, bottom first"),
           sizeBytes: z.number().default(0).describe("Installed size (sum of the packages' Installed-Size)"),
+          image: z
+            .object({
+              digest: z.string().describe("The variant's image digest: its top layer's, covering the layers below, rendered files and setup"),
+              built: z.boolean().describe("Whether the layer cache holds every layer (virtform images build)"),
+              artifact: z.string().optional().describe("The top layer's qcow2; its backing chain is beside it in the layer cache"),
+              storedBytes: z.number().optional().describe("Bytes the variant's layers take in the cache"),
+              layers: z
+                .array(z.object({ role: z.string(), digest: z.string(), storedBytes: z.number() }))
+                .optional()
+                .describe("The built layers, bottom first"),
+            })
+            .optional()
+            .describe("The variant's built image, from the layer cache; absent until the variant is locked"),
         }),
       )
       .describe("Each variant's content digest, packages, layers and size"),
