@@ -455,6 +455,44 @@ export interface ImageVariantsFiles {
   readonly owner?: string;
 }
 
+export interface ImageVariantsImageArgs {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  digest: pulumi.Input<string>;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  built: pulumi.Input<boolean>;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  artifact?: pulumi.Input<string>;
+  /** Bytes the variant's layers take in the cache */
+  storedBytes?: pulumi.Input<number>;
+  /** The built layers, bottom first */
+  layers?: pulumi.Input<pulumi.Input<ImageVariantsImageLayersArgs>[]>;
+}
+
+export interface ImageVariantsImage {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  readonly digest: string;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  readonly built: boolean;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  readonly artifact?: string;
+  /** Bytes the variant's layers take in the cache */
+  readonly storedBytes?: number;
+  /** The built layers, bottom first */
+  readonly layers?: ImageVariantsImageLayers[];
+}
+
+export interface ImageVariantsImageLayersArgs {
+  role: pulumi.Input<string>;
+  digest: pulumi.Input<string>;
+  storedBytes: pulumi.Input<number>;
+}
+
+export interface ImageVariantsImageLayers {
+  readonly role: string;
+  readonly digest: string;
+  readonly storedBytes: number;
+}
+
 export interface ImageVariantsOutputArgs {
   digest: pulumi.Input<string>;
   /** "name=version" when locked, else the requested names */
@@ -467,6 +505,8 @@ export interface ImageVariantsOutputArgs {
    * Default: 0.
    */
   sizeBytes: pulumi.Input<number>;
+  /** The variant's built image, from the layer cache; absent until the variant is locked */
+  image?: pulumi.Input<ImageVariantsImageArgs>;
 }
 
 export interface ImageVariantsOutput {
@@ -481,6 +521,8 @@ export interface ImageVariantsOutput {
    * Default: 0.
    */
   readonly sizeBytes: number;
+  /** The variant's built image, from the layer cache; absent until the variant is locked */
+  readonly image?: ImageVariantsImage;
 }
 
 export interface ImageVariantsUnitsArgs {
