@@ -30,8 +30,8 @@ export const imageService: ObjectService<"images"> = {
       variants: Object.fromEntries(
         Object.entries(object.variants).map(([name, v]) => {
           const b = built[name];
-          const image = b ? { digest: b.digest, built: b.built, ...(b.built ? { artifact: b.artifact, storedBytes: b.storedBytes, layers: b.layers } : {}) } : undefined;
-          return [name, { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0, ...(image ? { image } : {}) }];
+          const build = b ? { digest: b.digest, built: b.built, ...(b.built ? { artifact: b.artifact, storedBytes: b.storedBytes, layers: b.layers } : {}) } : undefined;
+          return [name, { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0, ...(build ? { build } : {}) }];
         }),
       ),
       layers: object.layers ?? {},

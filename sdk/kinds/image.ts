@@ -83,7 +83,7 @@ export const image = defineKind({
           packages: z.array(z.string()).describe('"name=version" when locked, else the requested names'),
           layers: z.array(z.string()).default([]).describe("Layer digests, bottom first"),
           sizeBytes: z.number().default(0).describe("Installed size (sum of the packages' Installed-Size)"),
-          image: z
+          build: z
             .object({
               digest: z.string().describe("The variant's image digest: its top layer's, covering the layers below, rendered files and setup"),
               built: z.boolean().describe("Whether the layer cache holds every layer (virtform images build)"),

@@ -407,6 +407,44 @@ export interface ImageVariants {
   readonly cloudInit?: ImageVariantsCloudInit;
 }
 
+export interface ImageVariantsBuildArgs {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  digest: pulumi.Input<string>;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  built: pulumi.Input<boolean>;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  artifact?: pulumi.Input<string>;
+  /** Bytes the variant's layers take in the cache */
+  storedBytes?: pulumi.Input<number>;
+  /** The built layers, bottom first */
+  layers?: pulumi.Input<pulumi.Input<ImageVariantsBuildLayersArgs>[]>;
+}
+
+export interface ImageVariantsBuild {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  readonly digest: string;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  readonly built: boolean;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  readonly artifact?: string;
+  /** Bytes the variant's layers take in the cache */
+  readonly storedBytes?: number;
+  /** The built layers, bottom first */
+  readonly layers?: ImageVariantsBuildLayers[];
+}
+
+export interface ImageVariantsBuildLayersArgs {
+  role: pulumi.Input<string>;
+  digest: pulumi.Input<string>;
+  storedBytes: pulumi.Input<number>;
+}
+
+export interface ImageVariantsBuildLayers {
+  readonly role: string;
+  readonly digest: string;
+  readonly storedBytes: number;
+}
+
 export interface ImageVariantsCloudInitArgs {
   /** cloud-init user-data, seeded as NoCloud data cloud-init runs once per instance on its first boot */
   userData: pulumi.Input<string>;
@@ -455,44 +493,6 @@ export interface ImageVariantsFiles {
   readonly owner?: string;
 }
 
-export interface ImageVariantsImageArgs {
-  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
-  digest: pulumi.Input<string>;
-  /** Whether the layer cache holds every layer (virtform images build) */
-  built: pulumi.Input<boolean>;
-  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
-  artifact?: pulumi.Input<string>;
-  /** Bytes the variant's layers take in the cache */
-  storedBytes?: pulumi.Input<number>;
-  /** The built layers, bottom first */
-  layers?: pulumi.Input<pulumi.Input<ImageVariantsImageLayersArgs>[]>;
-}
-
-export interface ImageVariantsImage {
-  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
-  readonly digest: string;
-  /** Whether the layer cache holds every layer (virtform images build) */
-  readonly built: boolean;
-  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
-  readonly artifact?: string;
-  /** Bytes the variant's layers take in the cache */
-  readonly storedBytes?: number;
-  /** The built layers, bottom first */
-  readonly layers?: ImageVariantsImageLayers[];
-}
-
-export interface ImageVariantsImageLayersArgs {
-  role: pulumi.Input<string>;
-  digest: pulumi.Input<string>;
-  storedBytes: pulumi.Input<number>;
-}
-
-export interface ImageVariantsImageLayers {
-  readonly role: string;
-  readonly digest: string;
-  readonly storedBytes: number;
-}
-
 export interface ImageVariantsOutputArgs {
   digest: pulumi.Input<string>;
   /** "name=version" when locked, else the requested names */
@@ -506,7 +506,7 @@ export interface ImageVariantsOutputArgs {
    */
   sizeBytes: pulumi.Input<number>;
   /** The variant's built image, from the layer cache; absent until the variant is locked */
-  image?: pulumi.Input<ImageVariantsImageArgs>;
+  build?: pulumi.Input<ImageVariantsBuildArgs>;
 }
 
 export interface ImageVariantsOutput {
@@ -522,7 +522,7 @@ export interface ImageVariantsOutput {
    */
   readonly sizeBytes: number;
   /** The variant's built image, from the layer cache; absent until the variant is locked */
-  readonly image?: ImageVariantsImage;
+  readonly build?: ImageVariantsBuild;
 }
 
 export interface ImageVariantsUnitsArgs {

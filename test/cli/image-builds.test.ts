@@ -85,9 +85,9 @@ describe("plan and apply with the layer cache", () => {
     expect(applied.code).toBe(0);
     expect(applied.stdout).not.toContain("Image variants to build");
     const shown = await runCli(dir, ["state", "show", "image.hello", "--json"], env);
-    const outputs = (JSON.parse(shown.stdout) as { outputs: { variants: Record<string, { image?: { digest: string; built: boolean; artifact?: string; layers?: { role: string }[] } }> } }).outputs;
-    expect(outputs.variants.a!.image).toMatchObject({ digest: top("a"), built: true, artifact: layerImage(cache, top("a")) });
-    expect(outputs.variants.b!.image!.layers!.map((l) => l.role)).toEqual(["base", "common", "variant"]);
+    const outputs = (JSON.parse(shown.stdout) as { outputs: { variants: Record<string, { build?: { digest: string; built: boolean; artifact?: string; layers?: { role: string }[] } }> } }).outputs;
+    expect(outputs.variants.a!.build).toMatchObject({ digest: top("a"), built: true, artifact: layerImage(cache, top("a")) });
+    expect(outputs.variants.b!.build!.layers!.map((l) => l.role)).toEqual(["base", "common", "variant"]);
     const instance = await runCli(dir, ["state", "show", "instances.web/app[0]", "--json"], env);
     expect((JSON.parse(instance.stdout) as { outputs: { imageDigest?: string } }).outputs.imageDigest).toBe(top("a"));
   });
