@@ -78,11 +78,11 @@ export const cloudInit = z
   .strict()
   .describe("cloud-init's per-instance setup (needs the cloud-init package in the variant)");
 
-/** The fields an image and each of its variants may declare. */
+/** The fields an image and each of its variants may declare; absent when not declared, so images that declare none keep the inputs (and state) they had. */
 export const contentFields = {
-  files: z.record(imagePath, imageFile).default({}).describe("Files written into the image, by absolute path"),
-  units: z.record(unitName, imageUnit).default({}).describe("systemd units to install and enable, by unit name"),
-  users: z.record(userName, imageUser).default({}).describe("Login users to create, by name"),
+  files: z.record(imagePath, imageFile).optional().describe("Files written into the image, by absolute path"),
+  units: z.record(unitName, imageUnit).optional().describe("systemd units to install and enable, by unit name"),
+  users: z.record(userName, imageUser).optional().describe("Login users to create, by name"),
   cloudInit: cloudInit.optional(),
 };
 
@@ -102,8 +102,11 @@ export function isEmptyContents(c: VariantContents): boolean {
   return Object.keys(c.files).length + Object.keys(c.units).length + Object.keys(c.users).length === 0 && c.cloudInit === undefined;
 }
 
+/** What an image or a variant declares (each field optional). */
+export type DeclaredContents = Partial<VariantContents>;
+
 /** The image's contents with the variant's overlay applied: the variant's entry for a key replaces the image's. */
-export function mergeContents(image: VariantContents, variant: VariantContents): VariantContents {
+export function mergeContents(image: DeclaredContents, variant: DeclaredContents): VariantContents {
   const cloud = variant.cloudInit ?? image.cloudInit;
   return {
     files: sorted({ ...image.files, ...variant.files }),

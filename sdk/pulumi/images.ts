@@ -34,11 +34,11 @@ export class Image<V extends string = string> extends pulumi.CustomResource {
   /** Typed settings baked into the image, such as heapMiB or threadPool */
   declare readonly config: pulumi.Output<Record<string, string | number | boolean>>;
   /** Files written into the image, by absolute path */
-  declare readonly files: pulumi.Output<Record<string, types.ImageFilesOutput>>;
+  declare readonly files: pulumi.Output<Record<string, types.ImageFilesOutput> | undefined>;
   /** systemd units to install and enable, by unit name */
-  declare readonly units: pulumi.Output<Record<string, types.ImageUnitsOutput>>;
+  declare readonly units: pulumi.Output<Record<string, types.ImageUnitsOutput> | undefined>;
   /** Login users to create, by name */
-  declare readonly users: pulumi.Output<Record<string, types.ImageUsersOutput>>;
+  declare readonly users: pulumi.Output<Record<string, types.ImageUsersOutput> | undefined>;
   /** cloud-init's per-instance setup (needs the cloud-init package in the variant) */
   declare readonly cloudInit: pulumi.Output<types.ImageCloudInit | undefined>;
   /** Derived by virtform from virtform.lock, never written in programs: each locked variant's package set */

@@ -26,18 +26,14 @@ import {
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 let catalog: PackageCatalog;
 
-/** A variant that declares no files, units or users. */
-const NONE = { files: {}, units: {}, users: {} };
-
 const image: ImageInputs = {
-  ...NONE,
   base: "debian-12",
   packages: ["jdk"],
   config: { heapMiB: 512 },
   variants: {
-    light: { packages: [], config: {}, ...NONE },
-    heavy: { packages: ["httpd-a"], config: { heapMiB: 4096 }, ...NONE },
-    legacy: { packages: ["jdk (<< 17.0.15)"], config: {}, ...NONE },
+    light: { packages: [], config: {} },
+    heavy: { packages: ["httpd-a"], config: { heapMiB: 4096 } },
+    legacy: { packages: ["jdk (<< 17.0.15)"], config: {} },
   },
 };
 
@@ -100,7 +96,7 @@ describe("locking a variant", () => {
   });
 
   it("a variant that pins a base package to another version takes it out of the base layer", () => {
-    const pinned = lock("light", { ...image, variants: { light: { packages: ["libc (= 2.36-9)"], config: {}, ...NONE } } });
+    const pinned = lock("light", { ...image, variants: { light: { packages: ["libc (= 2.36-9)"], config: {} } } });
     const libc = pinned.packages.find((p) => p.name === "libc")!;
     expect(libc.version).toBe("2.36-9");
     expect(libc.base).toBeUndefined();
@@ -140,9 +136,9 @@ describe("staleness", () => {
   it("is fresh for the same request, config-changed for config only, stale for packages or base", () => {
     const heavy = lock("heavy");
     expect(freshness(heavy, resolveVariant(image, "heavy"))).toBe("fresh");
-    const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 }, ...NONE } } };
+    const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 } } } };
     expect(freshness(heavy, resolveVariant(configOnly, "heavy"))).toBe("config-changed");
-    const morePackages = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a", "pre-app"], config: { heapMiB: 4096 }, ...NONE } } };
+    const morePackages = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a", "pre-app"], config: { heapMiB: 4096 } } } };
     expect(freshness(heavy, resolveVariant(morePackages, "heavy"))).toBe("stale");
     const constraint = { ...image, packages: ["jdk (>= 17.0.15)"] };
     expect(freshness(heavy, resolveVariant(constraint, "heavy"))).toBe("stale");
@@ -159,7 +155,7 @@ describe("staleness", () => {
     const { configDigest: _digest, ...requested } = lock("heavy").requested;
     const v1 = { ...lock("heavy"), requested: { ...requested, config: { heapMiB: 4096 } } };
     expect(freshness(v1, resolveVariant(image, "heavy"))).toBe("fresh");
-    const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 }, ...NONE } } };
+    const configOnly = { ...image, variants: { ...image.variants, heavy: { packages: ["httpd-a"], config: { heapMiB: 8192 } } } };
     expect(freshness(v1, resolveVariant(configOnly, "heavy"))).toBe("config-changed");
     // A version 1 lock as a whole is outdated, like version 2: it predates the base layer.
     expect(freshness(v1, resolveVariant(image, "heavy"), 1)).toBe("outdated");
@@ -185,7 +181,7 @@ describe("the lock file", () => {
     const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
     writeLock(join(dir, "virtform.lock"), { lockfileVersion: 2, catalog: ["Packages"], images: { "image.a": { light: lock("light") } } });
     const context = new LockContext(join(dir, "infra.ts"));
-    const spec = resolveVariant({ ...image, variants: { constructor: { packages: [], config: {}, ...NONE } } }, "constructor");
+    const spec = resolveVariant({ ...image, variants: { constructor: { packages: [], config: {} } } }, "constructor");
     expect(context.lookup("image.a", "constructor", spec)).toBeUndefined();
     expect(context.needsLiveResolution).toBe(true); // missing from the lock, like any unlocked variant
     expect(context.lookup("constructor", "light", spec)).toBeUndefined();
@@ -244,7 +240,7 @@ describe("layers", () => {
 
   it("two images on the same base store the same base layer", () => {
     const one = computeLayers({ light: contents(lock("light")) });
-    const other = computeLayers({ web: contents(lock("light", { ...image, packages: ["httpd-b"], variants: { light: { packages: [], config: {}, ...NONE } } })) });
+    const other = computeLayers({ web: contents(lock("light", { ...image, packages: ["httpd-b"], variants: { light: { packages: [], config: {} } } })) });
     expect(one.variants.light!.layers[0]).toBe(other.variants.web!.layers[0]);
     expect(one.variants.light!.layers[1]).not.toBe(other.variants.web!.layers[1]);
   });
