@@ -31,14 +31,16 @@ function cli(args: string[]): string {
 
 interface Manifest {
   storedBytes: number;
-  variants: { variant: string; layers: { role: string; cached: boolean; seconds: number; storedBytes: number }[] }[];
+  variants: { variant: string; layers: { role: string; digest: string; cached: boolean; seconds: number; storedBytes: number }[] }[];
 }
 
 function layered(label: string): { seconds: number; manifest: Manifest } {
   const started = Date.now();
   const manifest = JSON.parse(cli(["images", "build", "--cache", cache, "--json"])) as Manifest;
   const seconds = (Date.now() - started) / 1000;
-  const built = manifest.variants.flatMap((v) => v.layers.filter((l) => !l.cached).map((l) => `${v.variant}/${l.role}`));
+  // A layer shared by variants is built once: each is named once, by the first variant that has it.
+  const seen = new Set<string>();
+  const built = manifest.variants.flatMap((v) => v.layers.filter((l) => !l.cached && !seen.has(l.digest) && seen.add(l.digest)).map((l) => `${v.variant}/${l.role}`));
   console.log(`${label}: ${seconds.toFixed(1)} s, ${mib(manifest.storedBytes)} stored in layers; built: ${built.join(", ") || "nothing"}`);
   return { seconds, manifest };
 }
