@@ -330,8 +330,9 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   return withSession(programOrPlan, options.destroy ? "destroy" : "apply", options, async (session) => {
     const { plan, drift } = session;
     out(planText(plan, drift, session.capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(session.unbuilt, programOrPlan)));
-    await settleImages(session, options);
+    checkImages(session, options);
     if (!hasChanges(plan) && !options.refreshOnly) {
+      await buildImages(session, options);
       await carryOut(session, options, true);
       out((plan.outputChanges ?? []).length > 0 ? "\nApply complete: outputs recorded; no resource changed.\n" : "\nApply complete: nothing to do.\n");
       return 0;
@@ -343,28 +344,32 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
       return 0;
     }
     await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+    await buildImages(session, options);
     return carryOut(session, options, false);
   });
 }
 
+const notBuilt = (unbuilt: readonly UnbuiltVariant[]) => `${unbuilt.map((u) => `${u.address}:${u.variant}`).join(", ")} ${unbuilt.length === 1 ? "is" : "are"} not built`;
+
 /**
- * Unbuilt image variants before anything changes: --build-images builds them, --require-images
- * refuses with the command to run; otherwise apply goes on (the emulator registers the variants
- * without an artifact) and says so.
+ * Unbuilt image variants, before confirmation: --require-images refuses with the command to run;
+ * without --build-images apply goes on (the emulator registers the variants without an artifact)
+ * and says so.
  */
-async function settleImages(session: Session, options: ApplyCommandOptions): Promise<void> {
+function checkImages(session: Session, options: ApplyCommandOptions): void {
   const { unbuilt, program } = session;
-  if (unbuilt.length === 0) return;
-  const names = unbuilt.map((u) => `${u.address}:${u.variant}`).join(", ");
-  if (options.buildImages) {
-    out("\nBuilding the image variants first:\n");
-    await imagesBuildCommand(program, {});
-    return;
-  }
-  if (options.requireImages) {
-    throw new CliError(`${names} ${unbuilt.length === 1 ? "is" : "are"} not built: run 'virtform images build ${program}' first, or apply with --build-images`);
-  }
-  process.stderr.write(`warning: ${names} ${unbuilt.length === 1 ? "is" : "are"} not built; the emulator registers ${unbuilt.length === 1 ? "it" : "them"} without an image. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`);
+  if (unbuilt.length === 0 || options.buildImages) return;
+  if (options.requireImages) throw new CliError(`${notBuilt(unbuilt)}: run 'virtform images build ${program}' first, or apply with --build-images`);
+  process.stderr.write(
+    `warning: ${notBuilt(unbuilt)}; the emulator registers ${unbuilt.length === 1 ? "it" : "them"} without an image. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`,
+  );
+}
+
+/** --build-images, once confirmed: builds the program's variants (what the cache holds is reused) before any change. */
+async function buildImages(session: Session, options: ApplyCommandOptions): Promise<void> {
+  if (session.unbuilt.length === 0 || !options.buildImages) return;
+  out("\nBuilding the image variants first:\n");
+  await imagesBuildCommand(session.program, {});
 }
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
