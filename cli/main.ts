@@ -78,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("-y, --yes", "do not ask for confirmation")
       .option("--parallelism <n>", "how many changes may run at once", "10")
       .option("--kind-parallelism <kind=n>", "at most n changes of a kind at once, e.g. Instance=4 (repeatable)", collect)
+      .option("--build-images", "first build the locked image variants the layer cache lacks (as virtform images build; root, mmdebstrap)")
+      .option("--require-images", "refuse to apply while a locked image variant is not built")
       .option("--stack <name>", "the Pulumi stack (with --pulumi; default: the only Pulumi.<stack>.yaml, else dev)"),
   )).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
 

@@ -52,6 +52,8 @@ export interface InstanceObject extends Base<InputsOf<typeof instance>> {
   /** Bumped whenever the local disk's bytes are gone (stop, terminate): the data path keys them by it. */
   localDiskEpoch?: number;
   terminatedAt?: string;
+  /** The image digest (top layer) of the built variant it booted; absent when the variant was not built. */
+  imageDigest?: string;
 }
 export type AttachmentState = "attaching" | "attached" | "detaching" | "detached";
 export interface AttachmentObject extends Base<InputsOf<typeof attachment>> {

@@ -1,10 +1,12 @@
 // The image registry: each variant registered under its content digest, its packages stored as
 // layers by digest (the base release's packages, then the closure common to all variants once, each
-// variant's remainder on top).
+// variant's remainder on top). What `virtform images build` built is read from the layer cache
+// whenever the image is read: each variant's image digest, and once built its artifact and layers.
 import { resolveVariant, variantDigest } from "../images/variant.ts";
 import type { EmulatorContext } from "./context.ts";
 import type { ImageObject } from "./data.ts";
 import { conflict } from "./errors.ts";
+import { builtVariants, type BuiltVariant } from "../images/build/built-images.ts";
 import { computeLayers, type LayerPackage } from "../images/layers.ts";
 import type { ObjectService } from "./service.ts";
 
@@ -23,12 +25,14 @@ export const imageService: ObjectService<"images"> = {
     if (users.length > 0) throw conflict(`image ${object.name} is used by ${users.map((i) => i.name).join(", ")}`);
   },
   outputs(_ctx, object) {
+    const built = builtImages(object);
     return {
       variants: Object.fromEntries(
-        Object.entries(object.variants).map(([name, v]) => [
-          name,
-          { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0 },
-        ]),
+        Object.entries(object.variants).map(([name, v]) => {
+          const b = built[name];
+          const build = b ? { digest: b.digest, built: b.built, ...(b.built ? { artifact: b.artifact, storedBytes: b.storedBytes, layers: b.layers } : {}) } : undefined;
+          return [name, { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0, ...(build ? { build } : {}) }];
+        }),
       ),
       layers: object.layers ?? {},
       sharedBytes: object.sharedBytes ?? 0,
@@ -44,6 +48,11 @@ export const imageService: ObjectService<"images"> = {
     });
   },
 };
+
+/** The variants' builds in the layer cache (none for an image not fully locked). */
+export function builtImages(object: ImageObject): Record<string, BuiltVariant> {
+  return builtVariants(object.name.replace(/^image\./, ""), object.spec);
+}
 
 function register(ctx: EmulatorContext, object: ImageObject): void {
   Object.assign(object, imageRegistration(object.spec));

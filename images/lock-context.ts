@@ -61,7 +61,7 @@ export class LockContext {
       if (state === "fresh") result = entry;
       else if (state === "config-changed") {
         result = withConfig(entry, spec);
-        this.warn(address, `${this.lockName()} is stale for ${key}: its config changed; the locked packages still apply and the digest covers the new config. ${this.hint()}`);
+        this.warn(address, `${this.lockName()} is stale for ${key}: its config or contents changed; the locked packages still apply and the digest covers the new declaration. ${this.hint()}`);
       } else if (state === "outdated") {
         this.pending.set(key, { address, variant, spec, why: `it was locked by lockfile version ${this.lock.lockfileVersion}, whose sets lack the base's packages` });
       } else {

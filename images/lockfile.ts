@@ -10,7 +10,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../durable/write-file-atomic.ts";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import type { ResolvedVariant } from "./variant.ts";
+import { hasContents, type ResolvedVariant } from "./variant.ts";
+import type { VariantContents } from "./contents.ts";
 import { packageReason } from "./package-reason.ts";
 
 export const LOCKFILE_NAME = "virtform.lock";
@@ -149,21 +150,28 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** What the lock keeps of a variant's config: a digest, never the values. */
-export function configDigest(config: Record<string, string | number | boolean>): string {
-  return `sha256:${createHash("sha256").update(JSON.stringify(sortedConfig(config))).digest("hex")}`;
+/**
+ * What the lock keeps of a variant's config: a digest, never the values. It covers the variant's
+ * files, units, users and cloud-init too (only when it declares some, so older digests stand).
+ */
+export function configDigest(config: Record<string, string | number | boolean>, contents?: VariantContents): string {
+  const covered = contents === undefined ? sortedConfig(config) : { config: sortedConfig(config), contents };
+  return `sha256:${createHash("sha256").update(JSON.stringify(covered)).digest("hex")}`;
 }
+
+/** The contents a digest covers: none when the variant declares none. */
+const declared = (spec: ResolvedVariant) => (hasContents(spec) ? spec.contents : undefined);
 
 function sortedConfig(config: Record<string, string | number | boolean>): Record<string, string | number | boolean> {
   return Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** sha256 over the base, the config and the exact package set (name, version, architecture, sha256). */
-export function lockDigest(base: string, packages: readonly LockedPackage[], config: Record<string, string | number | boolean>): string {
+export function lockDigest(base: string, packages: readonly LockedPackage[], config: Record<string, string | number | boolean>, contents?: VariantContents): string {
   const set = [...packages]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((p) => [p.name, p.version, p.architecture, p.sha256 ?? ""]);
-  const canonical = JSON.stringify({ base, config: sortedConfig(config), packages: set });
+  const canonical = JSON.stringify({ base, config: sortedConfig(config), packages: set, ...(contents ? { contents } : {}) });
   return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
 }
 
@@ -171,8 +179,8 @@ export function lockDigest(base: string, packages: readonly LockedPackage[], con
 export function makeLockedVariant(spec: ResolvedVariant, packages: LockedPackage[]): LockedVariant {
   const sorted = [...packages].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
-    requested: { base: spec.base, packages: [...spec.packages], configDigest: configDigest(spec.config) },
-    digest: lockDigest(spec.base, sorted, spec.config),
+    requested: { base: spec.base, packages: [...spec.packages], configDigest: configDigest(spec.config, declared(spec)) },
+    digest: lockDigest(spec.base, sorted, spec.config, declared(spec)),
     installedKiB: sorted.reduce((sum, p) => sum + p.installedKiB, 0),
     packages: sorted,
   };
@@ -196,7 +204,7 @@ export function freshness(entry: LockedVariant, spec: ResolvedVariant, lockfileV
   if (req.base !== spec.base || !samePackages) return "stale";
   const same =
     req.configDigest !== undefined
-      ? req.configDigest === configDigest(spec.config)
+      ? req.configDigest === configDigest(spec.config, declared(spec))
       : JSON.stringify(sortedConfig(req.config ?? {})) === JSON.stringify(sortedConfig(spec.config));
   return same ? "fresh" : "config-changed";
 }

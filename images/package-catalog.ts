@@ -284,9 +284,11 @@ export function parsePackagesText(text: string, origin: string): PackageRecord[]
   return out;
 }
 
+export const SYSTEM_APT_LISTS = "/var/lib/apt/lists";
+
 /** Where apt keeps its lists; $VIRTFORM_APT_LISTS points elsewhere, as apt's Dir::State::Lists does. */
 export function aptListsDir(): string {
-  return process.env.VIRTFORM_APT_LISTS || "/var/lib/apt/lists";
+  return process.env.VIRTFORM_APT_LISTS || SYSTEM_APT_LISTS;
 }
 const APT_HELPER = "/usr/lib/apt/apt-helper";
 

@@ -2,21 +2,24 @@
 // overlay applied. What the lockfile, the solver's requests and the digests start from.
 import { createHash } from "node:crypto";
 import { own } from "../core/own.ts";
+import { isEmptyContents, mergeContents, type DeclaredContents, type VariantContents } from "./contents.ts";
 
 export type ConfigValue = string | number | boolean;
 
 /** What an image asks for (the Image kind's inputs, sdk/kinds/image.ts, have this shape). */
-export interface ImageRequest {
+export interface ImageRequest extends DeclaredContents {
   base: string;
   packages: readonly string[];
   config: Record<string, ConfigValue>;
-  variants: Record<string, { packages: readonly string[]; config: Record<string, ConfigValue> }>;
+  variants: Record<string, DeclaredContents & { packages: readonly string[]; config: Record<string, ConfigValue> }>;
 }
 
 export interface ResolvedVariant {
   base: string;
   packages: string[];
   config: Record<string, ConfigValue>;
+  /** Files, units, users and cloud-init; absent or empty when the image declares none. */
+  contents?: VariantContents;
 }
 
 /** A variant as the image's packages and config with the variant's overlay applied; a variant's constraint on a package replaces the image's. */
@@ -29,16 +32,23 @@ export function resolveVariant(inputs: ImageRequest, variant: string): ResolvedV
     base: inputs.base,
     packages: [...byName.values()].sort(),
     config: { ...inputs.config, ...overlay.config },
+    contents: mergeContents(inputs, overlay),
   };
+}
+
+export function hasContents(variant: ResolvedVariant): variant is ResolvedVariant & { contents: VariantContents } {
+  return variant.contents !== undefined && !isEmptyContents(variant.contents);
 }
 
 export function packageName(spec: string): string {
   return spec.split("(")[0]!.trim();
 }
 
-/** The content digest of a variant: same base, packages and config, same digest. */
+/** The content digest of a variant: same base, packages, config and contents, same digest. */
 export function variantDigest(variant: ResolvedVariant): string {
   const config = Object.fromEntries(Object.entries(variant.config).sort(([a], [b]) => a.localeCompare(b)));
-  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config });
+  // Contents enter only when declared, so a variant without any keeps the digest it always had.
+  const contents = hasContents(variant) ? { contents: variant.contents } : {};
+  const canonical = JSON.stringify({ base: variant.base, packages: variant.packages, config, ...contents });
   return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
 }

@@ -235,6 +235,8 @@ function validate(declaration: Declaration, inputs: unknown, problems: Diagnosti
 
 export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+  // A map's key that its key schema refuses: that schema's own words, not zod's "Invalid key in record".
+  if (issue.code === "invalid_key" && issue.issues[0] !== undefined) return describeIssue(issue.issues[0]);
   return issue.message;
 }
 

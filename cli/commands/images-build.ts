@@ -6,19 +6,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { bootTest } from "../../images/build/boot-test.ts";
 import { LayerBuilder, type BuiltLayer } from "../../images/build/builder.ts";
-import { renderVariantFiles } from "../../images/build/config-render.ts";
 import { cachedLayer, defaultCacheDir, layerImage } from "../../images/build/layer-cache.ts";
-import { planLayers, type PlannedLayer } from "../../images/build/layer-plan.ts";
+import type { PlannedLayer } from "../../images/build/layer-plan.ts";
+import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../images/build/variant-images.ts";
 import { formatBytes } from "../../images/layers.ts";
 import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { DISTRIBUTIONS, type BaseName } from "../../images/distributions.ts";
 import { resolveVariant } from "../../images/variant.ts";
-import { freshness, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
+import { freshness, lockedInputs, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";
 import { programImages, readLockfileOrFail, selectVariants, short, type ProgramImage } from "./images.ts";
 
-/** SOURCE_DATE_EPOCH when the environment sets none: builds are reproducible by default (2024-01-01). */
-export const DEFAULT_SOURCE_DATE_EPOCH = 1704067200;
+export { DEFAULT_SOURCE_DATE_EPOCH };
 
 export interface BuildOptions {
   variant?: string;
@@ -75,20 +74,16 @@ async function planFromLock(program: string, selector: string | undefined, epoch
     }
     if (problems.length > 0) continue;
     const name = image.address.replace(/^image\./, "");
-    const files = Object.fromEntries(
-      Object.entries(entries).map(([variant, entry]) => {
-        try {
-          const config = resolveVariant(image.inputs, variant).config;
-          return [variant, renderVariantFiles({ image: name, variant, digest: entry.digest, config, packages: entry.packages.map((p) => p.name) })];
-        } catch (err) {
-          throw new DiagnosticsError(
-            [{ severity: "error", address: image.address, path: `variants.${variant}.config`, ...(image.source ? { source: image.source } : {}), message: (err as Error).message }],
-            "cannot render the variant's config",
-          );
-        }
-      }),
-    );
-    const stacks = planLayers(Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, e.packages])), files, epoch);
+    const locked = Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, lockedInputs(e)]));
+    const planned = variantStacks(name, { ...image.inputs, locked }, epoch)!;
+    if (!planned.ok) {
+      const where = { address: image.address, ...(image.source ? { source: image.source } : {}) };
+      throw new DiagnosticsError(
+        planned.problems.map((p) => ({ severity: "error", ...where, path: `variants.${p.variant}.${p.path}`, message: p.message })),
+        "cannot render the variants' contents",
+      );
+    }
+    const stacks = planned.stacks;
     for (const variant of wanted) out.push({ image, variant, entry: entries[variant]!, layers: stacks[variant]! });
   }
   if (problems.length > 0) throw new DiagnosticsError(problems, `${problems.length} variant${problems.length === 1 ? " is" : "s are"} not locked`);

@@ -30,6 +30,8 @@ import { noteStaleLock, stateCipher, Workspace } from "../workspace.ts";
 import type { DesiredProgram, OperationContext, OperationEvent } from "../../operations/context.ts";
 import { plan as planOperation, rejected, requestWarnings, type Planned, type PlanOptions } from "../../operations/plan.ts";
 import { apply as applyOperation, applySaved, type Applied } from "../../operations/apply.ts";
+import { renderUnbuiltText, unbuiltVariants, type UnbuiltVariant } from "../image-builds.ts";
+import { imagesBuildCommand } from "./images-build.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -56,6 +58,10 @@ export interface PlanCommandOptions extends RunOptions {
 
 export interface ApplyCommandOptions extends RunOptions {
   yes?: boolean;
+  /** Build the image variants the layer cache lacks before applying. */
+  buildImages?: boolean;
+  /** Refuse to apply while an image variant is not built. */
+  requireImages?: boolean;
   parallelism?: string;
   kindParallelism?: string[];
   destroy?: boolean;
@@ -232,7 +238,7 @@ async function planAndShow(program: string, options: PlanCommandOptions, warning
   const { plan, drift, refreshRecords, state, capacity } = planned;
   if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
   else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: planned.diagnostics }));
-  else out(planText(plan, drift, capacity, options.refreshOnly ?? false));
+  else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program)));
   if (options.out) {
     const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
     writeSavedPlan(
@@ -288,6 +294,7 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   const kindParallelism = parseKindLimits(options.kindParallelism);
   const view = new CarryOutView();
   const refreshOnly = options.refreshOnly ?? false;
+  const unbuilt = unbuiltOf(program, programOrPlan, options);
   let quiet = true;
   let applied: Applied;
   const notice = (state: State) => {
@@ -304,9 +311,11 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
       encryptsSecrets: Boolean(process.env.VIRTFORM_PASSPHRASE),
       approve: async (planned) => {
         notice(planned.state);
-        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly));
+        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + withBreak(renderUnbuiltText(unbuilt, programOrPlan)));
+        checkImages(unbuilt, programOrPlan, options);
         const nothingToDo = !hasChanges(planned.plan) && !refreshOnly;
         if (!nothingToDo) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+        await buildImages(unbuilt, programOrPlan, options);
         quiet = nothingToDo || refreshOnly;
         view.start(planned.state, quiet);
       },
@@ -327,6 +336,33 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
     return 0;
   }
   return report(applied, view.cancel.signal.aborted);
+}
+
+const notBuilt = (unbuilt: readonly UnbuiltVariant[]) => `${unbuilt.map((u) => `${u.address}:${u.variant}`).join(", ")} ${unbuilt.length === 1 ? "is" : "are"} not built`;
+
+/**
+ * Unbuilt image variants, before confirmation: --require-images refuses with the command to run;
+ * without --build-images apply goes on (the emulator registers the variants without an artifact)
+ * and says so.
+ */
+/** The program's locked image variants the layer cache lacks (none for a destroy or a refresh). */
+function unbuiltOf(program: DesiredProgram, path: string, options: { destroy?: boolean; refreshOnly?: boolean }): UnbuiltVariant[] {
+  return options.destroy || options.refreshOnly ? [] : unbuiltVariants(program.resources, path);
+}
+
+function checkImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyCommandOptions): void {
+  if (unbuilt.length === 0 || options.buildImages) return;
+  if (options.requireImages) throw new CliError(`${notBuilt(unbuilt)}: run 'virtform images build ${program}' first, or apply with --build-images`);
+  process.stderr.write(
+    `warning: ${notBuilt(unbuilt)}; the emulator registers ${unbuilt.length === 1 ? "it" : "them"} without an image. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`,
+  );
+}
+
+/** --build-images, once confirmed: builds the program's variants (what the cache holds is reused) before any change. */
+async function buildImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyCommandOptions): Promise<void> {
+  if (unbuilt.length === 0 || !options.buildImages) return;
+  out("\nBuilding the image variants first:\n");
+  await imagesBuildCommand(program, {});
 }
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {

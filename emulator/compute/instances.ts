@@ -8,6 +8,7 @@ import type { ClusterObject, EmulatorData, InstanceObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService } from "../service.ts";
 import { own } from "../../core/own.ts";
+import { builtImages } from "../image-registry.ts";
 import { usableCapacity } from "./hypervisors.ts";
 import { freeRoom, HostIndex, type Placed } from "./host-index.ts";
 import { placeInstance, type HostRoom, type PlacementRules, type Resident } from "./placement.ts";
@@ -35,6 +36,9 @@ export const instanceService: ObjectService<"instances"> = {
         `image ${image.name} variant ${object.spec.image.variant} is ${variant.digest}, not the requested ${object.spec.image.digest}`,
       );
     }
+    // The exact build it boots, when the variant is built: a later rebuild does not change it.
+    const built = builtImages(image)[object.spec.image.variant];
+    if (built?.built) object.imageDigest = built.digest;
     object.state = "pending";
     object.localDiskEpoch = 1;
     ctx.event("instance.pending", object.id, object.name);
@@ -96,7 +100,7 @@ export const instanceService: ObjectService<"instances"> = {
     for (const id of ids.slice(0, Math.max(0, ids.length - KEEP_TERMINATED))) delete ctx.data.terminated[id];
   },
   outputs(_ctx, object) {
-    return { host: object.hostId, state: object.state };
+    return { host: object.hostId, state: object.state, ...(object.imageDigest ? { imageDigest: object.imageDigest } : {}) };
   },
 };
 

@@ -1,8 +1,9 @@
 // Builds an image's variants layer by layer into the cache. A layer already cached is reused. A
 // missing layer that adds packages gets a root tree from mmdebstrap (its whole package set up to
 // that layer, every version pinned); the base's tree becomes a file system whole, an upper layer's
-// is synced onto a copy of its parent's file system. Rendered files go in, times are clamped, and
-// the result is stored as a qcow2 on its parent (qcow2-chain.ts). Before a layer is committed, its
+// is synced onto a copy of its parent's file system. Declared users, rendered files and units go in
+// (layer-setup.ts), times are clamped, and the result is stored as a qcow2 on its parent
+// (qcow2-chain.ts). Before a layer is committed, its
 // file system's own dpkg status must list exactly the locked packages.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -14,7 +15,8 @@ import { cachedLayer, commitLayer, dropChildren, layerImage, stagingDir, sweepSt
 import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
 import { flatten, fsBytesFor, growTo, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncTree, unmount, withMounted } from "./qcow2-chain.ts";
-import { clampMtimes, contentDigest, writeRenderedFiles } from "./rootfs.ts";
+import { applyLayerContents } from "./layer-setup.ts";
+import { clampMtimes, contentDigest } from "./rootfs.ts";
 import { running, toolOutput } from "./tools.ts";
 
 export interface BuildContext {
@@ -126,7 +128,7 @@ export class LayerBuilder {
     const raw = join(this.work, `fs-${tag}.raw`);
     let rootfsDigest: string;
     if (layer.parent === undefined) {
-      writeRenderedFiles(root!, layer.files);
+      await applyLayerContents(root!, layer.files, layer.setup, epoch);
       clampMtimes(root!, epoch);
       rootfsDigest = contentDigest(root!);
       await mkfsFromDir(root!, raw, fsBytesFor(await usedBytes(root!)), layer.digest, epoch);
@@ -137,7 +139,7 @@ export class LayerBuilder {
       inFlight.mounts.add(mnt);
       rootfsDigest = await withMounted(raw, mnt, async () => {
         if (root !== undefined) await syncTree(root, mnt);
-        writeRenderedFiles(mnt, layer.files);
+        await applyLayerContents(mnt, layer.files, layer.setup, epoch);
         clampMtimes(mnt, epoch);
         return contentDigest(mnt);
       });

@@ -1,7 +1,11 @@
 // What a variant's declaration puts into its image besides packages: its config as an environment
-// file (/etc/virtform/variant.env), tomcat's JAVA_OPTS from heapMiB when tomcat10 is installed, and
-// a oneshot unit that announces the variant and its digest on the console at boot (the boot test
-// waits for it). Pure: the same variant gives byte-identical files, so they can enter layer digests.
+// file (/etc/virtform/variant.env), tomcat's JAVA_OPTS from heapMiB when tomcat10 is installed, a
+// oneshot unit that announces the variant and its digest on the console at boot (the boot test
+// waits for it), and what the image declares: files (templates filled from the config), unit files,
+// users' authorized_keys and cloud-init's NoCloud seed. Users to create and units to enable are the
+// layer's setup, carried out by the image's own useradd and systemctl. Pure: the same variant gives
+// byte-identical files and setup, so they can enter layer digests.
+import { renderTemplate, type VariantContents } from "../contents.ts";
 
 export interface RenderedFile {
   /** Absolute path inside the image. */
@@ -10,7 +14,20 @@ export interface RenderedFile {
   content?: string;
   /** A symbolic link to this target instead of a file. */
   symlink?: string;
+  /** "user" or "user:group" of the image; root when absent. */
+  owner?: string;
 }
+
+/** What a layer does besides writing files, in this order: create users, then enable and disable units. */
+export interface LayerSetup {
+  users: { name: string; groups: string[]; shell: string }[];
+  enable: string[];
+  disable: string[];
+}
+
+export const NO_SETUP: LayerSetup = { users: [], enable: [], disable: [] };
+
+export const NOCLOUD_SEED = "/var/lib/cloud/seed/nocloud";
 
 export interface RenderInput {
   image: string;
@@ -19,6 +36,8 @@ export interface RenderInput {
   config: Record<string, string | number | boolean>;
   /** Package names in the variant's locked set. */
   packages: readonly string[];
+  /** Files, units, users and cloud-init the image declares. */
+  contents?: VariantContents;
 }
 
 export const MARKER_UNIT = "virtform-ready.service";
@@ -91,5 +110,67 @@ export function renderVariantFiles(input: RenderInput): RenderedFile[] {
       { path: `/etc/systemd/system/multi-user.target.wants/${MARKER_UNIT}`, mode: 0o777, symlink: `/etc/systemd/system/${MARKER_UNIT}` },
     );
   }
-  return files;
+  return withDeclared(files, declaredFiles(input));
+}
+
+/** The files the image declares (files, unit files, authorized_keys, the cloud-init seed), sorted by path. */
+function declaredFiles(input: RenderInput): RenderedFile[] {
+  const c = input.contents;
+  if (c === undefined) return [];
+  const text = (f: { content?: string | undefined; template?: string | undefined }, where: string) => {
+    if (f.template === undefined) return f.content ?? "";
+    try {
+      return renderTemplate(f.template, input.config);
+    } catch (err) {
+      throw new Error(`${where}: ${(err as Error).message}`);
+    }
+  };
+  const out: RenderedFile[] = [];
+  for (const [path, f] of Object.entries(c.files)) out.push({ path, mode: parseInt(f.mode, 8), content: text(f, `files.${path}`), owner: f.owner });
+  for (const [name, u] of Object.entries(c.units)) {
+    if (u.content !== undefined || u.template !== undefined) out.push({ path: `/etc/systemd/system/${name}`, mode: 0o644, content: text(u, `units.${name}`) });
+  }
+  for (const [name, user] of Object.entries(c.users)) {
+    // sshd refuses keys others may write: the file is the user's, 0600 (the setup makes ~/.ssh 0700).
+    if (user.sshKeys.length > 0) out.push({ path: `/home/${name}/.ssh/authorized_keys`, mode: 0o600, content: user.sshKeys.join("\n") + "\n", owner: `${name}:${name}` });
+  }
+  if (c.cloudInit !== undefined) {
+    // user-data may hold credentials: root only. The instance-id names the variant; each VM runs it on its own first boot.
+    out.push(
+      { path: `${NOCLOUD_SEED}/meta-data`, mode: 0o644, content: `instance-id: iid-${input.image}-${input.variant}\n` },
+      { path: `${NOCLOUD_SEED}/user-data`, mode: 0o600, content: c.cloudInit.userData },
+    );
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The generated files with the declared ones added; a declared file replaces a generated one at its path (/etc/default/tomcat10, say). */
+function withDeclared(generated: RenderedFile[], declared: RenderedFile[]): RenderedFile[] {
+  const seen = new Set<string>();
+  for (const f of declared) {
+    if (seen.has(f.path)) throw new Error(`${f.path} is declared twice (as a file and as a unit, a user's keys or cloud-init's seed); declare it once`);
+    seen.add(f.path);
+  }
+  return [...generated.filter((f) => !seen.has(f.path)), ...declared];
+}
+
+/** Users to create and units to enable or disable, sorted so the same declaration gives the same layer. */
+export function renderSetup(contents: VariantContents | undefined): LayerSetup {
+  if (contents === undefined) return NO_SETUP;
+  const units = Object.entries(contents.units);
+  return {
+    users: Object.entries(contents.users).map(([name, u]) => ({ name, groups: [...u.groups].sort(), shell: u.shell })),
+    enable: units.filter(([, u]) => u.enabled).map(([n]) => n),
+    disable: units.filter(([, u]) => !u.enabled).map(([n]) => n),
+  };
+}
+
+/** What a variant's declared contents need in its locked set: [field path, message] per problem. */
+export function contentsProblems(contents: VariantContents | undefined, packages: readonly string[]): [string, string][] {
+  if (contents === undefined) return [];
+  const out: [string, string][] = [];
+  if (Object.keys(contents.units).length > 0 && !packages.includes("systemd")) out.push(["units", "units need systemd in the variant's packages (add systemd or systemd-sysv)"]);
+  if (contents.cloudInit !== undefined && !packages.includes("cloud-init")) out.push(["cloudInit", "cloudInit needs the cloud-init package in the variant's packages"]);
+  if (Object.keys(contents.users).length > 0 && !packages.includes("passwd")) out.push(["users", "users need the passwd package (useradd) in the variant's set"]);
+  return out;
 }

@@ -22,7 +22,9 @@ export interface LayerRecord {
   virtualBytes: number;
 }
 
+/** VIRTFORM_IMAGE_CACHE, else ~/.cache/virtform/images (under XDG_CACHE_HOME when set). */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VIRTFORM_IMAGE_CACHE) return env.VIRTFORM_IMAGE_CACHE;
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "virtform", "images");
 }
 

@@ -5,7 +5,7 @@
 // only its own top layer.
 import { createHash } from "node:crypto";
 import type { LockedPackage } from "../lockfile.ts";
-import type { RenderedFile } from "./config-render.ts";
+import { NO_SETUP, type LayerSetup, type RenderedFile } from "./config-render.ts";
 
 /** Bumped when a change in how layers are built makes old cached layers wrong. */
 export const LAYER_FORMAT = "ext4-qcow2-v1";
@@ -21,14 +21,19 @@ export interface PlannedLayer {
   /** Every package the file system holds up to and including this layer, sorted "name=version". */
   cumulative: string[];
   files: RenderedFile[];
+  /** Users to create and units to enable or disable (the variant layer's; none below it). */
+  setup: LayerSetup;
 }
 
 export interface LayerDigestInput {
   parent: string | undefined;
   adds: readonly string[];
   files: readonly RenderedFile[];
+  setup?: LayerSetup;
   sourceDateEpoch: number;
 }
+
+const isEmptySetup = (s: LayerSetup | undefined) => s === undefined || s.users.length + s.enable.length + s.disable.length === 0;
 
 export function layerDigest(input: LayerDigestInput): string {
   const files = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -36,7 +41,9 @@ export function layerDigest(input: LayerDigestInput): string {
     format: LAYER_FORMAT,
     parent: input.parent ?? null,
     packages: [...input.adds].sort(),
-    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null]),
+    // An owner or a setup enters only when there is one, so layers without them keep their digests.
+    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null, ...(f.owner !== undefined ? [f.owner] : [])]),
+    ...(isEmptySetup(input.setup) ? {} : { setup: input.setup }),
     sourceDateEpoch: input.sourceDateEpoch,
   });
   return `sha256:${createHash("sha256").update(canonical).digest("hex")}`;
@@ -53,6 +60,7 @@ export function planLayers(
   variants: Record<string, readonly LockedPackage[]>,
   files: Record<string, readonly RenderedFile[]>,
   sourceDateEpoch: number,
+  setups: Record<string, LayerSetup> = {},
 ): Record<string, PlannedLayer[]> {
   const names = Object.keys(variants).sort();
   let common: Set<string> | undefined;
@@ -68,15 +76,15 @@ export function planLayers(
     const shared = names.length > 1 ? rest.filter((x) => common!.has(x)).sort() : [];
     const own = rest.filter((x) => !shared.includes(x)).sort();
     const stack: PlannedLayer[] = [];
-    const push = (role: LayerRole, adds: string[], layerFiles: readonly RenderedFile[]) => {
+    const push = (role: LayerRole, adds: string[], layerFiles: readonly RenderedFile[], setup: LayerSetup) => {
       const parent = stack.at(-1);
       const cumulative = [...(parent?.cumulative ?? []), ...adds].sort();
-      const digest = layerDigest({ parent: parent?.digest, adds, files: layerFiles, sourceDateEpoch });
-      stack.push({ role, digest, ...(parent ? { parent: parent.digest } : {}), adds, cumulative, files: [...layerFiles] });
+      const digest = layerDigest({ parent: parent?.digest, adds, files: layerFiles, setup, sourceDateEpoch });
+      stack.push({ role, digest, ...(parent ? { parent: parent.digest } : {}), adds, cumulative, files: [...layerFiles], setup });
     };
-    push("base", base, []);
-    if (shared.length > 0) push("common", shared, []);
-    push("variant", own, files[name] ?? []);
+    push("base", base, [], NO_SETUP);
+    if (shared.length > 0) push("common", shared, [], NO_SETUP);
+    push("variant", own, files[name] ?? [], setups[name] ?? NO_SETUP);
     out[name] = stack;
   }
   return out;

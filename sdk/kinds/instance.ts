@@ -60,6 +60,7 @@ export const instance = defineKind({
   outputs: z.object({
     host: z.string().describe("Id of the host the instance is placed on"),
     state: z.enum(["pending", "running", "stopped", "terminated"]).describe("Power state"),
+    imageDigest: z.string().optional().describe("The image digest of the built variant it boots (absent when the variant was not built)"),
   }),
   change: {
     cluster: "replace",

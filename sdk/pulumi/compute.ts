@@ -131,6 +131,8 @@ export class Instance extends pulumi.CustomResource {
   declare readonly host: pulumi.Output<string>;
   /** Power state */
   declare readonly state: pulumi.Output<types.InstanceState>;
+  /** The image digest of the built variant it boots (absent when the variant was not built) */
+  declare readonly imageDigest: pulumi.Output<string | undefined>;
 
   /** An existing Instance by its id, read from the backend (refresh and import). */
   static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): Instance {
@@ -156,7 +158,7 @@ export class Instance extends pulumi.CustomResource {
       resourceInputs["userData"] = args?.userData;
     }
     // Every state property is an Output of the resource, whether or not the program set it.
-    for (const key of ["cluster", "group", "index", "image", "vcpu", "memoryGiB", "localDiskGiB", "placement", "powerState", "userData", "host", "state"]) if (!(key in resourceInputs)) resourceInputs[key] = undefined;
+    for (const key of ["cluster", "group", "index", "image", "vcpu", "memoryGiB", "localDiskGiB", "placement", "powerState", "userData", "host", "state", "imageDigest"]) if (!(key in resourceInputs)) resourceInputs[key] = undefined;
     opts = pulumi.mergeOptions(opts, { additionalSecretOutputs: ["userData"], replaceOnChanges: ["cluster", "group", "index", "image", "localDiskGiB", "userData"] });
     super(Instance.__pulumiType, name, resourceInputs, opts);
   }

@@ -10,6 +10,14 @@ export interface ImageArgs<V extends string = string> {
   packages?: pulumi.Input<pulumi.Input<string>[]>;
   /** Typed settings baked into the image, such as heapMiB or threadPool */
   config?: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
+  /** Files written into the image, by absolute path */
+  files?: pulumi.Input<Record<string, pulumi.Input<types.ImageFilesArgs>>>;
+  /** systemd units to install and enable, by unit name */
+  units?: pulumi.Input<Record<string, pulumi.Input<types.ImageUnitsArgs>>>;
+  /** Login users to create, by name */
+  users?: pulumi.Input<Record<string, pulumi.Input<types.ImageUsersArgs>>>;
+  /** cloud-init's per-instance setup (needs the cloud-init package in the variant) */
+  cloudInit?: pulumi.Input<types.ImageCloudInitArgs>;
   /** Named variants, each a package and config overlay on the image */
   variants: { [K in V]: pulumi.Input<types.ImageVariantsArgs> };
   /** Derived by virtform from virtform.lock, never written in programs: each locked variant's package set */
@@ -25,6 +33,14 @@ export class Image<V extends string = string> extends pulumi.CustomResource {
   declare readonly packages: pulumi.Output<string[]>;
   /** Typed settings baked into the image, such as heapMiB or threadPool */
   declare readonly config: pulumi.Output<Record<string, string | number | boolean>>;
+  /** Files written into the image, by absolute path */
+  declare readonly files: pulumi.Output<Record<string, types.ImageFilesOutput> | undefined>;
+  /** systemd units to install and enable, by unit name */
+  declare readonly units: pulumi.Output<Record<string, types.ImageUnitsOutput> | undefined>;
+  /** Login users to create, by name */
+  declare readonly users: pulumi.Output<Record<string, types.ImageUsersOutput> | undefined>;
+  /** cloud-init's per-instance setup (needs the cloud-init package in the variant) */
+  declare readonly cloudInit: pulumi.Output<types.ImageCloudInit | undefined>;
   /** Derived by virtform from virtform.lock, never written in programs: each locked variant's package set */
   declare readonly locked: pulumi.Output<Record<string, types.ImageLocked> | undefined>;
   /** Each variant's content digest, packages, layers and size */
@@ -53,11 +69,15 @@ export class Image<V extends string = string> extends pulumi.CustomResource {
       resourceInputs["base"] = args?.base;
       resourceInputs["packages"] = args?.packages;
       resourceInputs["config"] = args?.config;
+      resourceInputs["files"] = args?.files;
+      resourceInputs["units"] = args?.units;
+      resourceInputs["users"] = args?.users;
+      resourceInputs["cloudInit"] = args?.cloudInit;
       resourceInputs["variants"] = args?.variants;
       resourceInputs["locked"] = args?.locked;
     }
     // Every state property is an Output of the resource, whether or not the program set it.
-    for (const key of ["base", "packages", "config", "locked", "variants", "layers", "sharedBytes"]) if (!(key in resourceInputs)) resourceInputs[key] = undefined;
+    for (const key of ["base", "packages", "config", "files", "units", "users", "cloudInit", "locked", "variants", "layers", "sharedBytes"]) if (!(key in resourceInputs)) resourceInputs[key] = undefined;
     opts = pulumi.mergeOptions(opts, { replaceOnChanges: [] });
     super(Image.__pulumiType, name, resourceInputs, opts);
   }

@@ -159,6 +159,92 @@ export type InstancePowerState = "running" | "stopped";
 export type InstanceState = "pending" | "running" | "stopped" | "terminated";
 export type ImageBase = "debian-12";
 
+export interface ImageCloudInitArgs {
+  /** cloud-init user-data, seeded as NoCloud data cloud-init runs once per instance on its first boot */
+  userData: pulumi.Input<string>;
+}
+
+export interface ImageCloudInit {
+  /** cloud-init user-data, seeded as NoCloud data cloud-init runs once per instance on its first boot */
+  readonly userData: string;
+}
+
+export interface ImageFilesArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  mode?: pulumi.Input<string>;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  owner?: pulumi.Input<string>;
+}
+
+export interface ImageFiles {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  readonly mode?: string;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  readonly owner?: string;
+}
+
+export interface ImageFilesOutputArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  mode: pulumi.Input<string>;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  owner: pulumi.Input<string>;
+}
+
+export interface ImageFilesOutput {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  readonly mode: string;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  readonly owner: string;
+}
+
 export interface ImageLayersArgs {
   packages: pulumi.Input<pulumi.Input<string>[]>;
   sizeBytes: pulumi.Input<number>;
@@ -191,11 +277,123 @@ export interface ImageLocked {
   readonly installedKiB: Record<string, number>;
 }
 
+export interface ImageUnitsArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  enabled?: pulumi.Input<boolean>;
+}
+
+export interface ImageUnits {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  readonly enabled?: boolean;
+}
+
+export interface ImageUnitsOutputArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  enabled: pulumi.Input<boolean>;
+}
+
+export interface ImageUnitsOutput {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  readonly enabled: boolean;
+}
+
+export interface ImageUsersArgs {
+  /** Existing groups of the image the user joins, such as sudo */
+  groups?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  sshKeys?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  shell?: pulumi.Input<string>;
+}
+
+export interface ImageUsers {
+  /** Existing groups of the image the user joins, such as sudo */
+  readonly groups?: string[];
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  readonly sshKeys?: string[];
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  readonly shell?: string;
+}
+
+export interface ImageUsersOutputArgs {
+  /** Existing groups of the image the user joins, such as sudo */
+  groups: pulumi.Input<pulumi.Input<string>[]>;
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  sshKeys: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  shell: pulumi.Input<string>;
+}
+
+export interface ImageUsersOutput {
+  /** Existing groups of the image the user joins, such as sudo */
+  readonly groups: string[];
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  readonly sshKeys: string[];
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  readonly shell: string;
+}
+
 export interface ImageVariantsArgs {
   /** Packages added to (or constraints overriding) the image's packages */
   packages?: pulumi.Input<pulumi.Input<string>[]>;
   /** Settings overriding the image's config */
   config?: pulumi.Input<Record<string, pulumi.Input<string | number | boolean>>>;
+  /** Files written into the image, by absolute path */
+  files?: pulumi.Input<Record<string, pulumi.Input<ImageVariantsFilesArgs>>>;
+  /** systemd units to install and enable, by unit name */
+  units?: pulumi.Input<Record<string, pulumi.Input<ImageVariantsUnitsArgs>>>;
+  /** Login users to create, by name */
+  users?: pulumi.Input<Record<string, pulumi.Input<ImageVariantsUsersArgs>>>;
+  /** cloud-init's per-instance setup (needs the cloud-init package in the variant) */
+  cloudInit?: pulumi.Input<ImageVariantsCloudInitArgs>;
 }
 
 export interface ImageVariants {
@@ -203,6 +401,100 @@ export interface ImageVariants {
   readonly packages?: string[];
   /** Settings overriding the image's config */
   readonly config?: Record<string, string | number | boolean>;
+  /** Files written into the image, by absolute path */
+  readonly files?: Record<string, ImageVariantsFiles>;
+  /** systemd units to install and enable, by unit name */
+  readonly units?: Record<string, ImageVariantsUnits>;
+  /** Login users to create, by name */
+  readonly users?: Record<string, ImageVariantsUsers>;
+  /** cloud-init's per-instance setup (needs the cloud-init package in the variant) */
+  readonly cloudInit?: ImageVariantsCloudInit;
+}
+
+export interface ImageVariantsBuildArgs {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  digest: pulumi.Input<string>;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  built: pulumi.Input<boolean>;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  artifact?: pulumi.Input<string>;
+  /** Bytes the variant's layers take in the cache */
+  storedBytes?: pulumi.Input<number>;
+  /** The built layers, bottom first */
+  layers?: pulumi.Input<pulumi.Input<ImageVariantsBuildLayersArgs>[]>;
+}
+
+export interface ImageVariantsBuild {
+  /** The variant's image digest: its top layer's, covering the layers below, rendered files and setup */
+  readonly digest: string;
+  /** Whether the layer cache holds every layer (virtform images build) */
+  readonly built: boolean;
+  /** The top layer's qcow2; its backing chain is beside it in the layer cache */
+  readonly artifact?: string;
+  /** Bytes the variant's layers take in the cache */
+  readonly storedBytes?: number;
+  /** The built layers, bottom first */
+  readonly layers?: ImageVariantsBuildLayers[];
+}
+
+export interface ImageVariantsBuildLayersArgs {
+  role: pulumi.Input<string>;
+  digest: pulumi.Input<string>;
+  storedBytes: pulumi.Input<number>;
+}
+
+export interface ImageVariantsBuildLayers {
+  readonly role: string;
+  readonly digest: string;
+  readonly storedBytes: number;
+}
+
+export interface ImageVariantsCloudInitArgs {
+  /** cloud-init user-data, seeded as NoCloud data cloud-init runs once per instance on its first boot */
+  userData: pulumi.Input<string>;
+}
+
+export interface ImageVariantsCloudInit {
+  /** cloud-init user-data, seeded as NoCloud data cloud-init runs once per instance on its first boot */
+  readonly userData: string;
+}
+
+export interface ImageVariantsFilesArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  mode?: pulumi.Input<string>;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  owner?: pulumi.Input<string>;
+}
+
+export interface ImageVariantsFiles {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Permissions, octal like "0644" (no setuid, setgid or sticky bits)
+   *
+   * Default: "0644".
+   */
+  readonly mode?: string;
+  /**
+   * "user" or "user:group" of the image (a declared user, or one a package creates)
+   *
+   * Default: "root:root".
+   */
+  readonly owner?: string;
 }
 
 export interface ImageVariantsOutputArgs {
@@ -217,6 +509,8 @@ export interface ImageVariantsOutputArgs {
    * Default: 0.
    */
   sizeBytes: pulumi.Input<number>;
+  /** The variant's built image, from the layer cache; absent until the variant is locked */
+  build?: pulumi.Input<ImageVariantsBuildArgs>;
 }
 
 export interface ImageVariantsOutput {
@@ -231,6 +525,60 @@ export interface ImageVariantsOutput {
    * Default: 0.
    */
   readonly sizeBytes: number;
+  /** The variant's built image, from the layer cache; absent until the variant is locked */
+  readonly build?: ImageVariantsBuild;
+}
+
+export interface ImageVariantsUnitsArgs {
+  /** The file's text, written as is */
+  content?: pulumi.Input<string>;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  template?: pulumi.Input<string>;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  enabled?: pulumi.Input<boolean>;
+}
+
+export interface ImageVariantsUnits {
+  /** The file's text, written as is */
+  readonly content?: string;
+  /** The file's text as a template: text whose {{key}} placeholders are replaced by the variant's config values */
+  readonly template?: string;
+  /**
+   * Enabled at boot (systemctl enable); false disables a unit a package enabled
+   *
+   * Default: true.
+   */
+  readonly enabled?: boolean;
+}
+
+export interface ImageVariantsUsersArgs {
+  /** Existing groups of the image the user joins, such as sudo */
+  groups?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  sshKeys?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  shell?: pulumi.Input<string>;
+}
+
+export interface ImageVariantsUsers {
+  /** Existing groups of the image the user joins, such as sudo */
+  readonly groups?: string[];
+  /** Public keys written to the user's ~/.ssh/authorized_keys */
+  readonly sshKeys?: string[];
+  /**
+   * Login shell
+   *
+   * Default: "/bin/bash".
+   */
+  readonly shell?: string;
 }
 
 export type AttachmentMode = "read-write" | "read-only";

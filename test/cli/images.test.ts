@@ -208,7 +208,7 @@ describe("images commands on the fixture catalog", () => {
   it("a config-only change keeps the locked packages and moves the digest, with a warning", async () => {
     writeProgram(dir, program(["httpd-a", "pre-app", "jdk (<< 17.0.15)"], 8192));
     const r = await runCli(dir, ["plan"]);
-    expect(r.stderr).toContain("virtform.lock is stale for image.app:heavy: its config changed; the locked packages still apply");
+    expect(r.stderr).toContain("virtform.lock is stale for image.app:heavy: its config or contents changed; the locked packages still apply");
     expect(r.stdout).toContain("~ variants.heavy.config.heapMiB: 4096 -> 8192");
     expect(r.stdout).toContain("~ locked.heavy.digest:");
     expect(r.stdout).not.toContain("~ locked.heavy.packages");

@@ -16,13 +16,23 @@ const isRoot = process.getuid?.() === 0;
 const ready = isRoot && missing.length === 0 && existsSync("/var/lib/apt/lists");
 if (!ready && process.env.CI) throw new Error(`image builds need root and ${TOOLS.join(", ")} (missing: ${missing.join(", ") || "none"}; root: ${isRoot})`);
 
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example";
 const program = (heapB: number) => `import { stack } from "virtform";
 export default stack("imgs", (s) => {
   s.image("tiny", {
     base: "debian-12",
     packages: ["linux-image-cloud-amd64", "systemd-sysv"],
     config: { threadPool: 4 },
-    variants: { a: { config: { heapMiB: 64 } }, b: { config: { heapMiB: ${heapB} } } },
+    variants: {
+      a: { config: { heapMiB: 64 } },
+      // b declares contents: a user (in sudo, with a key), a templated file it owns, a unit enabled.
+      b: {
+        config: { heapMiB: ${heapB} },
+        users: { ops: { groups: ["sudo"], sshKeys: [${JSON.stringify(KEY)}] } },
+        files: { "/etc/hello.conf": { template: "heap={{heapMiB}}\\n", owner: "ops", mode: "0640" } },
+        units: { "hello.service": { content: "[Service]\\nType=oneshot\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n" } },
+      },
+    },
   });
 });
 `;
@@ -66,6 +76,15 @@ async function lockProgram(heapB: number): Promise<void> {
   expect((await runCli(dir, ["images", "lock"], REAL)).code).toBe(0);
 }
 
+/** debugfs's answer to a request ("stat PATH", "ls DIR") on a built image. */
+function debugfsInImage(image: string, request: string): string {
+  const raw = join(dir, "flat.raw");
+  expect(spawnSync("qemu-img", ["convert", "-O", "raw", image, raw]).status).toBe(0);
+  const out = spawnSync("debugfs", ["-R", request, raw], { encoding: "utf8" });
+  rmSync(raw);
+  return out.stdout;
+}
+
 const layerDirs = () => readdirSync(cache).filter((n) => /^[0-9a-f]{64}$/.test(n));
 
 describe.skipIf(!ready)("images build on the Debian mirror", () => {
@@ -100,6 +119,15 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
     expect(second.variants.find((v) => v.variant === "a")!.layers.every((l) => l.cached)).toBe(true);
     expect(readFromImage(b.artifact, "/etc/virtform/variant.env")).toContain("HEAP_MIB='256'\n");
     expect(Date.now() - started).toBeLessThan(90_000);
+    // b's contents: the user made by the image's useradd, the file it owns, the key, the unit enabled.
+    expect(readFromImage(b.artifact, "/etc/passwd")).toMatch(/^ops:x:1000:1000::\/home\/ops:\/bin\/bash$/m);
+    expect(readFromImage(b.artifact, "/etc/group")).toMatch(/^sudo:x:27:ops$/m);
+    expect(readFromImage(b.artifact, "/etc/hello.conf")).toBe("heap=256\n");
+    const stat = debugfsInImage(b.artifact, "stat /etc/hello.conf");
+    expect(stat).toMatch(/User:\s+1000\s+Group:\s+1000\s+Project:\s+\d+\s+Size: 9/);
+    expect(stat).toMatch(/Mode:\s+0640/);
+    expect(readFromImage(b.artifact, "/home/ops/.ssh/authorized_keys")).toBe(`${KEY}\n`);
+    expect(debugfsInImage(b.artifact, "ls /etc/systemd/system/multi-user.target.wants")).toContain("hello.service");
   }, 300_000);
 
   it("an interrupted build leaves no half-written layer, and the next build completes it", async () => {
@@ -139,6 +167,21 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
     const digest = first.variants.find((v) => v.variant === "a")!.digest;
     expect(r.stdout).toMatch(/^image\.tiny:a booted: marker after \d+\.\d s\n/);
     expect(r.stdout).toContain(`virtform-ready image=tiny variant=a digest=${digest}`);
+  }, 300_000);
+});
+
+describe.skipIf(!ready)("plan and apply with built images", () => {
+  it("plan lists the variant to build, apply --build-images builds it and the registry records it", async () => {
+    writeProgram(dir, program(1024)); // b's overlay is not in the cache
+    const env = { ...REAL, VIRTFORM_IMAGE_CACHE: cache };
+    const plan = await runCli(dir, ["plan"], env);
+    expect(plan.stdout).toMatch(/Image variants to build[^\n]*\n {2}image\.tiny:b {2}image sha256:[0-9a-f]{12} {2}1 layer to build\n/);
+    expect((await runCli(dir, ["apply", "--yes", "--require-images"], env)).stderr).toContain("image.tiny:b is not built: run 'virtform images build infra.ts' first");
+    const applied = await runCli(dir, ["apply", "--yes", "--build-images"], env);
+    expect(applied.code).toBe(0);
+    const shown = JSON.parse((await runCli(dir, ["state", "show", "image.tiny", "--json"], env)).stdout) as { outputs: { variants: Record<string, { build?: { built: boolean; artifact?: string } }> } };
+    expect(shown.outputs.variants.b!.build?.built).toBe(true);
+    expect(readFromImage(shown.outputs.variants.b!.build!.artifact!, "/etc/hello.conf")).toBe("heap=1024\n");
   }, 300_000);
 });
 

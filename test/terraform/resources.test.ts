@@ -74,10 +74,10 @@ describe("the Terraform schema derived from the kinds", () => {
 describe("the data source virtform_image_variant", () => {
   it("takes the Instance kind's image reference and returns the Image kind's built variant", () => {
     const { attributes } = imageVariantSchema();
-    expect(Object.keys(attributes).sort()).toEqual(["digest", "id", "image", "layers", "packages", "size_bytes", "variant"]);
+    expect(Object.keys(attributes).sort()).toEqual(["build", "digest", "id", "image", "layers", "packages", "size_bytes", "variant"]);
     expect(attributes.image).toMatchObject({ required: true, description: "Id of the image" });
     expect(attributes.variant).toMatchObject({ required: true, description: "Name of the variant" });
-    for (const name of ["digest", "packages", "layers", "size_bytes"]) expect(attributes[name]).toMatchObject({ computed: true, required: false, optional: false });
+    for (const name of ["digest", "packages", "layers", "size_bytes", "build"]) expect(attributes[name]).toMatchObject({ computed: true, required: false, optional: false });
   });
 });
 
