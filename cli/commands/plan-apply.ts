@@ -21,6 +21,7 @@ import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { isSecretPath, redact, REDACTED } from "../../engine/render/redact.ts";
 import { getPath } from "../../engine/values.ts";
 import { CliError } from "../cli-error.ts";
+import { parseDuration } from "../duration.ts";
 import { withArticle } from "../../engine/render/article.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
@@ -109,14 +110,6 @@ const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (text: string) => process.stdout.write(text);
 
 /** "30s", "2m", "500ms" or plain seconds. */
-export function parseDuration(text: string | undefined): number {
-  if (!text) return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new CliError(`invalid duration "${text}": use e.g. 30s, 2m or 500ms`);
-  const n = Number(match[1]);
-  return match[2] === "ms" ? n : match[2] === "m" ? n * 60_000 : n * 1000;
-}
-
 /**
  * How images are resolved for this run: destroy deletes whatever they resolve to, so it needs no
  * catalog; refresh only reads the backend, so unlocked variants do not stop it.
