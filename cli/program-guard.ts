@@ -77,7 +77,7 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
       try {
         return callStored.runInThisContext({ timeout: Math.max(1, deadline - Date.now()) }) as T;
       } catch (err) {
-        throw (err as { code?: unknown }).code === "ERR_SCRIPT_EXECUTION_TIMEOUT" ? stopped() : err;
+        throw codeOf(err) === "ERR_SCRIPT_EXECUTION_TIMEOUT" ? stopped() : err;
       } finally {
         delete (globalThis as Record<symbol, unknown>)[CALL];
       }
@@ -87,7 +87,7 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
         return guard.run(() => requireHere(file) as { default?: unknown });
       } catch (err) {
         if (err instanceof CliError || exitCode !== undefined) throw err;
-        if (WORKER_CODES.has((err as { code?: unknown }).code as string)) throw new NeedsWorker();
+        if (WORKER_CODES.has(codeOf(err))) throw new NeedsWorker();
         throw loadError(path, err);
       }
     },
@@ -162,4 +162,10 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
 
 function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "Immediate").length;
+}
+
+/** An error's code; a program may throw anything, null included. */
+function codeOf(err: unknown): string {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : "";
 }
