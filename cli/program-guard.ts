@@ -84,7 +84,9 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     },
     async importModule(file) {
       try {
-        return guard.run(() => requireHere(file) as { default?: unknown });
+        const module = guard.run(() => requireHere(file) as unknown);
+        // CommonJS gives its exports, which import() would give as the default export.
+        return (module as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag] === "Module" ? (module as { default?: unknown }) : { default: module };
       } catch (err) {
         if (err instanceof CliError || exitCode !== undefined) throw err;
         if (WORKER_CODES.has(codeOf(err))) throw new NeedsWorker();
