@@ -4,6 +4,9 @@
 // process.exit is turned into an error, errors the program leaves uncaught (a rejected promise, a
 // throwing timer) are collected as its diagnostics, and timers it leaves running are cleared unrun.
 // A program this cannot load synchronously is handed to a worker thread (NeedsWorker).
+// When virtform itself was loaded by another module system (a test runner running the CLI in
+// process), a program is imported through that system instead, to get the same SDK: then only its
+// build function is stopped at the limit, not a loop in its top-level code.
 import { createHook } from "node:async_hooks";
 import { createRequire } from "node:module";
 import { Script } from "node:vm";
@@ -13,7 +16,7 @@ import * as sdk from "../sdk/index.ts";
 import { thrownDiagnostic } from "../sdk/thrown.ts";
 import { CliError } from "./cli-error.ts";
 import { loadError } from "./load-error.ts";
-import { loadProgram, type LoadOptions, type ProgramGuard } from "./program.ts";
+import { loadProgram, unguarded, type LoadOptions, type ProgramGuard } from "./program.ts";
 
 const requireHere = createRequire(import.meta.url);
 
@@ -63,7 +66,10 @@ const callStored = new Script(`globalThis[Symbol.for("virtform.program-guard.cal
 /** Thrown by process.exit while the program runs, so that nothing after the call runs. */
 class ProgramExit extends Error {}
 
-export async function runOnThisThread(path: string, options: LoadOptions, timeoutMs: number): Promise<EvaluatedStack> {
+/** How the program's module is loaded: required (bounded in time, Node's own loader) or imported. */
+export type ModuleLoading = "require" | "import";
+
+export async function runOnThisThread(path: string, options: LoadOptions, timeoutMs: number, loading: ModuleLoading = "require"): Promise<EvaluatedStack> {
   const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
   const stopped = () => new CliError(limitMessage(path, timeoutMs));
   let exitCode: number | string | undefined;
@@ -83,6 +89,7 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
       }
     },
     async importModule(file) {
+      if (loading === "import") return unguarded.importModule(file, path);
       try {
         const module = guard.run(() => requireHere(file) as unknown);
         // CommonJS gives its exports, which import() would give as the default export.
@@ -138,13 +145,15 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     } catch (err) {
       throw exitCode !== undefined ? new CliError(endedMessage(path, exitCode)) : err;
     }
-    // One turn of the event loop, so that promises the program rejected without a handler are seen.
+    // Its timers are stopped as it returns (none of them runs, however slow the machine), then one
+    // turn of the event loop, so that promises it rejected without a handler are seen.
+    const n = stopTimers();
+    hook.disable();
     await new Promise((resolve) => setImmediate(resolve));
     if (exitCode !== undefined) throw new CliError(endedMessage(path, exitCode));
     if (uncaught.length > 0) {
       throw new DiagnosticsError(uncaught, `program ${path} has ${uncaught.length} error${uncaught.length === 1 ? "" : "s"}`);
     }
-    const n = stopTimers();
     if (n > 0) {
       process.stderr.write(
         `Warning: program ${path} left ${n === 1 ? "a timer" : `${n} timers`} running when it returned; virtform stops ${n === 1 ? "it" : "them"} unrun (declare every resource before build returns)\n`,

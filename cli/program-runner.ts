@@ -21,12 +21,10 @@ export function setProgramTimeout(ms: number): void {
 }
 
 export async function runProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
-  if (sharesThisSdk()) {
-    try {
-      return await runOnThisThread(path, options, timeoutMs);
-    } catch (err) {
-      if (!(err instanceof NeedsWorker)) throw err;
-    }
+  try {
+    return await runOnThisThread(path, options, timeoutMs, sharesThisSdk() ? "require" : "import");
+  } catch (err) {
+    if (!(err instanceof NeedsWorker)) throw err;
   }
   return runInWorker(path, options);
 }

@@ -80,7 +80,7 @@ export interface ProgramGuard {
   run<T>(fn: () => T): T;
 }
 
-const unguarded: ProgramGuard = {
+export const unguarded: ProgramGuard = {
   async importModule(file, path) {
     try {
       return await importProgram(pathToFileURL(file).href);

@@ -59,6 +59,14 @@ describe("a program on the CLI's own thread", () => {
     expect(ran).not.toHaveBeenCalled();
   });
 
+  it("imported through the host's module system (virtform run in process by a test runner): its build is still stopped at the limit", async () => {
+    const file = writeProgram(makeWorkdir(), program("", "  while (true) {}"));
+    await expect(runOnThisThread(file, { locks: false }, 300, "import")).rejects.toThrow(/did not finish within 300ms and was stopped/);
+    const good = writeProgram(makeWorkdir(), program("", '  return { note: secret("hidden") };').replace("{ stack }", "{ secret, stack }"));
+    const evaluated = await runOnThisThread(good, { locks: false }, 10_000, "import");
+    expect(evaluated.secretOutputs).toEqual(["note"]);
+  });
+
   it("with top-level await is handed to a worker thread before any of it runs", async () => {
     (globalThis as { ranTopLevel?: boolean }).ranTopLevel = false;
     await expect(run(program("(globalThis as any).ranTopLevel = true;\nawait null;"))).rejects.toBeInstanceOf(NeedsWorker);
