@@ -24,6 +24,8 @@ const imageCommands = () => import("./commands/images.ts");
 
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
+  // Added once however often main runs (tests run it in process, and Node warns past ten listeners).
+  process.off("uncaughtException", onUncaught).off("unhandledRejection", onUncaught);
   process.on("uncaughtException", onUncaught).on("unhandledRejection", onUncaught);
   let exitCode = 0;
   const run =
