@@ -59,6 +59,9 @@ export function endedMessage(path: string, exitCode: number | string): string {
   return `program ${path} ended before it was evaluated (exit code ${exitCode}): does it call process.exit, or await something that never settles?`;
 }
 
+/** The longest delay Node's timers take (about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 // vm's timeout bounds one synchronous call: this script calls the function stored under the symbol.
 const CALL = Symbol.for("virtform.program-guard.call");
 const callStored = new Script(`globalThis[Symbol.for("virtform.program-guard.call")]()`);
@@ -81,7 +84,7 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
       if (deadline === Infinity) return fn();
       (globalThis as Record<symbol, unknown>)[CALL] = fn;
       try {
-        return callStored.runInThisContext({ timeout: Math.max(1, deadline - Date.now()) }) as T;
+        return callStored.runInThisContext({ timeout: Math.min(MAX_TIMER_MS, Math.max(1, deadline - Date.now())) }) as T;
       } catch (err) {
         throw codeOf(err) === "ERR_SCRIPT_EXECUTION_TIMEOUT" ? stopped() : err;
       } finally {
@@ -134,7 +137,7 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     deadline === Infinity
       ? undefined
       : new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(stopped()), timeoutMs);
+          timer = setTimeout(() => reject(stopped()), Math.min(MAX_TIMER_MS, timeoutMs));
         });
   hook.enable();
   try {

@@ -9,7 +9,7 @@ import { Worker } from "node:worker_threads";
 import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../engine/model.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
 import { CliError } from "./cli-error.ts";
-import { endedMessage, limitMessage, NeedsWorker, runOnThisThread, sharesThisSdk } from "./program-guard.ts";
+import { endedMessage, limitMessage, MAX_TIMER_MS, NeedsWorker, runOnThisThread, sharesThisSdk } from "./program-guard.ts";
 import type { LoadOptions } from "./program.ts";
 
 export const DEFAULT_PROGRAM_TIMEOUT_MS = 60_000;
@@ -85,7 +85,7 @@ function runInWorker(path: string, options: LoadOptions): Promise<EvaluatedStack
       );
     const timer =
       timeoutMs > 0
-        ? setTimeout(() => settle(() => reject(new CliError(limitMessage(path, timeoutMs)))), timeoutMs)
+        ? setTimeout(() => settle(() => reject(new CliError(limitMessage(path, timeoutMs)))), Math.min(MAX_TIMER_MS, timeoutMs))
         : undefined;
     worker.once("message", (reply: ProgramReply) =>
       settle(() => {

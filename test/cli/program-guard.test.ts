@@ -38,9 +38,11 @@ describe("a program on the CLI's own thread", () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it("evaluates a well-behaved program to its resources", async () => {
+  it("evaluates a well-behaved program to its resources, also under a limit longer than Node's timers take", async () => {
     const evaluated = await run(program(""));
     expect(evaluated.resources.map((r) => r.address)).toEqual(["pool.p"]);
+    // 100000m: a timer of more than 2^31 ms fires at once; the limit must not.
+    expect((await run(program(""), 6_000_000_000)).resources).toHaveLength(1);
   });
 
   it("that calls process.exit ends nothing: an error saying so", async () => {
