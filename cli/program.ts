@@ -5,6 +5,7 @@ import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../engine/model.ts";
+import { LockContext } from "../emulator/images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
@@ -104,8 +105,6 @@ export async function loadProgram(path: string, options: LoadOptions = {}, guard
   }
   let evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
-    // The package solver behind it is loaded only for a program that declares images.
-    const { LockContext } = await import("../emulator/images/lock-context.ts");
     const locks = (() => {
       try {
         return new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });
