@@ -13,9 +13,5 @@ if (import.meta.url.includes("/node_modules/")) {
   const { register } = await import("tsx/esm/api");
   register();
 }
-// Commands that evaluate a program start its worker thread now, beside the main thread's start-up.
-if (process.argv.slice(2).some((arg) => ["plan", "apply", "destroy", "refresh", "graph", "images"].includes(arg))) {
-  (await import("../cli/program-runner.ts")).prestartProgramWorker();
-}
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv);

@@ -3,22 +3,26 @@
 import { Command, CommanderError } from "commander";
 import { quietOnClosedPipe } from "./closed-pipe.ts";
 import { reportError } from "./report-error.ts";
-import { emulatorInspectCommand } from "./commands/emulator.ts";
 import type { EmulatorServeOptions } from "./commands/emulator-serve.ts";
-import { applyCommand, parseDuration, planCommand, type ApplyCommandOptions, type PlanCommandOptions } from "./commands/plan-apply.ts";
+import type { ApplyCommandOptions, PlanCommandOptions } from "./commands/plan-apply.ts";
+import { parseDuration } from "./duration.ts";
 import { setProgramTimeout } from "./program-runner.ts";
-import { forceUnlockCommand, importCommand, stateMvCommand, stateRmCommand } from "./commands/state-edit.ts";
-import { graphCommand } from "./commands/graph.ts";
 import type { ReviewCommandOptions } from "./commands/review.ts";
-import { imagesDiffCommand, imagesLockCommand, imagesResolveCommand, imagesWhyCommand } from "./commands/images.ts";
-import { outputCommand, stateListCommand, stateShowCommand } from "./commands/state.ts";
 import { closeBackends, setBackend, setEndpoint } from "./workspace.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 const DEFAULT_PROGRAM = "infra.ts";
 
+// A command's module is loaded when the command runs: each command starts without the others' code.
+const planApply = () => import("./commands/plan-apply.ts");
+const stateEdit = () => import("./commands/state-edit.ts");
+const stateRead = () => import("./commands/state.ts");
+const imageCommands = () => import("./commands/images.ts");
+
 export async function main(argv: string[]): Promise<number> {
   quietOnClosedPipe();
+  // Added once however often main runs (tests run it in process, and Node warns past ten listeners).
+  process.off("uncaughtException", onUncaught).off("unhandledRejection", onUncaught);
   process.on("uncaughtException", onUncaught).on("unhandledRejection", onUncaught);
   let exitCode = 0;
   const run =
@@ -68,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("--out <file>", "save the plan; `virtform apply FILE` applies exactly it")
       .option("--detailed-exitcode", "exit 2 when there are changes, 0 when there are none")
       .option("--stack <name>", "the Pulumi stack (with --pulumi; default: the only Pulumi.<stack>.yaml, else dev)"),
-  )).action(run((program: string, options: PlanCommandOptions) => planCommand(program, options)));
+  )).action(run(async (program: string, options: PlanCommandOptions) => (await planApply()).planCommand(program, options)));
 
   unlockedImages(planning(
     cli
@@ -81,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("--build-images", "first build the locked image variants the layer cache lacks (as virtform images build; root, mmdebstrap)")
       .option("--require-images", "refuse to apply while a locked image variant is not built")
       .option("--stack <name>", "the Pulumi stack (with --pulumi; default: the only Pulumi.<stack>.yaml, else dev)"),
-  )).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, options)));
+  )).action(run(async (program: string, options: ApplyCommandOptions) => (await planApply()).applyCommand(program, options)));
 
   planning(
     cli
@@ -91,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       .option("-y, --yes", "do not ask for confirmation")
       .option("--stack <name>", "destroy this stack from its state alone")
       .option("--parallelism <n>", "how many changes may run at once", "10"),
-  ).action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, destroy: true })));
+  ).action(run(async (program: string, options: ApplyCommandOptions) => (await planApply()).applyCommand(program, { ...options, destroy: true })));
 
   cli
     .command("refresh")
@@ -100,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--lock-timeout <duration>", "wait this long for the state lock (e.g. 30s)", "0s")
     .option("--pulumi [dir]", "run a Pulumi program: the project in dir (default: the program argument, else .) holding Pulumi.yaml")
     .option("--stack <name>", "the Pulumi stack (with --pulumi)")
-    .action(run((program: string, options: ApplyCommandOptions) => applyCommand(program, { ...options, refreshOnly: true, yes: true })));
+    .action(run(async (program: string, options: ApplyCommandOptions) => (await planApply()).applyCommand(program, { ...options, refreshOnly: true, yes: true })));
 
   cli
     .command("import")
@@ -112,8 +116,8 @@ export async function main(argv: string[]): Promise<number> {
     .option("--stack <name>", "the stack (default: the program's)")
     .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
     .action(
-      run((address: string | undefined, id: string | undefined, options: { stack?: string; from?: string; program?: string; lockTimeout?: string }) =>
-        importCommand(address, id, options),
+      run(async (address: string | undefined, id: string | undefined, options: { stack?: string; from?: string; program?: string; lockTimeout?: string }) =>
+        (await stateEdit()).importCommand(address, id, options),
       ),
     );
 
@@ -122,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Remove a state lock left behind, by its id")
     .argument("<id>", "the lock id printed by the command that found the lock")
     .option("--stack <name>", "the stack (default: the only one)")
-    .action(run((id: string, options: { stack?: string }) => forceUnlockCommand(id, options)));
+    .action(run(async (id: string, options: { stack?: string }) => (await stateEdit()).forceUnlockCommand(id, options)));
 
   cli
     .command("graph")
@@ -131,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--format <format>", "dot or mermaid", "dot")
     .option("--pulumi [dir]", "a Pulumi program: the project in dir (default: the program argument, else .); components are drawn as boxes")
     .option("--stack <name>", "the Pulumi stack (with --pulumi)")
-    .action(run((program: string, options: { format?: string; pulumi?: string | boolean; stack?: string }) => graphCommand(program, options)));
+    .action(run(async (program: string, options: { format?: string; pulumi?: string | boolean; stack?: string }) => (await import("./commands/graph.ts")).graphCommand(program, options)));
 
   planning(
     cli
@@ -163,14 +167,14 @@ export async function main(argv: string[]): Promise<number> {
     .command("list")
     .description("List the resources in state")
     .option("--stack <name>", "the stack (default: the only one)")
-    .action(run((options: { stack?: string }) => stateListCommand(options)));
+    .action(run(async (options: { stack?: string }) => (await stateRead()).stateListCommand(options)));
   state
     .command("rm")
     .description("Forget resources (the objects stay in the backend)")
     .argument("<addresses...>")
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
-    .action(run((addresses: string[], options: { stack?: string; lockTimeout?: string }) => stateRmCommand(addresses, options)));
+    .action(run(async (addresses: string[], options: { stack?: string; lockTimeout?: string }) => (await stateEdit()).stateRmCommand(addresses, options)));
   state
     .command("mv")
     .description("Rename a resource in state, e.g. after renaming it in the program")
@@ -178,7 +182,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<to>")
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--lock-timeout <duration>", "wait this long for the state lock", "0s")
-    .action(run((from: string, to: string, options: { stack?: string; lockTimeout?: string }) => stateMvCommand(from, to, options)));
+    .action(run(async (from: string, to: string, options: { stack?: string; lockTimeout?: string }) => (await stateEdit()).stateMvCommand(from, to, options)));
   state
     .command("recover")
     .description("Adopt into state the objects the backend holds for the stack (by their tags) that state lost")
@@ -192,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     .argument("<address>", 'e.g. "instances.web/app[2]"')
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--json", "print JSON")
-    .action(run((address: string, options: { stack?: string; json?: boolean }) => stateShowCommand(address, options)));
+    .action(run(async (address: string, options: { stack?: string; json?: boolean }) => (await stateRead()).stateShowCommand(address, options)));
 
   cli
     .command("output")
@@ -201,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--stack <name>", "the stack (default: the only one)")
     .option("--json", "print JSON")
     .option("--show-secrets", "print outputs that hold secrets in the list and JSON too (one output named is always printed)")
-    .action(run((name: string | undefined, options: { stack?: string; json?: boolean; showSecrets?: boolean }) => outputCommand(name, options)));
+    .action(run(async (name: string | undefined, options: { stack?: string; json?: boolean; showSecrets?: boolean }) => (await stateRead()).outputCommand(name, options)));
 
   const images = cli.command("images").description("Image variants: resolve against a package catalog, lock, diff, why, build, boot-test");
   const packagesOption = ["--packages <files...>", "Debian Packages files to resolve against (default: the system apt lists)"] as const;
@@ -212,14 +216,14 @@ export async function main(argv: string[]): Promise<number> {
     .option("--variant <name>", 'one variant ("heavy" or "image.appserver:heavy"), with its full package list')
     .option(...packagesOption)
     .option("--json", "print JSON")
-    .action(run((program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => imagesResolveCommand(program, options)));
+    .action(run(async (program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => (await imageCommands()).imagesResolveCommand(program, options)));
   images
     .command("lock")
     .description("Resolve the variants and write virtform.lock beside the program (entries that still match are kept)")
     .argument("[program]", "the program declaring the images", DEFAULT_PROGRAM)
     .option(...packagesOption)
     .option("--update", "re-resolve every variant, taking the catalog's newest versions")
-    .action(run((program: string, options: { packages?: string[]; update?: boolean }) => imagesLockCommand(program, options)));
+    .action(run(async (program: string, options: { packages?: string[]; update?: boolean }) => (await imageCommands()).imagesLockCommand(program, options)));
   images
     .command("diff")
     .description("Package-level difference between two variants (image.appserver:light image.appserver:heavy) or two lock files")
@@ -228,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--program <file>", "the program declaring the images", DEFAULT_PROGRAM)
     .option(...packagesOption)
     .option("--json", "print JSON")
-    .action(run((a: string, b: string, options: { program?: string; packages?: string[]; json?: boolean }) => imagesDiffCommand(a, b, options)));
+    .action(run(async (a: string, b: string, options: { program?: string; packages?: string[]; json?: boolean }) => (await imageCommands()).imagesDiffCommand(a, b, options)));
   images
     .command("why")
     .description("The dependency chain that brought a package into each variant")
@@ -238,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
     .option(...packagesOption)
     .option("--json", "print JSON")
     .action(
-      run((pkg: string, program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => imagesWhyCommand(pkg, program, options)),
+      run(async (pkg: string, program: string, options: { variant?: string; packages?: string[]; json?: boolean }) => (await imageCommands()).imagesWhyCommand(pkg, program, options)),
     );
 
   images
@@ -265,7 +269,7 @@ export async function main(argv: string[]): Promise<number> {
     .description("Show every object the embedded emulator holds")
     .option("--json", "print JSON")
     .option("--show-secrets", "show secret values instead of (sensitive)")
-    .action(run((options: { json?: boolean; showSecrets?: boolean }) => emulatorInspectCommand(options)));
+    .action(run(async (options: { json?: boolean; showSecrets?: boolean }) => (await import("./commands/emulator.ts")).emulatorInspectCommand(options)));
   emulator
     .command("serve")
     .description("Serve the emulator's HTTP API (binds 127.0.0.1 unless --host says otherwise)")

@@ -1,13 +1,15 @@
-// Runs a program where it can be stopped: in a worker thread (cli/program-worker.ts) that imports
-// and evaluates it and posts back what it declares. A program that never returns is terminated
-// after the time limit (--program-timeout, default 60 s) and reported as such; one that calls
-// process.exit, or throws where nothing catches it, ends its worker, never the command.
-// The worker is started as the command starts (bin/virtform.mjs), so that its own start-up (a
-// second V8 isolate loading the SDK) runs beside the main thread's instead of after it.
+// Runs a program where it can be stopped. Most programs run on the CLI's own thread
+// (cli/program-guard.ts): nothing to start, and the SDK is loaded once. One that it cannot load
+// synchronously (top-level await, TypeScript that needs tsx) runs in a worker thread
+// (cli/program-worker.ts) that imports and evaluates it and posts back what it declares. Either way a
+// program that never returns is stopped after the time limit (--program-timeout, default 60 s) and
+// reported as such; one that calls process.exit, or throws where nothing catches it, gets an error,
+// never a crash of the command.
 import { Worker } from "node:worker_threads";
 import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../core/model.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
 import { CliError } from "./cli-error.ts";
+import { endedMessage, limitMessage, MAX_TIMER_MS, NeedsWorker, runOnThisThread, sharesThisSdk } from "./program-guard.ts";
 import type { LoadOptions } from "./program.ts";
 
 export const DEFAULT_PROGRAM_TIMEOUT_MS = 60_000;
@@ -16,6 +18,15 @@ export const DEFAULT_PROGRAM_TIMEOUT_MS = 60_000;
 let timeoutMs = DEFAULT_PROGRAM_TIMEOUT_MS;
 export function setProgramTimeout(ms: number): void {
   timeoutMs = ms;
+}
+
+export async function runProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
+  try {
+    return await runOnThisThread(path, options, timeoutMs, sharesThisSdk() ? "require" : "import");
+  } catch (err) {
+    if (!(err instanceof NeedsWorker)) throw err;
+  }
+  return runInWorker(path, options);
 }
 
 /** What the main thread asks the worker. */
@@ -50,31 +61,8 @@ require("node:module").enableCompileCache?.();
 const entry = new URL("./program-worker.ts", import.meta.url).href;
 const tsx = import.meta.url.includes("/node_modules/") ? import.meta.resolve("tsx/esm/api") : undefined;
 
-interface Started {
-  worker: Worker;
-  /** An error the worker raised before it was asked anything (it could not start: a bug). */
-  failed?: Error;
-}
-let prestarted: Started | undefined;
-
-function start(): Started {
+function runInWorker(path: string, options: LoadOptions): Promise<EvaluatedStack> {
   const worker = new Worker(bootstrap, { eval: true, workerData: { entry, tsx } });
-  const started: Started = { worker };
-  worker.on("error", (err) => (started.failed ??= err));
-  worker.unref(); // a command that never loads a program does not wait for it
-  return started;
-}
-
-/** Starts the program worker ahead of need; the next runProgram uses it. */
-export function prestartProgramWorker(): void {
-  prestarted ??= start();
-}
-
-export function runProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
-  const started = prestarted ?? start();
-  prestarted = undefined;
-  const { worker } = started;
-  worker.ref();
   return new Promise<EvaluatedStack>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void) => {
@@ -97,11 +85,7 @@ export function runProgram(path: string, options: LoadOptions = {}): Promise<Eva
       );
     const timer =
       timeoutMs > 0
-        ? setTimeout(() => {
-            const limit = timeoutMs % 1000 === 0 ? `${timeoutMs / 1000}s` : `${timeoutMs}ms`;
-            const message = `program ${path} did not finish within ${limit} and was stopped: does it loop forever or wait on something? (--program-timeout sets the limit)`;
-            settle(() => reject(new CliError(message)));
-          }, timeoutMs)
+        ? setTimeout(() => settle(() => reject(new CliError(limitMessage(path, timeoutMs)))), Math.min(MAX_TIMER_MS, timeoutMs))
         : undefined;
     worker.once("message", (reply: ProgramReply) =>
       settle(() => {
@@ -110,17 +94,9 @@ export function runProgram(path: string, options: LoadOptions = {}): Promise<Eva
         resolve(JSON.parse(reply.evaluated) as EvaluatedStack);
       }),
     );
-    worker.once("exit", (code) =>
-      settle(() =>
-        reject(new CliError(`program ${path} ended before it was evaluated (exit code ${code}): does it call process.exit, or await something that never settles?`)),
-      ),
-    );
-    if (started.failed) bug(started.failed);
-    else {
-      worker.removeAllListeners("error");
-      worker.on("error", bug);
-      worker.postMessage({ path, options } satisfies ProgramRequest);
-    }
+    worker.once("exit", (code) => settle(() => reject(new CliError(endedMessage(path, code)))));
+    worker.on("error", bug);
+    worker.postMessage({ path, options } satisfies ProgramRequest);
   });
 }
 

@@ -37,5 +37,5 @@ async function run({ path, options }: ProgramRequest): Promise<ProgramReply> {
   }
 }
 
-// Started ahead of need (its imports above are the slow part), it waits to be told which program.
+// It waits to be told which program.
 parentPort!.once("message", async (request: ProgramRequest) => parentPort!.postMessage(await run(request)));

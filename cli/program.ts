@@ -71,22 +71,40 @@ export interface LoadOptions {
   warnings?: Diagnostic[];
 }
 
-export async function loadProgram(path: string, options: LoadOptions = {}): Promise<EvaluatedStack> {
+/**
+ * How the program's own code is run. The CLI bounds it in time (cli/program-guard.ts); check, review
+ * and the benchmarks run it as it is.
+ */
+export interface ProgramGuard {
+  /** Imports the program's module (its top-level code runs); errors come back phrased for the user. */
+  importModule(file: string, path: string): Promise<{ default?: unknown }>;
+  /** Runs code that calls into the program: its build function, through evaluateStack. */
+  run<T>(fn: () => T): T;
+}
+
+export const unguarded: ProgramGuard = {
+  async importModule(file, path) {
+    try {
+      return await importProgram(pathToFileURL(file).href);
+    } catch (err) {
+      throw loadError(path, err);
+    }
+  },
+  run: (fn) => fn(),
+};
+
+export async function loadProgram(path: string, options: LoadOptions = {}, guard: ProgramGuard = unguarded): Promise<EvaluatedStack> {
   const file = resolve(path);
   if (!existsSync(file)) {
     throw new CliError(`program ${path} not found; pass the path of a program (default ./infra.ts)`);
   }
   resolveVirtformToThisSdk();
-  let module: { default?: unknown };
-  try {
-    module = await importProgram(pathToFileURL(file).href);
-  } catch (err) {
-    throw loadError(path, err);
-  }
-  if (!isStackDefinition(module.default)) {
+  const module = await guard.importModule(file, path);
+  const definition = module.default;
+  if (!isStackDefinition(definition)) {
     throw new CliError(`program ${path} must have a default export made by stack(): export default stack("name", (s) => { ... })`);
   }
-  const evaluated = evaluateStack(module.default);
+  const evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
     const locks = (() => {
       try {

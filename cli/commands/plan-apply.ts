@@ -19,6 +19,7 @@ import { redact } from "../../core/secret-paths.ts";
 import { CliError } from "../cli-error.ts";
 import { describeStepError } from "../report-error.ts";
 import { withArticle } from "../../core/article.ts";
+import { parseDuration } from "../duration.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
 import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
@@ -83,14 +84,6 @@ const color = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 const out = (text: string) => process.stdout.write(text);
 
 /** "30s", "2m", "500ms" or plain seconds. */
-export function parseDuration(text: string | undefined): number {
-  if (!text) return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!match) throw new CliError(`invalid duration "${text}": use e.g. 30s, 2m or 500ms`);
-  const n = Number(match[1]);
-  return match[2] === "ms" ? n : match[2] === "m" ? n * 60_000 : n * 1000;
-}
-
 /**
  * How images are resolved for this run: destroy deletes whatever they resolve to, so it needs no
  * catalog; refresh only reads the backend, so unlocked variants do not stop it.

@@ -9,7 +9,7 @@ import { kindsByPrefix } from "../../sdk/kinds/index.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { withArticle } from "../../core/article.ts";
-import { parseDuration } from "./plan-apply.ts";
+import { parseDuration } from "../duration.ts";
 import { noteStaleLock, Workspace } from "../workspace.ts";
 
 async function editState(

@@ -10,7 +10,7 @@ import { readUnrecorded } from "../../engine/lost-objects.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { Workspace } from "../workspace.ts";
-import { parseDuration } from "./plan-apply.ts";
+import { parseDuration } from "../duration.ts";
 
 export async function stateRecoverCommand(program: string, options: { stack?: string; lockTimeout?: string }): Promise<number> {
   const workspace = new Workspace();

@@ -8,9 +8,13 @@ import { createDecipheriv, pbkdf2Sync } from "node:crypto";
 import { createRequire } from "node:module";
 import { CliError } from "../cli-error.ts";
 
-// YAML is read with the js-yaml that @pulumi/pulumi depends on (it reads the same files).
-const fromPulumi = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi"));
-const yaml = fromPulumi("js-yaml") as { load(text: string): unknown };
+// YAML is read with the js-yaml that @pulumi/pulumi depends on (it reads the same files). Loaded on
+// first use: plan and apply import this file for every program, Pulumi or not.
+let yaml: { load(text: string): unknown } | undefined;
+function loadYaml(text: string): unknown {
+  yaml ??= createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi"))("js-yaml") as { load(text: string): unknown };
+  return yaml.load(text);
+}
 
 export interface PulumiProject {
   dir: string;
@@ -68,7 +72,7 @@ export function readManifest(projectDir: string): { dir: string; name: string; m
 
 function readYaml(file: string): Record<string, unknown> {
   try {
-    const doc = yaml.load(readFileSync(file, "utf8"));
+    const doc = loadYaml(readFileSync(file, "utf8"));
     return typeof doc === "object" && doc !== null ? (doc as Record<string, unknown>) : {};
   } catch (err) {
     throw new CliError(`${file}: ${(err as Error).message}`);

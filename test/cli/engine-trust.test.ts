@@ -1,11 +1,13 @@
 // The engine's safety features through the CLI on the embedded emulator: locks, drift, saved plans,
-// import, state edits, lifecycle options, targeting, renderers.
+// import, state edits, lifecycle options, targeting, renderers. Reads of state and the graph run
+// the same command in process (test/helpers/in-process.ts): no process to start for a look.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, repoRoot, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const ok = (r: CliResult) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -120,8 +122,8 @@ describe("refresh and drift", () => {
 
     // refresh-only records what is, and plans nothing.
     ok(await runCli(dir, ["refresh"]));
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).not.toContain("instances.web/app[1]");
-    const shown = JSON.parse(ok(await runCli(dir, ["state", "show", "volume.data", "--json"])).stdout) as { inputs: { sizeGiB: number } };
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).not.toContain("instances.web/app[1]");
+    const shown = JSON.parse(ok(await runInProcess(dir, ["state", "show", "volume.data", "--json"])).stdout) as { inputs: { sizeGiB: number } };
     expect(shown.inputs.sizeGiB).toBe(20);
     ok(await runCli(dir, ["apply", "--yes"]));
     expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
@@ -137,7 +139,7 @@ describe("saved plans", () => {
     writeProgram(dir, program({ count: 3 }));
     const applied = ok(await runCli(dir, ["apply", "first.plan"]));
     expect(applied.stdout).toContain("Apply complete: 6 created");
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).not.toContain("instances.web/app[2]");
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).not.toContain("instances.web/app[2]");
 
     ok(await runCli(dir, ["plan", "--out", "second.plan"]));
     writeProgram(dir, program({ count: 3, size: 12 }));
@@ -239,7 +241,7 @@ describe("lifecycle options", () => {
     // A targeted destroy of something else is not the protected volume's business.
     const targeted = ok(await runCli(dir, ["destroy", "--yes", "--target", "instances.web/app"]));
     expect(targeted.stdout).toContain("2 deleted");
-    expect(ok(await runCli(dir, ["state", "list"])).stdout.trim().split("\n")).toEqual(["cluster.web", "image.app", "pool.p", "volume.data"]);
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout.trim().split("\n")).toEqual(["cluster.web", "image.app", "pool.p", "volume.data"]);
   });
 
   it("ignoreChanges keeps the applied value; replaceOnChanges replaces; retainOnDelete forgets", async () => {
@@ -261,7 +263,7 @@ describe("lifecycle options", () => {
     const kept = idOf(dir, "volume.data");
     writeProgram(dir, program().replace(/const data = pool.volume[^\n]*\n/, "").replace("return { data: data.id }", "return {}"));
     ok(await runCli(dir, ["apply", "--yes"]));
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).not.toContain("volume.data");
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).not.toContain("volume.data");
     const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as { volumes: Record<string, { tags?: object }> };
     expect(Object.keys(emulator.volumes)).toContain(kept);
     expect(emulator.volumes[kept]!.tags).toBeUndefined(); // no longer the stack's: not reported as lost state
@@ -273,7 +275,7 @@ describe("lifecycle options", () => {
     const targeted = JSON.parse(ok(await runCli(dir, ["plan", "--json", "--target", "instances.web/app[0]"])).stdout) as JsonPlan;
     expect(targeted.changes.map((c) => c.address).sort()).toEqual(["cluster.web", "image.app", "instances.web/app[0]"]);
     ok(await runCli(dir, ["apply", "--yes", "--target", "volume.data"]));
-    expect(ok(await runCli(dir, ["state", "list"])).stdout.trim().split("\n").sort()).toEqual(["pool.p", "volume.data"]);
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout.trim().split("\n").sort()).toEqual(["pool.p", "volume.data"]);
     const unknown = await runCli(dir, ["plan", "--target", "volume.nope"]);
     expect(unknown.stderr).toContain("volume.nope: --target names no resource in the program or in state");
     ok(await runCli(dir, ["apply", "--yes"]));
@@ -290,7 +292,7 @@ describe("per-kind limits", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("--kind-parallelism: no kind Instanc; kinds: Cluster");
     ok(await runCli(dir, ["apply", "--yes", "--kind-parallelism", "Instance=1"]));
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).toContain("instances.web/app[3]");
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).toContain("instances.web/app[3]");
   });
 });
 
@@ -301,9 +303,9 @@ describe("renderers", () => {
     const markdown = ok(await runCli(dir, ["plan", "--markdown"])).stdout;
     expect(markdown).toContain("### virtform plan for stack `trust`");
     expect(markdown).toContain("| 🟢 create | `volume.data` | not yet created | `infra.ts:7` |");
-    const dot = ok(await runCli(dir, ["graph"])).stdout;
+    const dot = ok(await runInProcess(dir, ["graph"])).stdout;
     expect(dot).toContain('"instances.web/app[0]" -> "cluster.web";');
-    const mermaid = ok(await runCli(dir, ["graph", "--format", "mermaid"])).stdout;
+    const mermaid = ok(await runInProcess(dir, ["graph", "--format", "mermaid"])).stdout;
     expect(mermaid.split("\n")[0]).toBe("graph LR");
     expect(mermaid).toMatch(/r\d+ --> r\d+/);
     void repoRoot;

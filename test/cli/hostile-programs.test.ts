@@ -33,6 +33,15 @@ describe("a program that misbehaves", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it("runs on the CLI's own thread (no second isolate to start) unless it has top-level await", async () => {
+    const where = 'const { isMainThread } = process.getBuiltinModule("node:worker_threads");\n';
+    const named = 'export default stack("where", (s) => { s.storagePool(isMainThread ? "main" : "worker", { media: "ssd", devices: [{ sizeGiB: 1 }] }); });\n';
+    const plain = await plan(`import { stack } from "virtform";\n${where}${named}`);
+    expect(plain.stdout, plain.stderr).toContain("+ pool.main will be created");
+    const awaits = await plan(`import { stack } from "virtform";\n${where}await null;\n${named}`);
+    expect(awaits.stdout, awaits.stderr).toContain("+ pool.worker will be created");
+  });
+
   it("that leaves a timer which throws after the plan: the plan stands, with a warning", async () => {
     const result = await plan(program('  setTimeout(() => { throw new Error("late"); }, 30);'));
     expect(result.code, result.stderr).toBe(0);

@@ -5,6 +5,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const fixture = join(repoRoot, "test", "images", "fixtures", "Packages");
 
@@ -148,7 +149,7 @@ describe("images commands on the fixture catalog", () => {
     const lock = readJson<Lock>(lockPath);
     const front = await runCli(dir, ["state", "show", "instances.web/front[0]", "--json"]);
     expect((JSON.parse(front.stdout) as { inputs: { image: { digest: string } } }).inputs.image.digest).toBe(lock.images["image.app"]!.heavy!.digest);
-    const image = JSON.parse((await runCli(dir, ["state", "show", "image.app", "--json"])).stdout) as {
+    const image = JSON.parse((await runInProcess(dir, ["state", "show", "image.app", "--json"])).stdout) as {
       outputs: { variants: Record<string, { digest: string; layers: string[]; sizeBytes: number; packages: string[] }>; layers: Record<string, unknown>; sharedBytes: number };
     };
     expect(image.outputs.sharedBytes).toBe(COMMON_KIB * 1024);

@@ -1,8 +1,10 @@
 // The walking skeleton end to end through the CLI: plan -> apply -> no-op plan -> edit -> exact
-// plan -> apply -> destroy, on the embedded emulator.
+// plan -> apply -> destroy, on the embedded emulator. Reads of state and outputs run the same
+// command in process (test/helpers/in-process.ts): no process to start for a look.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 import { shopProgram } from "../helpers/programs.ts";
 
 interface JsonPlan {
@@ -66,21 +68,21 @@ describe("plan, apply, edit, destroy through the CLI", () => {
   });
 
   it("state list, state show and output read the state", async () => {
-    const list = ok(await runCli(dir, ["state", "list"])).stdout.trim().split("\n");
+    const list = ok(await runInProcess(dir, ["state", "list"])).stdout.trim().split("\n");
     expect(list).toHaveLength(18);
     expect(list).toContain("cluster.web");
     const show = ok(await runCli(dir, ["state", "show", "instances.web/storefront[1]", "--json"]));
     expect(JSON.parse(show.stdout)).toMatchObject({ kind: "Instance", inputs: { vcpu: 8, group: "storefront", index: 1 } });
-    const output = JSON.parse(ok(await runCli(dir, ["output", "--json"])).stdout) as { sharedVolumeId: string };
+    const output = JSON.parse(ok(await runInProcess(dir, ["output", "--json"])).stdout) as { sharedVolumeId: string };
     const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
     expect(emulator.volumes[output.sharedVolumeId]?.name).toBe("volume.shared-data");
-    const missing = await runCli(dir, ["state", "show", "volume.nope"]);
+    const missing = await runInProcess(dir, ["state", "show", "volume.nope"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("no resource volume.nope in state");
     // names every object has through its prototype are not in state either
-    const inherited = await runCli(dir, ["state", "show", "constructor"]);
+    const inherited = await runInProcess(dir, ["state", "show", "constructor"]);
     expect([inherited.code, inherited.stderr]).toEqual([1, expect.stringContaining("no resource constructor in state")]);
-    const noOutput = await runCli(dir, ["output", "toString"]);
+    const noOutput = await runInProcess(dir, ["output", "toString"]);
     expect([noOutput.code, noOutput.stderr]).toEqual([1, expect.stringContaining("no output toString; outputs: ")]);
   });
 
@@ -147,13 +149,13 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     for (const collection of ["clusters", "images", "pools", "volumes", "instances", "attachments"] as const) {
       expect(emulator[collection]).toEqual({});
     }
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).toBe("");
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).toBe("");
   });
 
   it("apply without --yes and without a terminal refuses, changing nothing", async () => {
     const result = await runCli(dir, ["apply"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("apply needs confirmation: run it in a terminal or pass --yes");
-    expect(ok(await runCli(dir, ["state", "list"])).stdout).toBe("");
+    expect(ok(await runInProcess(dir, ["state", "list"])).stdout).toBe("");
   });
 });

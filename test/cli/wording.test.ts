@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, repoRoot, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const ok = (r: CliResult) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
@@ -36,7 +37,7 @@ describe("what the CLI says", () => {
   it("state show prints derived GiB figures rounded, and state mv says 'an Instance'", async () => {
     writeProgram(dir, PROGRAM);
     ok(await runCli(dir, ["apply", "--yes"]));
-    const shown = ok(await runCli(dir, ["state", "show", "pool.p"])).stdout;
+    const shown = ok(await runInProcess(dir, ["state", "show", "pool.p"])).stdout;
     expect(shown).toContain("provisionableGiB = 259.2\n");
     const moved = await runCli(dir, ["state", "mv", "instances.web/app[0]", "volume.moved"]);
     expect(moved.code).toBe(1);
