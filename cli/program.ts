@@ -1,6 +1,7 @@
 // Loads a user's program: imports the TypeScript module, checks it exports a stack, and evaluates it
 // into desired resources. `virtform` inside the program resolves to this SDK wherever the file is.
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -82,10 +83,21 @@ export interface ProgramGuard {
   run<T>(fn: () => T): T;
 }
 
+// A process that loads programs more than once (tests run the CLI in process) imports a program whose
+// file changed under a new URL: Node keeps a module once imported, and would run the old text again.
+const importedText = new Map<string, string>();
+function programUrl(file: string): string {
+  const url = pathToFileURL(file).href;
+  const digest = createHash("sha256").update(readFileSync(file)).digest("hex").slice(0, 16);
+  const first = importedText.get(file);
+  if (first === undefined) importedText.set(file, digest);
+  return first === undefined || first === digest ? url : `${url}?text=${digest}`;
+}
+
 export const unguarded: ProgramGuard = {
   async importModule(file, path) {
     try {
-      return await importProgram(pathToFileURL(file).href);
+      return await importProgram(programUrl(file));
     } catch (err) {
       throw loadError(path, err);
     }

@@ -32,7 +32,8 @@ export function callerLocation(): SourceLocation | undefined {
   for (const site of sites) {
     const name = site.getFileName();
     if (!name || name.startsWith("node:")) continue;
-    const file = name.startsWith("file://") ? fileURLToPath(name) : name;
+    // A program re-imported after a change carries its text's digest as a query (cli/program.ts).
+    const file = name.startsWith("file://") ? fileURLToPath(name.replace(/\?.*$/, "")) : name.replace(/\?text=[0-9a-f]+$/, "");
     const outside = !file.startsWith(sdkDir) && !file.includes("/node_modules/");
     if (found) {
       // The user's frames up to the SDK's own call of the stack's build function.
