@@ -1,5 +1,5 @@
 // virtform side by side with Terraform on the engine benchmark's graph (issue 14, point 5).
-//   node bench/compare-terraform/compare.ts [--n 100,1000,5000] [--runs 3]
+//   node bench/compare-terraform/compare.ts [--n 100,1000,5000] [--runs 3] [--json]
 // Three tools, each run as a user runs it (one process per command, under /usr/bin/time for wall time
 // and peak RSS, in a fresh working directory):
 //   virtform            the native CLI on the embedded emulator (bench/engine/program.ts)
@@ -16,8 +16,10 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { programSource } from "../engine/program.ts";
+import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
 import { terraformDataConfig, virtformConfig } from "./configs.ts";
 
+const json = takeJsonFlag();
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const argument = (name: string, fallback: string) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -93,6 +95,11 @@ const cell = (ms: Measure[]) => {
 const terraformVersion = execFileSync("terraform", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: "/dev/null" }, stdio: ["ignore", "pipe", "ignore"] }).toString().split("\n")[0];
 console.log(`# virtform vs Terraform\n\n${cpus().length} cores (${cpus()[0]?.model ?? "?"}), load ${loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}, ${terraformVersion}`);
 console.log(`command: node bench/compare-terraform/compare.ts --n ${ns.join(",")} --runs ${runs}\n`);
+const result: Row[] = [];
+// The targets, stated at N=5,000: how many times faster virtform is than terraform_data, and how
+// much slower terraform is with our provider than with terraform_data.
+const faster: Partial<Record<Command, number>> = { plan: 15, apply: 100 };
+const overhead = 1.3;
 for (const n of ns) {
   const results = Object.fromEntries(TOOLS.map((t) => [t, [] as Record<Command, Measure>[]])) as Record<Tool, Record<Command, Measure>[]>;
   for (let r = 0; r < runs; r++) {
@@ -107,7 +114,32 @@ for (const n of ns) {
     console.log(
       `| ${command} | ${TOOLS.map((t) => cell(results[t].map((m) => m[command]))).join(" | ")} | ${(med("terraform_data") / med("virtform")).toFixed(1)}x | ${(med("terraform+virtform") / med("terraform_data")).toFixed(2)}x |`,
     );
+    const at = `N=${n.toLocaleString("en")}, median of ${runs}`;
+    const speedup = med("terraform_data") / med("virtform");
+    const x = faster[command];
+    result.push({
+      what: `${command}, ${at}: virtform`,
+      unit: "s",
+      ours: med("virtform"),
+      peer: med("terraform_data"),
+      peerName: "terraform + terraform_data",
+      ratio: speedup,
+      ratioMeaning: "terraform_data / virtform",
+      ...(n === 5000 && x !== undefined && { target: `>= ${x}x`, met: speedup >= x }),
+    });
+    const cost = med("terraform+virtform") / med("terraform_data");
+    result.push({
+      what: `${command}, ${at}: terraform + our provider`,
+      unit: "s",
+      ours: med("terraform+virtform"),
+      peer: med("terraform_data"),
+      peerName: "terraform + terraform_data",
+      ratio: cost,
+      ratioMeaning: "ours / terraform_data",
+      ...(n === 5000 && { target: `<= ${overhead}x`, met: cost <= overhead }),
+    });
   }
   console.log("");
 }
 console.log("Targets at N=5,000: terraform_data / virtform >= 15x for plan and >= 100x for apply; terraform+virtform / terraform_data <= 1.3x.");
+emitResult(json, { benchmark: "terraform", command: commandOf("bench/compare-terraform/compare.ts"), rows: result, notes: [`${terraformVersion}; each cell the median of ${runs} run(s), tools alternating`] });
