@@ -19,12 +19,14 @@ describe.skipIf(!terraformAvailable())("bench/compare-terraform", () => {
     const commands = ["plan", "apply", "no-op plan", "1% edit plan", "destroy"];
     for (const command of commands) {
       const row = stderr.split("\n").find((line) => line.startsWith(`| ${command} |`));
-      expect(row, command).toMatch(/^\| [^|]+ \| [\d.]+ s \([\d.]+-[\d.]+\), \d+ MiB \| [\d.]+ s .* \| [\d.]+ s .* \| [\d.]+x \| [\d.]+x \|$/);
+      expect(row, command).toMatch(/^\| [^|]+ \| [\d.]+ s \([\d.]+-[\d.]+\), cpu [\d.]+ s, \d+ MiB \| [\d.]+ s .* \| [\d.]+ s .* \| [\d.]+x \| [\d.]+x \|$/);
     }
     const result = JSON.parse(stdout) as BenchResult;
     expect(result.benchmark).toBe("terraform");
     expect(result.command).toBe("node bench/compare-terraform/compare.ts --n 100 --runs 1");
-    expect(result.rows.map((r) => r.what)).toEqual(commands.flatMap((c) => [`${c}, N=100, median of 1: virtform`, `${c}, N=100, median of 1: terraform + our provider`]));
+    expect(result.rows.map((r) => r.what)).toEqual(
+      commands.flatMap((c) => ["wall", "CPU"].flatMap((m) => [`${c}, N=100, ${m}, median of 1: virtform`, `${c}, N=100, ${m}, median of 1: terraform + our provider`])),
+    );
     for (const row of result.rows) {
       expect(row.ours).toBeGreaterThan(0);
       expect(row.ratio).toBeCloseTo(row.what.endsWith("virtform") ? row.peer! / row.ours : row.ours / row.peer!, 6);
