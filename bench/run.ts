@@ -2,7 +2,8 @@
 // the repository, one after the other (they would slow each other down side by side), each its own
 // process with --json; then the generated section of BENCHMARKS.md is rewritten (bench/report.ts).
 // --quick runs each with small sizes so that all of it fits in about 5 minutes on 2 cores; without
-// it, each runs its full default sizes (the Terraform comparison at N=5,000 alone takes most of an hour).
+// it, each runs its full default sizes: hours, most of them Terraform's applies and destroys of 5,000
+// resources (tens of minutes each, three runs per tool).
 // A benchmark whose tools are missing (terraform, nbdkit ...) is listed as not run, not failed.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
