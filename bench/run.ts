@@ -8,7 +8,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderSection, spliceSection, type Outcome } from "./report.ts";
 import type { BenchResult } from "./result.ts";
@@ -45,7 +45,7 @@ const option = (name: string) => {
 };
 const quick = argv.includes("--quick");
 const only = option("only")?.split(",");
-const out = join(root, option("out") ?? "BENCHMARKS.md");
+const out = resolve(root, option("out") ?? "BENCHMARKS.md");
 const unknown = only?.filter((name) => !BENCHMARKS.some((b) => b.name === name)) ?? [];
 if (unknown.length > 0) {
   console.error(`npm run bench: no benchmark named ${unknown.join(", ")}; there are ${BENCHMARKS.map((b) => b.name).join(", ")}`);
