@@ -1,7 +1,7 @@
 // virtform side by side with Terraform on the engine benchmark's graph (issue 14, point 5).
 //   node bench/compare-terraform/compare.ts [--n 100,1000,5000] [--runs 3] [--upto plan|apply|...] [--tools ...] [--json]
-// Three tools, each run as a user runs it (one process per command, under /usr/bin/time for wall time
-// and peak RSS, in a fresh working directory):
+// Three tools, each run as a user runs it (one process per command, under /usr/bin/time for wall time,
+// CPU time and peak RSS, in a fresh working directory):
 //   virtform            the native CLI on the embedded emulator (bench/engine/program.ts)
 //   terraform_data      Terraform with its built-in terraform_data: Terraform's own cost
 //   terraform+virtform  Terraform driving virtform's provider on the embedded emulator
