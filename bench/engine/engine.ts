@@ -12,8 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
 import { programSource } from "./program.ts";
 
+const json = takeJsonFlag();
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const bin = join(root, "bin", "virtform.mjs");
 const sizes = process.argv.slice(2).map(Number);
@@ -79,6 +81,17 @@ console.log(
   `\napply time per resource: ${rows.map(({ n, m }) => `N=${n} ${((m["apply N creates"].seconds / n) * 1000).toFixed(2)} ms`).join(", ")}` +
     (rows.length > 1 ? ` (linear means equal; N=${rows.at(-1)!.n} is ${(rows.at(-1)!.m["apply N creates"].seconds / rows.at(-1)!.n / (base.m["apply N creates"].seconds / base.n)).toFixed(2)}x N=${base.n})` : ""),
 );
+
+// Issue 3's targets, at N=5,000.
+const targets: Partial<Record<(typeof columns)[number], number>> = { "apply N creates": 5, "no-op plan": 0.5 };
+const result: Row[] = rows.flatMap(({ n, m }) => [
+  ...columns.map((c): Row => {
+    const target = n === 5000 ? targets[c] : undefined;
+    return { what: `${c}, N=${n.toLocaleString("en")}`, unit: "s", ours: m[c].seconds, ...(target !== undefined && { target: `<= ${target} s`, met: m[c].seconds <= target }) };
+  }),
+  { what: `peak RSS of any command, N=${n.toLocaleString("en")}`, unit: "MiB", ours: Math.round(Math.max(...columns.map((c) => m[c].rssMiB))), ...(n === 5000 && { target: "<= 250 MiB", met: Math.max(...columns.map((c) => m[c].rssMiB)) <= 250 }) },
+]);
+emitResult(json, { benchmark: "engine", command: commandOf("bench/engine/engine.ts"), rows: result });
 
 // Where the time goes, at N=5000 (or the largest N up to it).
 const splitN = ns.includes(5000) ? 5000 : Math.max(...ns.filter((n) => n <= 5000), ns[0]!);

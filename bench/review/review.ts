@@ -11,6 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { makeHistory } from "../../examples/review/make-history.ts";
 import { programSource } from "../engine/program.ts";
+import { commandOf, emitResult, takeJsonFlag } from "../result.ts";
+
+const json = takeJsonFlag();
 
 const bin = fileURLToPath(new URL("../../bin/virtform.mjs", import.meta.url));
 
@@ -41,5 +44,10 @@ const rows: [string, number, number][] = [
   ["review example (markdown)", timed(example, ["review", "--base", "HEAD"]), 2],
   ["5,000 resources, 1 % edit (json)", timed(engineHistory(5000), ["review", "--base", "HEAD", "--format", "json"]), 6],
 ];
-process.stdout.write("| review --base HEAD | seconds (best of 3) | target |\n| --- | ---: | ---: |\n");
-for (const [what, seconds, target] of rows) process.stdout.write(`| ${what} | ${seconds.toFixed(2)} | <= ${target} |\n`);
+console.log("| review --base HEAD | seconds (best of 3) | target |\n| --- | ---: | ---: |");
+for (const [what, seconds, target] of rows) console.log(`| ${what} | ${seconds.toFixed(2)} | <= ${target} |`);
+emitResult(json, {
+  benchmark: "review",
+  command: commandOf("bench/review/review.ts"),
+  rows: rows.map(([what, seconds, target]) => ({ what: `review --base HEAD, ${what}, best of 3`, unit: "s", ours: seconds, target: `<= ${target} s`, met: seconds <= target })),
+});

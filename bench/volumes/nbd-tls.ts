@@ -2,7 +2,7 @@
 // with one nbdcopy connection (qemu-img bench cannot create the tls-creds object TLS needs) into
 // and out of ours (ThinPool + NbdServer, in this process) and nbdkit's file plugin, each served
 // plain and with TLS-PSK (nbdkit --tls=require --tls-psk), from one temp dir.
-// Run: npx tsx bench/volumes/nbd-tls.ts   (needs libnbd-bin, nbdkit; about a minute)
+// Run: npx tsx bench/volumes/nbd-tls.ts [--size MiB]   (needs libnbd-bin, nbdkit; about a minute at 256 MiB)
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -13,9 +13,13 @@ import { join } from "node:path";
 import { NbdServer } from "../../emulator/block/nbd-server.ts";
 import { generatePsk, writePskFile } from "../../emulator/block/psk-file.ts";
 import { ThinPool } from "../../emulator/block/thin-pool.ts";
+import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
 
+const json = takeJsonFlag();
 const MiB = 1024 * 1024;
-const SIZE = 256 * MiB; // bytes each server exports, and each copy moves
+const sizeAt = process.argv.indexOf("--size");
+const SIZE = (sizeAt >= 0 ? Number(process.argv[sizeAt + 1]) : 256) * MiB; // bytes each server exports, and each copy moves
+if (!Number.isInteger(SIZE / MiB) || SIZE < 16 * MiB) throw new Error("--size takes a whole number of MiB, at least 16");
 const ROUNDS = 2; // best of
 const HOST = "127.0.0.1";
 
@@ -134,10 +138,12 @@ async function main(): Promise<void> {
 
     const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
     const get = (name: string, tls: boolean, w: Workload) => best.get(`${name}|${tls}|${w.name}`) ?? Number.NaN;
+    const result: Row[] = [];
     const rows = [["workload", "virtform plain", "virtform TLS", "nbdkit plain", "nbdkit TLS", "ours/nbdkit plain", "ours/nbdkit TLS"]];
     for (const w of WORKLOADS) {
       const [op, ot, kp, kt] = [get("virtform", false, w), get("virtform", true, w), get("nbdkit file", false, w), get("nbdkit file", true, w)];
       rows.push([w.name, fmt(op), fmt(ot), fmt(kp), fmt(kt), `${fmt(op / kp, 2)}x`, `${fmt(ot / kt, 2)}x`]);
+      result.push({ what: `${w.name} with TLS-PSK, nbdcopy, ${SIZE / MiB} MiB`, unit: "MiB/s", ours: ot, peer: kt, peerName: "nbdkit file TLS", ratio: ot / kt, ratioMeaning: "ours / nbdkit" });
     }
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
     console.log(`nbdcopy --connections=1, MiB/s, ${SIZE / MiB} MiB per copy, exports in ${dir}; best of ${ROUNDS}; ${((Date.now() - started) / 1000).toFixed(0)} s`);
@@ -145,6 +151,7 @@ async function main(): Promise<void> {
       console.log(r.map((c, j) => (j === 0 ? c.padEnd(widths[j] ?? 0) : c.padStart(widths[j] ?? 0))).join("  "));
       if (i === 0) console.log(widths.map((n) => "-".repeat(n)).join("  "));
     }
+    emitResult(json, { benchmark: "volumes-tls", command: commandOf("bench/volumes/nbd-tls.ts"), rows: result });
   } finally {
     for (const t of targets) await t.stop().catch(() => undefined);
     await pool?.close();

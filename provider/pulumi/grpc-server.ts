@@ -131,7 +131,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
 
     diff: handle((request) => {
       const oldInputs = request.getOldInputs() ?? request.getOlds();
-      const result = impl.diff(request.getUrn(), struct(oldInputs), struct(request.getNews()), request.getIgnorechangesList());
+      const result = impl.diff(request.getUrn(), struct(oldInputs), struct(request.getNews()), request.getIgnorechangesList(), request.getId());
       const reply = new proto.DiffResponse();
       reply.setChanges(result.changes ? proto.DiffResponse.DiffChanges.DIFF_SOME : proto.DiffResponse.DiffChanges.DIFF_NONE);
       reply.setReplacesList(result.replaces);

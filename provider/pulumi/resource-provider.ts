@@ -44,6 +44,11 @@ export class ResourceProviderError extends Error {
 export class PulumiResourceProvider {
   /** Set by Configure; Check and Diff never need it (preview does not reach the backend). */
   provider: Provider | undefined;
+  /**
+   * The object each URN has now, as Diff last saw it (Pulumi diffs every resource it holds before it
+   * replaces one, in the same plugin process): a Create for such a URN makes its replacement.
+   */
+  private readonly current = new Map<string, string>();
 
   check(urn: string, news: Wire): { inputs: Wire; failures: CheckFailure[] } {
     const kind = kindOf(urn);
@@ -67,8 +72,9 @@ export class PulumiResourceProvider {
     return { inputs: toWire(filled, secretPaths), failures: [] };
   }
 
-  diff(urn: string, oldInputs: Wire, news: Wire, ignoreChanges: readonly string[] = []): DiffResult {
+  diff(urn: string, oldInputs: Wire, news: Wire, ignoreChanges: readonly string[] = [], id = ""): DiffResult {
     const kind = kindOf(urn);
+    if (id !== "") this.current.set(urn, id);
     const prior = fromWire(oldInputs).values;
     const desired = fromWire(news).values;
     const decision = planResource({ inputs: prior }, { inputs: desired }, kindInfo.get(kind)!, { ignoreChanges });
@@ -80,7 +86,7 @@ export class PulumiResourceProvider {
     const { values, secretPaths } = fromWire(properties);
     const secrets = secretPathsOf(kind, secretPaths);
     if (preview) return { id: "", properties: toWire({ ...values, ...unknownOutputs(kind) }, secrets) };
-    const created = await this.backend().create(kind, values, { token: createToken(urn, values), ...ownerOfUrn(urn) });
+    const created = await this.backend().create(kind, values, { token: createToken(urn, values, this.current.get(urn)), ...ownerOfUrn(urn) });
     return { id: created.id, properties: toWire({ ...values, ...created.outputs }, secrets) };
   }
 
@@ -132,11 +138,15 @@ function kindOf(urn: string): KindName {
 
 /**
  * The create's idempotency token: the same resource (URN) with the same inputs gets the same token,
- * so a create retried after a crash adopts what the first attempt made. The inputs are part of it
- * because a create-before-delete replacement has the same URN while the old object still exists.
+ * so a create retried after a crash adopts what the first attempt made. A replacement has the URN of
+ * the object it replaces, which may still exist (create before delete) with the same inputs
+ * (`pulumi up --replace`, replaceOnChanges): the replaced object's id is part of its token, so it
+ * makes a new object, and a retry of that replacement finds the one it made.
  */
-export function createToken(urn: string, inputs: Record<string, Value>): string {
-  return `pulumi:${createHash("sha256").update(urn).update("\n").update(canonical(inputs)).digest("hex")}`;
+export function createToken(urn: string, inputs: Record<string, Value>, replacing?: string): string {
+  const hash = createHash("sha256").update(urn).update("\n").update(canonical(inputs));
+  if (replacing !== undefined) hash.update("\nreplacing ").update(replacing);
+  return `pulumi:${hash.digest("hex")}`;
 }
 
 function canonical(value: unknown): string {

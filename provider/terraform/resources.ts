@@ -196,6 +196,10 @@ export class TerraformResources {
     const schema = this.schema(typeName);
     const observed = await this.backend().read(schema.kind, id);
     if (!observed) throw new ResourceError(error(`Cannot import ${typeName}`, `the backend has no ${schema.kind} with id ${JSON.stringify(id)}`));
+    // Terraform's from now on, tagged as a native import tags it (found again by its tags if state
+    // is lost). Terraform makes no later call for an import that changes nothing, so it is done here,
+    // also when an import block is only planned.
+    await this.backend().setOwner?.(schema.kind, id, { ...this.owner, address: importedAddress(schema, id) });
     return this.encode(schema, { id, inputs: completedBy(schema, observed.inputs, observed.outputs), outputs: observed.outputs });
   }
 
@@ -255,6 +259,11 @@ export class TerraformResources {
  */
 function objectAddress(schema: ResourceSchema, token: string): string {
   return `${kinds[schema.kind].addressPrefix}.tf-${token.replace(/^terraform:/, "").slice(0, 8)}`;
+}
+
+/** The owner address an imported object gets: the kind's prefix and its id ("volume.tf-vol-1a2b"). */
+function importedAddress(schema: ResourceSchema, id: string): string {
+  return `${kinds[schema.kind].addressPrefix}.tf-${id}`;
 }
 
 /** The resource's attributes as one object shape (for attribute paths). */

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
+import { terraform, terraformAvailable, terraformWorkdir } from "../terraform/terraform.ts";
 
 interface Dumped {
   id: string;
@@ -27,6 +28,30 @@ function objects(dir: string): Record<string, unknown> {
   return Object.fromEntries(all.map((o) => [`${o.collection}/${o.name}`, named(o.spec)]));
 }
 
+/**
+ * The emulator's objects with their names left out, sorted: each is its collection and its spec, every
+ * id in it replaced by the referenced object's own such form. Terraform names objects by their create
+ * token, not by address, so this compares its objects with the others' one by one, references and all.
+ * Fields named in leaveOut are left out at any depth.
+ */
+function unnamed(dir: string, leaveOut: readonly string[] = []): string[] {
+  const data = Emulator.readDataDir(join(dir, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>;
+  const all = COLLECTIONS.flatMap((c) => Object.values(data[c] ?? {}).map((o) => ({ collection: c, ...o })));
+  const byId = new Map(all.map((o) => [o.id, o]));
+  const forms = new Map<string, string>();
+  const form = (o: (typeof all)[number]): string => {
+    if (!forms.has(o.id)) forms.set(o.id, `${o.collection} ${canonical(o.spec)}`);
+    return forms.get(o.id)!;
+  };
+  const canonical = (v: unknown): string => {
+    if (typeof v === "string") return byId.has(v) ? `<${form(byId.get(v)!)}>` : JSON.stringify(v);
+    if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+    if (v && typeof v === "object") return `{${Object.keys(v).filter((k) => !leaveOut.includes(k)).sort().map((k) => `${k}:${canonical((v as Record<string, unknown>)[k])}`).join(",")}}`;
+    return JSON.stringify(v);
+  };
+  return all.map(form).sort();
+}
+
 function project(files: Record<string, string>): string {
   const dir = makeWorkdir("virtform-pulumi-");
   const files_ = { "Pulumi.yaml": "name: acme\nruntime: nodejs\n", "package.json": '{ "name": "acme", "private": true, "type": "module" }\n', ...files };
@@ -38,12 +63,16 @@ function project(files: Record<string, string>): string {
 }
 
 describe("virtform apply --pulumi", () => {
-  it("applies the java-appserver example (the repository's Pulumi.yaml) as the native program does: the same objects, kinds, names and specs", async () => {
+  it("applies the java-appserver example (the repository's Pulumi.yaml) as the native program does: the same objects, kinds, names and specs; and through terraform, the same objects but for their names", async () => {
     const native = makeWorkdir();
     const viaPulumi = makeWorkdir();
-    const [a, b] = await Promise.all([
+    // examples/terraform is the same example as a Terraform configuration, on the embedded emulator.
+    const withTerraform = terraformAvailable();
+    const viaTerraform = terraformWorkdir(undefined, join(repoRoot, "examples", "terraform"));
+    const [a, b, c] = await Promise.all([
       runCli(native, ["apply", join(repoRoot, "examples/java-appserver/infra.ts"), "--yes"]),
       runCli(viaPulumi, ["apply", "--pulumi", repoRoot, "--yes"]),
+      withTerraform ? terraform(viaTerraform, ["apply", "-auto-approve"]) : undefined,
     ]);
     expect(a.code, a.stderr).toBe(0);
     expect(b.code, b.stderr).toBe(0);
@@ -53,6 +82,18 @@ describe("virtform apply --pulumi", () => {
     const expected = objects(native);
     expect(Object.keys(expected)).toHaveLength(21);
     expect(objects(viaPulumi)).toEqual(expected);
+    if (c) {
+      expect(c.code, c.stderr).toBe(0);
+      expect(c.stdout).toContain("Apply complete! Resources: 21 added, 0 changed, 0 destroyed.");
+      // A known gap: the Terraform provider reads no virtform.lock (nor locks a variant itself), so its
+      // image has no locked package sets and its variants' digests differ. All else is the same.
+      const image = Object.values((Emulator.readDataDir(join(viaTerraform, ".virtform/emulator")) as unknown as Record<string, Record<string, Dumped>>).images!);
+      expect(image.map((i) => (i.spec as Record<string, unknown>).locked)).toEqual([undefined]);
+      const lockFree = unnamed(native, ["locked", "digest"]);
+      // Every object has a form of its own, so equal lists mean equal objects one by one.
+      expect(new Set(lockFree).size).toBe(21);
+      expect(unnamed(viaTerraform, ["locked", "digest"])).toEqual(lockFree);
+    }
   }, SLOW);
 
   it("runs a program with a component, config and options: components as parents in plan and graph, stack outputs, a converged plan, protect", async () => {

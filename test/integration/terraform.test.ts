@@ -158,6 +158,10 @@ resource "virtform_volume" "by_command" {
       ["outside-5", 5],
       ["outside-6", 6],
     ]);
+    // Owned by this working directory from the import on, as a native import tags what it adopts.
+    for (const id of [byBlock, byCommand]) {
+      expect(volumes.find((v) => v.id === id)!.tags).toEqual({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform", "virtform:address": `volume.tf-${id}` });
+    }
   });
 
   it("fails the plan of a scale-out that cannot be placed, before anything changes", async () => {

@@ -1,6 +1,6 @@
 // The plugin binary driven over gRPC as the Pulumi engine drives it, one process for the whole
 // lifecycle: schema, config, check, preview (unknowns, no backend calls), create, retried create,
-// diff, update, refresh, import, delete. Results are checked in the emulator's data dir too.
+// replacement with unchanged inputs, diff, update, refresh, import, delete. Results are checked in the emulator's data dir too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -39,8 +39,8 @@ async function create(urnOf: string, properties: Record<string, unknown>, previe
   return { id: reply.getId() as string, properties: reply.getProperties().toJavaScript() as Record<string, unknown> };
 }
 
-async function diff(urnOf: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
-  const reply = await plugin.call("diff", request("DiffRequest", { Id: "x", Urn: urnOf, Olds: struct(olds), OldInputs: struct(olds), News: struct(news) }));
+async function diff(urnOf: string, olds: Record<string, unknown>, news: Record<string, unknown>, id = "x") {
+  const reply = await plugin.call("diff", request("DiffRequest", { Id: id, Urn: urnOf, Olds: struct(olds), OldInputs: struct(olds), News: struct(news) }));
   const detailed: Record<string, number> = {};
   reply.getDetaileddiffMap().forEach((d: Message, path: string) => (detailed[path] = d.getKind()));
   return {
@@ -139,6 +139,21 @@ describe("pulumi-resource-virtform over gRPC", () => {
     const stored = data();
     expect(stored.pools[pool.id]).toMatchObject({ name: "pool.fast", spec: { media: "ssd", devices: [{ sizeGiB: 100 }] } });
     expect(Object.values(stored.volumes).map((v) => [v.name, v.spec.sizeGiB])).toEqual([["volume.data", 10]]);
+  });
+
+  it("replaces with unchanged inputs (pulumi up --replace) by a new object, which a retried replacement adopts", async () => {
+    const REPLACED = urn("virtform:storage:Volume", "replaced");
+    const inputs = (await check(REPLACED, { pool: ids.pool, sizeGiB: 3 })).inputs;
+    const old = await create(REPLACED, inputs);
+    // Pulumi diffs the resource it holds, finds nothing changed, and replaces it as told: create, then delete the old.
+    expect((await diff(REPLACED, inputs, inputs, old.id)).changes).toBe(proto.DiffResponse.DiffChanges.DIFF_NONE);
+    const replacement = await create(REPLACED, inputs);
+    expect(replacement.id).not.toBe(old.id);
+    expect((await create(REPLACED, inputs)).id).toBe(replacement.id);
+    await plugin.call("delete", request("DeleteRequest", { Id: old.id, Urn: REPLACED, Properties: struct(old.properties), OldInputs: struct(inputs) }));
+    const left = Object.entries(data().volumes).filter(([, v]) => v.name === "volume.replaced");
+    expect(left.map(([id, v]) => [id, v.spec.sizeGiB])).toEqual([[replacement.id, 3]]);
+    await plugin.call("delete", request("DeleteRequest", { Id: replacement.id, Urn: REPLACED, Properties: struct(replacement.properties), OldInputs: struct(inputs) }));
   });
 
   it("keeps secrets secret: a kind's secret field and a value the program wrapped", async () => {
