@@ -3,6 +3,7 @@
 // UNIMPLEMENTED, ignores Configure's settings, drops `stables`, sends no detailed diff, hides the
 // preview flag from Create/Update and throws on outputs holding undefined. Each method here unpacks
 // the request, calls PulumiResourceProvider, and packs the reply.
+import { isVirtformError } from "../../core/virtform-error.ts";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { EmbeddedBackend } from "../embedded-backend.ts";
 import { HttpBackend } from "../http-backend.ts";
@@ -198,7 +199,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
  * it is; anything else is a bug, said as one, with the stack on stderr (the engine logs it).
  */
 function describeError(err: unknown): string {
-  if (err instanceof ResourceProviderError || (err instanceof Error && typeof (err as { code?: unknown }).code === "string")) return err.message;
+  if (err instanceof ResourceProviderError || isVirtformError(err)) return err.message;
   process.stderr.write(`pulumi-resource-virtform: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return `bug in pulumi-resource-virtform: ${err instanceof Error ? err.message : String(err)} (the stack is in the plugin's log)`;
 }

@@ -1,5 +1,6 @@
 // The tfplugin6 Provider service: each method unpacks its request, calls TerraformResources, and packs
 // the reply; a refusal becomes a diagnostic, anything else a diagnostic that says it is a bug.
+import { isVirtformError } from "../../core/virtform-error.ts";
 import type * as grpcTypes from "@grpc/grpc-js";
 import type { Owner } from "../../engine/provider.ts";
 import { fromPacked } from "./codec.ts";
@@ -136,8 +137,8 @@ function unknownDataSource(typeName: string): Diagnostic {
 
 function diagnosticOf(err: unknown): Diagnostic {
   if (err instanceof ResourceError || err instanceof SettingsError) return err.diagnostic;
-  // The backend's refusals carry a code (not-found, conflict, capacity ...): say them as they are.
-  if (err instanceof Error && typeof (err as { code?: unknown }).code === "string") return error(err.message);
+  // The backend's refusals (not-found, conflict, capacity ...) are said as they are.
+  if (isVirtformError(err)) return error(err.message);
   process.stderr.write(`terraform-provider-virtform: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return error(`bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`, "the stack is in Terraform's log (TF_LOG=debug)");
 }

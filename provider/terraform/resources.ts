@@ -1,6 +1,7 @@
 // What the provider does for each Terraform resource call, in MessagePack values in and out, with no
 // gRPC: validate with the kind's zod schema, decide the plan with the engine's pure planResource, and
 // create/read/update/delete through the engine's Provider over a backend (embedded or HTTP).
+import { isVirtformError } from "../../core/virtform-error.ts";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
@@ -140,8 +141,8 @@ export class TerraformResources {
       await attempt(await this.sandbox);
       return [];
     } catch (err) {
-      // The backend's refusals carry a code (capacity, invalid, conflict ...); anything else is a bug.
-      if (!(err instanceof Error) || typeof (err as { code?: unknown }).code !== "string") throw err;
+      // The backend's refusals (capacity, invalid, conflict ...) are diagnostics; anything else is a bug.
+      if (!isVirtformError(err)) throw err;
       return [error(`This ${action} would fail`, err.message)];
     }
   }
