@@ -16,6 +16,10 @@ import { join } from "node:path";
 import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
 import { placeInstance, type HostRoom } from "../../emulator/compute/placement.ts";
 import { imageRegistration } from "../../emulator/image-registry.ts";
+import { builtVariants } from "../../images/build/built-images.ts";
+import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
+import { defaultCacheDir } from "../../images/build/layer-cache.ts";
+import type { LockedImageRequest } from "../../images/build/variant-images.ts";
 import type { Value } from "../../core/model.ts";
 import type { CapacityRow } from "../../engine/provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
@@ -25,13 +29,14 @@ import { attachmentDiskXml, domainXml, METADATA_NS } from "./domain-xml.ts";
 import { HOME_POOL, LibvirtHosts, poolNameOf, type HostFacts } from "./hosts.ts";
 import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
 import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
+import { VariantVolumes } from "./variant-volumes.ts";
 import { hostLabel, type VirshResult } from "./virsh.ts";
 
 export { LibvirtBackendError };
 
 const GiB = 1024 ** 3;
 const DEVICES = "bcdefghijklmnopqrstuvwxyz".split("").map((c) => `vd${c}`);
-/** The boot image of a variant that has no built layers: an empty disk of this size. */
+/** The boot image of a variant that has no built layers (`virtform images build` makes them): an empty disk of this size. */
 const PLACEHOLDER_IMAGE_GIB = 1;
 
 export interface LibvirtBackendOptions {
@@ -43,6 +48,8 @@ export interface LibvirtBackendOptions {
   poolRoot?: string;
   /** The hosts of a cluster that names none (neither in its spec nor in clusterHosts): for suites that run programs written for the emulator. */
   defaultHosts?: string[];
+  /** The layer cache built variants are read from (`virtform images build`); VIRTFORM_IMAGE_CACHE or ~/.cache/virtform/images by default. */
+  imageCache?: string;
 }
 
 /** What libvirt says of the objects it holds, read in one batch per host. */
@@ -55,6 +62,8 @@ export class LibvirtBackend implements Backend {
   private readonly options: LibvirtBackendOptions;
   private readonly catalogue: Catalogue;
   private readonly hosts: LibvirtHosts;
+  private readonly imageCache: string;
+  private readonly variants: VariantVolumes;
   /** A rehearsal: checks and records everything, changes nothing in libvirt. */
   private readonly dry: boolean;
   private observed: { at: number; generation: number; value: Promise<Observation> } | undefined;
@@ -65,6 +74,8 @@ export class LibvirtBackend implements Backend {
     this.catalogue = internals?.catalogue ?? new Catalogue(options.catalogueFile);
     this.hosts = internals?.hosts ?? new LibvirtHosts(options.poolRoot);
     this.dry = internals?.dry ?? false;
+    this.imageCache = options.imageCache ?? defaultCacheDir();
+    this.variants = new VariantVolumes(this.hosts, this.imageCache);
   }
 
   close(): void {
@@ -302,7 +313,7 @@ export class LibvirtBackend implements Backend {
           if (seen) state = seen.running ? "running" : "stopped";
         }
         spec.powerState = state;
-        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state } };
+        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state, ...(record.imageDigest ? { imageDigest: record.imageDigest } : {}) } };
       }
       case "Attachment": {
         if (!this.dry) {
@@ -393,7 +404,10 @@ export class LibvirtBackend implements Backend {
       }
       case "Instance": {
         const cluster = this.need("Cluster", String(spec.cluster), `cluster ${spec.cluster} of instance ${record.name}`);
-        this.need("Image", String((spec.image as { image: string }).image), `image of instance ${record.name}`);
+        const image = this.need("Image", String((spec.image as { image: string }).image), `image of instance ${record.name}`);
+        // The exact build it boots, when the variant is built (as the emulator records it): a later rebuild does not change it.
+        const built = builtVariants(image.name.replace(/^image\./, ""), image.spec as unknown as LockedImageRequest, process.env, this.imageCache)[(spec.image as { variant: string }).variant];
+        if (built?.built) record.imageDigest = built.digest;
         record.host = await this.place(cluster, record);
         return;
       }
@@ -585,15 +599,26 @@ export class LibvirtBackend implements Backend {
     const c = this.hosts.connection(uri);
     await this.hosts.ensurePool(uri, HOME_POOL, "home");
     const s = instance.spec;
-    const base = await this.baseImage(uri, (s.image as { digest: string }).digest);
-    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    // A built variant: an overlay on its top layer, booted from its own kernel, its console in a
+    // file of the pool. Else the placeholder: an overlay on an empty disk (plan and apply said so).
+    const variant = instance.imageDigest ? await this.variants.onHost(uri, instance.imageDigest) : undefined;
+    const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
+    const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
+    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
     const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
     let local: string | undefined;
     if ((s.localDiskGiB as number) > 0) {
       await c.run("vol-create-as", HOME_POOL, `${instance.id}-local.qcow2`, `${Math.round((s.localDiskGiB as number) * GiB)}`, "--format", "qcow2", "--allocation", "0");
       local = (await c.run("vol-path", `${instance.id}-local.qcow2`, "--pool", HOME_POOL)).trim();
     }
-    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, metadata: metadataOf(instance) }));
+    let console: string | undefined;
+    if (variant) {
+      // A volume, so that deleting the instance deletes it like its disks.
+      await c.run("vol-create-as", HOME_POOL, consoleVolume(instance.id), "0", "--format", "raw");
+      console = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
+    }
+    const kernel = variant ? { kernel: variant.kernel, initrd: variant.initrd, cmdline: BOOT_CMDLINE } : undefined;
+    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console, metadata: metadataOf(instance) }));
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
   }
 
@@ -673,6 +698,7 @@ export class LibvirtBackend implements Backend {
         await tolerate(record.host, "undefine", domainName(record.id));
         await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
         if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
+        if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
         return;
       }
       case "StoragePool": {
@@ -825,6 +851,11 @@ export function idFor(kind: KindName, token: string): string {
 
 export function domainName(instanceId: string): string {
   return `vf-${instanceId}`;
+}
+
+/** The file a built variant's domain writes its serial console to (the boot marker is read there). */
+export function consoleVolume(instanceId: string): string {
+  return `${instanceId}-console.log`;
 }
 
 function aliasOf(attachmentId: string): string {
