@@ -55,19 +55,19 @@ describe.skipIf(missing.length > 0)("a built variant on libvirt", () => {
   }, 120_000);
 
   it("builds variant a, boots it from its layers in the host's pool and prints the marker on the serial console", async () => {
-    // Only when not built yet (a cold cache): --require-images refuses with the command to run.
-    const before = await cli("apply", "--yes", "--require-images");
-    if (before.code !== 0) {
-      expect(before.stdout).toContain("instances of a variant not built boot an empty placeholder disk");
-      expect(before.stderr).toMatch(/image\.tiny:a is not built: run 'virtform images build infra\.ts' first/);
-      expect(virsh("list", "--all", "--name").trim()).toBe("");
-    }
+    // Variant b is never built here: --require-images refuses with the command to run, no domain made.
+    const refused = await cli("apply", "--yes", "--require-images");
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain("On libvirt, instances of a variant not built boot an empty placeholder disk");
+    expect(refused.stderr).toMatch(/image\.tiny:b is not built: run 'virtform images build infra\.ts' first/);
+    expect(virsh("list", "--all", "--name").trim()).toBe("");
     const build = await cli("images", "build", "--variant", "a", "--json");
     expect(build.code, build.stderr).toBe(0);
     const layers = (JSON.parse(build.stdout) as { variants: { layers: { digest: string }[] }[] }).variants[0]!.layers.map((l) => l.digest);
 
-    const applied = await cli("apply", "--yes", "--require-images");
+    const applied = await cli("apply", "--yes");
     expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).toContain("image.tiny:b is not built; instances of it boot an empty placeholder disk on libvirt");
     const instance = readJson<State>(join(dir, ".virtform", "state", "boot.json")).resources["instances.web/app[0]"]!;
     expect(instance.outputs.imageDigest).toBe(layers.at(-1));
 
