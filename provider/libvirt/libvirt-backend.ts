@@ -267,23 +267,33 @@ export class LibvirtBackend implements Backend {
     const observation: Observation = { volumes: new Map(), domains: new Map() };
     // Each cluster host's size too (once per process): clusters' outputs are computed from it. Read
     // first, on the shell the batch then reuses (a second shell at once would be a second ssh session).
+    const attached = new Set(this.catalogue.all("Attachment").map((a) => String(a.spec.instance)));
     const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
     await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
     await Promise.all(
       [...byHost].map(async ([uri, wanted]) => {
-        const commands: string[][] = [];
+        // Which domains exist and which run: two lists for the host, not a command per domain. Only a
+        // domain with attachments is read whole (its disks say whether each attachment is there).
+        const withDisks = wanted.domains.filter((id) => attached.has(id));
+        const commands: string[][] = [["list", "--all", "--name"], ["list", "--name"]];
         for (const id of wanted.volumes) commands.push(["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]);
-        for (const id of wanted.domains) commands.push(["domstate", domainName(id)], ["dumpxml", domainName(id), "--inactive"]);
+        for (const id of withDisks) commands.push(["dumpxml", domainName(id), "--inactive"]);
         const results = await this.hosts.connection(uri).batch(commands);
+        const [all, active] = results.splice(0, 2).map((r) => (r!.ok ? new Set(r!.out.split("\n").map((l) => l.trim())) : gone(r!, uri, true)));
         let i = 0;
         for (const id of wanted.volumes) {
           const r = results[i++]!;
           observation.volumes.set(id, r.ok ? { capacity: parseSizes(r.out).capacity ?? 0 } : gone(r, uri));
         }
-        for (const id of wanted.domains) {
-          const state = results[i++]!;
+        const disks = new Map<string, DomainDisk[] | null>();
+        for (const id of withDisks) {
           const xml = results[i++]!;
-          observation.domains.set(id, state.ok && xml.ok ? { running: isRunning(state.out), disks: parseDisks(xml.out) } : gone(state.ok ? xml : state, uri));
+          disks.set(id, xml.ok ? parseDisks(xml.out) : gone(xml, uri));
+        }
+        for (const id of wanted.domains) {
+          const name = domainName(id);
+          const own = disks.get(id);
+          observation.domains.set(id, all!.has(name) && own !== null ? { running: active!.has(name), disks: own ?? [] } : null);
         }
       }),
     );
@@ -622,8 +632,25 @@ export class LibvirtBackend implements Backend {
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
   }
 
-  /** The variant's boot image on this host: uploaded once per host and shared as every overlay's backing file. */
-  private async baseImage(uri: string, digest: string): Promise<string> {
+  private readonly placeholders = new Map<string, Promise<string>>();
+
+  /**
+   * The placeholder of a variant not built, on this host: made once and shared as every overlay's
+   * backing file. Once per process: libvirt lists a volume being made before its file exists, so
+   * instances created at once must wait for the one making it.
+   */
+  private baseImage(uri: string, digest: string): Promise<string> {
+    const key = `${uri}\n${digest}`;
+    let made = this.placeholders.get(key);
+    if (!made) {
+      made = this.makePlaceholder(uri, digest);
+      made.catch(() => this.placeholders.delete(key));
+      this.placeholders.set(key, made);
+    }
+    return made;
+  }
+
+  private async makePlaceholder(uri: string, digest: string): Promise<string> {
     const c = this.hosts.connection(uri);
     const name = `image-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}.qcow2`;
     const [info] = await c.batch([["vol-path", name, "--pool", HOME_POOL]]);
@@ -874,8 +901,9 @@ function parseSpec(kind: KindName, spec: Record<string, Value>): Record<string, 
   return parsed.data as Record<string, Value>;
 }
 
-function gone(result: VirshResult, uri: string): null {
-  if (!result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
+/** Null for an object libvirt does not have; any other failure is an error (`always`: every failure is). */
+function gone(result: VirshResult, uri: string, always = false): null {
+  if (!always && !result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
   throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: ${result.ok ? "unexpected output" : result.error}`);
 }
 
