@@ -22,11 +22,14 @@ const CACHE = "/var/tmp/virtform-test-image-cache";
 const ENV = { VIRTFORM_APT_LISTS: "/var/lib/apt/lists", VIRTFORM_IMAGE_CACHE: CACHE };
 const BOOT_LIMIT_MS = 240_000;
 
-const program = `import { stack } from "virtform";
+/** One running instance of variant a; with `more`, stopped ones of a (sharing its layers) and of b (not built). */
+const program = (more = false) => `import { stack } from "virtform";
 export default stack("boot", (s) => {
   const img = ${tinyImage(128)};
-  const web = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 } });
-  web.instances("app", { count: 1, image: img.variant("a"), vcpu: 1, memoryGiB: 0.5 });
+  const web = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 }, overcommit: { cpu: 4 } });
+  web.instances("app", { count: 1, image: img.variant("a"), vcpu: 1, memoryGiB: 0.5 });${more ? `
+  web.instances("spare", { count: 1, image: img.variant("a"), vcpu: 1, memoryGiB: 0.5, powerState: "stopped" });
+  web.instances("plain", { count: 3, image: img.variant("b"), vcpu: 1, memoryGiB: 0.125, powerState: "stopped" });` : ""}
 });
 `;
 
@@ -44,7 +47,7 @@ describe.skipIf(missing.length > 0)("a built variant on libvirt", () => {
     host = await startSessionHost("vflvboot");
     dir = makeWorkdir("virtform-libvirt-boot-");
     symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
-    writeProgram(dir, program);
+    writeProgram(dir, program());
     writeFileSync(join(dir, "virtform.boot.json"), JSON.stringify({ backend: "libvirt", clusters: { web: [host.uri] } }));
     expect((await cli("images", "lock")).code).toBe(0);
   }, 120_000);
@@ -56,11 +59,12 @@ describe.skipIf(missing.length > 0)("a built variant on libvirt", () => {
 
   it("builds variant a, boots it from its layers in the host's pool and prints the marker on the serial console", async () => {
     // Variant b is never built here: --require-images refuses with the command to run, no domain made.
+    const domains = virsh("list", "--all", "--name");
     const refused = await cli("apply", "--yes", "--require-images");
     expect(refused.code).not.toBe(0);
     expect(refused.stdout).toContain("On libvirt, instances of a variant not built boot an empty placeholder disk");
     expect(refused.stderr).toMatch(/image\.tiny:b is not built: run 'virtform images build infra\.ts' first/);
-    expect(virsh("list", "--all", "--name").trim()).toBe("");
+    expect(virsh("list", "--all", "--name")).toBe(domains);
     const build = await cli("images", "build", "--variant", "a", "--json");
     expect(build.code, build.stderr).toBe(0);
     const layers = (JSON.parse(build.stdout) as { variants: { layers: { digest: string }[] }[] }).variants[0]!.layers.map((l) => l.digest);
@@ -90,4 +94,21 @@ describe.skipIf(missing.length > 0)("a built variant on libvirt", () => {
     process.stderr.write(`libvirt boot: marker after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
   }, 1_200_000);
+
+  it("shares the layers with a second instance of the variant; instances of a variant not built share one placeholder", async () => {
+    const layersBefore = virsh("vol-list", "vf-home", "--name").split("\n").filter((n) => n.startsWith("layer-")).sort();
+    // No placeholder yet on the host: the three instances created at once must make it once.
+    for (const name of virsh("vol-list", "vf-home", "--name").split("\n").filter((n) => n.startsWith("image-"))) virsh("vol-delete", name.trim(), "--pool", "vf-home");
+    writeProgram(dir, program(true));
+    const applied = await cli("apply", "--yes", "--parallelism", "8");
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(virsh("vol-list", "vf-home", "--name").split("\n").filter((n) => n.startsWith("layer-")).sort()).toEqual(layersBefore);
+    const state = readJson<State>(join(dir, ".virtform", "state", "boot.json")).resources;
+    const backing = (id: string) => /^backing file: (.+)$/m.exec(spawnSync("qemu-img", ["info", "-U", virsh("vol-path", `${id}-root.qcow2`, "--pool", "vf-home").trim()], { encoding: "utf8" }).stdout)?.[1];
+    expect(backing(state["instances.web/spare[0]"]!.id)).toBe(backing(state["instances.web/app[0]"]!.id));
+    const plain = [0, 1, 2].map((i) => state[`instances.web/plain[${i}]`]!);
+    expect(new Set(plain.map((p) => backing(p.id))).size).toBe(1);
+    expect(backing(plain[0]!.id)).toMatch(/\/image-[0-9a-f]{16}\.qcow2$/);
+    expect(plain.every((p) => p.outputs.imageDigest === undefined)).toBe(true);
+  }, 300_000);
 });
