@@ -621,14 +621,14 @@ export class LibvirtBackend implements Backend {
       await c.run("vol-create-as", HOME_POOL, `${instance.id}-local.qcow2`, `${Math.round((s.localDiskGiB as number) * GiB)}`, "--format", "qcow2", "--allocation", "0");
       local = (await c.run("vol-path", `${instance.id}-local.qcow2`, "--pool", HOME_POOL)).trim();
     }
-    let console: string | undefined;
+    let serialLog: string | undefined;
     if (variant) {
       // A volume, so that deleting the instance deletes it like its disks.
       await c.run("vol-create-as", HOME_POOL, consoleVolume(instance.id), "0", "--format", "raw");
-      console = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
+      serialLog = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
     }
     const kernel = variant ? { kernel: variant.kernel, initrd: variant.initrd, cmdline: BOOT_CMDLINE } : undefined;
-    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console, metadata: metadataOf(instance) }));
+    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console: serialLog, metadata: metadataOf(instance) }));
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
   }
 
