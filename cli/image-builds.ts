@@ -45,10 +45,11 @@ function buildableHere(program: string, env: NodeJS.ProcessEnv): boolean {
 const short = (digest: string) => digest.slice(0, 19);
 
 /** The plan's note on unbuilt variants; empty when every locked variant is built. */
-export function renderUnbuiltText(unbuilt: readonly UnbuiltVariant[], program: string, env: NodeJS.ProcessEnv = process.env): string {
+export function renderUnbuiltText(unbuilt: readonly UnbuiltVariant[], program: string, env: NodeJS.ProcessEnv = process.env, backend?: string): string {
   if (unbuilt.length === 0) return "";
   const lines = [`Image variants to build (not in the layer cache ${defaultCacheDir(env)}):`];
   for (const u of unbuilt) lines.push(`  ${u.address}:${u.variant}  image ${short(u.digest)}  ${u.missingLayers} layer${u.missingLayers === 1 ? "" : "s"} to build`);
+  if (backend === "libvirt") lines.push("On libvirt, instances of a variant not built boot an empty placeholder disk (no OS).");
   lines.push(`Build them with 'virtform images build ${program}' (root, mmdebstrap), or apply with --build-images.`);
   return lines.join("\n") + "\n";
 }

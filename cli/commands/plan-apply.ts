@@ -33,6 +33,7 @@ import { plan as planOperation, rejected, requestWarnings, type Planned, type Pl
 import { apply as applyOperation, applySaved, type Applied } from "../../operations/apply.ts";
 import { renderUnbuiltText, unbuiltVariants, type UnbuiltVariant } from "../image-builds.ts";
 import { imagesBuildCommand } from "./images-build.ts";
+import type { BackendName } from "../stack-config.ts";
 
 export interface RunOptions {
   refresh?: boolean; // commander's --no-refresh sets false
@@ -231,7 +232,7 @@ async function planAndShow(program: string, options: PlanCommandOptions, warning
   const { plan, drift, refreshRecords, state, capacity } = planned;
   if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
   else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: planned.diagnostics }));
-  else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program)));
+  else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program, process.env, workspace.backendName(desired.stack))));
   if (options.out) {
     const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
     writeSavedPlan(
@@ -304,8 +305,9 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
       encryptsSecrets: Boolean(process.env.VIRTFORM_PASSPHRASE),
       approve: async (planned) => {
         notice(planned.state);
-        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + withBreak(renderUnbuiltText(unbuilt, programOrPlan)));
-        checkImages(unbuilt, programOrPlan, options);
+        const backend = workspace.backendName(program.stack);
+        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + withBreak(renderUnbuiltText(unbuilt, programOrPlan, process.env, backend)));
+        checkImages(unbuilt, programOrPlan, options, backend);
         const nothingToDo = !hasChanges(planned.plan) && !refreshOnly;
         if (!nothingToDo) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
         await buildImages(unbuilt, programOrPlan, options);
@@ -343,11 +345,13 @@ function unbuiltOf(program: DesiredProgram, path: string, options: { destroy?: b
   return options.destroy || options.refreshOnly ? [] : unbuiltVariants(program.resources, path);
 }
 
-function checkImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyCommandOptions): void {
+function checkImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyCommandOptions, backend: BackendName): void {
   if (unbuilt.length === 0 || options.buildImages) return;
   if (options.requireImages) throw new CliError(`${notBuilt(unbuilt)}: run 'virtform images build ${program}' first, or apply with --build-images`);
+  const them = unbuilt.length === 1 ? "it" : "them";
+  const meaning = backend === "libvirt" ? `instances of ${them} boot an empty placeholder disk on libvirt` : `the emulator registers ${them} without an image`;
   process.stderr.write(
-    `warning: ${notBuilt(unbuilt)}; the emulator registers ${unbuilt.length === 1 ? "it" : "them"} without an image. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`,
+    `warning: ${notBuilt(unbuilt)}; ${meaning}. Build with 'virtform images build ${program}' or apply with --build-images (--require-images refuses instead).\n`,
   );
 }
 

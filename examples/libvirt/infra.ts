@@ -8,7 +8,8 @@ export default stack("shop", (s) => {
 
   const appserver = s.image("appserver", {
     base: "debian-12",
-    packages: ["openjdk-17-jre-headless", "tomcat10"],
+    // The kernel and init make it bootable: libvirt boots each variant's own kernel from its /boot.
+    packages: ["linux-image-cloud-amd64", "systemd-sysv", "openjdk-17-jre-headless", "tomcat10"],
     config: { threadPool: 50 },
     variants: {
       light: { config: { heapMiB: 512, threadPool: 25 } },

@@ -35,28 +35,40 @@ export function pickKernel(names: readonly string[]): { kernel: string; initrd: 
   return v === undefined ? undefined : { kernel: `vmlinuz-${v}`, initrd: `initrd.img-${v}` };
 }
 
+/** The kernel command line of a built variant: its root file system is the first virtio disk, its console the first serial port. */
+export const BOOT_CMDLINE = "root=/dev/vda rw console=ttyS0 panic=-1";
+
 export function qemuArgs(disk: string, kernel: string, initrd: string): string[] {
   return [
     ...["-machine", "q35", "-accel", "tcg", "-m", "1024", "-smp", "1"],
     ...["-nodefaults", "-display", "none", "-serial", "stdio", "-no-reboot"],
-    ...["-kernel", kernel, "-initrd", initrd, "-append", "root=/dev/vda rw console=ttyS0 panic=-1"],
+    ...["-kernel", kernel, "-initrd", initrd, "-append", BOOT_CMDLINE],
     // snapshot=on: the boot writes to a throwaway overlay, never to the cached layers.
     ...["-drive", `file=${disk},if=virtio,format=qcow2,snapshot=on`],
   ];
 }
 
+/** The kernel and initrd of an image's newest kernel, copied out of its /boot into `dir` (as vmlinuz and initrd.img). */
+export async function extractBootFiles(image: string, dir: string): Promise<{ kernel: string; initrd: string }> {
+  const raw = join(dir, "fs.raw");
+  try {
+    await flatten(image, raw);
+    const picked = pickKernel(await listFs(raw, "/boot"));
+    if (!picked) throw new Error("the image has no kernel with an initrd in /boot; add linux-image-cloud-amd64 (and systemd-sysv) to the variant");
+    const kernel = join(dir, "vmlinuz");
+    const initrd = join(dir, "initrd.img");
+    await dumpFromFs(raw, `/boot/${picked.kernel}`, kernel);
+    await dumpFromFs(raw, `/boot/${picked.initrd}`, initrd);
+    return { kernel, initrd };
+  } finally {
+    rmSync(raw, { force: true });
+  }
+}
+
 export async function bootTest(input: BootTestInput): Promise<BootTestResult> {
   const work = mkdtempSync(join(tmpdir(), "virtform-boot-"));
   try {
-    const raw = join(work, "fs.raw");
-    await flatten(input.image, raw);
-    const picked = pickKernel(await listFs(raw, "/boot"));
-    if (!picked) throw new Error("the image has no kernel with an initrd in /boot; add linux-image-cloud-amd64 (and systemd-sysv) to the variant");
-    const kernel = join(work, "vmlinuz");
-    const initrd = join(work, "initrd.img");
-    await dumpFromFs(raw, `/boot/${picked.kernel}`, kernel);
-    await dumpFromFs(raw, `/boot/${picked.initrd}`, initrd);
-    rmSync(raw, { force: true });
+    const { kernel, initrd } = await extractBootFiles(input.image, work);
     const marker = markerLine(input.imageName, input.variant, input.digest);
     return await watchConsole(qemuArgs(input.image, kernel, initrd), marker, input.timeoutMs);
   } finally {

@@ -25,6 +25,8 @@ export interface CatalogueRecord {
   format?: "qcow2" | "raw";
   /** An attachment's device name. */
   device?: string;
+  /** The image digest of the built variant an instance boots (none: it boots the placeholder). */
+  imageDigest?: string;
   /** A snapshot's size when taken. */
   sizeGiB?: number;
   intent?: "create" | "delete";

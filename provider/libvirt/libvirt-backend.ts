@@ -16,6 +16,10 @@ import { join } from "node:path";
 import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
 import { placeInstance, type HostRoom } from "../../emulator/compute/placement.ts";
 import { imageRegistration } from "../../emulator/image-registry.ts";
+import { builtVariants } from "../../images/build/built-images.ts";
+import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
+import { defaultCacheDir } from "../../images/build/layer-cache.ts";
+import type { LockedImageRequest } from "../../images/build/variant-images.ts";
 import type { Value } from "../../core/model.ts";
 import type { CapacityRow } from "../../engine/provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
@@ -25,13 +29,14 @@ import { attachmentDiskXml, domainXml, METADATA_NS } from "./domain-xml.ts";
 import { HOME_POOL, LibvirtHosts, poolNameOf, type HostFacts } from "./hosts.ts";
 import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
 import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
+import { VariantVolumes } from "./variant-volumes.ts";
 import { hostLabel, type VirshResult } from "./virsh.ts";
 
 export { LibvirtBackendError };
 
 const GiB = 1024 ** 3;
 const DEVICES = "bcdefghijklmnopqrstuvwxyz".split("").map((c) => `vd${c}`);
-/** The boot image of a variant that has no built layers: an empty disk of this size. */
+/** The boot image of a variant that has no built layers (`virtform images build` makes them): an empty disk of this size. */
 const PLACEHOLDER_IMAGE_GIB = 1;
 
 export interface LibvirtBackendOptions {
@@ -43,6 +48,8 @@ export interface LibvirtBackendOptions {
   poolRoot?: string;
   /** The hosts of a cluster that names none (neither in its spec nor in clusterHosts): for suites that run programs written for the emulator. */
   defaultHosts?: string[];
+  /** The layer cache built variants are read from (`virtform images build`); VIRTFORM_IMAGE_CACHE or ~/.cache/virtform/images by default. */
+  imageCache?: string;
 }
 
 /** What libvirt says of the objects it holds, read in one batch per host. */
@@ -55,6 +62,8 @@ export class LibvirtBackend implements Backend {
   private readonly options: LibvirtBackendOptions;
   private readonly catalogue: Catalogue;
   private readonly hosts: LibvirtHosts;
+  private readonly imageCache: string;
+  private readonly variants: VariantVolumes;
   /** A rehearsal: checks and records everything, changes nothing in libvirt. */
   private readonly dry: boolean;
   private observed: { at: number; generation: number; value: Promise<Observation> } | undefined;
@@ -65,6 +74,8 @@ export class LibvirtBackend implements Backend {
     this.catalogue = internals?.catalogue ?? new Catalogue(options.catalogueFile);
     this.hosts = internals?.hosts ?? new LibvirtHosts(options.poolRoot);
     this.dry = internals?.dry ?? false;
+    this.imageCache = options.imageCache ?? defaultCacheDir();
+    this.variants = new VariantVolumes(this.hosts, this.imageCache);
   }
 
   close(): void {
@@ -256,23 +267,33 @@ export class LibvirtBackend implements Backend {
     const observation: Observation = { volumes: new Map(), domains: new Map() };
     // Each cluster host's size too (once per process): clusters' outputs are computed from it. Read
     // first, on the shell the batch then reuses (a second shell at once would be a second ssh session).
+    const attached = new Set(this.catalogue.all("Attachment").map((a) => String(a.spec.instance)));
     const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
     await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
     await Promise.all(
       [...byHost].map(async ([uri, wanted]) => {
-        const commands: string[][] = [];
+        // Which domains exist and which run: two lists for the host, not a command per domain. Only a
+        // domain with attachments is read whole (its disks say whether each attachment is there).
+        const withDisks = wanted.domains.filter((id) => attached.has(id));
+        const commands: string[][] = [["list", "--all", "--name"], ["list", "--name"]];
         for (const id of wanted.volumes) commands.push(["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]);
-        for (const id of wanted.domains) commands.push(["domstate", domainName(id)], ["dumpxml", domainName(id), "--inactive"]);
+        for (const id of withDisks) commands.push(["dumpxml", domainName(id), "--inactive"]);
         const results = await this.hosts.connection(uri).batch(commands);
+        const [all, active] = results.splice(0, 2).map((r) => (r!.ok ? new Set(r!.out.split("\n").map((l) => l.trim())) : gone(r!, uri, true)));
         let i = 0;
         for (const id of wanted.volumes) {
           const r = results[i++]!;
           observation.volumes.set(id, r.ok ? { capacity: parseSizes(r.out).capacity ?? 0 } : gone(r, uri));
         }
-        for (const id of wanted.domains) {
-          const state = results[i++]!;
+        const disks = new Map<string, DomainDisk[] | null>();
+        for (const id of withDisks) {
           const xml = results[i++]!;
-          observation.domains.set(id, state.ok && xml.ok ? { running: isRunning(state.out), disks: parseDisks(xml.out) } : gone(state.ok ? xml : state, uri));
+          disks.set(id, xml.ok ? parseDisks(xml.out) : gone(xml, uri));
+        }
+        for (const id of wanted.domains) {
+          const name = domainName(id);
+          const own = disks.get(id);
+          observation.domains.set(id, all!.has(name) && own !== null ? { running: active!.has(name), disks: own ?? [] } : null);
         }
       }),
     );
@@ -302,7 +323,7 @@ export class LibvirtBackend implements Backend {
           if (seen) state = seen.running ? "running" : "stopped";
         }
         spec.powerState = state;
-        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state } };
+        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state, ...(record.imageDigest ? { imageDigest: record.imageDigest } : {}) } };
       }
       case "Attachment": {
         if (!this.dry) {
@@ -393,7 +414,10 @@ export class LibvirtBackend implements Backend {
       }
       case "Instance": {
         const cluster = this.need("Cluster", String(spec.cluster), `cluster ${spec.cluster} of instance ${record.name}`);
-        this.need("Image", String((spec.image as { image: string }).image), `image of instance ${record.name}`);
+        const image = this.need("Image", String((spec.image as { image: string }).image), `image of instance ${record.name}`);
+        // The exact build it boots, when the variant is built (as the emulator records it): a later rebuild does not change it.
+        const built = builtVariants(image.name.replace(/^image\./, ""), image.spec as unknown as LockedImageRequest, process.env, this.imageCache)[(spec.image as { variant: string }).variant];
+        if (built?.built) record.imageDigest = built.digest;
         record.host = await this.place(cluster, record);
         return;
       }
@@ -585,20 +609,48 @@ export class LibvirtBackend implements Backend {
     const c = this.hosts.connection(uri);
     await this.hosts.ensurePool(uri, HOME_POOL, "home");
     const s = instance.spec;
-    const base = await this.baseImage(uri, (s.image as { digest: string }).digest);
-    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    // A built variant: an overlay on its top layer, booted from its own kernel, its console in a
+    // file of the pool. Else the placeholder: an overlay on an empty disk (plan and apply said so).
+    const variant = instance.imageDigest ? await this.variants.onHost(uri, instance.imageDigest) : undefined;
+    const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
+    const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
+    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
     const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
     let local: string | undefined;
     if ((s.localDiskGiB as number) > 0) {
       await c.run("vol-create-as", HOME_POOL, `${instance.id}-local.qcow2`, `${Math.round((s.localDiskGiB as number) * GiB)}`, "--format", "qcow2", "--allocation", "0");
       local = (await c.run("vol-path", `${instance.id}-local.qcow2`, "--pool", HOME_POOL)).trim();
     }
-    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, metadata: metadataOf(instance) }));
+    let serialLog: string | undefined;
+    if (variant) {
+      // A volume, so that deleting the instance deletes it like its disks.
+      await c.run("vol-create-as", HOME_POOL, consoleVolume(instance.id), "0", "--format", "raw");
+      serialLog = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
+    }
+    const kernel = variant ? { kernel: variant.kernel, initrd: variant.initrd, cmdline: BOOT_CMDLINE } : undefined;
+    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console: serialLog, metadata: metadataOf(instance) }));
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
   }
 
-  /** The variant's boot image on this host: uploaded once per host and shared as every overlay's backing file. */
-  private async baseImage(uri: string, digest: string): Promise<string> {
+  private readonly placeholders = new Map<string, Promise<string>>();
+
+  /**
+   * The placeholder of a variant not built, on this host: made once and shared as every overlay's
+   * backing file. Once per process: libvirt lists a volume being made before its file exists, so
+   * instances created at once must wait for the one making it.
+   */
+  private baseImage(uri: string, digest: string): Promise<string> {
+    const key = `${uri}\n${digest}`;
+    let made = this.placeholders.get(key);
+    if (!made) {
+      made = this.makePlaceholder(uri, digest);
+      made.catch(() => this.placeholders.delete(key));
+      this.placeholders.set(key, made);
+    }
+    return made;
+  }
+
+  private async makePlaceholder(uri: string, digest: string): Promise<string> {
     const c = this.hosts.connection(uri);
     const name = `image-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}.qcow2`;
     const [info] = await c.batch([["vol-path", name, "--pool", HOME_POOL]]);
@@ -673,6 +725,7 @@ export class LibvirtBackend implements Backend {
         await tolerate(record.host, "undefine", domainName(record.id));
         await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
         if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
+        if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
         return;
       }
       case "StoragePool": {
@@ -827,6 +880,11 @@ export function domainName(instanceId: string): string {
   return `vf-${instanceId}`;
 }
 
+/** The file a built variant's domain writes its serial console to (the boot marker is read there). */
+export function consoleVolume(instanceId: string): string {
+  return `${instanceId}-console.log`;
+}
+
 function aliasOf(attachmentId: string): string {
   return `ua-${attachmentId}`;
 }
@@ -843,8 +901,9 @@ function parseSpec(kind: KindName, spec: Record<string, Value>): Record<string, 
   return parsed.data as Record<string, Value>;
 }
 
-function gone(result: VirshResult, uri: string): null {
-  if (!result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
+/** Null for an object libvirt does not have; any other failure is an error (`always`: every failure is). */
+function gone(result: VirshResult, uri: string, always = false): null {
+  if (!always && !result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
   throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: ${result.ok ? "unexpected output" : result.error}`);
 }
 

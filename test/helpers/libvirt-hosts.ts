@@ -71,7 +71,6 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     if (r.status !== 0) throw new Error(`virsh ${args.join(" ")} on ${uri}: ${r.stderr.trim()}`);
     return r.stdout;
   };
-  const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
   const hosts: LibvirtHosts = {
     uris,
     virsh,
@@ -111,18 +110,7 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
       return Buffer.from(bytes.slice(0, length)).toString("latin1");
     },
     wipe: () => {
-      for (const uri of uris) {
-        for (const name of lines(virsh(uri, "list", "--all", "--name"))) {
-          spawnSync("virsh", ["-q", "-c", uri, "destroy", name]);
-          spawnSync("virsh", ["-q", "-c", uri, "undefine", name, "--nvram"]);
-        }
-        for (const pool of lines(virsh(uri, "pool-list", "--all", "--name"))) {
-          const target = /<path>([^<]+)<\/path>/.exec(virsh(uri, "pool-dumpxml", pool))?.[1];
-          spawnSync("virsh", ["-q", "-c", uri, "pool-destroy", pool]);
-          spawnSync("virsh", ["-q", "-c", uri, "pool-undefine", pool]);
-          if (target?.startsWith("/var/tmp/virtform-")) rmSync(target, { recursive: true, force: true });
-        }
-      }
+      for (const uri of uris) wipeHost(uri);
     },
     stop: () => {
       try {
@@ -139,6 +127,45 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     },
   };
   return hosts;
+}
+
+/** Removes every domain, volume and pool of one host. */
+function wipeHost(uri: string): void {
+  const list = (...args: string[]) => lines(spawnSync("virsh", ["-q", "-c", uri, ...args], { encoding: "utf8" }).stdout ?? "");
+  for (const name of list("list", "--all", "--name")) {
+    spawnSync("virsh", ["-q", "-c", uri, "destroy", name]);
+    spawnSync("virsh", ["-q", "-c", uri, "undefine", name, "--nvram"]);
+  }
+  for (const pool of list("pool-list", "--all", "--name")) {
+    const target = /<path>([^<]+)<\/path>/.exec(spawnSync("virsh", ["-q", "-c", uri, "pool-dumpxml", pool], { encoding: "utf8" }).stdout ?? "")?.[1];
+    spawnSync("virsh", ["-q", "-c", uri, "pool-destroy", pool]);
+    spawnSync("virsh", ["-q", "-c", uri, "pool-undefine", pool]);
+    if (target?.startsWith("/var/tmp/virtform-")) rmSync(target, { recursive: true, force: true });
+  }
+}
+
+const lines = (text: string) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+
+/**
+ * One more host of its own (the session daemon of `user`, a local connection), for a suite that
+ * must not share the two hosts above with suites running beside it. `stop()` wipes it and stops
+ * the daemon if this call started it.
+ */
+export async function startSessionHost(user: string): Promise<{ uri: string; stop(): void }> {
+  if (spawnSync("id", [user]).status !== 0) execFileSync("useradd", ["-m", "-s", "/bin/bash", user]);
+  const pid = startSessionDaemon(user);
+  const uri = `qemu:///session?socket=${socketOf(user)}`;
+  await waitFor(() => spawnSync("virsh", ["-q", "-c", uri, "uri"]).status === 0, 15_000, `the session daemon of ${user} to answer`);
+  return {
+    uri,
+    stop: () => {
+      try {
+        wipeHost(uri);
+      } finally {
+        if (pid) spawnSync("kill", [`${pid}`]);
+      }
+    },
+  };
 }
 
 function socketOf(user: string): string {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseDpkgStatus } from "../../images/build/dpkg-status.ts";
 import { repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
+import { TINY_KEY, tinyImage } from "../helpers/tiny-image.ts";
 
 const TOOLS = ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "qemu-system-x86_64", "rsync"];
 const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
@@ -16,24 +17,9 @@ const isRoot = process.getuid?.() === 0;
 const ready = isRoot && missing.length === 0 && existsSync("/var/lib/apt/lists");
 if (!ready && process.env.CI) throw new Error(`image builds need root and ${TOOLS.join(", ")} (missing: ${missing.join(", ") || "none"}; root: ${isRoot})`);
 
-const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOps ops@example";
 const program = (heapB: number) => `import { stack } from "virtform";
 export default stack("imgs", (s) => {
-  s.image("tiny", {
-    base: "debian-12",
-    packages: ["linux-image-cloud-amd64", "systemd-sysv"],
-    config: { threadPool: 4 },
-    variants: {
-      a: { config: { heapMiB: 64 } },
-      // b declares contents: a user (in sudo, with a key), a templated file it owns, a unit enabled.
-      b: {
-        config: { heapMiB: ${heapB} },
-        users: { ops: { groups: ["sudo"], sshKeys: [${JSON.stringify(KEY)}] } },
-        files: { "/etc/hello.conf": { template: "heap={{heapMiB}}\\n", owner: "ops", mode: "0640" } },
-        units: { "hello.service": { content: "[Service]\\nType=oneshot\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n" } },
-      },
-    },
-  });
+  ${tinyImage(heapB)};
 });
 `;
 
@@ -126,7 +112,7 @@ describe.skipIf(!ready)("images build on the Debian mirror", () => {
     const stat = debugfsInImage(b.artifact, "stat /etc/hello.conf");
     expect(stat).toMatch(/User:\s+1000\s+Group:\s+1000\s+Project:\s+\d+\s+Size: 9/);
     expect(stat).toMatch(/Mode:\s+0640/);
-    expect(readFromImage(b.artifact, "/home/ops/.ssh/authorized_keys")).toBe(`${KEY}\n`);
+    expect(readFromImage(b.artifact, "/home/ops/.ssh/authorized_keys")).toBe(`${TINY_KEY}\n`);
     expect(debugfsInImage(b.artifact, "ls /etc/systemd/system/multi-user.target.wants")).toContain("hello.service");
   }, 300_000);
 

@@ -1,0 +1,72 @@
+// The pure parts of booting a built variant on libvirt: which layers a variant's top layer stands
+// on (read from the layer cache's records), their content-addressed volume names, and the domain
+// XML of a built variant (direct kernel boot, serial console to a file) against a placeholder's.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
+import { commitLayer, layerImage, stagingDir, type LayerRecord } from "../../images/build/layer-cache.ts";
+import { domainXml } from "../../provider/libvirt/domain-xml.ts";
+import { layerStack, layerVolume } from "../../provider/libvirt/variant-volumes.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+function cacheWith(layers: { digest: string; parent?: string; virtualBytes: number }[]): string {
+  const cache = makeWorkdir("virtform-variant-volumes-");
+  for (const l of layers) {
+    const staging = stagingDir(cache, l.digest);
+    writeFileSync(join(staging, "layer.qcow2"), "");
+    const record: LayerRecord = { digest: l.digest, role: "x", adds: [], files: [], rootfsDigest: "", storedBytes: 0, virtualBytes: l.virtualBytes, ...(l.parent ? { parent: l.parent } : {}) };
+    commitLayer(cache, staging, record);
+  }
+  return cache;
+}
+
+describe("a built variant's layers", () => {
+  const cache = cacheWith([
+    { digest: digest("a"), virtualBytes: 2 },
+    { digest: digest("b"), parent: digest("a"), virtualBytes: 2 },
+    { digest: digest("c"), parent: digest("b"), virtualBytes: 3 },
+    { digest: digest("d"), parent: digest("e"), virtualBytes: 3 }, // its parent is gone
+  ]);
+
+  it.each([
+    ["a base alone", "a", ["a"]],
+    ["a variant on common on base", "c", ["a", "b", "c"]],
+    ["a common layer", "b", ["a", "b"]],
+  ])("%s: bottom first", (_name, top, expected) => {
+    expect(layerStack(cache, digest(top)).map((l) => l.digest)).toEqual(expected.map(digest));
+  });
+
+  it("the top layer's size is the root disk's", () => {
+    expect(layerStack(cache, digest("c")).at(-1)!.virtualBytes).toBe(3);
+  });
+
+  it("a layer missing from the cache names it and the command to run", () => {
+    expect(() => layerStack(cache, digest("d"))).toThrow(/layer eeeeeeeeeeeeeeee is not in the layer cache .* build the variant again \('virtform images build'\)/);
+  });
+
+  it("volume names are the digest's, so every instance and stack on a host shares them", () => {
+    expect(layerVolume(digest("c"))).toBe("layer-cccccccccccccccc.qcow2");
+    expect(layerImage(cache, digest("c"))).toContain("c".repeat(64));
+  });
+});
+
+describe("the domain of a built variant", () => {
+  const base = { name: "vf-i-1", vcpu: 1, memoryMiB: 512, root: "/p/i-1-root.qcow2", metadata: {} };
+
+  it("boots its own kernel with the root on vda and the console in a file", () => {
+    const xml = domainXml({ ...base, kernel: { kernel: "/p/kernel-x", initrd: "/p/initrd-x", cmdline: BOOT_CMDLINE }, console: "/p/i-1-console.log" });
+    expect(xml).toContain("<kernel>/p/kernel-x</kernel><initrd>/p/initrd-x</initrd><cmdline>root=/dev/vda rw console=ttyS0 panic=-1</cmdline>");
+    expect(xml).toContain("<serial type='file'><source path='/p/i-1-console.log'/>");
+    expect(xml).toContain("<source file='/p/i-1-root.qcow2'/><target dev='vda' bus='virtio'/>");
+    expect(xml).not.toContain("<boot dev='hd'/>");
+  });
+
+  it("a placeholder boots from its disk, with no console file", () => {
+    const xml = domainXml(base);
+    expect(xml).toContain("<boot dev='hd'/>");
+    expect(xml).not.toMatch(/<kernel>|<serial/);
+  });
+});
