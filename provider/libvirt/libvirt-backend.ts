@@ -206,6 +206,28 @@ export class LibvirtBackend implements Backend {
     return rows;
   }
 
+  /**
+   * What a volume's or snapshot's file holds (vol-info's allocation), or a running instance's local
+   * disk (domblkinfo's): an upper bound, qcow2's own metadata counted, for the review's data-loss
+   * findings. A volume with no host yet, or a stopped instance's local disk, holds nothing.
+   */
+  async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    const record = this.catalogue.get(id);
+    if (!record || record.kind !== kind || this.dry) return undefined;
+    if (kind === "Volume" || kind === "Snapshot") {
+      if (!record.host) return 0;
+      const [info] = await this.hosts.connection(record.host).batch([["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]]);
+      return info!.ok ? parseSizes(info!.out).allocation : undefined;
+    }
+    if (kind === "Instance" && record.host && (record.spec.localDiskGiB as number) > 0) {
+      const [state, info] = await this.hosts.connection(record.host).batch([["domstate", domainName(id)], ["domblkinfo", domainName(id), "hdb"]]);
+      if (!state!.ok) return undefined;
+      if (!isRunning(state!.out)) return 0; // a transient disk's writes are gone once its domain stops
+      return info!.ok ? parseSizes(info!.out).allocation : undefined;
+    }
+    return undefined;
+  }
+
   async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {
     // The copy starts from what libvirt holds now (a volume grown behind virtform's back is that size).
     const observation = await this.observe();
