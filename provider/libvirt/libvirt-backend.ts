@@ -665,7 +665,8 @@ export class LibvirtBackend implements Backend {
       dev: attachment.device!,
       alias: aliasOf(attachment.id),
       readonly: attachment.spec.mode === "read-only",
-      shareable: volume.spec.multiAttach === true && attachment.spec.mode !== "read-only",
+      // QEMU locks an image against other writers unless every user shares it, a reader too.
+      shareable: volume.spec.multiAttach === true,
     });
     const running = isRunning(await c.run("domstate", domainName(instance.id)));
     const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
@@ -713,7 +714,16 @@ export class LibvirtBackend implements Backend {
         const c = this.hosts.connection(instance.host);
         const [state] = await c.batch([["domstate", domainName(instance.id)]]);
         if (!state!.ok) return; // the domain is gone, and its disks with it
-        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(isRunning(state!.out) ? ["--live"] : []));
+        const running = isRunning(state!.out);
+        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(running ? ["--live"] : []));
+        // A live detach completes when QEMU reports the device gone: until then it holds the image's
+        // lock, and an attachment elsewhere would fail.
+        for (const deadline = Date.now() + 10_000; running; ) {
+          const [xml] = await c.batch([["dumpxml", domainName(instance.id)]]);
+          if (!xml!.ok || !xml!.out.includes(`'${aliasOf(record.id)}'`)) break;
+          if (Date.now() > deadline) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(instance.host)}: the disk of ${record.name} is still in ${domainName(instance.id)} 10 s after its detach`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
         return;
       }
       default:

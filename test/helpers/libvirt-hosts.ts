@@ -88,8 +88,8 @@ export async function startLibvirtHosts(users: readonly [string, string] = HOST_
     guestWrite: (uri, domain, alias, offset, length, pattern) => {
       // HMP's qemu-io on the disk's device (it prints to the domain's log, not here), then a flush
       // so that the image file holds the write for a reader outside QEMU.
-      // A hot-plugged virtio disk's drive hangs off its backend; an IDE disk's (a local disk) off the device itself.
-      const device = alias.startsWith("ua-") ? `/machine/peripheral/${alias}/virtio-backend` : alias;
+      // A SCSI disk's (an attachment) and an IDE disk's (a local disk) drive hangs off the device itself.
+      const device = alias;
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "write -P ${pattern} ${offset} ${length}"`);
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "flush"`);
     },

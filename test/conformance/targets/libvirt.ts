@@ -39,7 +39,7 @@ export async function stopLibvirtTarget(): Promise<void> {
 function declarations(uris: readonly string[]): Declarations {
   return {
     cluster: (name, revision = 1) =>
-      `s.cluster(${JSON.stringify(name)}, { hypervisor: "native", hosts: { count: ${uris.length}, vcpu: 2, memoryGiB: 8, uris: ${JSON.stringify(uris)} }, placement: "pack", overcommit: { cpu: ${revision === 2 ? 16 : 8}, memory: 1 } })`,
+      `s.cluster(${JSON.stringify(name)}, { hypervisor: "native", hosts: { count: ${uris.length}, vcpu: 2, memoryGiB: 8, localDiskGiB: 10, uris: ${JSON.stringify(uris)} }, placement: "pack", overcommit: { cpu: ${revision === 2 ? 16 : 8}, memory: 1 } })`,
     pool: emulatorDeclarations.pool,
     image: emulatorDeclarations.image,
   };
@@ -47,6 +47,7 @@ function declarations(uris: readonly string[]): Declarations {
 
 export const libvirtTarget: ConformanceTarget = {
   name: "libvirt",
+  volumeBytesAfterAttach: true,
   async open(): Promise<ConformanceWorld> {
     const h = await hosts();
     h.wipe();
@@ -87,8 +88,8 @@ export const libvirtTarget: ConformanceTarget = {
     };
     /** Writes through the QEMU running the domain (HMP qemu-io), one run of equal bytes per command, then flushes. */
     const writeThroughQemu = (uri: string, domain: string, alias: string, offset: number, data: Buffer) => {
-      // A hot-plugged virtio disk's block backend hangs off its device's backend; an IDE disk's off the device.
-      const device = alias.startsWith("ua-") ? `/machine/peripheral/${alias}/virtio-backend` : alias;
+      // An attachment's (SCSI) and a local disk's (IDE) block backend hangs off the device itself.
+      const device = alias;
       const hmp = (command: string) => {
         const said = h.virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "${command}"`).trim();
         // qemu-io prints its own output to the domain's log; what comes back here is a refusal.
