@@ -25,6 +25,8 @@ export interface CatalogueRecord {
   format?: "qcow2" | "raw";
   /** An attachment's device name. */
   device?: string;
+  /** A snapshot's pool (its volume's), kept for when the volume is gone. */
+  pool?: string;
   /** A snapshot's size when taken. */
   sizeGiB?: number;
   intent?: "create" | "delete";

@@ -409,6 +409,7 @@ export class LibvirtBackend implements Backend {
       case "Snapshot": {
         const volume = this.need("Volume", String(spec.volume), `volume ${spec.volume} of snapshot ${record.name}`);
         record.sizeGiB = await this.currentSizeGiB(volume);
+        record.pool = String(volume.spec.pool); // its file stays in that pool after the volume goes
         if (volume.host) record.host = volume.host;
         record.format = "qcow2";
         return;
@@ -607,7 +608,7 @@ export class LibvirtBackend implements Backend {
     const c = this.hosts.connection(uri);
     await this.hosts.ensurePool(uri, HOME_POOL, "home");
     const s = instance.spec;
-    const base = await this.baseImage(uri, (s.image as { digest: string }).digest);
+    const base = await this.sharedBaseImage(uri, (s.image as { digest: string }).digest);
     await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
     const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
     let local: string | undefined;
@@ -617,6 +618,20 @@ export class LibvirtBackend implements Backend {
     }
     await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, metadata: metadataOf(instance) }));
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
+  }
+
+  /** Boot images being made or found, by host and digest: instances created at once on one host wait for the one upload. */
+  private readonly baseImages = new Map<string, Promise<string>>();
+
+  private sharedBaseImage(uri: string, digest: string): Promise<string> {
+    const key = `${uri}\n${digest}`;
+    let base = this.baseImages.get(key);
+    if (!base) {
+      base = this.baseImage(uri, digest);
+      base.catch(() => this.baseImages.delete(key));
+      this.baseImages.set(key, base);
+    }
+    return base;
   }
 
   /** The variant's boot image on this host: uploaded once per host and shared as every overlay's backing file. */
@@ -834,7 +849,7 @@ export class LibvirtBackend implements Backend {
   }
 
   private volumePool(volumeId: string, fallback: CatalogueRecord): string {
-    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.spec.pool ?? "");
+    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.pool ?? fallback.spec.pool ?? "");
   }
 
   /** The libvirt pool holding a volume or snapshot: its storage pool's dir pool. */
