@@ -784,6 +784,11 @@ export class LibvirtBackend implements Backend {
 
   private async updateInstance(record: CatalogueRecord, before: Record<string, Value>, spec: Record<string, Value>, restart: boolean): Promise<void> {
     const resized = spec.vcpu !== before.vcpu || spec.memoryGiB !== before.memoryGiB;
+    // A resize stops the domain: only with the caller's leave (the plan shows it as a restart), as on the emulator.
+    if (resized && !restart) {
+      const fields = [...(spec.vcpu !== before.vcpu ? ["vcpu"] : []), ...(spec.memoryGiB !== before.memoryGiB ? ["memoryGiB"] : [])];
+      throw new LibvirtBackendError("invalid", `changing ${fields.join(", ")} of instance ${record.name} needs a restart`);
+    }
     if (resized || restart) {
       // Placed again (it stays where it is if it still fits there); moving a domain between hosts is not done yet.
       const cluster = this.need("Cluster", String(spec.cluster));
