@@ -39,6 +39,10 @@ export async function importObjects(
       }),
     ];
     const records: StateRecord[] = [];
+    // What the program declares at each address supplies what the backend does not keep, as a
+    // Terraform import takes it from configuration: the dependencies, so that a later destroy
+    // deletes an imported attachment before its volume.
+    const declared = new Map(program.resources.map((r) => [r.address, r]));
     const provider = problems.length === 0 ? providerOf(context) : undefined;
     // The backend is asked only once the batch is sound: every id must name an object there.
     if (provider) {
@@ -47,7 +51,8 @@ export async function importObjects(
           const kind = options.kindsByPrefix.get(address.split(".")[0]!)!;
           const observed = await provider.read(kind, id);
           if (!observed) return void problems.push(`${origin ? `${origin}: ` : ""}${address}: no ${kind} ${id} in the backend`);
-          records.push({ type: "set", address, resource: { kind, id, inputs: observed.inputs, outputs: observed.outputs, dependsOn: [] } });
+          const dependsOn = [...(declared.get(address)?.dependsOn ?? [])];
+          records.push({ type: "set", address, resource: { kind, id, inputs: observed.inputs, outputs: observed.outputs, dependsOn } });
         }),
       );
     }

@@ -27,6 +27,8 @@ export interface CatalogueRecord {
   device?: string;
   /** The image digest of the built variant an instance boots (none: it boots the placeholder). */
   imageDigest?: string;
+  /** A snapshot's pool (its volume's), kept for when the volume is gone. */
+  pool?: string;
   /** A snapshot's size when taken. */
   sizeGiB?: number;
   intent?: "create" | "delete";

@@ -43,6 +43,9 @@ export function domainXml(d: DomainSpec): string {
     `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${escapeXml(d.root)}'/><target dev='vda' bus='virtio'/></disk>`,
     local,
     serial,
+    // Volumes are attached as SCSI disks: QEMU removes a SCSI disk at once on detach, where a virtio
+    // PCI disk waits for the guest to let it go (forever, if it runs no OS), holding the image's lock.
+    `<controller type='scsi' model='virtio-scsi'/>`,
     `<memballoon model='none'/>`,
     `</devices>`,
     `</domain>`,
@@ -56,7 +59,7 @@ export function attachmentDiskXml(a: { file: string; format: "qcow2" | "raw"; de
     // A disk shared read-write by several domains must not be cached by any one of them.
     `<driver name='qemu' type='${a.format}'${a.shareable ? " cache='none'" : ""}/>`,
     `<source file='${escapeXml(a.file)}'/>`,
-    `<target dev='${a.dev}' bus='virtio'/>`,
+    `<target dev='${a.dev}' bus='scsi'/>`,
     a.readonly ? "<readonly/>" : "",
     a.shareable ? "<shareable/>" : "",
     `<alias name='${a.alias}'/>`,

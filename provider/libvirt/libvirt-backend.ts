@@ -217,6 +217,28 @@ export class LibvirtBackend implements Backend {
     return rows;
   }
 
+  /**
+   * What a volume's or snapshot's file holds (vol-info's allocation), or a running instance's local
+   * disk (domblkinfo's): an upper bound, qcow2's own metadata counted, for the review's data-loss
+   * findings. A volume with no host yet, or a stopped instance's local disk, holds nothing.
+   */
+  async writtenBytes(kind: KindName, id: string): Promise<number | undefined> {
+    const record = this.catalogue.get(id);
+    if (!record || record.kind !== kind || this.dry) return undefined;
+    if (kind === "Volume" || kind === "Snapshot") {
+      if (!record.host) return 0;
+      const [info] = await this.hosts.connection(record.host).batch([["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]]);
+      return info!.ok ? parseSizes(info!.out).allocation : undefined;
+    }
+    if (kind === "Instance" && record.host && (record.spec.localDiskGiB as number) > 0) {
+      const [state, info] = await this.hosts.connection(record.host).batch([["domstate", domainName(id)], ["domblkinfo", domainName(id), "hdb"]]);
+      if (!state!.ok) return undefined;
+      if (!isRunning(state!.out)) return 0; // a transient disk's writes are gone once its domain stops
+      return info!.ok ? parseSizes(info!.out).allocation : undefined;
+    }
+    return undefined;
+  }
+
   async rehearsal(): Promise<Backend & { dispose(): Promise<void> }> {
     // The copy starts from what libvirt holds now (a volume grown behind virtform's back is that size).
     const observation = await this.observe();
@@ -408,6 +430,7 @@ export class LibvirtBackend implements Backend {
       case "Snapshot": {
         const volume = this.need("Volume", String(spec.volume), `volume ${spec.volume} of snapshot ${record.name}`);
         record.sizeGiB = await this.currentSizeGiB(volume);
+        record.pool = String(volume.spec.pool); // its file stays in that pool after the volume goes
         if (volume.host) record.host = volume.host;
         record.format = "qcow2";
         return;
@@ -695,7 +718,8 @@ export class LibvirtBackend implements Backend {
       dev: attachment.device!,
       alias: aliasOf(attachment.id),
       readonly: attachment.spec.mode === "read-only",
-      shareable: volume.spec.multiAttach === true && attachment.spec.mode !== "read-only",
+      // QEMU locks an image against other writers unless every user shares it, a reader too.
+      shareable: volume.spec.multiAttach === true,
     });
     const running = isRunning(await c.run("domstate", domainName(instance.id)));
     const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
@@ -744,7 +768,16 @@ export class LibvirtBackend implements Backend {
         const c = this.hosts.connection(instance.host);
         const [state] = await c.batch([["domstate", domainName(instance.id)]]);
         if (!state!.ok) return; // the domain is gone, and its disks with it
-        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(isRunning(state!.out) ? ["--live"] : []));
+        const running = isRunning(state!.out);
+        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(running ? ["--live"] : []));
+        // A live detach completes when QEMU reports the device gone: until then it holds the image's
+        // lock, and an attachment elsewhere would fail.
+        for (const deadline = Date.now() + 10_000; running; ) {
+          const [xml] = await c.batch([["dumpxml", domainName(instance.id)]]);
+          if (!xml!.ok || !xml!.out.includes(`'${aliasOf(record.id)}'`)) break;
+          if (Date.now() > deadline) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(instance.host)}: the disk of ${record.name} is still in ${domainName(instance.id)} 10 s after its detach`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
         return;
       }
       default:
@@ -790,6 +823,11 @@ export class LibvirtBackend implements Backend {
 
   private async updateInstance(record: CatalogueRecord, before: Record<string, Value>, spec: Record<string, Value>, restart: boolean): Promise<void> {
     const resized = spec.vcpu !== before.vcpu || spec.memoryGiB !== before.memoryGiB;
+    // A resize stops the domain: only with the caller's leave (the plan shows it as a restart), as on the emulator.
+    if (resized && !restart) {
+      const fields = [...(spec.vcpu !== before.vcpu ? ["vcpu"] : []), ...(spec.memoryGiB !== before.memoryGiB ? ["memoryGiB"] : [])];
+      throw new LibvirtBackendError("invalid", `changing ${fields.join(", ")} of instance ${record.name} needs a restart`);
+    }
     if (resized || restart) {
       // Placed again (it stays where it is if it still fits there); moving a domain between hosts is not done yet.
       const cluster = this.need("Cluster", String(spec.cluster));
@@ -855,7 +893,7 @@ export class LibvirtBackend implements Backend {
   }
 
   private volumePool(volumeId: string, fallback: CatalogueRecord): string {
-    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.spec.pool ?? "");
+    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.pool ?? fallback.spec.pool ?? "");
   }
 
   /** The libvirt pool holding a volume or snapshot: its storage pool's dir pool. */

@@ -11,6 +11,13 @@ export interface ConformanceTarget {
   name: string;
   /** A world of its own: nothing of another world is visible in it. */
   open(): Promise<ConformanceWorld>;
+  /**
+   * A capability: set by a backend whose volume holds no bytes anywhere until its first attachment
+   * (libvirt: a volume takes the host of the instance it is first attached to, a dir pool being a
+   * directory of one host, so it has no file before). Where the suite reaches a volume's bytes
+   * outside any instance, it first attaches the volume to an instance; its checks stay the same.
+   */
+  volumeBytesAfterAttach?: boolean;
 }
 
 export interface ConformanceWorld {

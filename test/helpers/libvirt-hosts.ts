@@ -19,6 +19,8 @@ export function missingLibvirtTools(): string[] {
 }
 
 export const HOST_USERS = ["vflva", "vflvb"] as const;
+/** The conformance suite's own two users: its file runs beside libvirt.test.ts, each wiping its own daemons. */
+export const CONFORMANCE_USERS = ["vflvc", "vflvd"] as const;
 const STATE_DIR = "/var/tmp/virtform-libvirt-hosts";
 
 export interface LibvirtHosts {
@@ -44,25 +46,27 @@ export interface LibvirtHosts {
   readVolume(path: string, offset: number, length: number): string;
   /** Removes every domain, volume and pool on both hosts. */
   wipe(): void;
+  /** Stops both session daemons and starts them again (running domains stay, as with a libvirtd restart). */
+  restart(): Promise<void>;
   stop(): void;
 }
 
-export async function startLibvirtHosts(): Promise<LibvirtHosts> {
+export async function startLibvirtHosts(users: readonly [string, string] = HOST_USERS): Promise<LibvirtHosts> {
   mkdirSync(STATE_DIR, { recursive: true });
   const started: number[] = [];
-  for (const user of HOST_USERS) {
+  for (const user of users) {
     if (spawnSync("id", [user]).status !== 0) execFileSync("useradd", ["-m", "-s", "/bin/bash", user]);
     const pid = startSessionDaemon(user);
     if (pid) started.push(pid);
   }
   const key = join(STATE_DIR, "id_ed25519");
   if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
-  authorize(HOST_USERS[1], readFileSync(`${key}.pub`, "utf8"));
+  authorize(users[1], readFileSync(`${key}.pub`, "utf8"));
   const port = await freePort();
   const sshdPid = startSshd(port);
   const uris: [string, string] = [
-    `qemu:///session?socket=${socketOf(HOST_USERS[0])}`,
-    `qemu+ssh://${HOST_USERS[1]}@127.0.0.1:${port}/session?keyfile=${key}&no_verify=1`,
+    `qemu:///session?socket=${socketOf(users[0])}`,
+    `qemu+ssh://${users[1]}@127.0.0.1:${port}/session?keyfile=${key}&no_verify=1`,
   ];
   await waitFor(() => uris.every((uri) => spawnSync("virsh", ["-q", "-c", uri, "uri"]).status === 0), 15_000, "the libvirt hosts to answer");
 
@@ -83,8 +87,8 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     guestWrite: (uri, domain, alias, offset, length, pattern) => {
       // HMP's qemu-io on the disk's device (it prints to the domain's log, not here), then a flush
       // so that the image file holds the write for a reader outside QEMU.
-      // A hot-plugged virtio disk's drive hangs off its backend; an IDE disk's (a local disk) off the device itself.
-      const device = alias.startsWith("ua-") ? `/machine/peripheral/${alias}/virtio-backend` : alias;
+      // A SCSI disk's (an attachment) and an IDE disk's (a local disk) drive hangs off the device itself.
+      const device = alias;
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "write -P ${pattern} ${offset} ${length}"`);
       virsh(uri, "qemu-monitor-command", domain, "--hmp", `qemu-io -d ${device} "flush"`);
     },
@@ -111,6 +115,20 @@ export async function startLibvirtHosts(): Promise<LibvirtHosts> {
     },
     wipe: () => {
       for (const uri of uris) wipeHost(uri);
+    },
+    restart: async () => {
+      for (const user of users) {
+        const pid = daemonPid(user);
+        if (pid) {
+          process.kill(pid, "SIGTERM");
+          await waitFor(() => spawnSync("kill", ["-0", `${pid}`]).status !== 0, 15_000, `the session daemon of ${user} to stop`);
+          const at = started.indexOf(pid);
+          if (at >= 0) started.splice(at, 1);
+        }
+        const again = startSessionDaemon(user);
+        if (again) started.push(again);
+      }
+      await waitFor(() => uris.every((uri) => spawnSync("virsh", ["-q", "-c", uri, "uri"]).status === 0), 15_000, "the libvirt hosts to answer");
     },
     stop: () => {
       try {
@@ -172,21 +190,23 @@ function socketOf(user: string): string {
   return `/home/${user}/.cache/libvirt/libvirt-sock`;
 }
 
+/** The pid of the user's running session daemon, if one runs. */
+function daemonPid(user: string): number | undefined {
+  const pidFile = `/home/${user}/.cache/libvirt/libvirtd.pid`;
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  return pid > 0 && spawnSync("kill", ["-0", `${pid}`]).status === 0 ? pid : undefined;
+}
+
 /** Starts the user's session daemon unless it runs; its pid when this call started it. */
 function startSessionDaemon(user: string): number | undefined {
-  const pidFile = `/home/${user}/.cache/libvirt/libvirtd.pid`;
-  if (existsSync(pidFile) && existsSync(socketOf(user))) {
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    if (pid > 0 && spawnSync("kill", ["-0", `${pid}`]).status === 0) return undefined;
-  }
+  if (daemonPid(user) && existsSync(socketOf(user))) return undefined;
   // No --timeout: it stays until stop(); `-d` daemonizes, so its pid comes from its pid file.
   execFileSync("su", ["-", user, "-c", "/usr/sbin/libvirtd -d"], { stdio: "ignore" });
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    if (existsSync(pidFile) && existsSync(socketOf(user))) {
-      const pid = Number(readFileSync(pidFile, "utf8").trim());
-      if (pid > 0) return pid;
-    }
+    const pid = daemonPid(user);
+    if (pid && existsSync(socketOf(user))) return pid;
     spawnSync("sleep", ["0.05"]);
   }
   throw new Error(`the session daemon of ${user} did not start`);

@@ -144,4 +144,23 @@ describe("operations", () => {
     expect(records.map((r) => r.type)).toEqual(["set"]);
     expect((await store.load()).resources["pool.p"]?.id).toBe(poolId);
   });
+
+  it("records the dependencies the program declares for what it imports, so a destroy deletes in order", async () => {
+    const made = context();
+    await apply(made.ctx, program(), approveAll);
+    const before = await made.store.load();
+    // State lost: both objects imported into a new state for the same program.
+    const { ctx, store } = context();
+    const options = { programPath: "infra.ts", kindsByPrefix, others: () => [] };
+    const ids = { pool: before.resources["pool.p"]!.id, volume: before.resources["volume.data"]!.id };
+    await importObjects(ctx, program(), [{ address: "volume.data", id: ids.volume }, { address: "pool.p", id: ids.pool }], options);
+    const imported = await store.load();
+    expect(imported.resources["volume.data"]?.dependsOn).toEqual(["pool.p"]);
+    expect(imported.resources["pool.p"]?.dependsOn).toEqual([]);
+    // Without the dependency the destroy would delete the pool while it still holds the volume.
+    const destroyed = await destroy(ctx, { ...program(), resources: [] }, approveAll);
+    expect(destroyed.result?.ok).toBe(true);
+    expect(await backend.get("Volume", ids.volume)).toBeNull();
+    expect(await backend.get("StoragePool", ids.pool)).toBeNull();
+  });
 });
