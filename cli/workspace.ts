@@ -87,7 +87,7 @@ export class Workspace {
   embeddedBackend(): EmbeddedBackend {
     holdEmulatorData(this.emulatorDir, "embedded emulator");
     const backend = EmbeddedBackend.open(this.emulatorDir);
-    opened.push(backend);
+    opened.push({ backend, dir: this.emulatorDir });
     return backend;
   }
 
@@ -110,7 +110,7 @@ export class Workspace {
     const dir = join(this.root, "libvirt");
     holdEmulatorData(dir, "libvirt backend");
     const backend = new LibvirtBackend({ catalogueFile: join(dir, "catalogue.json"), ...(config.clusters && { clusterHosts: config.clusters }), ...(config.poolRoot && { poolRoot: config.poolRoot }) });
-    openedLibvirt.push(backend);
+    openedLibvirt.push({ backend, dir });
     return backend;
   }
 
@@ -155,8 +155,8 @@ export function stateCipher(): StateCipher | undefined {
   return shared.cipher;
 }
 
-const opened: EmbeddedBackend[] = [];
-const openedLibvirt: LibvirtBackend[] = [];
+const opened: { backend: EmbeddedBackend; dir: string }[] = [];
+const openedLibvirt: { backend: LibvirtBackend; dir: string }[] = [];
 
 /**
  * Closes the embedded emulators this run opened: the data plane finishes its work and its pools are
@@ -164,12 +164,29 @@ const openedLibvirt: LibvirtBackend[] = [];
  * every slot as possibly written).
  */
 export async function closeBackends(): Promise<void> {
-  for (const backend of opened.splice(0)) await backend.emulator.close();
-  for (const backend of openedLibvirt.splice(0)) backend.close();
+  const dirs = new Set<string>();
+  for (const { backend, dir } of opened.splice(0)) {
+    await backend.emulator.close();
+    dirs.add(dir);
+  }
+  for (const { backend, dir } of openedLibvirt.splice(0)) {
+    backend.close();
+    dirs.add(dir);
+  }
+  // Closed: the data dir is free for the next command, also one this process runs (tests run the CLI in process).
+  for (const dir of dirs) letGoOfEmulatorData(dir);
 }
 
-/** In-use locks this process holds, by data dir. */
-const held = new Map<string, InUseLock>();
+/** In-use locks this process holds, by data dir, each with its release at exit. */
+const held = new Map<string, { lock: InUseLock; atExit: () => void }>();
+
+function letGoOfEmulatorData(dataDir: string): void {
+  const hold = held.get(dataDir);
+  if (!hold) return;
+  held.delete(dataDir);
+  process.off("exit", hold.atExit);
+  hold.lock.release();
+}
 
 /**
  * One process at a time keeps an emulator's data dir open: `emulator serve` for its lifetime, a
@@ -177,13 +194,14 @@ const held = new Map<string, InUseLock>();
  */
 export function holdEmulatorData(dataDir: string, operation: string): InUseLock {
   const already = held.get(dataDir);
-  if (already) return already;
+  if (already) return already.lock;
   try {
     const lock = acquireInUseLock(dataDir, operation, (holder) =>
       process.stderr.write(`note: took over the emulator data lock left by pid ${holder.pid} (${holder.operation}), which no longer runs\n`),
     );
-    held.set(dataDir, lock);
-    process.once("exit", () => lock.release());
+    const atExit = () => lock.release();
+    held.set(dataDir, { lock, atExit });
+    process.once("exit", atExit);
     return lock;
   } catch (err) {
     if (!(err instanceof InUseError)) throw err;

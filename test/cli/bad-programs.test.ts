@@ -1,10 +1,12 @@
 // Bad programs fail with errors that name the resource address, the field path and the source
-// line, exit 1, and change nothing in state or in the emulator.
+// line, exit 1, and change nothing in state or in the emulator. Through the binary where a line is
+// checked (a program loaded inside vitest reports lines of its transformed text), else in process.
 import { Emulator } from "../../emulator/emulator.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 import { shopProgram } from "../helpers/programs.ts";
 
 const header = `import { stack } from "virtform";
@@ -87,7 +89,7 @@ describe("bad programs", () => {
 
   beforeAll(async () => {
     writeProgram(dir, shopProgram());
-    const applied = await runCli(dir, ["apply", "--yes"]);
+    const applied = await runInProcess(dir, ["apply", "--yes"]);
     expect(applied.code, applied.stderr).toBe(0);
     stateBefore = readFileSync(join(dir, ".virtform/state/shop.json"), "utf8");
     emulatorBefore = JSON.stringify(Emulator.readDataDir(join(dir, ".virtform/emulator")));
@@ -137,13 +139,13 @@ export default stack("app", (s) => {
 
   it("a program without a stack export is refused clearly", async () => {
     writeProgram(dir, "export const x = 1;\n", "nostack.ts");
-    const result = await runCli(dir, ["plan", "nostack.ts"]);
+    const result = await runInProcess(dir, ["plan", "nostack.ts"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("must have a default export made by stack()");
   });
 
   it("a missing program is refused clearly", async () => {
-    const result = await runCli(dir, ["plan", "nope.ts"]);
+    const result = await runInProcess(dir, ["plan", "nope.ts"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("program nope.ts not found");
   });

@@ -3,7 +3,8 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
+import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 describe("emulator data lock", () => {
   it("refuses the embedded emulator while serve holds the data, and works through --endpoint", async () => {
@@ -31,5 +32,18 @@ describe("emulator data lock", () => {
     }
     // Once serve has stopped, the embedded emulator is free again.
     expect((await runCli(dir, ["emulator", "inspect"])).code).toBe(0);
+  });
+
+  it("is held for a command's run, not for the life of the process that ran it", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, `import { stack } from "virtform";
+export default stack("held", (s) => { s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 10 }] }); });
+`);
+    // This process runs the command (the CLI in process, as an embedding would), then another process takes the data.
+    const applied = await runInProcess(dir, ["apply", "--yes"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const other = await runCli(dir, ["emulator", "inspect"]);
+    expect(other.stderr).not.toContain("is in use by");
+    expect(other.code).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
-// `virtform images ...` and locks in plan/apply, end to end through the real binary. Programs run in
-// temp dirs and resolve against the fixture catalog (--packages), so no apt lists are needed (runCli
-// points the apt lists at a stand-in); one suite uses the system's apt lists where they exist.
+// `virtform images ...` and locks in plan/apply, end to end through the real binary, or in process
+// (test/helpers/in-process.ts) where no source line is checked: a program loaded inside vitest
+// reports lines of its transformed text. Programs run in temp dirs and resolve against the fixture
+// catalog (--packages), so no apt lists are needed (runCli points the apt lists at a stand-in); one
+// suite uses the system's apt lists where they exist.
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -50,7 +52,7 @@ describe("images commands on the fixture catalog", () => {
   });
 
   it("images lock writes virtform.lock beside the program with exact sets and digests", async () => {
-    const r = await runCli(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
+    const r = await runInProcess(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("image.app:heavy: locked 5 packages");
@@ -73,7 +75,7 @@ describe("images commands on the fixture catalog", () => {
     expect(heavy.digest).not.toBe(lock.images["image.app"]!.light!.digest);
     // A second run with nothing changed rewrites the same bytes.
     const before = readFileSync(lockPath, "utf8");
-    const again = await runCli(dir, ["images", "lock", "--packages", fixture]);
+    const again = await runInProcess(dir, ["images", "lock", "--packages", fixture]);
     expect(again.stdout).toContain("Wrote virtform.lock: no changes.");
     expect(readFileSync(lockPath, "utf8")).toBe(before);
   });
@@ -90,17 +92,17 @@ describe("images commands on the fixture catalog", () => {
       packages: heavy.packages.filter((p) => p.name !== "shell-base").map(({ base: _base, ...p }) => p),
     };
     writeFileSync(join(old, "virtform.lock"), JSON.stringify({ ...current, lockfileVersion: 2, images: { "image.app": { ...current.images["image.app"], heavy: v2Heavy } } }));
-    const r = await runCli(old, ["plan"]);
+    const r = await runInProcess(old, ["plan"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("virtform.lock is stale for image.app:heavy: it was locked by lockfile version 2, whose sets lack the base's packages; this plan uses a live resolution against");
-    const relocked = await runCli(old, ["images", "lock", "--packages", fixture]);
+    const relocked = await runInProcess(old, ["images", "lock", "--packages", fixture]);
     expect(relocked.stdout).toContain("image.app:heavy: updated 5 packages");
     expect(relocked.stdout).toContain("      + shell-base 5.2-1");
     expect(readJson<Lock>(join(old, "virtform.lock")).lockfileVersion).toBe(3);
   });
 
   it("images resolve --json gives closures, layers, sizes and shared bytes", async () => {
-    const r = await runCli(dir, ["images", "resolve", "--packages", fixture, "--json"]);
+    const r = await runInProcess(dir, ["images", "resolve", "--packages", fixture, "--json"]);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as {
       images: Record<string, { variants: Record<string, { digest: string; layers: string[]; baseLayer?: string; sizeBytes: number; packages: { name: string }[] }>; layers: Record<string, { packages: string[]; sizeBytes: number }>; sharedBytes: number; storedBytes: number }>;
@@ -117,7 +119,7 @@ describe("images commands on the fixture catalog", () => {
     expect(app.variants.heavy!.sizeBytes).toBe((COMMON_KIB + 400) * 1024);
     expect(app.variants.heavy!.digest).toBe(readJson<Lock>(lockPath).images["image.app"]!.heavy!.digest);
 
-    const one = await runCli(dir, ["images", "resolve", "--packages", fixture, "--variant", "heavy"]);
+    const one = await runInProcess(dir, ["images", "resolve", "--packages", fixture, "--variant", "heavy"]);
     expect(one.stdout).toContain("heavy  5 packages  188.9 MiB");
     expect(one.stdout).toContain("httpd-a 1.0-1 amd64 400.0 KiB");
     expect(one.stdout).toMatch(/layers: base sha256:[0-9a-f]{12} \(2 packages, 12\.6 MiB\) \+ sha256:/);
@@ -126,24 +128,24 @@ describe("images commands on the fixture catalog", () => {
   });
 
   it("images why shows the chain from the request to the package, from the lock", async () => {
-    const r = await runCli(dir, ["images", "why", "jdk-common", "--variant", "image.app:heavy"]);
+    const r = await runInProcess(dir, ["images", "why", "jdk-common", "--variant", "image.app:heavy"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("image.app:heavy:\n  jdk 17.0.15+6-1~deb12u1 (requested)\n  -> jdk-common 17.0.15 (Depends: jdk-common (>= 17.0.15) of jdk)\n");
-    const base = await runCli(dir, ["images", "why", "libc", "--variant", "heavy"]);
+    const base = await runInProcess(dir, ["images", "why", "libc", "--variant", "heavy"]);
     expect(base.stdout).toBe("image.app:heavy:\n  libc 2.36-9+deb12u1 (base debian-12)\n");
-    const absent = await runCli(dir, ["images", "why", "httpd-a", "--variant", "light"]);
+    const absent = await runInProcess(dir, ["images", "why", "httpd-a", "--variant", "light"]);
     expect(absent.code).toBe(1);
     expect(absent.stderr).toContain("httpd-a is in none of image.app:light");
   });
 
   it("images diff compares two variants package by package, named as --variant names them", async () => {
-    const r = await runCli(dir, ["images", "diff", "light", "app:heavy"]);
+    const r = await runInProcess(dir, ["images", "diff", "light", "app:heavy"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("image.app:light -> image.app:heavy:\n  + httpd-a 1.0-1\n  1 added, 0 removed, 0 changed");
   });
 
   it("apply uses the locked digests; the registry reports layers and shared bytes; a second plan is empty", async () => {
-    const r = await runCli(dir, ["apply", "--yes"]);
+    const r = await runInProcess(dir, ["apply", "--yes"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const lock = readJson<Lock>(lockPath);
@@ -158,7 +160,7 @@ describe("images commands on the fixture catalog", () => {
     expect(image.outputs.variants.heavy!.packages).toContain("shell-base=5.2-1");
     expect(image.outputs.variants.heavy!.sizeBytes).toBe((COMMON_KIB + 400) * 1024);
     expect(image.outputs.variants.heavy!.packages).toContain("httpd-a=1.0-1");
-    const plan = await runCli(dir, ["plan", "--detailed-exitcode"]);
+    const plan = await runInProcess(dir, ["plan", "--detailed-exitcode"]);
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain("No changes.");
   });
@@ -186,29 +188,29 @@ describe("images commands on the fixture catalog", () => {
   });
 
   it("images lock records the change, prints it, and diffing the two locks shows it; plan then warns no more", async () => {
-    const r = await runCli(dir, ["images", "lock", "--packages", fixture]);
+    const r = await runInProcess(dir, ["images", "lock", "--packages", fixture]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("image.app:heavy: updated 7 packages");
     expect(r.stdout).toContain("      + pre-app 1.0");
     expect(r.stdout).toContain("image.app:light: unchanged");
-    const diff = await runCli(dir, ["images", "diff", "old.lock", "virtform.lock"]);
+    const diff = await runInProcess(dir, ["images", "diff", "old.lock", "virtform.lock"]);
     expect(diff.stdout).toContain("image.app:heavy:\n  ~ jdk 17.0.15+6-1~deb12u1 -> 17.0.14+7-1~deb12u1\n  + libold-font 1:0.9-3\n  + pre-app 1.0\n  2 added, 0 removed, 1 changed");
     expect(diff.stdout).not.toContain("image.app:light");
     // pre-app Pre-Depends on shell-base, which is the base's (Essential: yes): every variant has it.
-    const variants = await runCli(dir, ["images", "diff", "light", "heavy"]);
+    const variants = await runInProcess(dir, ["images", "diff", "light", "heavy"]);
     expect(variants.stdout).toContain("image.app:light -> image.app:heavy:\n  + httpd-a 1.0-1\n  ~ jdk");
     expect(variants.stdout).not.toContain("shell-base");
-    const plan = await runCli(dir, ["plan"]);
+    const plan = await runInProcess(dir, ["plan"]);
     expect(plan.stderr).toBe("");
     expect(plan.stdout).toContain("+ libold-font 1:0.9-3");
-    const apply = await runCli(dir, ["apply", "--yes"]);
+    const apply = await runInProcess(dir, ["apply", "--yes"]);
     expect(apply.code).toBe(0);
     expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
   });
 
   it("a config-only change keeps the locked packages and moves the digest, with a warning", async () => {
     writeProgram(dir, program(["httpd-a", "pre-app", "jdk (<< 17.0.15)"], 8192));
-    const r = await runCli(dir, ["plan"]);
+    const r = await runInProcess(dir, ["plan"]);
     expect(r.stderr).toContain("virtform.lock is stale for image.app:heavy: its config or contents changed; the locked packages still apply");
     expect(r.stdout).toContain("~ variants.heavy.config.heapMiB: 4096 -> 8192");
     expect(r.stdout).toContain("~ locked.heavy.digest:");
@@ -323,7 +325,7 @@ export default stack("two", (s) => {
 });
 `,
     );
-    const r = await runCli(dir, ["images", "diff", "ok", "b:other", "--packages", fixture]);
+    const r = await runInProcess(dir, ["images", "diff", "ok", "b:other", "--packages", fixture]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("Error: ok names more than one variant (image.a:ok, image.b:ok); name the image too, like image.a:ok\n");
   });
@@ -338,19 +340,19 @@ export default stack("imgs", (s) => {
 });
 `;
     writeProgram(dir, source("hunter2"));
-    const locked = await runCli(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
+    const locked = await runInProcess(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
     expect(locked.code, locked.stderr).toBe(0);
     const text = readFileSync(join(dir, "virtform.lock"), "utf8");
     expect(text).not.toContain("hunter2");
     expect(text).not.toContain("dbPassword");
     expect(text).toMatch(/"configDigest":"sha256:[0-9a-f]{64}"/);
     // The lock is fresh for this program: plan uses it without a warning.
-    const plan = await runCli(dir, ["plan"]);
+    const plan = await runInProcess(dir, ["plan"]);
     expect(plan.code).toBe(0);
     expect(plan.stderr).toBe("");
     // A new secret is a config change: the locked packages still answer, and the lock says so.
     writeProgram(dir, source("hunter3"));
-    const relocked = await runCli(dir, ["images", "lock", "--packages", fixture]);
+    const relocked = await runInProcess(dir, ["images", "lock", "--packages", fixture]);
     expect(relocked.code, relocked.stderr).toBe(0);
     expect(readFileSync(join(dir, "virtform.lock"), "utf8")).not.toMatch(/hunter[23]/);
   });

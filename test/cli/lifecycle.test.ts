@@ -1,6 +1,7 @@
 // The walking skeleton end to end through the CLI: plan -> apply -> no-op plan -> edit -> exact
-// plan -> apply -> destroy, on the embedded emulator. Reads of state and outputs run the same
-// command in process (test/helpers/in-process.ts): no process to start for a look.
+// plan -> apply -> destroy, on the embedded emulator. The binary makes the first plan and apply,
+// gives the exit codes and refuses an unconfirmed apply; the other commands run in process
+// (test/helpers/in-process.ts): what the binary does, without a process per call.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
@@ -54,27 +55,27 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     expect(Object.keys(state.resources)).toHaveLength(18);
     expect(state.serial).toBeGreaterThanOrEqual(18); // saved after every step
     expect(state.lineage).toMatch(/^[0-9a-f-]{36}$/);
-    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
+    const emulator = JSON.parse(ok(await runInProcess(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
     expect(Object.keys(emulator.instances)).toHaveLength(5);
     expect(Object.keys(emulator.attachments)).toHaveLength(8);
     expect(Object.values(emulator.clusters)[0]!.hosts).toHaveLength(4);
   });
 
   it("a second apply applies nothing and says so; plan exits 0 with --detailed-exitcode", async () => {
-    const again = ok(await runCli(dir, ["apply", "--yes"]));
+    const again = ok(await runInProcess(dir, ["apply", "--yes"]));
     expect(again.stdout).toContain("No changes.");
     expect(again.stdout).toContain("Apply complete: nothing to do.");
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
   });
 
   it("state list, state show and output read the state", async () => {
     const list = ok(await runInProcess(dir, ["state", "list"])).stdout.trim().split("\n");
     expect(list).toHaveLength(18);
     expect(list).toContain("cluster.web");
-    const show = ok(await runCli(dir, ["state", "show", "instances.web/storefront[1]", "--json"]));
+    const show = ok(await runInProcess(dir, ["state", "show", "instances.web/storefront[1]", "--json"]));
     expect(JSON.parse(show.stdout)).toMatchObject({ kind: "Instance", inputs: { vcpu: 8, group: "storefront", index: 1 } });
     const output = JSON.parse(ok(await runInProcess(dir, ["output", "--json"])).stdout) as { sharedVolumeId: string };
-    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
+    const emulator = JSON.parse(ok(await runInProcess(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
     expect(emulator.volumes[output.sharedVolumeId]?.name).toBe("volume.shared-data");
     const missing = await runInProcess(dir, ["state", "show", "volume.nope"]);
     expect(missing.code).toBe(1);
@@ -88,7 +89,7 @@ describe("plan, apply, edit, destroy through the CLI", () => {
 
   it("editing sizes and counts plans exactly those changes", async () => {
     writeProgram(dir, shopProgram({ storefrontCount: 4, storefrontVcpu: 12, sharedSizeGiB: 250 }));
-    const plan = JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as JsonPlan;
+    const plan = JSON.parse(ok(await runInProcess(dir, ["plan", "--json"])).stdout) as JsonPlan;
     const byAddress = Object.fromEntries(plan.changes.map((c) => [c.address, c]));
     expect(Object.keys(byAddress).sort()).toEqual(
       [
@@ -109,7 +110,7 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     expect(byAddress["instances.web/storefront[3]"]!.action).toBe("create");
     expect(plan.summary).toEqual({ create: 3, update: 4, replace: 0, delete: 0, unchanged: 14 });
 
-    const text = ok(await runCli(dir, ["plan"])).stdout;
+    const text = ok(await runInProcess(dir, ["plan"])).stdout;
     expect(text).toContain("~ instances.web/storefront[0] will be updated in place, with a restart");
     expect(text).toContain("~ vcpu: 8 -> 12 (needs restart)");
     expect(text).toContain("~ sizeGiB: 200 -> 250");
@@ -117,35 +118,35 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     // The capacity section: what the cluster and the pool use of what they offer, before and after.
     expect(text).toMatch(/cluster\.web\s+vCPU\s+28 \/ 128 \(22%\)\s+->\s+52 \/ 128 \(41%\)/);
     expect(text).toMatch(/pool\.fast\s+provisioned\s+500 \/ 2048 GiB \(24%\)\s+->\s+550 \/ 2048 GiB \(27%\)/);
-    const capacity = (JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as { capacity: { owner: string; measure: string; after: { used: number } }[] }).capacity;
+    const capacity = (JSON.parse(ok(await runInProcess(dir, ["plan", "--json"])).stdout) as { capacity: { owner: string; measure: string; after: { used: number } }[] }).capacity;
     expect(capacity.find((c) => c.owner === "cluster.web" && c.measure === "memory")?.after.used).toBe(4 * 16 + 2 * 4);
   });
 
   it("applies the edit, and the emulator shows it", async () => {
-    const result = ok(await runCli(dir, ["apply", "--yes"]));
+    const result = ok(await runInProcess(dir, ["apply", "--yes"]));
     expect(result.stdout).toContain("Apply complete: 3 created, 4 updated, 0 deleted.");
-    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
+    const emulator = JSON.parse(ok(await runInProcess(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
     const storefronts = Object.values(emulator.instances).filter((i) => i.name.startsWith("instances.web/storefront"));
     expect(storefronts.map((i) => i.spec.vcpu)).toEqual([12, 12, 12, 12]);
     expect(Object.values(emulator.volumes).find((v) => v.name === "volume.shared-data")!.spec.sizeGiB).toBe(250);
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"])).code).toBe(0);
   });
 
   it("shrinking the group deletes exactly the last member and its attachments", async () => {
     writeProgram(dir, shopProgram({ storefrontCount: 3, storefrontVcpu: 12, sharedSizeGiB: 250 }));
-    const plan = JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as JsonPlan;
+    const plan = JSON.parse(ok(await runInProcess(dir, ["plan", "--json"])).stdout) as JsonPlan;
     expect(plan.changes.map((c) => `${c.action} ${c.address}`).sort()).toEqual([
       "delete attachment.shared-data@web/storefront[3]",
       "delete attachment.storefront-data@web/storefront[3]",
       "delete instances.web/storefront[3]",
     ]);
-    ok(await runCli(dir, ["apply", "--yes"]));
+    ok(await runInProcess(dir, ["apply", "--yes"]));
   });
 
   it("destroy deletes everything and leaves the emulator empty", async () => {
-    const result = ok(await runCli(dir, ["destroy", "--yes"]));
+    const result = ok(await runInProcess(dir, ["destroy", "--yes"]));
     expect(result.stdout).toContain("Apply complete: 0 created, 0 updated, 18 deleted.");
-    const emulator = JSON.parse(ok(await runCli(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
+    const emulator = JSON.parse(ok(await runInProcess(dir, ["emulator", "inspect", "--json"])).stdout) as Inspect;
     for (const collection of ["clusters", "images", "pools", "volumes", "instances", "attachments"] as const) {
       expect(emulator[collection]).toEqual({});
     }

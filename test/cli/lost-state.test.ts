@@ -1,11 +1,13 @@
 // Lost state: every object a stack creates carries its stack, lineage and address as tags, so a
 // state deleted after an apply does not make the next apply duplicate everything. Plan refuses and
 // says how many objects the backend holds; `state recover` adopts them; --allow-duplicates creates.
+// The binary applies first; the other commands run in process (test/helpers/in-process.ts).
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, readJson, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const program = `import { stack } from "virtform";
 export default stack("crash", (s) => {
@@ -39,14 +41,14 @@ describe("lost state", () => {
     );
 
     loseState(dir);
-    const refused = await runCli(dir, ["plan"]);
+    const refused = await runInProcess(dir, ["plan"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("the backend holds 3 objects of stack crash that state does not");
     expect(refused.stderr).toContain("the plan would create 3 of their addresses again");
     expect(refused.stderr).toContain("virtform state recover");
     expect(refused.stderr).not.toMatch(/\n\s+at /); // a diagnostic, not a stack trace
 
-    const recovered = await runCli(dir, ["state", "recover"]);
+    const recovered = await runInProcess(dir, ["state", "recover"]);
     expect(recovered.code, recovered.stderr).toBe(0);
     expect(recovered.stdout).toContain("Adopted 3 objects of stack crash into state");
     expect(recovered.stdout).toContain(`State takes the lineage of the adopted objects: ${lineage}`);
@@ -54,7 +56,7 @@ describe("lost state", () => {
     expect(state.lineage).toBe(lineage);
     expect(state.resources["volume.data"]!.dependsOn).toEqual(["pool.p"]); // from the program
     // Recovery adopts objects, not outputs: the plan changes no resource and records the outputs again.
-    const clean = await runCli(dir, ["plan", "--detailed-exitcode"]);
+    const clean = await runInProcess(dir, ["plan", "--detailed-exitcode"]);
     expect(clean.code, clean.stdout + clean.stderr).toBe(2);
     expect(clean.stdout).toContain("no resource changes");
     expect(clean.stdout).toMatch(/\+ volume = "vol-/);
@@ -62,12 +64,12 @@ describe("lost state", () => {
 
     // Told to, apply creates new objects beside the old ones; later plans only warn about them.
     loseState(dir);
-    const duplicated = await runCli(dir, ["apply", "--yes", "--allow-duplicates"]);
+    const duplicated = await runInProcess(dir, ["apply", "--yes", "--allow-duplicates"]);
     expect(duplicated.code, duplicated.stderr).toBe(0);
     expect(duplicated.stderr).toContain("creating new objects beside them (--allow-duplicates)");
     expect(duplicated.stdout).toContain("3 created");
     expect(objects(dir)).toHaveLength(6);
-    const after = await runCli(dir, ["plan", "--detailed-exitcode"]);
+    const after = await runInProcess(dir, ["plan", "--detailed-exitcode"]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toContain("warning: the backend holds 3 objects of stack crash that state does not");
     expect(after.stderr).toContain("; they duplicate addresses state holds: to delete one, `virtform import` it under a spare address");
@@ -78,12 +80,12 @@ describe("corrupt state", () => {
   it("the error names the newest kept snapshot that parses, what restoring it means, and the cp line that does it", async () => {
     const dir = makeWorkdir("virtform-corrupt-");
     writeProgram(dir, program);
-    expect((await runCli(dir, ["apply", "--yes"])).code).toBe(0);
+    expect((await runInProcess(dir, ["apply", "--yes"])).code).toBe(0);
     const file = join(dir, ".virtform/state/crash.json");
     const { serial } = readJson<{ serial: number }>(file);
     writeFileSync(file, readFileSync(file, "utf8").slice(0, 200)); // a copy cut short
 
-    const refused = await runCli(dir, ["plan"]);
+    const refused = await runInProcess(dir, ["plan"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`Error: state file ${file} is not valid JSON`);
     const snapshot = join(dir, `.virtform/state/history/crash/${serial}.json`);
@@ -94,7 +96,7 @@ describe("corrupt state", () => {
     expect(cp?.slice(1)).toEqual([snapshot, file]);
 
     copyFileSync(cp![1]!, cp![2]!);
-    const restored = await runCli(dir, ["plan", "--detailed-exitcode"]);
+    const restored = await runInProcess(dir, ["plan", "--detailed-exitcode"]);
     expect(restored.code, restored.stdout + restored.stderr).toBe(0);
   });
 });

@@ -2,8 +2,11 @@
 // clusters and pools only, also when another stack on the same emulator uses the same names, and
 // also when the plan fails; Changes to Outputs; the local disk a restart wipes; the --target
 // warning; --json that answers with diagnostics when the plan fails; capacity in --markdown.
+// The binary applies first and gives diagnostics' lines (a program loaded inside vitest reports
+// lines of its transformed text); the other commands run in process (test/helpers/in-process.ts).
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 import { join } from "node:path";
 
 const ok = (r: CliResult) => {
@@ -50,10 +53,10 @@ describe("what a plan reports", () => {
     writeProgram(dir, program("alpha", { hosts: 2, vcpu: 2, poolGiB: 100, outputs: `{ data: data.id, greeting: "hello" }` }));
     writeProgram(dir, program("beta", { hosts: 4, vcpu: 8, poolGiB: 1000, outputs: "{}" }), "beta.ts");
     ok(await runCli(dir, ["apply", "--yes"]));
-    ok(await runCli(dir, ["apply", "beta.ts", "--yes"]));
+    ok(await runInProcess(dir, ["apply", "beta.ts", "--yes"]));
 
     writeProgram(dir, alphaEdited);
-    const text = ok(await runCli(dir, ["plan"])).stdout;
+    const text = ok(await runInProcess(dir, ["plan"])).stdout;
     const capacity = text.slice(text.indexOf("Capacity (used / usable"));
     expect(capacity).toMatch(/cluster\.web\s+vCPU\s+2 \/ 32 \(6%\)\s+->\s+4 \/ 32 \(13%\)/);
     expect(capacity).toMatch(/pool\.p\s+provisioned\s+10 \/ 100 GiB \(10%\)\s+->\s+15 \/ 100 GiB \(15%\)/);
@@ -67,7 +70,7 @@ describe("what a plan reports", () => {
   });
 
   it("--json has output_changes, data_loss and the stack's own capacity rows, by id", async () => {
-    const plan = JSON.parse(ok(await runCli(dir, ["plan", "--json"])).stdout) as JsonPlan;
+    const plan = JSON.parse(ok(await runInProcess(dir, ["plan", "--json"])).stdout) as JsonPlan;
     const state = readJson<{ resources: Record<string, { id: string }> }>(join(dir, ".virtform/state/alpha.json"));
     const own = [state.resources["cluster.web"]!.id, state.resources["pool.p"]!.id];
     expect(plan.format_version).toBe("1.1");
@@ -83,14 +86,14 @@ describe("what a plan reports", () => {
   });
 
   it("--markdown has the capacity section, the outputs and the data loss", async () => {
-    const markdown = ok(await runCli(dir, ["plan", "--markdown"])).stdout;
+    const markdown = ok(await runInProcess(dir, ["plan", "--markdown"])).stdout;
     expect(markdown).toContain("| `cluster.web` | vCPU | 2 / 32 (6%) | 4 / 32 (13%) |");
     expect(markdown).toContain("⚠️ local disk wiped: 40 GiB");
     expect(markdown).toContain('+ greeting = "hi"');
   });
 
   it("--target warns that the plan is incomplete, on stderr and in --json's diagnostics", async () => {
-    const targeted = ok(await runCli(dir, ["plan", "--json", "--target", "volume.logs"]));
+    const targeted = ok(await runInProcess(dir, ["plan", "--json", "--target", "volume.logs"]));
     expect(targeted.stderr).toContain("Warning: --target is in effect: the plan is incomplete.");
     const plan = JSON.parse(targeted.stdout) as JsonPlan;
     expect(plan.diagnostics).toEqual([expect.objectContaining({ severity: "warning", summary: expect.stringContaining("the plan is incomplete") })]);
@@ -98,12 +101,12 @@ describe("what a plan reports", () => {
 
   it("a plan that cannot be applied still shows the capacity it computed; --json answers with diagnostics", async () => {
     writeProgram(dir, program("alpha", { hosts: 2, vcpu: 40, poolGiB: 100, outputs: "{}" })); // no host has 40 vCPU
-    const text = await runCli(dir, ["plan"]);
+    const text = await runInProcess(dir, ["plan"]);
     expect(text.code).toBe(1);
     expect(text.stderr).toContain("the plan cannot be applied");
     expect(text.stdout).toMatch(/Capacity \(used \/ usable, before -> after\):\n\s+cluster\.web\s+vCPU\s+2 \/ 32 \(6%\)/);
 
-    const failed = await runCli(dir, ["plan", "--json"]);
+    const failed = await runCli(dir, ["plan", "--json"]); // the binary: the diagnostics' lines
     expect(failed.code).toBe(1);
     const plan = JSON.parse(failed.stdout) as JsonPlan;
     expect(plan.diagnostics).toEqual([
@@ -118,7 +121,7 @@ describe("what a plan reports", () => {
 
     // A program that cannot be evaluated has no plan: the diagnostics alone, with their lines.
     writeProgram(dir, program("alpha", { hosts: 2, vcpu: 2, poolGiB: 100, outputs: "{}" }).replace('volume("data", { sizeGiB: 10 })', 'volume("data", { sizeGiB: -1 })'));
-    const broken = await runCli(dir, ["plan", "--json"]);
+    const broken = await runCli(dir, ["plan", "--json"]); // the binary: the diagnostics' lines
     expect(broken.code).toBe(1);
     const diagnostics = (JSON.parse(broken.stdout) as JsonPlan).diagnostics;
     expect(diagnostics).toEqual([expect.objectContaining({ severity: "error", address: "volume.data", range: expect.objectContaining({ filename: "infra.ts", start: expect.objectContaining({ line: 7 }) }) })]);

@@ -1,11 +1,13 @@
 // Secrets: a kind's secret fields and values the program wraps with secret() are redacted in every
-// output and encrypted at rest in state with VIRTFORM_PASSPHRASE.
+// output and encrypted at rest in state with VIRTFORM_PASSPHRASE. Commands run in process
+// (test/helpers/in-process.ts) but the first refusal, which the binary gives.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeWorkdir, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess, type InProcessResult } from "../helpers/in-process.ts";
 
-const ok = (r: CliResult) => {
+const ok = (r: InProcessResult) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r;
 };
@@ -34,35 +36,35 @@ describe("secrets", () => {
 
   it("apply refuses to write secrets to state without a passphrase, before changing anything", async () => {
     writeProgram(dir, program("hunter2"));
-    const result = await runCli(dir, ["apply", "--yes"]);
+    const result = await runCli(dir, ["apply", "--yes"]); // the binary: its exit code and message
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("image.app, instances.web/app[0] hold secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE");
   });
 
   it("plans show (sensitive) instead of secret values, in text and JSON", async () => {
-    const text = ok(await runCli(dir, ["plan"])).stdout;
+    const text = ok(await runInProcess(dir, ["plan"])).stdout;
     expect(text).toContain('+ config.dbPassword = (sensitive)');
     expect(text).toContain("+ userData = (sensitive)");
-    const json = ok(await runCli(dir, ["plan", "--json"])).stdout;
+    const json = ok(await runInProcess(dir, ["plan", "--json"])).stdout;
     expect(json).not.toContain("hunter2");
     expect(json).not.toContain("swordfish");
   });
 
   it("state holds the secrets encrypted; state show redacts them", async () => {
-    const applied = ok(await runCli(dir, ["apply", "--yes"], env));
+    const applied = ok(await runInProcess(dir, ["apply", "--yes"], env));
     expect(applied.stdout).not.toContain("hunter2");
     const files = stateFiles(dir);
     expect(files).toContain("$encrypted");
     expect(files).not.toContain("hunter2");
     expect(files).not.toContain("swordfish");
-    const shown = ok(await runCli(dir, ["state", "show", "instances.web/app[0]"], env)).stdout;
+    const shown = ok(await runInProcess(dir, ["state", "show", "instances.web/app[0]"], env)).stdout;
     expect(shown).toContain('userData = "(sensitive)"');
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
   });
 
   it("a changed secret is planned without showing either value", async () => {
     writeProgram(dir, program("hunter3"));
-    const text = ok(await runCli(dir, ["plan"], env)).stdout;
+    const text = ok(await runInProcess(dir, ["plan"], env)).stdout;
     expect(text).toContain("~ config.dbPassword: (sensitive) -> (sensitive)");
     expect(text).not.toMatch(/hunter[23]/);
   });
@@ -70,40 +72,40 @@ describe("secrets", () => {
   it("a saved plan holding secrets is encrypted, and applying it needs the passphrase", async () => {
     const fresh = makeWorkdir();
     writeProgram(fresh, program("hunter4"));
-    const refused = await runCli(fresh, ["plan", "--out", "secret.plan"]);
+    const refused = await runInProcess(fresh, ["plan", "--out", "secret.plan"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("the plan holds secret values: set VIRTFORM_PASSPHRASE so that secret.plan keeps them encrypted");
 
-    ok(await runCli(dir, ["plan", "--out", "secret.plan"], env));
+    ok(await runInProcess(dir, ["plan", "--out", "secret.plan"], env));
     const file = readFileSync(join(dir, "secret.plan"), "utf8");
     expect(file).toContain('"encrypted":{"$encrypted":"v2.');
     expect(file).not.toMatch(/hunter|swordfish|dbPassword/);
 
-    const missing = await runCli(dir, ["apply", "secret.plan"]);
+    const missing = await runInProcess(dir, ["apply", "secret.plan"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Error: saved plan secret.plan holds encrypted secrets: set VIRTFORM_PASSPHRASE");
-    const wrong = await runCli(dir, ["apply", "secret.plan"], { VIRTFORM_PASSPHRASE: "wrong" });
+    const wrong = await runInProcess(dir, ["apply", "secret.plan"], { VIRTFORM_PASSPHRASE: "wrong" });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt saved plan secret.plan");
 
-    const applied = ok(await runCli(dir, ["apply", "secret.plan"], env)).stdout;
+    const applied = ok(await runInProcess(dir, ["apply", "secret.plan"], env)).stdout;
     expect(applied).toContain("~ config.dbPassword: (sensitive) -> (sensitive)");
     expect(applied).toMatch(/Apply complete: .*1 updated/);
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
   });
 
   it("a plan without secrets is saved in clear, for review", async () => {
     const plain = makeWorkdir();
     writeProgram(plain, `import { stack } from "virtform";\nexport default stack("plain", (s) => { s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 10 }] }); });\n`);
-    ok(await runCli(plain, ["plan", "--out", "plain.plan"]));
+    ok(await runInProcess(plain, ["plan", "--out", "plain.plan"]));
     expect(JSON.parse(readFileSync(join(plain, "plain.plan"), "utf8")).plan.changes[0].address).toBe("pool.p");
   });
 
   it("a wrong or missing passphrase is a clear error, not a crash", async () => {
-    const wrong = await runCli(dir, ["plan"], { VIRTFORM_PASSPHRASE: "wrong" });
+    const wrong = await runInProcess(dir, ["plan"], { VIRTFORM_PASSPHRASE: "wrong" });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt the secrets in state: it is not the passphrase they were encrypted with");
-    const missing = await runCli(dir, ["state", "list"]);
+    const missing = await runInProcess(dir, ["state", "list"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Error: state holds encrypted secrets: set VIRTFORM_PASSPHRASE");
   });
@@ -116,12 +118,12 @@ describe("secrets", () => {
     expect(damaged).not.toBe(good);
     writeFileSync(file, damaged);
     try {
-      const right = await runCli(dir, ["state", "list"], env);
+      const right = await runInProcess(dir, ["state", "list"], env);
       expect(right.code).toBe(1);
       expect(right.stderr).toMatch(/Error: state file \S+secrets\.json: an encrypted value at resources\["[^"]+"\]\.\S+ is damaged \(its ciphertext fails authentication\); the passphrase is right/);
       expect(right.stderr).toMatch(/The newest kept snapshot that parses is \S+history\/secrets\/\d+\.json/);
       expect(right.stderr).not.toContain("not the passphrase");
-      const wrong = await runCli(dir, ["state", "list"], { VIRTFORM_PASSPHRASE: "wrong" });
+      const wrong = await runInProcess(dir, ["state", "list"], { VIRTFORM_PASSPHRASE: "wrong" });
       expect(wrong.stderr).toContain("Error: VIRTFORM_PASSPHRASE does not decrypt the secrets in state: it is not the passphrase they were encrypted with");
     } finally {
       writeFileSync(file, good);
@@ -142,11 +144,11 @@ export default stack("outputs", (s) => {
 
   it("apply needs the passphrase, then shows them redacted; state keeps them encrypted", async () => {
     writeProgram(dir, outputs);
-    const refused = await runCli(dir, ["apply", "--yes"]);
+    const refused = await runInProcess(dir, ["apply", "--yes"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("output token, output nested.key hold secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE");
 
-    const applied = ok(await runCli(dir, ["apply", "--yes"], env)).stdout;
+    const applied = ok(await runInProcess(dir, ["apply", "--yes"], env)).stdout;
     expect(applied).toContain('token = "(sensitive)"');
     expect(applied).toContain('nested = {"key":"(sensitive)","size":1}');
     expect(applied).toMatch(/volumeId = "vol-/);
@@ -154,20 +156,20 @@ export default stack("outputs", (s) => {
   });
 
   it("output lists and JSON redact them unless --show-secrets; one output by name is printed", async () => {
-    const list = ok(await runCli(dir, ["output"], env)).stdout;
+    const list = ok(await runInProcess(dir, ["output"], env)).stdout;
     expect(list).toContain('token = "(sensitive)"');
     expect(list).not.toMatch(/tok-123|k-456/);
-    const json = JSON.parse(ok(await runCli(dir, ["output", "--json"], env)).stdout) as Record<string, unknown>;
+    const json = JSON.parse(ok(await runInProcess(dir, ["output", "--json"], env)).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ token: "(sensitive)", nested: { key: "(sensitive)", size: 1 } });
-    const shown = JSON.parse(ok(await runCli(dir, ["output", "--json", "--show-secrets"], env)).stdout) as Record<string, unknown>;
+    const shown = JSON.parse(ok(await runInProcess(dir, ["output", "--json", "--show-secrets"], env)).stdout) as Record<string, unknown>;
     expect(shown).toMatchObject({ token: "tok-123", nested: { key: "k-456", size: 1 } });
-    expect(ok(await runCli(dir, ["output", "token"], env)).stdout).toBe("tok-123\n");
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+    expect(ok(await runInProcess(dir, ["output", "token"], env)).stdout).toBe("tok-123\n");
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
   });
 
   it("Changes to Outputs redacts them, old value and new", async () => {
     writeProgram(dir, outputs.replace("tok-123", "tok-999"));
-    const plan = ok(await runCli(dir, ["plan"], env)).stdout;
+    const plan = ok(await runInProcess(dir, ["plan"], env)).stdout;
     expect(plan).toContain('~ token = "(sensitive)" -> "(sensitive)"');
     expect(plan).not.toMatch(/tok-123|tok-999|k-456/);
   });

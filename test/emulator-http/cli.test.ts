@@ -1,10 +1,12 @@
 // The CLI end to end against `virtform emulator serve` in a child process: apply, a plan with no
-// changes, destroy, and inspect, all through VIRTFORM_ENDPOINT / --endpoint and VIRTFORM_TOKEN.
+// changes, destroy, and inspect, all through VIRTFORM_ENDPOINT / --endpoint and VIRTFORM_TOKEN. A
+// refusal and a first apply go through the binary; the other commands run in this process.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runInProcess } from "../helpers/in-process.ts";
 import { Api, COLLECTION_NAMES, snapshot } from "./helpers.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -38,6 +40,7 @@ async function stopServe(serving: Serving): Promise<number | null> {
   return exited;
 }
 
+/** The binary: what a user runs. */
 function virtform(cwd: string, args: string[], env: Record<string, string | undefined>) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     cwd,
@@ -48,28 +51,34 @@ function virtform(cwd: string, args: string[], env: Record<string, string | unde
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The same command in this process (test/helpers/in-process.ts): the flows below need no process of their own. */
+async function inProcess(cwd: string, args: string[], env: Record<string, string | undefined>) {
+  const result = await runInProcess(cwd, args, { VIRTFORM_ENDPOINT: undefined, VIRTFORM_TOKEN: undefined, ...env });
+  return { status: result.code, stdout: result.stdout, stderr: result.stderr };
+}
+
 /** How many of each kind the emulator holds, read with `virtform emulator inspect --json` in either mode. */
-function counts(cwd: string, env: Record<string, string | undefined>): Record<string, number> {
-  const inspect = virtform(cwd, ["emulator", "inspect", "--json"], env);
+async function counts(cwd: string, env: Record<string, string | undefined>): Promise<Record<string, number>> {
+  const inspect = await inProcess(cwd, ["emulator", "inspect", "--json"], env);
   if (inspect.status !== 0) throw new Error(`inspect failed: ${inspect.stderr}`);
   const everything = JSON.parse(inspect.stdout) as Record<string, unknown>;
   return Object.fromEntries(["clusters", "images", "pools", "volumes", "instances", "attachments"].map((c) => [c, Object.keys(everything[c] as object).length]));
 }
 
 /** The same user flow for both modes: apply, a plan with no changes, destroy to nothing. */
-function applyPlanDestroy(cwd: string, env: Record<string, string | undefined>): void {
-  const apply = virtform(cwd, ["apply", "infra.ts", "--yes"], env);
+async function applyPlanDestroy(cwd: string, env: Record<string, string | undefined>): Promise<void> {
+  const apply = await inProcess(cwd, ["apply", "infra.ts", "--yes"], env);
   expect(apply.stderr).toBe("");
   expect(apply.status).toBe(0);
   expect(apply.stdout).toContain("Apply complete: 21 created");
-  expect(counts(cwd, env)).toEqual({ clusters: 1, images: 1, pools: 1, volumes: 3, instances: 5, attachments: 10 });
-  const plan = virtform(cwd, ["plan", "--detailed-exitcode"], env);
+  expect(await counts(cwd, env)).toEqual({ clusters: 1, images: 1, pools: 1, volumes: 3, instances: 5, attachments: 10 });
+  const plan = await inProcess(cwd, ["plan", "--detailed-exitcode"], env);
   expect(plan.status).toBe(0);
   expect(plan.stdout).toContain("No changes");
-  const destroy = virtform(cwd, ["destroy", "--yes"], env);
+  const destroy = await inProcess(cwd, ["destroy", "--yes"], env);
   expect(destroy.status).toBe(0);
   expect(destroy.stdout).toContain("21 deleted");
-  expect(counts(cwd, env)).toEqual({ clusters: 0, images: 0, pools: 0, volumes: 0, instances: 0, attachments: 0 });
+  expect(await counts(cwd, env)).toEqual({ clusters: 0, images: 0, pools: 0, volumes: 0, instances: 0, attachments: 0 });
 }
 
 let work: string;
@@ -104,7 +113,7 @@ describe("virtform against a served emulator", () => {
     expect(run.stderr).toContain("missing or wrong bearer token");
     expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
     for (const items of Object.values(await snapshot(api))) expect(items).toEqual([]);
-    const noToken = virtform(work, ["plan"], { VIRTFORM_ENDPOINT: serving.endpoint });
+    const noToken = await inProcess(work, ["plan"], { VIRTFORM_ENDPOINT: serving.endpoint });
     expect(noToken.status).toBe(1);
     expect(noToken.stderr).toContain("set VIRTFORM_TOKEN");
   });
@@ -122,17 +131,17 @@ describe("virtform against a served emulator", () => {
     // the embedded emulator was not used
     expect(existsSync(join(work, ".virtform/emulator"))).toBe(false);
 
-    const plan = virtform(work, ["plan", "--detailed-exitcode"], env);
+    const plan = await inProcess(work, ["plan", "--detailed-exitcode"], env);
     expect(plan.status).toBe(0);
     expect(plan.stdout).toContain("No changes");
 
     // --endpoint works too, and inspect reads the served emulator
-    const inspect = virtform(work, ["--endpoint", serving.endpoint, "emulator", "inspect", "--json"], { VIRTFORM_TOKEN: TOKEN });
+    const inspect = await inProcess(work, ["--endpoint", serving.endpoint, "emulator", "inspect", "--json"], { VIRTFORM_TOKEN: TOKEN });
     expect(inspect.status).toBe(0);
     const everything = JSON.parse(inspect.stdout) as { instances: Record<string, { state: string }> };
     expect(Object.values(everything.instances).map((i) => i.state)).toEqual(Array(5).fill("running"));
 
-    const destroy = virtform(work, ["destroy", "--yes"], env);
+    const destroy = await inProcess(work, ["destroy", "--yes"], env);
     expect(destroy.status).toBe(0);
     expect(destroy.stdout).toContain("21 deleted");
     const after = await snapshot(api);
@@ -142,17 +151,17 @@ describe("virtform against a served emulator", () => {
     expect(events.filter((e) => e.type.endsWith(".deleted"))).toHaveLength(21);
   });
 
-  it("runs the same flow on the served emulator and on the embedded one", () => {
+  it("runs the same flow on the served emulator and on the embedded one", async () => {
     const served = mkdtempSync(join(work, "served-"));
     copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(served, "infra.ts"));
     copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(served, "virtform.lock"));
-    applyPlanDestroy(served, { VIRTFORM_ENDPOINT: serving.endpoint, VIRTFORM_TOKEN: TOKEN });
+    await applyPlanDestroy(served, { VIRTFORM_ENDPOINT: serving.endpoint, VIRTFORM_TOKEN: TOKEN });
     expect(existsSync(join(served, ".virtform/emulator"))).toBe(false);
 
     const embedded = mkdtempSync(join(work, "embedded-"));
     copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(embedded, "infra.ts"));
     copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(embedded, "virtform.lock"));
-    applyPlanDestroy(embedded, {});
+    await applyPlanDestroy(embedded, {});
     expect(existsSync(join(embedded, ".virtform/emulator/emulator.json"))).toBe(true);
   });
 

@@ -9,6 +9,7 @@ import { Emulator } from "../../emulator/emulator.ts";
 import { serveEmulator } from "../../emulator/http/server.ts";
 import { Api, TOKEN, specs } from "../emulator-http/helpers.ts";
 import { makeWorkdir, runCli, writeProgram, type CliResult } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const USER_DATA = "#cloud-config\npassword: swordfish";
 const DB_PASSWORD = "hunter2";
@@ -121,21 +122,21 @@ export default stack("secrets", (s) => {
     expect(files).not.toContain("swordfish");
     expect(files).not.toContain(DB_PASSWORD);
 
-    const text = ok(await runCli(dir, ["emulator", "inspect"], env)).stdout;
+    const text = ok(await runInProcess(dir, ["emulator", "inspect"], env)).stdout;
     expect(text).toContain("userData: (sensitive)");
     expect(text).toContain("config.dbPassword: (sensitive)");
-    const json = ok(await runCli(dir, ["emulator", "inspect", "--json"], env)).stdout;
+    const json = ok(await runInProcess(dir, ["emulator", "inspect", "--json"], env)).stdout;
     expect(json).toContain('"userData": "(sensitive)"');
     expect(json).not.toContain("swordfish");
     expect(json).not.toContain(DB_PASSWORD);
-    const shown = ok(await runCli(dir, ["emulator", "inspect", "--json", "--show-secrets"], env)).stdout;
+    const shown = ok(await runInProcess(dir, ["emulator", "inspect", "--json", "--show-secrets"], env)).stdout;
     const instances = Object.values((JSON.parse(shown) as { instances: Record<string, { spec: { userData: string } }> }).instances);
     expect(instances.map((i) => i.spec.userData)).toEqual([USER_DATA]);
     expect(shown).toContain(DB_PASSWORD);
 
-    // A new process opens the sealed values: the provider reads what state holds, so nothing drifts.
-    expect((await runCli(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
-    const refused = await runCli(dir, ["emulator", "inspect"]);
+    // Runs after the applying process open the sealed values: the provider reads what state holds, so nothing drifts.
+    expect((await runInProcess(dir, ["plan", "--detailed-exitcode"], env)).code).toBe(0);
+    const refused = await runInProcess(dir, ["emulator", "inspect"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^Error: the emulator's data in .* holds secrets encrypted with VIRTFORM_PASSPHRASE: set it/);
   });

@@ -8,8 +8,11 @@ export interface InProcessResult {
   stderr: string;
 }
 
-export async function runInProcess(cwd: string, args: string[]): Promise<InProcessResult> {
+/** `env` is set for the run (undefined unsets a variable) and restored after it. */
+export async function runInProcess(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<InProcessResult> {
   const before = process.cwd();
+  const envBefore = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  setEnv(env);
   const writes = { stdout: process.stdout.write, stderr: process.stderr.write };
   let stdout = "";
   let stderr = "";
@@ -21,7 +24,15 @@ export async function runInProcess(cwd: string, args: string[]): Promise<InProce
     return { code, stdout, stderr };
   } finally {
     process.chdir(before);
+    setEnv(envBefore);
     process.stdout.write = writes.stdout;
     process.stderr.write = writes.stderr;
+  }
+}
+
+function setEnv(env: NodeJS.ProcessEnv): void {
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
   }
 }

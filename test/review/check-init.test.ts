@@ -1,18 +1,20 @@
 // `virtform init` writes a project that type-checks (with virtform's options and, as an editor
 // would, with its own tsconfig) and `virtform check` lists TypeScript's and virtform's diagnostics
-// together with file:line:column.
+// together with file:line:column. `check` runs the binary (a program loaded inside vitest reports
+// lines of its transformed text); init and plan run in process (test/helpers/in-process.ts).
 import { readFileSync, symlinkSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Project } from "ts-morph";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeWorkdir, repoRoot, runCli } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 let dir: string;
 
 beforeAll(async () => {
   const parent = makeWorkdir("virtform-init-");
   dir = join(parent, "My Shop");
-  const result = await runCli(parent, ["init", "My Shop"]);
+  const result = await runInProcess(parent, ["init", "My Shop"]);
   expect(result).toMatchObject({ code: 0, stderr: "" });
 }, 30_000);
 
@@ -21,7 +23,7 @@ describe("init", () => {
     expect(readFileSync(join(dir, "infra.ts"), "utf8")).toContain('stack("my-shop"');
     expect(readFileSync(join(dir, ".gitignore"), "utf8")).toContain(".virtform/");
     expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))).toMatchObject({ type: "module", devDependencies: { virtform: expect.any(String) } });
-    const again = await runCli(dir, ["init"]);
+    const again = await runInProcess(dir, ["init"]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("already has infra.ts, tsconfig.json, package.json, .gitignore");
   }, 30_000);
@@ -57,7 +59,7 @@ describe("check", () => {
     expect(result.stdout).toMatch(/^infra\.ts:9:3: warning typed\/loop-bound: a resource is declared in a loop whose bound is not a constant \(n\)/m);
     expect(result.stdout).toMatch(/^infra\.ts:10:35: warning typed\/cast: a cast hides a resource input from the type checker \(1 as any\)/m);
     // plan validates only; it points at check for the type checker's suggestions
-    const plan = await runCli(dir, ["plan"]);
+    const plan = await runInProcess(dir, ["plan"]);
     expect(plan.code).toBe(1);
     expect(plan.stderr).toContain("Error: program infra.ts has 2 errors; `virtform check infra.ts` type-checks it and suggests fixes");
   }, 30_000);

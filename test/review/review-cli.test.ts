@@ -1,11 +1,14 @@
 // `virtform review` through the binary: --base on a temporary git repository (sources through a
 // helper and a loop, ignore comments, every format), and a review planned against applied state.
+// What checks no source line runs in process (test/helpers/in-process.ts): a program loaded inside
+// vitest reports lines of its transformed text.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
+import { runInProcess } from "../helpers/in-process.ts";
 
 const base = `import { stack, type StoragePool } from "virtform";
 
@@ -134,7 +137,7 @@ describe("review --base", () => {
 
 describe("review --base before the program existed", () => {
   it("plans every resource as a create", async () => {
-    const result = await runCli(dir, ["review", "--base", "HEAD~1", "--format", "json"]);
+    const result = await runInProcess(dir, ["review", "--base", "HEAD~1", "--format", "json"]);
     expect(result.code).toBe(0);
     const review = JSON.parse(result.stdout) as JsonReview;
     expect(new Set(review.changes.map((c) => c.action))).toEqual(new Set(["create"]));
@@ -146,7 +149,7 @@ describe("review against state", () => {
   it("plans against applied state: the bytes a replaced volume holds, the rehearsal's capacity", async () => {
     const work = makeWorkdir("virtform-review-state-");
     writeProgram(work, base.replace("{ protect: true }", "{}"));
-    expect((await runCli(work, ["apply", "--yes"])).code).toBe(0);
+    expect((await runInProcess(work, ["apply", "--yes"])).code).toBe(0);
     // 3 MiB written into volume.logs, as a VM would through its attachment
     const state = JSON.parse(readFileSync(join(work, ".virtform/state/shop.json"), "utf8")) as { resources: Record<string, { id: string }> };
     const emulator = Emulator.open(join(work, ".virtform/emulator"));
