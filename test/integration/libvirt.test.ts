@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 import { type LibvirtHosts, missingLibvirtTools, startLibvirtHosts } from "../helpers/libvirt-hosts.ts";
@@ -188,16 +189,16 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     // A new group of two on top: the apply is killed while they are being made.
     writeProgram(dir, program({ volumeMiB: 256 }).replace("return { data", `web.instances("more", { count: 2, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125 });\n  return { data`));
     const env = { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: join(repoRoot, "test", "fixtures", "apt-lists") };
-    const child = spawn(process.execPath, [join(repoRoot, "bin", "virtform.mjs"), "apply", "--yes"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let killing = false;
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (!killing && /Capacity/.test(out)) {
-        killing = true;
-        setTimeout(() => child.kill("SIGKILL"), 700);
-      }
+    // Killed just after its second state record (both creates pending, the first under way): a
+    // point in the apply, not a moment in time, so a fast machine cannot finish first.
+    const killAt = fileURLToPath(new URL("../helpers/kill-at-record.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", killAt, join(repoRoot, "bin", "virtform.mjs"), "apply", "--yes"], {
+      cwd: dir,
+      env: { ...env, VIRTFORM_KILL_AT: "after:2" },
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     const signal = await new Promise((resolve) => child.once("exit", (_code, sig) => resolve(sig)));
     expect(signal).toBe("SIGKILL");
     expect(out).not.toContain("Apply complete"); // cut short
