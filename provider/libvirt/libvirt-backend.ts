@@ -118,20 +118,40 @@ export class LibvirtBackend implements Backend {
   async get(kind: KindName, id: string): Promise<BackendObject | null> {
     const record = this.catalogue.get(id);
     if (!record || record.kind !== kind || record.intent === "create") return null;
-    return this.view(record, await this.observe());
+    const seen = this.view(record, await this.observe());
+    if (!seen) await this.forgetLost([record]);
+    return seen;
   }
 
   async list(kind: KindName, filter?: { tags?: Record<string, string> }): Promise<BackendObject[]> {
     const observation = await this.observe();
     const wanted = Object.entries(filter?.tags ?? {});
     const out: BackendObject[] = [];
+    const lost: CatalogueRecord[] = [];
     for (const record of this.catalogue.all(kind)) {
       if (record.intent === "create") continue;
       if (!wanted.every(([k, v]) => record.tags[k] === v)) continue;
       const object = this.view(record, observation);
       if (object) out.push(object);
+      else lost.push(record);
     }
+    await this.forgetLost(lost);
     return out;
+  }
+
+  /**
+   * Instances and attachments libvirt no longer has (a domain undefined or a disk detached behind
+   * virtform's back) are forgotten, with what they left on the host (root and local disks, console):
+   * the engine makes new ones, and the old records must not hold room, place instances or block
+   * deletes. Volumes and snapshots are kept: their records say where their bytes were.
+   */
+  private async forgetLost(records: readonly CatalogueRecord[]): Promise<void> {
+    if (this.dry) return;
+    for (const record of records) {
+      if (record.intent || (record.kind !== "Instance" && record.kind !== "Attachment")) continue;
+      if (record.kind === "Instance") for (const a of this.attachmentsOf({ instance: record.id })) this.catalogue.remove(a.id);
+      await this.undo(record);
+    }
   }
 
   async getByToken(kind: KindName, token: string): Promise<BackendObject | null> {

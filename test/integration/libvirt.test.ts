@@ -168,6 +168,22 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
   }, 120_000);
 
+  it("forgets an instance whose domain was undefined behind its back, with what it left on the host", async () => {
+    const old = state().resources["instances.web/app[1]"]!;
+    const uri = hosts.uris.find((u) => hosts.domains(u).includes(`vf-${old.id}`))!;
+    hosts.virsh(uri, "destroy", `vf-${old.id}`);
+    hosts.virsh(uri, "undefine", `vf-${old.id}`);
+    const applied = await cli("apply", "--yes");
+    expect(applied.code, applied.stderr).toBe(0);
+    const made = state().resources["instances.web/app[1]"]!;
+    expect(made.id).not.toBe(old.id);
+    // The old record holds no room and blocks no delete; its root disk is gone from the host.
+    const catalogue = readJson(join(dir, ".virtform", "libvirt", "catalogue.json")) as { records: { id: string }[] };
+    expect(catalogue.records.map((r) => r.id)).not.toContain(old.id);
+    expect(hosts.virsh(uri, "vol-list", "vf-home")).not.toContain(`${old.id}-root.qcow2`);
+    expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
+  }, 120_000);
+
   it("a local disk keeps its bytes across a reset and loses them when the domain stops", async () => {
     const dom = `vf-${state().resources["instances.web/app[0]"]!.id}`;
     const uri = hosts.uris.find((u) => hosts.domains(u).includes(dom))!;
