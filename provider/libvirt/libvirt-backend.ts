@@ -9,15 +9,10 @@
 // host cannot be attached to an instance on another: refused, naming both hosts, when planned.
 // Identity: ids derive from the create's idempotency token (the same token, the same names in
 // libvirt); the catalogue (catalogue.ts) keeps specs and owners with an intent per change in flight.
-import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
 import { placeInstance, type HostRoom } from "../../emulator/compute/placement.ts";
 import { imageRegistration } from "../../emulator/image-registry.ts";
 import { builtVariants } from "../../images/build/built-images.ts";
-import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
 import { defaultCacheDir } from "../../images/build/layer-cache.ts";
 import type { LockedImageRequest } from "../../images/build/variant-images.ts";
 import type { Value } from "../../core/model.ts";
@@ -25,19 +20,20 @@ import type { CapacityRow } from "../../engine/provider.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";
 import type { Backend, BackendObject } from "../backend.ts";
 import { Catalogue, type CatalogueRecord } from "./catalogue.ts";
-import { attachmentDiskXml, domainXml, METADATA_NS } from "./domain-xml.ts";
-import { HOME_POOL, LibvirtHosts, poolNameOf, type HostFacts } from "./hosts.ts";
+import { METADATA_NS } from "./domain-xml.ts";
+import { LibvirtHosts, type HostFacts } from "./hosts.ts";
 import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
 import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
 import { VariantVolumes } from "./variant-volumes.ts";
+import { HostChanges } from "./host-changes.ts";
+import { aliasOf, consoleVolume, domainName, fileNameOf, idFor, metadataOf, poolOf, volumePoolOf } from "./names.ts";
 import { hostLabel, type VirshResult } from "./virsh.ts";
 
 export { LibvirtBackendError };
+export { consoleVolume, domainName, idFor };
 
 const GiB = 1024 ** 3;
 const DEVICES = "bcdefghijklmnopqrstuvwxyz".split("").map((c) => `vd${c}`);
-/** The boot image of a variant that has no built layers (`virtform images build` makes them): an empty disk of this size. */
-const PLACEHOLDER_IMAGE_GIB = 1;
 
 export interface LibvirtBackendOptions {
   /** Where the catalogue is kept (.virtform/libvirt/catalogue.json); none for an in-memory one. */
@@ -63,7 +59,7 @@ export class LibvirtBackend implements Backend {
   private readonly catalogue: Catalogue;
   private readonly hosts: LibvirtHosts;
   private readonly imageCache: string;
-  private readonly variants: VariantVolumes;
+  private readonly changes: HostChanges;
   /** A rehearsal: checks and records everything, changes nothing in libvirt. */
   private readonly dry: boolean;
   private observed: { at: number; generation: number; value: Promise<Observation> } | undefined;
@@ -75,7 +71,7 @@ export class LibvirtBackend implements Backend {
     this.hosts = internals?.hosts ?? new LibvirtHosts(options.poolRoot);
     this.dry = internals?.dry ?? false;
     this.imageCache = options.imageCache ?? defaultCacheDir();
-    this.variants = new VariantVolumes(this.hosts, this.imageCache);
+    this.changes = new HostChanges(this.catalogue, this.hosts, new VariantVolumes(this.hosts, this.imageCache));
   }
 
   close(): void {
@@ -102,7 +98,7 @@ export class LibvirtBackend implements Backend {
       this.generation++;
     });
     try {
-      if (!this.dry) await this.make(record);
+      if (!this.dry) await this.changes.make(record);
     } catch (err) {
       await this.undo(record).catch(() => undefined);
       throw err;
@@ -209,7 +205,7 @@ export class LibvirtBackend implements Backend {
     record.intent = "delete";
     this.catalogue.put(record);
     this.generation++;
-    if (!this.dry) await this.unmake(record);
+    if (!this.dry) await this.changes.unmake(record);
     if (kind === "Instance") for (const a of this.attachmentsOf({ instance: id })) this.catalogue.remove(a.id);
     this.catalogue.remove(id);
     this.generation++;
@@ -247,7 +243,7 @@ export class LibvirtBackend implements Backend {
     if (!record || record.kind !== kind || this.dry) return undefined;
     if (kind === "Volume" || kind === "Snapshot") {
       if (!record.host) return 0;
-      const [info] = await this.hosts.connection(record.host).batch([["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]]);
+      const [info] = await this.hosts.connection(record.host).batch([["vol-info", fileNameOf(this.catalogue, id), "--pool", poolOf(this.catalogue, id), "--bytes"]]);
       return info!.ok ? parseSizes(info!.out).allocation : undefined;
     }
     if (kind === "Instance" && record.host && (record.spec.localDiskGiB as number) > 0) {
@@ -272,7 +268,6 @@ export class LibvirtBackend implements Backend {
   }
 
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly materializing = new Map<string, Promise<void>>();
   /** Volumes promised to a host by an attachment being made (before their file exists). */
   private readonly claimed = new Map<string, string>();
 
@@ -318,7 +313,7 @@ export class LibvirtBackend implements Backend {
         // domain with attachments is read whole (its disks say whether each attachment is there).
         const withDisks = wanted.domains.filter((id) => attached.has(id));
         const commands: string[][] = [["list", "--all", "--name"], ["list", "--name"]];
-        for (const id of wanted.volumes) commands.push(["vol-info", this.fileName(id), "--pool", this.poolOf(id), "--bytes"]);
+        for (const id of wanted.volumes) commands.push(["vol-info", fileNameOf(this.catalogue, id), "--pool", poolOf(this.catalogue, id), "--bytes"]);
         for (const id of withDisks) commands.push(["dumpxml", domainName(id), "--inactive"]);
         const results = await this.hosts.connection(uri).batch(commands);
         const [all, active] = results.splice(0, 2).map((r) => (r!.ok ? new Set(r!.out.split("\n").map((l) => l.trim())) : gone(r!, uri, true)));
@@ -354,7 +349,7 @@ export class LibvirtBackend implements Backend {
           if (seen === null) return null;
           if (seen && record.kind === "Volume") spec.sizeGiB = seen.capacity / GiB;
         }
-        const outputs: Record<string, Value> = record.kind === "Snapshot" ? { pool: this.volumePool(String(spec.volume), record), sizeGiB: record.sizeGiB ?? 0 } : {};
+        const outputs: Record<string, Value> = record.kind === "Snapshot" ? { pool: volumePoolOf(this.catalogue, String(spec.volume), record), sizeGiB: record.sizeGiB ?? 0 } : {};
         return { ...base, spec, outputs };
       }
       case "Instance": {
@@ -433,7 +428,7 @@ export class LibvirtBackend implements Backend {
           if (!source || (source.kind !== "Volume" && source.kind !== "Snapshot")) {
             throw new LibvirtBackendError("not-found", `source ${spec.source} of volume ${record.name} is neither a snapshot nor a volume`);
           }
-          const sourcePool = source.kind === "Snapshot" ? this.volumePool(String(source.spec.volume), source) : String(source.spec.pool);
+          const sourcePool = source.kind === "Snapshot" ? volumePoolOf(this.catalogue, String(source.spec.volume), source) : String(source.spec.pool);
           if (sourcePool !== spec.pool) {
             throw new LibvirtBackendError("invalid", `volume ${record.name} cannot be cloned from ${source.name}: it lives in another pool (${sourcePool}); clones share blocks within one pool`);
           }
@@ -565,249 +560,11 @@ export class LibvirtBackend implements Backend {
     }
   }
 
-  // ---- changes in libvirt ----
-
-  private async make(record: CatalogueRecord): Promise<void> {
-    switch (record.kind) {
-      case "Volume":
-        if (record.host) await this.makeVolume(record);
-        return;
-      case "Snapshot":
-        if (record.host) await this.makeSnapshot(record);
-        return;
-      case "Instance":
-        await this.makeInstance(record);
-        return;
-      case "Attachment":
-        await this.attach(record);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private async makeVolume(volume: CatalogueRecord): Promise<void> {
-    const uri = volume.host!;
-    const pool = poolNameOf(String(volume.spec.pool));
-    await this.hosts.ensurePool(uri, pool, String(volume.spec.pool));
-    const c = this.hosts.connection(uri);
-    const bytes = `${Math.round((volume.spec.sizeGiB as number) * GiB)}`;
-    const source = volume.spec.source !== undefined ? this.catalogue.get(String(volume.spec.source)) : undefined;
-    if (source?.host) {
-      if (source.host !== uri) throw new Error(`bug in virtform: clone ${volume.name} and its source ${source.name} are on different hosts`);
-      const backing = (await c.run("vol-path", this.fileName(source.id), "--pool", this.poolOf(source.id))).trim();
-      await c.run("vol-create-as", pool, this.fileName(volume.id), bytes, "--format", "qcow2", "--backing-vol", backing, "--backing-vol-format", source.format ?? "qcow2");
-    } else {
-      await c.run("vol-create-as", pool, this.fileName(volume.id), bytes, "--format", volume.format ?? "qcow2", "--allocation", "0");
-    }
-  }
-
-  private async makeSnapshot(snapshot: CatalogueRecord): Promise<void> {
-    const volume = this.catalogue.get(String(snapshot.spec.volume))!;
-    const c = this.hosts.connection(snapshot.host!);
-    const users = [];
-    for (const a of this.attachmentsOf({ volume: volume.id })) {
-      const [state] = await c.batch([["domstate", domainName(String(a.spec.instance))]]);
-      if (state!.ok && isRunning(state!.out)) users.push(a);
-    }
-    // The volume's bytes now, as a file of their own: a plain copy (qemu-img convert) when no domain
-    // runs with it, else a push backup by the QEMU using it (a copy of one moment while it writes on).
-    if (users.length === 0) {
-      await c.run("vol-clone", this.fileName(volume.id), this.fileName(snapshot.id), "--pool", this.poolOf(volume.id));
-      return;
-    }
-    const domain = domainName(String(users[0]!.spec.instance));
-    const volumePath = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
-    const target = `${volumePath.slice(0, volumePath.lastIndexOf("/"))}/${this.fileName(snapshot.id)}`;
-    const disks = parseDisks(await c.run("dumpxml", domain));
-    const backup = `<domainbackup mode='push'><disks>${disks
-      .map((d) => (d.file === volumePath ? `<disk name='${d.dev}' type='file' backup='yes'><target file='${escapeXml(target)}'/><driver type='qcow2'/></disk>` : `<disk name='${d.dev}' backup='no'/>`))
-      .join("")}</disks></domainbackup>`;
-    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
-    try {
-      writeFileSync(join(dir, "backup.xml"), backup);
-      await c.run("backup-begin", domain, join(dir, "backup.xml"));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-    for (const deadline = Date.now() + 600_000; ; ) {
-      if (/Job type:\s+None/.test(await c.run("domjobinfo", domain))) break;
-      if (Date.now() > deadline) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} did not finish in 10 minutes`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const done = await c.run("domjobinfo", domain, "--completed");
-    if (!/Job type:\s+Completed/.test(done)) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(snapshot.host!)}: the backup of ${volume.name} for snapshot ${snapshot.name} failed: ${done.trim().split("\n")[0]}`);
-    await c.run("pool-refresh", this.poolOf(volume.id)); // the file QEMU wrote becomes a volume of the pool
-  }
-
-  /** Materializes a volume that had no host yet (its first attachment), with the snapshots and clones it depends on. */
-  private async materialize(volume: CatalogueRecord): Promise<void> {
-    const exists = (await this.hosts.connection(volume.host!).batch([["vol-info", this.fileName(volume.id), "--pool", this.poolOf(volume.id)]]))[0]!;
-    if (exists.ok) return;
-    await this.makeVolume(volume);
-  }
-
-  private async makeInstance(instance: CatalogueRecord): Promise<void> {
-    const uri = instance.host!;
-    const c = this.hosts.connection(uri);
-    await this.hosts.ensurePool(uri, HOME_POOL, "home");
-    const s = instance.spec;
-    // A built variant: an overlay on its top layer, booted from its own kernel, its console in a
-    // file of the pool. Else the placeholder: an overlay on an empty disk (plan and apply said so).
-    const variant = instance.imageDigest ? await this.variants.onHost(uri, instance.imageDigest) : undefined;
-    const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
-    const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
-    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
-    const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
-    let local: string | undefined;
-    if ((s.localDiskGiB as number) > 0) {
-      await c.run("vol-create-as", HOME_POOL, `${instance.id}-local.qcow2`, `${Math.round((s.localDiskGiB as number) * GiB)}`, "--format", "qcow2", "--allocation", "0");
-      local = (await c.run("vol-path", `${instance.id}-local.qcow2`, "--pool", HOME_POOL)).trim();
-    }
-    let serialLog: string | undefined;
-    if (variant) {
-      // A volume, so that deleting the instance deletes it like its disks.
-      await c.run("vol-create-as", HOME_POOL, consoleVolume(instance.id), "0", "--format", "raw");
-      serialLog = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
-    }
-    const kernel = variant ? { kernel: variant.kernel, initrd: variant.initrd, cmdline: BOOT_CMDLINE } : undefined;
-    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console: serialLog, metadata: metadataOf(instance) }));
-    if (s.powerState === "running") await c.run("start", domainName(instance.id));
-  }
-
-  private readonly placeholders = new Map<string, Promise<string>>();
-
-  /**
-   * The placeholder of a variant not built, on this host: made once and shared as every overlay's
-   * backing file. Once per process: libvirt lists a volume being made before its file exists, so
-   * instances created at once must wait for the one making it.
-   */
-  private baseImage(uri: string, digest: string): Promise<string> {
-    const key = `${uri}\n${digest}`;
-    let made = this.placeholders.get(key);
-    if (!made) {
-      made = this.makePlaceholder(uri, digest);
-      made.catch(() => this.placeholders.delete(key));
-      this.placeholders.set(key, made);
-    }
-    return made;
-  }
-
-  private async makePlaceholder(uri: string, digest: string): Promise<string> {
-    const c = this.hosts.connection(uri);
-    const name = `image-${createHash("sha256").update(digest).digest("hex").slice(0, 16)}.qcow2`;
-    const [info] = await c.batch([["vol-path", name, "--pool", HOME_POOL]]);
-    if (info!.ok) return info!.out.trim();
-    // No built layers for this variant on this machine: a small empty disk stands in for its image.
-    const made = await c.batch([["vol-create-as", HOME_POOL, name, `${PLACEHOLDER_IMAGE_GIB * GiB}`, "--format", "qcow2", "--allocation", "0"]]);
-    if (!made[0]!.ok && !/exists/.test(made[0]!.error)) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: cannot make the image ${name}: ${made[0]!.error}`);
-    return (await c.run("vol-path", name, "--pool", HOME_POOL)).trim();
-  }
-
-  private async define(c: ReturnType<LibvirtHosts["connection"]>, xml: string): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
-    try {
-      writeFileSync(join(dir, "domain.xml"), xml);
-      await c.run("define", join(dir, "domain.xml"));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  private async attach(attachment: CatalogueRecord): Promise<void> {
-    let volume = this.catalogue.get(String(attachment.spec.volume))!;
-    const instance = this.catalogue.get(String(attachment.spec.instance))!;
-    if (!volume.host) {
-      // Recorded once its file exists: a refresh meanwhile must not look for it there. Two
-      // attachments of one multi-attach volume made at once make its file once.
-      let made = this.materializing.get(volume.id);
-      if (!made) {
-        const placed = { ...volume, host: instance.host! };
-        made = this.materialize(placed).then(() => this.catalogue.put(placed));
-        this.materializing.set(volume.id, made);
-        made.catch(() => undefined).finally(() => this.materializing.delete(volume.id));
-      }
-      await made;
-      volume = this.catalogue.get(volume.id)!;
-    }
-    const c = this.hosts.connection(instance.host!);
-    const file = (await c.run("vol-path", this.fileName(volume.id), "--pool", this.poolOf(volume.id))).trim();
-    const xml = attachmentDiskXml({
-      file,
-      format: volume.format ?? "qcow2",
-      dev: attachment.device!,
-      alias: aliasOf(attachment.id),
-      readonly: attachment.spec.mode === "read-only",
-      // QEMU locks an image against other writers unless every user shares it, a reader too.
-      shareable: volume.spec.multiAttach === true,
-    });
-    const running = isRunning(await c.run("domstate", domainName(instance.id)));
-    const dir = mkdtempSync(join(tmpdir(), "virtform-libvirt-"));
-    try {
-      writeFileSync(join(dir, "disk.xml"), xml);
-      await c.run("attach-device", domainName(instance.id), join(dir, "disk.xml"), "--config", ...(running ? ["--live"] : []));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  private async unmake(record: CatalogueRecord): Promise<void> {
-    const tolerate = async (uri: string, ...args: string[]) => {
-      const [r] = await this.hosts.connection(uri).batch([args]);
-      if (!r!.ok && !/not found|failed to get|no storage|not running|no device found|is not active|not active/i.test(r!.error)) {
-        throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: virsh ${args[0]} failed: ${r!.error}`);
-      }
-    };
-    switch (record.kind) {
-      case "Volume":
-      case "Snapshot":
-        if (record.host) await tolerate(record.host, "vol-delete", this.fileName(record.id), "--pool", this.poolOf(record.id));
-        return;
-      case "Instance": {
-        if (!record.host) return;
-        await tolerate(record.host, "destroy", domainName(record.id));
-        await tolerate(record.host, "undefine", domainName(record.id));
-        await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
-        if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
-        if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
-        return;
-      }
-      case "StoragePool": {
-        // Its dir pool on every host that may have made one (each is empty: its volumes are gone).
-        const hosts = new Set(this.catalogue.all("Cluster").flatMap((c) => c.hosts ?? []));
-        for (const uri of hosts) {
-          await tolerate(uri, "pool-destroy", poolNameOf(record.id));
-          await tolerate(uri, "pool-delete", poolNameOf(record.id));
-          await tolerate(uri, "pool-undefine", poolNameOf(record.id));
-        }
-        return;
-      }
-      case "Attachment": {
-        const instance = this.catalogue.get(String(record.spec.instance));
-        if (!instance?.host) return;
-        const c = this.hosts.connection(instance.host);
-        const [state] = await c.batch([["domstate", domainName(instance.id)]]);
-        if (!state!.ok) return; // the domain is gone, and its disks with it
-        const running = isRunning(state!.out);
-        await tolerate(instance.host, "detach-device-alias", domainName(instance.id), aliasOf(record.id), "--config", ...(running ? ["--live"] : []));
-        // A live detach completes when QEMU reports the device gone: until then it holds the image's
-        // lock, and an attachment elsewhere would fail.
-        for (const deadline = Date.now() + 10_000; running; ) {
-          const [xml] = await c.batch([["dumpxml", domainName(instance.id)]]);
-          if (!xml!.ok || !xml!.out.includes(`'${aliasOf(record.id)}'`)) break;
-          if (Date.now() > deadline) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(instance.host)}: the disk of ${record.name} is still in ${domainName(instance.id)} 10 s after its detach`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        return;
-      }
-      default:
-        return;
-    }
-  }
+  // ---- changes in libvirt: host-changes.ts ----
 
   /** Undoes a create that did not settle: whatever it made goes, and so does its record. */
   private async undo(record: CatalogueRecord): Promise<void> {
-    if (!this.dry) await this.unmake(record);
+    if (!this.dry) await this.changes.unmake(record);
     this.catalogue.remove(record.id);
     this.generation++;
   }
@@ -834,10 +591,10 @@ export class LibvirtBackend implements Backend {
       if (state!.ok && isRunning(state!.out)) running.push(String(a.spec.instance));
     }
     if (running.length > 0) {
-      const file = (await c.run("vol-path", this.fileName(record.id), "--pool", this.poolOf(record.id))).trim();
+      const file = (await c.run("vol-path", fileNameOf(this.catalogue, record.id), "--pool", poolOf(this.catalogue, record.id))).trim();
       await c.run("blockresize", domainName(running[0]!), file, `${bytes}B`);
     } else {
-      await c.run("vol-resize", this.fileName(record.id), bytes, "--pool", this.poolOf(record.id));
+      await c.run("vol-resize", fileNameOf(this.catalogue, record.id), bytes, "--pool", poolOf(this.catalogue, record.id));
     }
   }
 
@@ -867,7 +624,7 @@ export class LibvirtBackend implements Backend {
         .replace(/<memory unit='KiB'>\d+<\/memory>/, `<memory unit='KiB'>${Math.round((spec.memoryGiB as number) * 1024 * 1024)}</memory>`)
         .replace(/<currentMemory unit='KiB'>\d+<\/currentMemory>/, `<currentMemory unit='KiB'>${Math.round((spec.memoryGiB as number) * 1024 * 1024)}</currentMemory>`)
         .replace(/<vcpu([^>]*)>\d+<\/vcpu>/, `<vcpu$1>${spec.vcpu}</vcpu>`);
-      await this.define(c, next);
+      await this.changes.define(c, next);
     }
     const stillRunning = running && !(resized || restart);
     if (spec.powerState === "running" && !stillRunning) await c.run("start", name);
@@ -912,45 +669,6 @@ export class LibvirtBackend implements Backend {
     return seen ? seen.capacity / GiB : (volume.spec.sizeGiB as number);
   }
 
-  private volumePool(volumeId: string, fallback: CatalogueRecord): string {
-    return String(this.catalogue.get(volumeId)?.spec.pool ?? fallback.pool ?? fallback.spec.pool ?? "");
-  }
-
-  /** The libvirt pool holding a volume or snapshot: its storage pool's dir pool. */
-  private poolOf(id: string): string {
-    const record = this.catalogue.get(id)!;
-    const pool = record.kind === "Snapshot" ? this.volumePool(String(record.spec.volume), record) : String(record.spec.pool);
-    return poolNameOf(pool);
-  }
-
-  private fileName(id: string): string {
-    return `${id}.${this.catalogue.get(id)?.format === "raw" ? "img" : "qcow2"}`;
-  }
-}
-
-/** Ids from the idempotency token: a retried create names the same objects in libvirt. */
-export function idFor(kind: KindName, token: string): string {
-  const prefix = { Cluster: "cl", Image: "img", StoragePool: "pool", Volume: "vol", Snapshot: "snap", Instance: "i", Attachment: "att" }[kind];
-  return `${prefix}-${createHash("sha256").update(`${kind}\n${token}`).digest("hex").slice(0, 12)}`;
-}
-
-export function domainName(instanceId: string): string {
-  return `vf-${instanceId}`;
-}
-
-/** The file a built variant's domain writes its serial console to (the boot marker is read there). */
-export function consoleVolume(instanceId: string): string {
-  return `${instanceId}-console.log`;
-}
-
-function aliasOf(attachmentId: string): string {
-  return `ua-${attachmentId}`;
-}
-
-/** What a domain carries of its instance: enough to say whose it is without the catalogue (never the user data: it may hold secrets). */
-function metadataOf(r: CatalogueRecord): unknown {
-  const { userData: _secret, ...spec } = r.spec;
-  return { kind: r.kind, id: r.id, name: r.name, token: r.token, tags: r.tags, spec };
 }
 
 function parseSpec(kind: KindName, spec: Record<string, Value>): Record<string, Value> {
