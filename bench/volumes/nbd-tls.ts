@@ -4,16 +4,16 @@
 // plain and with TLS-PSK (nbdkit --tls=require --tls-psk), from one temp dir.
 // Run: npx tsx bench/volumes/nbd-tls.ts [--size MiB]   (needs libnbd-bin, nbdkit; about a minute at 256 MiB)
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NbdServer } from "../../emulator/block/nbd-server.ts";
 import { generatePsk, writePskFile } from "../../emulator/block/psk-file.ts";
 import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
+import { exec, freePort, HOST, waitForPort } from "./processes.ts";
 
 const json = takeJsonFlag();
 const MiB = 1024 * 1024;
@@ -21,7 +21,6 @@ const sizeAt = process.argv.indexOf("--size");
 const SIZE = (sizeAt >= 0 ? Number(process.argv[sizeAt + 1]) : 256) * MiB; // bytes each server exports, and each copy moves
 if (!Number.isInteger(SIZE / MiB) || SIZE < 16 * MiB) throw new Error("--size takes a whole number of MiB, at least 16");
 const ROUNDS = 2; // best of
-const HOST = "127.0.0.1";
 
 interface Workload {
   name: string;
@@ -43,39 +42,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function exec(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 16 * MiB }, (error, _stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(" ")} failed: ${stderr || error.message}`));
-      else resolve();
-    });
-  });
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: HOST, port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "virtform-bench-tls-"));

@@ -6,14 +6,14 @@
 // Run: npx tsx bench/volumes/nbd.ts [--size MiB]   (needs qemu-utils, nbdkit; about a minute at 1024 MiB)
 // Targets (issue 9): ours >= 0.9x nbdkit on 1 MiB sequential I/O, >= 0.7x on 4 KiB.
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
-import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NbdServer } from "../../emulator/block/nbd-server.ts";
 import { ThinPool } from "../../emulator/block/thin-pool.ts";
 import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
+import { exec, freePort, HOST, waitForPort } from "./processes.ts";
 
 const json = takeJsonFlag();
 const MiB = 1024 * 1024;
@@ -21,7 +21,6 @@ const sizeAt = process.argv.indexOf("--size");
 const SIZE = (sizeAt >= 0 ? Number(process.argv[sizeAt + 1]) : 1024) * MiB; // bytes each server exports
 if (!Number.isInteger(SIZE / MiB) || SIZE < 16 * MiB) throw new Error("--size takes a whole number of MiB, at least 16");
 const ROUNDS = 2; // best of
-const HOST = "127.0.0.1";
 
 interface Workload {
   name: string;
@@ -45,39 +44,8 @@ interface Target {
   stop(): Promise<void>;
 }
 
-function exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 16 * MiB }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(" ")} failed: ${stderr || error.message}`));
-      else resolve({ stdout, stderr });
-    });
-  });
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, HOST, r));
-  const address = server.address();
-  await new Promise<void>((r) => server.close(() => r()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
-async function waitForPort(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: HOST, port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 async function childServer(name: string, command: string, args: (port: number) => string[], uri: (port: number) => string, smallScale = 1): Promise<Target> {
   const port = await freePort();
