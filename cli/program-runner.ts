@@ -90,7 +90,9 @@ function runInWorker(path: string, options: LoadOptions): Promise<EvaluatedStack
     worker.once("message", (reply: ProgramReply) =>
       settle(() => {
         if ("error" in reply) return reject(rebuild(reply.error));
-        for (const w of reply.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
+        // A caller that collects the warnings (review, check) gets them as the thread's own run gives them.
+        if (options.warnings) options.warnings.push(...reply.warnings);
+        else for (const w of reply.warnings) process.stderr.write(`Warning: ${formatDiagnostic(w)}\n`);
         resolve(JSON.parse(reply.evaluated) as EvaluatedStack);
       }),
     );

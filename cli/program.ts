@@ -73,8 +73,8 @@ export interface LoadOptions {
 }
 
 /**
- * How the program's own code is run. The CLI bounds it in time (cli/program-guard.ts); check, review
- * and the benchmarks run it as it is.
+ * How the program's own code is run. Every CLI command bounds it in time (cli/program-guard.ts);
+ * the benchmarks and in-process callers run it as it is.
  */
 export interface ProgramGuard {
   /** Imports the program's module (its top-level code runs); errors come back phrased for the user. */

@@ -4,7 +4,7 @@ import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { programProject, typeCheck, type TypeDiagnostic } from "../../review/typecheck.ts";
 import { typedChecks } from "../../review/typed-checks.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 
 export async function checkCommand(program: string, options: { json?: boolean }): Promise<number> {
   const project = programProject(program);
@@ -12,7 +12,7 @@ export async function checkCommand(program: string, options: { json?: boolean })
   const warnings: Diagnostic[] = [];
   let validation: Diagnostic[] = [];
   try {
-    const evaluated = await loadProgram(program, { warnings });
+    const evaluated = await runProgram(program, { warnings });
     validation = evaluated.diagnostics;
   } catch (err) {
     if (err instanceof DiagnosticsError) validation = err.diagnostics;

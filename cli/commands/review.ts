@@ -25,7 +25,7 @@ import { kindInfo } from "../../sdk/kinds/index.ts";
 import { recordCallers } from "../../sdk/source-location.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { CliError } from "../cli-error.ts";
-import { loadProgram } from "../program.ts";
+import { runProgram } from "../program-runner.ts";
 import { planForReview, type RunOptions } from "./plan-apply.ts";
 
 export const REVIEW_FORMATS = ["markdown", "json", "github", "sarif"] as const;
@@ -68,7 +68,7 @@ export function render(review: Review, format: string): string {
 }
 
 async function reviewAgainstState(program: string, options: RunOptions, config: ReturnType<typeof loadReviewConfig>): Promise<Review> {
-  const evaluated = await loadProgram(program, { locks: false }).catch(() => undefined);
+  const evaluated = await runProgram(program, { locks: false }).catch(() => undefined);
   const { plan, capacity, problems, protectedInState, writtenBytes } = await planForReview(program, options);
   const mapper = new SourceMapper();
   mapper.addProgram(program);
@@ -91,12 +91,12 @@ async function reviewAgainstState(program: string, options: RunOptions, config: 
 
 async function reviewAgainstBase(program: string, ref: string, config: ReturnType<typeof loadReviewConfig>): Promise<Review> {
   const lockWarnings: Diagnostic[] = [];
-  const head = await loadProgram(program, { warnings: lockWarnings, live: false });
+  const head = await runProgram(program, { warnings: lockWarnings, live: false });
   const checkout = checkoutBase(program, ref);
   try {
     // A program the base does not have yet is new: everything in it is created.
     const base: EvaluatedStack = existsSync(checkout.program)
-      ? await loadProgram(checkout.program, { warnings: [], live: false }).catch((err: unknown) => {
+      ? await runProgram(checkout.program, { warnings: [], live: false }).catch((err: unknown) => {
           throw new CliError(`the program at ${ref} cannot be evaluated: ${(err as Error).message}`);
         })
       : { name: head.name, resources: [], outputs: {}, secretOutputs: [], diagnostics: [] };

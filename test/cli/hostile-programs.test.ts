@@ -33,6 +33,19 @@ describe("a program that misbehaves", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
   });
 
+  it("that never returns is stopped in `check` and `review` too (a review runs a pull request's code)", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, program("  while (true) {}"));
+    for (const command of [["check"], ["review", "--format", "json"]]) {
+      const started = Date.now();
+      const result = await runCli(dir, [...command, "--program-timeout", "500ms"]);
+      expect(result.code, `${command[0]}: ${result.stderr}`).toBe(1);
+      expect(result.stdout + result.stderr).toContain("program infra.ts did not finish within 500ms and was stopped");
+      expect(result.stdout + result.stderr).not.toMatch(FRAME);
+      expect(Date.now() - started).toBeLessThan(20_000);
+    }
+  });
+
   it("runs on the CLI's own thread (no second isolate to start) unless it has top-level await", async () => {
     const where = 'const { isMainThread } = process.getBuiltinModule("node:worker_threads");\n';
     const named = 'export default stack("where", (s) => { s.storagePool(isMainThread ? "main" : "worker", { media: "ssd", devices: [{ sizeGiB: 1 }] }); });\n';
