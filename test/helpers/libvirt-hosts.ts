@@ -17,7 +17,7 @@ import { join } from "node:path";
 
 /** The tools the libvirt tests need; the names of those missing. */
 export function missingLibvirtTools(): string[] {
-  const tools = ["virsh", "libvirtd", "sshd", "ssh-keygen", "qemu-img", "qemu-io", "qemu-system-x86_64", "useradd"];
+  const tools = ["virsh", "libvirtd", "sshd", "ssh-keygen", "qemu-img", "qemu-io", "qemu-system-x86_64", "useradd", "genisoimage", "isoinfo"];
   const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t} || test -x /usr/sbin/${t}`]).status !== 0);
   if (process.getuid?.() !== 0) missing.push("root");
   return missing;
