@@ -122,9 +122,13 @@ export class HostChanges {
     // A built variant: an overlay on its top layer, booted from its own kernel, its console in a
     // file of the pool. Else the placeholder: an overlay on an empty disk (plan and apply said so).
     const variant = instance.imageDigest ? await this.variants.onHost(uri, instance.imageDigest) : undefined;
-    const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
-    const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
-    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    try {
+      const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
+      const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
+      await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    } finally {
+      variant?.unpin(); // the root disk stands on the layers now (or was not made): it holds them from here
+    }
     const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
     let local: string | undefined;
     if ((s.localDiskGiB as number) > 0) {
@@ -254,6 +258,9 @@ export class HostChanges {
         await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
         if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
         if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
+        if (typeof record.spec.userData === "string") await tolerate(record.host, "vol-delete", seedVolume(record.id), "--pool", HOME_POOL);
+        // The variant's layers go from the host with its last instance there (read from the host: other stacks count).
+        if (record.imageDigest && !this.otherBootsVariant(record)) await this.variants.removeUnused(record.host, record.imageDigest);
         return;
       }
       case "StoragePool": {

@@ -5,6 +5,10 @@
 // Upload is vol-create + vol-upload (it streams through the connection, so a qemu+ssh host works
 // as a local one); a `<name>.ready` volume made after the upload says it is whole, so an upload
 // killed half-way is made again, never booted from.
+// Removal: once no volume of the host's pool stands on a layer any more (read from the host, so the
+// instances of every stack sharing the pool count), the layer goes, and the top layer's kernel and
+// initrd once no root disk stands on it directly. A create in this process between its upload and
+// its root disk pins the variant's files against a removal.
 import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,20 +52,119 @@ export class VariantVolumes {
   private readonly hosts: LibvirtHosts;
   private readonly cache: string;
   private readonly uploads = new Map<string, Promise<string>>();
+  /** Per host and volume name: creates in this process using it now (uploaded, root disk not made yet). */
+  private readonly pins = new Map<string, number>();
+  /** Per host: the removal pass running, and the one queued behind it with the tops it will look at. */
+  private readonly removals = new Map<string, { running?: Promise<void>; queued?: { tops: Set<string>; done: Promise<void> } }>();
 
   constructor(hosts: LibvirtHosts, cache: string) {
     this.hosts = hosts;
     this.cache = cache;
   }
 
-  /** The variant whose top layer is `top` on host `uri`, uploaded unless it is there already. */
-  async onHost(uri: string, top: string): Promise<VariantOnHost> {
+  /**
+   * The variant whose top layer is `top` on host `uri`, uploaded unless it is there already, and
+   * pinned there (no removal takes its files) until `unpin()`: call it once the root disk on it exists.
+   */
+  async onHost(uri: string, top: string): Promise<VariantOnHost & { unpin(): void }> {
     const stack = layerStack(this.cache, top);
-    let parent: string | undefined;
-    for (const layer of stack) parent = await this.uploadOnce(uri, layerVolume(layer.digest), layerImage(this.cache, layer.digest), parent);
-    const boot = await bootFilesOf(this.cache, top);
-    const [kernel, initrd] = await Promise.all([this.uploadOnce(uri, kernelVolume(top), boot.kernel), this.uploadOnce(uri, initrdVolume(top), boot.initrd)]);
-    return { top: parent!, virtualBytes: stack.at(-1)!.virtualBytes, kernel, initrd };
+    const names = [...stack.map((l) => layerVolume(l.digest)), kernelVolume(top), initrdVolume(top)];
+    // A removal under way on this host finishes before the pin, so it cannot take what this create uploads.
+    for (let r = this.removals.get(uri); r?.running || r?.queued; r = this.removals.get(uri)) await (r.queued?.done ?? r.running);
+    for (const name of names) this.pins.set(`${uri}\n${name}`, (this.pins.get(`${uri}\n${name}`) ?? 0) + 1);
+    let pinned = true;
+    const unpin = () => {
+      if (!pinned) return;
+      pinned = false;
+      for (const name of names) {
+        const key = `${uri}\n${name}`;
+        const left = (this.pins.get(key) ?? 1) - 1;
+        if (left > 0) this.pins.set(key, left);
+        else this.pins.delete(key);
+      }
+    };
+    try {
+      let parent: string | undefined;
+      for (const layer of stack) parent = await this.uploadOnce(uri, layerVolume(layer.digest), layerImage(this.cache, layer.digest), parent);
+      const boot = await bootFilesOf(this.cache, top);
+      const [kernel, initrd] = await Promise.all([this.uploadOnce(uri, kernelVolume(top), boot.kernel), this.uploadOnce(uri, initrdVolume(top), boot.initrd)]);
+      return { top: parent!, virtualBytes: stack.at(-1)!.virtualBytes, kernel, initrd, unpin };
+    } catch (err) {
+      unpin();
+      throw err;
+    }
+  }
+
+  /**
+   * After an instance booting the variant `top` left host `uri`: removes that variant's layers no
+   * volume of the pool stands on any more, and its kernel and initrd when no root disk stands on
+   * its top layer. Requests while a pass runs share the one pass queued after it (a destroy of many
+   * instances reads the pool a few times, not once per instance), which starts after their own
+   * root disks are gone.
+   */
+  removeUnused(uri: string, top: string): Promise<void> {
+    let r = this.removals.get(uri);
+    if (!r) this.removals.set(uri, (r = {}));
+    const state = r;
+    if (state.queued) {
+      state.queued.tops.add(top);
+      return state.queued.done;
+    }
+    if (!state.running) return this.startPass(uri, state, new Set([top]));
+    const tops = new Set([top]);
+    const done = state.running.catch(() => undefined).then(() => {
+      state.queued = undefined;
+      return this.startPass(uri, state, tops);
+    });
+    state.queued = { tops, done };
+    return done;
+  }
+
+  private startPass(uri: string, state: { running?: Promise<void> }, tops: Set<string>): Promise<void> {
+    const running = this.removePass(uri, tops).finally(() => {
+      if (state.running === running) delete state.running;
+    });
+    state.running = running;
+    return running;
+  }
+
+  private async removePass(uri: string, tops: Set<string>): Promise<void> {
+    const c = this.hosts.connection(uri);
+    const [list] = await c.batch([["vol-list", HOME_POOL]]);
+    if (!list!.ok) return; // no home pool: nothing of ours there
+    const names = list!.out.split("\n").map((l) => l.trim().split(/\s+/)[0]!).filter(Boolean);
+    // What each volume stands on (its backing file), by volume name: one batch for the whole pool.
+    const readable = names.filter((n) => !n.endsWith(".ready") && !/^(kernel|initrd)-/.test(n));
+    const xmls = await c.batch(readable.map((n) => ["vol-dumpxml", n, "--pool", HOME_POOL]));
+    const backing = new Map<string, string>();
+    for (const [i, name] of readable.entries()) {
+      const path = xmls[i]!.ok ? /<backingStore>\s*<path>([^<]+)<\/path>/.exec(xmls[i]!.out)?.[1] : undefined;
+      if (path) backing.set(name, path.slice(path.lastIndexOf("/") + 1));
+    }
+    // The released variants' layers, each top down its chain as the host holds it.
+    const candidates = new Set<string>();
+    for (const top of tops) for (let at: string | undefined = layerVolume(top); at && names.includes(at) && !candidates.has(at); at = backing.get(at)) candidates.add(at);
+    // In use: what any other volume (a root disk, a volume or layer of any stack) stands on, down its chain.
+    const used = new Set<string>();
+    const bootUsed = new Set<string>();
+    for (const [name, parent] of backing) {
+      if (candidates.has(name)) continue;
+      bootUsed.add(parent);
+      for (let at: string | undefined = parent; at && !used.has(at); at = backing.get(at)) used.add(at);
+    }
+    const pinned = (n: string) => this.pins.has(`${uri}\n${n}`);
+    const doomed = [...candidates].filter((n) => !used.has(n) && !pinned(n));
+    for (const top of tops) {
+      if (!bootUsed.has(layerVolume(top))) doomed.push(...[kernelVolume(top), initrdVolume(top)].filter((n) => names.includes(n) && !pinned(n)));
+    }
+    for (const name of new Set(doomed)) {
+      this.uploads.delete(`${uri}\n${name}`);
+      // The marker first: a file without it is never booted from, only uploaded again.
+      for (const victim of [`${name}.ready`, name]) {
+        const [r] = await c.batch([["vol-delete", victim, "--pool", HOME_POOL]]);
+        if (!r!.ok && !/not found|no storage vol/i.test(r!.error)) throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: cannot remove the unused image file ${victim}: ${r!.error}`);
+      }
+    }
   }
 
   /** One upload per host and name in this process; its path on the host. */
