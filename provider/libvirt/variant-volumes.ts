@@ -4,7 +4,9 @@
 // parent's path in the layer cache; the copy uploaded names its parent's path in the pool instead.
 // Upload is vol-create + vol-upload (it streams through the connection, so a qemu+ssh host works
 // as a local one); a `<name>.ready` volume made after the upload says it is whole, so an upload
-// killed half-way is made again, never booted from.
+// killed half-way is made again, never booted from. Two processes (two stacks, two runs) uploading
+// the same layer: the one that makes the volume uploads it, the other waits for its marker (or takes
+// over a file whose upload stopped writing: killed).
 // Removal: once no volume of the host's pool stands on a layer any more (read from the host, so the
 // instances of every stack sharing the pool count), the layer goes, and the top layer's kernel and
 // initrd once no root disk stands on it directly. A create in this process between its upload and
@@ -183,7 +185,6 @@ export class VariantVolumes {
     const c = this.hosts.connection(uri);
     const [ready, path] = await c.batch([["vol-info", `${name}.ready`, "--pool", HOME_POOL], ["vol-path", name, "--pool", HOME_POOL]]);
     if (ready!.ok && path!.ok) return path!.out.trim();
-    await c.batch([["vol-delete", name, "--pool", HOME_POOL]]); // what a killed upload left, if anything
     const work = mkdtempSync(join(tmpdir(), "virtform-upload-"));
     try {
       let source = file;
@@ -193,7 +194,24 @@ export class VariantVolumes {
         copyFileSync(file, source);
         await runTool("qemu-img", ["rebase", "-u", "-f", "qcow2", "-b", backing, "-F", "qcow2", source]);
       }
-      await c.run("vol-create-as", HOME_POOL, name, `${statSync(source).size}`, "--format", "raw");
+      // Whoever makes the volume uploads it (libvirt makes a name once); another process finds it
+      // made and waits for its marker, or takes over a file no upload writes to any more.
+      for (let watched: { mtime: string; since: number } | undefined; ; ) {
+        const [claim] = await c.batch([["vol-create-as", HOME_POOL, name, `${statSync(source).size}`, "--format", "raw"]]);
+        if (claim!.ok) break;
+        if (!/exists/i.test(claim!.error)) throw new Error(claim!.error);
+        const [marker, xml] = await c.batch([["vol-info", `${name}.ready`, "--pool", HOME_POOL], ["vol-dumpxml", name, "--pool", HOME_POOL]]);
+        if (marker!.ok && xml!.ok) return (await c.run("vol-path", name, "--pool", HOME_POOL)).trim();
+        const mtime = xml!.ok ? /<mtime>([^<]+)<\/mtime>/.exec(xml!.out)?.[1] : undefined;
+        if (mtime === undefined) continue; // gone meanwhile: claim it again
+        if (watched?.mtime !== mtime) watched = { mtime, since: Date.now() };
+        if (abandoned(mtime, watched.since)) {
+          await c.batch([["vol-delete", name, "--pool", HOME_POOL]]); // a killed upload's file
+          watched = undefined;
+          continue;
+        }
+        await new Promise((r) => setTimeout(r, UPLOAD_POLL_MS));
+      }
       await c.run("vol-upload", name, source, "--pool", HOME_POOL);
       await c.run("vol-create-as", HOME_POOL, `${name}.ready`, "0", "--format", "raw");
       return (await c.run("vol-path", name, "--pool", HOME_POOL)).trim();
@@ -203,4 +221,15 @@ export class VariantVolumes {
       rmSync(work, { recursive: true, force: true });
     }
   }
+}
+
+const UPLOAD_POLL_MS = 250;
+/** An upload writes its file all along: one unchanged this long, while watched, is a killed upload's. */
+const UPLOAD_STALL_MS = 30_000;
+/** Or last written this long ago by the host's clock (a killed run's file, found by the next run). */
+const UPLOAD_STALE_S = 120;
+
+/** Whether a file being uploaded (its mtime on the host, in seconds; watched unchanged since `since`) was left by an upload that died. */
+export function abandoned(mtime: string, since: number, now = Date.now()): boolean {
+  return now - since > UPLOAD_STALL_MS || Number(mtime) < now / 1000 - UPLOAD_STALE_S;
 }

@@ -6,7 +6,7 @@
 // qcow2 images with the digests their lock gives, and a kernel and initrd file): the instances stay
 // stopped, as nothing here boots. Booting a really built variant is libvirt-boot.test.ts's.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitLayer, layerDir, stagingDir } from "../../images/build/layer-cache.ts";
@@ -77,6 +77,8 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
         const staging = stagingDir(cache, layer.digest);
         const parent = layer.parent ? ["-b", join(layerDir(cache, layer.parent), "layer.qcow2"), "-F", "qcow2"] : [];
         execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", ...parent, join(staging, "layer.qcow2"), "16M"]);
+        // A few MiB of data each, so that an upload takes a while (two processes uploading at once overlap).
+        execFileSync("qemu-io", ["-f", "qcow2", "-c", `write -P ${stack.indexOf(layer) + 1} 0 4M`, join(staging, "layer.qcow2")], { stdio: "ignore" });
         commitLayer(cache, staging, { digest: layer.digest, role: layer.role, ...(layer.parent ? { parent: layer.parent } : {}), adds: layer.adds, files: layer.files.map((f) => f.path), rootfsDigest: "sha256:fixture", storedBytes: 1024, virtualBytes: 16 * 1024 * 1024 });
       }
       const boot = join(layerDir(cache, stack.at(-1)!.digest), "boot");
@@ -121,6 +123,73 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
     const again = await cli("two", "apply", "--yes", "--require-images");
     expect(again.code, again.stderr).toBe(0);
     expect(imageFiles()).toEqual([...layersOf("a"), ...bootOf("a")].sort());
+    expect((await cli("two", "destroy", "--yes")).code).toBe(0);
+  }, 240_000);
+
+  it("two virtform processes uploading the same layers at once upload each once, whole", async () => {
+    expect(imageFiles()).toEqual([]);
+    const [one, two] = await Promise.all([cli("one", "apply", "--yes", "--require-images"), cli("two", "apply", "--yes", "--require-images")]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr).toBe(0);
+    const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", host.uri, ...args], { encoding: "utf8" }).stdout;
+    const volumes = virsh("vol-list", "vf-home").split("\n").map((l) => l.trim().split(/\s+/)[0]!);
+    for (const layer of [...new Set([...layersOf("a"), ...layersOf("b")])]) {
+      expect(volumes).toContain(`${layer}.ready`);
+      const path = virsh("vol-path", layer, "--pool", "vf-home").trim();
+      expect(spawnSync("qemu-img", ["check", "-U", "-q", path]).status, `${layer} is a whole qcow2 image`).toBe(0);
+    }
+    // Every root disk reads its variant's bytes through the whole chain: the top layer's pattern.
+    for (const [stack, v] of [["one", "a"], ["one", "b"], ["two", "a"]] as const) {
+      const id = (JSON.parse((await cli(stack, "state", "show", `instances.web/app-${v}[0]`, "--json")).stdout) as { id: string }).id;
+      const rootDisk = virsh("vol-path", `${id}-root.qcow2`, "--pool", "vf-home").trim();
+      const top = stacks.stacks[v]!.length;
+      expect(spawnSync("qemu-io", ["-r", "-U", "-f", "qcow2", "-c", `read -P ${top} 0 4M`, rootDisk], { encoding: "utf8" }).stdout).not.toMatch(/fail|error/i);
+    }
+    for (const stack of ["one", "two"] as const) expect((await cli(stack, "destroy", "--yes")).code).toBe(0);
+    expect(imageFiles()).toEqual([]);
+  }, 240_000);
+
+  it("waits for another process's upload still writing, and takes over one a killed upload left", async () => {
+    const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", host.uri, ...args], { encoding: "utf8" });
+    const base = stacks.stacks.a![0]!;
+    const name = layersOf("a")[0]!;
+    const cached = join(layerDir(cache, base.digest), "layer.qcow2");
+    if (virsh("pool-info", "vf-home").status !== 0) {
+      // Run alone: virtform makes its home pool on the host first.
+      expect((await cli("two", "apply", "--yes", "--require-images")).code).toBe(0);
+      expect((await cli("two", "destroy", "--yes")).code).toBe(0);
+    }
+    // Another process's upload under way: its volume made, its file written to all along, no marker yet.
+    expect(virsh("vol-create-as", "vf-home", name, `${statSync(cached).size}`, "--format", "raw").status).toBe(0);
+    const path = virsh("vol-path", name, "--pool", "vf-home").stdout.trim();
+    const inode = statSync(path).ino;
+    const writing = setInterval(() => utimesSync(path, new Date(), new Date()), 200);
+    let finished = false;
+    const applying = cli("two", "apply", "--yes", "--require-images").finally(() => (finished = true));
+    try {
+      await new Promise((r) => setTimeout(r, 4000));
+      expect(finished, "the apply waits for the other upload").toBe(false);
+      expect(virsh("vol-upload", name, cached, "--pool", "vf-home").status).toBe(0);
+      expect(virsh("vol-create-as", "vf-home", `${name}.ready`, "0", "--format", "raw").status).toBe(0);
+    } finally {
+      clearInterval(writing);
+    }
+    const applied = await applying;
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(statSync(path).ino).toBe(inode); // used as the other process left it, not made again
+    expect((await cli("two", "destroy", "--yes")).code).toBe(0);
+    expect(imageFiles()).toEqual([]);
+
+    // A killed upload's file: made, half written (here: empty), last written long ago. Taken over at once.
+    expect(virsh("vol-create-as", "vf-home", name, `${statSync(cached).size}`, "--format", "raw").status).toBe(0);
+    const left = virsh("vol-path", name, "--pool", "vf-home").stdout.trim();
+    const past = new Date(Date.now() - 600_000);
+    utimesSync(left, past, past);
+    const started = Date.now();
+    const again = await cli("two", "apply", "--yes", "--require-images");
+    expect(again.code, again.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect(spawnSync("qemu-img", ["check", "-U", "-q", left]).status, "the layer is whole").toBe(0);
     expect((await cli("two", "destroy", "--yes")).code).toBe(0);
   }, 240_000);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
 import { commitLayer, layerImage, stagingDir, type LayerRecord } from "../../images/build/layer-cache.ts";
 import { domainXml } from "../../provider/libvirt/domain-xml.ts";
-import { layerStack, layerVolume } from "../../provider/libvirt/variant-volumes.ts";
+import { abandoned, layerStack, layerVolume } from "../../provider/libvirt/variant-volumes.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -68,5 +68,19 @@ describe("the domain of a built variant", () => {
     const xml = domainXml(base);
     expect(xml).toContain("<boot dev='hd'/>");
     expect(xml).not.toMatch(/<kernel>|<serial/);
+  });
+});
+
+describe("another process's upload of a layer", () => {
+  const now = 1_800_000_000_000; // ms
+  const seconds = (ms: number) => `${ms / 1000}.123456789`;
+  it.each([
+    ["written just now, first seen now", seconds(now - 1000), now, false],
+    ["unchanged for 29 s while watched", seconds(now - 29_000), now - 29_000, false],
+    ["unchanged for 31 s while watched: its upload died", seconds(now - 31_000), now - 31_000, true],
+    ["last written 10 minutes ago, first seen now: a killed run's", seconds(now - 600_000), now, true],
+    ["last written 100 s ago, first seen now", seconds(now - 100_000), now, false],
+  ])("%s", (_what, mtime, since, expected) => {
+    expect(abandoned(mtime, since, now)).toBe(expected);
   });
 });
