@@ -154,7 +154,8 @@ export class VariantVolumes {
       bootUsed.add(parent);
       for (let at: string | undefined = parent; at && !used.has(at); at = backing.get(at)) used.add(at);
     }
-    const pinned = (n: string) => this.pins.has(`${uri}\n${n}`);
+    // Pinned by a create of this process, or without its marker: being uploaded by another process.
+    const pinned = (n: string) => this.pins.has(`${uri}\n${n}`) || !names.includes(`${n}.ready`);
     const doomed = [...candidates].filter((n) => !used.has(n) && !pinned(n));
     for (const top of tops) {
       if (!bootUsed.has(layerVolume(top))) doomed.push(...[kernelVolume(top), initrdVolume(top)].filter((n) => names.includes(n) && !pinned(n)));
