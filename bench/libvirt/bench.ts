@@ -1,5 +1,5 @@
 // The libvirt backend against a plain sequential virsh script (issue 17, point 6).
-//   node bench/libvirt/bench.ts [--n 20] [--plan-domains 100] [--plan-runs 5] [--plan-only] [--json]
+//   node bench/libvirt/bench.ts [--n 20] [--plan-domains 100] [--plan-runs 7] [--plan-only] [--json]
 // On this machine's two test hosts (test/helpers/libvirt-hosts.ts: two users' session daemons, one
 // over qemu+ssh; needs root). Both sides make the same thing: n domains spread over the two hosts,
 // each booting a qcow2 overlay of one shared image, started, with a volume of its own attached; then
@@ -28,7 +28,7 @@ const argument = (name: string, fallback: string) => {
 };
 const n = Number(argument("n", "20"));
 const planDomains = Number(argument("plan-domains", "100"));
-const planRuns = Number(argument("plan-runs", "5"));
+const planRuns = Number(argument("plan-runs", "7"));
 /** Only the no-op plan part (the 20-instance comparison takes minutes). */
 const planOnly = process.argv.includes("--plan-only");
 const env = { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: join(root, "test", "fixtures", "apt-lists") };
@@ -147,10 +147,15 @@ try {
   virtform(planDir, "apply", "--yes", "--parallelism", "20");
   const onBoth = hosts.uris.map((uri) => hosts.domains(uri).length);
   if (onBoth[0]! + onBoth[1]! !== planDomains) throw new Error(`expected ${planDomains} domains on the two hosts, found ${onBoth.join(" + ")}`);
-  // With ssh connection sharing (the apply above left the master connection up, as a user's last command would).
-  const shared = Array.from({ length: planRuns }, () => virtform(planDir, "plan", "--detailed-exitcode"));
-  // Without it: ssh with no config, each run its own handshake.
-  const unshared = Array.from({ length: planRuns }, () => virtformWith({ VIRTFORM_TEST_SSH_CONFIG: "/dev/null" }, planDir, "plan", "--detailed-exitcode"));
+  // With ssh connection sharing (the apply above left the master connection up, as a user's last
+  // command would), and without it (ssh with no config: each run its own handshake); alternating,
+  // so that the machine's load weighs on both alike.
+  const shared: number[] = [];
+  const unshared: number[] = [];
+  for (let i = 0; i < planRuns; i++) {
+    shared.push(virtform(planDir, "plan", "--detailed-exitcode"));
+    unshared.push(virtformWith({ VIRTFORM_TEST_SSH_CONFIG: "/dev/null" }, planDir, "plan", "--detailed-exitcode"));
+  }
   virtform(planDir, "destroy", "--yes", "--parallelism", "20");
 
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
