@@ -116,6 +116,7 @@ try {
     const dir = mkdtempSync(join(tmpdir(), "virtform-bench-libvirt-"));
     writeFileSync(join(dir, "virtform.bench.json"), JSON.stringify({ backend: "libvirt", clusters: { web: hosts.uris } }));
     writeFileSync(join(dir, "infra.ts"), program(n, "running", true));
+    virtform(dir, "images", "lock"); // as a user's program is: no live package resolution per plan
     // Each host's boot image exists before the timing on both sides (the script makes its own).
     const vfCreate = virtform(dir, "apply", "--yes");
     const vfNoop = virtform(dir, "plan", "--detailed-exitcode");
@@ -144,6 +145,7 @@ try {
   const planDir = mkdtempSync(join(tmpdir(), "virtform-bench-libvirt-plan-"));
   writeFileSync(join(planDir, "virtform.bench.json"), JSON.stringify({ backend: "libvirt", clusters: { web: hosts.uris } }));
   writeFileSync(join(planDir, "infra.ts"), program(planDomains, "stopped", false));
+  virtform(planDir, "images", "lock");
   virtform(planDir, "apply", "--yes", "--parallelism", "20");
   const onBoth = hosts.uris.map((uri) => hosts.domains(uri).length);
   if (onBoth[0]! + onBoth[1]! !== planDomains) throw new Error(`expected ${planDomains} domains on the two hosts, found ${onBoth.join(" + ")}`);
