@@ -72,7 +72,7 @@ export class VariantVolumes {
     const stack = layerStack(this.cache, top);
     const names = [...stack.map((l) => layerVolume(l.digest)), kernelVolume(top), initrdVolume(top)];
     // A removal under way on this host finishes before the pin, so it cannot take what this create uploads.
-    for (let r = this.removals.get(uri); r?.running || r?.queued; r = this.removals.get(uri)) await (r.queued?.done ?? r.running);
+    for (let r = this.removals.get(uri); r?.running || r?.queued; r = this.removals.get(uri)) await (r.queued?.done ?? r.running)!.catch(() => undefined);
     for (const name of names) this.pins.set(`${uri}\n${name}`, (this.pins.get(`${uri}\n${name}`) ?? 0) + 1);
     let pinned = true;
     const unpin = () => {
