@@ -33,6 +33,36 @@ export interface VariantOnHost {
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 16);
 
+/**
+ * Which image files of the pool go once the variants whose top layers are `tops` lost an instance:
+ * each one's layers (top down its chain, as `backing` says the host holds it) that no other volume
+ * stands on, down its chain (a root disk, another stack's volume, another variant's layer), and its
+ * kernel and initrd when no other volume stands on its top layer. Kept too: what a create of this
+ * process pinned, and what has no `.ready` marker (another process is uploading it). Top first.
+ */
+export function unusedImageFiles(names: readonly string[], backing: ReadonlyMap<string, string>, tops: Iterable<string>, pinned: (name: string) => boolean): string[] {
+  const present = new Set(names);
+  const keep = (n: string) => pinned(n) || !present.has(`${n}.ready`);
+  const candidates = new Set<string>();
+  const topList = [...tops];
+  for (const top of topList) for (let at: string | undefined = layerVolume(top); at && present.has(at) && !candidates.has(at); at = backing.get(at)) candidates.add(at);
+  for (const n of candidates) if (keep(n)) candidates.delete(n); // kept: a user of what it stands on, as any other volume
+  const used = new Set<string>();
+  const bootUsed = new Set<string>();
+  for (const [name, parent] of backing) {
+    if (candidates.has(name)) continue;
+    bootUsed.add(parent);
+    for (let at: string | undefined = parent; at && !used.has(at); at = backing.get(at)) used.add(at);
+  }
+  const doomed = [...candidates].filter((n) => !used.has(n));
+  for (const top of topList) {
+    // Its kernel and initrd go with its top layer's last user, unless that layer is kept for a create or an upload.
+    const layer = layerVolume(top);
+    if (!bootUsed.has(layer) && !(present.has(layer) && keep(layer))) doomed.push(...[kernelVolume(top), initrdVolume(top)].filter((n) => present.has(n) && !keep(n)));
+  }
+  return [...new Set(doomed)];
+}
+
 /** The volume names of a variant's files on a host (content-addressed, so every instance and stack shares them). */
 export const layerVolume = (digest: string) => `layer-${short(digest)}.qcow2`;
 export const kernelVolume = (digest: string) => `kernel-${short(digest)}`;
@@ -143,24 +173,8 @@ export class VariantVolumes {
       const path = xmls[i]!.ok ? /<backingStore>\s*<path>([^<]+)<\/path>/.exec(xmls[i]!.out)?.[1] : undefined;
       if (path) backing.set(name, path.slice(path.lastIndexOf("/") + 1));
     }
-    // The released variants' layers, each top down its chain as the host holds it.
-    const candidates = new Set<string>();
-    for (const top of tops) for (let at: string | undefined = layerVolume(top); at && names.includes(at) && !candidates.has(at); at = backing.get(at)) candidates.add(at);
-    // In use: what any other volume (a root disk, a volume or layer of any stack) stands on, down its chain.
-    const used = new Set<string>();
-    const bootUsed = new Set<string>();
-    for (const [name, parent] of backing) {
-      if (candidates.has(name)) continue;
-      bootUsed.add(parent);
-      for (let at: string | undefined = parent; at && !used.has(at); at = backing.get(at)) used.add(at);
-    }
-    // Pinned by a create of this process, or without its marker: being uploaded by another process.
-    const pinned = (n: string) => this.pins.has(`${uri}\n${n}`) || !names.includes(`${n}.ready`);
-    const doomed = [...candidates].filter((n) => !used.has(n) && !pinned(n));
-    for (const top of tops) {
-      if (!bootUsed.has(layerVolume(top))) doomed.push(...[kernelVolume(top), initrdVolume(top)].filter((n) => names.includes(n) && !pinned(n)));
-    }
-    for (const name of new Set(doomed)) {
+    const doomed = unusedImageFiles(names, backing, tops, (n) => this.pins.has(`${uri}\n${n}`));
+    for (const name of doomed) {
       this.uploads.delete(`${uri}\n${name}`);
       // The marker first: a file without it is never booted from, only uploaded again.
       for (const victim of [`${name}.ready`, name]) {
