@@ -5,7 +5,7 @@
 // at plan time, drift made with virsh shown by plan, a local disk's bytes gone after a stop (kept
 // across a reset), and an apply killed with SIGKILL converging with no orphan domain or volume.
 import { spawn, spawnSync } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,7 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     expect(xml).toContain(`ua-${s.resources["attachment.data@web/app[0]"]!.id}`);
     expect(xml).toContain("<vf:object"); // identity in the domain's metadata
     expect(xml).not.toContain("s3cret"); // the user data is not in the metadata
+    expect(readFileSync(join(dir, ".virtform", "libvirt", "catalogue.json"), "utf8")).not.toContain("s3cret"); // sealed there
     // Each instance's user data in a NoCloud seed in its pool, on both hosts (one reached over ssh):
     // read back from the volume's file, and seen by the domain as a CD-ROM.
     for (const i of [0, 1]) {
