@@ -11,7 +11,7 @@
 // The out-of-band operations the tests make behind virtform's back (destroy a domain, resize a
 // volume, read or write a volume's bytes) are small functions here, for any suite to reuse.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -235,9 +235,14 @@ function kill(pid: number): void {
  * master and stays 60 s after its last session, the next ones ride on it (no key exchange).
  */
 function writeSshConfig(): void {
-  writeFileSync(SSH_CONFIG, ["Host *", "  ControlMaster auto", `  ControlPath ${STATE_DIR}/cm-%C`, "  ControlPersist 60", ""].join("\n"));
-  writeFileSync(SSH_COMMAND, `#!/bin/sh\nexec ssh -F "\${VIRTFORM_TEST_SSH_CONFIG:-${SSH_CONFIG}}" "$@"\n`);
-  chmodSync(SSH_COMMAND, 0o755);
+  // Written whole and renamed into place: suites running side by side may be running ssh through them.
+  const put = (file: string, text: string, mode: number) => {
+    const tmp = `${file}.${process.pid}`;
+    writeFileSync(tmp, text, { mode });
+    renameSync(tmp, file);
+  };
+  put(SSH_CONFIG, ["Host *", "  ControlMaster auto", `  ControlPath ${STATE_DIR}/cm-%C`, "  ControlPersist 60", ""].join("\n"), 0o644);
+  put(SSH_COMMAND, `#!/bin/sh\nexec ssh -F "\${VIRTFORM_TEST_SSH_CONFIG:-${SSH_CONFIG}}" "$@"\n`, 0o755);
 }
 
 /** Starts the user's session daemon unless it runs; its pid when this call started it. */
