@@ -16,9 +16,9 @@ import type { BenchResult } from "./result.ts";
 interface Benchmark {
   name: string;
   script: string;
-  /** Arguments of the full run and of --quick. */
+  /** Arguments of the full run and of --quick (none: not run with --quick). */
   full: string[];
-  quick: string[];
+  quick: string[] | undefined;
   /** Commands that must be on the PATH. */
   needs?: string[];
   /** Why it cannot run here, beyond missing commands (undefined: it can). */
@@ -35,6 +35,8 @@ const BENCHMARKS: Benchmark[] = [
   { name: "pulumi", script: "bench/pulumi/pulumi.ts", full: [], quick: ["100"] },
   { name: "terraform", script: "bench/compare-terraform/compare.ts", full: [], quick: ["--n", "100", "--runs", "1"], needs: ["terraform"] },
   { name: "review", script: "bench/review/review.ts", full: [], quick: [] },
+  // Minutes of TCG domains on two local libvirt hosts it makes (Unix users, their daemons, an sshd): full runs only.
+  { name: "libvirt", script: "bench/libvirt/bench.ts", full: [], quick: undefined, needs: ["virsh", "qemu-system-x86_64"], unavailable: notRoot },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -57,13 +59,17 @@ function aptListsMissing(): string | undefined {
   return existsSync(dir) && readdirSync(dir).some((f) => f.endsWith("_Packages") || f.includes("_Packages.")) ? undefined : "no apt Packages lists (run apt-get update)";
 }
 
+function notRoot(): string | undefined {
+  return process.getuid?.() === 0 ? undefined : "needs root (it creates the test hosts' users and daemons)";
+}
+
 function onPath(command: string): boolean {
   return (process.env.PATH ?? "").split(":").some((dir) => dir !== "" && existsSync(join(dir, command)));
 }
 
 /** Runs one benchmark's script with --json; its tables stream to our stderr as it goes. */
 function run(benchmark: Benchmark): Promise<Outcome> {
-  const args = [join(root, benchmark.script), ...(quick ? benchmark.quick : benchmark.full), "--json"];
+  const args = [join(root, benchmark.script), ...((quick ? benchmark.quick : benchmark.full) ?? []), "--json"];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
     let stdout = "";
@@ -94,13 +100,13 @@ const loadBefore = loadavg();
 const outcomes: Outcome[] = [];
 for (const benchmark of BENCHMARKS.filter((b) => !only || only.includes(b.name))) {
   const missing = (benchmark.needs ?? []).filter((c) => !onPath(c));
-  const why = missing.length > 0 ? `${missing.join(", ")} not on the PATH` : benchmark.unavailable?.();
+  const why = quick && !benchmark.quick ? "full runs only" : missing.length > 0 ? `${missing.join(", ")} not on the PATH` : benchmark.unavailable?.();
   if (why) {
     outcomes.push({ name: benchmark.name, skipped: why });
     console.error(`\n== ${benchmark.name}: not run (${why})`);
     continue;
   }
-  console.error(`\n== ${benchmark.name}: node ${benchmark.script} ${(quick ? benchmark.quick : benchmark.full).join(" ")}`);
+  console.error(`\n== ${benchmark.name}: node ${benchmark.script} ${((quick ? benchmark.quick : benchmark.full) ?? []).join(" ")}`);
   const began = performance.now();
   outcomes.push(await run(benchmark));
   console.error(`== ${benchmark.name}: ${((performance.now() - began) / 1000).toFixed(0)} s`);

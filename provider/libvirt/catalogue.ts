@@ -5,10 +5,16 @@
 // Crash safety: a record is written with an intent ("create", "delete") before libvirt is touched
 // and settled after, so an object libvirt holds always has a record: a run killed in between is
 // finished or undone by the next (no orphan domain or volume).
+// Secret fields of a spec (an instance's userData) are sealed in the file as the emulator seals its
+// data, with a key beside it (`secrets.key`: from VIRTFORM_PASSPHRASE, else random; see
+// emulator/secret-key.ts), and opened when read.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Value } from "../../core/model.ts";
-import type { KindName } from "../../sdk/kinds/index.ts";
+import { SecretsError } from "../../core/secrets-error.ts";
+import { mapSecretPaths } from "../../emulator/secret-fields.ts";
+import { isSealed, SecretKey, type Sealed } from "../../emulator/secret-key.ts";
+import { secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
 
 export interface CatalogueRecord {
   kind: KindName;
@@ -37,6 +43,7 @@ export interface CatalogueRecord {
 export class Catalogue {
   private readonly file: string | undefined;
   private readonly records: Map<string, CatalogueRecord>;
+  private key: SecretKey | undefined;
 
   /** Without a file: an in-memory copy (a rehearsal's). */
   constructor(file: string | undefined, records?: Iterable<CatalogueRecord>) {
@@ -44,13 +51,26 @@ export class Catalogue {
     this.records = new Map();
     if (records) for (const r of records) this.records.set(r.id, structuredClone(r));
     else if (file) {
+      let parsed: { records: CatalogueRecord[] } | undefined;
       try {
-        const parsed = JSON.parse(readFileSync(file, "utf8")) as { records: CatalogueRecord[] };
-        for (const r of parsed.records) this.records.set(r.id, r);
+        parsed = JSON.parse(readFileSync(file, "utf8")) as { records: CatalogueRecord[] };
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`the libvirt catalogue ${file} cannot be read: ${(err as Error).message}`);
       }
+      for (const r of parsed?.records ?? []) this.records.set(r.id, mapSecretPaths(r, secretPaths(r), (v) => (isSealed(v) ? this.secretKey().open(v as Sealed) : v)));
     }
+  }
+
+  /** The key of the catalogue's directory, made when the first secret is written. */
+  private secretKey(): SecretKey {
+    const dir = dirname(this.file!);
+    try {
+      this.key ??= SecretKey.load(dir, process.env.VIRTFORM_PASSPHRASE) ?? SecretKey.create(dir, process.env.VIRTFORM_PASSPHRASE);
+    } catch (err) {
+      if (err instanceof SecretsError) throw new SecretsError(`the libvirt catalogue ${this.file}: ${err.message.replace("the emulator's data", "its data").replace("the emulator's key", "its key")}`);
+      throw err;
+    }
+    return this.key;
   }
 
   get(id: string): CatalogueRecord | undefined {
@@ -80,7 +100,13 @@ export class Catalogue {
     if (!this.file) return;
     mkdirSync(dirname(this.file), { recursive: true });
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, records: [...this.records.values()] }, null, 1));
+    const records = [...this.records.values()].map((r) => mapSecretPaths(r, secretPaths(r), (v) => this.secretKey().seal(v)));
+    writeFileSync(tmp, JSON.stringify({ version: 1, records }, null, 1));
     renameSync(tmp, this.file);
   }
+}
+
+/** Where a record holds its kind's secret fields (`spec.userData`). */
+function secretPaths(record: CatalogueRecord): string[] {
+  return secretPathsOf(record.kind, undefined).map((p) => `spec.${p}`);
 }

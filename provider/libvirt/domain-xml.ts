@@ -16,6 +16,8 @@ export interface DomainSpec {
   kernel?: { kernel: string; initrd?: string | undefined; cmdline: string } | undefined;
   /** Where the serial console is written (the boot marker is read there). */
   console?: string | undefined;
+  /** The cloud-init NoCloud seed (an ISO image), seen by the guest as a read-only CD-ROM. */
+  seed?: string | undefined;
   metadata: unknown;
 }
 
@@ -25,6 +27,10 @@ export function domainXml(d: DomainSpec): string {
     : "<boot dev='hd'/>";
   const local = d.local
     ? `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${escapeXml(d.local)}'/><target dev='hdb' bus='ide'/><transient/></disk>`
+    : "";
+  // On the second IDE bus (hdc): the local disk may take hdb.
+  const seed = d.seed
+    ? `<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${escapeXml(d.seed)}'/><target dev='hdc' bus='ide'/><readonly/></disk>`
     : "";
   const serial = d.console
     ? `<serial type='file'><source path='${escapeXml(d.console)}'/><target port='0'/></serial><console type='file'><source path='${escapeXml(d.console)}'/><target type='serial' port='0'/></console>`
@@ -42,6 +48,7 @@ export function domainXml(d: DomainSpec): string {
     `<devices>`,
     `<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${escapeXml(d.root)}'/><target dev='vda' bus='virtio'/></disk>`,
     local,
+    seed,
     serial,
     // Volumes are attached as SCSI disks: QEMU removes a SCSI disk at once on detach, where a virtio
     // PCI disk waits for the guest to let it go (forever, if it runs no OS), holding the image's lock.

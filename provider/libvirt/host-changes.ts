@@ -3,14 +3,15 @@
 // the catalogue. What is made once per host and shared (a placeholder image, a volume's first file)
 // is made once per process even when creates run at once.
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
 import type { Catalogue, CatalogueRecord } from "./catalogue.ts";
 import { attachmentDiskXml, domainXml } from "./domain-xml.ts";
 import { HOME_POOL, poolNameOf, type LibvirtHosts } from "./hosts.ts";
-import { aliasOf, consoleVolume, domainName, fileNameOf, metadataOf, poolOf } from "./names.ts";
+import { aliasOf, consoleVolume, domainName, fileNameOf, metadataOf, poolOf, seedVolume } from "./names.ts";
+import { withSeedImage } from "./cloud-init-seed.ts";
 import { escapeXml, isRunning, parseDisks } from "./parse.ts";
 import { attachmentsOf, LibvirtBackendError } from "./rules.ts";
 import type { VariantVolumes } from "./variant-volumes.ts";
@@ -121,9 +122,13 @@ export class HostChanges {
     // A built variant: an overlay on its top layer, booted from its own kernel, its console in a
     // file of the pool. Else the placeholder: an overlay on an empty disk (plan and apply said so).
     const variant = instance.imageDigest ? await this.variants.onHost(uri, instance.imageDigest) : undefined;
-    const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
-    const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
-    await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    try {
+      const base = variant?.top ?? (await this.baseImage(uri, (s.image as { digest: string }).digest));
+      const rootBytes = variant?.virtualBytes ?? PLACEHOLDER_IMAGE_GIB * GiB;
+      await c.run("vol-create-as", HOME_POOL, `${instance.id}-root.qcow2`, `${rootBytes}`, "--format", "qcow2", "--backing-vol", base, "--backing-vol-format", "qcow2");
+    } finally {
+      variant?.unpin(); // the root disk stands on the layers now (or was not made): it holds them from here
+    }
     const root = (await c.run("vol-path", `${instance.id}-root.qcow2`, "--pool", HOME_POOL)).trim();
     let local: string | undefined;
     if ((s.localDiskGiB as number) > 0) {
@@ -136,9 +141,26 @@ export class HostChanges {
       await c.run("vol-create-as", HOME_POOL, consoleVolume(instance.id), "0", "--format", "raw");
       serialLog = (await c.run("vol-path", consoleVolume(instance.id), "--pool", HOME_POOL)).trim();
     }
+    const seed = typeof s.userData === "string" ? await this.uploadSeed(instance, s.userData) : undefined;
     const kernel = variant ? { kernel: variant.kernel, initrd: variant.initrd, cmdline: BOOT_CMDLINE } : undefined;
-    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console: serialLog, metadata: metadataOf(instance) }));
+    await this.define(c, domainXml({ name: domainName(instance.id), vcpu: s.vcpu as number, memoryMiB: (s.memoryGiB as number) * 1024, root, local, kernel, console: serialLog, seed, metadata: metadataOf(instance) }));
     if (s.powerState === "running") await c.run("start", domainName(instance.id));
+  }
+
+  /** The instance's cloud-init seed, uploaded into its pool (through the connection: a qemu+ssh host too); its path there. */
+  private async uploadSeed(instance: CatalogueRecord, userData: string): Promise<string> {
+    const c = this.hosts.connection(instance.host!);
+    const name = seedVolume(instance.id);
+    await withSeedImage({ id: instance.id, name: instance.name, userData }, async (iso) => {
+      await c.run("vol-create-as", HOME_POOL, name, `${statSync(iso).size}`, "--format", "raw");
+      await c.run("vol-upload", name, iso, "--pool", HOME_POOL);
+    });
+    return (await c.run("vol-path", name, "--pool", HOME_POOL)).trim();
+  }
+
+  /** Whether another instance of this stack that stays boots the same variant on the same host (no need to read the host). */
+  private otherBootsVariant(instance: CatalogueRecord): boolean {
+    return this.catalogue.all("Instance").some((i) => i.id !== instance.id && i.intent !== "delete" && i.host === instance.host && i.imageDigest === instance.imageDigest);
   }
 
   private readonly placeholders = new Map<string, Promise<string>>();
@@ -236,6 +258,9 @@ export class HostChanges {
         await tolerate(record.host, "vol-delete", `${record.id}-root.qcow2`, "--pool", HOME_POOL);
         if ((record.spec.localDiskGiB as number) > 0) await tolerate(record.host, "vol-delete", `${record.id}-local.qcow2`, "--pool", HOME_POOL);
         if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
+        if (typeof record.spec.userData === "string") await tolerate(record.host, "vol-delete", seedVolume(record.id), "--pool", HOME_POOL);
+        // The variant's layers go from the host with its last instance there (read from the host: other stacks count).
+        if (record.imageDigest && !this.otherBootsVariant(record)) await this.variants.removeUnused(record.host, record.imageDigest);
         return;
       }
       case "StoragePool": {

@@ -20,6 +20,11 @@ export function consoleVolume(instanceId: string): string {
   return `${instanceId}-console.log`;
 }
 
+/** The cloud-init seed of an instance with userData (cloud-init-seed.ts). */
+export function seedVolume(instanceId: string): string {
+  return `${instanceId}-seed.iso`;
+}
+
 export function aliasOf(attachmentId: string): string {
   return `ua-${attachmentId}`;
 }

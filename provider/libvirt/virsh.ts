@@ -165,6 +165,6 @@ export function commandError(uri: string, args: readonly string[], error: string
 /** A host as people name it: its URI without the ssh options of its query (a key file's path). */
 export function hostLabel(uri: string): string {
   const [base, query] = uri.split("?", 2) as [string, string | undefined];
-  const kept = (query ?? "").split("&").filter((p) => p && !/^(keyfile|no_verify|known_hosts|known_hosts_verify|sshauth|no_tty)=/.test(p));
+  const kept = (query ?? "").split("&").filter((p) => p && !/^(keyfile|no_verify|known_hosts|known_hosts_verify|sshauth|no_tty|command)=/.test(p));
   return kept.length > 0 ? `${base}?${kept.join("&")}` : base;
 }

@@ -37,7 +37,9 @@ export const cluster = defineKind({
         .describe("The hosts of the cluster, all alike"),
       overcommit: z
         .object({
-          cpu: z.number().min(1).max(16).default(1).describe("vCPUs offered per CPU thread"),
+          // No hard limit in OpenStack (Nova's cpu_allocation_ratio; 16 was its default): idle or
+          // small guests (test and CI hosts) run denser than 16. Above 64 is more a slip than a plan.
+          cpu: z.number().min(1).max(64).default(1).describe("vCPUs offered per CPU thread"),
           memory: z.number().min(1).max(4).default(1).describe("Memory offered per GiB of RAM"),
         })
         .strict()

@@ -2,17 +2,22 @@
 // one reached through its socket (a local connection) and one over qemu+ssh through a local sshd
 // with key auth. Needs root (it creates the users and starts their daemons and the sshd).
 // Idempotent: users and daemons already there are reused; `stop()` wipes what the tests made on
-// both hosts and stops the daemons and the sshd it started (by pid, nothing else).
+// both hosts and stops the daemons (each with its virtlogd), the sshd and the ssh master connection
+// it started (by pid or control socket, nothing else).
+// The qemu+ssh host is reached as README recommends: ssh connection sharing (ControlMaster,
+// ControlPersist), so only the first connection pays the ssh handshake. ssh reads that from a
+// config file of ours (SSH_CONFIG, through the URI's `command=`: root's ~/.ssh is left alone), the
+// same lines a user puts in ~/.ssh/config; VIRTFORM_TEST_SSH_CONFIG=/dev/null turns it off.
 // The out-of-band operations the tests make behind virtform's back (destroy a domain, resize a
 // volume, read or write a volume's bytes) are small functions here, for any suite to reuse.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
 /** The tools the libvirt tests need; the names of those missing. */
 export function missingLibvirtTools(): string[] {
-  const tools = ["virsh", "libvirtd", "sshd", "ssh-keygen", "qemu-img", "qemu-io", "qemu-system-x86_64", "useradd"];
+  const tools = ["virsh", "libvirtd", "sshd", "ssh-keygen", "qemu-img", "qemu-io", "qemu-system-x86_64", "useradd", "genisoimage", "isoinfo"];
   const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t} || test -x /usr/sbin/${t}`]).status !== 0);
   if (process.getuid?.() !== 0) missing.push("root");
   return missing;
@@ -22,6 +27,9 @@ export const HOST_USERS = ["vflva", "vflvb"] as const;
 /** The conformance suite's own two users: its file runs beside libvirt.test.ts, each wiping its own daemons. */
 export const CONFORMANCE_USERS = ["vflvc", "vflvd"] as const;
 const STATE_DIR = "/var/tmp/virtform-libvirt-hosts";
+const SSH_CONFIG = join(STATE_DIR, "ssh_config");
+/** The ssh the qemu+ssh URI runs (its `command=`): ssh with our config file. */
+const SSH_COMMAND = join(STATE_DIR, "ssh");
 
 export interface LibvirtHosts {
   /** [a local session connection, the other user's session over qemu+ssh]. */
@@ -64,9 +72,10 @@ export async function startLibvirtHosts(users: readonly [string, string] = HOST_
   authorize(users[1], readFileSync(`${key}.pub`, "utf8"));
   const port = await freePort();
   const sshdPid = startSshd(port);
+  writeSshConfig();
   const uris: [string, string] = [
     `qemu:///session?socket=${socketOf(users[0])}`,
-    `qemu+ssh://${users[1]}@127.0.0.1:${port}/session?keyfile=${key}&no_verify=1`,
+    `qemu+ssh://${users[1]}@127.0.0.1:${port}/session?keyfile=${key}&no_verify=1&command=${SSH_COMMAND}`,
   ];
   await waitFor(() => uris.every((uri) => spawnSync("virsh", ["-q", "-c", uri, "uri"]).status === 0), 15_000, "the libvirt hosts to answer");
 
@@ -134,12 +143,12 @@ export async function startLibvirtHosts(users: readonly [string, string] = HOST_
       try {
         hosts.wipe();
       } finally {
-        for (const pid of [sshdPid, ...started]) {
-          try {
-            process.kill(pid, "SIGTERM");
-          } catch {
-            // already gone
-          }
+        // The shared ssh connection's master first (it would outlive the sshd's listener by ControlPersist).
+        spawnSync("ssh", ["-F", SSH_CONFIG, "-O", "exit", "-p", `${port}`, `${users[1]}@127.0.0.1`], { stdio: "ignore" });
+        kill(sshdPid);
+        for (const user of users) {
+          const pid = daemonPid(user);
+          if (pid && started.includes(pid)) stopDaemon(user, pid);
         }
       }
     },
@@ -180,7 +189,7 @@ export async function startSessionHost(user: string): Promise<{ uri: string; sto
       try {
         wipeHost(uri);
       } finally {
-        if (pid) spawnSync("kill", [`${pid}`]);
+        if (pid) stopDaemon(user, pid);
       }
     },
   };
@@ -196,6 +205,44 @@ function daemonPid(user: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   return pid > 0 && spawnSync("kill", ["-0", `${pid}`]).status === 0 ? pid : undefined;
+}
+
+/** The pid of the user's session virtlogd (libvirtd starts it for its domains' logs), if one runs. */
+function virtlogdPid(user: string): number | undefined {
+  const pidFile = `/home/${user}/.cache/libvirt/virtlogd.pid`;
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  return pid > 0 && spawnSync("kill", ["-0", `${pid}`]).status === 0 ? pid : undefined;
+}
+
+/** Stops a session daemon this helper started, and the virtlogd it started (which would linger up to its 120 s idle timeout). */
+function stopDaemon(user: string, pid: number): void {
+  kill(pid);
+  const logger = virtlogdPid(user);
+  if (logger) kill(logger);
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * ssh connection sharing, as README recommends for qemu+ssh hosts: the first connection becomes the
+ * master and stays 60 s after its last session, the next ones ride on it (no key exchange).
+ */
+function writeSshConfig(): void {
+  // Written whole and renamed into place: suites running side by side may be running ssh through them.
+  const put = (file: string, text: string, mode: number) => {
+    const tmp = `${file}.${process.pid}`;
+    writeFileSync(tmp, text, { mode });
+    renameSync(tmp, file);
+  };
+  put(SSH_CONFIG, ["Host *", "  ControlMaster auto", `  ControlPath ${STATE_DIR}/cm-%C`, "  ControlPersist 60", ""].join("\n"), 0o644);
+  put(SSH_COMMAND, `#!/bin/sh\nexec ssh -F "\${VIRTFORM_TEST_SSH_CONFIG:-${SSH_CONFIG}}" "$@"\n`, 0o755);
 }
 
 /** Starts the user's session daemon unless it runs; its pid when this call started it. */

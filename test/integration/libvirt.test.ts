@@ -5,7 +5,7 @@
 // at plan time, drift made with virsh shown by plan, a local disk's bytes gone after a stop (kept
 // across a reset), and an apply killed with SIGKILL converging with no orphan domain or volume.
 import { spawn, spawnSync } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,8 @@ const missing = missingLibvirtTools();
 if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests need ${missing.join(", ")}: see .ci/run`);
 
 const MiB = 1024 * 1024;
+/** The app instances' cloud-init user data: written to each as a NoCloud seed volume. */
+const USER_DATA = "#cloud-config\nwrite_files:\n  - path: /etc/motd\n    content: \"made by virtform, token s3cret\"\n";
 
 /** Two instances kept on different hosts, one volume attached to the first. */
 function program(options: { volumeMiB: number; withVolume?: boolean; attachTo?: number; count?: number; shared?: boolean; snapshot?: boolean; power?: string }): string {
@@ -26,7 +28,7 @@ export default stack("lab", (s) => {
   const pool = s.storagePool("local", { media: "ssd", devices: [{ sizeGiB: 10 }] });
   const img = s.image("tiny", { base: "debian-12", variants: { plain: {} } });
   const web = s.cluster("web", { hypervisor: "native", hosts: { count: 2, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 } });
-  const app = web.instances("app", { count: ${count}, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125, localDiskGiB: 0.0625, powerState: "${power}", placement: { antiAffinityGroup: "app" } });
+  const app = web.instances("app", { count: ${count}, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125, localDiskGiB: 0.0625, powerState: "${power}", placement: { antiAffinityGroup: "app" }, userData: ${JSON.stringify(USER_DATA)} });
   ${withVolume ? `const data = pool.volume("data", { sizeGiB: ${volumeMiB} / 1024 });
   data.attachTo(app.members[${attachTo}]);${snapshot ? `
   const copy = pool.volume("copy", { sizeGiB: ${volumeMiB} / 1024, source: data.snapshot("before") });
@@ -47,7 +49,9 @@ interface State {
 describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
   let hosts: LibvirtHosts;
   let dir: string;
-  const cli = (...args: string[]) => runCli(dir, args);
+  // The instances' user data is a secret: state keeps it encrypted with this passphrase.
+  const SECRETS = { VIRTFORM_PASSPHRASE: "libvirt test passphrase" };
+  const cli = (...args: string[]) => runCli(dir, args, SECRETS);
   const state = () => readJson<State>(join(dir, ".virtform", "state", "lab.json"));
   /** Where the volume's file is: the host and dir pool holding it. */
   const volumeFile = () => {
@@ -86,6 +90,20 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     const xml = hosts.virsh(uri, "dumpxml", `vf-${first.id}`);
     expect(xml).toContain(`ua-${s.resources["attachment.data@web/app[0]"]!.id}`);
     expect(xml).toContain("<vf:object"); // identity in the domain's metadata
+    expect(xml).not.toContain("s3cret"); // the user data is not in the metadata
+    expect(readFileSync(join(dir, ".virtform", "libvirt", "catalogue.json"), "utf8")).not.toContain("s3cret"); // sealed there
+    // Each instance's user data in a NoCloud seed in its pool, on both hosts (one reached over ssh):
+    // read back from the volume's file, and seen by the domain as a CD-ROM.
+    for (const i of [0, 1]) {
+      const id = s.resources[`instances.web/app[${i}]`]!.id;
+      const at = hosts.uris.find((u) => hosts.domains(u).includes(`vf-${id}`))!;
+      const seed = hosts.volumePath(at, "vf-home", `${id}-seed.iso`);
+      const file = (name: string) => spawnSync("isoinfo", ["-i", seed, "-R", "-x", `/${name}`], { encoding: "utf8" }).stdout;
+      expect(file("user-data")).toBe(USER_DATA);
+      expect(file("meta-data")).toBe(`instance-id: ${id}\nlocal-hostname: app-${i}\n`);
+      expect(spawnSync("isoinfo", ["-d", "-i", seed], { encoding: "utf8" }).stdout).toMatch(/Volume id: cidata/);
+      expect(hosts.virsh(at, "dumpxml", `vf-${id}`)).toMatch(new RegExp(`<disk type='file' device='cdrom'>[^]*?<source file='${seed}'[^]*?<readonly/>`));
+    }
     expect((await cli("plan", "--detailed-exitcode")).code).toBe(0); // refresh reads back exactly what was applied
   }, 120_000);
 
@@ -181,6 +199,7 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     const catalogue = readJson(join(dir, ".virtform", "libvirt", "catalogue.json")) as { records: { id: string }[] };
     expect(catalogue.records.map((r) => r.id)).not.toContain(old.id);
     expect(hosts.virsh(uri, "vol-list", "vf-home")).not.toContain(`${old.id}-root.qcow2`);
+    expect(hosts.virsh(uri, "vol-list", "vf-home")).not.toContain(`${old.id}-seed.iso`);
     expect((await cli("plan", "--detailed-exitcode")).code).toBe(0);
   }, 120_000);
 
@@ -204,7 +223,7 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
   it("converges after an apply killed with SIGKILL, leaving no orphan", async () => {
     // A new group of two on top: the apply is killed while they are being made.
     writeProgram(dir, program({ volumeMiB: 256 }).replace("return { data", `web.instances("more", { count: 2, image: img.variant("plain"), vcpu: 1, memoryGiB: 0.125 });\n  return { data`));
-    const env = { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: join(repoRoot, "test", "fixtures", "apt-lists") };
+    const env = { ...process.env, ...SECRETS, NO_COLOR: "1", VIRTFORM_APT_LISTS: join(repoRoot, "test", "fixtures", "apt-lists") };
     // Killed just after its second state record (both creates pending, the first under way): a
     // point in the apply, not a moment in time, so a fast machine cannot finish first.
     const killAt = fileURLToPath(new URL("../helpers/kill-at-record.ts", import.meta.url));
@@ -235,7 +254,7 @@ describe.skipIf(missing.length > 0)("the libvirt backend on two hosts", () => {
     for (const uri of hosts.uris) {
       expect(hosts.domains(uri)).toEqual([]);
       for (const pool of names(hosts.virsh(uri, "pool-list", "--name"))) {
-        // Only the shared boot images remain in the home pool; no volume, overlay or local disk.
+        // Only the shared boot images remain in the home pool; no volume, overlay, local disk or cloud-init seed.
         const volumes = hosts.virsh(uri, "vol-list", pool).split("\n").map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
         expect(volumes.filter((v) => !v!.startsWith("image-"))).toEqual([]);
       }

@@ -86,6 +86,7 @@ describe("virsh words", () => {
 
   it.each([
     ["ssh options dropped", "qemu+ssh://u@h:22/session?keyfile=/k&no_verify=1", "qemu+ssh://u@h:22/session"],
+    ["the ssh command dropped", "qemu+ssh://u@h/system?command=/opt/ssh-shared&keyfile=/k", "qemu+ssh://u@h/system"],
     ["socket kept", "qemu:///session?socket=/home/a/sock", "qemu:///session?socket=/home/a/sock"],
     ["plain", "qemu:///system", "qemu:///system"],
   ])("host label: %s", (_name, uri, label) => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BOOT_CMDLINE } from "../../images/build/boot-test.ts";
 import { commitLayer, layerImage, stagingDir, type LayerRecord } from "../../images/build/layer-cache.ts";
 import { domainXml } from "../../provider/libvirt/domain-xml.ts";
-import { layerStack, layerVolume } from "../../provider/libvirt/variant-volumes.ts";
+import { abandoned, initrdVolume, kernelVolume, layerStack, layerVolume, unusedImageFiles } from "../../provider/libvirt/variant-volumes.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -68,5 +68,46 @@ describe("the domain of a built variant", () => {
     const xml = domainXml(base);
     expect(xml).toContain("<boot dev='hd'/>");
     expect(xml).not.toMatch(/<kernel>|<serial/);
+  });
+});
+
+describe("another process's upload of a layer", () => {
+  const now = 1_800_000_000_000; // ms
+  const seconds = (ms: number) => `${ms / 1000}.123456789`;
+  it.each([
+    ["written just now, first seen now", seconds(now - 1000), now, false],
+    ["unchanged for 29 s while watched", seconds(now - 29_000), now - 29_000, false],
+    ["unchanged for 31 s while watched: its upload died", seconds(now - 31_000), now - 31_000, true],
+    ["last written 10 minutes ago, first seen now: a killed run's", seconds(now - 600_000), now, true],
+    ["last written 100 s ago, first seen now", seconds(now - 100_000), now, false],
+  ])("%s", (_what, mtime, since, expected) => {
+    expect(abandoned(mtime, since, now)).toBe(expected);
+  });
+});
+
+describe("which image files leave a host's pool", () => {
+  // Variants A and B on one base: base <- common <- a, base <- common <- b. Every file uploaded whole.
+  const L = (c: string) => layerVolume(digest(c));
+  const boot = (c: string) => [kernelVolume(digest(c)), initrdVolume(digest(c))];
+  const files = [L("0"), L("1"), L("a"), L("b"), ...boot("a"), ...boot("b")];
+  const names = [...files, ...files.map((n) => `${n}.ready`)];
+  const chain: [string, string][] = [[L("1"), L("0")], [L("a"), L("1")], [L("b"), L("1")]];
+  const pool = (...roots: [string, string][]) => new Map([...chain, ...roots]);
+  const none = () => false;
+
+  it.each([
+    ["a's last instance went, b has one: a's own layer and boot files", pool(["i-2-root.qcow2", L("b")]), ["a"], none, [L("a"), ...boot("a")]],
+    ["another stack's instance of a stands on it: nothing", pool(["i-9-root.qcow2", L("a")]), ["a"], none, []],
+    ["a released, b's layer (no instance) still stands on the common ones", pool(), ["a"], none, [L("a"), ...boot("a")]],
+    ["a and b both released in one pass: everything, tops first", pool(), ["a", "b"], none, [L("a"), L("1"), L("0"), L("b"), ...boot("a"), ...boot("b")]],
+    ["a volume of any name standing on the base keeps the base", pool(["someone-else.qcow2", L("0")]), ["a", "b"], none, [L("a"), L("1"), L("b"), ...boot("a"), ...boot("b")]],
+    ["a pinned by a create of this process", pool(), ["a", "b"], (n: string) => [L("a"), L("1"), L("0"), ...boot("a")].includes(n), [L("b"), ...boot("b")]],
+  ])("%s", (_what, backing, tops, pinned, expected) => {
+    expect(unusedImageFiles(names, backing, tops.map(digest), pinned)).toEqual(expected);
+  });
+
+  it("a layer without its marker is another process's upload: kept, with what it stands on and its boot files", () => {
+    const uploading = names.filter((n) => n !== `${L("a")}.ready`);
+    expect(unusedImageFiles(uploading, pool(), [digest("a"), digest("b")], none)).toEqual([L("b"), ...boot("b")]);
   });
 });
