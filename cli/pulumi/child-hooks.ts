@@ -1,6 +1,7 @@
 // Loaded with --import into the Pulumi program's process: "virtform/pulumi" and "@pulumi/pulumi"
 // resolve to virtform's own copies wherever the program lives (as `virtform` does for native
 // programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
+import { writeSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
@@ -48,3 +49,35 @@ if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
     }
   };
 }
+
+// virtform answers the outputs of a resource it has not applied yet with placeholders (placeholders.ts):
+// passed on as they are, they become the engine's references. A program function (apply, interpolate,
+// all().apply) cannot compute from a placeholder: it is not run, and its result is unknown, as in a
+// Pulumi preview. The resource that takes it is deferred to a later pass, once what it reads exists.
+// Each skipped function is told to virtform (fd VIRTFORM_PULUMI_SKIPS_FD): a skipped function may
+// register resources, so the program's full set of resources is known only once none is skipped.
+const output = createRequire(import.meta.url)("@pulumi/pulumi/output.js") as {
+  Output: { prototype: { apply: (this: unknown, func: (value: unknown) => unknown, runWithUnknowns?: boolean) => unknown } };
+  unknown: unknown;
+};
+const skipsFd = Number(process.env.VIRTFORM_PULUMI_SKIPS_FD ?? Number.NaN);
+const PLACEHOLDER = "\u0000virtform-pulumi-ref:";
+/** Whether a value an output holds is, or holds, a placeholder (plain objects and arrays only: never a Resource). */
+function holdsPlaceholder(value: unknown, depth = 0): boolean {
+  if (typeof value === "string") return value.startsWith(PLACEHOLDER);
+  if (depth > 20 || typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return value.some((item) => holdsPlaceholder(item, depth + 1));
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  return Object.values(value).some((item) => holdsPlaceholder(item, depth + 1));
+}
+const apply = output.Output.prototype.apply;
+output.Output.prototype.apply = function (func, runWithUnknowns) {
+  // The SDK's own property lifts (output.field) run with unknowns: they only read, so they read placeholders too.
+  if (runWithUnknowns) return apply.call(this, func, runWithUnknowns);
+  return apply.call(this, (value: unknown) => {
+    if (!holdsPlaceholder(value)) return func(value);
+    if (Number.isInteger(skipsFd)) writeSync(skipsFd, "s");
+    return output.unknown;
+  });
+};

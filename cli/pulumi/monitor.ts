@@ -26,6 +26,8 @@ export interface Registration {
   secretPaths: string[];
   /** URNs this resource depends on: dependsOn and those its inputs came from. */
   dependencies: string[];
+  /** Per input: the URNs its value came from. */
+  propertyDependencies: Record<string, string[]>;
   protect: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
@@ -118,6 +120,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
         inputs: values,
         secretPaths,
         dependencies: request.getDependenciesList(),
+        propertyDependencies: propertyDependencies(request),
         protect: request.getProtect() === true,
         ignoreChanges: request.getIgnorechangesList(),
         replaceOnChanges: request.getReplaceonchangesList(),
@@ -190,6 +193,16 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     logs,
     close: () => new Promise<void>((done) => server.tryShutdown(() => done())),
   };
+}
+
+function propertyDependencies(request: Message): Record<string, string[]> {
+  const map = request.getPropertydependenciesMap() as { forEach(fn: (deps: Message, key: string) => void): void };
+  const out: Record<string, string[]> = {};
+  map.forEach((deps, key) => {
+    const urns = deps.getUrnsList() as string[];
+    if (urns.length > 0) out[key] = urns;
+  });
+  return out;
 }
 
 /** The SDK's source URIs: "file:/abs/path" or a plain path. */

@@ -66,6 +66,7 @@ function registration(partial: Partial<Registration> & Pick<Registration, "type"
     inputs: {},
     secretPaths: [],
     dependencies: [],
+    propertyDependencies: {},
     protect: false,
     ignoreChanges: [],
     replaceOnChanges: [],
