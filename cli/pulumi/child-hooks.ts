@@ -71,10 +71,21 @@ function holdsPlaceholder(value: unknown, depth = 0): boolean {
   if (prototype !== Object.prototype && prototype !== null) return false;
   return Object.values(value).some((item) => holdsPlaceholder(item, depth + 1));
 }
+/**
+ * Whether apply was called by the SDK's own plumbing (stack outputs, dependsOn, aliases), which
+ * passes values along without computing from them; concat and interpolate compute, and are skipped.
+ */
+function calledByPlumbing(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 3; // this function, apply, its caller
+  const stack = new Error().stack ?? "";
+  Error.stackTraceLimit = limit;
+  return /@pulumi\/pulumi\/(?:runtime\/stack|runtime\/dependsOn|resource)\.js:/.test(stack);
+}
 const apply = output.Output.prototype.apply;
 output.Output.prototype.apply = function (func, runWithUnknowns) {
   // The SDK's own property lifts (output.field) run with unknowns: they only read, so they read placeholders too.
-  if (runWithUnknowns) return apply.call(this, func, runWithUnknowns);
+  if (runWithUnknowns || calledByPlumbing()) return apply.call(this, func, runWithUnknowns);
   return apply.call(this, (value: unknown) => {
     if (!holdsPlaceholder(value)) return func(value);
     if (Number.isInteger(skipsFd)) writeSync(skipsFd, "s");

@@ -42,7 +42,7 @@ export function deferDependents(resources: readonly DesiredResource[], deferred:
 /** The plan's "Deferred" section; empty when nothing waits. */
 export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[]): string {
   if (deferred.length === 0 && unknownOutputs.length === 0) return "";
-  const lines = ["Deferred (known after apply: planned in a later pass, once what they read is applied):"];
+  const lines = ["", "Deferred (known after apply: planned in a later pass, once what they read is applied):"];
   for (const d of deferred) {
     const where = d.source ? `  # ${d.source.file}:${d.source.line}` : "";
     const why = [
