@@ -111,7 +111,8 @@ export function readable(message: string): string {
     .replace(/<ref \*\d+> /g, "")
     .split("\n")
     // util.inspect's extras: the rejected promise the SDK hangs on the error, and its closing brace
-    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/)/.test(line) && !/^\s*promise: Promise \{.*\}$/.test(line))
+    // virtform's hooks in the program's process (child-hooks.ts) are no frames of the program either
+    .filter((line) => !/^\s*at .*(node:internal|\/node_modules\/|\/cli\/pulumi\/child-hooks\.ts:)/.test(line) && !/^\s*promise: Promise \{.*\}$/.test(line))
     .join("\n  ")
     .replace(/\n {2}\}$/, "")
     .trim();
