@@ -1,5 +1,6 @@
 // What a Pulumi program registered, as the engine's desired resources: URN -> native-style address,
-// inputs validated with the kind's zod schema (placeholders back to References), Pulumi's resource
+// inputs validated with the kind's zod schema (placeholders back to References; an input computed
+// from an output not known yet defers its resource, deferred.ts), Pulumi's resource
 // options as the engine's lifecycle options, dependencies (a component stands for the resources
 // under it), image variants locked from virtform.lock as native programs are, and stack outputs.
 import { relative } from "node:path";
@@ -165,8 +166,8 @@ function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
 
 function computedMessage(e: Embedded): string {
   return (
-    `computed by a program function (apply, interpolate, a template string) from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"}, ` +
-    "which is known only after apply: virtform runs a Pulumi program once, before planning, so pass outputs to inputs as they are"
+    `computed from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"} outside apply (virtform's placeholder for it reached the value), ` +
+    "which is known only after apply: compute it inside apply or interpolate, which virtform runs once the output is known, or pass the output as it is"
   );
 }
 
