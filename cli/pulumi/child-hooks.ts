@@ -3,8 +3,13 @@
 // programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
 import { writeSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
+import { usePipe } from "./pipe-client.ts";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
+
+// The SDK loads TypeScript (9 MB) at start for runtime.serializeFunction, which virtform never
+// calls: it is loaded on first use instead.
+const LAZY_TYPESCRIPT = `let ts; module.exports = new Proxy({}, { get: (_, key) => (ts ??= require("typescript"))[key] });`;
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
@@ -19,9 +24,13 @@ registerHooks({
   // keeps the program's lines and columns, so there is nothing to map.
   load(url, context, nextLoad) {
     if (url.endsWith("/source-map-support/register.js")) return { format: "commonjs", source: "", shortCircuit: true };
+    if (url.endsWith("/@pulumi/pulumi/typescript-shim.js")) return { format: "commonjs", source: LAZY_TYPESCRIPT, shortCircuit: true };
     return nextLoad(url, context);
   },
 });
+
+// The monitor's calls go over a pipe, not gRPC (pipe-client.ts), when virtform opened one.
+if (process.env.VIRTFORM_PULUMI_PIPE_FD) usePipe(Number(process.env.VIRTFORM_PULUMI_PIPE_FD));
 
 // The SDK finds a resource's source line in `new Error().stack`, but its pattern needs "at fn (file:line:col)";
 // an ES module's top-level frame reads "at file:line:col". Accept both, so errors name the program's line.
@@ -33,21 +42,12 @@ Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]
 const log = createRequire(import.meta.url)("@pulumi/pulumi/log/index.js") as { debug: (...args: unknown[]) => Promise<void> };
 log.debug = () => Promise.resolve();
 
-// Every internal promise of the SDK records the stack it was made at, for the leak report that
-// PULUMI_DEBUG_PROMISE_LEAKS prints: dozens of stack traces per resource. Without that variable
-// they are taken empty.
+// Every internal promise of the SDK records the stack it was made at and joins a set, with two
+// more promises chained on, for the leak report that PULUMI_DEBUG_PROMISE_LEAKS prints: dozens per
+// resource. Without that variable the promise is used as it is (no leak report).
 if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
-  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (...args: unknown[]) => unknown };
-  const record = debuggable.debuggablePromise;
-  debuggable.debuggablePromise = (...args: unknown[]) => {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return record(...args);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
-  };
+  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (p: unknown) => unknown };
+  debuggable.debuggablePromise = (p) => p;
 }
 
 // virtform answers the outputs of a resource it has not applied yet with placeholders (placeholders.ts):

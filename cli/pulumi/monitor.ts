@@ -2,11 +2,20 @@
 // (@pulumi/pulumi/cmd/run). It records what the program registers and answers each registration
 // with what `answer` says; it performs nothing itself. Written on the proto stubs @pulumi/pulumi
 // ships, with the grpc-js they resolve, so messages and server are one version.
+import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { fromWire, toWire } from "../../provider/pulumi/property-values.ts";
 import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "../../provider/pulumi/sdk-proto.ts";
 import type { Value } from "../../core/model.ts";
+
+import { frameReader, readRequest, replyFrame } from "./pipe-frames.ts";
+
+interface ServiceMethod {
+  path: string;
+  requestDeserialize(bytes: Buffer): Message;
+  responseSerialize(message: Message): Buffer;
+}
 
 const resourceServices = pulumiProto("./resource_grpc_pb.js");
 const engineServices = pulumiProto("./engine_grpc_pb.js");
@@ -60,6 +69,8 @@ export interface Monitor {
   /** The stack's outputs (RegisterResourceOutputs on the root stack resource). */
   stackOutputs: { values: Record<string, Value>; secretPaths: string[] };
   logs: LogEntry[];
+  /** Serves the same calls over a pipe to the program's process (pipe-client.ts there). */
+  servePipe(pipe: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -186,11 +197,37 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const port = await new Promise<number>((done, fail) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : done(p))),
   );
+  const byPath = new Map<string, { method: ServiceMethod; handler: (call: Call, callback: Callback) => void }>();
+  for (const [service, handlers] of [[resourceServices.ResourceMonitorService, monitor], [engineServices.EngineService, engine]] as const) {
+    for (const [name, method] of Object.entries(service as Record<string, ServiceMethod>)) {
+      const handler = (handlers as Record<string, ((call: Call, callback: Callback) => void) | undefined>)[name];
+      if (handler) byPath.set(method.path, { method, handler });
+    }
+  }
+  const servePipe = (pipe: Duplex) => {
+    const none = Buffer.alloc(0);
+    pipe.on(
+      "data",
+      frameReader((frame) => {
+        const request = readRequest(frame);
+        const found = byPath.get(request.path);
+        if (!found) {
+          pipe.write(replyFrame(request.id, none, { code: grpc.status.UNIMPLEMENTED, details: `virtform's resource monitor does not implement ${request.path}` }));
+          return;
+        }
+        found.handler({ request: found.method.requestDeserialize(request.body) }, (err, reply) => {
+          pipe.write(err ? replyFrame(request.id, none, { code: err.code, details: err.details }) : replyFrame(request.id, found.method.responseSerialize(reply)));
+        });
+      }),
+    );
+    pipe.on("error", () => {}); // the program's end closes it; its exit code says how it went
+  };
   return {
     address: `127.0.0.1:${port}`,
     registrations,
     stackOutputs,
     logs,
+    servePipe,
     close: () => new Promise<void>((done) => server.tryShutdown(() => done())),
   };
 }

@@ -10,7 +10,8 @@ import { LockContext } from "../../images/lock-context.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
 import { CliError } from "../cli-error.ts";
 import { desiredResources, type PulumiStack } from "./desired.ts";
-import { startMonitor, type LogEntry, type Registration } from "./monitor.ts";
+import { startMonitor, type LogEntry, type Monitor, type Registration } from "./monitor.ts";
+import type { Duplex } from "node:stream";
 import { placeholder, placeholderProperties } from "./placeholders.ts";
 import { readProject, stackNameOf, type PulumiProject } from "./project.ts";
 import type { State } from "../../engine/state.ts";
@@ -55,7 +56,7 @@ export async function runPass(project: PulumiProject, options: LoadOptions & { q
   let signal: NodeJS.Signals | null;
   let skipped: number;
   try {
-    [code, signal, skipped] = await runChild(project, monitor.address);
+    [code, signal, skipped] = await runChild(project, monitor);
   } finally {
     await monitor.close();
   }
@@ -125,8 +126,10 @@ function printLog(entry: LogEntry): void {
   }
 }
 
-function runChild(project: PulumiProject, monitor: string): Promise<[number, NodeJS.Signals | null, number]> {
+function runChild(project: PulumiProject, served: Monitor): Promise<[number, NodeJS.Signals | null, number]> {
+  const monitor = served.address;
   const args = [
+    ...((process.env.VX ?? "").includes("semi") ? ["--max-semi-space-size=16"] : []),
     "--import",
     childHooks,
     cmdRun,
@@ -147,10 +150,13 @@ function runChild(project: PulumiProject, monitor: string): Promise<[number, Nod
     PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(project.secretKeys),
     // child-hooks.ts writes a byte here for each program function it did not run.
     VIRTFORM_PULUMI_SKIPS_FD: "3",
+    // The monitor's calls: over this pipe rather than gRPC (pipe-client.ts).
+    VIRTFORM_PULUMI_PIPE_FD: "4",
   };
   return new Promise((resolve, reject) => {
     // The program's own output goes to stderr: stdout is the plan's (plan --json stays JSON).
-    const child = spawn(process.execPath, args, { cwd: project.dir, env, stdio: ["ignore", "pipe", "inherit", "pipe"] });
+    const child = spawn(process.execPath, args, { cwd: project.dir, env, stdio: ["ignore", "pipe", "inherit", "pipe", "pipe"] });
+    served.servePipe(child.stdio[4] as Duplex);
     child.stdout!.pipe(process.stderr, { end: false });
     let skipped = 0;
     child.stdio[3]!.on("data", (chunk: Buffer) => (skipped += chunk.length));
