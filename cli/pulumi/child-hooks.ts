@@ -42,12 +42,22 @@ Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]
 const log = createRequire(import.meta.url)("@pulumi/pulumi/log/index.js") as { debug: (...args: unknown[]) => Promise<void> };
 log.debug = () => Promise.resolve();
 
-// Every internal promise of the SDK records the stack it was made at and joins a set, with two
-// more promises chained on, for the leak report that PULUMI_DEBUG_PROMISE_LEAKS prints: dozens per
-// resource. Without that variable the promise is used as it is (no leak report).
+// Every internal promise of the SDK records the stack it was made at, for the leak report that
+// PULUMI_DEBUG_PROMISE_LEAKS prints: dozens of stack traces per resource. Without that variable
+// they are taken empty. (The promises themselves stay tracked: a program that ends with a resource
+// still waiting, a dependsOn cycle, is reported by them.)
 if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
-  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (p: unknown) => unknown };
-  debuggable.debuggablePromise = (p) => p;
+  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (...args: unknown[]) => unknown };
+  const record = debuggable.debuggablePromise;
+  debuggable.debuggablePromise = (...args: unknown[]) => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return record(...args);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
 }
 
 // virtform answers the outputs of a resource it has not applied yet with placeholders (placeholders.ts):
