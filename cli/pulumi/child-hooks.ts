@@ -34,8 +34,31 @@ if (process.env.VIRTFORM_PULUMI_PIPE_FD) usePipe(Number(process.env.VIRTFORM_PUL
 
 // The SDK finds a resource's source line in `new Error().stack`, but its pattern needs "at fn (file:line:col)";
 // an ES module's top-level frame reads "at file:line:col". Accept both, so errors name the program's line.
-const { Resource } = createRequire(import.meta.url)("@pulumi/pulumi/resource.js") as { Resource: { framePositionRegExp: RegExp } };
+const { Resource } = createRequire(import.meta.url)("@pulumi/pulumi/resource.js") as {
+  Resource: { framePositionRegExp: RegExp; callsites: () => { file?: string; line?: number; column?: number }[] };
+};
 Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
+
+// The SDK takes each resource's whole stack (every frame formatted, parsed and sent); virtform reads
+// only the program's frame, the 6th: callsites, stackTrace, Resource, CustomResource or
+// ComponentResource, the resource's class, the program. The stack is taken a few frames deeper, not whole.
+const STACK_DEPTH = 8;
+Resource.callsites = () => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = STACK_DEPTH;
+  try {
+    return (new Error().stack ?? "")
+      .split("\n")
+      .slice(1)
+      .map((frame) => {
+        const { file, line, column } = Resource.framePositionRegExp.exec(frame)?.groups ?? {};
+        if (!file || !line || !column || file.startsWith("node:")) return {};
+        return { file, line: Number(line), column: Number(column) };
+      });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+};
 
 // The SDK sends its debug lines (several per resource) to the engine one after another, each a gRPC
 // round trip that virtform's engine would discard: they are dropped here, in the program's process.

@@ -33,7 +33,11 @@ export function desiredResources(
   const byUrn = new Map(registrations.map((r) => [r.urn, r]));
   const ours = registrations.filter((r) => r.custom && kindOfToken(r.type));
   const children = new Map<string, Registration[]>();
-  for (const r of registrations) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  for (const r of registrations) {
+    const siblings = children.get(r.parent);
+    if (siblings) siblings.push(r);
+    else children.set(r.parent, [r]);
+  }
 
   /** A URN as the addresses it stands for: a resource of ours itself, a component everything under it. */
   const addressesOf = (urn: string, seen = new Set<string>()): string[] => {

@@ -129,7 +129,9 @@ function printLog(entry: LogEntry): void {
 function runChild(project: PulumiProject, served: Monitor): Promise<[number, NodeJS.Signals | null, number]> {
   const monitor = served.address;
   const args = [
-    ...((process.env.VX ?? "").includes("semi") ? ["--max-semi-space-size=16"] : []),
+    // The SDK makes many short-lived objects per resource: a larger young generation lets fewer of
+    // them reach the old one (less GC time, and a smaller peak RSS at a thousand resources).
+    "--max-semi-space-size=16",
     "--import",
     childHooks,
     cmdRun,
