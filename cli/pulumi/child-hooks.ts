@@ -65,21 +65,35 @@ Resource.callsites = () => {
 const log = createRequire(import.meta.url)("@pulumi/pulumi/log/index.js") as { debug: (...args: unknown[]) => Promise<void> };
 log.debug = () => Promise.resolve();
 
-// Every internal promise of the SDK records the stack it was made at, for the leak report that
-// PULUMI_DEBUG_PROMISE_LEAKS prints: dozens of stack traces per resource. Without that variable
-// they are taken empty. (The promises themselves stay tracked: a program that ends with a resource
-// still waiting, a dependsOn cycle, is reported by them.)
+// Every internal promise of the SDK records the stack it was made at, an id and a context, and gets
+// two more promises chained on, for the leak report that PULUMI_DEBUG_PROMISE_LEAKS prints: dozens
+// per resource. Without that variable a promise is only tracked while it is pending, one promise
+// chained on: a program that ends with a resource still waiting (a dependsOn cycle) is still
+// reported, from the SDK's own record of pending registrations.
 if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
-  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (...args: unknown[]) => unknown };
+  const debuggable = createRequire(import.meta.url)("@pulumi/pulumi/runtime/debuggable.js") as { debuggablePromise: (p: Promise<unknown>, ctx: unknown) => Promise<unknown> };
+  const state = createRequire(import.meta.url)("@pulumi/pulumi/runtime/state.js") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
   const record = debuggable.debuggablePromise;
-  debuggable.debuggablePromise = (...args: unknown[]) => {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return record(...args);
-    } finally {
-      Error.stackTraceLimit = limit;
+  let first = true;
+  debuggable.debuggablePromise = (p, ctx) => {
+    // The SDK's own, once: it sets up the report at exit.
+    if (first) {
+      first = false;
+      return record(p, ctx);
     }
+    const pending = state.getStore().leakCandidates;
+    pending.add(p);
+    return p.then(
+      (value) => {
+        pending.delete(p);
+        return value;
+      },
+      (err: unknown) => {
+        pending.delete(p);
+        if (typeof err === "object" && err !== null) (err as { promise?: unknown }).promise = p;
+        throw err;
+      },
+    );
   };
 }
 
