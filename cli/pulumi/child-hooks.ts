@@ -41,8 +41,8 @@ Resource.framePositionRegExp = /^\s*at (?:.* \()?(?<file>[^()\s]+):(?<line>[0-9]
 
 // The SDK takes each resource's whole stack (every frame formatted, parsed and sent); virtform reads
 // only the program's frame, the 6th: callsites, stackTrace, Resource, CustomResource or
-// ComponentResource, the resource's class, the program. The stack is taken a few frames deeper, not whole.
-const STACK_DEPTH = 8;
+// ComponentResource, the resource's class, the program. The stack is taken that deep, not whole.
+const STACK_DEPTH = 6;
 Resource.callsites = () => {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = STACK_DEPTH;

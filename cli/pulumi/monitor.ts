@@ -10,6 +10,9 @@ import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type 
 import type { Value } from "../../core/model.ts";
 
 import { frameReader, readRequest, replyFrame } from "./pipe-frames.ts";
+import { registerReplyBytes } from "./register-reply.ts";
+
+const REGISTER_RESOURCE = "/pulumirpc.ResourceMonitor/RegisterResource";
 
 interface ServiceMethod {
   path: string;
@@ -105,6 +108,35 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     callback(grpcError(grpc.status.UNIMPLEMENTED, message));
   };
 
+  /** One RegisterResource call: recorded, and what the program gets back (properties as wire values). */
+  const register = (request: Message): { urn: string; id: string; properties: Record<string, unknown> } => {
+    const { values, secretPaths } = fromWire(struct(request.getObject()));
+    const position = request.getSourceposition();
+    const registration: Registration = {
+      urn: urnOf(options.project, options.stack, request.getType(), request.getName(), request.getParent()),
+      type: request.getType(),
+      name: request.getName(),
+      parent: request.getParent(),
+      custom: request.getCustom(),
+      inputs: values,
+      secretPaths,
+      dependencies: request.getDependenciesList(),
+      propertyDependencies: propertyDependencies(request),
+      protect: request.getProtect() === true,
+      ignoreChanges: request.getIgnorechangesList(),
+      replaceOnChanges: request.getReplaceonchangesList(),
+      deleteBeforeReplace: request.getDeletebeforereplace() === true,
+      retainOnDelete: request.getRetainondelete() === true,
+      additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+      importId: request.getImportid(),
+      ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
+    };
+    registrations.push(registration);
+    if (registration.type === "pulumi:pulumi:Stack" || !registration.custom) return { urn: registration.urn, id: "", properties: {} };
+    const answer = options.answer(registration);
+    return { urn: registration.urn, id: answer.id, properties: toWire(answer.properties, [...secretPaths, ...(answer.secretPaths ?? [])]) };
+  };
+
   const monitor = {
     supportsFeature: handle((request) => {
       const reply = new resourceProto.SupportsFeatureResponse();
@@ -120,37 +152,11 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       return reply;
     }),
     registerResource: handle((request) => {
-      const { values, secretPaths } = fromWire(struct(request.getObject()));
-      const position = request.getSourceposition();
-      const registration: Registration = {
-        urn: urnOf(options.project, options.stack, request.getType(), request.getName(), request.getParent()),
-        type: request.getType(),
-        name: request.getName(),
-        parent: request.getParent(),
-        custom: request.getCustom(),
-        inputs: values,
-        secretPaths,
-        dependencies: request.getDependenciesList(),
-        propertyDependencies: propertyDependencies(request),
-        protect: request.getProtect() === true,
-        ignoreChanges: request.getIgnorechangesList(),
-        replaceOnChanges: request.getReplaceonchangesList(),
-        deleteBeforeReplace: request.getDeletebeforereplace() === true,
-        retainOnDelete: request.getRetainondelete() === true,
-        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
-        importId: request.getImportid(),
-        ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
-      };
-      registrations.push(registration);
+      const { urn, id, properties } = register(request);
       const reply = new resourceProto.RegisterResourceResponse();
-      reply.setUrn(registration.urn);
-      if (registration.type === "pulumi:pulumi:Stack" || !registration.custom) {
-        reply.setObject(structProto.Struct.fromJavaScript({}));
-        return reply;
-      }
-      const answer = options.answer(registration);
-      reply.setId(answer.id);
-      reply.setObject(structProto.Struct.fromJavaScript(toWire(answer.properties, [...secretPaths, ...(answer.secretPaths ?? [])])));
+      reply.setUrn(urn);
+      if (id) reply.setId(id);
+      reply.setObject(structProto.Struct.fromJavaScript(properties));
       return reply;
     }),
     registerResourceOutputs: handle((request) => {
@@ -210,6 +216,19 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       "data",
       frameReader((frame) => {
         const request = readRequest(frame);
+        // A thousand registrations: their replies are written straight as bytes (register-reply.ts).
+        if (request.path === REGISTER_RESOURCE) {
+          let bytes: Buffer;
+          try {
+            const { urn, id, properties } = register(resourceProto.RegisterResourceRequest.deserializeBinary(request.body));
+            bytes = registerReplyBytes(urn, id, properties);
+          } catch (err) {
+            pipe.write(replyFrame(request.id, none, { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) }));
+            return;
+          }
+          pipe.write(replyFrame(request.id, bytes));
+          return;
+        }
         const found = byPath.get(request.path);
         if (!found) {
           pipe.write(replyFrame(request.id, none, { code: grpc.status.UNIMPLEMENTED, details: `virtform's resource monitor does not implement ${request.path}` }));
