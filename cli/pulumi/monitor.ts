@@ -212,33 +212,36 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   }
   const servePipe = (pipe: Duplex) => {
     const none = Buffer.alloc(0);
-    pipe.on(
-      "data",
-      frameReader((frame) => {
-        const request = readRequest(frame);
-        // A thousand registrations: their replies are written straight as bytes (register-reply.ts).
-        if (request.path === REGISTER_RESOURCE) {
-          let bytes: Buffer;
-          try {
-            const { urn, id, properties } = register(resourceProto.RegisterResourceRequest.deserializeBinary(request.body));
-            bytes = registerReplyBytes(urn, id, properties);
-          } catch (err) {
-            pipe.write(replyFrame(request.id, none, { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) }));
-            return;
-          }
-          pipe.write(replyFrame(request.id, bytes));
+    const read = frameReader((frame) => {
+      const request = readRequest(frame);
+      // A thousand registrations: their replies are written straight as bytes (register-reply.ts).
+      if (request.path === REGISTER_RESOURCE) {
+        let bytes: Buffer;
+        try {
+          const { urn, id, properties } = register(resourceProto.RegisterResourceRequest.deserializeBinary(request.body));
+          bytes = registerReplyBytes(urn, id, properties);
+        } catch (err) {
+          pipe.write(replyFrame(request.id, none, { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) }));
           return;
         }
-        const found = byPath.get(request.path);
-        if (!found) {
-          pipe.write(replyFrame(request.id, none, { code: grpc.status.UNIMPLEMENTED, details: `virtform's resource monitor does not implement ${request.path}` }));
-          return;
-        }
-        found.handler({ request: found.method.requestDeserialize(request.body) }, (err, reply) => {
-          pipe.write(err ? replyFrame(request.id, none, { code: err.code, details: err.details }) : replyFrame(request.id, found.method.responseSerialize(reply)));
-        });
-      }),
-    );
+        pipe.write(replyFrame(request.id, bytes));
+        return;
+      }
+      const found = byPath.get(request.path);
+      if (!found) {
+        pipe.write(replyFrame(request.id, none, { code: grpc.status.UNIMPLEMENTED, details: `virtform's resource monitor does not implement ${request.path}` }));
+        return;
+      }
+      found.handler({ request: found.method.requestDeserialize(request.body) }, (err, reply) => {
+        pipe.write(err ? replyFrame(request.id, none, { code: err.code, details: err.details }) : replyFrame(request.id, found.method.responseSerialize(reply)));
+      });
+    });
+    // The replies to the calls of one chunk leave in one write.
+    pipe.on("data", (chunk: Buffer) => {
+      pipe.cork();
+      read(chunk);
+      pipe.uncork();
+    });
     pipe.on("error", () => {}); // the program's end closes it; its exit code says how it went
   };
   return {

@@ -24,6 +24,7 @@ export function usePipe(fd: number): void {
   socket.unref();
   const calls = new Map<number, { callback: Callback; method: Method }>();
   let next = 1;
+  let corked = false;
   socket.on(
     "data",
     frameReader((frame) => {
@@ -51,6 +52,15 @@ export function usePipe(fd: number): void {
             const id = next++;
             calls.set(id, { callback, method });
             socket.ref();
+            // The calls one turn of the program makes leave in one write.
+            if (!corked) {
+              corked = true;
+              socket.cork();
+              process.nextTick(() => {
+                corked = false;
+                socket.uncork();
+              });
+            }
             socket.write(requestFrame(id, method.path, method.requestSerialize(request)));
           };
         }
