@@ -1,7 +1,7 @@
 // apply, destroy and refresh: plan under the stack's lock, let the caller approve the plan (the CLI
 // shows it and asks), then carry it out, recording the refresh first. A saved plan (`plan --out`)
 // is applied as it was reviewed, once it is known not to be stale.
-import { applyPlan, type ApplyResult } from "../engine/apply.ts";
+import { applyPlan, type ApplyResult, type StepResult } from "../engine/apply.ts";
 import { checkNotStale, type SavedPlan } from "../engine/saved-plan.ts";
 import { getPath } from "../core/values.ts";
 import { secretPathsOf } from "../sdk/kinds/index.ts";
@@ -19,12 +19,17 @@ export interface CarryOutOptions {
   lockTimeoutMs?: number;
   /**
    * Called with an applicable plan before anything changes; throws to stop (a user who says no).
-   * Not called for a plan the rehearsal refused.
+   * Not called for a plan the rehearsal refused. A program known in passes calls it once a pass.
    */
   approve: (planned: Planned) => Promise<void>;
 }
 
-export interface ApplyOptions extends PlanOptions, CarryOutOptions {
+export interface ApplyOptions extends Omit<PlanOptions, "nextPass">, CarryOutOptions {
+  /**
+   * A program known in passes (see DesiredProgram.partial): once a pass is carried out, the program
+   * of the next, planned and carried out under the same lock; undefined when that pass was the last.
+   */
+  nextPass?: (applied: Applied & { result: ApplyResult }) => Promise<DesiredProgram | undefined>;
   /** Whether state keeps secret values encrypted (a passphrase is set); without, a program holding secrets is refused first. */
   encryptsSecrets: boolean;
 }
@@ -47,10 +52,19 @@ export async function apply(context: OperationContext, program: DesiredProgram, 
     }
   }
   return withLock(context, options.destroy ? "destroy" : "apply", options.lockTimeoutMs ?? 0, async () => {
-    const planned = await planLocked(context, program, options);
-    if (rejected(planned)) return planned;
-    await options.approve(planned);
-    return { ...planned, result: await carryOut(context, planned, options) };
+    const results: StepResult[] = [];
+    // Later passes plan against the state the earlier ones refreshed and recorded.
+    for (let pass: DesiredProgram | undefined = program, first = true; ; first = false) {
+      const planned = await planLocked(context, pass, first ? options : { ...options, refresh: false });
+      if (rejected(planned)) return planned;
+      await options.approve(planned);
+      const result = await carryOut(context, planned, options);
+      results.push(...result.results);
+      const applied = { ...planned, result: { ...result, results: [...results] } };
+      if (!result.ok || options.signal?.aborted || !options.nextPass) return applied;
+      pass = await options.nextPass(applied);
+      if (!pass) return applied;
+    }
   });
 }
 

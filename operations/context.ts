@@ -12,6 +12,12 @@ export interface DesiredProgram {
   resources: DesiredResource[];
   outputs: Record<string, Value>;
   secretOutputs: string[];
+  /**
+   * A program known in part (a pass of a Pulumi program whose other resources wait for outputs not yet
+   * known): only these addresses are planned, everything else stays as state has it (no deletion),
+   * and outputs still unknown keep their recorded values.
+   */
+  partial?: string[];
 }
 
 export type OperationEvent =

@@ -2,7 +2,8 @@
 // state, settle what a killed run left in flight, refresh from the backend, plan, check for lost
 // objects, and rehearse the plan on a copy of the backend (capacity before and after). It returns
 // everything a renderer shows; it prints nothing.
-import type { Diagnostic } from "../core/model.ts";
+import type { Diagnostic, Reference, Value } from "../core/model.ts";
+import { containsUnknown } from "../core/values.ts";
 import { makePlan, type Plan } from "../engine/plan.ts";
 import type { Provider } from "../engine/provider.ts";
 import { recoverPending } from "../engine/recover.ts";
@@ -29,6 +30,11 @@ export interface PlanOptions {
   lockTimeoutMs?: number;
   /** Sees the plan and the state it was made against before the rehearsal (review reads what would be wiped). */
   inspect?: (plan: Plan, state: State, provider: Provider) => Promise<void>;
+  /**
+   * A program known in passes (see DesiredProgram.partial): given a pass's plan, the program of the
+   * next pass, planned under the same lock; undefined when that plan is the last.
+   */
+  nextPass?: (planned: Planned) => Promise<DesiredProgram | undefined>;
 }
 
 export interface Planned {
@@ -62,11 +68,17 @@ export function requestWarnings(options: Pick<PlanOptions, "targets">): Diagnost
 
 /** `plan`: holds the stack's lock while it plans, and lets it go. */
 export async function plan(context: OperationContext, program: DesiredProgram, options: PlanOptions = {}): Promise<Planned> {
-  return withLock(context, "plan", options.lockTimeoutMs ?? 0, () => planLocked(context, program, options));
+  return withLock(context, "plan", options.lockTimeoutMs ?? 0, async () => {
+    let planned = await planLocked(context, program, options);
+    for (let next = rejected(planned) ? undefined : await options.nextPass?.(planned); next; next = rejected(planned) ? undefined : await options.nextPass?.(planned)) {
+      planned = await planLocked(context, next, options);
+    }
+    return planned;
+  });
 }
 
 /** Planning, for an operation that holds the lock. */
-export async function planLocked(context: OperationContext, program: DesiredProgram, options: PlanOptions): Promise<Planned> {
+export async function planLocked(context: OperationContext, program: DesiredProgram, options: Omit<PlanOptions, "nextPass">): Promise<Planned> {
   const { store } = context;
   // State first: a state that cannot be read is the error to report, whatever the backend says.
   const state = checkStateKinds(await store.load(), store.path);
@@ -80,11 +92,11 @@ export async function planLocked(context: OperationContext, program: DesiredProg
   // protected resource in state would refuse as a deletion).
   const plan: Plan = options.refreshOnly
     ? { stack: planState.stack, lineage: planState.lineage, serial: planState.serial, changes: [], outputs: program.outputs, outputChanges: [] }
-    : makePlan(planState, program.resources, program.outputs, {
+    : makePlan(planState, program.resources, program.partial ? knownOutputs(program.outputs, planState.outputs) : program.outputs, {
         kinds: kindInfo,
         destroy: options.destroy ?? false,
         replace: options.replace ?? [],
-        targets: options.targets ?? [],
+        targets: program.partial ? partialTargets(program.partial, options.targets ?? []) : (options.targets ?? []),
         secretOutputs: program.secretOutputs,
       });
   await options.inspect?.(plan, planState, provider);
@@ -101,4 +113,23 @@ export async function planLocked(context: OperationContext, program: DesiredProg
   if (!options.refreshOnly) problems.push(...unhealthyProblems(drift, plan));
   const capacity = capacityChanges(capacityBefore, capacityAfter, problems.length > 0);
   return { state, refreshRecords: records, drift, plan, capacity, diagnostics: [...requestWarnings(options), ...problems] };
+}
+
+/** A partial program's targets: its known addresses, or those of `--target` among them. */
+function partialTargets(known: string[], targets: readonly string[]): string[] {
+  if (known.length === 0) throw new OperationError("bad-option", "a partial program must name the resources it knows");
+  if (targets.length === 0) return known;
+  const kept = targets.filter((t) => known.some((a) => a === t || a.startsWith(`${t}[`)));
+  if (kept.length === 0) throw new OperationError("bad-option", `--target ${targets.join(", ")}: known only after apply (deferred); apply without --target first`);
+  return kept;
+}
+
+/** Outputs a partial program cannot compute yet (UNKNOWN) keep their recorded values; new ones wait. */
+function knownOutputs(outputs: Record<string, Value | Reference>, recorded: Record<string, Value>): Record<string, Value | Reference> {
+  const kept: Record<string, Value | Reference> = {};
+  for (const [name, value] of Object.entries(outputs)) {
+    if (!containsUnknown(value)) kept[name] = value;
+    else if (Object.hasOwn(recorded, name)) kept[name] = recorded[name]!;
+  }
+  return kept;
 }

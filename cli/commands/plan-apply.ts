@@ -23,7 +23,8 @@ import { parseDuration } from "../duration.ts";
 import type { LoadOptions } from "../program.ts";
 import { runProgram } from "../program-runner.ts";
 import { projectStackName, pulumiProjectDir } from "../pulumi/project.ts";
-import { loadPulumi } from "../pulumi/load-lazily.ts";
+import { startPulumiPasses } from "../pulumi/load-lazily.ts";
+import type { PulumiPasses } from "../pulumi/passes.ts";
 import { renderComponentsText } from "../pulumi/components.ts";
 import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { ApplyProgress } from "../progress.ts";
@@ -99,13 +100,19 @@ async function loadDesired(
   programPath: string,
   options: RunOptions & { destroy?: boolean; quiet?: boolean },
   workspace: Workspace,
-): Promise<{ program: DesiredProgram; missing: boolean }> {
+): Promise<{ program: DesiredProgram; missing: boolean; passes?: PulumiPasses }> {
   const pulumiDir = pulumiProjectDir(programPath, options.pulumi);
   const fromState = (stack: string, missing = false) => ({ program: { stack, resources: [], outputs: {}, secretOutputs: [] }, missing });
   // As `pulumi destroy`: the program is not run, state says what there is.
   if (pulumiDir && options.destroy) return fromState(projectStackName(pulumiDir, options.stack));
   if (options.destroy && options.stack) return fromState(options.stack);
-  const load = pulumiDir ? loadPulumi(pulumiDir, { ...options, ...imageLoadOptions(options) }) : runProgram(programPath, imageLoadOptions(options));
+  if (pulumiDir) {
+    // A Pulumi program may be known in passes (cli/pulumi/passes.ts).
+    const passes = await startPulumiPasses(pulumiDir, { ...options, ...imageLoadOptions(options) });
+    if (!options.quiet) out(renderComponentsText(passes.stack.parents));
+    return { program: passes.program, missing: false, passes };
+  }
+  const load = runProgram(programPath, imageLoadOptions(options));
   let program: EvaluatedStack;
   try {
     program = await load;
@@ -114,7 +121,6 @@ async function loadDesired(
     if (options.destroy && err instanceof CliError && err.message.includes("not found")) return fromState(workspace.pickStack(undefined), true);
     throw err;
   }
-  if ("parents" in program && !options.quiet) out(renderComponentsText(program.parents as Record<string, string[]>));
   return { program: { stack: program.name, resources: program.resources, outputs: program.outputs, secretOutputs: program.secretOutputs ?? [] }, missing: false };
 }
 
@@ -226,13 +232,16 @@ function refuse(planned: Planned, text: boolean): never {
 async function planAndShow(program: string, options: PlanCommandOptions, warnings: Diagnostic[]): Promise<number> {
   printWarnings(warnings);
   const workspace = new Workspace();
-  const { program: desired } = await loadDesired(program, { ...options, quiet: options.json === true || options.markdown === true }, workspace);
-  const planned = await planOperation(cliContext(workspace, desired.stack), desired, planOptions(options));
+  const { program: desired, passes } = await loadDesired(program, { ...options, quiet: options.json === true || options.markdown === true }, workspace);
+  const planned = await planOperation(cliContext(workspace, desired.stack), desired, {
+    ...planOptions(options),
+    ...(passes && !options.refreshOnly ? { nextPass: passes.afterPlan } : {}),
+  });
   if (rejected(planned)) refuse(planned, !options.json && !options.markdown);
   const { plan, drift, refreshRecords, state, capacity } = planned;
   if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
   else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: planned.diagnostics }));
-  else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program, process.env, workspace.backendName(desired.stack))));
+  else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program, process.env, workspace.backendName(desired.stack))));
   if (options.out) {
     const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
     writeSavedPlan(
@@ -283,13 +292,16 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   const warnings = requestWarnings({ targets: options.target ?? [] });
   printWarnings(warnings);
   const workspace = new Workspace();
-  const { program, missing } = await loadDesired(programOrPlan, options, workspace);
+  const { program, missing, passes } = await loadDesired(programOrPlan, options, workspace);
   const parallelism = parseParallelism(options.parallelism);
   const kindParallelism = parseKindLimits(options.kindParallelism);
   const view = new CarryOutView();
   const refreshOnly = options.refreshOnly ?? false;
   const unbuilt = unbuiltOf(program, programOrPlan, options);
   let quiet = true;
+  let pass = 0;
+  let shown = 0;
+  let confirmed = false;
   let applied: Applied;
   const notice = (state: State) => {
     // Said before the plan, so nobody confirms a destroy without knowing where it came from.
@@ -303,16 +315,26 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
       kindParallelism,
       signal: view.cancel.signal,
       encryptsSecrets: Boolean(process.env.VIRTFORM_PASSPHRASE),
+      ...(passes && !refreshOnly ? { nextPass: passes.afterApply } : {}),
+      // Once for each pass of a Pulumi program known in passes; once otherwise.
       approve: async (planned) => {
+        pass++;
+        view.stop();
+        const nothingToDo = !hasChanges(planned.plan) && !refreshOnly;
+        // A pass that changes nothing and is not the last is not shown: the next one says more.
+        const silent = passes !== undefined && !passes.complete && nothingToDo;
+        if (shown > 0 && !silent) out(`\nPass ${pass}: the program ran again with the outputs applied so far.\n\n`);
         notice(planned.state);
         const backend = workspace.backendName(program.stack);
-        out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + withBreak(renderUnbuiltText(unbuilt, programOrPlan, process.env, backend)));
+        if (!silent) out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuilt, programOrPlan, process.env, backend)));
+        if (!silent) shown++;
         checkImages(unbuilt, programOrPlan, options, backend);
-        const nothingToDo = !hasChanges(planned.plan) && !refreshOnly;
-        if (!nothingToDo) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
-        await buildImages(unbuilt, programOrPlan, options);
-        quiet = nothingToDo || refreshOnly;
-        view.start(planned.state, quiet);
+        // A later pass asks again only for what the first could not show: a replacement or a deletion.
+        if (!nothingToDo && (!confirmed || destroys(planned.plan))) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
+        confirmed ||= !nothingToDo;
+        if (pass === 1) await buildImages(unbuilt, programOrPlan, options);
+        quiet &&= nothingToDo || refreshOnly;
+        view.start(planned.state, nothingToDo || refreshOnly);
       },
     });
   } finally {
@@ -332,6 +354,9 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   }
   return report(applied, view.cancel.signal.aborted);
 }
+
+/** Whether a plan replaces or deletes anything. */
+const destroys = (plan: Plan) => plan.changes.some((c) => c.action === "replace" || c.action === "delete");
 
 const notBuilt = (unbuilt: readonly UnbuiltVariant[]) => `${unbuilt.map((u) => `${u.address}:${u.variant}`).join(", ")} ${unbuilt.length === 1 ? "is" : "are"} not built`;
 

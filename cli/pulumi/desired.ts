@@ -1,21 +1,27 @@
 // What a Pulumi program registered, as the engine's desired resources: URN -> native-style address,
-// inputs validated with the kind's zod schema (placeholders back to References), Pulumi's resource
+// inputs validated with the kind's zod schema (placeholders back to References; an input computed
+// from an output not known yet defers its resource, deferred.ts), Pulumi's resource
 // options as the engine's lifecycle options, dependencies (a component stands for the resources
 // under it), image variants locked from virtform.lock as native programs are, and stack outputs.
 import { relative } from "node:path";
 import type { LifecycleOptions } from "../../core/lifecycle-options.ts";
-import { isReference, type DesiredResource, type Diagnostic, type Reference, type SourceLocation, type Value } from "../../core/model.ts";
+import { isReference, isUnknown, type DesiredResource, type Diagnostic, type Reference, type SourceLocation, type Value } from "../../core/model.ts";
 import { isSecretPath } from "../../core/secret-paths.ts";
 import { collectReferences, containsUnknown } from "../../core/values.ts";
 import { describeIssue, formatPath, type EvaluatedStack } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds, secretPathsOf, type KindName } from "../../sdk/kinds/index.ts";
 import { addressOfUrn, kindOfToken } from "../../provider/pulumi/tokens.ts";
+import { deferDependents, type Deferred } from "./deferred.ts";
 import type { Registration } from "./monitor.ts";
 import { restoreReferences, type Embedded } from "./placeholders.ts";
 
 export interface PulumiStack extends EvaluatedStack {
   /** Each resource's component parents, innermost first ("shop (acme:Shop)"). */
   parents: Record<string, string[]>;
+  /** Resources whose inputs are known only after other resources are applied: left out of `resources`. */
+  deferred: Deferred[];
+  /** Stack outputs known only after apply (computed from outputs not yet known). */
+  unknownOutputs: string[];
 }
 
 export function desiredResources(
@@ -27,7 +33,11 @@ export function desiredResources(
   const byUrn = new Map(registrations.map((r) => [r.urn, r]));
   const ours = registrations.filter((r) => r.custom && kindOfToken(r.type));
   const children = new Map<string, Registration[]>();
-  for (const r of registrations) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+  for (const r of registrations) {
+    const siblings = children.get(r.parent);
+    if (siblings) siblings.push(r);
+    else children.set(r.parent, [r]);
+  }
 
   /** A URN as the addresses it stands for: a resource of ours itself, a component everything under it. */
   const addressesOf = (urn: string, seen = new Set<string>()): string[] => {
@@ -47,6 +57,7 @@ export function desiredResources(
   }
 
   const resources: DesiredResource[] = [];
+  const deferred: Deferred[] = [];
   const seenAddress = new Map<string, Registration>();
   for (const r of ours) {
     const kind = kindOfToken(r.type)!;
@@ -63,13 +74,14 @@ export function desiredResources(
       // Creating it instead would make a second object beside the one the program means.
       problems.push({ severity: "error", ...where, message: `the import option (${r.importId}) is not supported by virtform --pulumi: remove it, and adopt the object with \`virtform import\` from a native program or with \`pulumi import\`` });
     }
-    if (containsUnknown(r.inputs)) problems.push({ severity: "error", ...where, message: "an input is unknown: virtform answers every output, so this is a bug in virtform's Pulumi host" });
+    // A program function was not run over an output not yet known (child-hooks.ts): the resource waits.
+    const unknown = unknownPaths(r.inputs);
     if (kind === "Image" && r.inputs.locked !== undefined) {
       problems.push({ severity: "error", ...where, path: "locked", message: "locked is derived from virtform.lock by virtform; remove it from the program" });
     }
     const parsed = kinds[kind].inputs.safeParse(r.inputs);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
+      for (const issue of parsed.error.issues.filter((i) => !unknown.some((u) => within(formatPath(i.path), u)))) {
         // An unknown field is named in the path, as the plugin's check failures name it.
         const paths = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
         for (const path of paths) {
@@ -85,8 +97,13 @@ export function desiredResources(
         }
       }
     }
-    if (problems.length > 0 || !parsed.success) {
+    if (problems.length > 0 || (!parsed.success && unknown.length === 0)) {
       diagnostics.push(...problems);
+      continue;
+    }
+    if (unknown.length > 0) {
+      const from = (path: string) => [...new Set((r.propertyDependencies[path.split(/[.[]/)[0]!] ?? []).flatMap((urn) => addressesOf(urn)))];
+      deferred.push({ address, kind, ...source(r), options: lifecycle(kind, r), unknown: unknown.map((path) => ({ path, from: from(path) })), waitsFor: [] });
       continue;
     }
     const embedded: Embedded[] = [];
@@ -104,10 +121,14 @@ export function desiredResources(
     });
   }
 
+  // What takes an output of a deferred resource (or depends on one) waits for it too.
+  const kept = deferDependents(resources, deferred);
   const embedded: Embedded[] = [];
   const outputs = restoreReferences(stackOutputs.values, embedded) as Record<string, Value>;
+  const waiting = new Set(deferred.map((d) => d.address));
+  const unknownOutputs = Object.keys(outputs).filter((key) => containsUnknown(outputs[key]) || collectReferences(outputs[key]).some((ref) => waiting.has(ref.$ref)));
   for (const e of embedded) diagnostics.push({ severity: "error", address: "outputs", path: e.path, message: computedMessage(e) });
-  const byAddress = new Map(resources.map((r) => [r.address, r]));
+  const byAddress = new Map(kept.map((r) => [r.address, r]));
   const secretOutputs = Object.keys(outputs).filter(
     (key) =>
       stackOutputs.secretPaths.some((p) => p === key || p.startsWith(`${key}.`)) ||
@@ -123,7 +144,7 @@ export function desiredResources(
     for (let p = byUrn.get(r.parent); p && p.type !== "pulumi:pulumi:Stack"; p = byUrn.get(p.parent)) chain.push(`${p.name} (${p.type})`);
     if (chain.length > 0) parents[addressOfUrn(r.urn)] = chain;
   }
-  return { name, resources, outputs, secretOutputs, diagnostics, parents };
+  return { name, resources: kept, outputs, secretOutputs, diagnostics, parents, deferred, unknownOutputs };
 }
 
 /** Inputs the program made secret, and outputs it asked to keep secret (additionalSecretOutputs). */
@@ -132,14 +153,25 @@ function secrets(r: Registration): { secretPaths?: string[] } {
   return paths.length > 0 ? { secretPaths: paths } : {};
 }
 
+/** Whether `path` is `at` or inside it. */
+const within = (path: string, at: string) => path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`);
+
+/** Dotted paths of the unknown values inside inputs ("name", "hosts.count", "devices[0]"). */
+function unknownPaths(value: unknown, path = ""): string[] {
+  if (isUnknown(value)) return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => unknownPaths(item, `${path}[${i}]`));
+  if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => unknownPaths(v, path ? `${path}.${k}` : k));
+  return [];
+}
+
 function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
   return path.reduce<unknown>((v, key) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined), value);
 }
 
 function computedMessage(e: Embedded): string {
   return (
-    `computed by a program function (apply, interpolate, a template string) from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"}, ` +
-    "which is known only after apply: virtform runs a Pulumi program once, before planning, so pass outputs to inputs as they are"
+    `computed from ${e.reference ? `${e.reference.$ref}'s ${e.reference.path}` : "another resource's output"} outside apply (virtform's placeholder for it reached the value), ` +
+    "which is known only after apply: compute it inside apply or interpolate, which virtform runs once the output is known, or pass the output as it is"
   );
 }
 

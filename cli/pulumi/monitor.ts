@@ -2,11 +2,23 @@
 // (@pulumi/pulumi/cmd/run). It records what the program registers and answers each registration
 // with what `answer` says; it performs nothing itself. Written on the proto stubs @pulumi/pulumi
 // ships, with the grpc-js they resolve, so messages and server are one version.
+import type { Duplex } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type * as grpcTypes from "@grpc/grpc-js";
 import { fromWire, toWire } from "../../provider/pulumi/property-values.ts";
 import { emptyProto, grpc, grpcError, pulumiProto, structProto, type Call, type Callback, type Message } from "../../provider/pulumi/sdk-proto.ts";
 import type { Value } from "../../core/model.ts";
+
+import { frameReader, readRequest, replyFrame } from "./pipe-frames.ts";
+import { registerReplyBytes } from "./register-reply.ts";
+
+const REGISTER_RESOURCE = "/pulumirpc.ResourceMonitor/RegisterResource";
+
+interface ServiceMethod {
+  path: string;
+  requestDeserialize(bytes: Buffer): Message;
+  responseSerialize(message: Message): Buffer;
+}
 
 const resourceServices = pulumiProto("./resource_grpc_pb.js");
 const engineServices = pulumiProto("./engine_grpc_pb.js");
@@ -26,6 +38,8 @@ export interface Registration {
   secretPaths: string[];
   /** URNs this resource depends on: dependsOn and those its inputs came from. */
   dependencies: string[];
+  /** Per input: the URNs its value came from. */
+  propertyDependencies: Record<string, string[]>;
   protect: boolean;
   ignoreChanges: string[];
   replaceOnChanges: string[];
@@ -58,6 +72,8 @@ export interface Monitor {
   /** The stack's outputs (RegisterResourceOutputs on the root stack resource). */
   stackOutputs: { values: Record<string, Value>; secretPaths: string[] };
   logs: LogEntry[];
+  /** Serves the same calls over a pipe to the program's process (pipe-client.ts there). */
+  servePipe(pipe: Duplex): void;
   close(): Promise<void>;
 }
 
@@ -92,6 +108,35 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
     callback(grpcError(grpc.status.UNIMPLEMENTED, message));
   };
 
+  /** One RegisterResource call: recorded, and what the program gets back (properties as wire values). */
+  const register = (request: Message): { urn: string; id: string; properties: Record<string, unknown> } => {
+    const { values, secretPaths } = fromWire(struct(request.getObject()));
+    const position = request.getSourceposition();
+    const registration: Registration = {
+      urn: urnOf(options.project, options.stack, request.getType(), request.getName(), request.getParent()),
+      type: request.getType(),
+      name: request.getName(),
+      parent: request.getParent(),
+      custom: request.getCustom(),
+      inputs: values,
+      secretPaths,
+      dependencies: request.getDependenciesList(),
+      propertyDependencies: propertyDependencies(request),
+      protect: request.getProtect() === true,
+      ignoreChanges: request.getIgnorechangesList(),
+      replaceOnChanges: request.getReplaceonchangesList(),
+      deleteBeforeReplace: request.getDeletebeforereplace() === true,
+      retainOnDelete: request.getRetainondelete() === true,
+      additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
+      importId: request.getImportid(),
+      ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
+    };
+    registrations.push(registration);
+    if (registration.type === "pulumi:pulumi:Stack" || !registration.custom) return { urn: registration.urn, id: "", properties: {} };
+    const answer = options.answer(registration);
+    return { urn: registration.urn, id: answer.id, properties: toWire(answer.properties, [...secretPaths, ...(answer.secretPaths ?? [])]) };
+  };
+
   const monitor = {
     supportsFeature: handle((request) => {
       const reply = new resourceProto.SupportsFeatureResponse();
@@ -107,36 +152,11 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
       return reply;
     }),
     registerResource: handle((request) => {
-      const { values, secretPaths } = fromWire(struct(request.getObject()));
-      const position = request.getSourceposition();
-      const registration: Registration = {
-        urn: urnOf(options.project, options.stack, request.getType(), request.getName(), request.getParent()),
-        type: request.getType(),
-        name: request.getName(),
-        parent: request.getParent(),
-        custom: request.getCustom(),
-        inputs: values,
-        secretPaths,
-        dependencies: request.getDependenciesList(),
-        protect: request.getProtect() === true,
-        ignoreChanges: request.getIgnorechangesList(),
-        replaceOnChanges: request.getReplaceonchangesList(),
-        deleteBeforeReplace: request.getDeletebeforereplace() === true,
-        retainOnDelete: request.getRetainondelete() === true,
-        additionalSecretOutputs: request.getAdditionalsecretoutputsList(),
-        importId: request.getImportid(),
-        ...(position?.getUri() ? { source: { file: filePath(position.getUri()), line: position.getLine(), column: position.getColumn() } } : {}),
-      };
-      registrations.push(registration);
+      const { urn, id, properties } = register(request);
       const reply = new resourceProto.RegisterResourceResponse();
-      reply.setUrn(registration.urn);
-      if (registration.type === "pulumi:pulumi:Stack" || !registration.custom) {
-        reply.setObject(structProto.Struct.fromJavaScript({}));
-        return reply;
-      }
-      const answer = options.answer(registration);
-      reply.setId(answer.id);
-      reply.setObject(structProto.Struct.fromJavaScript(toWire(answer.properties, [...secretPaths, ...(answer.secretPaths ?? [])])));
+      reply.setUrn(urn);
+      if (id) reply.setId(id);
+      reply.setObject(structProto.Struct.fromJavaScript(properties));
       return reply;
     }),
     registerResourceOutputs: handle((request) => {
@@ -183,13 +203,65 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const port = await new Promise<number>((done, fail) =>
     server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? fail(err) : done(p))),
   );
+  const byPath = new Map<string, { method: ServiceMethod; handler: (call: Call, callback: Callback) => void }>();
+  for (const [service, handlers] of [[resourceServices.ResourceMonitorService, monitor], [engineServices.EngineService, engine]] as const) {
+    for (const [name, method] of Object.entries(service as Record<string, ServiceMethod>)) {
+      const handler = (handlers as Record<string, ((call: Call, callback: Callback) => void) | undefined>)[name];
+      if (handler) byPath.set(method.path, { method, handler });
+    }
+  }
+  const servePipe = (pipe: Duplex) => {
+    const none = Buffer.alloc(0);
+    const read = frameReader((frame) => {
+      const request = readRequest(frame);
+      // A thousand registrations: their replies are written straight as bytes (register-reply.ts).
+      if (request.path === REGISTER_RESOURCE) {
+        let bytes: Buffer;
+        try {
+          const { urn, id, properties } = register(resourceProto.RegisterResourceRequest.deserializeBinary(request.body));
+          bytes = registerReplyBytes(urn, id, properties);
+        } catch (err) {
+          pipe.write(replyFrame(request.id, none, { code: grpc.status.UNKNOWN, details: err instanceof Error ? err.message : String(err) }));
+          return;
+        }
+        pipe.write(replyFrame(request.id, bytes));
+        return;
+      }
+      const found = byPath.get(request.path);
+      if (!found) {
+        pipe.write(replyFrame(request.id, none, { code: grpc.status.UNIMPLEMENTED, details: `virtform's resource monitor does not implement ${request.path}` }));
+        return;
+      }
+      found.handler({ request: found.method.requestDeserialize(request.body) }, (err, reply) => {
+        pipe.write(err ? replyFrame(request.id, none, { code: err.code, details: err.details }) : replyFrame(request.id, found.method.responseSerialize(reply)));
+      });
+    });
+    // The replies to the calls of one chunk leave in one write.
+    pipe.on("data", (chunk: Buffer) => {
+      pipe.cork();
+      read(chunk);
+      pipe.uncork();
+    });
+    pipe.on("error", () => {}); // the program's end closes it; its exit code says how it went
+  };
   return {
     address: `127.0.0.1:${port}`,
     registrations,
     stackOutputs,
     logs,
+    servePipe,
     close: () => new Promise<void>((done) => server.tryShutdown(() => done())),
   };
+}
+
+function propertyDependencies(request: Message): Record<string, string[]> {
+  const map = request.getPropertydependenciesMap() as { forEach(fn: (deps: Message, key: string) => void): void };
+  const out: Record<string, string[]> = {};
+  map.forEach((deps, key) => {
+    const urns = deps.getUrnsList() as string[];
+    if (urns.length > 0) out[key] = urns;
+  });
+  return out;
 }
 
 /** The SDK's source URIs: "file:/abs/path" or a plain path. */

@@ -1,9 +1,10 @@
-// A Pulumi program learns other resources' outputs only by running. virtform runs it once, before
-// planning, and answers every output with a placeholder that names it (resource address and output
-// path); passed along unchanged into another resource's inputs or the stack's outputs, a placeholder
-// turns back into the engine's Reference, which the native engine resolves at apply time. So plan,
-// apply, state and crash safety are the native ones. A placeholder that a program function (apply,
-// interpolate) has worked into a larger value cannot be turned back: that is reported, not guessed.
+// A Pulumi program learns other resources' outputs only by running. virtform runs it before planning
+// and answers each output of a resource not applied yet with a placeholder that names it (resource
+// address and output path); passed along unchanged into another resource's inputs or the stack's
+// outputs, a placeholder turns back into the engine's Reference, which the native engine resolves at
+// apply time. So plan, apply, state and crash safety are the native ones. A program function (apply,
+// interpolate) is not run over a placeholder (child-hooks.ts, passes.ts); a placeholder that still
+// reached a larger value cannot be turned back: that is reported, not guessed.
 import type { z } from "zod";
 import type { Reference, Value } from "../../core/model.ts";
 import { kinds, type KindName } from "../../sdk/kinds/index.ts";

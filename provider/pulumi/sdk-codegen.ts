@@ -200,6 +200,11 @@ function addResource(source: SourceFile, token: string, name: string, spec: Reso
   });
   if (variants) {
     const reference = typeName(variants.reference);
+    source.addTypeAlias({
+      name: "ReadEvenUnknown<T>",
+      docs: ["An Output's apply with its second argument, runWithUnknowns, which the SDK's types leave out."],
+      type: "{ apply<U>(func: (value: T) => U, runWithUnknowns: boolean): pulumi.Output<U> }",
+    });
     cls.addMethod({
       name: "variant",
       docs: ["The reference an Instance's `image` takes: this image's id, the variant's name and its content digest. Only declared names compile."],
@@ -209,11 +214,15 @@ function addResource(source: SourceFile, token: string, name: string, spec: Reso
         w.writeLine("return {");
         w.writeLine("  image: this.id,");
         w.writeLine("  variant: name,");
-        w.writeLine(`  digest: this.${variants.outputs}.apply((variants) => {`);
+        // A read, run even while the variants are unknown (the SDK's second argument of apply, as its own
+        // property reads do): in a preview the digest stays unknown (or virtform's reference to it), and a
+        // name the image lacks fails there too.
+        w.writeLine(`  digest: (this.${variants.outputs} as unknown as ReadEvenUnknown<Record<string, { digest: string }>>).apply((variants) => {`);
+        w.writeLine("    if (pulumi.isUnknown(variants)) return variants as unknown as string;");
         w.writeLine("    const found = variants[name];");
         w.writeLine("    if (!found) throw new Error(`image has no variant ${name} (it has: ${Object.keys(variants).join(\", \")})`);");
         w.writeLine("    return found.digest;");
-        w.writeLine("  }),");
+        w.writeLine("  }, true),");
         w.writeLine("};");
       },
     });

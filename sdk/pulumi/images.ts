@@ -87,11 +87,15 @@ export class Image<V extends string = string> extends pulumi.CustomResource {
     return {
       image: this.id,
       variant: name,
-      digest: this.variants.apply((variants) => {
+      digest: (this.variants as unknown as ReadEvenUnknown<Record<string, { digest: string; }>>).apply((variants) => {
+        if (pulumi.isUnknown(variants)) return variants as unknown as string;
         const found = variants[name];
         if (!found) throw new Error(`image has no variant ${name} (it has: ${Object.keys(variants).join(", ")})`);
         return found.digest;
-      }),
+      }, true),
     };
   }
 }
+
+/** An Output's apply with its second argument, runWithUnknowns, which the SDK's types leave out. */
+type ReadEvenUnknown<T> = { apply<U>(func: (value: T) => U, runWithUnknowns: boolean): pulumi.Output<U>; };

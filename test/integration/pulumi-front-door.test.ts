@@ -207,7 +207,8 @@ export const size = virtform.storage.Volume.get("old", "vol-000001").sizeGiB;
     expect(cycle.stderr).toMatch(/the Pulumi program .*cycle\/index\.ts failed/);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain("index.ts:3: volume.data: sizeGiB: Too small");
-    expect(invalid.stderr).toMatch(/index\.ts:4: volume\.named: pool: computed by a program function .* from pool\.fast's id/);
+    // A value computed from an output not known yet is deferred to a later pass, not an error.
+    expect(invalid.stderr).not.toContain("volume.named");
 
   }, SLOW);
 

@@ -12,7 +12,8 @@ import { componentTree, renderComponentsText } from "../../cli/pulumi/components
 import { readProject } from "../../cli/pulumi/project.ts";
 import { readable } from "../../cli/pulumi/run-program.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
-import type { Value } from "../../core/model.ts";
+import { UNKNOWN, type Value } from "../../core/model.ts";
+import { renderDeferredText } from "../../cli/pulumi/deferred.ts";
 
 const STACK = "urn:pulumi:dev::acme::pulumi:pulumi:Stack::acme-dev";
 
@@ -66,6 +67,7 @@ function registration(partial: Partial<Registration> & Pick<Registration, "type"
     inputs: {},
     secretPaths: [],
     dependencies: [],
+    propertyDependencies: {},
     protect: false,
     ignoreChanges: [],
     replaceOnChanges: [],
@@ -142,6 +144,52 @@ describe("registrations as desired resources", () => {
     });
     expect(outputs).toEqual({ poolId: { $ref: "pool.fast", path: "id" }, userData: { $ref: "instances.vm", path: "userData" }, wrapped: "s" });
     expect(secretOutputs).toEqual(["wrapped"]);
+  });
+});
+
+describe("deferred resources", () => {
+  const stack = registration({ type: "pulumi:pulumi:Stack", name: "acme-dev", parent: "", custom: false });
+  const pool = registration({ type: "virtform:storage:StoragePool", name: "fast", inputs: { media: "ssd", devices: [{ sizeGiB: 100 }] } });
+  const a = registration({ type: "virtform:storage:Volume", name: "a", inputs: { pool: placeholder("pool.fast", "id"), sizeGiB: 1 }, dependencies: [pool.urn] });
+  // source came from a function over a's id (not run: UNKNOWN); sizeGiB is wrong whatever a is.
+  const b = registration({
+    type: "virtform:storage:Volume",
+    name: "b",
+    inputs: { pool: placeholder("pool.fast", "id"), sizeGiB: UNKNOWN, source: UNKNOWN },
+    dependencies: [pool.urn, a.urn],
+    propertyDependencies: { pool: [pool.urn], sizeGiB: [a.urn], source: [a.urn] },
+    source: { file: join(process.cwd(), "index.ts"), line: 5 },
+  });
+  const snap = registration({ type: "virtform:storage:Snapshot", name: "s", inputs: { volume: placeholder("volume.b", "id") }, dependencies: [b.urn] });
+  const late = registration({ type: "virtform:storage:Snapshot", name: "late", inputs: { volume: placeholder("volume.a", "id") }, dependencies: [a.urn, snap.urn] });
+  const bad = registration({ type: "virtform:storage:Volume", name: "bad", inputs: { pool: UNKNOWN, sizeGiB: -1 }, propertyDependencies: { pool: [pool.urn] } });
+
+  it("leave out what computes an input from an output not known yet, and what takes an output of, or depends on, a deferred resource", () => {
+    const stackOutputs = { values: { aId: placeholder("volume.a", "id"), snapId: placeholder("snapshot.s", "id"), computed: UNKNOWN }, secretPaths: [] };
+    const { resources, deferred, unknownOutputs, diagnostics } = desiredResources("acme.dev", [stack, pool, a, b, snap, late], stackOutputs);
+    expect(diagnostics).toEqual([]);
+    expect(resources.map((r) => r.address)).toEqual(["pool.fast", "volume.a"]);
+    expect(deferred.map((d) => [d.address, d.unknown, d.waitsFor])).toEqual([
+      ["volume.b", [{ path: "sizeGiB", from: ["volume.a"] }, { path: "source", from: ["volume.a"] }], []],
+      ["snapshot.s", [], ["volume.b"]],
+      ["snapshot.late", [], ["snapshot.s"]],
+    ]);
+    expect(deferred[0]!.source).toEqual({ file: "index.ts", line: 5 });
+    expect(unknownOutputs).toEqual(["snapId", "computed"]);
+    expect(renderDeferredText(deferred, unknownOutputs)).toBe(
+      "\nDeferred (known after apply: planned in a later pass, once what they read is applied):\n" +
+        "  ~ volume.b: sizeGiB is computed from volume.a; source is computed from volume.a  # index.ts:5\n" +
+        "  ~ snapshot.s: waits for volume.b\n" +
+        "  ~ snapshot.late: waits for snapshot.s\n" +
+        "  outputs snapId, computed: known after apply\n\n",
+    );
+    expect(renderDeferredText([], [])).toBe("");
+  });
+
+  it("still report what is wrong with the known inputs of a deferred resource", () => {
+    const { diagnostics, deferred } = desiredResources("acme.dev", [stack, pool, bad], { values: {}, secretPaths: [] });
+    expect(diagnostics.map((d) => [d.address, d.path, d.message])).toEqual([["volume.bad", "sizeGiB", expect.stringContaining("Too small")]]);
+    expect(deferred).toEqual([]);
   });
 });
 

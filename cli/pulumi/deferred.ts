@@ -1,0 +1,56 @@
+// Deferred resources: a Pulumi program computed an input with a function (apply, interpolate) over an
+// output that is not known yet, because the resource it reads is not applied yet. As Terraform's
+// deferred changes, such a resource is left out of this pass's plan and planned in a later pass of
+// the same apply, once the program reruns with the real outputs (passes.ts).
+import type { LifecycleOptions } from "../../core/lifecycle-options.ts";
+import type { DesiredResource, SourceLocation } from "../../core/model.ts";
+import type { KindName } from "../../sdk/kinds/index.ts";
+
+export interface Deferred {
+  address: string;
+  kind: KindName;
+  source?: SourceLocation;
+  options: LifecycleOptions;
+  /** Inputs known only after apply, each with the resources its value is computed from. */
+  unknown: { path: string; from: string[] }[];
+  /** Deferred resources whose outputs it takes, or that it depends on. */
+  waitsFor: string[];
+}
+
+/** Moves every resource that takes an output of a deferred one, or depends on one, to `deferred`; returns the rest. */
+export function deferDependents(resources: readonly DesiredResource[], deferred: Deferred[]): DesiredResource[] {
+  const waiting = new Set(deferred.map((d) => d.address));
+  let kept = [...resources];
+  for (let moved = true; moved; ) {
+    moved = false;
+    const next: DesiredResource[] = [];
+    for (const r of kept) {
+      const waitsFor = r.dependsOn.filter((a) => waiting.has(a));
+      if (waitsFor.length === 0) {
+        next.push(r);
+        continue;
+      }
+      deferred.push({ address: r.address, kind: r.kind as KindName, ...(r.source ? { source: r.source } : {}), options: r.options, unknown: [], waitsFor });
+      waiting.add(r.address);
+      moved = true;
+    }
+    kept = next;
+  }
+  return kept;
+}
+
+/** The plan's "Deferred" section; empty when nothing waits. */
+export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[]): string {
+  if (deferred.length === 0 && unknownOutputs.length === 0) return "";
+  const lines = ["", "Deferred (known after apply: planned in a later pass, once what they read is applied):"];
+  for (const d of deferred) {
+    const where = d.source ? `  # ${d.source.file}:${d.source.line}` : "";
+    const why = [
+      ...d.unknown.map((u) => `${u.path || "inputs"} is computed from ${u.from.length > 0 ? u.from.join(", ") : "an output not yet known"}`),
+      ...(d.waitsFor.length > 0 ? [`waits for ${d.waitsFor.join(", ")}`] : []),
+    ];
+    lines.push(`  ~ ${d.address}: ${why.join("; ")}${where}`);
+  }
+  if (unknownOutputs.length > 0) lines.push(`  outputs ${unknownOutputs.join(", ")}: known after apply`);
+  return lines.join("\n") + "\n\n";
+}
