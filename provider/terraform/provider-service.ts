@@ -1,7 +1,6 @@
 // The tfplugin6 Provider service: each method unpacks its request, calls TerraformResources, and packs
 // the reply; a refusal becomes a diagnostic, anything else a diagnostic that says it is a bug.
 import { isVirtformError } from "../../core/virtform-error.ts";
-import type * as grpcTypes from "@grpc/grpc-js";
 import type { Owner } from "../../engine/provider.ts";
 import { fromPacked } from "./codec.ts";
 import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
@@ -11,9 +10,10 @@ import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-var
 import { ResourceError, TerraformResources } from "./resources.ts";
 import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by proto-loader */
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by protobufjs */
 type Request = any;
-export type Handler = (call: { request: Request }, callback: (err: grpcTypes.ServiceError | null, reply?: unknown) => void) => void;
+/** A unary method: the request as decoded, the reply to encode; it never rejects. */
+export type Handler = (request: Request) => Promise<Record<string, unknown>>;
 
 interface DynamicValue {
   msgpack?: Uint8Array;
@@ -36,13 +36,12 @@ export function providerService(options: ProviderOptions): Record<string, Handle
   /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
   const handle =
     (fn: (request: Request) => Record<string, unknown> | Promise<Record<string, unknown>>, diagnosticsField = "diagnostics"): Handler =>
-    (call, callback) => {
-      Promise.resolve()
-        .then(() => fn(call.request))
-        .then(
-          (reply) => callback(null, reply),
-          (err: unknown) => callback(null, { [diagnosticsField]: [diagnosticOf(err)] }),
-        );
+    async (request) => {
+      try {
+        return await fn(request);
+      } catch (err) {
+        return { [diagnosticsField]: [diagnosticOf(err)] };
+      }
     };
 
   return {

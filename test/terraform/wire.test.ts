@@ -8,7 +8,10 @@ import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { fromJson, fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { compileDescriptor } from "../../provider/terraform/generate.ts";
 import { Extension, UNKNOWN_EXTENSION, decode, encode, type Packed } from "../../provider/terraform/msgpack.ts";
-import { DESCRIPTOR } from "../../provider/terraform/protocol.ts";
+import { frame, percentEncoded } from "../../provider/terraform/grpc-server.ts";
+import { DESCRIPTOR, loadMethods } from "../../provider/terraform/protocol.ts";
+import { providerService } from "../../provider/terraform/provider-service.ts";
+import protobuf from "protobufjs/light.js";
 import { snakeCase, type Shape } from "../../provider/terraform/shape.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -126,5 +129,48 @@ describe("the handshake's certificate", () => {
 describe("the protocol descriptor", () => {
   it("is what the .proto files compile to (npm run gen:terraform)", () => {
     expect(readFileSync(DESCRIPTOR, "utf8")).toBe(compileDescriptor());
+  });
+});
+
+describe("gRPC messages", () => {
+  const methods = loadMethods();
+  const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(DESCRIPTOR, "utf8")) as protobuf.INamespace);
+  const service = providerService({ cwd: "/nowhere", owner: { stack: "terraform:/test", lineage: "terraform" } });
+  const unknownConfig = { msgpack: encode({ pool: UNKNOWN_EXTENSION, size_gib: -1, source: null }) };
+
+  // Replies are encoded without protobufjs's fromObject: the same bytes, for every kind of field the
+  // replies use (maps of messages, nested and repeated messages, oneofs, enums as numbers, bytes).
+  it.each<[string, Record<string, unknown>]>([
+    ["GetMetadata", {}],
+    ["GetProviderSchema", {}],
+    ["ValidateResourceConfig", { type_name: "virtform_volume", config: unknownConfig }],
+    ["ValidateResourceConfig", { type_name: "virtform_nothing" }],
+  ])("%s's reply encodes as fromObject would", async (name, request) => {
+    const reply = await service[name]!(request);
+    const type = root.lookupType(`tfplugin6.${name}.Response`);
+    expect(Buffer.from(methods.get(`/tfplugin6.Provider/${name}`)!.encodeReply(reply)).toString("hex")).toBe(Buffer.from(type.encode(type.fromObject(reply)).finish()).toString("hex"));
+  });
+
+  it("encodes a plan's reply as fromObject would: planned state, paths to replace, private bytes, a diagnostic's path", () => {
+    const reply = {
+      planned_state: { msgpack: encode({ id: UNKNOWN_EXTENSION }) },
+      requires_replace: [{ steps: [{ attribute_name: "image" }, { element_key_int: 0 }, { element_key_string: "x" }] }],
+      planned_private: new TextEncoder().encode("terraform:token"),
+      diagnostics: [{ severity: 1, summary: "This create would fail", detail: "no room", attribute: { steps: [{ attribute_name: "hosts" }] } }],
+    };
+    const type = root.lookupType("tfplugin6.PlanResourceChange.Response");
+    expect(Buffer.from(methods.get("/tfplugin6.Provider/PlanResourceChange")!.encodeReply(reply))).toEqual(Buffer.from(type.encode(type.fromObject(reply)).finish()));
+  });
+
+  it("frames a message: no compression, its length in four bytes", () => {
+    expect(frame(new Uint8Array([7, 8])).toString("hex")).toBe("00000000020708");
+  });
+
+  it.each([
+    ["unknown method /tfplugin6.Provider/X", "unknown method /tfplugin6.Provider/X"],
+    ["100% full", "100%25 full"],
+    ["a\nb é", "a%0Ab %C3%A9"],
+  ])("grpc-message %j is sent as %j", (message, sent) => {
+    expect(percentEncoded(message)).toBe(sent);
   });
 });
