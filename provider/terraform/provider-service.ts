@@ -9,6 +9,7 @@ import { decode, encode, type Packed } from "./msgpack.ts";
 import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
 import { ResourceError, TerraformResources } from "./resources.ts";
 import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
+import { ValidatedConfigs } from "./validated.ts";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by protobufjs */
 type Request = any;
@@ -32,6 +33,7 @@ export function providerService(options: ProviderOptions): Record<string, Handle
   const resources = new TerraformResources(schemas, options.owner);
   const providerShape = { type: "object" as const, attributes: providerAttributes };
   const imageVariant = imageVariantSchema();
+  const validated = new ValidatedConfigs();
 
   /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
   const handle =
@@ -65,7 +67,12 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       return { diagnostics: [] };
     }),
 
-    ValidateResourceConfig: handle((request) => ({ diagnostics: resources.validate(request.type_name, unpack(request.config)) })),
+    ValidateResourceConfig: handle((request) => ({
+      // Keyed by the MessagePack bytes; a configuration Terraform sends as JSON is validated each time.
+      diagnostics: request.config?.msgpack?.length
+        ? validated.get(request.type_name, request.config.msgpack, () => resources.validate(request.type_name, unpack(request.config)))
+        : resources.validate(request.type_name, unpack(request.config)),
+    })),
 
     ValidateDataResourceConfig: handle((request) => ({ diagnostics: request.type_name === IMAGE_VARIANT ? [] : [unknownDataSource(request.type_name)] })),
 

@@ -12,6 +12,8 @@ import { imageVariantSchema } from "../../provider/terraform/image-variant.ts";
 import { TerraformResources } from "../../provider/terraform/resources.ts";
 import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
 import type { Shape } from "../../provider/terraform/shape.ts";
+import { error } from "../../provider/terraform/diagnostics.ts";
+import { ValidatedConfigs } from "../../provider/terraform/validated.ts";
 
 const schemas = resourceSchemas();
 const resources = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
@@ -187,5 +189,21 @@ describe("the plan-time feasibility check", () => {
     const pool = read("virtform_storage_pool", await applier.apply("virtform_storage_pool", null, planned.planned, packed("virtform_storage_pool", large), planned.private)) as { id: string };
     const volume = { pool: pool.id, sizeGiB: 50 };
     expect((await applier.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume))).diagnostics).toEqual([]);
+  });
+});
+
+describe("validation by the configuration's bytes", () => {
+  it("validates the same type and bytes once, anything else again", () => {
+    const validated = new ValidatedConfigs();
+    let runs = 0;
+    const validate = () => (runs++, [error(`run ${runs}`)]);
+    const a = new Uint8Array([0x81, 0xa1, 0x61, 0x01]);
+    expect(validated.get("virtform_volume", a, validate)).toEqual([error("run 1")]);
+    expect(validated.get("virtform_volume", Uint8Array.from(a), validate)).toEqual([error("run 1")]);
+    expect(validated.get("virtform_snapshot", a, validate)).toEqual([error("run 2")]);
+    expect(validated.get("virtform_volume", new Uint8Array([0x81, 0xa1, 0x61, 0x02]), validate)).toEqual([error("run 3")]);
+    // A view into a larger buffer is keyed by its own bytes only.
+    expect(validated.get("virtform_volume", new Uint8Array([9, ...a, 9]).subarray(1, 5), validate)).toEqual([error("run 1")]);
+    expect(runs).toBe(3);
   });
 });

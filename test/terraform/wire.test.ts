@@ -2,6 +2,7 @@
 // nulls, unknowns, dynamic values), the TLS certificate of the handshake, and the compiled descriptor.
 import { X509Certificate, createSign, createVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { UNKNOWN } from "../../core/model.ts";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
@@ -41,6 +42,28 @@ describe("msgpack", () => {
     // ext 12 (refined unknown) with a 3-byte payload {1: false}, then nil.
     expect(decode(Buffer.from("92c7030c8101c2c0", "hex"))).toEqual([new Extension(12), null]);
     expect(decode(Buffer.from("d5000000", "hex"))).toEqual(new Extension(0));
+  });
+
+  it("reads back what it writes: any text (short, long, ASCII or not), number, bytes, list, map or unknown", () => {
+    const { value } = fc.letrec<{ value: Packed }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
+        fc.string({ unit: "binary", maxLength: 80 }),
+        fc.uint8Array({ maxLength: 300 }).map((bytes) => new Uint8Array(bytes)),
+        fc.constant(UNKNOWN_EXTENSION),
+        fc.array(tie("value"), { maxLength: 20 }),
+        fc.dictionary(fc.string({ unit: "binary", maxLength: 40 }), tie("value"), { maxKeys: 20 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(decode(encode(v))).toEqual(v);
+      }),
+    );
   });
 
   it("reads the other integer and string forms Terraform may choose", () => {
