@@ -46,9 +46,13 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       }
     };
 
+  // The schema is the same in every launch: Terraform may keep the first launch's for the later ones
+  // of the same command instead of asking each again.
+  const capabilities = { plan_destroy: false, get_provider_schema_optional: true };
+
   return {
     GetMetadata: handle(() => ({
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+      server_capabilities: capabilities,
       resources: [...schemas.keys()].map((type_name) => ({ type_name })),
       data_sources: [{ type_name: IMAGE_VARIANT }],
     })),
@@ -57,13 +61,13 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       provider: schemaMessage(providerAttributes, "The virtform provider: the embedded emulator or a served one."),
       resource_schemas: Object.fromEntries([...schemas].map(([name, s]) => [name, schemaMessage(s.attributes, s.description)])),
       data_source_schemas: { [IMAGE_VARIANT]: schemaMessage(imageVariant.attributes, imageVariant.description) },
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+      server_capabilities: capabilities,
     })),
 
     ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
 
-    ConfigureProvider: handle((request) => {
-      resources.provider = configureBackend(settingsOf(request.config), options.cwd);
+    ConfigureProvider: handle(async (request) => {
+      resources.provider = await configureBackend(settingsOf(request.config), options.cwd);
       return { diagnostics: [] };
     }),
 
