@@ -86,7 +86,7 @@ export class TerraformResources {
     }
     const wanted = this.decode(schema, config).inputs;
     const desired = filled(schema, wanted);
-    const token = new TextEncoder().encode(`terraform:${randomUUID()}`);
+    const token = Buffer.from(`terraform:${randomUUID()}`, "utf8");
     if (prior === null) {
       const diagnostics = await this.rehearse(schema, undefined, desired, "create");
       return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token, diagnostics };
