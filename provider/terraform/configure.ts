@@ -7,12 +7,14 @@ import { resolve } from "node:path";
 import type { Value } from "../../core/model.ts";
 import type { VirtformProvider } from "../virtform-provider.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
+import { openImageLock, type ImageLock } from "./image-lock.ts";
 import type { Attribute } from "./shape.ts";
 
 export interface ProviderSettings {
   endpoint?: Value;
   token?: Value;
   dataDir?: Value;
+  lockfile?: Value;
 }
 
 export function validateSettings(settings: ProviderSettings, attributes: Record<string, Attribute>): Diagnostic[] {
@@ -39,6 +41,15 @@ export async function configureBackend(settings: ProviderSettings, cwd: string):
   await holdData(dataDir);
   const { EmbeddedBackend } = await import("../embedded-backend.ts");
   return new VirtformProvider(EmbeddedBackend.open(dataDir));
+}
+
+/** The lock images with a lock_key are locked by; a missing or malformed one is an error on lockfile. */
+export function configureImageLock(settings: ProviderSettings, cwd: string): ImageLock | undefined {
+  try {
+    return openImageLock(typeof settings.lockfile === "string" && settings.lockfile !== "" ? settings.lockfile : undefined, cwd);
+  } catch (err) {
+    throw new SettingsError(error("Invalid lockfile", (err as Error).message, [{ attribute_name: "lockfile" }]));
+  }
 }
 
 export class SettingsError extends Error {

@@ -3,7 +3,7 @@
 import { isVirtformError } from "../../core/virtform-error.ts";
 import type { Owner } from "../../engine/provider.ts";
 import { fromPacked } from "./codec.ts";
-import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
+import { configureBackend, configureImageLock, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { decode, encode, type Packed } from "./msgpack.ts";
 import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
@@ -67,7 +67,10 @@ export function providerService(options: ProviderOptions): Record<string, Handle
     ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
 
     ConfigureProvider: handle(async (request) => {
-      resources.provider = await configureBackend(settingsOf(request.config), options.cwd);
+      const settings = settingsOf(request.config);
+      resources.imageLock = configureImageLock(settings, options.cwd);
+      resources.cwd = options.cwd;
+      resources.provider = await configureBackend(settings, options.cwd);
       return { diagnostics: [] };
     }),
 
