@@ -79,7 +79,8 @@ async function answer(stream: http2.ServerHttp2Stream, path: string, headers: ht
     stream.end(frame(reply));
   } catch (err) {
     // The methods turn every refusal into a diagnostic; what reaches here is a bug (or a message
-    // that does not decode).
+    // that does not decode). Its stack goes to stderr, which Terraform logs (TF_LOG=debug).
+    process.stderr.write(`terraform-provider-virtform: ${path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     fail(stream, STATUS.INTERNAL, `bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
