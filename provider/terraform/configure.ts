@@ -1,18 +1,20 @@
 // The provider block: a served emulator (endpoint + token, as the CLI's --endpoint / VIRTFORM_TOKEN)
 // or the embedded emulator's data directory, held by this process while it runs.
+// The backends load only when Terraform configures the provider: of its three launches per plan, the
+// first (the schema) and the second (validation) never do, and the emulator's modules are a good
+// part of a launch's start-up.
 import { resolve } from "node:path";
 import type { Value } from "../../core/model.ts";
-import { acquireInUseLock, InUseError } from "../in-use-lock.ts";
-import { EmbeddedBackend } from "../embedded-backend.ts";
-import { HttpBackend } from "../http-backend.ts";
-import { VirtformProvider } from "../virtform-provider.ts";
+import type { VirtformProvider } from "../virtform-provider.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
+import { openImageLock, type ImageLock } from "./image-lock.ts";
 import type { Attribute } from "./shape.ts";
 
 export interface ProviderSettings {
   endpoint?: Value;
   token?: Value;
   dataDir?: Value;
+  lockfile?: Value;
 }
 
 export function validateSettings(settings: ProviderSettings, attributes: Record<string, Attribute>): Diagnostic[] {
@@ -25,17 +27,29 @@ export function validateSettings(settings: ProviderSettings, attributes: Record<
   return diagnostics;
 }
 
-export function configureBackend(settings: ProviderSettings, cwd: string): VirtformProvider {
+export async function configureBackend(settings: ProviderSettings, cwd: string): Promise<VirtformProvider> {
   const setting = (value: Value | undefined) => (typeof value === "string" && value !== "" ? value : undefined);
+  const { VirtformProvider } = await import("../virtform-provider.ts");
   const endpoint = setting(settings.endpoint) ?? process.env.VIRTFORM_ENDPOINT;
   if (endpoint) {
     const token = setting(settings.token) ?? process.env.VIRTFORM_TOKEN;
     if (!token) throw new SettingsError(error("Missing token", `the emulator at ${endpoint} needs a token: set token in the provider block or VIRTFORM_TOKEN`));
+    const { HttpBackend } = await import("../http-backend.ts");
     return new VirtformProvider(new HttpBackend({ endpoint, token }));
   }
   const dataDir = resolve(cwd, setting(settings.dataDir) ?? ".virtform/emulator");
-  holdData(dataDir);
+  await holdData(dataDir);
+  const { EmbeddedBackend } = await import("../embedded-backend.ts");
   return new VirtformProvider(EmbeddedBackend.open(dataDir));
+}
+
+/** The lock images with a lock_key are locked by; a missing or malformed one is an error on lockfile. */
+export function configureImageLock(settings: ProviderSettings, cwd: string): ImageLock | undefined {
+  try {
+    return openImageLock(typeof settings.lockfile === "string" && settings.lockfile !== "" ? settings.lockfile : undefined, cwd);
+  } catch (err) {
+    throw new SettingsError(error("Invalid lockfile", (err as Error).message, [{ attribute_name: "lockfile" }]));
+  }
 }
 
 export class SettingsError extends Error {
@@ -48,7 +62,8 @@ export class SettingsError extends Error {
 }
 
 /** The embedded emulator's data is one process's at a time, as for the CLI; released when the plugin exits. */
-function holdData(dataDir: string): void {
+async function holdData(dataDir: string): Promise<void> {
+  const { acquireInUseLock, InUseError } = await import("../in-use-lock.ts");
   try {
     const lock = acquireInUseLock(dataDir, "terraform-provider-virtform");
     process.once("exit", () => lock.release());

@@ -18,6 +18,10 @@ export function error(summary: string, detail = "", steps?: Step[]): Diagnostic 
   return { severity: SEVERITY.ERROR, summary, detail, ...(steps && steps.length > 0 ? { attribute: { steps } } : {}) };
 }
 
+export function warning(summary: string, detail = "", steps?: Step[]): Diagnostic {
+  return { ...error(summary, detail, steps), severity: SEVERITY.WARNING };
+}
+
 /** The attribute path of a field path; it stops at a dynamic value, whose insides Terraform does not type. */
 export function attributePath(path: readonly PropertyKey[], shape: Shape): Step[] {
   const steps: Step[] = [];

@@ -20,7 +20,15 @@ export interface DataSourceSchema {
   attributes: Record<string, Attribute>;
 }
 
+let derived: DataSourceSchema | undefined;
+
+/** Derived once per process: each ReadDataSource reads its values by it. */
 export function imageVariantSchema(): DataSourceSchema {
+  derived ??= deriveImageVariantSchema();
+  return derived;
+}
+
+function deriveImageVariantSchema(): DataSourceSchema {
   const reference = (kindJsonSchema(kinds.Instance, "inputs", "input").properties as Record<string, JsonSchema>).image!;
   const argumentsOf = objectAttributes({ ...reference, properties: pick(reference.properties as JsonSchema, ["image", "variant"]) }, "input");
   const built = (kindJsonSchema(kinds.Image, "outputs", "output").properties as Record<string, JsonSchema>).variants!.additionalProperties as JsonSchema;

@@ -21,70 +21,112 @@ export function isExtension(value: unknown): value is Extension {
 export const UNKNOWN_EXTENSION = new Extension(0);
 
 export function encode(value: Packed): Uint8Array {
-  const out: number[] = [];
+  const out = new Writer();
   write(value, out);
-  return Uint8Array.from(out);
+  return out.finish();
 }
 
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-function write(value: Packed, out: number[]): void {
-  if (value === null) out.push(0xc0);
-  else if (value === true) out.push(0xc3);
-  else if (value === false) out.push(0xc2);
+/** A growing buffer: the values a provider sends are small and many, so each is written in place. */
+class Writer {
+  buffer = Buffer.allocUnsafe(256);
+  at = 0;
+
+  room(n: number): void {
+    if (this.at + n <= this.buffer.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + n));
+    this.buffer.copy(bigger, 0, 0, this.at);
+    this.buffer = bigger;
+  }
+
+  byte(b: number): void {
+    this.room(1);
+    this.buffer[this.at++] = b;
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.subarray(0, this.at);
+  }
+}
+
+function write(value: Packed, out: Writer): void {
+  if (value === null) out.byte(0xc0);
+  else if (value === true) out.byte(0xc3);
+  else if (value === false) out.byte(0xc2);
   else if (typeof value === "number") writeNumber(value, out);
-  else if (typeof value === "string") writeBytes(textEncoder.encode(value), out, [0xa0, 0xd9, 0xda, 0xdb]);
-  else if (value instanceof Uint8Array) writeBytes(value, out, [-1, 0xc4, 0xc5, 0xc6]);
+  else if (typeof value === "string") writeString(value, out);
+  else if (value instanceof Uint8Array) writeBytes(value, out, BINARY);
   else if (Array.isArray(value)) {
     writeHeader(value.length, out, 0x90, 0xdc, 0xdd);
     for (const item of value) write(item, out);
-  } else if (isExtension(value)) out.push(0xd4, value.extension & 0xff, 0);
-  else {
-    const entries = Object.entries(value);
-    writeHeader(entries.length, out, 0x80, 0xde, 0xdf);
-    for (const [key, item] of entries) {
-      write(key, out);
-      write(item, out);
+  } else if (isExtension(value)) {
+    out.room(3);
+    out.buffer[out.at++] = 0xd4;
+    out.buffer[out.at++] = value.extension & 0xff;
+    out.buffer[out.at++] = 0;
+  } else {
+    const keys = Object.keys(value);
+    writeHeader(keys.length, out, 0x80, 0xde, 0xdf);
+    for (const key of keys) {
+      writeString(key, out);
+      write(value[key]!, out);
     }
   }
 }
 
-function writeNumber(n: number, out: number[]): void {
+function writeNumber(n: number, out: Writer): void {
+  out.room(9);
+  const b = out.buffer;
   if (Number.isSafeInteger(n)) {
-    if (n >= 0 && n < 128) return void out.push(n);
-    if (n < 0 && n >= -32) return void out.push(n & 0xff);
-    const view = new DataView(new ArrayBuffer(9));
+    if (n >= 0 && n < 128) return void (b[out.at++] = n);
+    if (n < 0 && n >= -32) return void (b[out.at++] = n & 0xff);
     if (n >= -0x8000_0000 && n <= 0xffff_ffff) {
-      view.setUint8(0, n < 0 ? 0xd2 : 0xce);
-      if (n < 0) view.setInt32(1, n);
-      else view.setUint32(1, n);
-      return void out.push(...new Uint8Array(view.buffer, 0, 5));
+      b[out.at++] = n < 0 ? 0xd2 : 0xce;
+      out.at = n < 0 ? b.writeInt32BE(n, out.at) : b.writeUInt32BE(n, out.at);
+      return;
     }
-    view.setUint8(0, 0xd3);
-    view.setBigInt64(1, BigInt(n));
-    return void out.push(...new Uint8Array(view.buffer));
+    b[out.at++] = 0xd3;
+    out.at = b.writeBigInt64BE(BigInt(n), out.at);
+    return;
   }
-  const view = new DataView(new ArrayBuffer(9));
-  view.setUint8(0, 0xcb);
-  view.setFloat64(1, n);
-  out.push(...new Uint8Array(view.buffer));
+  b[out.at++] = 0xcb;
+  out.at = b.writeDoubleBE(n, out.at);
 }
 
-/** `codes`: the fix-size prefix (or -1 when there is none), then the 8-, 16- and 32-bit length forms. */
-function writeBytes(bytes: Uint8Array, out: number[], codes: readonly number[]): void {
-  const n = bytes.length;
-  if (codes[0]! >= 0 && n < 32) out.push(codes[0]! | n);
-  else if (n < 0x100) out.push(codes[1]!, n);
-  else if (n < 0x10000) out.push(codes[2]!, n >> 8, n & 0xff);
-  else out.push(codes[3]!, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-  for (const b of bytes) out.push(b);
+/** The fix-size prefix (or -1 when there is none), then the 8-, 16- and 32-bit length forms. */
+const STRING = [0xa0, 0xd9, 0xda, 0xdb] as const;
+const BINARY = [-1, 0xc4, 0xc5, 0xc6] as const;
+
+function writeString(text: string, out: Writer): void {
+  const n = Buffer.byteLength(text, "utf8");
+  writeLength(n, out, STRING);
+  out.room(n);
+  out.at += out.buffer.write(text, out.at, n, "utf8");
 }
 
-function writeHeader(n: number, out: number[], fix: number, short: number, long: number): void {
-  if (n < 16) out.push(fix | n);
-  else if (n < 0x10000) out.push(short, n >> 8, n & 0xff);
-  else out.push(long, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
+function writeBytes(bytes: Uint8Array, out: Writer, codes: readonly number[]): void {
+  writeLength(bytes.length, out, codes);
+  out.room(bytes.length);
+  out.buffer.set(bytes, out.at);
+  out.at += bytes.length;
+}
+
+function writeLength(n: number, out: Writer, codes: readonly number[]): void {
+  out.room(5);
+  const b = out.buffer;
+  if (codes[0]! >= 0 && n < 32) b[out.at++] = codes[0]! | n;
+  else if (n < 0x100) (b[out.at++] = codes[1]!), (b[out.at++] = n);
+  else if (n < 0x10000) (b[out.at++] = codes[2]!), (out.at = b.writeUInt16BE(n, out.at));
+  else (b[out.at++] = codes[3]!), (out.at = b.writeUInt32BE(n, out.at));
+}
+
+function writeHeader(n: number, out: Writer, fix: number, short: number, long: number): void {
+  out.room(5);
+  const b = out.buffer;
+  if (n < 16) b[out.at++] = fix | n;
+  else if (n < 0x10000) (b[out.at++] = short), (out.at = b.writeUInt16BE(n, out.at));
+  else (b[out.at++] = long), (out.at = b.writeUInt32BE(n, out.at));
 }
 
 export function decode(bytes: Uint8Array): Packed {
@@ -107,9 +149,6 @@ function read(r: Reader): Packed {
   if (code >= 0x80 && code <= 0x8f) return readMap(r, code & 0x0f);
   if (code >= 0x90 && code <= 0x9f) return readArray(r, code & 0x0f);
   if (code >= 0xa0 && code <= 0xbf) return readString(r, code & 0x1f);
-  const u8 = () => r.view.getUint8(r.at++);
-  const u16 = () => ((r.at += 2), r.view.getUint16(r.at - 2));
-  const u32 = () => ((r.at += 4), r.view.getUint32(r.at - 4));
   switch (code) {
     case 0xc0:
       return null;
@@ -118,27 +157,27 @@ function read(r: Reader): Packed {
     case 0xc3:
       return true;
     case 0xc4:
-      return readBinary(r, u8());
+      return readBinary(r, u8(r));
     case 0xc5:
-      return readBinary(r, u16());
+      return readBinary(r, u16(r));
     case 0xc6:
-      return readBinary(r, u32());
+      return readBinary(r, u32(r));
     case 0xc7:
-      return readExtension(r, u8());
+      return readExtension(r, u8(r));
     case 0xc8:
-      return readExtension(r, u16());
+      return readExtension(r, u16(r));
     case 0xc9:
-      return readExtension(r, u32());
+      return readExtension(r, u32(r));
     case 0xca:
       return ((r.at += 4), r.view.getFloat32(r.at - 4));
     case 0xcb:
       return ((r.at += 8), r.view.getFloat64(r.at - 8));
     case 0xcc:
-      return u8();
+      return u8(r);
     case 0xcd:
-      return u16();
+      return u16(r);
     case 0xce:
-      return u32();
+      return u32(r);
     case 0xcf:
       return ((r.at += 8), Number(r.view.getBigUint64(r.at - 8)));
     case 0xd0:
@@ -160,28 +199,43 @@ function read(r: Reader): Packed {
     case 0xd8:
       return readExtension(r, 16);
     case 0xd9:
-      return readString(r, u8());
+      return readString(r, u8(r));
     case 0xda:
-      return readString(r, u16());
+      return readString(r, u16(r));
     case 0xdb:
-      return readString(r, u32());
+      return readString(r, u32(r));
     case 0xdc:
-      return readArray(r, u16());
+      return readArray(r, u16(r));
     case 0xdd:
-      return readArray(r, u32());
+      return readArray(r, u32(r));
     case 0xde:
-      return readMap(r, u16());
+      return readMap(r, u16(r));
     case 0xdf:
-      return readMap(r, u32());
+      return readMap(r, u32(r));
     default:
       throw new Error(`msgpack: unsupported type byte 0x${code.toString(16)}`);
   }
 }
 
+const u8 = (r: Reader) => r.view.getUint8(r.at++);
+const u16 = (r: Reader) => ((r.at += 2), r.view.getUint16(r.at - 2));
+const u32 = (r: Reader) => ((r.at += 4), r.view.getUint32(r.at - 4));
+
+/** Short ASCII (attribute names, ids, most values) is read byte by byte: cheaper than a TextDecoder call. */
 function readString(r: Reader, n: number): string {
-  const text = textDecoder.decode(r.bytes.subarray(r.at, r.at + n));
+  const { bytes, at } = r;
   r.at += n;
-  return text;
+  if (r.at > bytes.length) throw new Error("msgpack: a string runs past the end");
+  if (n <= 32) {
+    let text = "";
+    for (let i = at; i < at + n; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) return textDecoder.decode(bytes.subarray(at, at + n));
+      text += String.fromCharCode(b);
+    }
+    return text;
+  }
+  return textDecoder.decode(bytes.subarray(at, at + n));
 }
 
 function readBinary(r: Reader, n: number): Uint8Array {

@@ -1,19 +1,20 @@
 // The tfplugin6 Provider service: each method unpacks its request, calls TerraformResources, and packs
 // the reply; a refusal becomes a diagnostic, anything else a diagnostic that says it is a bug.
 import { isVirtformError } from "../../core/virtform-error.ts";
-import type * as grpcTypes from "@grpc/grpc-js";
 import type { Owner } from "../../engine/provider.ts";
 import { fromPacked } from "./codec.ts";
-import { configureBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
+import { configureBackend, configureImageLock, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { decode, encode, type Packed } from "./msgpack.ts";
 import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
 import { ResourceError, TerraformResources } from "./resources.ts";
 import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
+import { ValidatedConfigs } from "./validated.ts";
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by proto-loader */
+/* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by protobufjs */
 type Request = any;
-export type Handler = (call: { request: Request }, callback: (err: grpcTypes.ServiceError | null, reply?: unknown) => void) => void;
+/** A unary method: the request as decoded, the reply to encode; it never rejects. */
+export type Handler = (request: Request) => Promise<Record<string, unknown>>;
 
 interface DynamicValue {
   msgpack?: Uint8Array;
@@ -32,22 +33,26 @@ export function providerService(options: ProviderOptions): Record<string, Handle
   const resources = new TerraformResources(schemas, options.owner);
   const providerShape = { type: "object" as const, attributes: providerAttributes };
   const imageVariant = imageVariantSchema();
+  const validated = new ValidatedConfigs();
 
   /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */
   const handle =
     (fn: (request: Request) => Record<string, unknown> | Promise<Record<string, unknown>>, diagnosticsField = "diagnostics"): Handler =>
-    (call, callback) => {
-      Promise.resolve()
-        .then(() => fn(call.request))
-        .then(
-          (reply) => callback(null, reply),
-          (err: unknown) => callback(null, { [diagnosticsField]: [diagnosticOf(err)] }),
-        );
+    async (request) => {
+      try {
+        return await fn(request);
+      } catch (err) {
+        return { [diagnosticsField]: [diagnosticOf(err)] };
+      }
     };
+
+  // The schema is the same in every launch: Terraform may keep the first launch's for the later ones
+  // of the same command instead of asking each again.
+  const capabilities = { plan_destroy: false, get_provider_schema_optional: true };
 
   return {
     GetMetadata: handle(() => ({
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+      server_capabilities: capabilities,
       resources: [...schemas.keys()].map((type_name) => ({ type_name })),
       data_sources: [{ type_name: IMAGE_VARIANT }],
     })),
@@ -56,17 +61,25 @@ export function providerService(options: ProviderOptions): Record<string, Handle
       provider: schemaMessage(providerAttributes, "The virtform provider: the embedded emulator or a served one."),
       resource_schemas: Object.fromEntries([...schemas].map(([name, s]) => [name, schemaMessage(s.attributes, s.description)])),
       data_source_schemas: { [IMAGE_VARIANT]: schemaMessage(imageVariant.attributes, imageVariant.description) },
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false },
+      server_capabilities: capabilities,
     })),
 
     ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
 
-    ConfigureProvider: handle((request) => {
-      resources.provider = configureBackend(settingsOf(request.config), options.cwd);
+    ConfigureProvider: handle(async (request) => {
+      const settings = settingsOf(request.config);
+      resources.imageLock = configureImageLock(settings, options.cwd);
+      resources.cwd = options.cwd;
+      resources.provider = await configureBackend(settings, options.cwd);
       return { diagnostics: [] };
     }),
 
-    ValidateResourceConfig: handle((request) => ({ diagnostics: resources.validate(request.type_name, unpack(request.config)) })),
+    ValidateResourceConfig: handle((request) => ({
+      // Keyed by the MessagePack bytes; a configuration Terraform sends as JSON is validated each time.
+      diagnostics: request.config?.msgpack?.length
+        ? validated.get(request.type_name, request.config.msgpack, () => resources.validate(request.type_name, unpack(request.config)))
+        : resources.validate(request.type_name, unpack(request.config)),
+    })),
 
     ValidateDataResourceConfig: handle((request) => ({ diagnostics: request.type_name === IMAGE_VARIANT ? [] : [unknownDataSource(request.type_name)] })),
 

@@ -12,8 +12,9 @@ import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
 import { fillDefaults } from "../pulumi/defaults.ts";
 import { fromJson, fromPacked, toPacked } from "./codec.ts";
-import { attributePath, error, formatSteps, type Diagnostic, type Step } from "./diagnostics.ts";
+import { attributePath, error, formatSteps, SEVERITY, type Diagnostic, type Step } from "./diagnostics.ts";
 import type { Packed } from "./msgpack.ts";
+import { lockImage, type ImageLock } from "./image-lock.ts";
 import type { ResourceSchema } from "./schema.ts";
 import type { Shape } from "./shape.ts";
 
@@ -22,6 +23,8 @@ export interface ResourceValue {
   id: Value | undefined;
   inputs: Record<string, Value>;
   outputs: Record<string, Value>;
+  /** The provider's own settings of the resource, which the backend never sees (an image's lock_key). */
+  settings?: Record<string, Value>;
 }
 
 export interface Planned {
@@ -48,6 +51,9 @@ export class TerraformResources {
   readonly schemas: Map<string, ResourceSchema>;
   /** Set by ConfigureProvider; validation and planning never need it. */
   provider: Provider | undefined;
+  /** The lock images with a lock_key are locked by (set by ConfigureProvider), and where relative paths start. */
+  imageLock: ImageLock | undefined;
+  cwd = process.cwd();
   /** Who owns what Terraform creates: the backend's tags (virtform:stack ...). */
   owner: Omit<Owner, "address">;
   /** The throw-away copy of the backend plans are rehearsed on. */
@@ -84,27 +90,27 @@ export class TerraformResources {
       await this.rehearseDelete(schema, this.decode(schema, prior));
       return { planned: null, ...none };
     }
-    const wanted = this.decode(schema, config).inputs;
-    const desired = filled(schema, wanted);
-    const token = new TextEncoder().encode(`terraform:${randomUUID()}`);
+    const { wanted, desired, settings, diagnostics: lockDiagnostics } = this.configured(schema, config);
+    if (lockDiagnostics.some((d) => d.severity === SEVERITY.ERROR)) return { planned: proposed, ...none, diagnostics: lockDiagnostics };
+    const token = Buffer.from(`terraform:${randomUUID()}`, "utf8");
     if (prior === null) {
-      const diagnostics = await this.rehearse(schema, undefined, desired, "create");
-      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {} }, true), ...none, private: token, diagnostics };
+      const diagnostics = [...lockDiagnostics, ...(await this.rehearse(schema, undefined, desired, "create"))];
+      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {}, settings }, true), ...none, private: token, diagnostics };
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
     const inputs = stated(schema, wanted, desired, before.inputs);
-    if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs }), ...none };
-    const diagnostics = await this.rehearse(schema, before, desired, decision.action);
+    if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs, settings }), ...none, diagnostics: lockDiagnostics };
+    const diagnostics = [...lockDiagnostics, ...(await this.rehearse(schema, before, desired, decision.action))];
     if (decision.action === "replace") {
       const replacing = new Set(decision.fields.filter((f) => f.behaviour === "replace").map((f) => f.path.split(/[.[]/)[0]!));
       const requiresReplace = Object.entries(schema.attributes)
         .filter(([, a]) => (a.side === "input" || a.side === "both") && replacing.has(a.field))
         .map(([name]) => [{ attribute_name: name }]);
       const fresh = stated(schema, wanted, desired, undefined);
-      return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {} }, true), ...none, requiresReplace, private: token, diagnostics };
+      return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {}, settings }, true), ...none, requiresReplace, private: token, diagnostics };
     }
-    return { planned: this.encode(schema, { id: before.id, inputs, outputs: {} }, true), ...none, diagnostics };
+    return { planned: this.encode(schema, { id: before.id, inputs, outputs: {}, settings }, true), ...none, diagnostics };
   }
 
   private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
@@ -160,12 +166,13 @@ export class TerraformResources {
       await provider.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
       return null;
     }
-    const wanted = this.decode(schema, config).inputs;
-    const desired = filled(schema, wanted);
+    // The plan stopped at the lock's errors; the lock read again gives the plan's sets (Terraform
+    // reports an inconsistent result should the lock have changed in between).
+    const { wanted, desired, settings } = this.configured(schema, config);
     if (prior === null) {
       const token = privateData.length > 0 ? new TextDecoder().decode(privateData) : `terraform:${randomUUID()}`;
       const created = await provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
-      return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs });
+      return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs, settings });
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
@@ -175,7 +182,7 @@ export class TerraformResources {
       desired,
       decision.action === "update-with-restart",
     );
-    return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs });
+    return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs, settings });
   }
 
   /** Refresh: what the backend has now (null when it is gone); values equal to the state's keep its spelling. */
@@ -189,7 +196,7 @@ export class TerraformResources {
     for (const [field, value] of Object.entries(observed.inputs)) {
       inputs[field] = deepEqual(normal[field], value) && before.inputs[field] !== undefined ? before.inputs[field]! : value;
     }
-    return this.encode(schema, { id: before.id, inputs: completedBy(schema, inputs, observed.outputs), outputs: observed.outputs });
+    return this.encode(schema, { id: before.id, inputs: completedBy(schema, inputs, observed.outputs), outputs: observed.outputs, settings: before.settings });
   }
 
   /** `terraform import` and import blocks: the object as the backend has it. */
@@ -217,19 +224,36 @@ export class TerraformResources {
     return schema;
   }
 
+  /**
+   * The configuration's inputs as written (wanted) and with the kind's defaults (desired), an image's
+   * with its locked package sets when it names a lock entry, and the resource's own settings.
+   */
+  private configured(schema: ResourceSchema, config: Packed) {
+    const { inputs: wanted, settings = {} } = this.decode(schema, config);
+    let desired = filled(schema, wanted);
+    if (schema.kind !== "Image") return { wanted, desired, settings, diagnostics: [] as Diagnostic[] };
+    const { locked, diagnostics } = lockImage(this.imageLock, settings.lockKey, desired, this.cwd);
+    if (locked !== undefined) {
+      wanted.locked = locked as Value;
+      desired = { ...desired, locked: locked as Value };
+    }
+    return { wanted, desired, settings, diagnostics };
+  }
+
   private decode(schema: ResourceSchema, packed: Packed): ResourceValue {
     const record = (packed ?? {}) as Record<string, Packed>;
     return this.split(schema, (name, shape) => fromPacked(record[name], shape));
   }
 
   private split(schema: ResourceSchema, read: (name: string, shape: Shape) => Value | undefined): ResourceValue {
-    const value: ResourceValue = { id: undefined, inputs: {}, outputs: {} };
+    const value: ResourceValue = { id: undefined, inputs: {}, outputs: {}, settings: {} };
     for (const [name, attribute] of Object.entries(schema.attributes)) {
       const v = read(name, attribute.shape);
       if (v === undefined) continue;
       if (attribute.side === "id") value.id = v;
       if (attribute.side === "input" || attribute.side === "both") value.inputs[attribute.field] = v;
       if (attribute.side === "output" || attribute.side === "both") value.outputs[attribute.field] = v;
+      if (attribute.side === "setting") value.settings![attribute.field] = v;
     }
     return value;
   }
@@ -242,6 +266,7 @@ export class TerraformResources {
       if (attribute.side === "id") v = value.id;
       else if (attribute.side === "input") v = value.inputs[attribute.field];
       else if (attribute.side === "output") v = outputsUnknown ? unknown : value.outputs[attribute.field];
+      else if (attribute.side === "setting") v = value.settings?.[attribute.field];
       else v = value.inputs[attribute.field] ?? (outputsUnknown ? unknown : value.outputs[attribute.field]);
       out[name] = toPacked(v, attribute.shape);
     }

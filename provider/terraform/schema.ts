@@ -11,8 +11,11 @@ import { configVariables } from "../pulumi/schema.ts";
 import { snakeCase, typeConstraint, type Attribute, type Shape } from "./shape.ts";
 
 export interface TopAttribute extends Attribute {
-  /** Which part of the resource it holds: the backend's id, an input, an output, or an input the backend completes. */
-  side: "id" | "input" | "output" | "both";
+  /**
+   * Which part of the resource it holds: the backend's id, an input, an output, an input the backend
+   * completes, or a setting of the provider's own that the backend never sees (an image's lock_key).
+   */
+  side: "id" | "input" | "output" | "both" | "setting";
 }
 
 export interface ResourceSchema {
@@ -50,19 +53,56 @@ export function resourceSchema(kind: KindName): ResourceSchema {
     else if (deepEqual(typeConstraint(input.shape), typeConstraint(attribute.shape))) attributes[name] = { ...input, side: "both", computed: true };
     else attributes[`${name}_output`] = { ...attribute, side: "output" };
   }
+  if (kind === "Image") lockAttributes(attributes);
   for (const name of Object.keys(attributes)) {
     if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`bug: ${kind}'s field becomes the Terraform attribute ${name}, not a valid name`);
   }
   return { typeName: typeNameOf(kind), kind, description: definition.description, attributes };
 }
 
-/** The provider block: the same settings as the CLI's --endpoint / VIRTFORM_TOKEN / emulator data dir. */
-export const providerAttributes: Record<string, Attribute> = Object.fromEntries(
-  Object.entries(configVariables).map(([field, spec]) => [
-    snakeCase(field),
-    { field, shape: { type: "string" }, description: spec.description, required: false, optional: true, computed: false, sensitive: spec.secret === true, hasDefault: false },
-  ]),
-);
+/**
+ * An image's locked package sets come from virtform.lock, as for a native program, whose entries are
+ * keyed by the program's address ("image.appserver"): Terraform never tells a provider a resource's
+ * address, so the image names its entry (lock_key), and `locked` is the provider's to fill (computed),
+ * never written, as a program may not write it either.
+ */
+function lockAttributes(attributes: Record<string, TopAttribute>): void {
+  attributes.locked = { ...attributes.locked!, required: false, optional: false, computed: true };
+  attributes.lock_key = {
+    field: "lockKey",
+    side: "setting",
+    shape: { type: "string" },
+    description: `The image's entry in the provider's lockfile, as a native program's address names it ("image.appserver"): its variants get the locked package sets`,
+    required: false,
+    optional: true,
+    computed: false,
+    sensitive: false,
+    hasDefault: false,
+  };
+}
+
+/**
+ * The provider block: the same settings as the CLI's --endpoint / VIRTFORM_TOKEN / emulator data dir,
+ * and the lock the images' lock_key entries are read from.
+ */
+export const providerAttributes: Record<string, Attribute> = {
+  ...Object.fromEntries(
+    Object.entries(configVariables).map(([field, spec]) => [
+      snakeCase(field),
+      { field, shape: { type: "string" }, description: spec.description, required: false, optional: true, computed: false, sensitive: spec.secret === true, hasDefault: false },
+    ]),
+  ),
+  lockfile: {
+    field: "lockfile",
+    shape: { type: "string" },
+    description: "The virtform.lock images with a lock_key are locked by, relative to Terraform's working directory (default: virtform.lock there, when there is one)",
+    required: false,
+    optional: true,
+    computed: false,
+    sensitive: false,
+    hasDefault: false,
+  },
+};
 
 export function objectAttributes(schema: Json, side: "input" | "output"): Record<string, Attribute> {
   const required = new Set((schema.required as string[] | undefined) ?? []);

@@ -2,10 +2,11 @@
 // configuration says (with owner tags and the idempotency token), and bad input stops at validation
 // with diagnostics on the attribute. The full lifecycle (updates, replacement, drift, import, destroy)
 // is test/integration/terraform.test.ts.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
+import { repoRoot } from "../helpers/cli.ts";
 import { PROVIDER_BLOCK, terraform, terraformAvailable, terraformWorkdir } from "../terraform/terraform.ts";
 
 const available = terraformAvailable();
@@ -116,5 +117,54 @@ resource "virtform_image" "i" {
     expect(planned.stderr).not.toMatch(/bug|at .*\.ts:\d+/);
     // Validation stops the run before the provider is configured: no emulator data, no objects.
     expect(existsSync(join(dir, ".virtform"))).toBe(false);
+  });
+
+  it("locks an image's variants by the lock a native program made: lockfile in the provider block, lock_key on the image", async () => {
+    const lockPath = join(repoRoot, "examples", "java-appserver", "virtform.lock");
+    const lockName = lockPath; // outside the working directory: named by its whole path
+    const image = (light: string, heavy: string) => `${PROVIDER_BLOCK}
+provider "virtform" {
+  lockfile = "${lockPath}"
+}
+resource "virtform_image" "appserver" {
+  lock_key = "image.appserver"
+  base     = "debian-12"
+  packages = ["openjdk-17-jre-headless", "tomcat10"]
+  config   = { threadPool = 50 }
+  variants = {
+    light    = { config = { heapMiB = ${light}, threadPool = 25 } }
+    moderate = { config = { heapMiB = 2048 } }
+    heavy    = { config = { heapMiB = 8192, threadPool = 200 }, packages = [${heavy}] }
+  }
+}
+`;
+    const dir = terraformWorkdir(image("512", '"prometheus-node-exporter"'));
+    const applied = await terraform(dir, ["apply", "-auto-approve"]);
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    // The emulator's image carries the lock's package sets, and its variants the lock's digests.
+    type Entry = { digest: string; packages: { name: string; version: string; base?: boolean }[] };
+    const entries = (JSON.parse(readFileSync(lockPath, "utf8")) as { images: Record<string, Record<string, Entry>> }).images["image.appserver"]!;
+    const [made] = Object.values(Emulator.readDataDir(join(dir, ".virtform", "emulator")).images);
+    const locked = (made!.spec as { locked?: Record<string, { digest: string; packages: Record<string, string> }> }).locked!;
+    expect(Object.keys(locked).sort()).toEqual(["heavy", "light", "moderate"]);
+    for (const [variant, entry] of Object.entries(entries)) {
+      expect(locked[variant]!.digest).toBe(entry.digest);
+      expect(locked[variant]!.packages).toEqual(Object.fromEntries(entry.packages.filter((p) => !p.base).map((p) => [p.name, p.version])));
+      expect(made!.variants[variant]!.digest).toBe(entry.digest);
+    }
+    expect((await terraform(dir, ["plan", "-detailed-exitcode"])).code).toBe(0);
+
+    // A config-only change keeps the locked packages (a warning); a changed package set is an error
+    // on the variant: the provider resolves no packages.
+    const stale = terraformWorkdir(image("1024", '"htop"'));
+    const planned = await terraform(stale, ["plan"]);
+    expect(planned.code).toBe(1);
+    // Terraform writes warnings to stdout, errors to stderr.
+    const text = `${planned.stdout} ${planned.stderr}`.replace(/\s+/g, " ");
+    expect(text).toContain(`Warning: ${lockName} is stale for image.appserver:light`);
+    expect(text).toContain(`Error: ${lockName} is stale for image.appserver:heavy with virtform_image.appserver`);
+    expect(text).toContain("its packages or base changed since it was locked; the provider resolves no packages");
+    expect(planned.stderr).not.toMatch(/bug|at .*\.ts:\d+/);
   });
 });

@@ -1,10 +1,14 @@
 // The plugin process as go-plugin starts it: without Terraform's magic cookie it refuses to run; with
-// it, its first stdout line is the handshake, naming protocol 6, a loopback port and its certificate.
-import { execFile, spawn } from "node:child_process";
+// it, its first stdout line is the handshake, naming protocol 6, a loopback port and its certificate,
+// and it answers gRPC over mutual TLS (here @grpc/grpc-js's client, another implementation than ours)
+// until GRPCController.Shutdown ends it.
+import * as grpc from "@grpc/grpc-js";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
+import { loadMethods } from "../../provider/terraform/protocol.ts";
 import { MAGIC_COOKIE } from "../../provider/terraform/server.ts";
 import { repoRoot } from "../helpers/cli.ts";
 
@@ -20,24 +24,82 @@ describe("terraform-provider-virtform's handshake", () => {
     expect(result.stderr).toContain("is a Terraform plugin: Terraform starts it");
   });
 
-  it("prints 1|6|tcp|127.0.0.1:<port>|grpc|<its certificate, base64 without padding>", async () => {
+  describe("as Terraform starts it", () => {
     const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
-    const child = spawn(plugin, [], { env: { ...process.env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
-    try {
-      const line = await new Promise<string>((resolve) => {
+    const methods = loadMethods();
+    let child: ChildProcess;
+    let line: string;
+    let connection: grpc.Client;
+    const exited = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
+
+    beforeAll(async () => {
+      child = spawn(plugin, [], { env: { ...process.env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
+      line = await new Promise<string>((resolve) => {
         let text = "";
-        child.stdout.on("data", (chunk: Buffer) => {
+        child.stdout!.on("data", (chunk: Buffer) => {
           text += chunk.toString();
           if (text.includes("\n")) resolve(text.split("\n")[0]!);
         });
       });
+      const [, , , address, , der] = line.split("|");
+      const serverPem = new X509Certificate(Buffer.from(der!, "base64")).toString();
+      const credentials = grpc.credentials.createSsl(Buffer.from(serverPem), Buffer.from(client.keyPem), Buffer.from(client.certPem));
+      connection = new grpc.Client(address!, credentials, { "grpc.ssl_target_name_override": "localhost" });
+    });
+    afterAll(() => {
+      connection?.close();
+      child?.kill();
+    });
+
+    /** A unary call as Terraform makes it: status and reply, or the gRPC error. */
+    const call = (path: string, request: unknown) =>
+      new Promise<{ reply?: unknown; error?: grpc.ServiceError }>((resolve) => {
+        const codec = methods.get(path) ?? methods.get("/grpc.health.v1.Health/Check")!;
+        connection.makeUnaryRequest(
+          path,
+          (value: unknown) => Buffer.from(codec.encodeRequest(value)),
+          (bytes: Buffer) => codec.decodeReply(bytes),
+          request,
+          (error, reply) => resolve(error ? { error } : { reply }),
+        );
+      });
+
+    it("prints 1|6|tcp|127.0.0.1:<port>|grpc|<its certificate, base64 without padding>", () => {
       const match = /^1\|6\|tcp\|127\.0\.0\.1:(\d+)\|grpc\|([A-Za-z0-9+/]+)$/.exec(line);
       expect(match, line).not.toBeNull();
       const cert = new X509Certificate(Buffer.from(match![2]!, "base64"));
       expect(cert.subjectAltName).toBe("DNS:localhost");
       expect(cert.verify(cert.publicKey)).toBe(true);
-    } finally {
-      child.kill();
-    }
+    });
+
+    it("serves the health check and the provider's methods", async () => {
+      expect(await call("/grpc.health.v1.Health/Check", {})).toEqual({ reply: { status: 1 } });
+      const { reply } = (await call("/tfplugin6.Provider/GetMetadata", {})) as { reply: { resources: { type_name: string }[] } };
+      expect(reply.resources.map((r) => r.type_name)).toContain("virtform_volume");
+      // A refusal is a diagnostic in the reply, with the attribute's path.
+      const { reply: validated } = (await call("/tfplugin6.Provider/ValidateResourceConfig", { type_name: "virtform_nothing" })) as { reply: { diagnostics: { summary: string }[] } };
+      expect(validated.diagnostics[0]!.summary).toBe("Unknown resource type virtform_nothing");
+    });
+
+    it("answers a method it does not serve with UNIMPLEMENTED", async () => {
+      const { error } = await call("/tfplugin6.Provider/NoSuchMethod", {});
+      expect(error?.code).toBe(grpc.status.UNIMPLEMENTED);
+      expect(error?.details).toBe("unknown method /tfplugin6.Provider/NoSuchMethod");
+    });
+
+    it("opens the stdio stream and leaves it open", async () => {
+      const stream = connection.makeServerStreamRequest("/plugin.GRPCStdio/StreamStdio", () => Buffer.alloc(0), (bytes: Buffer) => bytes, {});
+      stream.on("error", () => undefined); // the cancel below
+      const headers = await new Promise<grpc.Metadata>((resolve) => stream.once("metadata", resolve));
+      expect(headers.get("content-type")).toEqual(["application/grpc"]);
+      // Still open while a unary call goes through beside it.
+      expect(await call("/grpc.health.v1.Health/Check", {})).toEqual({ reply: { status: 1 } });
+      stream.cancel();
+    });
+
+    it("exits on Shutdown", async () => {
+      expect(await call("/plugin.GRPCController/Shutdown", {})).toEqual({ reply: {} });
+      expect(await exited()).toBe(0);
+    });
   });
 });

@@ -12,6 +12,12 @@ import { imageVariantSchema } from "../../provider/terraform/image-variant.ts";
 import { TerraformResources } from "../../provider/terraform/resources.ts";
 import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
 import type { Shape } from "../../provider/terraform/shape.ts";
+import { join } from "node:path";
+import { lockedInputs, type LockedInputs } from "../../images/lockfile.ts";
+import { error, SEVERITY } from "../../provider/terraform/diagnostics.ts";
+import { lockImage, openImageLock } from "../../provider/terraform/image-lock.ts";
+import { repoRoot } from "../helpers/cli.ts";
+import { ValidatedConfigs } from "../../provider/terraform/validated.ts";
 
 const schemas = resourceSchemas();
 const resources = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
@@ -41,6 +47,11 @@ describe("the Terraform schema derived from the kinds", () => {
     for (const [field, zod] of Object.entries(definition.inputs.shape)) {
       const attribute = byField.get(field)!;
       expect(attribute, field).toBeDefined();
+      if (kind === "Image" && field === "locked") {
+        // Derived from the lock by the provider (lock_key), never written: computed only.
+        expect(attribute).toMatchObject({ required: false, optional: false, computed: true });
+        continue;
+      }
       expect(attribute.required, field).toBe(!zod.safeParse(undefined).success);
       expect(attribute.optional, field).toBe(zod.safeParse(undefined).success);
       expect(attribute.sensitive, field).toBe(definition.secrets.includes(field));
@@ -187,5 +198,64 @@ describe("the plan-time feasibility check", () => {
     const pool = read("virtform_storage_pool", await applier.apply("virtform_storage_pool", null, planned.planned, packed("virtform_storage_pool", large), planned.private)) as { id: string };
     const volume = { pool: pool.id, sizeGiB: 50 };
     expect((await applier.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume))).diagnostics).toEqual([]);
+  });
+});
+
+describe("validation by the configuration's bytes", () => {
+  it("validates the same type and bytes once, anything else again", () => {
+    const validated = new ValidatedConfigs();
+    let runs = 0;
+    const validate = () => (runs++, [error(`run ${runs}`)]);
+    const a = new Uint8Array([0x81, 0xa1, 0x61, 0x01]);
+    expect(validated.get("virtform_volume", a, validate)).toEqual([error("run 1")]);
+    expect(validated.get("virtform_volume", Uint8Array.from(a), validate)).toEqual([error("run 1")]);
+    expect(validated.get("virtform_snapshot", a, validate)).toEqual([error("run 2")]);
+    expect(validated.get("virtform_volume", new Uint8Array([0x81, 0xa1, 0x61, 0x02]), validate)).toEqual([error("run 3")]);
+    // A view into a larger buffer is keyed by its own bytes only.
+    expect(validated.get("virtform_volume", new Uint8Array([9, ...a, 9]).subarray(1, 5), validate)).toEqual([error("run 1")]);
+    expect(runs).toBe(3);
+  });
+});
+
+describe("an image locked by its lock_key", () => {
+  const examples = join(repoRoot, "examples", "java-appserver");
+  const lock = openImageLock(undefined, examples)!;
+  const appserver = {
+    base: "debian-12",
+    packages: ["openjdk-17-jre-headless", "tomcat10"],
+    config: { threadPool: 50 },
+    variants: { light: { packages: [], config: { heapMiB: 512, threadPool: 25 } } },
+  };
+  const at = (...steps: string[]) => steps.map((s, i) => (i === 0 ? { attribute_name: s } : { element_key_string: s }));
+
+  it("finds virtform.lock in the working directory, and none where there is none", () => {
+    expect(lock.path).toBe(join(examples, "virtform.lock"));
+    expect(openImageLock(undefined, "/nowhere")).toBeUndefined();
+    expect(() => openImageLock("missing.lock", "/nowhere")).toThrow("there is no missing.lock (/nowhere/missing.lock); write it with 'virtform images lock'");
+  });
+
+  it.each<[string, Parameters<typeof lockImage>, Partial<ReturnType<typeof lockImage>>]>([
+    ["no lock_key: unlocked, as before", [lock, undefined, appserver, examples], { locked: undefined, diagnostics: [] }],
+    ["an unknown request: known after apply", [lock, "image.appserver", { ...appserver, base: UNKNOWN }, examples], { locked: UNKNOWN, diagnostics: [] }],
+    ["no lock", [undefined, "image.appserver", appserver, examples], { locked: undefined, diagnostics: [error("No lockfile", 'lock_key is "image.appserver", but there is no virtform.lock in Terraform\'s working directory and the provider block sets no lockfile', at("lock_key"))] }],
+    ["no such entry", [lock, "image.other", appserver, examples], { locked: undefined, diagnostics: [error("No such lock entry", 'virtform.lock has no image "image.other"; it has image.appserver', at("lock_key"))] }],
+    ["a fresh variant", [lock, "image.appserver", appserver, examples], { diagnostics: [] }],
+    [
+      "a changed package set",
+      [lock, "image.appserver", { ...appserver, variants: { light: { packages: ["htop"], config: {} } } }, examples],
+      { locked: {}, diagnostics: [error("virtform.lock is stale for image.appserver:light", "its packages or base changed since it was locked; the provider resolves no packages. Run 'virtform images lock' on the program the lock was made from, or remove lock_key to plan the requested packages unlocked", at("variants", "light"))] },
+    ],
+  ])("%s", (_, args, expected) => {
+    expect(lockImage(...args)).toMatchObject(expected);
+  });
+
+  it("gives a fresh variant the lock's set, and a config-only change the locked packages with a new digest and a warning", () => {
+    const entry = lock.lock.images["image.appserver"]!.light!;
+    expect(lockImage(lock, "image.appserver", appserver, examples).locked).toEqual({ light: lockedInputs(entry) });
+    const changed = lockImage(lock, "image.appserver", { ...appserver, variants: { light: { packages: [], config: { heapMiB: 1024 } } } }, examples);
+    const locked = (changed.locked as Record<string, LockedInputs>).light!;
+    expect(locked.packages).toEqual(lockedInputs(entry).packages);
+    expect(locked.digest).not.toBe(entry.digest);
+    expect(changed.diagnostics).toMatchObject([{ severity: SEVERITY.WARNING, summary: "virtform.lock is stale for image.appserver:light" }]);
   });
 });

@@ -2,13 +2,17 @@
 // nulls, unknowns, dynamic values), the TLS certificate of the handshake, and the compiled descriptor.
 import { X509Certificate, createSign, createVerify } from "node:crypto";
 import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { UNKNOWN } from "../../core/model.ts";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { fromJson, fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { compileDescriptor } from "../../provider/terraform/generate.ts";
 import { Extension, UNKNOWN_EXTENSION, decode, encode, type Packed } from "../../provider/terraform/msgpack.ts";
-import { DESCRIPTOR } from "../../provider/terraform/protocol.ts";
+import { frame, percentEncoded } from "../../provider/terraform/grpc-server.ts";
+import { DESCRIPTOR, loadMethods } from "../../provider/terraform/protocol.ts";
+import { providerService } from "../../provider/terraform/provider-service.ts";
+import protobuf from "protobufjs/light.js";
 import { snakeCase, type Shape } from "../../provider/terraform/shape.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
@@ -38,6 +42,28 @@ describe("msgpack", () => {
     // ext 12 (refined unknown) with a 3-byte payload {1: false}, then nil.
     expect(decode(Buffer.from("92c7030c8101c2c0", "hex"))).toEqual([new Extension(12), null]);
     expect(decode(Buffer.from("d5000000", "hex"))).toEqual(new Extension(0));
+  });
+
+  it("reads back what it writes: any text (short, long, ASCII or not), number, bytes, list, map or unknown", () => {
+    const { value } = fc.letrec<{ value: Packed }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: "small" },
+        fc.constant(null),
+        fc.boolean(),
+        fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }).filter((n) => !Object.is(n, -0)),
+        fc.string({ unit: "binary", maxLength: 80 }),
+        fc.uint8Array({ maxLength: 300 }).map((bytes) => new Uint8Array(bytes)),
+        fc.constant(UNKNOWN_EXTENSION),
+        fc.array(tie("value"), { maxLength: 20 }),
+        fc.dictionary(fc.string({ unit: "binary", maxLength: 40 }), tie("value"), { maxKeys: 20 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(decode(encode(v))).toEqual(v);
+      }),
+    );
   });
 
   it("reads the other integer and string forms Terraform may choose", () => {
@@ -126,5 +152,48 @@ describe("the handshake's certificate", () => {
 describe("the protocol descriptor", () => {
   it("is what the .proto files compile to (npm run gen:terraform)", () => {
     expect(readFileSync(DESCRIPTOR, "utf8")).toBe(compileDescriptor());
+  });
+});
+
+describe("gRPC messages", () => {
+  const methods = loadMethods();
+  const root = protobuf.Root.fromJSON(JSON.parse(readFileSync(DESCRIPTOR, "utf8")) as protobuf.INamespace);
+  const service = providerService({ cwd: "/nowhere", owner: { stack: "terraform:/test", lineage: "terraform" } });
+  const unknownConfig = { msgpack: encode({ pool: UNKNOWN_EXTENSION, size_gib: -1, source: null }) };
+
+  // Replies are encoded without protobufjs's fromObject: the same bytes, for every kind of field the
+  // replies use (maps of messages, nested and repeated messages, oneofs, enums as numbers, bytes).
+  it.each<[string, Record<string, unknown>]>([
+    ["GetMetadata", {}],
+    ["GetProviderSchema", {}],
+    ["ValidateResourceConfig", { type_name: "virtform_volume", config: unknownConfig }],
+    ["ValidateResourceConfig", { type_name: "virtform_nothing" }],
+  ])("%s's reply encodes as fromObject would", async (name, request) => {
+    const reply = await service[name]!(request);
+    const type = root.lookupType(`tfplugin6.${name}.Response`);
+    expect(Buffer.from(methods.get(`/tfplugin6.Provider/${name}`)!.encodeReply(reply)).toString("hex")).toBe(Buffer.from(type.encode(type.fromObject(reply)).finish()).toString("hex"));
+  });
+
+  it("encodes a plan's reply as fromObject would: planned state, paths to replace, private bytes, a diagnostic's path", () => {
+    const reply = {
+      planned_state: { msgpack: encode({ id: UNKNOWN_EXTENSION }) },
+      requires_replace: [{ steps: [{ attribute_name: "image" }, { element_key_int: 0 }, { element_key_string: "x" }] }],
+      planned_private: new TextEncoder().encode("terraform:token"),
+      diagnostics: [{ severity: 1, summary: "This create would fail", detail: "no room", attribute: { steps: [{ attribute_name: "hosts" }] } }],
+    };
+    const type = root.lookupType("tfplugin6.PlanResourceChange.Response");
+    expect(Buffer.from(methods.get("/tfplugin6.Provider/PlanResourceChange")!.encodeReply(reply))).toEqual(Buffer.from(type.encode(type.fromObject(reply)).finish()));
+  });
+
+  it("frames a message: no compression, its length in four bytes", () => {
+    expect(frame(new Uint8Array([7, 8])).toString("hex")).toBe("00000000020708");
+  });
+
+  it.each([
+    ["unknown method /tfplugin6.Provider/X", "unknown method /tfplugin6.Provider/X"],
+    ["100% full", "100%25 full"],
+    ["a\nb é", "a%0Ab %C3%A9"],
+  ])("grpc-message %j is sent as %j", (message, sent) => {
+    expect(percentEncoded(message)).toBe(sent);
   });
 });
