@@ -17,6 +17,9 @@ resource "virtform_storage_pool" "fast" {
 }
 
 resource "virtform_image" "appserver" {
+  # The package sets locked by `virtform images lock` for the native program (virtform.lock here is
+  # that lock), under the address the native program gives this image.
+  lock_key = "image.appserver"
   base     = "debian-12"
   packages = ["openjdk-17-jre-headless", "tomcat10"]
   config   = { threadPool = 50 }

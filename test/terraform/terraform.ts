@@ -25,7 +25,7 @@ export function terraformAvailable(): boolean {
 /** A working directory holding `main.tf` (or the files of `from`) and the CLI config. */
 export function terraformWorkdir(mainTf?: string, from?: string): string {
   const dir = makeWorkdir("virtform-terraform-");
-  if (from) cpSync(from, dir, { recursive: true });
+  if (from) cpSync(from, dir, { recursive: true, dereference: true }); // an example's virtform.lock is a link to the native example's
   if (mainTf !== undefined) writeFileSync(join(dir, "main.tf"), mainTf);
   writeFileSync(
     join(dir, ".terraformrc"),
