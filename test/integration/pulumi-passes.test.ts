@@ -65,6 +65,13 @@ export const ids = pulumi.interpolate\`\${a.id},\${c.id}\`;
         "  outputs ids: known after apply\n",
     );
 
+    // The graph draws the deferred resources too, dashed, with what they are computed from.
+    const graph = await runCli(dir, ["graph", "--pulumi"]);
+    expect(graph.code, graph.stderr).toBe(0);
+    expect(graph.stdout).toContain('"volume.b" [label="volume.b\\nVolume (known after apply)", style=dashed];');
+    expect(graph.stdout).toContain('"volume.b" -> "volume.a" [style=dashed];');
+    expect(graph.stdout).toContain('"snapshot.s" -> "volume.c" [style=dashed];');
+
     const applied = await runCli(dir, ["apply", "--pulumi", "--yes"]);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);
     expect(applied.stdout).toMatch(/Pass 2: [^]*\+ volume\.b will be created[^]*Pass 3: [^]*\+ volume\.c will be created[^]*\+ snapshot\.s will be created/);
