@@ -8,7 +8,7 @@ import type { LockedPackage } from "../lockfile.ts";
 import { NO_SETUP, type LayerSetup, type RenderedFile } from "./config-render.ts";
 
 /** Bumped when a change in how layers are built makes old cached layers wrong. */
-export const LAYER_FORMAT = "ext4-qcow2-v1";
+export const LAYER_FORMAT = "ext4-qcow2-v2";
 
 export type LayerRole = "base" | "common" | "variant";
 

@@ -11,7 +11,7 @@ import { parseDpkgStatus } from "../../images/build/dpkg-status.ts";
 import { repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 import { TINY_KEY, tinyImage } from "../helpers/tiny-image.ts";
 
-const TOOLS = ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "qemu-system-x86_64", "rsync"];
+const TOOLS = ["mmdebstrap", "mkfs.ext4", "debugfs", "qemu-img", "qemu-storage-daemon", "qemu-system-x86_64"];
 const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
 const isRoot = process.getuid?.() === 0;
 const ready = isRoot && missing.length === 0 && existsSync("/var/lib/apt/lists");

@@ -1,0 +1,113 @@
+// A layer's qcow2 mounted read-write without kernel NBD: qemu-storage-daemon exports the image (its
+// backing chain opened through the relative paths in its header) as a raw file over FUSE, and that
+// file is loop-mounted as ext4. Writes land in the layer's own qcow2 only (copy-on-write on its
+// parent), so the overlay holds what the layer changed and nothing else. noatime: reading the
+// parent's files must not rewrite their inodes into the overlay. Every mount is remembered, so an
+// interrupted build undoes it synchronously (from a signal handler) before its directories go.
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runTool } from "./tools.ts";
+
+export interface MountedLayer {
+  /** Where the layer's file system is mounted. */
+  root: string;
+  /** Mounts made below `root` for this build (chroot's /proc, /dev...), unmounted first. */
+  inner: string[];
+  /** Unmounts everything, stops the export and waits until its writes are in the qcow2. */
+  close(): void;
+}
+
+const open = new Set<MountedLayer>();
+
+/**
+ * Mounts `image` (a qcow2) at `<work>/mnt-<tag>`. With `growTo`, the file system is first grown to
+ * that many bytes (the qcow2 must have been created that large).
+ */
+export async function mountLayer(image: string, work: string, tag: string, growTo?: number): Promise<MountedLayer> {
+  const exported = join(work, `fs-${tag}.raw`);
+  const pidfile = join(work, `qsd-${tag}.pid`);
+  const root = join(work, `mnt-${tag}`);
+  writeFileSync(exported, "");
+  mkdirSync(root, { recursive: true });
+  let pid: number | undefined;
+  let fuseMounted = false;
+  let rootMounted = false;
+  const layer: MountedLayer = {
+    root,
+    inner: [],
+    close() {
+      for (const m of layer.inner.splice(0).reverse()) unmount(m);
+      if (rootMounted) unmount(root);
+      rootMounted = false;
+      const stopped = pid === undefined || stopDaemon(pid);
+      pid = undefined;
+      if (fuseMounted) unmount(exported);
+      fuseMounted = false;
+      rmSync(exported, { force: true });
+      rmSync(pidfile, { force: true });
+      open.delete(layer);
+      if (!stopped) throw new Error(`qemu-storage-daemon did not stop within 30 s; the layer ${image} it exported is not trusted`);
+    },
+  };
+  open.add(layer);
+  try {
+    await runTool("qemu-storage-daemon", [
+      "--daemonize",
+      "--pidfile",
+      pidfile,
+      // no-flush: dpkg's many fsyncs would each reach the host disk; the data is flushed once, when the daemon stops.
+      "--blockdev",
+      `driver=file,node-name=file,filename=${image},cache.no-flush=on`,
+      "--blockdev",
+      "driver=qcow2,node-name=layer,file=file",
+      "--export",
+      `type=fuse,id=export,node-name=layer,mountpoint=${exported},writable=on`,
+    ]);
+    fuseMounted = true;
+    pid = Number(readFileSync(pidfile, "utf8").trim());
+    if (growTo !== undefined) await runTool("resize2fs", ["-f", exported]); // -f: the parent was a finished, clean file system
+    await runTool("mount", ["-o", "loop,noatime", exported, root]);
+    rootMounted = true;
+    return layer;
+  } catch (err) {
+    layer.close();
+    throw err;
+  }
+}
+
+/** Mounts something below a mounted layer (`mount ARGS... <root>/<at>`), undone by its close. */
+export async function mountInside(layer: MountedLayer, at: string, args: readonly string[]): Promise<void> {
+  const target = join(layer.root, at);
+  mkdirSync(target, { recursive: true });
+  await runTool("mount", [...args, target]);
+  layer.inner.push(target);
+}
+
+/** Closes every layer still mounted (an interrupted build); synchronous, so it runs from a signal handler. */
+export function closeAllLayers(): void {
+  for (const layer of [...open]) layer.close();
+}
+
+/** Synchronous, so it also runs from a signal handler. */
+export function unmount(mountpoint: string): void {
+  try {
+    execFileSync("umount", [mountpoint], { stdio: "ignore" });
+  } catch {
+    // busy (a process still inside): detach it lazily; not mounted: nothing to do
+    spawnSync("umount", ["-l", mountpoint], { stdio: "ignore" });
+  }
+}
+
+/** Stops qemu-storage-daemon and waits for it to exit (it flushes the qcow2 on the way out); false when it had to be killed. */
+function stopDaemon(pid: number): boolean {
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return true; // gone already
+  }
+  for (let i = 0; i < 600 && existsSync(`/proc/${pid}`); i++) spawnSync("sleep", ["0.05"]);
+  if (!existsSync(`/proc/${pid}`)) return true;
+  process.kill(pid, "SIGKILL");
+  return false;
+}
