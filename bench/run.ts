@@ -23,6 +23,8 @@ interface Benchmark {
   needs?: string[];
   /** Why it cannot run here, beyond missing commands (undefined: it can). */
   unavailable?: () => string | undefined;
+  /** Why --quick leaves it out (it has no small size). */
+  fullOnly?: string;
 }
 
 // One line per benchmark: adding a benchmark is adding its line (its script must support --json, see bench/result.ts).
@@ -35,6 +37,15 @@ const BENCHMARKS: Benchmark[] = [
   { name: "pulumi", script: "bench/pulumi/pulumi.ts", full: [], quick: ["100"] },
   { name: "terraform", script: "bench/compare-terraform/compare.ts", full: [], quick: ["--n", "100", "--runs", "1"], needs: ["terraform"] },
   { name: "review", script: "bench/review/review.ts", full: [], quick: [] },
+  {
+    name: "images-build",
+    script: "bench/images-build/bench.ts",
+    full: [],
+    quick: [],
+    needs: ["mmdebstrap", "qemu-img", "qemu-storage-daemon", "mkfs.ext4"],
+    unavailable: () => (process.getuid?.() !== 0 ? "needs root (mmdebstrap --mode=root, loop mounts)" : aptListsMissing()),
+    fullOnly: "it builds real images (about 10 minutes)",
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -94,7 +105,7 @@ const loadBefore = loadavg();
 const outcomes: Outcome[] = [];
 for (const benchmark of BENCHMARKS.filter((b) => !only || only.includes(b.name))) {
   const missing = (benchmark.needs ?? []).filter((c) => !onPath(c));
-  const why = missing.length > 0 ? `${missing.join(", ")} not on the PATH` : benchmark.unavailable?.();
+  const why = missing.length > 0 ? `${missing.join(", ")} not on the PATH` : (quick ? benchmark.fullOnly : undefined) ?? benchmark.unavailable?.();
   if (why) {
     outcomes.push({ name: benchmark.name, skipped: why });
     console.error(`\n== ${benchmark.name}: not run (${why})`);

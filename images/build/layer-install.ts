@@ -64,8 +64,10 @@ export async function installDebs(layer: MountedLayer, debCache: string, package
   await mountInside(layer, "proc", ["-t", "proc", "proc"]);
   await mountInside(layer, "sys", ["-t", "sysfs", "sysfs"]);
   await mountInside(layer, "dev", ["--bind", "/dev"]);
-  // Scripts' scratch files stay out of the image; the .deb files are read where they are cached.
+  // Scripts' scratch files stay out of the overlay (mkinitramfs alone writes tens of MiB to /var/tmp);
+  // the .deb files are read where they are cached.
   await mountInside(layer, "tmp", ["-t", "tmpfs", "tmpfs"]);
+  await mountInside(layer, "var/tmp", ["-t", "tmpfs", "tmpfs"]);
   await mountInside(layer, "tmp/virtform-debs", ["--bind", "-o", "ro", debCache]);
   const policy = join(root, "usr/sbin/policy-rc.d");
   const hadPolicy = existsSync(policy);

@@ -4,7 +4,7 @@
 // parent), so the overlay holds what the layer changed and nothing else. noatime: reading the
 // parent's files must not rewrite their inodes into the overlay. Every mount is remembered, so an
 // interrupted build undoes it synchronously (from a signal handler) before its directories go.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runTool } from "./tools.ts";
@@ -52,22 +52,21 @@ export async function mountLayer(image: string, work: string, tag: string, growT
   };
   open.add(layer);
   try {
-    await runTool("qemu-storage-daemon", [
-      "--daemonize",
+    pid = await startDaemon(pidfile, [
       "--pidfile",
       pidfile,
       // no-flush: dpkg's many fsyncs would each reach the host disk; the data is flushed once, when the daemon stops.
       "--blockdev",
-      `driver=file,node-name=file,filename=${image},cache.no-flush=on`,
+      `driver=file,node-name=file,filename=${image},cache.no-flush=on,discard=unmap`,
       "--blockdev",
-      "driver=qcow2,node-name=layer,file=file",
+      // discard: blocks a file held until the layer deleted it (mkinitramfs' first initrd, say) leave the overlay.
+      "driver=qcow2,node-name=layer,file=file,discard=unmap",
       "--export",
       `type=fuse,id=export,node-name=layer,mountpoint=${exported},writable=on`,
     ]);
     fuseMounted = true;
-    pid = Number(readFileSync(pidfile, "utf8").trim());
     if (growTo !== undefined) await runTool("resize2fs", ["-f", exported]); // -f: the parent was a finished, clean file system
-    await runTool("mount", ["-o", "loop,noatime", exported, root]);
+    await runTool("mount", ["-o", "loop,noatime,discard", exported, root]);
     rootMounted = true;
     return layer;
   } catch (err) {
@@ -99,6 +98,40 @@ export function unmount(mountpoint: string): void {
   }
 }
 
+/**
+ * Starts qemu-storage-daemon as our child (its CPU time is the build's) and resolves with its pid
+ * once it has written its pid file, which it does after its exports are set up.
+ */
+function startDaemon(pidfile: string, args: string[]): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("qemu-storage-daemon", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    let done = false;
+    child.stderr.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+    child.on("error", (e) => finish(new Error(`cannot run qemu-storage-daemon: ${e.message}`)));
+    child.on("exit", (code, signal) => finish(new Error(`qemu-storage-daemon failed (${signal ?? `exit ${code}`}): ${err.trim()}`)));
+    const timer = setInterval(() => {
+      if (existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "") finish(undefined);
+    }, 20);
+    function finish(error: Error | undefined) {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      if (error) reject(error);
+      else resolvePromise(child.pid!);
+    }
+  });
+}
+
+/** Whether process `pid` still runs (a zombie, exited but not yet reaped, does not). */
+function runs(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
 /** Stops qemu-storage-daemon and waits for it to exit (it flushes the qcow2 on the way out); false when it had to be killed. */
 function stopDaemon(pid: number): boolean {
   try {
@@ -106,8 +139,8 @@ function stopDaemon(pid: number): boolean {
   } catch {
     return true; // gone already
   }
-  for (let i = 0; i < 600 && existsSync(`/proc/${pid}`); i++) spawnSync("sleep", ["0.05"]);
-  if (!existsSync(`/proc/${pid}`)) return true;
+  for (let i = 0; i < 600 && runs(pid); i++) spawnSync("sleep", ["0.05"]);
+  if (!runs(pid)) return true;
   process.kill(pid, "SIGKILL");
   return false;
 }
