@@ -47,7 +47,7 @@ function cli(args: string[]): string {
 
 interface Manifest {
   storedBytes: number;
-  variants: { variant: string; layers: { role: string; digest: string; cached: boolean; seconds: number; storedBytes: number }[] }[];
+  variants: { variant: string; artifact: string; layers: { role: string; digest: string; cached: boolean; seconds: number; storedBytes: number }[] }[];
 }
 
 function layered(label: string): Timed & { manifest: Manifest } {
@@ -61,6 +61,19 @@ function layered(label: string): Timed & { manifest: Manifest } {
   const built = manifest.variants.flatMap((v) => v.layers.filter((l) => !l.cached && !seen.has(l.digest) && seen.add(l.digest)).map((l) => `${v.variant}/${l.role}`));
   console.log(`${label}: ${seconds.toFixed(1)} s (${cpu.toFixed(1)} s CPU), ${mib(manifest.storedBytes)} stored in layers; built: ${built.join(", ") || "nothing"}`);
   return { seconds, cpu, manifest };
+}
+
+/** What the light variant's tomcat is configured with, read from its built image (not timed): heap and request threads from its config. */
+function serviceConfig(manifest: Manifest): void {
+  const light = manifest.variants.find((v) => v.variant === "light")!;
+  const raw = join(work, "light.raw");
+  execFileSync("qemu-img", ["convert", "-O", "raw", light.artifact, raw]);
+  const read = (path: string) => execFileSync("debugfs", ["-R", `cat ${path}`, raw], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const javaOpts = /^JAVA_OPTS=.*$/m.exec(read("/etc/default/tomcat10"))?.[0];
+  const connector = /<Connector [^>]*port="8080"[^>]*>/.exec(read("/etc/tomcat10/server.xml"))?.[0].replace(/\s+/g, " ");
+  rmSync(raw, { force: true });
+  console.log(`light's tomcat: ${javaOpts}; ${connector}`);
+  if (!javaOpts?.includes("-Xmx512m") || !connector?.includes('maxThreads="25"')) throw new Error("the light variant's heap or thread pool did not reach tomcat's configuration");
 }
 
 async function fullBuilds(packages: Record<string, string[]>): Promise<Timed & { bytes: number }> {
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${execFileSync("nproc", { encoding: "utf8" }).trim()} cores, shared with other work (timings are noisy)`);
 
   const cold = layered("layered cold (3 variants)");
+  serviceConfig(cold.manifest);
   const warm = layered("layered warm (nothing changed)");
   writeFileSync(join(work, "infra.ts"), program.replace("heapMiB: 2048", "heapMiB: 3072"));
   const changed = layered("layered warm after moderate's heapMiB 2048 -> 3072");

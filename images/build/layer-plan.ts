@@ -42,7 +42,7 @@ export function layerDigest(input: LayerDigestInput): string {
     parent: input.parent ?? null,
     packages: [...input.adds].sort(),
     // An owner or a setup enters only when there is one, so layers without them keep their digests.
-    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null, ...(f.owner !== undefined ? [f.owner] : [])]),
+    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null, ...(f.owner !== undefined ? [f.owner] : []), ...(f.edit !== undefined ? [{ edit: f.edit }] : [])]),
     ...(isEmptySetup(input.setup) ? {} : { setup: input.setup }),
     sourceDateEpoch: input.sourceDateEpoch,
   });

@@ -5,13 +5,24 @@
 // inode changed while it was built: ctime is set by the kernel, no tool can set it back), chained
 // to its parent's digest, so its cost follows the layer's size, not the image's.
 import { createHash, type Hash } from "node:crypto";
-import { chmodSync, lstatSync, type Stats, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, type Stats, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { RenderedFile } from "./config-render.ts";
+import { setXmlAttributes } from "./xml-edit.ts";
 
 export function writeRenderedFiles(root: string, files: readonly RenderedFile[]): void {
   for (const f of files) {
     const target = join(root, f.path);
+    if (f.edit !== undefined) {
+      // Written in place: the packaged file's mode and owner (root:tomcat 0640, say) stay.
+      if (!existsSync(target)) throw new Error(`${f.path}: not in the image, so its ${f.edit.element} cannot be set (is its package in the variant?)`);
+      try {
+        writeFileSync(target, setXmlAttributes(readFileSync(target, "utf8"), f.edit));
+      } catch (err) {
+        throw new Error(`${f.path}: ${(err as Error).message}`);
+      }
+      continue;
+    }
     mkdirSync(dirname(target), { recursive: true });
     rmSync(target, { force: true });
     if (f.symlink !== undefined) symlinkSync(f.symlink, target);
