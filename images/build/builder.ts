@@ -178,6 +178,7 @@ export class LayerBuilder {
     const virtualBytes = Math.max(below.virtualBytes, needed);
     await qcow2Overlay(image, backingReference(parent), virtualBytes);
     log(`  ${layer.role} layer: ${adds.length > 0 ? `installing ${adds.length} packages and ` : ""}${layer.files.length} files on its parent`);
+    // What the layer changes gets a later ctime than anything of its parent (the kernel's clock; no tool sets it back).
     const since = Date.now();
     const mounted = await mountLayer(image, this.work, layer.digest.slice(7, 23), virtualBytes > below.virtualBytes ? virtualBytes : undefined);
     try {
