@@ -4,9 +4,9 @@
 // orders them and runs their maintainer scripts; with every dependency already installed below or
 // among the files, apt has nothing to choose and nothing to download. As mmdebstrap does: /proc,
 // /sys and /dev are mounted in, services are kept from starting (policy-rc.d), dpkg skips fsync,
-// and the logs and caches that would differ between two builds are removed afterwards.
+// and the logs, caches and machine id that would differ between two builds are removed afterwards.
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { LockedPackage } from "../lockfile.ts";
 import { mountInside, unmount, type MountedLayer } from "./overlay-mount.ts";
@@ -108,4 +108,7 @@ export async function installDebs(layer: MountedLayer, debCache: string, package
     for (const m of layer.inner.splice(inner).reverse()) unmount(m);
   }
   for (const f of UNREPRODUCIBLE) rmSync(join(root, f), { force: true });
+  // systemd's postinst makes a random machine id; an image's is empty, filled on each machine's first boot (machine-id(5)).
+  const machineId = join(root, "etc/machine-id");
+  if (existsSync(machineId) && statSync(machineId).size > 0) writeFileSync(machineId, "");
 }
