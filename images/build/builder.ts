@@ -6,7 +6,7 @@
 // times of what it changed clamped. Before a layer is committed, its file system's own dpkg status
 // must list exactly the locked packages.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LockedPackage } from "../lockfile.ts";

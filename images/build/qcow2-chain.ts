@@ -41,14 +41,9 @@ export async function qcow2Overlay(out: string, backing: string, bytes: number):
   await runTool("qemu-img", ["create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", out, String(bytes)]);
 }
 
-/** The parent layer's file system as a raw file (its whole backing chain flattened). */
+/** A layer's file system as a raw file (its whole backing chain flattened; the boot test reads its /boot). */
 export async function flatten(layer: string, raw: string): Promise<void> {
   await runTool("qemu-img", ["convert", "-q", "-O", "raw", "-f", "qcow2", layer, raw]);
-}
-
-/** A file of the file system in `raw`, read with debugfs (no mount). */
-export async function readFileFromFs(raw: string, path: string): Promise<string> {
-  return toolOutput("debugfs", ["-R", `cat ${path}`, raw]);
 }
 
 /** Copies a file out of the file system in `raw` to `out`. */
