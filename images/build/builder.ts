@@ -19,7 +19,7 @@ import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
 import { fsBytesFor, mkfsFromDir, qcow2, qcow2Overlay, storedBytes } from "./qcow2-chain.ts";
 import { applyLayerContents } from "./layer-setup.ts";
 import { changedSince, clampMtimes, clampMtimesOf, contentDigest, layerContentDigest } from "./rootfs.ts";
-import { running, toolOutput } from "./tools.ts";
+import { running, runTool, toolOutput } from "./tools.ts";
 
 export interface BuildContext {
   cache: string;
@@ -181,18 +181,24 @@ export class LayerBuilder {
     // What the layer changes gets a later ctime than anything of its parent (the kernel's clock; no tool sets it back).
     const since = Date.now();
     const mounted = await mountLayer(image, this.work, layer.digest.slice(7, 23), virtualBytes > below.virtualBytes ? virtualBytes : undefined);
+    let rootfsDigest: string;
     try {
       const root = mounted.root;
       if (adds.length > 0) await installDebs(mounted, this.debCache, adds, epoch);
       await applyLayerContents(root, layer.files, layer.setup, epoch);
       const changed = changedSince(root, since);
       clampMtimesOf(root, changed, epoch);
-      const rootfsDigest = layerContentDigest(below.rootfsDigest, root, changed);
+      rootfsDigest = layerContentDigest(below.rootfsDigest, root, changed);
       checkInstalled(layer, readFileSync(join(root, "var/lib/dpkg/status"), "utf8"), expected);
-      return { rootfsDigest, virtualBytes };
-    } finally {
+    } catch (err) {
       mounted.close();
+      throw err;
     }
+    const problem = mounted.close();
+    if (problem !== undefined) throw new Error(problem);
+    // The qcow2's own bookkeeping, checked once its writer is gone (cheap: metadata only).
+    await runTool("qemu-img", ["check", "-q", image]);
+    return { rootfsDigest, virtualBytes };
   }
 
   /** Removes this run's work and any staging a failed layer left (nothing committed is touched). */

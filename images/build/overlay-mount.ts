@@ -14,8 +14,11 @@ export interface MountedLayer {
   root: string;
   /** Mounts made below `root` for this build (chroot's /proc, /dev...), unmounted first. */
   inner: string[];
-  /** Unmounts everything, stops the export and waits until its writes are in the qcow2. */
-  close(): void;
+  /**
+   * Unmounts everything, stops the export and waits until its writes are in the qcow2. Never throws
+   * (it also runs while a failed build unwinds); says why when the layer cannot be trusted.
+   */
+  close(): string | undefined;
 }
 
 const open = new Set<MountedLayer>();
@@ -38,16 +41,19 @@ export async function mountLayer(image: string, work: string, tag: string, growT
     inner: [],
     close() {
       for (const m of layer.inner.splice(0).reverse()) unmount(m);
-      if (rootMounted) unmount(root);
+      let problem: string | undefined;
+      if (rootMounted && !unmount(root)) problem = `${root} was busy and only detached lazily`;
       rootMounted = false;
-      const stopped = pid === undefined || stopDaemon(pid);
+      // The loop device is detached once unmounted; its last writes reach the export before that.
+      if (!waitUntil(() => spawnSync("losetup", ["-j", exported], { encoding: "utf8" }).stdout.trim() === "")) problem ??= `the loop device on ${exported} stayed attached`;
+      if (pid !== undefined && !stopDaemon(pid)) problem ??= "qemu-storage-daemon did not stop within 30 s";
       pid = undefined;
       if (fuseMounted) unmount(exported);
       fuseMounted = false;
       rmSync(exported, { force: true });
       rmSync(pidfile, { force: true });
       open.delete(layer);
-      if (!stopped) throw new Error(`qemu-storage-daemon did not stop within 30 s; the layer ${image} it exported is not trusted`);
+      return problem === undefined ? undefined : `${problem}: the layer ${image} is not trusted`;
     },
   };
   open.add(layer);
@@ -88,14 +94,24 @@ export function closeAllLayers(): void {
   for (const layer of [...open]) layer.close();
 }
 
-/** Synchronous, so it also runs from a signal handler. */
-export function unmount(mountpoint: string): void {
+/** Synchronous, so it also runs from a signal handler; false when the mount was busy and only detached lazily. */
+export function unmount(mountpoint: string): boolean {
   try {
     execFileSync("umount", [mountpoint], { stdio: "ignore" });
+    return true;
   } catch {
     // busy (a process still inside): detach it lazily; not mounted: nothing to do
-    spawnSync("umount", ["-l", mountpoint], { stdio: "ignore" });
+    return spawnSync("umount", ["-l", mountpoint], { stdio: "ignore" }).status !== 0;
   }
+}
+
+/** Polls `done` every 50 ms for up to 30 s (synchronously). */
+function waitUntil(done: () => boolean): boolean {
+  for (let i = 0; i < 600; i++) {
+    if (done()) return true;
+    spawnSync("sleep", ["0.05"]);
+  }
+  return done();
 }
 
 /**
@@ -110,8 +126,13 @@ function startDaemon(pidfile: string, args: string[]): Promise<number> {
     child.stderr.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
     child.on("error", (e) => finish(new Error(`cannot run qemu-storage-daemon: ${e.message}`)));
     child.on("exit", (code, signal) => finish(new Error(`qemu-storage-daemon failed (${signal ?? `exit ${code}`}): ${err.trim()}`)));
+    const started = Date.now();
     const timer = setInterval(() => {
       if (existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "") finish(undefined);
+      else if (Date.now() - started > 30_000) {
+        child.kill("SIGKILL");
+        finish(new Error(`qemu-storage-daemon set up no export within 30 s: ${err.trim()}`));
+      }
     }, 20);
     function finish(error: Error | undefined) {
       if (done) return;
@@ -139,8 +160,7 @@ function stopDaemon(pid: number): boolean {
   } catch {
     return true; // gone already
   }
-  for (let i = 0; i < 600 && runs(pid); i++) spawnSync("sleep", ["0.05"]);
-  if (!runs(pid)) return true;
+  if (waitUntil(() => !runs(pid))) return true;
   process.kill(pid, "SIGKILL");
   return false;
 }
