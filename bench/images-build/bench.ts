@@ -58,7 +58,7 @@ function layered(label: string): Timed & { manifest: Manifest } {
   const cpu = childCpu() - cpuBefore;
   // A layer shared by variants is built once: each is named once, by the first variant that has it.
   const seen = new Set<string>();
-  const built = manifest.variants.flatMap((v) => v.layers.filter((l) => !l.cached && !seen.has(l.digest) && seen.add(l.digest)).map((l) => `${v.variant}/${l.role} ${l.seconds.toFixed(1)} s`));
+  const built = manifest.variants.flatMap((v) => v.layers.filter((l) => !l.cached && !seen.has(l.digest) && seen.add(l.digest)).map((l) => `${v.variant}/${l.role} ${l.seconds.toFixed(1)} s ${mib(l.storedBytes)}`));
   console.log(`${label}: ${seconds.toFixed(1)} s (${cpu.toFixed(1)} s CPU), ${mib(manifest.storedBytes)} stored in layers; built: ${built.join(", ") || "nothing"}`);
   return { seconds, cpu, manifest };
 }
