@@ -37,6 +37,15 @@ const BENCHMARKS: Benchmark[] = [
   { name: "review", script: "bench/review/review.ts", full: [], quick: [] },
   // Minutes of TCG domains on two local libvirt hosts it makes (Unix users, their daemons, an sshd): full runs only.
   { name: "libvirt", script: "bench/libvirt/bench.ts", full: [], quick: undefined, needs: ["virsh", "qemu-system-x86_64"], unavailable: notRoot },
+  // Real images built twice over (about 10 minutes): full runs only.
+  {
+    name: "images-build",
+    script: "bench/images-build/bench.ts",
+    full: [],
+    quick: undefined,
+    needs: ["mmdebstrap", "qemu-img", "qemu-storage-daemon", "mkfs.ext4"],
+    unavailable: () => (process.getuid?.() !== 0 ? "needs root (mmdebstrap --mode=root, loop mounts)" : aptListsMissing()),
+  },
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -95,10 +95,10 @@ function requireRootAndTools(tools: readonly string[]): void {
     throw new CliError("image builds need root (mmdebstrap --mode=root, loop mounts); run as root");
   }
   const missing = tools.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`], { stdio: "ignore" }).status !== 0);
-  if (missing.length > 0) throw new CliError(`missing tools: ${missing.join(", ")} (Debian: apt-get install mmdebstrap e2fsprogs qemu-utils rsync qemu-system-x86)`);
+  if (missing.length > 0) throw new CliError(`missing tools: ${missing.join(", ")} (Debian: apt-get install mmdebstrap e2fsprogs qemu-utils qemu-system-x86)`);
 }
 
-const BUILD_TOOLS = ["mmdebstrap", "mkfs.ext4", "resize2fs", "debugfs", "qemu-img", "rsync", "mount", "umount"];
+const BUILD_TOOLS = ["mmdebstrap", "mkfs.ext4", "resize2fs", "debugfs", "qemu-img", "qemu-storage-daemon", "apt-get", "chroot", "mount", "umount"];
 
 export async function imagesBuildCommand(program: string, options: BuildOptions): Promise<number> {
   const epoch = sourceDateEpoch();

@@ -1,23 +1,25 @@
-// Builds an image's variants layer by layer into the cache. A layer already cached is reused. A
-// missing layer that adds packages gets a root tree from mmdebstrap (its whole package set up to
-// that layer, every version pinned); the base's tree becomes a file system whole, an upper layer's
-// is synced onto a copy of its parent's file system. Declared users, rendered files and units go in
-// (layer-setup.ts), times are clamped, and the result is stored as a qcow2 on its parent
-// (qcow2-chain.ts). Before a layer is committed, its
-// file system's own dpkg status must list exactly the locked packages.
+// Builds an image's variants layer by layer into the cache. A layer already cached is reused. The
+// base gets a root tree from mmdebstrap (the base set, every version pinned), made whole into a file
+// system. An upper layer is an empty qcow2 on its parent, mounted (overlay-mount.ts), into which
+// only the layer's change is written: its added packages' exact .debs installed by the image's own
+// apt (layer-install.ts), then declared users, rendered files and units (layer-setup.ts), and the
+// times of what it changed clamped. Before a layer is committed, its file system's own dpkg status
+// must list exactly the locked packages.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LockedPackage } from "../lockfile.ts";
 import { compareWithLock, formatMismatch, parseDpkgStatus, type InstalledPackage } from "./dpkg-status.ts";
-import { cachedLayer, commitLayer, dropChildren, layerImage, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
+import { backingReference, cachedLayer, commitLayer, dropChildren, stagingDir, sweepStaging, type LayerRecord } from "./layer-cache.ts";
+import { fetchDebs, installDebs } from "./layer-install.ts";
+import { closeAllLayers, mountLayer } from "./overlay-mount.ts";
 import type { PlannedLayer } from "./layer-plan.ts";
 import { HOST_SOURCES, runMmdebstrap } from "./mmdebstrap.ts";
-import { flatten, fsBytesFor, growTo, mkfsFromDir, qcow2, qcow2Overlay, readFileFromFs, storedBytes, syncTree, unmount, withMounted } from "./qcow2-chain.ts";
+import { fsBytesFor, mkfsFromDir, qcow2, qcow2Overlay, storedBytes } from "./qcow2-chain.ts";
 import { applyLayerContents } from "./layer-setup.ts";
-import { clampMtimes, contentDigest } from "./rootfs.ts";
-import { running, toolOutput } from "./tools.ts";
+import { changedSince, clampMtimes, clampMtimesOf, contentDigest, layerContentDigest } from "./rootfs.ts";
+import { running, runTool, toolOutput } from "./tools.ts";
 
 export interface BuildContext {
   cache: string;
@@ -31,8 +33,13 @@ export interface BuiltLayer extends LayerRecord {
   seconds: number;
 }
 
-/** Work in progress, undone when the process is interrupted. */
-const inFlight = { mounts: new Set<string>(), dirs: new Set<string>() };
+/** Work in progress, undone when the process is interrupted (mounted layers: overlay-mount.ts). */
+const inFlight = { dirs: new Set<string>() };
+
+interface Built {
+  rootfsDigest: string;
+  virtualBytes: number;
+}
 
 function cleanupInFlight(): void {
   // mmdebstrap mounts /proc, /sys and devices inside its target: it is stopped (it unmounts on
@@ -40,7 +47,7 @@ function cleanupInFlight(): void {
   // so removing them can never reach into the host's file systems.
   for (const child of running) child.kill("SIGTERM");
   if (running.size > 0) spawnSync("sleep", ["2"]);
-  for (const m of inFlight.mounts) unmount(m);
+  closeAllLayers();
   for (const d of inFlight.dirs) {
     if (unmountBelow(d)) rmSync(d, { recursive: true, force: true });
     else process.stderr.write(`left ${d} in place: something is still mounted below it\n`);
@@ -111,50 +118,10 @@ export class LayerBuilder {
   }
 
   private async buildLayer(suite: string, layer: PlannedLayer, expected: readonly LockedPackage[]): Promise<LayerRecord> {
-    const { cache, log, sourceDateEpoch: epoch } = this.ctx;
-    const tag = layer.digest.slice(7, 23);
-    // A layer that adds packages gets a fresh root from mmdebstrap; one that only adds files starts from its parent.
-    let root: string | undefined;
-    if (layer.adds.length > 0 || layer.parent === undefined) {
-      root = join(this.work, `root-${tag}`);
-      log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
-      await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, epoch);
-    } else {
-      log(`  ${layer.role} layer: ${layer.files.length} files on its parent`);
-    }
-
-    const staging = stagingDir(cache, layer.digest);
+    const staging = stagingDir(this.ctx.cache, layer.digest);
     inFlight.dirs.add(staging);
-    const raw = join(this.work, `fs-${tag}.raw`);
-    let rootfsDigest: string;
-    if (layer.parent === undefined) {
-      await applyLayerContents(root!, layer.files, layer.setup, epoch);
-      clampMtimes(root!, epoch);
-      rootfsDigest = contentDigest(root!);
-      await mkfsFromDir(root!, raw, fsBytesFor(await usedBytes(root!)), layer.digest, epoch);
-    } else {
-      await flatten(layerImage(cache, layer.parent), raw);
-      if (root !== undefined) await growTo(raw, fsBytesFor(await usedBytes(root)));
-      const mnt = join(this.work, `mnt-${tag}`);
-      inFlight.mounts.add(mnt);
-      rootfsDigest = await withMounted(raw, mnt, async () => {
-        if (root !== undefined) await syncTree(root, mnt);
-        await applyLayerContents(mnt, layer.files, layer.setup, epoch);
-        clampMtimes(mnt, epoch);
-        return contentDigest(mnt);
-      });
-      inFlight.mounts.delete(mnt);
-    }
-    if (root !== undefined) rmSync(root, { recursive: true, force: true });
-    // The image's own record of what is installed, read from the file system itself.
-    const installed = parseDpkgStatus(await readFileFromFs(raw, "/var/lib/dpkg/status"));
-    const mismatch = compareWithLock(installed, expected.map((p): InstalledPackage => ({ name: p.name, version: p.version, architecture: p.architecture })));
-    if (mismatch) throw new Error(`the ${layer.role} layer's /var/lib/dpkg/status differs from the lock:\n${formatMismatch(mismatch)}`);
     const image = join(staging, "layer.qcow2");
-    if (layer.parent === undefined) await qcow2(raw, image);
-    else await qcow2Overlay(raw, image, layerImage(cache, layer.parent));
-    const virtualBytes = statSync(raw).size;
-    rmSync(raw, { force: true });
+    const { rootfsDigest, virtualBytes } = layer.parent === undefined ? await this.buildBase(suite, layer, expected, image) : await this.buildOverlay(layer, layer.parent, expected, image);
     const record: LayerRecord = {
       digest: layer.digest,
       role: layer.role,
@@ -165,19 +132,88 @@ export class LayerBuilder {
       storedBytes: storedBytes(image),
       virtualBytes,
     };
-    commitLayer(cache, staging, record);
+    commitLayer(this.ctx.cache, staging, record);
     inFlight.dirs.delete(staging);
-    for (const child of dropChildren(cache, layer.digest)) log(`  removed cached layer ${child.slice(0, 19)}: its parent was rebuilt`);
+    for (const child of dropChildren(this.ctx.cache, layer.digest)) this.ctx.log(`  removed cached layer ${child.slice(0, 19)}: its parent was rebuilt`);
     return record;
+  }
+
+  /** The base: a root tree from mmdebstrap, made whole into a file system. */
+  private async buildBase(suite: string, layer: PlannedLayer, expected: readonly LockedPackage[], image: string): Promise<Built> {
+    const { log, sourceDateEpoch: epoch } = this.ctx;
+    const tag = layer.digest.slice(7, 23);
+    const root = join(this.work, `root-${tag}`);
+    log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
+    await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, epoch);
+    await applyLayerContents(root, layer.files, layer.setup, epoch);
+    clampMtimes(root, epoch);
+    const rootfsDigest = contentDigest(root);
+    checkInstalled(layer, readFileSync(join(root, "var/lib/dpkg/status"), "utf8"), expected);
+    const raw = join(this.work, `fs-${tag}.raw`);
+    const virtualBytes = fsBytesFor(await usedBytes(root));
+    await mkfsFromDir(root, raw, virtualBytes, layer.digest, epoch);
+    rmSync(root, { recursive: true, force: true });
+    await qcow2(raw, image);
+    rmSync(raw, { force: true });
+    return { rootfsDigest, virtualBytes };
+  }
+
+  /**
+   * An upper layer: an empty qcow2 on its parent, mounted, and only the layer's change written into
+   * it (its added packages installed by the image's apt, its files and setup), times clamped on what
+   * it changed. No copy of the parent is made or walked for content.
+   */
+  private async buildOverlay(layer: PlannedLayer, parent: string, expected: readonly LockedPackage[], image: string): Promise<Built> {
+    const { cache, log, sourceDateEpoch: epoch } = this.ctx;
+    const below = cachedLayer(cache, parent);
+    if (!below) throw new Error(`bug: the ${layer.role} layer's parent ${parent.slice(0, 19)} is not in the cache`);
+    const byId = new Map(expected.map((p) => [`${p.name}=${p.version}`, p]));
+    const adds = layer.adds.map((id) => byId.get(id)!);
+    if (adds.length > 0) {
+      log(`  ${layer.role} layer: fetching ${adds.length} packages`);
+      await fetchDebs(this.debCache, adds);
+    }
+    // Room for what the lock says the packages take once installed; the parent's size at least.
+    const needed = fsBytesFor(expected.reduce((sum, p) => sum + p.installedKiB * 1024, 0));
+    const virtualBytes = Math.max(below.virtualBytes, needed);
+    await qcow2Overlay(image, backingReference(parent), virtualBytes);
+    log(`  ${layer.role} layer: ${adds.length > 0 ? `installing ${adds.length} packages and ` : ""}${layer.files.length} files on its parent`);
+    // What the layer changes gets a later ctime than anything of its parent (the kernel's clock; no tool sets it back).
+    const since = Date.now();
+    const mounted = await mountLayer(image, this.work, layer.digest.slice(7, 23), virtualBytes > below.virtualBytes ? virtualBytes : undefined);
+    let rootfsDigest: string;
+    try {
+      const root = mounted.root;
+      if (adds.length > 0) await installDebs(mounted, this.debCache, adds, epoch);
+      await applyLayerContents(root, layer.files, layer.setup, epoch);
+      const changed = changedSince(root, since);
+      clampMtimesOf(root, changed, epoch);
+      rootfsDigest = layerContentDigest(below.rootfsDigest, root, changed);
+      checkInstalled(layer, readFileSync(join(root, "var/lib/dpkg/status"), "utf8"), expected);
+    } catch (err) {
+      mounted.close();
+      throw err;
+    }
+    const problem = mounted.close();
+    if (problem !== undefined) throw new Error(problem);
+    // The qcow2's own bookkeeping, checked once its writer is gone (cheap: metadata only).
+    await runTool("qemu-img", ["check", "-q", image]);
+    return { rootfsDigest, virtualBytes };
   }
 
   /** Removes this run's work and any staging a failed layer left (nothing committed is touched). */
   close(): void {
-    for (const m of inFlight.mounts) unmount(m);
+    closeAllLayers();
     for (const d of inFlight.dirs) if (unmountBelow(d)) rmSync(d, { recursive: true, force: true });
-    inFlight.mounts.clear();
     inFlight.dirs.clear();
   }
+}
+
+/** The layer's file system's own dpkg status must be the locked set (names, versions, architectures). */
+function checkInstalled(layer: PlannedLayer, status: string, expected: readonly LockedPackage[]): void {
+  const installed = parseDpkgStatus(status);
+  const mismatch = compareWithLock(installed, expected.map((p): InstalledPackage => ({ name: p.name, version: p.version, architecture: p.architecture })));
+  if (mismatch) throw new Error(`the ${layer.role} layer's /var/lib/dpkg/status differs from the lock:\n${formatMismatch(mismatch)}`);
 }
 
 async function usedBytes(root: string): Promise<number> {

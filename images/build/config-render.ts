@@ -1,11 +1,13 @@
 // What a variant's declaration puts into its image besides packages: its config as an environment
-// file (/etc/virtform/variant.env), tomcat's JAVA_OPTS from heapMiB when tomcat10 is installed, a
+// file (/etc/virtform/variant.env), tomcat's JAVA_OPTS from heapMiB and its HTTP connector's
+// maxThreads from threadPool when tomcat10 is installed, a
 // oneshot unit that announces the variant and its digest on the console at boot (the boot test
 // waits for it), and what the image declares: files (templates filled from the config), unit files,
 // users' authorized_keys and cloud-init's NoCloud seed. Users to create and units to enable are the
 // layer's setup, carried out by the image's own useradd and systemctl. Pure: the same variant gives
 // byte-identical files and setup, so they can enter layer digests.
 import { renderTemplate, type VariantContents } from "../contents.ts";
+import type { XmlAttributeEdit } from "./xml-edit.ts";
 
 export interface RenderedFile {
   /** Absolute path inside the image. */
@@ -14,6 +16,8 @@ export interface RenderedFile {
   content?: string;
   /** A symbolic link to this target instead of a file. */
   symlink?: string;
+  /** An edit of the file the image's packages installed there (its mode and owner kept) instead of new content. */
+  edit?: XmlAttributeEdit;
   /** "user" or "user:group" of the image; root when absent. */
   owner?: string;
 }
@@ -86,6 +90,15 @@ export function renderVariantFiles(input: RenderInput): RenderedFile[] {
       path: "/etc/default/tomcat10",
       mode: 0o644,
       content: ["# Written by virtform images build from the variant's config (heapMiB).", `JAVA_OPTS="-Djava.awt.headless=true -Xms${heap}m -Xmx${heap}m"`, ""].join("\n"),
+    });
+  }
+  const threads = input.config.threadPool;
+  if (input.packages.includes("tomcat10") && typeof threads === "number") {
+    // The packaged server.xml (ucf's conffile) with its HTTP connector's request threads set; the rest stays as packaged.
+    files.push({
+      path: "/etc/tomcat10/server.xml",
+      mode: 0o640,
+      edit: { element: "Connector", where: { port: "8080" }, set: { maxThreads: String(threads) } },
     });
   }
   if (input.packages.includes("systemd")) {

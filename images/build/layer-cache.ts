@@ -1,5 +1,6 @@
 // The content-addressed layer cache: one directory per layer digest, holding layer.qcow2 (whose
-// backing file is its parent's layer.qcow2 in the same cache) and layer.json (what it holds). A
+// backing file is its parent's layer.qcow2 in the same cache, named by a relative path, so the
+// cache can be moved or copied whole) and layer.json (what it holds). A
 // layer is built in a `.tmp-*` directory and renamed into place when whole, so an interrupted build
 // never leaves a half-written layer under its digest; leftovers of dead builds are swept away.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -36,6 +37,11 @@ export function layerDir(cache: string, digest: string): string {
 
 export function layerImage(cache: string, digest: string): string {
   return join(layerDir(cache, digest), "layer.qcow2");
+}
+
+/** How a layer's qcow2 names its parent's: relative to its own directory (a staging directory and a layer's are both directly in the cache). */
+export function backingReference(parent: string): string {
+  return `../${hex(parent)}/layer.qcow2`;
 }
 
 export function cachedLayer(cache: string, digest: string): LayerRecord | undefined {

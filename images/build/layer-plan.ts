@@ -8,7 +8,7 @@ import type { LockedPackage } from "../lockfile.ts";
 import { NO_SETUP, type LayerSetup, type RenderedFile } from "./config-render.ts";
 
 /** Bumped when a change in how layers are built makes old cached layers wrong. */
-export const LAYER_FORMAT = "ext4-qcow2-v1";
+export const LAYER_FORMAT = "ext4-qcow2-v2";
 
 export type LayerRole = "base" | "common" | "variant";
 
@@ -42,7 +42,7 @@ export function layerDigest(input: LayerDigestInput): string {
     parent: input.parent ?? null,
     packages: [...input.adds].sort(),
     // An owner or a setup enters only when there is one, so layers without them keep their digests.
-    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null, ...(f.owner !== undefined ? [f.owner] : [])]),
+    files: files.map((f) => [f.path, f.mode, f.content ?? null, f.symlink ?? null, ...(f.owner !== undefined ? [f.owner] : []), ...(f.edit !== undefined ? [{ edit: f.edit }] : [])]),
     ...(isEmptySetup(input.setup) ? {} : { setup: input.setup }),
     sourceDateEpoch: input.sourceDateEpoch,
   });

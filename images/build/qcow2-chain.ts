@@ -1,15 +1,10 @@
 // A layer on disk: an ext4 file system stored as qcow2. The base layer is made whole (mkfs.ext4 -d
-// from its root directory). An upper layer starts as a raw copy of its parent's file system; the
-// files that differ from the layer's root directory are synced into it (rsync --checksum: unchanged
-// files are not rewritten, so their blocks stay where the parent has them). The overlay then gets
-// exactly the clusters that differ from the parent: an empty qcow2 whose backing file is the new raw
-// file system is rebased (safe mode) onto the parent, which copies into it each cluster where the
-// two differ. (`qemu-img convert -B parent` would not do: it copies every allocated cluster.)
-import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, truncateSync, writeFileSync } from "node:fs";
+// from its root directory). An upper layer is an empty qcow2 on its parent, mounted and written
+// into (overlay-mount.ts): it holds the clusters the layer wrote, nothing of its parent.
+import { statSync, truncateSync, writeFileSync } from "node:fs";
 import { runTool, toolOutput } from "./tools.ts";
 
-/** The base file system's size; an upper layer that needs more grows it (resize2fs). */
+/** The base file system's size; an upper layer that needs more grows it (resize2fs, overlay-mount.ts). */
 export const BASE_FS_BYTES = 2 * 1024 ** 3;
 
 /** A file system size with room for `usedBytes`: at least the base size, in whole GiB. */
@@ -38,52 +33,17 @@ export async function qcow2(raw: string, out: string): Promise<void> {
   await runTool("qemu-img", ["convert", "-q", "-O", "qcow2", "-f", "raw", raw, out]);
 }
 
-/** A qcow2 on `parent` holding only the clusters where `raw` differs from it. */
-export async function qcow2Overlay(raw: string, out: string, parent: string): Promise<void> {
-  await runTool("qemu-img", ["create", "-q", "-f", "qcow2", "-b", raw, "-F", "raw", out]);
-  await runTool("qemu-img", ["rebase", "-q", "-f", "qcow2", "-b", parent, "-F", "qcow2", out]);
+/**
+ * An empty qcow2 of `bytes` on its parent, named by `backing`: a path relative to the new file's
+ * directory (`../<digest>/layer.qcow2`), so the cache can move as a whole.
+ */
+export async function qcow2Overlay(out: string, backing: string, bytes: number): Promise<void> {
+  await runTool("qemu-img", ["create", "-q", "-f", "qcow2", "-b", backing, "-F", "qcow2", out, String(bytes)]);
 }
 
-/** The parent layer's file system as a raw file (its whole backing chain flattened). */
+/** A layer's file system as a raw file (its whole backing chain flattened; the boot test reads its /boot). */
 export async function flatten(layer: string, raw: string): Promise<void> {
   await runTool("qemu-img", ["convert", "-q", "-O", "raw", "-f", "qcow2", layer, raw]);
-}
-
-/** Grows the file system in `raw` to `bytes` when it is smaller. */
-export async function growTo(raw: string, bytes: number): Promise<void> {
-  if (statSync(raw).size >= bytes) return;
-  truncateSync(raw, bytes);
-  await runTool("resize2fs", ["-f", raw]); // -f: the copy is clean, it was just made from a finished layer
-}
-
-/** Runs `fn` with the file system in `raw` mounted at `mountpoint`; unmounts whatever happens. */
-export async function withMounted<T>(raw: string, mountpoint: string, fn: () => Promise<T>): Promise<T> {
-  mkdirSync(mountpoint, { recursive: true });
-  await runTool("mount", ["-o", "loop", raw, mountpoint]);
-  try {
-    return await fn();
-  } finally {
-    unmount(mountpoint);
-  }
-}
-
-/** Makes the tree at `target` exactly the tree at `root`, rewriting only files whose content differs. */
-export async function syncTree(root: string, target: string): Promise<void> {
-  await runTool("rsync", ["-aHAX", "--checksum", "--delete", "--numeric-ids", "--exclude=/lost+found", `${root}/`, `${target}/`]);
-}
-
-/** Synchronous, so it also runs from a signal handler. */
-export function unmount(mountpoint: string): void {
-  try {
-    execFileSync("umount", [mountpoint], { stdio: "ignore" });
-  } catch {
-    // not mounted
-  }
-}
-
-/** A file of the file system in `raw`, read with debugfs (no mount). */
-export async function readFileFromFs(raw: string, path: string): Promise<string> {
-  return toolOutput("debugfs", ["-R", `cat ${path}`, raw]);
 }
 
 /** Copies a file out of the file system in `raw` to `out`. */

@@ -11,9 +11,9 @@ function track(child: ChildProcess): void {
 }
 
 /** Runs a tool, keeping the tail of its output for the error. */
-export function runTool(cmd: string, args: readonly string[], env: Record<string, string> = {}): Promise<void> {
+export function runTool(cmd: string, args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], ...(cwd !== undefined ? { cwd } : {}) });
     track(child);
     let tail = "";
     const keep = (chunk: Buffer) => {

@@ -1,12 +1,15 @@
-// Image builds, the pure parts: which layers each variant is made of, what their digests cover, and
-// the cache's directories (staging renamed into place; leftovers of dead builds swept).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+// Image builds, the pure parts: which layers each variant is made of, what their digests cover, the
+// cache's directories (staging renamed into place; leftovers of dead builds swept), and an upper
+// layer's content digest over what it changed.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RenderedFile } from "../../images/build/config-render.ts";
-import { cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../images/build/layer-cache.ts";
+import { backingReference, cachedLayer, commitLayer, defaultCacheDir, dropChildren, layerImage, stagingDir, sweepStaging } from "../../images/build/layer-cache.ts";
+import { debFileName } from "../../images/build/layer-install.ts";
 import { layerDigest, planLayers } from "../../images/build/layer-plan.ts";
+import { changedSince, clampMtimesOf, layerContentDigest } from "../../images/build/rootfs.ts";
 import type { LockedPackage } from "../../images/lockfile.ts";
 
 const pkg = (name: string, version = "1", base = false): LockedPackage => ({
@@ -106,5 +109,52 @@ describe("layer cache", () => {
     put(d("e"));
     expect(dropChildren(cache, d("a")).sort()).toEqual([d("b"), d("c")]);
     expect([d("a"), d("b"), d("c"), d("e")].map((x) => cachedLayer(cache, x) !== undefined)).toEqual([true, false, false, true]);
+  });
+});
+
+describe("an upper layer's content digest: what it changed, chained to its parent's", () => {
+  const EPOCH = 1_704_067_200;
+  /** A tree made "long ago", as a parent layer's is when its child is built. */
+  const parentTree = () => {
+    const root = mkdtempSync(join(tmpdir(), "virtform-delta-"));
+    mkdirSync(join(root, "etc"));
+    writeFileSync(join(root, "etc", "kept"), "parent's\n");
+    writeFileSync(join(root, "etc", "gone"), "removed by the layer\n");
+    return root;
+  };
+  /** What a layer does, after `since` (ctime is the kernel's clock, so the parent's entries are older). */
+  const layer = (root: string, content: string) => {
+    writeFileSync(join(root, "etc", "new"), content);
+    rmSync(join(root, "etc", "gone"));
+  };
+
+  it("lists only the entries the layer touched, digests them after the parent's, and clamps their times", async () => {
+    const a = parentTree();
+    const b = parentTree();
+    await new Promise((r) => setTimeout(r, 20));
+    const since = Date.now();
+    // The kernel stamps ctime from a coarse clock (a tick behind); a build's first write comes long after its mount anyway.
+    await new Promise((r) => setTimeout(r, 30));
+    layer(a, "same\n");
+    layer(b, "same\n");
+    const changed = changedSince(a, since);
+    // The root's listing did not change: only etc (an entry removed, one added) and the new file.
+    expect(changed).toEqual(["etc", "etc/new"]);
+    clampMtimesOf(a, changed, EPOCH);
+    clampMtimesOf(b, changedSince(b, since), EPOCH);
+    expect(statSync(join(a, "etc", "new")).mtimeMs / 1000).toBe(EPOCH);
+    expect(statSync(join(a, "etc", "kept")).mtimeMs / 1000).toBeGreaterThan(EPOCH); // not the layer's: left alone
+    const digestA = layerContentDigest("sha256:parent", a, changed);
+    expect(layerContentDigest("sha256:parent", b, changedSince(b, since))).toBe(digestA);
+    expect(layerContentDigest("sha256:other-parent", a, changed)).not.toBe(digestA);
+    writeFileSync(join(b, "etc", "new"), "different\n");
+    expect(layerContentDigest("sha256:parent", b, changedSince(b, since))).not.toBe(digestA);
+    for (const d of [a, b]) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("names a layer's parent relative to its own directory, and each .deb as apt does", () => {
+    expect(backingReference(`sha256:${"ab".repeat(32)}`)).toBe(`../${"ab".repeat(32)}/layer.qcow2`);
+    expect(debFileName({ name: "libc6", version: "2.36-9+deb12u10", architecture: "amd64" })).toBe("libc6_2.36-9+deb12u10_amd64.deb");
+    expect(debFileName({ name: "tzdata", version: "1:2025b-0", architecture: "all" })).toBe("tzdata_1%3a2025b-0_all.deb");
   });
 });

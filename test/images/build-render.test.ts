@@ -7,6 +7,7 @@ import { envName, markerLine, renderVariantFiles } from "../../images/build/conf
 import { compareWithLock, formatMismatch, parseDpkgStatus } from "../../images/build/dpkg-status.ts";
 import { explainFailure, mmdebstrapArgs } from "../../images/build/mmdebstrap.ts";
 import { BASE_FS_BYTES, fsBytesFor, uuidFrom } from "../../images/build/qcow2-chain.ts";
+import { setXmlAttributes } from "../../images/build/xml-edit.ts";
 
 describe("renderVariantFiles", () => {
   const input = { image: "appserver", variant: "heavy", digest: "sha256:d", config: { heapMiB: 8192, threadPool: 200, "log.level": "it's" } };
@@ -19,9 +20,10 @@ describe("renderVariantFiles", () => {
     ["maxHeapSize", "MAX_HEAP_SIZE"],
   ])("%s becomes %s", (key, name) => expect(envName(key)).toBe(name));
 
-  it("writes the config to variant.env (shell-quoted) and heapMiB into tomcat's JAVA_OPTS when tomcat10 is installed", () => {
+  it("writes the config to variant.env (shell-quoted), heapMiB into tomcat's JAVA_OPTS and threadPool into its connector when tomcat10 is installed", () => {
     const files = renderVariantFiles({ ...input, packages: ["tomcat10", "libc6"] });
-    expect(files.map((f) => f.path)).toEqual(["/etc/virtform/variant.env", "/etc/default/tomcat10"]);
+    expect(files.map((f) => f.path)).toEqual(["/etc/virtform/variant.env", "/etc/default/tomcat10", "/etc/tomcat10/server.xml"]);
+    expect(files[2]!.edit).toEqual({ element: "Connector", where: { port: "8080" }, set: { maxThreads: "200" } });
     expect(files[0]!.content).toBe(
       [
         "# Written by virtform images build: this variant's config.",
@@ -50,6 +52,35 @@ describe("renderVariantFiles", () => {
 
   it("refuses two keys that render to one name", () => {
     expect(() => renderVariantFiles({ ...input, config: { heapMiB: 1, "heap.mib": 2 }, packages: [] })).toThrow(/heap\.mib and heapMiB both render as HEAP_MIB/);
+  });
+});
+
+describe("setXmlAttributes", () => {
+  // The shape of Debian's tomcat10 server.xml: commented-out connectors before and after the live one.
+  const serverXml = [
+    "<Server>",
+    "  <!--",
+    '  <Connector executor="tomcatThreadPool" port="8080" protocol="HTTP/1.1" />',
+    "  -->",
+    '  <Connector port="8080" protocol="HTTP/1.1"',
+    '             connectionTimeout="20000"',
+    "             />",
+    '  <!-- <Connector port="8443" maxThreads="150" /> -->',
+    "</Server>",
+    "",
+  ].join("\n");
+  const edit = { element: "Connector", where: { port: "8080" }, set: { maxThreads: "25" } };
+
+  it.each([
+    ["adds the attribute to the live element only", serverXml, serverXml.replace('<Connector port="8080" protocol', '<Connector maxThreads="25" port="8080" protocol')],
+    ["replaces an attribute already set", '<a><Connector port="8080" maxThreads="150"/></a>', '<a><Connector port="8080" maxThreads="25"/></a>'],
+    ["skips elements whose attributes do not match", '<Connector port="8009"/><Connector port="8080"/>', '<Connector port="8009"/><Connector maxThreads="25" port="8080"/>'],
+    ["leaves a longer element name alone", '<ConnectorX port="8080"/><Connector port="8080"/>', '<ConnectorX port="8080"/><Connector maxThreads="25" port="8080"/>'],
+  ])("%s", (_, text, expected) => expect(setXmlAttributes(text, edit)).toBe(expected));
+
+  it("escapes the value and fails when no element outside comments matches", () => {
+    expect(setXmlAttributes('<Connector port="8080"/>', { ...edit, set: { x: 'a"<&' } })).toBe('<Connector x="a&quot;&lt;&amp;" port="8080"/>');
+    expect(() => setXmlAttributes('<!-- <Connector port="8080"/> -->', edit)).toThrow('no <Connector port="8080"> outside comments');
   });
 });
 
