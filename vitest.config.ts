@@ -11,6 +11,7 @@ export default defineConfig({
     // process or through the CLI, sees a tiny stand-in for them, fast and the same on every machine.
     // A test that wants the real lists sets VIRTFORM_APT_LISTS itself.
     env: { VIRTFORM_APT_LISTS: fileURLToPath(new URL("./test/fixtures/apt-lists", import.meta.url)) },
+    setupFiles: ["test/helpers/workdir-cleanup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // End-to-end suites spawn the CLI and emulator processes; two cores, so keep forks few.

@@ -1,6 +1,6 @@
 // Runs the real `virtform` binary in a working directory of its own, as a user would.
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,8 +14,25 @@ export interface CliResult {
   stderr: string;
 }
 
+const workdirs: string[] = [];
+
 export function makeWorkdir(prefix = "virtform-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  workdirs.push(dir);
+  return dir;
+}
+
+/**
+ * Removes the working directories made since the last call (test/helpers/workdir-cleanup.ts calls it
+ * after each test file). One that still has a file system mounted under it (a failed image build's
+ * loop mount) is left, so that nothing is deleted through the mount.
+ */
+export function removeWorkdirs(): void {
+  const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").map((line) => line.split(" ")[4] ?? "");
+  for (const dir of workdirs.splice(0)) {
+    if (mounts.some((m) => m === dir || m.startsWith(`${dir}/`))) continue;
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  }
 }
 
 /**
