@@ -213,12 +213,27 @@ function isPlain(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** Turns placeholders back into references after validation. */
+/**
+ * Turns placeholders back into references after validation. Only what holds a placeholder is
+ * copied: most values hold none, and the schema's output is a fresh value nobody else holds.
+ */
 function restoreReferences(value: unknown): unknown {
-  if (typeof value === "string" && value.startsWith(PLACEHOLDER)) return JSON.parse(value.slice(PLACEHOLDER.length)) as Reference;
-  if (Array.isArray(value)) return value.map(restoreReferences);
+  if (typeof value === "string") return value.startsWith(PLACEHOLDER) ? (JSON.parse(value.slice(PLACEHOLDER.length)) as Reference) : value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const restored = restoreReferences(value[i]);
+      if (restored !== value[i]) (copy ??= [...value])[i] = restored;
+    }
+    return copy ?? value;
+  }
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restoreReferences(v)]));
+    let copy: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const restored = restoreReferences(v);
+      if (restored !== v) (copy ??= { ...value })[k] = restored;
+    }
+    return copy ?? value;
   }
   return value;
 }
