@@ -13,7 +13,7 @@ function createText(after: Record<string, Value>): string {
     address: "volume.x",
     kind: "Volume",
     action: "create",
-    reason: "new",
+    reason: "not-in-state",
     reasonText: "",
     fields: [],
     before: null,
