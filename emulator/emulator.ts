@@ -9,6 +9,7 @@
 // sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
 import { withArticle } from "../core/article.ts";
 import { capacityReport, type CapacityReportRow } from "./capacity.ts";
+import { copyJson } from "../core/copy-json.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
@@ -178,7 +179,7 @@ export class Emulator {
 
   /** An in-memory copy to try changes on. */
   rehearsal(): Emulator {
-    const copy = Emulator.inMemory(structuredClone(this.data));
+    const copy = Emulator.inMemory(copyJson(this.data));
     // A plan learns what the host's filesystem cannot hold, as the apply would (the check only reads).
     copy.ctx.storage = this.ctx.storage;
     return copy;
@@ -486,7 +487,7 @@ export class Emulator {
     return {
       id: object.id,
       name: object.name,
-      spec: structuredClone(object.spec) as unknown as Record<string, Value>,
+      spec: copyJson(object.spec) as unknown as Record<string, Value>,
       outputs: service.outputs(this.ctx, object),
       tags: { ...object.tags },
     };
