@@ -148,20 +148,19 @@ function toValues(
   secrets?: string[],
   ancestors: object[] = [],
 ): unknown {
+  if (typeof value !== "object" || value === null) return value; // most leaves: nothing to convert
   if (value instanceof Output) return PLACEHOLDER + JSON.stringify(value.toReference());
   if (value instanceof InvalidArgument) {
     problems.push(problem(declaration, path, value.message));
     return undefined;
   }
-  if (typeof value === "object" && value !== null) {
-    if (ancestors.includes(value)) {
-      problems.push(problem(declaration, path, "the value contains itself (a cycle); pass plain data"));
-      return undefined;
-    }
-    if (ancestors.length >= MAX_DEPTH) {
-      problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
-      return undefined;
-    }
+  if (ancestors.includes(value)) {
+    problems.push(problem(declaration, path, "the value contains itself (a cycle); pass plain data"));
+    return undefined;
+  }
+  if (ancestors.length >= MAX_DEPTH) {
+    problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
+    return undefined;
   }
   const inner = (item: unknown, itemPath: string) => toValues(item, declaration, images, problems, itemPath, secrets, [...ancestors, value as object]);
   if (value instanceof Secret) {
@@ -193,19 +192,16 @@ function toValues(
     };
   }
   if (Array.isArray(value)) return value.map((item, i) => inner(item, `${path}[${i}]`));
-  if (typeof value === "object" && value !== null) {
-    if (!isPlain(value)) {
-      problems.push(problem(declaration, path, `${describeValue(value)} cannot be used as a value here`));
-      return undefined;
-    }
-    const symbols = Object.getOwnPropertySymbols(value);
-    if (symbols.length > 0) {
-      problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
-      return undefined;
-    }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
+  if (!isPlain(value)) {
+    problems.push(problem(declaration, path, `${describeValue(value)} cannot be used as a value here`));
+    return undefined;
   }
-  return value;
+  const symbols = Object.getOwnPropertySymbols(value);
+  if (symbols.length > 0) {
+    problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
+    return undefined;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
 }
 
 function isPlain(value: object): boolean {
