@@ -85,6 +85,34 @@ function foldAtExit(emulator: Emulator): void {
   });
 }
 
+/** What the transaction under way notes of each change to a record (transactions do not nest). */
+let noting: ((record: RecordName, key: string, before: unknown) => void) | undefined;
+/** Per record object, the proxy through which a transaction changes it: made once, not per transaction. */
+const watchers = new WeakMap<object, Record<string, unknown>>();
+
+function watcherOf(record: RecordName, target: Record<string, unknown>): Record<string, unknown> {
+  let watcher = watchers.get(target);
+  if (watcher) return watcher;
+  watcher = new Proxy(target, {
+    set(t, key, value) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      t[key as string] = value;
+      return true;
+    },
+    deleteProperty(t, key) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      delete t[key as string];
+      return true;
+    },
+    defineProperty(t, key, descriptor) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      return Reflect.defineProperty(t, key, descriptor);
+    },
+  });
+  watchers.set(target, watcher);
+  return watcher;
+}
+
 export interface EmulatedObject {
   id: string;
   name: string;
@@ -364,23 +392,10 @@ export class Emulator {
     for (const record of RECORDS) {
       const target = data[record];
       raw[record] = target;
-      data[record] = new Proxy(target, {
-        set(t, key, value) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          t[key as string] = value;
-          return true;
-        },
-        deleteProperty(t, key) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          delete t[key as string];
-          return true;
-        },
-        defineProperty(t, key, descriptor) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          return Reflect.defineProperty(t, key, descriptor);
-        },
-      });
+      data[record] = watcherOf(record, target);
     }
+    const outer = noting;
+    noting = remember;
     try {
       change();
     } catch (err) {
@@ -396,6 +411,7 @@ export class Emulator {
       this.data.events.length = eventCount;
       throw err;
     } finally {
+      noting = outer;
       for (const record of RECORDS) data[record] = raw[record];
     }
     if (this.file) {
