@@ -10,7 +10,6 @@
 import { createHook } from "node:async_hooks";
 import { readFileSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
-import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Script } from "node:vm";
 import { DiagnosticsError, type Diagnostic } from "../core/model.ts";
@@ -20,7 +19,7 @@ import { thrownDiagnostic } from "../sdk/thrown.ts";
 import { CliError } from "./cli-error.ts";
 import { loadError } from "./load-error.ts";
 import { loadProgram, unguarded, type LoadOptions, type ProgramGuard } from "./program.ts";
-import { prestripped, rememberLoaded, type Prestripped } from "./program-prestrip.ts";
+import { prestripped, type Prestripped } from "./program-prestrip.ts";
 
 const requireHere = createRequire(import.meta.url);
 
@@ -98,9 +97,8 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     async importModule(file) {
       if (loading === "import") return unguarded.importModule(file, path);
       try {
-        const code = useStripped(file);
+        useStripped(file);
         const module = guard.run(() => requireHere(file) as unknown);
-        rememberLoaded(file, code);
         // CommonJS gives its exports, which import() would give as the default export.
         return (module as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag] === "Module" ? (module as { default?: unknown }) : { default: module };
       } catch (err) {
@@ -184,43 +182,28 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
 let stripped: (Prestripped & { url: string }) | undefined;
 let loadHooked = false;
 
-/** Has the load hook hand Node the program's stripped code, when there is some for its text; says which. */
-function useStripped(file: string): Prestripped | undefined {
+function useStripped(file: string): void {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    return undefined; // Node reports it
+    return; // Node reports it
   }
-  // Node refuses to strip under node_modules: that error (and tsx after it) stays as it is.
-  const found = file.includes("/node_modules/") ? undefined : prestripped(file, text);
+  const found = prestripped(file, text);
   stripped = found && { ...found, url: pathToFileURL(file).href };
-  if (!found || loadHooked) return found;
+  if (!stripped || loadHooked) return;
   loadHooked = true;
   registerHooks({
     load(url, context, nextLoad) {
       const code = stripped?.url === url ? stripped : undefined;
       if (!code) return nextLoad(url, context);
       stripped = undefined;
-      // The format Node gives the file (its package's type), else how its code reads. Node's own
-      // load is not asked: the file never reaches it (a test checks that).
-      return { format: packageType(code.file) ?? code.detected, source: code.code, shortCircuit: true };
+      // The format Node gives the file (its package's type), else how its code reads.
+      const { format } = nextLoad(url, context);
+      const known = format === "module-typescript" ? "module" : format === "commonjs-typescript" ? "commonjs" : code.detected;
+      return { format: known, source: code.code, shortCircuit: true };
     },
   });
-  return found;
-}
-
-/** The "type" of the package.json nearest to `file`, as Node reads a .ts file by it. */
-function packageType(file: string): "module" | "commonjs" | undefined {
-  for (let dir = dirname(file); ; dir = dirname(dir)) {
-    try {
-      const { type } = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { type?: unknown };
-      return type === "module" || type === "commonjs" ? type : undefined;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
 }
 
 function activeTimers(): number {

@@ -4,11 +4,8 @@
 // overlaps the CLI's own start instead of following it. The bin starts the strip before it loads the
 // CLI (`startPrestrip`), from a guess of the program's path; the program loader takes the result
 // only for that very file with that very text (`prestripped`), and otherwise Node strips as usual.
-// The code handed to Node is remembered beside V8's compile cache for the next run.
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { getCompileCacheDir } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 
 /** The commands that load a program before anything else (`--pulumi` loads another kind). */
@@ -72,56 +69,10 @@ export function guessProgram(args: readonly string[], cwd: string): string | und
   return existsSync(file) ? file : undefined;
 }
 
-/**
- * What was stripped before, per program, in the compile cache's dir: the program's version
- * (mtime:size), and the stripped code when this module made it. Node keeps its own strips in V8's
- * compile cache, but not the code handed to it here: without this record every later run would
- * strip again. A program met again unchanged needs no thread (it would only cost memory and time).
- */
-interface Remembered extends Partial<Prestripped> {
-  file: string;
-  version: string;
-}
-
-function version(file: string): string {
-  const { mtimeMs, size } = statSync(file);
-  return `${mtimeMs}:${size}`;
-}
-
-function recordOf(file: string): string | undefined {
-  const dir = getCompileCacheDir();
-  return dir && join(dir, "virtform-programs", `${createHash("sha256").update(file).digest("hex").slice(0, 32)}.json`);
-}
-
-function remembered(file: string): Remembered | undefined {
-  const record = recordOf(file);
-  try {
-    const found = record ? (JSON.parse(readFileSync(record, "utf8")) as Remembered) : undefined;
-    return found?.file === file ? found : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Notes that `file` was loaded, with the code handed to Node when it came from here (a read-only cache dir notes nothing). */
-export function rememberLoaded(file: string, code: Prestripped | undefined): void {
-  const record = recordOf(file);
-  if (!record) return;
-  try {
-    const now = version(file);
-    const before = remembered(file);
-    if (before?.version === now && (before.code !== undefined || code === undefined)) return;
-    mkdirSync(dirname(record), { recursive: true });
-    writeFileSync(record, JSON.stringify({ file, version: now, ...code } satisfies Remembered));
-  } catch {
-    // a cache is a help, never a reason to fail
-  }
-}
-
-/** Starts stripping the program the command line names, if it names one that exists and is new or changed. */
+/** Starts stripping the program the command line names, if it names one that exists. */
 export function startPrestrip(args: readonly string[]): void {
   const file = guessProgram(args, process.cwd());
-  if (!file || remembered(file)?.version === version(file)) return;
+  if (!file) return;
   const { port1, port2 } = new MessageChannel();
   const done = new SharedArrayBuffer(4);
   const thread = new Worker(worker, { eval: true, workerData: { file, port: port2, done }, transferList: [port2], stdout: true, stderr: true });
@@ -130,12 +81,9 @@ export function startPrestrip(args: readonly string[]): void {
   started = { file, port: port1, done: new Int32Array(done), worker: thread };
 }
 
-/** The stripped code of `file` if it was stripped from exactly this text, here before or by the worker; waits for a strip under way. */
+/** The stripped code of `file` if the worker stripped exactly this text; waits for a strip under way. */
 export function prestripped(file: string, text: string): Prestripped | undefined {
-  if (!started || started.file !== file) {
-    const before = remembered(file);
-    return before?.text === text && before.code !== undefined && before.detected !== undefined ? { file, text, code: before.code, detected: before.detected } : undefined;
-  }
+  if (!started || started.file !== file) return undefined;
   const { port, done, worker: thread } = started;
   started = undefined;
   Atomics.wait(done, 0, 0, WAIT_MS);
