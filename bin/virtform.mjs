@@ -13,7 +13,5 @@ if (import.meta.url.includes("/node_modules/")) {
   const { register } = await import("tsx/esm/api");
   register();
 }
-// A new or changed program is stripped of its types on another thread while the CLI loads.
-(await import("../cli/program-prestrip.ts")).startPrestrip(process.argv.slice(2));
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv);

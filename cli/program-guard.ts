@@ -8,9 +8,7 @@
 // process), a program is imported through that system instead, to get the same SDK: then only its
 // build function is stopped at the limit, not a loop in its top-level code.
 import { createHook } from "node:async_hooks";
-import { readFileSync } from "node:fs";
-import { createRequire, registerHooks } from "node:module";
-import { pathToFileURL } from "node:url";
+import { createRequire } from "node:module";
 import { Script } from "node:vm";
 import { DiagnosticsError, type Diagnostic } from "../core/model.ts";
 import type { EvaluatedStack } from "../sdk/evaluate.ts";
@@ -19,7 +17,6 @@ import { thrownDiagnostic } from "../sdk/thrown.ts";
 import { CliError } from "./cli-error.ts";
 import { loadError } from "./load-error.ts";
 import { loadProgram, unguarded, type LoadOptions, type ProgramGuard } from "./program.ts";
-import { prestripped, type Prestripped } from "./program-prestrip.ts";
 
 const requireHere = createRequire(import.meta.url);
 
@@ -97,7 +94,6 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     async importModule(file) {
       if (loading === "import") return unguarded.importModule(file, path);
       try {
-        useStripped(file);
         const module = guard.run(() => requireHere(file) as unknown);
         // CommonJS gives its exports, which import() would give as the default export.
         return (module as { [Symbol.toStringTag]?: unknown } | null)?.[Symbol.toStringTag] === "Module" ? (module as { default?: unknown }) : { default: module };
@@ -176,34 +172,6 @@ export async function runOnThisThread(path: string, options: LoadOptions, timeou
     for (const l of listeners.uncaughtException) process.on("uncaughtException", l);
     for (const l of listeners.unhandledRejection) process.on("unhandledRejection", l);
   }
-}
-
-/** The program's code as stripped on another thread (cli/program-prestrip.ts), for the load hook to hand to Node. */
-let stripped: (Prestripped & { url: string }) | undefined;
-let loadHooked = false;
-
-function useStripped(file: string): void {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return; // Node reports it
-  }
-  const found = prestripped(file, text);
-  stripped = found && { ...found, url: pathToFileURL(file).href };
-  if (!stripped || loadHooked) return;
-  loadHooked = true;
-  registerHooks({
-    load(url, context, nextLoad) {
-      const code = stripped?.url === url ? stripped : undefined;
-      if (!code) return nextLoad(url, context);
-      stripped = undefined;
-      // The format Node gives the file (its package's type), else how its code reads.
-      const { format } = nextLoad(url, context);
-      const known = format === "module-typescript" ? "module" : format === "commonjs-typescript" ? "commonjs" : code.detected;
-      return { format: known, source: code.code, shortCircuit: true };
-    },
-  });
 }
 
 function activeTimers(): number {
