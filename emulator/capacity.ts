@@ -19,9 +19,11 @@ export interface CapacityReportRow {
 
 export function capacityReport(data: EmulatorData): CapacityReportRow[] {
   const rows: CapacityReportRow[] = [];
-  const instances = Object.values(data.instances);
+  // Grouped once: a search of every instance per cluster (every volume per pool) is quadratic.
+  const membersOf = groupBy(Object.values(data.instances), (i) => i.spec.cluster);
+  const volumesOf = groupBy(Object.values(data.volumes), (v) => v.spec.pool);
   for (const cluster of Object.values(data.clusters)) {
-    const members = instances.filter((i) => i.spec.cluster === cluster.id);
+    const members = membersOf.get(cluster.id) ?? [];
     const total = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
     for (const host of cluster.hosts) {
       const usable = usableCapacity(cluster, host);
@@ -41,11 +43,19 @@ export function capacityReport(data: EmulatorData): CapacityReportRow[] {
     rows.push(row("vCPU", "", "vcpu"), row("memory", "GiB", "memoryGiB"), row("local disk", "GiB", "localDiskGiB"));
   }
   for (const pool of Object.values(data.pools)) {
-    const allocated = Object.values(data.volumes)
-      .filter((v) => v.spec.pool === pool.id)
-      .reduce((sum, v) => sum + v.spec.sizeGiB, 0);
+    const allocated = (volumesOf.get(pool.id) ?? []).reduce((sum, v) => sum + v.spec.sizeGiB, 0);
     const total = capacityGiB(pool.spec.devices) * pool.spec.overcommit;
     rows.push({ id: pool.id, owner: pool.name, measure: "provisioned", unit: "GiB", used: readable(allocated), total: readable(total) });
   }
   return rows;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const list = groups.get(key(item));
+    if (list) list.push(item);
+    else groups.set(key(item), [item]);
+  }
+  return groups;
 }

@@ -9,6 +9,7 @@
 // sealed on disk, in the snapshot and in every journal line, with the data dir's key (secret-key.ts).
 import { withArticle } from "../core/article.ts";
 import { capacityReport, type CapacityReportRow } from "./capacity.ts";
+import { copyJson } from "../core/copy-json.ts";
 import { mkdirSync, readFileSync } from "node:fs";
 import { JournalDamagedError, JournalFile } from "../durable/journal-file.ts";
 import { dirname, join } from "node:path";
@@ -82,6 +83,34 @@ function foldAtExit(emulator: Emulator): void {
       }
     }
   });
+}
+
+/** What the transaction under way notes of each change to a record (transactions do not nest). */
+let noting: ((record: RecordName, key: string, before: unknown) => void) | undefined;
+/** Per record object, the proxy through which a transaction changes it: made once, not per transaction. */
+const watchers = new WeakMap<object, Record<string, unknown>>();
+
+function watcherOf(record: RecordName, target: Record<string, unknown>): Record<string, unknown> {
+  let watcher = watchers.get(target);
+  if (watcher) return watcher;
+  watcher = new Proxy(target, {
+    set(t, key, value) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      t[key as string] = value;
+      return true;
+    },
+    deleteProperty(t, key) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      delete t[key as string];
+      return true;
+    },
+    defineProperty(t, key, descriptor) {
+      if (typeof key === "string") noting?.(record, key, t[key]);
+      return Reflect.defineProperty(t, key, descriptor);
+    },
+  });
+  watchers.set(target, watcher);
+  return watcher;
 }
 
 export interface EmulatedObject {
@@ -178,7 +207,7 @@ export class Emulator {
 
   /** An in-memory copy to try changes on. */
   rehearsal(): Emulator {
-    const copy = Emulator.inMemory(structuredClone(this.data));
+    const copy = Emulator.inMemory(copyJson(this.data));
     // A plan learns what the host's filesystem cannot hold, as the apply would (the check only reads).
     copy.ctx.storage = this.ctx.storage;
     return copy;
@@ -363,23 +392,10 @@ export class Emulator {
     for (const record of RECORDS) {
       const target = data[record];
       raw[record] = target;
-      data[record] = new Proxy(target, {
-        set(t, key, value) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          t[key as string] = value;
-          return true;
-        },
-        deleteProperty(t, key) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          delete t[key as string];
-          return true;
-        },
-        defineProperty(t, key, descriptor) {
-          if (typeof key === "string") remember(record, key, t[key]);
-          return Reflect.defineProperty(t, key, descriptor);
-        },
-      });
+      data[record] = watcherOf(record, target);
     }
+    const outer = noting;
+    noting = remember;
     try {
       change();
     } catch (err) {
@@ -395,6 +411,7 @@ export class Emulator {
       this.data.events.length = eventCount;
       throw err;
     } finally {
+      noting = outer;
       for (const record of RECORDS) data[record] = raw[record];
     }
     if (this.file) {
@@ -486,7 +503,7 @@ export class Emulator {
     return {
       id: object.id,
       name: object.name,
-      spec: structuredClone(object.spec) as unknown as Record<string, Value>,
+      spec: copyJson(object.spec) as unknown as Record<string, Value>,
       outputs: service.outputs(this.ctx, object),
       tags: { ...object.tags },
     };

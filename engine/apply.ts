@@ -176,7 +176,23 @@ export async function applyPlan(
   }
 
   const waiting = new Map(steps.map((s) => [s.id, s.after.size]));
+  // Steps that may start, in the order they became ready; those before `head` were taken.
   const ready = steps.filter((s) => s.after.size === 0);
+  let head = 0;
+  /** Takes ready[i] out; says where the next step to look at is. */
+  const take = (i: number): number => {
+    if (i !== head) {
+      ready.splice(i, 1);
+      return i;
+    }
+    head++;
+    // Drop what was taken now and then, rather than shift the whole list per step started.
+    if (head > 1024 && head * 2 > ready.length) {
+      ready.splice(0, head);
+      head = 0;
+    }
+    return head;
+  };
   let running = 0;
   const startedSteps = new Set<string>();
   const runningByKind = new Map<string, number>();
@@ -207,12 +223,12 @@ export async function applyPlan(
             options.hooks?.onStepEnd?.(results.get(step.id)!);
           }
         }
-        ready.length = 0;
+        ready.length = head = 0;
       }
-      for (let i = 0; running < parallelism && i < ready.length; ) {
+      for (let i = head; running < parallelism && i < ready.length; ) {
         const step = ready[i]!;
         if (results.has(step.id)) {
-          ready.splice(i, 1);
+          i = take(i);
           continue;
         }
         const kind = step.change.kind;
@@ -220,7 +236,7 @@ export async function applyPlan(
           i++;
           continue;
         }
-        ready.splice(i, 1);
+        i = take(i);
         startedSteps.add(step.id);
         runningByKind.set(kind, (runningByKind.get(kind) ?? 0) + 1);
         running++;
@@ -244,7 +260,7 @@ export async function applyPlan(
             pumpSoon();
           });
       }
-      if (running === 0 && ready.length === 0) resolveAll();
+      if (running === 0 && ready.length === head) resolveAll();
     };
     // Steps against an in-process backend settle as microtasks: without a turn of the event loop
     // now and then, Ctrl-C (a signal handler) and the progress display would wait for the whole walk.

@@ -23,7 +23,7 @@ export function topologicalOrder(nodes: readonly GraphNode[]): string[] {
   const remaining = new Map<string, number>();
   const dependents = new Map<string, string[]>();
   for (const node of nodes) {
-    const deps = [...new Set(node.dependsOn)].filter((d) => known.has(d));
+    const deps = (node.dependsOn.length > 1 ? [...new Set(node.dependsOn)] : node.dependsOn).filter((d) => known.has(d));
     remaining.set(node.address, deps.length);
     for (const dep of deps) {
       const list = dependents.get(dep) ?? [];

@@ -170,6 +170,7 @@ export function makePlan(
 
 /** A protected resource's own deletion or replacement is refused; nothing else is. */
 export function protectionProblems(change: ResourceChange, state: State, destroy: boolean): Diagnostic[] {
+  if (change.action !== "replace" && change.action !== "delete") return []; // most changes: nothing to look up
   const prior = state.resources[change.address];
   const where = { severity: "error" as const, address: change.address, ...(change.source ? { source: change.source } : {}) };
   if (change.action === "replace" && (change.options?.protect || prior?.options?.protect)) {

@@ -2,6 +2,7 @@
 // walker apply uses, so whatever would fail there (capacity, placement, a conflict) is reported by
 // the plan, with the resource's address and source line, instead of half-way through an apply.
 import { applyPlan } from "./apply.ts";
+import { copyJson } from "../core/copy-json.ts";
 import type { Diagnostic } from "../core/model.ts";
 import type { Plan } from "./plan.ts";
 import type { Provider } from "./provider.ts";
@@ -33,7 +34,7 @@ export async function rehearsePlan(
     return [];
   }
   const sandbox = await provider.rehearsal();
-  const copy = structuredClone(state);
+  const copy = copyJson(state);
   try {
     const result = await applyPlan(plan, copy, sandbox, discard, { parallelism: 1 });
     await inspect?.(sandbox, copy);

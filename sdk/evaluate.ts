@@ -148,20 +148,19 @@ function toValues(
   secrets?: string[],
   ancestors: object[] = [],
 ): unknown {
+  if (typeof value !== "object" || value === null) return value; // most leaves: nothing to convert
   if (value instanceof Output) return PLACEHOLDER + JSON.stringify(value.toReference());
   if (value instanceof InvalidArgument) {
     problems.push(problem(declaration, path, value.message));
     return undefined;
   }
-  if (typeof value === "object" && value !== null) {
-    if (ancestors.includes(value)) {
-      problems.push(problem(declaration, path, "the value contains itself (a cycle); pass plain data"));
-      return undefined;
-    }
-    if (ancestors.length >= MAX_DEPTH) {
-      problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
-      return undefined;
-    }
+  if (ancestors.includes(value)) {
+    problems.push(problem(declaration, path, "the value contains itself (a cycle); pass plain data"));
+    return undefined;
+  }
+  if (ancestors.length >= MAX_DEPTH) {
+    problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
+    return undefined;
   }
   const inner = (item: unknown, itemPath: string) => toValues(item, declaration, images, problems, itemPath, secrets, [...ancestors, value as object]);
   if (value instanceof Secret) {
@@ -193,19 +192,16 @@ function toValues(
     };
   }
   if (Array.isArray(value)) return value.map((item, i) => inner(item, `${path}[${i}]`));
-  if (typeof value === "object" && value !== null) {
-    if (!isPlain(value)) {
-      problems.push(problem(declaration, path, `${describeValue(value)} cannot be used as a value here`));
-      return undefined;
-    }
-    const symbols = Object.getOwnPropertySymbols(value);
-    if (symbols.length > 0) {
-      problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
-      return undefined;
-    }
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
+  if (!isPlain(value)) {
+    problems.push(problem(declaration, path, `${describeValue(value)} cannot be used as a value here`));
+    return undefined;
   }
-  return value;
+  const symbols = Object.getOwnPropertySymbols(value);
+  if (symbols.length > 0) {
+    problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
+    return undefined;
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
 }
 
 function isPlain(value: object): boolean {
@@ -213,12 +209,27 @@ function isPlain(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** Turns placeholders back into references after validation. */
+/**
+ * Turns placeholders back into references after validation. Only what holds a placeholder is
+ * copied: most values hold none, and the schema's output is a fresh value nobody else holds.
+ */
 function restoreReferences(value: unknown): unknown {
-  if (typeof value === "string" && value.startsWith(PLACEHOLDER)) return JSON.parse(value.slice(PLACEHOLDER.length)) as Reference;
-  if (Array.isArray(value)) return value.map(restoreReferences);
+  if (typeof value === "string") return value.startsWith(PLACEHOLDER) ? (JSON.parse(value.slice(PLACEHOLDER.length)) as Reference) : value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const restored = restoreReferences(value[i]);
+      if (restored !== value[i]) (copy ??= [...value])[i] = restored;
+    }
+    return copy ?? value;
+  }
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, restoreReferences(v)]));
+    let copy: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const restored = restoreReferences(v);
+      if (restored !== v) (copy ??= { ...value })[k] = restored;
+    }
+    return copy ?? value;
   }
   return value;
 }

@@ -7,10 +7,10 @@ import type { Dependable } from "./declaration.ts";
 import type { ForeignUse, StackOwner } from "./stack-owner.ts";
 
 export function foreignHandles(value: unknown, owner: StackOwner, path = "", seen = new Set<object>()): ForeignUse[] {
+  if (typeof value !== "object" || value === null) return []; // most of a program's values: no handle
   if (value instanceof Output) return value.owner === owner ? [] : [{ address: value.address, owner: value.owner, path }];
   if (value instanceof Secret) return foreignHandles(value.value, owner, path, seen);
   if (value instanceof ImageVariant) return foreignHandles(value.image.id, owner, path, seen);
-  if (typeof value !== "object" || value === null) return [];
   // A value that contains itself is reported by evaluation (a cycle); here it is walked once.
   if (seen.has(value)) return [];
   seen.add(value);
@@ -22,7 +22,7 @@ export function foreignHandles(value: unknown, owner: StackOwner, path = "", see
   } catch {
     return []; // a getter that throws: evaluation reports it at the declaration
   }
-  return entries.flatMap(([k, v]) => foreignHandles(v, owner, path ? `${path}.${k}` : k, seen));
+  return entries.flatMap(([k, v]) => (typeof v !== "object" || v === null ? [] : foreignHandles(v, owner, path ? `${path}.${k}` : k, seen)));
 }
 
 export function foreignDependencies(dependsOn: Dependable | Dependable[] | undefined, owner: StackOwner): ForeignUse[] {

@@ -19,22 +19,35 @@ export function recordCallers(on: boolean): void {
   withCallers = on;
 }
 
-export function callerLocation(): SourceLocation | undefined {
+// A declaration's frames are the SDK's own (two or three), then the user's: a short capture first,
+// a longer one only when it holds no frame of the user's. Each frame costs its capture.
+const SHORT_LIMIT = 6;
+const LONG_LIMIT = 12;
+const CALLERS_LIMIT = 24;
+
+function capture(limit: number): NodeJS.CallSite[] {
   const { prepareStackTrace, stackTraceLimit } = Error;
   Error.prepareStackTrace = callSites;
-  Error.stackTraceLimit = withCallers ? 24 : 12;
+  Error.stackTraceLimit = limit;
   const holder: { stack?: NodeJS.CallSite[] } = {};
   Error.captureStackTrace(holder, callerLocation);
-  const sites = holder.stack ?? [];
+  const sites = holder.stack ?? []; // formatted when first read: with callSites in place
   Error.prepareStackTrace = prepareStackTrace;
   Error.stackTraceLimit = stackTraceLimit;
+  return sites;
+}
+
+export function callerLocation(): SourceLocation | undefined {
+  if (withCallers) return locationIn(capture(CALLERS_LIMIT));
+  return locationIn(capture(SHORT_LIMIT)) ?? locationIn(capture(LONG_LIMIT));
+}
+
+function locationIn(sites: NodeJS.CallSite[]): SourceLocation | undefined {
   let found: SourceLocation | undefined;
   for (const site of sites) {
     const name = site.getFileName();
     if (!name || name.startsWith("node:")) continue;
-    // A program re-imported after a change carries its text's digest as a query (cli/program.ts).
-    const file = name.startsWith("file://") ? fileURLToPath(name.replace(/\?.*$/, "")) : name.replace(/\?text=[0-9a-f]+$/, "");
-    const outside = !file.startsWith(sdkDir) && !file.includes("/node_modules/");
+    const { file, outside } = frameFile(name);
     if (found) {
       // The user's frames up to the SDK's own call of the stack's build function.
       if (!outside) break;
@@ -46,6 +59,29 @@ export function callerLocation(): SourceLocation | undefined {
     if (!withCallers) return found;
   }
   return found;
+}
+
+interface FrameFile {
+  file: string;
+  /** The user's code: not the SDK, not a package, not Node. */
+  outside: boolean;
+  /** The path as shown, relative to the working directory it was worked out in. */
+  display?: string;
+}
+
+/** Per frame file name, what it is: thousands of declarations share a handful of files. */
+const frameFiles = new Map<string, FrameFile>();
+let displayedFrom = "";
+
+function frameFile(name: string): FrameFile {
+  let known = frameFiles.get(name);
+  if (!known) {
+    // A program re-imported after a change carries its text's digest as a query (cli/program.ts).
+    const file = name.startsWith("file://") ? fileURLToPath(name.replace(/\?.*$/, "")) : name.replace(/\?text=[0-9a-f]+$/, "");
+    known = { file, outside: !file.startsWith(sdkDir) && !file.includes("/node_modules/") };
+    frameFiles.set(name, known);
+  }
+  return known;
 }
 
 /**
@@ -72,7 +108,18 @@ function mapped(name: string, file: string, line: number, column: number): Sourc
     const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : entry.originalSource;
     return { file: display(source || file), line: entry.originalLine + 1, column: entry.originalColumn + 1 };
   }
-  return { file: display(file), line, column };
+  return { file: displayOf(name), line, column };
+}
+
+/** display() of a frame file's path, worked out once per file and working directory. */
+function displayOf(name: string): string {
+  const cwd = process.cwd();
+  if (cwd !== displayedFrom) {
+    for (const known of frameFiles.values()) delete known.display;
+    displayedFrom = cwd;
+  }
+  const known = frameFile(name);
+  return (known.display ??= display(known.file));
 }
 
 function display(file: string): string {

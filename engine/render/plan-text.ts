@@ -52,7 +52,7 @@ export function renderPlanText(plan: Plan, options: TextOptions): string {
     if (loss) lines.push(paint("red", `      # ${describeDataLoss(loss)}`));
     if (change.action === "create") {
       const after = change.after ?? {};
-      for (const group of groupByParent(flatten(after).map(([path, value]) => ({ path, value })), [after])) {
+      for (const group of leafGroups(after)) {
         // A large map (an image's locked packages) reads better as a count than as a page of lines.
         if (group.parent && group.items.length > MAP_SUMMARY && group.items.every((i) => isScalar(i.value))) {
           lines.push(`      ${paint("green", "+")} ${group.parent} = {${group.items.length} entries}`);
@@ -108,6 +108,38 @@ function groupByParent<T extends { path: string }>(items: T[], roots: unknown[])
     groups.set(key, [...(groups.get(key) ?? []), item]);
   }
   return [...groups].map(([key, list]) => ({ parent: key.startsWith("\u0000") ? "" : key, items: list }));
+}
+
+/**
+ * A value's leaves grouped as groupByParent groups them, the parents taken from the walk itself
+ * instead of searched for per leaf (a plan of thousands of creates renders every leaf).
+ */
+function leafGroups(value: Record<string, Value>): { parent: string; items: Leaf[] }[] {
+  const groups: { parent: string; items: Leaf[] }[] = [];
+  const byParent = new Map<string, Leaf[]>();
+  const visit = (node: Record<string, Value>, prefix: string) => {
+    for (const [key, item] of Object.entries(node)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (typeof item === "object" && item !== null && !Array.isArray(item) && !isUnknown(item) && Object.keys(item).length > 0) {
+        visit(item, path);
+        continue;
+      }
+      // Top-level fields stay one group each so their order and format do not change.
+      if (!prefix) {
+        groups.push({ parent: "", items: [{ path, value: item }] });
+        continue;
+      }
+      const items = byParent.get(prefix);
+      if (items) items.push({ path, value: item });
+      else {
+        const group = { parent: prefix, items: [{ path, value: item }] };
+        byParent.set(prefix, group.items);
+        groups.push(group);
+      }
+    }
+  };
+  visit(value, "");
+  return groups;
 }
 
 /**
@@ -282,5 +314,6 @@ export function show(value: Value | undefined, secret = false): string {
   if (value === undefined) return "(none)";
   if (secret) return REDACTED;
   if (isUnknown(value)) return "(known after apply)";
+  if (typeof value !== "object" || value === null) return JSON.stringify(value); // no unknown inside: no replacer to call
   return JSON.stringify(value, (_k, v: unknown) => (isUnknown(v) ? "(known after apply)" : v));
 }

@@ -245,6 +245,30 @@ describe("apply", () => {
     expect(records.map((r) => r.type)).toEqual(["set", "remove"]);
   });
 
+  it("one at a time, steps start in the order they became ready, over thousands of steps", async () => {
+    // Chains of three where each link waits for the one before. The oracle is the walker's rule
+    // itself: a FIFO list of ready steps, dependents appended as their last dependency finishes.
+    const desired: DesiredResource[] = [];
+    for (let i = 0; i < 1200; i++) {
+      desired.push(thing(`c${i}-0`, { name: `c${i}-0` }));
+      for (let d = 1; d < 3; d++) desired.push(thing(`c${i}-${d}`, { name: `c${i}-${d}`, parent: ref(`c${i}-${d - 1}`) }, [`c${i}-${d - 1}`]));
+    }
+    const world = testProvider();
+    const state = emptyState("t");
+    const plan = makePlan(state, desired, {}, { kinds });
+    const result = await applyPlan(plan, state, world.provider, new MemoryStateStore(state), { parallelism: 1 });
+    expect(result.ok).toBe(true);
+    const ready = desired.filter((r) => r.dependsOn.length === 0).map((r) => r.address);
+    const expected: string[] = [];
+    while (ready.length > 0) {
+      const address = ready.shift()!;
+      expected.push(`create ${address}`);
+      const [chain, link] = address.split("-");
+      if (Number(link) < 2) ready.push(`${chain}-${Number(link) + 1}`);
+    }
+    expect(world.log).toEqual(expected);
+  });
+
   it("respects parallelism", async () => {
     const { provider: slow, peak } = concurrencyProbe();
     const state = emptyState("t");
