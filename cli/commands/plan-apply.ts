@@ -239,7 +239,7 @@ async function planAndShow(program: string, options: PlanCommandOptions, warning
   });
   if (rejected(planned)) refuse(planned, !options.json && !options.markdown);
   const { plan, drift, refreshRecords, state, capacity } = planned;
-  if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
+  if (options.json) out(JSON.stringify({ ...planToJson(plan, kindInfo, drift), ...passes?.deferredJson(), capacity, diagnostics: diagnosticsToJson(planned.diagnostics) }, null, 2) + "\n");
   else if (options.markdown) out(renderPlanMarkdown(plan, kindInfo, drift, { capacity, diagnostics: planned.diagnostics }));
   else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program, process.env, workspace.backendName(desired.stack))));
   if (options.out) {

@@ -40,6 +40,25 @@ export function deferDependents(resources: readonly DesiredResource[], deferred:
 }
 
 /** The plan's "Deferred" section; empty when nothing waits. */
+/**
+ * For `plan --json`: as Terraform's `deferred_changes`, each deferred resource with why
+ * ("inputs_unknown": an input computed from an output not applied yet; "waits_for": it takes an
+ * output of, or depends on, a deferred resource), and the stack outputs not known yet.
+ */
+export function deferredToJson(deferred: readonly Deferred[], unknownOutputs: readonly string[]) {
+  return {
+    deferred_changes: deferred.map((d) => ({
+      address: d.address,
+      kind: d.kind,
+      reason: d.unknown.length > 0 ? "inputs_unknown" : "waits_for",
+      unknown_inputs: d.unknown.map((u) => ({ path: u.path, computed_from: u.from })),
+      waits_for: d.waitsFor,
+      ...(d.source ? { range: { filename: d.source.file, start: { line: d.source.line } } } : {}),
+    })),
+    deferred_outputs: [...unknownOutputs],
+  };
+}
+
 export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[]): string {
   if (deferred.length === 0 && unknownOutputs.length === 0) return "";
   const lines = ["", "Deferred (known after apply: planned in a later pass, once what they read is applied):"];

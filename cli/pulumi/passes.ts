@@ -12,7 +12,7 @@ import type { DesiredProgram } from "../../operations/context.ts";
 import type { Planned } from "../../operations/plan.ts";
 import type { Applied } from "../../operations/apply.ts";
 import { CliError } from "../cli-error.ts";
-import { renderDeferredText } from "./deferred.ts";
+import { deferredToJson, renderDeferredText } from "./deferred.ts";
 import type { PulumiStack } from "./desired.ts";
 import { readProject, type PulumiProject } from "./project.ts";
 import { runPass, type LoadOptions } from "./run-program.ts";
@@ -54,6 +54,11 @@ export class PulumiPasses {
       secretOutputs: this.stack.secretOutputs ?? [],
       ...(this.complete ? {} : { partial: this.stack.resources.map((r) => r.address) }),
     };
+  }
+
+  /** What the current pass leaves for later, for `plan --json`. */
+  deferredJson(): ReturnType<typeof deferredToJson> {
+    return deferredToJson(this.stack.deferred, this.stack.unknownOutputs);
   }
 
   /** What the current pass leaves for later, for the plan's text. */

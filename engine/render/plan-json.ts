@@ -1,5 +1,6 @@
 // The machine-readable plan. `format_version` follows Terraform's rule: a minor bump only adds keys
-// (1.1: output_changes, data_loss, diagnostics).
+// (1.1: output_changes, data_loss, diagnostics; 1.2: deferred_changes, for a Pulumi program's
+// deferred resources, cli/pulumi/deferred.ts).
 import { dataLoss } from "../data-loss.ts";
 import { isUnknown, type KindInfo, type Value } from "../../core/model.ts";
 import { summarize, type Plan } from "../plan.ts";
@@ -7,7 +8,7 @@ import type { Drift } from "../refresh.ts";
 import { isSecretPath, redact, REDACTED, secretPaths } from "../../core/secret-paths.ts";
 import { redactedFields } from "./redact-drift.ts";
 
-export const PLAN_FORMAT_VERSION = "1.1";
+export const PLAN_FORMAT_VERSION = "1.2";
 
 export function planToJson(plan: Plan, kinds: ReadonlyMap<string, KindInfo>, drift: Drift[] = []) {
   return {

@@ -35,7 +35,7 @@ describe("plan, apply, edit, destroy through the CLI", () => {
     writeProgram(dir, shopProgram());
     const result = ok(await runCli(dir, ["plan", "--json"]));
     const plan = JSON.parse(result.stdout) as JsonPlan;
-    expect(plan.format_version).toBe("1.1");
+    expect(plan.format_version).toBe("1.2");
     expect(plan.summary).toEqual({ create: 18, update: 0, replace: 0, delete: 0, unchanged: 0 });
     expect(plan.changes.map((c) => c.address)).toContain("instances.web/storefront[2]");
     expect(plan.changes.map((c) => c.address)).toContain("attachment.shared-data@web/backoffice[1]");

@@ -73,7 +73,7 @@ describe("what a plan reports", () => {
     const plan = JSON.parse(ok(await runInProcess(dir, ["plan", "--json"])).stdout) as JsonPlan;
     const state = readJson<{ resources: Record<string, { id: string }> }>(join(dir, ".virtform/state/alpha.json"));
     const own = [state.resources["cluster.web"]!.id, state.resources["pool.p"]!.id];
-    expect(plan.format_version).toBe("1.1");
+    expect(plan.format_version).toBe("1.2");
     expect(new Set(plan.capacity.map((c) => c.id))).toEqual(new Set(own));
     expect(plan.capacity.find((c) => c.measure === "vCPU")).toMatchObject({ owner: "cluster.web", before: { used: 2, total: 32 }, after: { used: 4, total: 32 } });
     expect(plan.output_changes).toEqual({

@@ -65,6 +65,17 @@ export const ids = pulumi.interpolate\`\${a.id},\${c.id}\`;
         "  outputs ids: known after apply\n",
     );
 
+    // plan --json lists them as Terraform lists deferred changes.
+    const json = await runCli(dir, ["plan", "--pulumi", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const planned = JSON.parse(json.stdout) as { deferred_changes: { address: string; reason: string; unknown_inputs: { path: string; computed_from: string[] }[]; waits_for: string[] }[]; deferred_outputs: string[] };
+    expect(planned.deferred_changes.map((d) => [d.address, d.reason, d.unknown_inputs.map((u) => `${u.path}<-${u.computed_from.join(",")}`).join(" "), d.waits_for.join(",")])).toEqual([
+      ["volume.b", "inputs_unknown", "sizeGiB<-volume.a source<-volume.a", ""],
+      ["volume.c", "inputs_unknown", "source<-volume.b", ""],
+      ["snapshot.s", "waits_for", "", "volume.c"],
+    ]);
+    expect(planned.deferred_outputs).toEqual(["ids"]);
+
     // The graph draws the deferred resources too, dashed, with what they are computed from.
     const graph = await runCli(dir, ["graph", "--pulumi"]);
     expect(graph.code, graph.stderr).toBe(0);
