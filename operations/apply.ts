@@ -37,35 +37,60 @@ export interface ApplyOptions extends Omit<PlanOptions, "nextPass">, CarryOutOpt
 export interface Applied extends Planned {
   /** What the steps did; absent when the plan was refused (`diagnostics` says why). */
   result?: ApplyResult;
+  /**
+   * A program known in passes whose later pass was refused, declined or failed before its steps:
+   * why (the pass's diagnostics are in `diagnostics`); `result` holds what the earlier passes did,
+   * marked not ok.
+   */
+  stopped?: { pass: number; error?: unknown };
 }
 
 /** `apply` (and, by its options, `destroy` and `refresh`). */
 export async function apply(context: OperationContext, program: DesiredProgram, options: ApplyOptions): Promise<Applied> {
   checkParallelism(options.parallelism);
-  if (!options.destroy && !options.encryptsSecrets) {
-    const holding = secretHolders(program);
-    if (holding.length > 0) {
-      throw new OperationError(
-        "secrets-need-passphrase",
-        `${holding.join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
-      );
-    }
-  }
+  refuseUnsealedSecrets(program, options);
   return withLock(context, options.destroy ? "destroy" : "apply", options.lockTimeoutMs ?? 0, async () => {
     const results: StepResult[] = [];
-    // Later passes plan against the state the earlier ones refreshed and recorded.
-    for (let pass: DesiredProgram | undefined = program, first = true; ; first = false) {
-      const planned = await planLocked(context, pass, first ? options : { ...options, refresh: false });
-      if (rejected(planned)) return planned;
-      await options.approve(planned);
+    // What was asked to be replaced is replaced once, in the pass that plans it.
+    const replace = new Set(options.replace ?? []);
+    let done: Applied | undefined; // what the passes so far carried out
+    for (let pass: DesiredProgram | undefined = program, n = 1; ; n++) {
+      let planned: Planned;
+      try {
+        // A later pass knows resources the first did not (a deferred Instance's userData).
+        if (done) refuseUnsealedSecrets(pass, options);
+        // Later passes plan against the state the earlier ones refreshed and recorded.
+        planned = await planLocked(context, pass, done ? { ...options, refresh: false, replace: [...replace] } : options);
+        if (rejected(planned)) {
+          if (!done) return planned;
+          return { ...done, diagnostics: planned.diagnostics, result: { ...done.result!, ok: false }, stopped: { pass: n } };
+        }
+        await options.approve(planned);
+      } catch (err) {
+        if (!done) throw err;
+        return { ...done, result: { ...done.result!, ok: false }, stopped: { pass: n, error: err } };
+      }
+      for (const change of planned.plan.changes) if (change.action !== "noop") replace.delete(change.address);
       const result = await carryOut(context, planned, options);
       results.push(...result.results);
-      const applied = { ...planned, result: { ...result, results: [...results] } };
-      if (!result.ok || options.signal?.aborted || !options.nextPass) return applied;
-      pass = await options.nextPass(applied);
-      if (!pass) return applied;
+      done = { ...planned, result: { ...result, results: [...results] } };
+      if (!result.ok || options.signal?.aborted || !options.nextPass) return done;
+      pass = await options.nextPass(done as Applied & { result: ApplyResult });
+      if (!pass) return done;
     }
   });
+}
+
+/** Without a passphrase, a program holding secret values is refused before anything changes. */
+function refuseUnsealedSecrets(program: DesiredProgram, options: ApplyOptions): void {
+  if (options.destroy || options.encryptsSecrets) return;
+  const holding = secretHolders(program);
+  if (holding.length > 0) {
+    throw new OperationError(
+      "secrets-need-passphrase",
+      `${holding.join(", ")} ${holding.length === 1 ? "holds" : "hold"} secret values, which state keeps encrypted: set VIRTFORM_PASSPHRASE`,
+    );
+  }
 }
 
 export const destroy = (context: OperationContext, program: DesiredProgram, options: Omit<ApplyOptions, "destroy">) =>

@@ -17,7 +17,7 @@ import type { State } from "../../engine/state.ts";
 import { kindInfo, secretPathsOf } from "../../sdk/kinds/index.ts";
 import { redact } from "../../core/secret-paths.ts";
 import { CliError } from "../cli-error.ts";
-import { describeStepError } from "../report-error.ts";
+import { describeError, describeStepError } from "../report-error.ts";
 import { withArticle } from "../../core/article.ts";
 import { parseDuration } from "../duration.ts";
 import type { LoadOptions } from "../program.ts";
@@ -343,6 +343,14 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
   if (!applied.result) {
     notice(applied.state);
     return refuse(applied, true);
+  }
+  if (applied.stopped) {
+    // The earlier passes' changes stand and are reported; why the later one did not run is said first.
+    const why = applied.stopped.error === undefined ? undefined : describeError(applied.stopped.error);
+    if (why?.bug) throw applied.stopped.error;
+    out(`\nPass ${applied.stopped.pass} was not carried out:\n`);
+    if (why) out(`  ${why.text.replace(/^Error: /, "").trimEnd().replaceAll("\n", "\n  ")}\n`);
+    for (const d of applied.diagnostics.filter((d) => d.severity === "error")) out(`  ${formatDiagnostic(d).replaceAll("\n", "\n  ")}\n`);
   }
   if (refreshOnly) {
     out(`\nRefresh complete: ${applied.drift.length} object(s) updated in state.\n`);

@@ -1,9 +1,6 @@
 // A program known in passes (a Pulumi program whose other resources wait for outputs): a partial
 // program plans only what it knows, deletes nothing and keeps unknown outputs as recorded; apply and
 // plan ask for the next pass under the same lock. Memory state store, the embedded emulator.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UNKNOWN } from "../../core/model.ts";
 import { MemoryStateStore } from "../../engine/state-memory.ts";
@@ -14,6 +11,7 @@ import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
 import { VirtformProvider } from "../../provider/virtform-provider.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { stack } from "../../sdk/index.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 /** pool p, volume a, and (when given) volume b of `bGiB`; outputs aId and extra. */
 function program(bGiB?: number, extra: DesiredProgram["outputs"][string] = "x"): DesiredProgram {
@@ -30,7 +28,7 @@ function program(bGiB?: number, extra: DesiredProgram["outputs"][string] = "x"):
 
 let backend: EmbeddedBackend;
 beforeEach(() => {
-  backend = EmbeddedBackend.open(mkdtempSync(join(tmpdir(), "virtform-passes-")));
+  backend = EmbeddedBackend.open(makeWorkdir("virtform-passes-"));
 });
 afterEach(async () => {
   await backend.emulator.close();
@@ -76,5 +74,36 @@ describe("a program known in passes", () => {
     const planned = await plan(context(store), partial(program()), { nextPass: async () => (++asked === 1 ? program(7) : undefined) });
     expect(asked).toBe(2);
     expect(planned.plan.changes.filter((c) => c.action !== "noop").map((c) => `${c.action} ${c.address}`)).toEqual(["update volume.b"]);
+  });
+
+  it("replaces what --replace names once, in the pass that plans it, not again in later passes", async () => {
+    const store = new MemoryStateStore("passes");
+    await apply(context(store), program(5), { encryptsSecrets: false, approve: async () => undefined });
+    const seen: string[] = [];
+    const applied = await apply(context(store), partial(program(5)), {
+      encryptsSecrets: false,
+      replace: ["volume.a"],
+      approve: async (p) => void seen.push(p.plan.changes.filter((c) => c.action !== "noop").map((c) => `${c.action} ${c.address}`).join(",")),
+      nextPass: async () => (seen.length === 1 ? program(5) : undefined),
+    });
+    expect(applied.result?.ok).toBe(true);
+    expect(seen).toEqual(["replace volume.a", ""]);
+  });
+
+  it("a later pass that is declined stops the apply with what the earlier passes did, marked failed", async () => {
+    const store = new MemoryStateStore("passes");
+    await apply(context(store), program(5), { encryptsSecrets: false, approve: async () => undefined });
+    let passes = 0;
+    const applied = await apply(context(store), partial(program(6)), {
+      encryptsSecrets: false,
+      approve: async () => {
+        if (++passes === 2) throw new Error("the user said no");
+      },
+      nextPass: async () => program(7),
+    });
+    expect(applied.stopped).toMatchObject({ pass: 2, error: { message: "the user said no" } });
+    expect(applied.result?.ok).toBe(false);
+    expect(applied.result?.results.map((r) => `${r.status} ${r.step.operation} ${r.step.change.address}`)).toEqual(["done update volume.b"]);
+    expect((await store.load()).resources["volume.b"]?.inputs).toMatchObject({ sizeGiB: 6 });
   });
 });
