@@ -59,8 +59,10 @@ export function deferredToJson(deferred: readonly Deferred[], unknownOutputs: re
   };
 }
 
-export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[]): string {
-  if (deferred.length === 0 && unknownOutputs.length === 0) return "";
+export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[], skipped = 0): string {
+  // Functions over outputs not known yet may declare resources: until they run, nothing is deleted.
+  const partial = skipped > 0 ? `Deletions wait until the program is fully known: ${skipped} program function${skipped === 1 ? "" : "s"} (apply, interpolate) read${skipped === 1 ? "s" : ""} outputs known only after apply.\n\n` : "";
+  if (deferred.length === 0 && unknownOutputs.length === 0) return partial && `\n${partial}`;
   const lines = ["", "Deferred (known after apply: planned in a later pass, once what they read is applied):"];
   for (const d of deferred) {
     const where = d.source ? `  # ${d.source.file}:${d.source.line}` : "";
@@ -71,5 +73,5 @@ export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs
     lines.push(`  ~ ${d.address}: ${why.join("; ")}${where}`);
   }
   if (unknownOutputs.length > 0) lines.push(`  outputs ${unknownOutputs.join(", ")}: known after apply`);
-  return lines.join("\n") + "\n\n";
+  return lines.join("\n") + "\n\n" + partial;
 }

@@ -63,7 +63,7 @@ export class PulumiPasses {
 
   /** What the current pass leaves for later, for the plan's text. */
   deferredText(): string {
-    return renderDeferredText(this.stack.deferred, this.stack.unknownOutputs);
+    return renderDeferredText(this.stack.deferred, this.stack.unknownOutputs, this.complete ? 0 : this.skipped);
   }
 
   /**
@@ -85,6 +85,8 @@ export class PulumiPasses {
     if (this.complete) return undefined;
     const planned = applied.plan.changes.filter((c) => c.reason !== "not-targeted" && c.action !== "delete").map((c) => c.address);
     if (!this.settle(planned)) {
+      // --target left out what the deferred resources read: they stay deferred, as asked.
+      if (applied.plan.changes.some((c) => c.reason === "not-targeted")) return undefined;
       const waiting = this.stack.deferred.map((d) => d.address);
       throw new CliError(
         `the Pulumi program's ${waiting.length > 0 ? `resources ${waiting.join(", ")} stay` : "outputs stay"} unknown after every resource they read was applied; ` +

@@ -184,6 +184,10 @@ describe("deferred resources", () => {
         "  outputs snapId, computed: known after apply\n\n",
     );
     expect(renderDeferredText([], [])).toBe("");
+    // A program function left unrun (it may declare resources) holds back deletions: the plan says so.
+    expect(renderDeferredText([], [], 1)).toBe(
+      "\nDeletions wait until the program is fully known: 1 program function (apply, interpolate) reads outputs known only after apply.\n\n",
+    );
   });
 
   it("still report what is wrong with the known inputs of a deferred resource", () => {
