@@ -3,7 +3,7 @@
 // cache can be moved or copied whole) and layer.json (what it holds). A
 // layer is built in a `.tmp-*` directory and renamed into place when whole, so an interrupted build
 // never leaves a half-written layer under its digest; leftovers of dead builds are swept away.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -58,12 +58,34 @@ export function stagingDir(cache: string, digest: string): string {
   return dir;
 }
 
-/** Moves a whole staged layer to its digest's place. */
+/**
+ * Moves a whole staged layer to its digest's place, its bytes on disk first: the build's
+ * qemu-storage-daemon ignores flushes (overlay-mount.ts), and a layer under its digest is trusted.
+ */
 export function commitLayer(cache: string, staging: string, record: LayerRecord): void {
   writeFileSync(join(staging, "layer.json"), JSON.stringify(record, null, 2) + "\n");
+  syncTree(staging);
   const final = layerDir(cache, record.digest);
   rmSync(final, { recursive: true, force: true }); // a layer.json without its image, say
   renameSync(staging, final);
+  syncPath(cache);
+}
+
+function syncTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) syncTree(join(dir, entry.name));
+    else if (entry.isFile()) syncPath(join(dir, entry.name));
+  }
+  syncPath(dir);
+}
+
+function syncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Removes staging directories whose build process is gone. */

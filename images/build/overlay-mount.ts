@@ -50,8 +50,13 @@ export async function mountLayer(image: string, work: string, tag: string, growT
       pid = undefined;
       if (fuseMounted) unmount(exported);
       fuseMounted = false;
-      rmSync(exported, { force: true });
-      rmSync(pidfile, { force: true });
+      // A FUSE mount that could not be ended (a daemon killed before it said so) refuses removal: it is reported, not thrown.
+      try {
+        rmSync(exported, { force: true });
+        rmSync(pidfile, { force: true });
+      } catch (err) {
+        problem ??= `${exported} could not be removed (${(err as Error).message})`;
+      }
       open.delete(layer);
       return problem === undefined ? undefined : `${problem}: the layer ${image} is not trusted`;
     },
@@ -61,7 +66,7 @@ export async function mountLayer(image: string, work: string, tag: string, growT
     pid = await startDaemon(pidfile, [
       "--pidfile",
       pidfile,
-      // no-flush: dpkg's many fsyncs would each reach the host disk; the data is flushed once, when the daemon stops.
+      // no-flush: dpkg's many fsyncs would each reach the host disk; the layer file is fsynced once, as it is committed to the cache (layer-cache.ts).
       "--blockdev",
       `driver=file,node-name=file,filename=${image},cache.no-flush=on,discard=unmap`,
       "--blockdev",
