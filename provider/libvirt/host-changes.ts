@@ -260,7 +260,8 @@ export class HostChanges {
         if (record.imageDigest) await tolerate(record.host, "vol-delete", consoleVolume(record.id), "--pool", HOME_POOL);
         if (typeof record.spec.userData === "string") await tolerate(record.host, "vol-delete", seedVolume(record.id), "--pool", HOME_POOL);
         // The variant's layers go from the host with its last instance there (read from the host: other stacks count).
-        if (record.imageDigest && !this.otherBootsVariant(record)) await this.variants.removeUnused(record.host, record.imageDigest);
+        // Best effort: the instance is gone either way, and a later delete's pass finds what is left.
+        if (record.imageDigest && !this.otherBootsVariant(record)) await this.variants.removeUnused(record.host, record.imageDigest).catch(() => undefined);
         return;
       }
       case "StoragePool": {

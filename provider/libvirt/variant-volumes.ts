@@ -19,7 +19,7 @@ import { cachedLayer, layerImage } from "../../images/build/layer-cache.ts";
 import { runTool } from "../../images/build/tools.ts";
 import { HOME_POOL, type LibvirtHosts } from "./hosts.ts";
 import { LibvirtBackendError } from "./rules.ts";
-import { hostLabel } from "./virsh.ts";
+import { hostLabel, type VirshConnection } from "./virsh.ts";
 
 /** What a domain booting a built variant needs on its host: paths there. */
 export interface VariantOnHost {
@@ -211,6 +211,7 @@ export class VariantVolumes {
       }
       // Whoever makes the volume uploads it (libvirt makes a name once); another process finds it
       // made and waits for its marker, or takes over a file no upload writes to any more.
+      let hostNow: number | undefined;
       for (let watched: { mtime: string; since: number } | undefined; ; ) {
         const [claim] = await c.batch([["vol-create-as", HOME_POOL, name, `${statSync(source).size}`, "--format", "raw"]]);
         if (claim!.ok) break;
@@ -220,7 +221,8 @@ export class VariantVolumes {
         const mtime = xml!.ok ? /<mtime>([^<]+)<\/mtime>/.exec(xml!.out)?.[1] : undefined;
         if (mtime === undefined) continue; // gone meanwhile: claim it again
         if (watched?.mtime !== mtime) watched = { mtime, since: Date.now() };
-        if (abandoned(mtime, watched.since)) {
+        hostNow ??= await hostTime(c);
+        if (abandoned(mtime, watched.since, hostNow)) {
           await c.batch([["vol-delete", name, "--pool", HOME_POOL]]); // a killed upload's file
           watched = undefined;
           continue;
@@ -241,10 +243,26 @@ export class VariantVolumes {
 const UPLOAD_POLL_MS = 250;
 /** An upload writes its file all along: one unchanged this long, while watched, is a killed upload's. */
 const UPLOAD_STALL_MS = 30_000;
-/** Or last written this long ago by the host's clock (a killed run's file, found by the next run). */
+/**
+ * Or last written this long before the host's own time (a killed run's file, found by the next run).
+ * The host's clock, not ours: a remote host's may be minutes off.
+ */
 const UPLOAD_STALE_S = 120;
 
-/** Whether a file being uploaded (its mtime on the host, in seconds; watched unchanged since `since`) was left by an upload that died. */
-export function abandoned(mtime: string, since: number, now = Date.now()): boolean {
-  return now - since > UPLOAD_STALL_MS || Number(mtime) < now / 1000 - UPLOAD_STALE_S;
+/**
+ * Whether a file being uploaded (its mtime on the host, in seconds; watched unchanged since `since`)
+ * was left by an upload that died; `hostNow`: the host's time in seconds, when known.
+ */
+export function abandoned(mtime: string, since: number, hostNow: number | undefined, now = Date.now()): boolean {
+  return now - since > UPLOAD_STALL_MS || (hostNow !== undefined && Number(mtime) < hostNow - UPLOAD_STALE_S);
+}
+
+/** The host's time, in seconds: the mtime of a file made for it in the home pool (libvirt has no clock command). */
+async function hostTime(c: VirshConnection): Promise<number | undefined> {
+  const probe = `vf-clock-${process.pid}-${Date.now()}.probe`;
+  const [made] = await c.batch([["vol-create-as", HOME_POOL, probe, "0", "--format", "raw"]]);
+  if (!made!.ok) return undefined;
+  const [xml] = await c.batch([["vol-dumpxml", probe, "--pool", HOME_POOL], ["vol-delete", probe, "--pool", HOME_POOL]]);
+  const mtime = xml!.ok ? Number(/<mtime>([^<]+)<\/mtime>/.exec(xml!.out)?.[1]) : NaN;
+  return Number.isFinite(mtime) ? mtime : undefined;
 }

@@ -74,14 +74,18 @@ describe("the domain of a built variant", () => {
 describe("another process's upload of a layer", () => {
   const now = 1_800_000_000_000; // ms
   const seconds = (ms: number) => `${ms / 1000}.123456789`;
+  const host = now / 1000; // the host's clock agrees with ours
   it.each([
-    ["written just now, first seen now", seconds(now - 1000), now, false],
-    ["unchanged for 29 s while watched", seconds(now - 29_000), now - 29_000, false],
-    ["unchanged for 31 s while watched: its upload died", seconds(now - 31_000), now - 31_000, true],
-    ["last written 10 minutes ago, first seen now: a killed run's", seconds(now - 600_000), now, true],
-    ["last written 100 s ago, first seen now", seconds(now - 100_000), now, false],
-  ])("%s", (_what, mtime, since, expected) => {
-    expect(abandoned(mtime, since, now)).toBe(expected);
+    ["written just now, first seen now", seconds(now - 1000), now, host, false],
+    ["unchanged for 29 s while watched", seconds(now - 29_000), now - 29_000, host, false],
+    ["unchanged for 31 s while watched: its upload died", seconds(now - 31_000), now - 31_000, host, true],
+    ["last written 10 minutes ago, first seen now: a killed run's", seconds(now - 600_000), now, host, true],
+    ["last written 100 s ago, first seen now", seconds(now - 100_000), now, host, false],
+    // A host whose clock is 10 minutes behind ours: its fresh file is not taken for a killed one's.
+    ["written just now by a host 10 minutes behind", seconds(now - 600_000), now, host - 600, false],
+    ["the host's time unknown: only the watch counts", seconds(now - 600_000), now, undefined, false],
+  ])("%s", (_what, mtime, since, hostNow, expected) => {
+    expect(abandoned(mtime, since, hostNow, now)).toBe(expected);
   });
 });
 
