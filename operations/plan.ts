@@ -97,7 +97,7 @@ export async function planLocked(context: OperationContext, program: DesiredProg
         destroy: options.destroy ?? false,
         replace: options.replace ?? [],
         targets: program.partial ? partialTargets(program.partial, options.targets ?? []) : (options.targets ?? []),
-        secretOutputs: program.secretOutputs,
+        secretOutputs: program.partial ? keptSecretOutputs(program, planState.secretOutputs ?? []) : program.secretOutputs,
       });
   await options.inspect?.(plan, planState, provider);
   const lost = checkLostObjects(planState, plan, await unrecordedObjects(planState, provider), options.allowDuplicates ?? false);
@@ -125,6 +125,15 @@ function partialTargets(known: string[], targets: readonly string[]): string[] {
 }
 
 /** Outputs a partial program cannot compute yet (UNKNOWN) keep their recorded values; new ones wait. */
+/**
+ * A partial program's secret outputs, with those it does not know yet and keeps as recorded: a value
+ * recorded sealed stays sealed (the program cannot say so while the output is unknown).
+ */
+function keptSecretOutputs(program: DesiredProgram, recorded: readonly string[]): string[] {
+  const kept = recorded.filter((name) => Object.hasOwn(program.outputs, name) && containsUnknown(program.outputs[name]));
+  return [...new Set([...program.secretOutputs, ...kept])];
+}
+
 function knownOutputs(outputs: Record<string, Value | Reference>, recorded: Record<string, Value>): Record<string, Value | Reference> {
   const kept: Record<string, Value | Reference> = {};
   for (const [name, value] of Object.entries(outputs)) {

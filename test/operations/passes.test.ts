@@ -106,4 +106,17 @@ describe("a program known in passes", () => {
     expect(applied.result?.results.map((r) => `${r.status} ${r.step.operation} ${r.step.change.address}`)).toEqual(["done update volume.b"]);
     expect((await store.load()).resources["volume.b"]?.inputs).toMatchObject({ sizeGiB: 6 });
   });
+
+  it("keeps an output recorded secret sealed while a partial program does not know it yet", async () => {
+    const store = new MemoryStateStore("passes");
+    await apply(context(store), { ...program(5, "s3cret"), secretOutputs: ["extra"] }, { encryptsSecrets: true, approve: async () => undefined });
+    expect((await store.load()).secretOutputs).toEqual(["extra"]);
+    // Pass 1 of a program whose output `extra` is computed from an output not known yet, and b grown.
+    const applied = await apply(context(store), partial(program(6, UNKNOWN as never)), { encryptsSecrets: true, approve: async () => undefined });
+    expect(applied.result?.ok).toBe(true);
+    const state = await store.load();
+    expect(state.outputs).toMatchObject({ extra: "s3cret" });
+    expect(state.secretOutputs).toEqual(["extra"]);
+  });
 });
+
