@@ -177,8 +177,13 @@ export async function planForReview(
   };
   printWarnings(requestWarnings({ targets: options.target ?? [] }));
   const workspace = new Workspace();
-  const { program: desired } = await loadDesired(program, { ...options, quiet: true }, workspace);
-  const planned = await planOperation(cliContext(workspace, desired.stack), desired, { ...planOptions(options), inspect });
+  const { program: desired, passes } = await loadDesired(program, { ...options, quiet: true }, workspace);
+  // A Pulumi program known in passes is reviewed as `plan` shows it: its last pass, deletions included once known.
+  const planned = await planOperation(cliContext(workspace, desired.stack), desired, {
+    ...planOptions(options),
+    inspect,
+    ...(passes ? { nextPass: passes.afterPlan } : {}),
+  });
   const problems = planned.diagnostics.filter((d) => d.severity === "error");
   return { plan: planned.plan, capacity: planned.capacity, problems, protectedInState, writtenBytes };
 }
