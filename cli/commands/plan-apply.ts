@@ -331,13 +331,15 @@ export async function applyCommand(programOrPlan: string, options: ApplyCommandO
         if (shown > 0 && !silent) out(`\nPass ${pass}: the program ran again with the outputs applied so far.\n\n`);
         notice(planned.state);
         const backend = workspace.backendName(program.stack);
-        if (!silent) out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuilt, programOrPlan, process.env, backend)));
+        // A later pass may know images (or variants) the first did not.
+        const unbuiltNow = pass === 1 || !passes ? unbuilt : unbuiltOf(passes.program, programOrPlan, options);
+        if (!silent) out(planText(planned.plan, planned.drift, planned.capacity, refreshOnly) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuiltNow, programOrPlan, process.env, backend)));
         if (!silent) shown++;
-        checkImages(unbuilt, programOrPlan, options, backend);
+        checkImages(unbuiltNow, programOrPlan, options, backend);
         // A later pass asks again only for what the first could not show: a replacement or a deletion.
         if (!nothingToDo && (!confirmed || destroys(planned.plan))) await confirm(options.yes ?? false, options.destroy ? "destroy" : "apply");
         confirmed ||= !nothingToDo;
-        if (pass === 1) await buildImages(unbuilt, programOrPlan, options);
+        await buildImages(unbuiltNow, programOrPlan, options);
         quiet &&= nothingToDo || refreshOnly;
         view.start(planned.state, nothingToDo || refreshOnly);
       },
