@@ -10,8 +10,9 @@ import { commitLayer, layerImage, stagingDir } from "../../images/build/layer-ca
 import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../images/build/variant-images.ts";
 import { image, type ImageInputs } from "../../sdk/kinds/image.ts";
 import { resolveVariant } from "../../images/variant.ts";
-import { lockedInputs, makeLockedVariant, writeLockfile, type LockedPackage } from "../../images/lockfile.ts";
+import { lockedInputs, makeLockedVariant, writeLockfile } from "../../images/lockfile.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
+import { lockedPackage } from "../helpers/locked-package.ts";
 
 const declared = {
   base: "debian-12",
@@ -29,14 +30,7 @@ export default stack("built", (s) => {
 });
 `;
 
-const pkg = (name: string, version: string, base = false): LockedPackage => ({
-  name,
-  version,
-  architecture: "amd64",
-  installedKiB: 100,
-  ...(base ? { base: true as const } : {}),
-  reason: base ? { kind: "base", base: "debian-12" } : { kind: "requested" },
-});
+const pkg = lockedPackage;
 
 describe("plan and apply with the layer cache", () => {
   const dir = makeWorkdir("virtform-imgreg-");

@@ -10,16 +10,9 @@ import { backingReference, cachedLayer, commitLayer, defaultCacheDir, dropChildr
 import { debFileName } from "../../images/build/layer-install.ts";
 import { layerDigest, planLayers } from "../../images/build/layer-plan.ts";
 import { changedSince, clampMtimesOf, layerContentDigest } from "../../images/build/rootfs.ts";
-import type { LockedPackage } from "../../images/lockfile.ts";
+import { lockedPackage } from "../helpers/locked-package.ts";
 
-const pkg = (name: string, version = "1", base = false): LockedPackage => ({
-  name,
-  version,
-  architecture: "amd64",
-  installedKiB: 10,
-  ...(base ? { base: true as const } : {}),
-  reason: base ? { kind: "base", base: "debian-12" } : { kind: "requested" },
-});
+const pkg = (name: string, version = "1", base = false) => lockedPackage(name, version, base, 10);
 const BASE = [pkg("libc6", "2.36", true), pkg("dpkg", "1.21", true)];
 const file = (content: string): RenderedFile => ({ path: "/etc/virtform/variant.env", mode: 0o644, content });
 

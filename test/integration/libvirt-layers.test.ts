@@ -11,11 +11,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitLayer, layerDir, stagingDir } from "../../images/build/layer-cache.ts";
 import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../images/build/variant-images.ts";
-import { lockedInputs, makeLockedVariant, writeLockfile, type LockedPackage } from "../../images/lockfile.ts";
+import { lockedInputs, makeLockedVariant, writeLockfile } from "../../images/lockfile.ts";
 import { resolveVariant } from "../../images/variant.ts";
 import { image, type ImageInputs } from "../../sdk/kinds/image.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
 import { missingLibvirtTools, startSessionHost } from "../helpers/libvirt-hosts.ts";
+import { lockedPackage } from "../helpers/locked-package.ts";
 
 const missing = missingLibvirtTools();
 if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests need ${missing.join(", ")}: see .ci/run`);
@@ -37,14 +38,7 @@ ${variants.map((v) => `  web.instances("app-${v}", { count: 1, image: img.varian
 });
 `;
 
-const pkg = (name: string, version: string, base = false): LockedPackage => ({
-  name,
-  version,
-  architecture: "amd64",
-  installedKiB: 100,
-  ...(base ? { base: true as const } : {}),
-  reason: base ? { kind: "base", base: "debian-12" } : { kind: "requested" },
-});
+const pkg = lockedPackage;
 
 describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared by two stacks", () => {
   let host: { uri: string; stop(): void };
