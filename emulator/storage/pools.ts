@@ -60,22 +60,54 @@ export function capacityGiB(devices: PoolObject["spec"]["devices"]): number {
  * GiB allocated per pool, by volume: built from the data once, then kept current by the volume
  * service, so a create does not scan every volume of the emulator.
  */
-export function poolAllocation(ctx: EmulatorContext): Map<string, Map<string, number>> {
-  let allocation = ctx.derived.get("pool-allocation") as Map<string, Map<string, number>> | undefined;
+export function poolAllocation(ctx: EmulatorContext): Map<string, PoolAllocation> {
+  let allocation = ctx.derived.get("pool-allocation") as Map<string, PoolAllocation> | undefined;
   if (!allocation) {
     allocation = new Map();
-    for (const v of Object.values(ctx.data.volumes)) {
-      const sizes = allocation.get(v.spec.pool) ?? new Map<string, number>();
-      sizes.set(v.id, v.spec.sizeGiB);
-      allocation.set(v.spec.pool, sizes);
-    }
+    for (const v of Object.values(ctx.data.volumes)) allocationOf(allocation, v.spec.pool).set(v.id, v.spec.sizeGiB);
     ctx.derived.set("pool-allocation", allocation);
   }
   return allocation;
 }
 
+export function allocationOf(allocation: Map<string, PoolAllocation>, poolId: string): PoolAllocation {
+  let pool = allocation.get(poolId);
+  if (!pool) allocation.set(poolId, (pool = new PoolAllocation()));
+  return pool;
+}
+
+/**
+ * One pool's volumes and their sizes, with their sum kept while volumes are only added (a create
+ * asks it per volume: a scan was quadratic). The sum is the scan's, added in the same order, so a
+ * message shows the same figure to the last bit; any other change drops it until the next scan.
+ */
+export class PoolAllocation {
+  private readonly sizes = new Map<string, number>();
+  private sum: number | undefined = 0;
+
+  set(volumeId: string, sizeGiB: number): void {
+    if (this.sum !== undefined && !this.sizes.has(volumeId)) this.sum += sizeGiB;
+    else this.sum = undefined;
+    this.sizes.set(volumeId, sizeGiB);
+  }
+
+  delete(volumeId: string): void {
+    if (this.sizes.delete(volumeId)) this.sum = undefined;
+  }
+
+  /** GiB allocated to the pool's volumes but `except`. */
+  allocated(except?: string): number {
+    if (except !== undefined && this.sizes.has(except)) return this.scan(except);
+    return (this.sum ??= this.scan());
+  }
+
+  private scan(except?: string): number {
+    let sum = 0;
+    for (const [id, size] of this.sizes) if (id !== except) sum += size;
+    return sum;
+  }
+}
+
 export function allocatedGiB(ctx: EmulatorContext, poolId: string, except?: string): number {
-  let sum = 0;
-  for (const [id, size] of poolAllocation(ctx).get(poolId) ?? []) if (id !== except) sum += size;
-  return sum;
+  return poolAllocation(ctx).get(poolId)?.allocated(except) ?? 0;
 }

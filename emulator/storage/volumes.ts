@@ -4,14 +4,12 @@ import type { EmulatorContext } from "../context.ts";
 import type { VolumeObject } from "../data.ts";
 import { EmulatorError, conflict } from "../errors.ts";
 import type { ObjectService, SpecOf } from "../service.ts";
-import { allocatedGiB, capacityGiB, poolAllocation } from "./pools.ts";
+import { allocatedGiB, allocationOf, capacityGiB, poolAllocation } from "./pools.ts";
 
 function recordAllocation(ctx: EmulatorContext, poolId: string, volumeId: string, sizeGiB: number | undefined): void {
-  const allocation = poolAllocation(ctx);
-  const sizes = allocation.get(poolId) ?? new Map<string, number>();
+  const sizes = allocationOf(poolAllocation(ctx), poolId);
   if (sizeGiB === undefined) sizes.delete(volumeId);
   else sizes.set(volumeId, sizeGiB);
-  allocation.set(poolId, sizes);
 }
 
 export const volumeService: ObjectService<"volumes"> = {
