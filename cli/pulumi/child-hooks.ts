@@ -1,8 +1,10 @@
 // Loaded with --import into the Pulumi program's process: "virtform/pulumi" and "@pulumi/pulumi"
 // resolve to virtform's own copies wherever the program lives (as `virtform` does for native
 // programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
+import { fileURLToPath } from "node:url";
+import { lazySource } from "./lazy-sdk.ts";
 import { usePipe } from "./pipe-client.ts";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
@@ -25,7 +27,13 @@ registerHooks({
   load(url, context, nextLoad) {
     if (url.endsWith("/source-map-support/register.js")) return { format: "commonjs", source: "", shortCircuit: true };
     if (url.endsWith("/@pulumi/pulumi/typescript-shim.js")) return { format: "commonjs", source: LAZY_TYPESCRIPT, shortCircuit: true };
-    return nextLoad(url, context);
+    const loaded = nextLoad(url, context);
+    // What the SDK loads at start and virtform never uses is loaded on first use (lazy-sdk.ts).
+    if ((loaded.format === undefined || loaded.format === "commonjs") && url.includes("/@pulumi/pulumi/")) {
+      const source = lazySource(url, String(loaded.source ?? readFileSync(fileURLToPath(url), "utf8")));
+      if (source !== undefined) return { ...loaded, source };
+    }
+    return loaded;
   },
 });
 

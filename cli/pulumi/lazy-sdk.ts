@@ -1,0 +1,97 @@
+// What the Pulumi SDK loads at start and a program run by virtform never uses, loaded on first use
+// instead (child-hooks.ts serves these sources in place of the SDK's files). The program's process
+// spends most of its fixed cost resolving and compiling modules: these are about a third of them.
+// Each transform is an exact text replacement of the pinned SDK's source; one that no longer matches
+// leaves the file as it is (still correct, only slower), and test/pulumi/lazy-sdk.test.ts says so.
+
+/** A module's namespace, loaded on first access; `__esModule` is answered without loading (the SDK's __importStar asks). */
+const LAZY_NAMESPACE = `function __virtformLazy(load) {
+  let mod;
+  const real = () => (mod ??= load());
+  return new Proxy({}, {
+    get: (_, key) => (key === "__esModule" ? true : real()[key]),
+    has: (_, key) => key in real(),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const found = Reflect.getOwnPropertyDescriptor(real(), key);
+      return found && { ...found, configurable: true };
+    },
+  });
+}
+`;
+
+interface Transform {
+  /** The end of the file's URL. */
+  file: string;
+  /** Whether to apply it in this process (argv and environment of cmd/run). */
+  applies?: () => boolean;
+  /** The source with the change, or undefined when the SDK's source is no longer what it was written for. */
+  apply: (source: string) => string | undefined;
+}
+
+function replaceAll(source: string, pairs: [string, string][]): string | undefined {
+  let out = source;
+  for (const [from, to] of pairs) {
+    if (!out.includes(from)) return undefined;
+    out = out.replace(from, to);
+  }
+  return out;
+}
+
+export const TRANSFORMS: Transform[] = [
+  // The namespaces pulumi.automation (execa and the Automation API: stacks, workspaces, a gRPC
+  // language server) and pulumi.provider (a provider's gRPC server): a program run by virtform
+  // uses neither, but `import * as pulumi` loads both.
+  {
+    file: "/@pulumi/pulumi/index.js",
+    apply: (source) =>
+      replaceAll(source, [
+        ['"use strict";', `"use strict";\n${LAZY_NAMESPACE}`],
+        ['const automation = __importStar(require("./automation"));', 'const automation = __importStar(__virtformLazy(() => require("./automation")));'],
+        ['const provider = __importStar(require("./provider"));', 'const provider = __importStar(__virtformLazy(() => require("./provider")));'],
+      ]),
+  },
+  // Closure serialization (for dynamic providers and serializeFunction) and the code paths it packs
+  // (normalize-package-data and its SPDX tables).
+  {
+    file: "/@pulumi/pulumi/runtime/index.js",
+    apply: (source) =>
+      replaceAll(source, [
+        [
+          'var serializeClosure_1 = require("./closure/serializeClosure");\nexports.serializeFunctionAsync = serializeClosure_1.serializeFunctionAsync;\nexports.serializeFunction = serializeClosure_1.serializeFunction;',
+          'exports.serializeFunctionAsync = (...args) => require("./closure/serializeClosure").serializeFunctionAsync(...args);\nexports.serializeFunction = (...args) => require("./closure/serializeClosure").serializeFunction(...args);',
+        ],
+        [
+          'var codePaths_1 = require("./closure/codePaths");\nexports.computeCodePaths = codePaths_1.computeCodePaths;',
+          'exports.computeCodePaths = (...args) => require("./closure/codePaths").computeCodePaths(...args);',
+        ],
+      ]),
+  },
+  // cmd/run's Zipkin tracing (OpenTelemetry's SDK, exporters and gRPC instrumentation) is started
+  // only by --tracing, which virtform never passes. Without it, newSpan is the same no-op span the
+  // SDK's own newSpan makes before start (its root span unset).
+  {
+    file: "/@pulumi/pulumi/cmd/run/tracing.js",
+    applies: () => !process.argv.some((arg) => arg === "--tracing" || arg.startsWith("--tracing=")),
+    apply: () => `"use strict";
+Object.defineProperty(exports, "__esModule", { value: true });
+const opentelemetry = require("@opentelemetry/api");
+exports.start = () => {
+  throw new Error("virtform bug: tracing started without --tracing");
+};
+exports.stop = () => {};
+exports.newSpan = (name) => {
+  const tracer = opentelemetry.trace.getTracer("nodejs-runtime");
+  const ctx = opentelemetry.trace.setSpan(opentelemetry.context.active(), opentelemetry.trace.getActiveSpan());
+  return tracer.startSpan(name, undefined, ctx);
+};
+`,
+  },
+];
+
+/** The source to load for url in place of source, or undefined to load it as it is. */
+export function lazySource(url: string, source: string): string | undefined {
+  const transform = TRANSFORMS.find((t) => url.endsWith(t.file));
+  if (!transform || (transform.applies && !transform.applies())) return undefined;
+  return transform.apply(source);
+}
