@@ -67,6 +67,33 @@ export const TRANSFORMS: Transform[] = [
         ],
       ]),
   },
+  // cmd/run waits, before the program runs, for an inspector session with the debugger enabled, so
+  // that closure serialization can map a function's script id to its file: each script parsed after
+  // it is then also sent to that session (a sixth of the process's start). The session is opened on
+  // first use instead, its listener added before Debugger.enable, which reports the scripts already
+  // parsed, so the map is whole when serialization asks (the SDK's own missed those before it).
+  {
+    file: "/@pulumi/pulumi/runtime/closure/v8Hooks.js",
+    apply: (source) =>
+      replaceAll(source, [
+        [
+          `    const inspectorSession = new inspector.Session();
+    inspectorSession.connect();`,
+          `    const inspectorSession = new inspector.Session();
+    inspectorSession.connect();
+    inspectorSession.addListener("Debugger.scriptParsed", (event) => {
+        const { scriptId, url } = event.params;
+        scriptIdToUrlMap.set(scriptId, url);
+    });`,
+        ],
+        [
+          `async function isInitializedAsync() {
+    await getSession();
+}`,
+          `async function isInitializedAsync() {}`,
+        ],
+      ]),
+  },
   // cmd/run's Zipkin tracing (OpenTelemetry's SDK, exporters and gRPC instrumentation) is started
   // only by --tracing, which virtform never passes. Without it, newSpan is the same no-op span the
   // SDK's own newSpan makes before start (its root span unset).

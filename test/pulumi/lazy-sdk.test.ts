@@ -1,0 +1,65 @@
+// What the Pulumi program's process loads of the SDK only on first use (cli/pulumi/lazy-sdk.ts):
+// each transform still matches the installed SDK's source, and in a process with virtform's hooks
+// the SDK starts without those modules yet still gives them when a program asks.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import { TRANSFORMS } from "../../cli/pulumi/lazy-sdk.ts";
+
+const sdkFile = (file: string) => createRequire(import.meta.url).resolve(file.replace(/^\//, ""));
+const sdkDir = sdkFile("@pulumi/pulumi/package.json").replace(/[\\/]package\.json$/, "");
+const childHooks = new URL("../../cli/pulumi/child-hooks.ts", import.meta.url).href;
+
+describe("the SDK's modules loaded on first use", () => {
+  it.each(TRANSFORMS.map((t) => [t.file, t] as const))("%s: the transform matches the installed SDK", (_file, transform) => {
+    const source = readFileSync(sdkFile(transform.file), "utf8");
+    const changed = transform.apply(source);
+    expect(changed).toBeTypeOf("string");
+    expect(changed).not.toBe(source);
+  });
+
+  it("a process with virtform's hooks starts without them, and a program that asks still gets them", () => {
+    const dir = mkdtempSync(join(tmpdir(), "virtform-lazy-sdk-"));
+    try {
+      const script = join(dir, "probe.cjs");
+      writeFileSync(
+        script,
+        `const sdk = (file) => require(${JSON.stringify(sdkDir)} + file);
+const pulumi = sdk("/index.js");
+sdk("/cmd/run/tracing.js");
+sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
+  const loaded = () => Object.keys(require.cache).filter((f) => /automation[\\\\/]index|provider[\\\\/]server|closure[\\\\/]codePaths|exporter-zipkin|sdk-trace-node/.test(f)).map((f) => f.split("node_modules").pop());
+  const atStart = loaded();
+  const answer = () => 42;
+  const serialized = await pulumi.runtime.serializeFunction(answer);
+  const location = await sdk("/runtime/closure/v8.js").getFunctionLocationAsync(answer);
+  console.log(JSON.stringify({
+    atStart,
+    automation: typeof pulumi.automation.LocalWorkspace,
+    provider: typeof pulumi.provider.main,
+    serialized: serialized.text.includes("42"),
+    file: location.file,
+    afterUse: loaded(),
+  }));
+});
+`,
+      );
+      const out = execFileSync(process.execPath, ["--import", childHooks, script], { cwd: dir, encoding: "utf8" });
+      expect(JSON.parse(out)).toEqual({
+        atStart: [],
+        automation: "function",
+        provider: "function",
+        serialized: true,
+        // The inspector session opened on first use still maps a script parsed before it to its file.
+        file: pathToFileURL(script).href,
+        afterUse: ["/@pulumi/pulumi/automation/index.js", "/@pulumi/pulumi/provider/server.js"],
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
