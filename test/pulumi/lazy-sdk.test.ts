@@ -1,7 +1,8 @@
 // What the Pulumi program's process loads of the SDK only on first use (cli/pulumi/lazy-sdk.ts):
 // each transform still matches the installed SDK's source, and in a process with virtform's hooks
-// the SDK starts without those modules yet still gives them when a program asks.
-import { execFileSync } from "node:child_process";
+// the SDK starts without those modules (nor gRPC, when the monitor's calls go over the pipe) yet
+// still gives them when a program asks.
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -34,6 +35,18 @@ sdk("/cmd/run/tracing.js");
 sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
   const loaded = () => Object.keys(require.cache).filter((f) => /automation[\\\\/]index|provider[\\\\/]server|closure[\\\\/]codePaths|exporter-zipkin|sdk-trace-node/.test(f)).map((f) => f.split("node_modules").pop());
   const atStart = loaded();
+  const grpcLoaded = () => Object.keys(require.cache).some((f) => /@grpc[\\/]grpc-js[\\/]build[\\/]src[\\/]index\.js$/.test(f));
+  const grpcAtStart = grpcLoaded();
+  // What the SDK's modules get for @grpc/grpc-js: the stand-in, whose status codes need no gRPC.
+  const grpc = require("node:module").createRequire(${JSON.stringify(sdkDir)} + "/index.js")("@grpc/grpc-js");
+  const unavailable = grpc.status.UNAVAILABLE;
+  const grpcAfterStatus = grpcLoaded();
+  // A client the pipe does not replace is a real one, with real insecure credentials, made on use.
+  const { CallbacksClient } = sdk("/proto/callback_grpc_pb.js");
+  const callbacks = new CallbacksClient("127.0.0.1:1", grpc.credentials.createInsecure());
+  const client = callbacks instanceof grpc.Client;
+  callbacks.close();
+  const server = typeof grpc.Server;
   const answer = () => 42;
   const serialized = await pulumi.runtime.serializeFunction(answer);
   const location = await sdk("/runtime/closure/v8.js").getFunctionLocationAsync(answer);
@@ -44,11 +57,20 @@ sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
     serialized: serialized.text.includes("42"),
     file: location.file,
     afterUse: loaded(),
+    grpc: [grpcAtStart, unavailable, grpcAfterStatus, client, server, grpcLoaded()],
   }));
 });
 `,
       );
-      const out = execFileSync(process.execPath, ["--import", childHooks, script], { cwd: dir, encoding: "utf8" });
+      // As virtform runs a program: the monitor's calls over a pipe (fd 3 here; nothing is called).
+      const run = spawnSync(process.execPath, ["--import", childHooks, script], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, VIRTFORM_PULUMI_PIPE_FD: "3" },
+        stdio: ["ignore", "pipe", "pipe", "pipe"],
+      });
+      expect(run.stderr).toBe("");
+      const out = run.stdout;
       expect(JSON.parse(out)).toEqual({
         atStart: [],
         automation: "function",
@@ -56,6 +78,8 @@ sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
         serialized: true,
         // The inspector session opened on first use still maps a script parsed before it to its file.
         file: pathToFileURL(script).href,
+        // Loaded only for what the monitor's pipe does not replace (here another client, a server).
+        grpc: [false, 14, false, true, "function", true],
         afterUse: ["/@pulumi/pulumi/automation/index.js", "/@pulumi/pulumi/provider/server.js"],
       });
     } finally {
