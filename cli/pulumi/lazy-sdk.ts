@@ -4,8 +4,13 @@
 // Each transform is an exact text replacement of the pinned SDK's source; one that no longer matches
 // leaves the file as it is (still correct, only slower), and test/pulumi/lazy-sdk.test.ts says so.
 
-/** A module's namespace, loaded on first access; `__esModule` is answered without loading (the SDK's __importStar asks). */
-const LAZY_NAMESPACE = `function __virtformLazy(load) {
+/**
+ * A module's namespace, loaded on first access; `__esModule` is answered without loading (the SDK's
+ * __importStar asks, and then takes the namespace as it is). A function declaration, so it can go at
+ * the end of a file (after its "use strict").
+ */
+const LAZY_NAMESPACE = `
+function __virtformLazy(load) {
   let mod;
   const real = () => (mod ??= load());
   return new Proxy({}, {
@@ -38,19 +43,28 @@ function replaceAll(source: string, pairs: [string, string][]): string | undefin
   return out;
 }
 
+/** The SDK's `__importStar(require(specifier))` of each specifier, loaded on first access. */
+function lazyRequires(source: string, specifiers: string[]): string | undefined {
+  const changed = replaceAll(
+    source,
+    specifiers.map((specifier) => [`__importStar(require("${specifier}"))`, `__importStar(__virtformLazy(() => require("${specifier}")))`]),
+  );
+  return changed === undefined ? undefined : changed + LAZY_NAMESPACE;
+}
+
 export const TRANSFORMS: Transform[] = [
   // The namespaces pulumi.automation (execa and the Automation API: stacks, workspaces, a gRPC
   // language server) and pulumi.provider (a provider's gRPC server): a program run by virtform
   // uses neither, but `import * as pulumi` loads both.
   {
     file: "/@pulumi/pulumi/index.js",
-    apply: (source) =>
-      replaceAll(source, [
-        ['"use strict";', `"use strict";\n${LAZY_NAMESPACE}`],
-        ['const automation = __importStar(require("./automation"));', 'const automation = __importStar(__virtformLazy(() => require("./automation")));'],
-        ['const provider = __importStar(require("./provider"));', 'const provider = __importStar(__virtformLazy(() => require("./provider")));'],
-      ]),
+    apply: (source) => lazyRequires(source, ["./automation", "./provider"]),
   },
+  // semver's 47 files, for comparing provider versions and checking package.json's engines field.
+  { file: "/@pulumi/pulumi/runtime/rpc.js", apply: (source) => lazyRequires(source, ["semver"]) },
+  { file: "/@pulumi/pulumi/cmd/run/run.js", apply: (source) => lazyRequires(source, ["semver"]) },
+  // js-yaml, for a package.yaml (pnpm's alternative to package.json).
+  { file: "/@pulumi/pulumi/runtime/manifest.js", apply: (source) => lazyRequires(source, ["js-yaml"]) },
   // Closure serialization (for dynamic providers and serializeFunction) and the code paths it packs
   // (normalize-package-data and its SPDX tables).
   {
