@@ -43,11 +43,11 @@ function replaceAll(source: string, pairs: [string, string][]): string | undefin
   return out;
 }
 
-/** The SDK's `__importStar(require(specifier))` of each specifier, loaded on first access. */
-function lazyRequires(source: string, specifiers: string[]): string | undefined {
+/** Each of the SDK's expressions (an exact `require(...)`, perhaps inside `__importStar(...)`), evaluated on first access. */
+function lazyRequires(source: string, expressions: string[]): string | undefined {
   const changed = replaceAll(
     source,
-    specifiers.map((specifier) => [`__importStar(require("${specifier}"))`, `__importStar(__virtformLazy(() => require("${specifier}")))`]),
+    expressions.map((expression) => [expression, `__virtformLazy(() => ${expression})`]),
   );
   return changed === undefined ? undefined : changed + LAZY_NAMESPACE;
 }
@@ -58,13 +58,16 @@ export const TRANSFORMS: Transform[] = [
   // uses neither, but `import * as pulumi` loads both.
   {
     file: "/@pulumi/pulumi/index.js",
-    apply: (source) => lazyRequires(source, ["./automation", "./provider"]),
+    apply: (source) => lazyRequires(source, ['__importStar(require("./automation"))', '__importStar(require("./provider"))']),
   },
   // semver's 47 files, for comparing provider versions and checking package.json's engines field.
-  { file: "/@pulumi/pulumi/runtime/rpc.js", apply: (source) => lazyRequires(source, ["semver"]) },
-  { file: "/@pulumi/pulumi/cmd/run/run.js", apply: (source) => lazyRequires(source, ["semver"]) },
+  { file: "/@pulumi/pulumi/runtime/rpc.js", apply: (source) => lazyRequires(source, ['__importStar(require("semver"))']) },
+  { file: "/@pulumi/pulumi/cmd/run/run.js", apply: (source) => lazyRequires(source, ['__importStar(require("semver"))']) },
+  // OpenTelemetry's API: for a gRPC client's trace context, and for cmd/run's root context under TRACEPARENT.
+  { file: "/@pulumi/pulumi/runtime/settings.js", apply: (source) => lazyRequires(source, ['require("@opentelemetry/api")']) },
+  { file: "/@pulumi/pulumi/cmd/run/instrumentation.js", apply: (source) => lazyRequires(source, ['require("@opentelemetry/api")']) },
   // js-yaml, for a package.yaml (pnpm's alternative to package.json).
-  { file: "/@pulumi/pulumi/runtime/manifest.js", apply: (source) => lazyRequires(source, ["js-yaml"]) },
+  { file: "/@pulumi/pulumi/runtime/manifest.js", apply: (source) => lazyRequires(source, ['__importStar(require("js-yaml"))']) },
   // Closure serialization (for dynamic providers and serializeFunction) and the code paths it packs
   // (normalize-package-data and its SPDX tables).
   {
@@ -109,19 +112,34 @@ export const TRANSFORMS: Transform[] = [
       ]),
   },
   // cmd/run's Zipkin tracing (OpenTelemetry's SDK, exporters and gRPC instrumentation) is started
-  // only by --tracing, which virtform never passes. Without it, newSpan is the same no-op span the
-  // SDK's own newSpan makes before start (its root span unset).
+  // only by --tracing, which virtform never passes. Without it, newSpan makes the span the SDK's own
+  // makes before start (its root span unset): under TRACEPARENT (cmd/run's instrumentation.js then
+  // registers a tracer) the same call, else the API's non-recording span, made here without the API.
   {
     file: "/@pulumi/pulumi/cmd/run/tracing.js",
     applies: () => !process.argv.some((arg) => arg === "--tracing" || arg.startsWith("--tracing=")),
     apply: () => `"use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
-const opentelemetry = require("@opentelemetry/api");
 exports.start = () => {
   throw new Error("virtform bug: tracing started without --tracing");
 };
 exports.stop = () => {};
+const NO_SPAN = {
+  spanContext: () => ({ traceId: "00000000000000000000000000000000", spanId: "0000000000000000", traceFlags: 0 }),
+  setAttribute() { return this; },
+  setAttributes() { return this; },
+  addEvent() { return this; },
+  addLink() { return this; },
+  addLinks() { return this; },
+  setStatus() { return this; },
+  updateName() { return this; },
+  end() {},
+  isRecording: () => false,
+  recordException() {},
+};
 exports.newSpan = (name) => {
+  if (!process.env.TRACEPARENT) return NO_SPAN;
+  const opentelemetry = require("@opentelemetry/api");
   const tracer = opentelemetry.trace.getTracer("nodejs-runtime");
   const ctx = opentelemetry.trace.setSpan(opentelemetry.context.active(), opentelemetry.trace.getActiveSpan());
   return tracer.startSpan(name, undefined, ctx);

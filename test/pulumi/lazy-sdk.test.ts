@@ -31,9 +31,13 @@ describe("the SDK's modules loaded on first use", () => {
         script,
         `const sdk = (file) => require(${JSON.stringify(sdkDir)} + file);
 const pulumi = sdk("/index.js");
-sdk("/cmd/run/tracing.js");
+const tracing = sdk("/cmd/run/tracing.js");
 sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
-  const loaded = () => Object.keys(require.cache).filter((f) => /automation[\\\\/]index|semver[\\\\/]index|js-yaml[\\\\/]index|provider[\\\\/]server|closure[\\\\/]codePaths|exporter-zipkin|sdk-trace-node/.test(f)).map((f) => f.split("node_modules").pop());
+  const loaded = () => Object.keys(require.cache).filter((f) => /automation[\\\\/]index|semver[\\\\/]index|js-yaml[\\\\/]index|opentelemetry[\\\\/]api[\\\\/]build[\\\\/]src[\\\\/]index|provider[\\\\/]server|closure[\\\\/]codePaths|exporter-zipkin|sdk-trace-node/.test(f)).map((f) => f.split("node_modules").pop());
+  // cmd/run's spans without --tracing or TRACEPARENT: non-recording, as OpenTelemetry's API makes them.
+  const span = tracing.newSpan("language-runtime.run").addEvent("x");
+  span.end();
+  const recording = span.isRecording();
   const atStart = loaded();
   const grpcLoaded = () => Object.keys(require.cache).some((f) => /@grpc[\\/]grpc-js[\\/]build[\\/]src[\\/]index\.js$/.test(f));
   const grpcAtStart = grpcLoaded();
@@ -52,6 +56,7 @@ sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
   const location = await sdk("/runtime/closure/v8.js").getFunctionLocationAsync(answer);
   console.log(JSON.stringify({
     atStart,
+    recording,
     automation: typeof pulumi.automation.LocalWorkspace,
     provider: typeof pulumi.provider.main,
     serialized: serialized.text.includes("42"),
@@ -73,6 +78,7 @@ sdk("/runtime/closure/v8Hooks.js").isInitializedAsync().then(async () => {
       const out = run.stdout;
       expect(JSON.parse(out)).toEqual({
         atStart: [],
+        recording: false,
         automation: "function",
         provider: "function",
         serialized: true,
