@@ -1,11 +1,15 @@
 // Loaded with --import into the Pulumi program's process: "virtform/pulumi" and "@pulumi/pulumi"
 // resolve to virtform's own copies wherever the program lives (as `virtform` does for native
 // programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
-import { writeSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
+import { fileURLToPath } from "node:url";
+import { LAZY_GRPC_SOURCE, LAZY_GRPC_URL, takesLazyGrpc } from "./lazy-grpc.ts";
+import { lazySource } from "./lazy-sdk.ts";
 import { usePipe } from "./pipe-client.ts";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
+const pipeFd = process.env.VIRTFORM_PULUMI_PIPE_FD;
 
 // The SDK loads TypeScript (9 MB) at start for runtime.serializeFunction, which virtform never
 // calls: it is loaded on first use instead.
@@ -14,6 +18,7 @@ const LAZY_TYPESCRIPT = `let ts; module.exports = new Proxy({}, { get: (_, key) 
 registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier === "virtform/pulumi") return { url: sdk, shortCircuit: true };
+    if (pipeFd && takesLazyGrpc(specifier, context.parentURL)) return { url: LAZY_GRPC_URL, format: "commonjs", shortCircuit: true };
     if (specifier === "@pulumi/pulumi" || specifier.startsWith("@pulumi/pulumi/")) {
       return nextResolve(specifier, { ...context, parentURL: import.meta.url });
     }
@@ -23,14 +28,22 @@ registerHooks({
   // resource and per internal promise): most of a large program's run time. Node's type stripping
   // keeps the program's lines and columns, so there is nothing to map.
   load(url, context, nextLoad) {
+    if (url === LAZY_GRPC_URL) return { format: "commonjs", source: LAZY_GRPC_SOURCE, shortCircuit: true };
     if (url.endsWith("/source-map-support/register.js")) return { format: "commonjs", source: "", shortCircuit: true };
     if (url.endsWith("/@pulumi/pulumi/typescript-shim.js")) return { format: "commonjs", source: LAZY_TYPESCRIPT, shortCircuit: true };
-    return nextLoad(url, context);
+    const loaded = nextLoad(url, context);
+    // What the SDK loads at start and virtform never uses is loaded on first use (lazy-sdk.ts).
+    if ((loaded.format === undefined || loaded.format === "commonjs") && url.includes("/@pulumi/pulumi/")) {
+      const source = lazySource(url, String(loaded.source ?? readFileSync(fileURLToPath(url), "utf8")));
+      if (source !== undefined) return { ...loaded, source };
+    }
+    return loaded;
   },
 });
 
 // The monitor's calls go over a pipe, not gRPC (pipe-client.ts), when virtform opened one.
-if (process.env.VIRTFORM_PULUMI_PIPE_FD) usePipe(Number(process.env.VIRTFORM_PULUMI_PIPE_FD));
+// The SDK's gRPC is then loaded only if something other than those calls uses it (lazy-grpc.ts).
+if (pipeFd) usePipe(Number(pipeFd));
 
 // The SDK finds a resource's source line in `new Error().stack`, but its pattern needs "at fn (file:line:col)";
 // an ES module's top-level frame reads "at file:line:col". Accept both, so errors name the program's line.

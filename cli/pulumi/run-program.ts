@@ -110,6 +110,9 @@ export function readable(message: string): string {
   return message
     .replace(/\u001b\[[0-9;]*m/g, "")
     .replace(/<ref \*\d+> /g, "")
+    // cmd/run's preamble for an error the program did not catch: virtform already says the program failed.
+    // (Whether an error reaches it or the SDK's own report first depends on timing.)
+    .replace(/^Running program '.*' failed with an unhandled exception:\n/, "")
     .split("\n")
     // util.inspect's extras: the rejected promise the SDK hangs on the error, and its closing brace
     // virtform's hooks in the program's process (child-hooks.ts) are no frames of the program either

@@ -216,6 +216,9 @@ describe("components", () => {
     expect(readable("\u001b[31mError: boom\u001b[39m\n    at file:///p/index.ts:5:3\n    at Module._compile (node:internal/modules/cjs/loader:1911:5)\n    at x (/r/node_modules/@pulumi/pulumi/run.js:1:1)")).toBe(
       "Error: boom\n      at file:///p/index.ts:5:3",
     );
+    expect(readable("Running program '/p/index.ts' failed with an unhandled exception:\nReferenceError: x is not defined\n    at file:///p/index.ts:1:13")).toBe(
+      "ReferenceError: x is not defined\n      at file:///p/index.ts:1:13",
+    );
   });
 });
 
