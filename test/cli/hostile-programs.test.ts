@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
+import { endRuns, makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
 
 const FRAME = /^\s+at /m;
 
@@ -44,6 +44,17 @@ describe("a program that misbehaves", () => {
       expect(result.stdout + result.stderr).not.toMatch(FRAME);
       expect(Date.now() - started).toBeLessThan(20_000);
     }
+  });
+
+  it("left running by a test (no time limit) is stopped after the test file, not left to spin", async () => {
+    const dir = makeWorkdir();
+    writeProgram(dir, program("  while (true) {}"));
+    const started = Date.now();
+    const run = runCli(dir, ["plan", "--program-timeout", "0"]);
+    await new Promise((r) => setTimeout(r, 300));
+    endRuns(); // what test/helpers/workdir-cleanup.ts does after each file
+    expect((await run).code).not.toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("runs on the CLI's own thread (no second isolate to start) unless it has top-level await", async () => {

@@ -1,5 +1,5 @@
 // Runs the real `virtform` binary in a working directory of its own, as a user would.
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,18 +42,29 @@ export function removeWorkdirs(): void {
  */
 const aptLists = join(repoRoot, "test", "fixtures", "apt-lists");
 
+/** CLI runs not finished yet: a test that timed out leaves its run behind (endRuns stops them). */
+const running = new Set<ChildProcess>();
+
 export function runCli(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [bin, ...args],
       { cwd, env: { ...process.env, NO_COLOR: "1", VIRTFORM_APT_LISTS: aptLists, ...env }, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
+        running.delete(child);
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
     );
+    running.add(child);
   });
+}
+
+/** Kills the CLI runs still going (test/helpers/workdir-cleanup.ts calls it after each test file). */
+export function endRuns(): void {
+  for (const child of running) child.kill("SIGKILL");
+  running.clear();
 }
 
 export function writeProgram(dir: string, source: string, name = "infra.ts"): string {
