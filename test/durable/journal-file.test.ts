@@ -2,12 +2,12 @@
 // else, and the next append starts on a line of its own; a bad line elsewhere is damage; compact
 // leaves the snapshot and no journal; a process SIGKILLed while appending leaves records 0..n-1.
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { JournalDamagedError, JournalFile } from "../../durable/journal-file.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 interface Entry {
   n: number;
@@ -15,7 +15,7 @@ interface Entry {
 }
 
 const entry = (n: number): Entry => ({ n, text: `record ${n}` });
-const tempJournal = () => join(mkdtempSync(join(tmpdir(), "virtform-journal-")), "j.journal");
+const tempJournal = () => join(makeWorkdir("virtform-journal-"), "j.journal");
 
 describe("JournalFile", () => {
   it("cut at any byte: replay gives the whole lines only, and an append after the cut is read back", () => {

@@ -2,14 +2,14 @@
 // owner, only one holds the lock (the second finds the first's fresh lock and removes nothing: the
 // race the thin pool's own lock had); processes racing for a dead owner's pool.lock: one wins.
 import { spawn, spawnSync } from "node:child_process";
-import fs, { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import fs, { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { PidLock, type LockFormat, type LockOwner } from "../../durable/pid-lock.ts";
 import { takePoolLock } from "../../emulator/block/pool-lock.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const barePid: LockFormat<LockOwner> = {
   encode: (owner) => `${owner.pid}\n`,
@@ -17,7 +17,7 @@ const barePid: LockFormat<LockOwner> = {
 };
 /** A pid no process has any more. */
 const gonePid = spawnSync("true").pid!;
-const tempLock = () => join(mkdtempSync(join(tmpdir(), "virtform-pidlock-")), "x.lock");
+const tempLock = () => join(makeWorkdir("virtform-pidlock-"), "x.lock");
 
 function run(script: string): Promise<string> {
   const child = spawn(process.execPath, ["--input-type=module", "-e", script]);
@@ -42,7 +42,7 @@ describe("PidLock", () => {
   });
 
   it("pool.lock: an opener preempted right after it read the dead owner's pid leaves the other opener's fresh lock alone", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-pool-lock-"));
+    const dir = makeWorkdir("virtform-pool-lock-");
     const path = join(dir, "pool.lock");
     writeFileSync(path, `${gonePid}\n`);
     const other = process.ppid; // a live process: the opener that got there first
@@ -82,7 +82,7 @@ describe("PidLock", () => {
   });
 
   it("the lock of a SIGKILLed owner is taken over by exactly one of the processes racing for it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-pool-lock-"));
+    const dir = makeWorkdir("virtform-pool-lock-");
     const module = fileURLToPath(new URL("../../emulator/block/pool-lock.ts", import.meta.url));
     const holder = spawn(process.execPath, [
       "--input-type=module",

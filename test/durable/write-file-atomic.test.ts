@@ -2,13 +2,13 @@
 // the target holds the old content or the new one, whole, never a mix or nothing; a real SIGKILL
 // mid-loop leaves one of the two as well.
 import { spawn } from "node:child_process";
-import fs, { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import fs, { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { syncBuiltinESMExports } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { writeFileAtomic } from "../../durable/write-file-atomic.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const OLD = "old ".repeat(50_000);
 const NEW = "new ".repeat(50_000);
@@ -38,7 +38,7 @@ function watchingCalls(target: string, body: () => void): string[] {
 
 describe("writeFileAtomic", () => {
   it("leaves the old or the new content, whole, at every call it makes, and no temp file behind", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-atomic-"));
+    const dir = makeWorkdir("virtform-atomic-");
     const target = join(dir, "state.json");
     writeFileSync(target, OLD);
     const seen = watchingCalls(target, () => writeFileAtomic(target, NEW, { mode: 0o600 }));
@@ -51,7 +51,7 @@ describe("writeFileAtomic", () => {
   });
 
   it("a process killed while it replaces the file over and over leaves one of the two contents", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-atomic-kill-"));
+    const dir = makeWorkdir("virtform-atomic-kill-");
     const target = join(dir, "state.json");
     writeFileSync(target, OLD);
     const module = fileURLToPath(new URL("../../durable/write-file-atomic.ts", import.meta.url));

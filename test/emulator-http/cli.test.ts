@@ -3,11 +3,11 @@
 // refusal and a first apply go through the binary; the other commands run in this process.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runInProcess } from "../helpers/in-process.ts";
 import { Api, COLLECTION_NAMES, snapshot } from "./helpers.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const BIN = join(ROOT, "bin/virtform.mjs");
@@ -86,7 +86,7 @@ let serving: Serving;
 let api: Api;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "virtform-cli-http-"));
+  work = makeWorkdir("virtform-cli-http-");
   copyFileSync(join(ROOT, "examples/java-appserver/infra.ts"), join(work, "infra.ts"));
   copyFileSync(join(ROOT, "examples/java-appserver/virtform.lock"), join(work, "virtform.lock"));
   serving = await startServe(["--data-dir", join(work, "served-data")], { VIRTFORM_TOKEN: TOKEN }, work);

@@ -1,9 +1,9 @@
 // A served emulator on a loopback port for the HTTP suites, and a small client that returns status and
 // parsed body (tests need to see the wire, not the HttpBackend's view of it).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { serveEmulator, type RunningServer } from "../../emulator/http/server.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 export const TOKEN = "test-token-3f9a";
 
@@ -14,7 +14,7 @@ export interface Served extends RunningServer {
 }
 
 export async function serve(token = TOKEN): Promise<Served> {
-  const dataDir = mkdtempSync(join(tmpdir(), "virtform-http-"));
+  const dataDir = makeWorkdir("virtform-http-");
   const server = await serveEmulator({ dataDir, token, port: 0 });
   return {
     ...server,

@@ -1,14 +1,14 @@
 // The emulator in-process, as the CLI and the HTTP API use it: capacity per hypervisor
 // architecture, placement rules and their explanations, the VM lifecycle, restart, idempotency and
 // rollback. Each test builds its own emulator; nothing is mocked.
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { createInstance, failure, instanceSpec, setUp } from "./fixtures.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
-const tempDir = () => mkdtempSync(join(tmpdir(), "virtform-emulator-"));
+const tempDir = () => makeWorkdir("virtform-emulator-");
 /** Event types after `since`, for asserting what happened and in which order. */
 const eventsSince = (emulator: Emulator, since: number) => emulator.events(since).map((e) => e.type);
 const lastSeq = (emulator: Emulator) => emulator.events().at(-1)?.seq ?? 0;

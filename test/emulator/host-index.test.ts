@@ -3,8 +3,7 @@
 // when it fails. First the index alone, then through the Emulator, where the index also has to
 // follow undone transactions, rehearsal copies, cluster resizes and a restart.
 import { mulberry32 } from "../helpers/random.ts";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HostIndex, type Placed } from "../../emulator/compute/host-index.ts";
@@ -14,6 +13,7 @@ import { placedOf } from "../../emulator/compute/instances.ts";
 import { Emulator } from "../../emulator/emulator.ts";
 import type { InstanceObject } from "../../emulator/data.ts";
 import { failure, setUp, type Made } from "./fixtures.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 /** mulberry32: a seeded generator, so a failing seed can be replayed. */
 function random(seed: number) {
@@ -256,7 +256,7 @@ describe("placement through the Emulator's index", () => {
   });
 
   it("a restarted emulator places as the one before it did", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-host-index-"));
+    const dir = makeWorkdir("virtform-host-index-");
     try {
       const r = random(77);
       const first = Emulator.open(dir);

@@ -1,13 +1,13 @@
 // The emulator's persistence: a snapshot plus a journal of committed transactions. A process killed
 // before the journal is folded loses nothing; a torn last line is a transaction that never
 // returned; a journal replayed onto a snapshot that already holds it changes nothing.
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
-const tempDir = () => mkdtempSync(join(tmpdir(), "virtform-journal-"));
+const tempDir = () => makeWorkdir("virtform-journal-");
 const pool = { media: "ssd", devices: [{ sizeGiB: 100 }] };
 
 function populate(emulator: Emulator): void {

@@ -1,18 +1,18 @@
 // The state file and its journal on disk: records replayed over the snapshot, a torn last line (a
 // kill mid-write) cut off so later records stay readable, and compaction into the snapshot.
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FileStateStore } from "../../engine/state-file.ts";
 import { HISTORY_KEEP, historyDir, newestGoodSnapshot } from "../../engine/state-history.ts";
 import { StateFileError } from "../../engine/state.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const resource = (id: string) => ({ kind: "Volume", id, inputs: { sizeGiB: 1 }, outputs: {}, dependsOn: [] });
 
 describe("FileStateStore", () => {
   it("replays the journal, survives a torn last line, and compacts", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-state-"));
+    const dir = makeWorkdir("virtform-state-");
     const path = join(dir, "s.json");
     const first = new FileStateStore(path, "s");
     const state = await first.load();
@@ -39,7 +39,7 @@ describe("FileStateStore", () => {
   });
 
   it("peek reads another process's state without repairing its journal", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-state-"));
+    const dir = makeWorkdir("virtform-state-");
     const path = join(dir, "s.json");
     const writer = new FileStateStore(path, "s");
     const state = await writer.load();
@@ -51,7 +51,7 @@ describe("FileStateStore", () => {
   });
 
   it("keeps the newest snapshots by serial in history, and names the newest that parses when the state file is corrupt", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-history-"));
+    const dir = makeWorkdir("virtform-history-");
     const path = join(dir, "s.json");
     const store = new FileStateStore(path, "s");
     const state = await store.load();

@@ -1,13 +1,13 @@
 // The lockfile is applied in one pass over the evaluated resources: the program runs once, and each
 // use of a variant carries the digest of its locked package set.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProgram } from "../../cli/program.ts";
 import type { Reference } from "../../core/model.ts";
 import { type ImageInputs } from "../../sdk/kinds/image.ts";
 import { resolveVariant, variantDigest } from "../../images/variant.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const counter = "__virtformApplyLockfileBuilds";
 
@@ -33,7 +33,7 @@ const builds = (name: string) => (globalThis as unknown as Record<string, number
 
 describe("applyLockfile through loadProgram", () => {
   it("runs the program once, and puts the locked digest wherever a variant is used", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-apply-lockfile-"));
+    const dir = makeWorkdir("virtform-apply-lockfile-");
     // No virtform.lock: every variant is resolved live against the (stand-in) apt lists.
     const evaluated = await loadProgram(program(dir, "live"), { warnings: [] });
     expect(builds("live")).toBe(1);
@@ -47,7 +47,7 @@ describe("applyLockfile through loadProgram", () => {
   });
 
   it("leaves variants unresolved when asked to (live: false): the request's digest, and a warning", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-apply-lockfile-"));
+    const dir = makeWorkdir("virtform-apply-lockfile-");
     const warnings: { message: string }[] = [];
     const evaluated = await loadProgram(program(dir, "unresolved"), { live: false, warnings: warnings as never });
     expect(builds("unresolved")).toBe(1);

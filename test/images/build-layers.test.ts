@@ -1,8 +1,7 @@
 // Image builds, the pure parts: which layers each variant is made of, what their digests cover, the
 // cache's directories (staging renamed into place; leftovers of dead builds swept), and an upper
 // layer's content digest over what it changed.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RenderedFile } from "../../images/build/config-render.ts";
@@ -11,6 +10,7 @@ import { debFileName } from "../../images/build/layer-install.ts";
 import { layerDigest, planLayers } from "../../images/build/layer-plan.ts";
 import { changedSince, clampMtimesOf, layerContentDigest } from "../../images/build/rootfs.ts";
 import { lockedPackage } from "../helpers/locked-package.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const pkg = (name: string, version = "1", base = false) => lockedPackage(name, version, base, 10);
 const BASE = [pkg("libc6", "2.36", true), pkg("dpkg", "1.21", true)];
@@ -72,7 +72,7 @@ describe("layer cache", () => {
   });
 
   it("a layer is found only once its staging directory is committed, and dead builds' staging is swept", () => {
-    const cache = mkdtempSync(join(tmpdir(), "virtform-cache-"));
+    const cache = makeWorkdir("virtform-cache-");
     const digest = `sha256:${"ab".repeat(32)}`;
     const staging = stagingDir(cache, digest);
     writeFileSync(join(staging, "layer.qcow2"), "qcow2");
@@ -89,7 +89,7 @@ describe("layer cache", () => {
   });
 
   it("a layer built anew drops the cached layers stored on it, and theirs", () => {
-    const cache = mkdtempSync(join(tmpdir(), "virtform-cache-"));
+    const cache = makeWorkdir("virtform-cache-");
     const d = (c: string) => `sha256:${c.repeat(64)}`;
     const put = (digest: string, parent?: string) => {
       const staging = stagingDir(cache, digest);
@@ -109,7 +109,7 @@ describe("an upper layer's content digest: what it changed, chained to its paren
   const EPOCH = 1_704_067_200;
   /** A tree made "long ago", as a parent layer's is when its child is built. */
   const parentTree = () => {
-    const root = mkdtempSync(join(tmpdir(), "virtform-delta-"));
+    const root = makeWorkdir("virtform-delta-");
     mkdirSync(join(root, "etc"));
     writeFileSync(join(root, "etc", "kept"), "parent's\n");
     writeFileSync(join(root, "etc", "gone"), "removed by the layer\n");

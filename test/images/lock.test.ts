@@ -1,6 +1,5 @@
 // Lock building, staleness, stable serialization and layers, on the hand-written fixture catalog.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +22,7 @@ import {
   type LockedVariant,
 } from "../../images/lockfile.ts";
 import { why } from "../../images/package-reason.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const fixture = fileURLToPath(new URL("./fixtures/Packages", import.meta.url));
 let catalog: PackageCatalog;
@@ -106,7 +106,7 @@ describe("locking a variant", () => {
   });
 
   it("apt lists of another release cannot serve the base", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-lists-"));
+    const dir = makeWorkdir("virtform-lists-");
     const lists = (release: string) => {
       const file = join(dir, `deb.debian.org_debian_dists_${release}_main_binary-amd64_Packages`);
       writeFileSync(file, readFileSync(fixture, "utf8"));
@@ -165,7 +165,7 @@ describe("staleness", () => {
 
 describe("the lock file", () => {
   it("serializes stably (sorted images, variants and packages; one package per line) and reads back", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
+    const dir = makeWorkdir("virtform-lock-");
     const one: Lockfile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.b": { heavy: lock("heavy") }, "image.a": { light: lock("light"), heavy: lock("heavy") } } };
     const two: Lockfile = { lockfileVersion: 1, catalog: ["Packages"], images: { "image.a": { heavy: lock("heavy"), light: lock("light") }, "image.b": { heavy: lock("heavy") } } };
     expect(serializeLockfile(one)).toBe(serializeLockfile(two));
@@ -179,7 +179,7 @@ describe("the lock file", () => {
   });
 
   it("has no entry for a variant named like a member of Object.prototype", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
+    const dir = makeWorkdir("virtform-lock-");
     writeLockfile(join(dir, "virtform.lock"), { lockfileVersion: 2, catalog: ["Packages"], images: { "image.a": { light: lock("light") } } });
     const context = new LockContext(join(dir, "infra.ts"));
     const spec = resolveVariant({ ...image, variants: { constructor: { packages: [], config: {} } } }, "constructor");
@@ -189,7 +189,7 @@ describe("the lock file", () => {
   });
 
   it("refuses a malformed lock instead of ignoring it", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-lock-"));
+    const dir = makeWorkdir("virtform-lock-");
     writeFileSync(join(dir, "virtform.lock"), '{"lockfileVersion": 7}');
     expect(() => readLockfile(join(dir, "virtform.lock"))).toThrow(/is not a virtform lock.*virtform images lock/);
     writeFileSync(join(dir, "bad.lock"), "{");

@@ -1,8 +1,6 @@
 // The engine's operations (operations/) called as the CLI, the Pulumi host and review call them: a
 // program's desired resources, a state store (the memory store) and a real provider (the embedded
 // emulator). They print nothing and return what a renderer shows; refusals are typed.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { LockedError } from "../../engine/state-store.ts";
@@ -17,6 +15,7 @@ import { VirtformProvider } from "../../provider/virtform-provider.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { stack } from "../../sdk/index.ts";
 import { kindsByPrefix } from "../../sdk/kinds/index.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 function program(volumeGiB = 10): DesiredProgram {
   const evaluated = evaluateStack(
@@ -34,7 +33,7 @@ let backend: EmbeddedBackend;
 let written: string[];
 
 beforeEach(() => {
-  backend = EmbeddedBackend.open(mkdtempSync(join(tmpdir(), "virtform-ops-")));
+  backend = EmbeddedBackend.open(makeWorkdir("virtform-ops-"));
   written = [];
   // Operations print nothing: any write to stdout or stderr while one runs is a failure.
   for (const stream of [process.stdout, process.stderr]) {

@@ -3,13 +3,13 @@
 // the SDK starts without those modules (nor gRPC, when the monitor's calls go over the pipe) yet
 // still gives them when a program asks.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { TRANSFORMS } from "../../cli/pulumi/lazy-sdk.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const sdkFile = (file: string) => createRequire(import.meta.url).resolve(file.replace(/^\//, ""));
 const sdkDir = sdkFile("@pulumi/pulumi/package.json").replace(/[\\/]package\.json$/, "");
@@ -24,7 +24,7 @@ describe("the SDK's modules loaded on first use", () => {
   });
 
   it("a process with virtform's hooks starts without them, and a program that asks still gets them", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-lazy-sdk-"));
+    const dir = makeWorkdir("virtform-lazy-sdk-");
     try {
       const script = join(dir, "probe.cjs");
       writeFileSync(

@@ -1,8 +1,6 @@
 // review --base estimates capacity from the programs: the totals are the emulator's own (checked
 // against a real embedded emulator holding the same cluster and pool), the use is what the
 // program's instances and volumes ask for.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -10,6 +8,7 @@ import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
 import { overcommitted, programCapacity } from "../../review/program-capacity.ts";
 import { evaluateStack } from "../../sdk/evaluate.ts";
 import { stack } from "../../sdk/index.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const cluster = { hypervisor: "hosted", hosts: { count: 3, vcpu: 16, memoryGiB: 64, localDiskGiB: 500 }, overcommit: { cpu: 2 } } as const;
 const pool = { media: "ssd", devices: [{ sizeGiB: 100 }, { sizeGiB: 50 }], overcommit: 2 } as const;
@@ -28,7 +27,7 @@ function program(count: number) {
 describe("program capacity", () => {
   it("totals match the emulator's capacity report for the same cluster and pool", async () => {
     const rows = programCapacity(program(2).resources);
-    const emulator = new EmbeddedBackend(Emulator.open(mkdtempSync(join(tmpdir(), "virtform-cap-"))));
+    const emulator = new EmbeddedBackend(Emulator.open(makeWorkdir("virtform-cap-")));
     try {
       await emulator.create("Cluster", { ...cluster, overcommit: { cpu: 2, memory: 1 } }, { name: "cluster.web", token: "c" });
       await emulator.create("StoragePool", { ...pool, devices: [...pool.devices] }, { name: "pool.fast", token: "p" });

@@ -1,7 +1,5 @@
 // The bytes a volume, snapshot or local disk holds, as the review's data-loss findings count them:
 // the same from the embedded emulator and from the served one over HTTP.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -9,12 +7,13 @@ import { serveEmulator } from "../../emulator/http/server.ts";
 import { EmbeddedBackend } from "../../provider/embedded-backend.ts";
 import { HttpBackend } from "../../provider/http-backend.ts";
 import { createInstance, setUp } from "../emulator/fixtures.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const MiB = 1024 * 1024;
 
 describe("written bytes", () => {
   it("counts the chunks a volume maps, embedded and over HTTP", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "virtform-written-"));
+    const dataDir = makeWorkdir("virtform-written-");
     const embedded = new EmbeddedBackend(Emulator.open(dataDir));
     const pool = await embedded.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 4 }] }, { name: "pool.p", token: "t1" });
     const volume = await embedded.create("Volume", { pool: pool.id, sizeGiB: 1 }, { name: "volume.v", token: "t2" });
@@ -42,7 +41,7 @@ describe("written bytes", () => {
   }, 20_000);
 
   it("counts the chunks an instance's local disk maps, embedded and over HTTP, which a stop or replace wipes", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "virtform-written-disk-"));
+    const dataDir = makeWorkdir("virtform-written-disk-");
     const emulator = Emulator.open(dataDir);
     const embedded = new EmbeddedBackend(emulator);
     const instance = createInstance(emulator, setUp(emulator), 0, { localDiskGiB: 10 });

@@ -1,11 +1,11 @@
 // The pure parts of NBD access control: psktool key files and which hosts count as loopback.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isLoopbackHost } from "../../emulator/block/nbd-tls.ts";
 import { formatPskFile, generatePsk, parsePskFile, writePskFile } from "../../emulator/block/psk-file.ts";
+import { makeWorkdir } from "../helpers/cli.ts";
 
 const KEY = "00112233445566778899aabbccddeeff";
 
@@ -30,7 +30,7 @@ describe("psktool key files", () => {
   });
 
   it("writes what it reads back, 0600 in a 0700 dir, replacing an older key", () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-psk-"));
+    const dir = makeWorkdir("virtform-psk-");
     try {
       const keys = join(dir, "tls");
       writePskFile(keys, generatePsk());

@@ -1,19 +1,19 @@
 // The embedded emulator as a conformance target: the CLI opens `.virtform/emulator` in the world's
 // directory itself; the suite's own reads, drift and bytes go through an Emulator this process opens
 // on the same data dir between CLI runs (closed before each, as one process at a time may hold it).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Emulator } from "../../../emulator/emulator.ts";
 import type { Backend } from "../../../provider/backend.ts";
 import { EmbeddedBackend } from "../../../provider/embedded-backend.ts";
 import type { ConformanceTarget, ConformanceWorld, Disk } from "../target.ts";
 import { emulatorDeclarations } from "./emulator-declarations.ts";
+import { makeWorkdir } from "../../helpers/cli.ts";
 
 export const embeddedTarget: ConformanceTarget = {
   name: "embedded emulator",
   async open(): Promise<ConformanceWorld> {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-conformance-"));
+    const dir = makeWorkdir("virtform-conformance-");
     const dataDir = join(dir, ".virtform", "emulator");
     let opened: Emulator | undefined;
     const emulator = () => (opened ??= Emulator.open(dataDir));

@@ -2,14 +2,14 @@
 // process on a data dir of its own, reached by the CLI through VIRTFORM_ENDPOINT and by the suite
 // through HttpBackend, the REST API (instance actions, the devices API) and NBD (volume bytes).
 // A restart closes the server and serves the same data dir again on the same ports.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { serveEmulator, type RunningServer } from "../../../emulator/http/server.ts";
 import { HttpBackend } from "../../../provider/http-backend.ts";
 import { RawNbdClient } from "../../volumes/helpers.ts";
 import type { ConformanceTarget, ConformanceWorld, Disk } from "../target.ts";
 import { emulatorDeclarations } from "./emulator-declarations.ts";
+import { makeWorkdir } from "../../helpers/cli.ts";
 
 const TOKEN = "conformance-token-5e1d";
 const NBD_READ = 0;
@@ -19,7 +19,7 @@ const NBD_FLUSH = 3;
 export const httpTarget: ConformanceTarget = {
   name: "emulator over HTTP",
   async open(): Promise<ConformanceWorld> {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-conformance-"));
+    const dir = makeWorkdir("virtform-conformance-");
     const dataDir = join(dir, "emulator-data");
     const serve = (ports: { port: number; nbdPort: number }) => serveEmulator({ dataDir, token: TOKEN, ...ports, nbdSecurity: "insecure" });
     let server: RunningServer = await serve({ port: 0, nbdPort: 0 });
