@@ -7,43 +7,26 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { commitLayer, layerImage, stagingDir } from "../../images/build/layer-cache.ts";
-import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../images/build/variant-images.ts";
-import { image, type ImageInputs } from "../../sdk/kinds/image.ts";
-import { resolveVariant } from "../../images/variant.ts";
-import { lockedInputs, makeLockedVariant, writeLockfile } from "../../images/lockfile.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
-import { lockedPackage } from "../helpers/locked-package.ts";
+import { HELLO_IMAGE, helloLayers, writeHelloLock } from "../helpers/hello-image.ts";
 
-const declared = {
-  base: "debian-12",
-  packages: ["hello"],
-  config: { greeting: "hi" },
-  files: { "/etc/hello.conf": { template: "greeting={{greeting}}\n" } },
-  variants: { a: {}, b: { config: { greeting: "hey" } } },
-};
 
 const program = `import { stack } from "virtform";
 export default stack("built", (s) => {
-  const img = s.image("hello", ${JSON.stringify(declared)});
+  const img = s.image("hello", ${JSON.stringify(HELLO_IMAGE)});
   const web = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 8, memoryGiB: 16, localDiskGiB: 0 } });
   web.instances("app", { count: 1, image: img.variant("a"), vcpu: 1, memoryGiB: 1 });
 });
 `;
-
-const pkg = lockedPackage;
 
 describe("plan and apply with the layer cache", () => {
   const dir = makeWorkdir("virtform-imgreg-");
   const cache = join(dir, "cache");
   writeProgram(dir, program);
   // A lock on the system's apt lists, as `images lock` writes it (fresh: nothing to resolve).
-  const inputs = image.inputs.parse(declared) as ImageInputs;
-  const entries = Object.fromEntries(["a", "b"].map((v) => [v, makeLockedVariant(resolveVariant(inputs, v), [pkg("libc6", "2.36", true), pkg("hello", "2.10")])]));
-  writeLockfile(join(dir, "virtform.lock"), { lockfileVersion: 3, catalog: "apt-lists", images: { "image.hello": entries } });
-  const stacks = variantStacks("hello", { ...inputs, locked: Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, lockedInputs(e)])) }, DEFAULT_SOURCE_DATE_EPOCH);
-  if (!stacks?.ok) throw new Error("the fixture's variants must render");
+  writeHelloLock(dir);
   const env = { VIRTFORM_APT_LISTS: "/var/lib/apt/lists", VIRTFORM_IMAGE_CACHE: cache };
-  const top = (v: string) => stacks.stacks[v]!.at(-1)!.digest;
+  const top = (v: string) => helloLayers[v]!.at(-1)!.digest;
 
   it("plan lists the unbuilt variants by image digest; apply --require-images refuses with the command", async () => {
     const plan = await runCli(dir, ["plan"], env);
@@ -59,7 +42,7 @@ describe("plan and apply with the layer cache", () => {
 
   it("once the cache holds the layers, apply goes ahead and the outputs name the artifact and the digest booted", async () => {
     mkdirSync(cache, { recursive: true });
-    for (const stack of Object.values(stacks.stacks)) {
+    for (const stack of Object.values(helloLayers)) {
       for (const layer of stack) {
         const staging = stagingDir(cache, layer.digest);
         writeFileSync(join(staging, "layer.qcow2"), "");

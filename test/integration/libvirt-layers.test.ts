@@ -10,48 +10,31 @@ import { mkdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitLayer, layerDir, stagingDir } from "../../images/build/layer-cache.ts";
-import { DEFAULT_SOURCE_DATE_EPOCH, variantStacks } from "../../images/build/variant-images.ts";
-import { lockedInputs, makeLockedVariant, writeLockfile } from "../../images/lockfile.ts";
-import { resolveVariant } from "../../images/variant.ts";
-import { image, type ImageInputs } from "../../sdk/kinds/image.ts";
 import { makeWorkdir, runCli, writeProgram } from "../helpers/cli.ts";
 import { missingLibvirtTools, startSessionHost } from "../helpers/libvirt-hosts.ts";
-import { lockedPackage } from "../helpers/locked-package.ts";
+import { HELLO_IMAGE, helloLayers, writeHelloLock } from "../helpers/hello-image.ts";
 
 const missing = missingLibvirtTools();
 if (missing.length > 0 && process.env.CI) throw new Error(`the libvirt tests need ${missing.join(", ")}: see .ci/run`);
 
-const declared = {
-  base: "debian-12",
-  packages: ["hello"],
-  config: { greeting: "hi" },
-  files: { "/etc/hello.conf": { template: "greeting={{greeting}}\n" } },
-  variants: { a: {}, b: { config: { greeting: "hey" } } },
-};
 
 /** A stack booting `variants` (one stopped instance each) on the cluster "web". */
 const program = (name: string, variants: string[]) => `import { stack } from "virtform";
 export default stack(${JSON.stringify(name)}, (s) => {
-  const img = s.image("hello", ${JSON.stringify(declared)});
+  const img = s.image("hello", ${JSON.stringify(HELLO_IMAGE)});
   const web = s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 2, memoryGiB: 4, localDiskGiB: 10 }, overcommit: { cpu: 8 } });
 ${variants.map((v) => `  web.instances("app-${v}", { count: 1, image: img.variant("${v}"), vcpu: 1, memoryGiB: 0.0625, powerState: "stopped" });`).join("\n")}
 });
 `;
-
-const pkg = lockedPackage;
 
 describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared by two stacks", () => {
   let host: { uri: string; stop(): void };
   const root = makeWorkdir("virtform-libvirt-layers-");
   const cache = join(root, "cache");
   const env = { VIRTFORM_APT_LISTS: "/var/lib/apt/lists", VIRTFORM_IMAGE_CACHE: cache };
-  const inputs = image.inputs.parse(declared) as ImageInputs;
-  const entries = Object.fromEntries(["a", "b"].map((v) => [v, makeLockedVariant(resolveVariant(inputs, v), [pkg("libc6", "2.36", true), pkg("hello", "2.10")])]));
-  const stacks = variantStacks("hello", { ...inputs, locked: Object.fromEntries(Object.entries(entries).map(([v, e]) => [v, lockedInputs(e)])) }, DEFAULT_SOURCE_DATE_EPOCH);
-  if (!stacks?.ok) throw new Error("the fixture's variants must render");
   const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 16);
-  const layersOf = (v: string) => stacks.stacks[v]!.map((l) => `layer-${short(l.digest)}.qcow2`);
-  const bootOf = (v: string) => ["kernel", "initrd"].map((k) => `${k}-${short(stacks.stacks[v]!.at(-1)!.digest)}`);
+  const layersOf = (v: string) => helloLayers[v]!.map((l) => `layer-${short(l.digest)}.qcow2`);
+  const bootOf = (v: string) => ["kernel", "initrd"].map((k) => `${k}-${short(helloLayers[v]!.at(-1)!.digest)}`);
   const dirs = { one: join(root, "one"), two: join(root, "two") };
   const cli = (stack: keyof typeof dirs, ...args: string[]) => runCli(dirs[stack], args, env);
   /** The image files in the host's home pool (layers, kernels, initrds, without their .ready markers). */
@@ -65,7 +48,7 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
   beforeAll(async () => {
     host = await startSessionHost("vflvlayers");
     // Each variant's layers, as `virtform images build` leaves them: qcow2 images backed by their parent's.
-    for (const stack of Object.values(stacks.stacks)) {
+    for (const stack of Object.values(helloLayers)) {
       for (const layer of stack) {
         if (spawnSync("test", ["-d", layerDir(cache, layer.digest)]).status === 0) continue;
         const staging = stagingDir(cache, layer.digest);
@@ -83,7 +66,7 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
     for (const [name, dir] of Object.entries(dirs)) {
       mkdirSync(dir);
       writeProgram(dir, program(name, name === "one" ? ["a", "b"] : ["a"]));
-      writeLockfile(join(dir, "virtform.lock"), { lockfileVersion: 3, catalog: "apt-lists", images: { "image.hello": entries } });
+      writeHelloLock(dir);
       writeFileSync(join(dir, `virtform.${name}.json`), JSON.stringify({ backend: "libvirt", clusters: { web: [host.uri] } }));
     }
   }, 60_000);
@@ -136,7 +119,7 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
     for (const [stack, v] of [["one", "a"], ["one", "b"], ["two", "a"]] as const) {
       const id = (JSON.parse((await cli(stack, "state", "show", `instances.web/app-${v}[0]`, "--json")).stdout) as { id: string }).id;
       const rootDisk = virsh("vol-path", `${id}-root.qcow2`, "--pool", "vf-home").trim();
-      const top = stacks.stacks[v]!.length;
+      const top = helloLayers[v]!.length;
       expect(spawnSync("qemu-io", ["-r", "-U", "-f", "qcow2", "-c", `read -P ${top} 0 4M`, rootDisk], { encoding: "utf8" }).stdout).not.toMatch(/fail|error/i);
     }
     for (const stack of ["one", "two"] as const) expect((await cli(stack, "destroy", "--yes")).code).toBe(0);
@@ -145,7 +128,7 @@ describe.skipIf(missing.length > 0)("a variant's layers on a libvirt host shared
 
   it("waits for another process's upload still writing, and takes over one a killed upload left", async () => {
     const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", host.uri, ...args], { encoding: "utf8" });
-    const base = stacks.stacks.a![0]!;
+    const base = helloLayers.a![0]!;
     const name = layersOf("a")[0]!;
     const cached = join(layerDir(cache, base.digest), "layer.qcow2");
     if (virsh("pool-info", "vf-home").status !== 0) {
