@@ -2,7 +2,7 @@
 // any moment: a build interrupted while the daemon is still setting up its export stops the daemon
 // too. Needs root, qemu-img, qemu-storage-daemon and mkfs.ext4: skipped elsewhere, fails under CI.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { closeAllLayers, mountLayer } from "../../images/build/overlay-mount.ts";
@@ -14,8 +14,18 @@ const isRoot = process.getuid?.() === 0;
 const ready = isRoot && missing.length === 0;
 if (!ready && process.env.CI) throw new Error(`overlay mounts need root and ${TOOLS.join(", ")} (missing: ${missing.join(", ") || "none"}; root: ${isRoot})`);
 
-/** The qemu-storage-daemon processes serving `image`. */
-const daemonsOf = (image: string) => spawnSync("pgrep", ["-f", `qemu-storage-daemon.*filename=${image}`], { encoding: "utf8" }).stdout.trim();
+/** The pids of the live qemu-storage-daemon processes serving `image`, as /proc lists them. */
+function daemonsOf(image: string): string {
+  const live = readdirSync("/proc").filter((pid) => {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      return cmdline.startsWith("qemu-storage-daemon\0") && cmdline.includes(`filename=${image},`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+      return false; // not a process, or gone meanwhile
+    }
+  });
+  return live.join(" ");
+}
 
 describe.skipIf(!ready)("overlay mounts", () => {
   it("mounts a qcow2 read-write and unmounts it; closed while the daemon starts, the daemon stops too", async () => {
