@@ -21,6 +21,7 @@ import {
 } from "../../images/lockfile.ts";
 import { why } from "../../images/package-reason.ts";
 import { CliError } from "../cli-error.ts";
+import { ImagesError } from "../../images/images-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
 import { loadPulumi } from "../pulumi/load-lazily.ts";
@@ -79,12 +80,8 @@ function lockfileOf(program: string): string {
   return lockfilePathFor(pulumiDir ? readManifest(pulumiDir).main : program);
 }
 
-async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
-  try {
-    return await loadCatalogFor(options.packages, dirname(lockfileOf(program)));
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
+  return loadCatalogFor(options.packages, dirname(lockfileOf(program)));
 }
 
 /** Resolves variants, collecting every failure (at the image's line) rather than stopping at the first. */
@@ -214,10 +211,24 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 // ---------------------------------------------------------------------------------------------
 // images lock
 
+/**
+ * The lock images lock starts from. One that cannot be read is what every other command tells the
+ * user to regenerate with images lock: it is replaced (every variant resolved again), with a warning.
+ */
+function previousLock(path: string): Lockfile | undefined {
+  try {
+    return readLockfile(path);
+  } catch (err) {
+    if (!(err instanceof ImagesError)) throw err;
+    process.stderr.write(`Warning: ${err.message.replace(/; regenerate it with 'virtform images lock'$/, "")}: writing a new lock, every variant resolved again.\n`);
+    return undefined;
+  }
+}
+
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
   const images = await programImages(program);
   const lockPath = lockfileOf(program);
-  const previous = readLockfileOrFail(lockPath);
+  const previous = previousLock(lockPath);
   const catalog = await catalogFor(program, options);
   // Entries made from another catalog are not kept: the lock records one catalog.
   const sameCatalog = previous !== undefined && JSON.stringify(previous.catalog) === JSON.stringify(catalog.source);
@@ -265,13 +276,6 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-export function readLockfileOrFail(path: string): Lockfile | undefined {
-  try {
-    return readLockfile(path);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Locked sets for why and diff: the lock when it answers the program, else a live resolution.
@@ -287,7 +291,7 @@ class VariantSets {
     this.program = program;
     this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
-    if (!options.packages?.length) this.lock = readLockfileOrFail(lockfileOf(program));
+    if (!options.packages?.length) this.lock = readLockfile(lockfileOf(program));
   }
 
   async get(image: ProgramImage, variant: string): Promise<LockedVariant> {
@@ -355,7 +359,7 @@ export async function imagesDiffCommand(a: string, b: string, options: CatalogOp
   const sets = new VariantSets(program, options);
   const side = async (arg: string): Promise<Side> => {
     if (existsSync(arg) && statSync(arg).isFile()) {
-      const lock = readLockfileOrFail(arg);
+      const lock = readLockfile(arg);
       if (!lock) throw new CliError(`${arg} is not a lock file`);
       const map = new Map<string, LockedVariant>();
       for (const [address, variants] of Object.entries(lock.images)) {

@@ -79,9 +79,7 @@ export async function runPass(project: PulumiProject, options: LoadOptions & { q
         });
   const stack = desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs);
   if (locks) {
-    await applyLockfile(stack, locks).catch((err: unknown) => {
-      throw new CliError((err as Error).message);
-    });
+    await applyLockfile(stack, locks);
   }
   stack.diagnostics.push(...(locks?.errors ?? []));
   if (!options.quiet) {
