@@ -118,16 +118,9 @@ export async function loadProgram(path: string, options: LoadOptions = {}, guard
   }
   const evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
-    const locks = (() => {
-      try {
-        return new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });
-      } catch (err) {
-        throw new CliError((err as Error).message);
-      }
-    })();
-    await applyLockfile(evaluated, locks, { live: options.live !== false }).catch((err: unknown) => {
-      throw new CliError((err as Error).message);
-    });
+    // A lock or a catalog that cannot be read is an ImagesError, reported as such; anything else thrown is a bug.
+    const locks = new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });
+    await applyLockfile(evaluated, locks, { live: options.live !== false });
     evaluated.diagnostics.push(...locks.errors.map(locatedIn(evaluated.resources)));
     const warnings = locks.warnings.map(locatedIn(evaluated.resources));
     if (options.warnings) options.warnings.push(...warnings);

@@ -8,6 +8,7 @@ import type { PackageReason } from "./package-reason.ts";
 import { basePackageNames, releaseMismatch, resolveBaseSet } from "./base-set.ts";
 import { resolve, type ResolvedPackage } from "./dependency-solver.ts";
 import { aptListsDir, loadCatalog, systemPackageLists, type PackageCatalog } from "./package-catalog.ts";
+import { ImagesError } from "./images-error.ts";
 
 export type LockResult = { ok: true; variant: LockedVariant } | { ok: false; explanation: string };
 
@@ -71,7 +72,7 @@ export async function loadCatalogFor(packagesFiles: readonly string[] | undefine
   if (packagesFiles && packagesFiles.length > 0) {
     const paths = packagesFiles.map((f) => resolvePath(f));
     const missing = paths.filter((p) => !existsSync(p));
-    if (missing.length > 0) throw new Error(`Packages file not found: ${missing.join(", ")}`);
+    if (missing.length > 0) throw new ImagesError("catalog-unavailable", `Packages file not found: ${missing.join(", ")}`);
     return {
       catalog: await loadCatalog(paths),
       source: paths.map((p) => relative(lockDir, p).split("\\").join("/")),
@@ -80,7 +81,7 @@ export async function loadCatalogFor(packagesFiles: readonly string[] | undefine
   }
   const lists = systemPackageLists();
   if (lists.length === 0) {
-    throw new Error(`no package catalog: the system has no apt lists in ${aptListsDir()} (run 'apt-get update') and no --packages FILE was given`);
+    throw new ImagesError("catalog-unavailable", `no package catalog: the system has no apt lists in ${aptListsDir()} (run 'apt-get update') and no --packages FILE was given`);
   }
   return { catalog: await loadCatalog(lists), source: "apt-lists", description: describeAptLists(lists) };
 }

@@ -10,6 +10,7 @@ import { own } from "../core/own.ts";
 import type { ResolvedVariant } from "./variant.ts";
 import { freshness, lockfilePathFor, readLockfile, withConfig, type Lockfile, type LockedVariant } from "./lockfile.ts";
 import { loadCatalogFor, loadRecordedCatalog, packagesHint, resolveLockedVariant, type LoadedCatalog } from "./lock-builder.ts";
+import { ImagesError } from "./images-error.ts";
 
 interface Pending {
   address: string;
@@ -94,7 +95,8 @@ export class LockContext {
       try {
         return { loaded: await loadCatalogFor(this.options.packages, dirname(this.lockPath)) };
       } catch (err) {
-        return { unavailable: (err as Error).message };
+        if (!(err instanceof ImagesError)) throw err;
+        return { unavailable: err.message };
       }
     }
     return loadRecordedCatalog(this.lock.catalog, dirname(this.lockPath));

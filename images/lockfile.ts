@@ -13,6 +13,7 @@ import { z } from "zod";
 import { hasContents, type ResolvedVariant } from "./variant.ts";
 import type { VariantContents } from "./contents.ts";
 import { packageReason } from "./package-reason.ts";
+import { ImagesError } from "./images-error.ts";
 
 export const LOCKFILE_NAME = "virtform.lock";
 export const LOCKFILE_VERSION = 3;
@@ -77,16 +78,22 @@ export function lockfilePathFor(programPath: string): string {
 /** Reads a lock; undefined when there is none. A malformed lock is an error, never silently ignored. */
 export function readLockfile(path: string): Lockfile | undefined {
   if (!existsSync(path)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ImagesError("lock-invalid", `${path} cannot be read (${(err as Error).message})`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path} is not valid JSON (${(err as Error).message}); regenerate it with 'virtform images lock'`);
+    throw new ImagesError("lock-invalid", `${path} is not valid JSON (${(err as Error).message}); regenerate it with 'virtform images lock'`);
   }
   const parsed = lockFile.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`${path} is not a virtform lock (${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}); regenerate it with 'virtform images lock'`);
+    throw new ImagesError("lock-invalid", `${path} is not a virtform lock (${issue ? `${issue.path.join(".")}: ${issue.message}` : "invalid"}); regenerate it with 'virtform images lock'`);
   }
   return parsed.data;
 }

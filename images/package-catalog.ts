@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { compareVersions } from "./debian-version.ts";
 import { parseProvides, parseRelations, type ProvidedName, type RelationGroup } from "./package-relations.ts";
+import { ImagesError } from "./images-error.ts";
 
 export interface PackageRecord {
   name: string;
@@ -313,7 +314,11 @@ export function systemPackageLists(dir: string = aptListsDir()): string[] {
 /** Reads an index as text; compressed files go through `apt-helper cat-file`, which streams them. */
 export function readIndexText(path: string): Promise<string> {
   if (path.endsWith("_Packages") || path.endsWith("/Packages") || !/\.(lz4|gz|xz|zst|bz2)$/.test(path)) {
-    return Promise.resolve(readFileSync(path, "utf8"));
+    try {
+      return Promise.resolve(readFileSync(path, "utf8"));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
   return new Promise((resolve, reject) => {
     const child = spawn(APT_HELPER, ["cat-file", path], { stdio: ["ignore", "pipe", "pipe"] });
@@ -334,7 +339,14 @@ export function readIndexText(path: string): Promise<string> {
 
 /** Loads a catalog from index files (read concurrently, added in the given order). */
 export async function loadCatalog(paths: string[], options: CatalogOptions = {}): Promise<PackageCatalog> {
-  const texts = await Promise.all(paths.map((p) => readIndexText(p)));
+  // An index that cannot be read (a directory, no permission, a damaged archive) is the user's to fix.
+  const texts = await Promise.all(
+    paths.map((p) =>
+      readIndexText(p).catch((err: unknown) => {
+        throw new ImagesError("catalog-unavailable", `cannot read the package index ${p}: ${(err as Error).message}`);
+      }),
+    ),
+  );
   const catalog = new PackageCatalog(options);
   texts.forEach((text, i) => catalog.addIndex(text, paths[i]!));
   return catalog;
@@ -343,6 +355,6 @@ export async function loadCatalog(paths: string[], options: CatalogOptions = {})
 /** Loads the system's apt lists; throws when there are none (run `apt-get update`). */
 export async function loadSystemCatalog(options: CatalogOptions = {}): Promise<PackageCatalog> {
   const lists = systemPackageLists();
-  if (lists.length === 0) throw new Error(`no Packages lists in ${aptListsDir()}; run 'apt-get update' first`);
+  if (lists.length === 0) throw new ImagesError("catalog-unavailable", `no Packages lists in ${aptListsDir()}; run 'apt-get update' first`);
   return loadCatalog(lists, options);
 }

@@ -13,9 +13,9 @@ import { formatBytes } from "../../images/layers.ts";
 import { DiagnosticsError, type Diagnostic } from "../../core/model.ts";
 import { DISTRIBUTIONS, type BaseName } from "../../images/distributions.ts";
 import { resolveVariant } from "../../images/variant.ts";
-import { freshness, lockedInputs, lockfilePathFor, withConfig, type LockedVariant } from "../../images/lockfile.ts";
+import { freshness, lockedInputs, lockfilePathFor, readLockfile, withConfig, type LockedVariant } from "../../images/lockfile.ts";
 import { CliError } from "../cli-error.ts";
-import { programImages, readLockfileOrFail, selectVariants, short, type ProgramImage } from "./images.ts";
+import { programImages, selectVariants, short, type ProgramImage } from "./images.ts";
 
 export { DEFAULT_SOURCE_DATE_EPOCH };
 
@@ -45,7 +45,7 @@ async function planFromLock(program: string, selector: string | undefined, epoch
   const images = await programImages(program);
   const selected = selectVariants(images, selector);
   const lockPath = lockfilePathFor(program);
-  const lock = readLockfileOrFail(lockPath);
+  const lock = readLockfile(lockPath);
   if (!lock) throw new CliError(`no ${lockPath}: run 'virtform images lock' first (a build installs exactly the locked packages)`);
   if (lock.catalog !== "apt-lists") {
     throw new CliError(`${lockPath} was resolved against Packages files (${lock.catalog.join(", ")}); a build installs from the mirror of the system's apt sources, so lock against them: 'virtform images lock --update'`);

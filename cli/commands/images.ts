@@ -21,9 +21,11 @@ import {
 } from "../../images/lockfile.ts";
 import { why } from "../../images/package-reason.ts";
 import { CliError } from "../cli-error.ts";
+import { ImagesError } from "../../images/images-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
 import { loadPulumi } from "../pulumi/load-lazily.ts";
+import type { PulumiStack } from "../pulumi/desired.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -38,12 +40,38 @@ export interface ProgramImage {
 export async function programImages(program: string): Promise<ProgramImage[]> {
   // The lock is what these commands make or read, so evaluation must not consult it.
   const pulumiDir = pulumiProjectDir(program, undefined);
-  const evaluated = pulumiDir ? await loadPulumi(pulumiDir, { locks: false }) : await runProgram(program, { locks: false });
+  const evaluated = pulumiDir ? knownBeforeApply(await loadPulumi(pulumiDir, { locks: false })) : await runProgram(program, { locks: false });
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));
   if (images.length === 0) throw new CliError(`program ${program} declares no images`);
   return images;
+}
+
+/**
+ * A lock is made before anything is applied, from the program's first pass: an image whose inputs a
+ * Pulumi program computes from other resources' outputs (deferred, known only after apply) cannot be
+ * locked, and is refused by name rather than left out of the lock without a word.
+ */
+function knownBeforeApply<T extends PulumiStack & { skipped: number }>(stack: T): T {
+  const images = stack.deferred.filter((d) => d.kind === "Image");
+  if (images.length > 0) {
+    const reasons = images.map((d) => {
+      const from = d.unknown.map((u) => `${u.path || "inputs"} is computed from ${u.from.length > 0 ? u.from.join(", ") : "an output not yet known"}`);
+      const waits = d.waitsFor.length > 0 ? [`it waits for ${d.waitsFor.join(", ")}`] : [];
+      return `  ${d.address}${d.source ? ` (${d.source.file}:${d.source.line})` : ""}: ${[...from, ...waits].join("; ")}`;
+    });
+    throw new CliError(
+      `cannot lock ${images.length === 1 ? "an image whose inputs are" : "images whose inputs are"} known only after apply:\n${reasons.join("\n")}\n` +
+        "A lock is made before anything is applied: compute an image's inputs from constants or the stack's config, not from other resources' outputs.",
+    );
+  }
+  if (stack.skipped > 0) {
+    process.stderr.write(
+      `Warning: ${stack.skipped} program function${stack.skipped === 1 ? "" : "s"} (apply, interpolate) read${stack.skipped === 1 ? "s" : ""} outputs known only after apply and did not run: an image declared inside ${stack.skipped === 1 ? "it" : "them"} is not locked.\n`,
+    );
+  }
+  return stack;
 }
 
 /** virtform.lock beside the program; for a Pulumi project (a directory), beside its program file. */
@@ -52,12 +80,8 @@ function lockfileOf(program: string): string {
   return lockfilePathFor(pulumiDir ? readManifest(pulumiDir).main : program);
 }
 
-async function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
-  try {
-    return await loadCatalogFor(options.packages, dirname(lockfileOf(program)));
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+function catalogFor(program: string, options: CatalogOptions): Promise<LoadedCatalog> {
+  return loadCatalogFor(options.packages, dirname(lockfileOf(program)));
 }
 
 /** Resolves variants, collecting every failure (at the image's line) rather than stopping at the first. */
@@ -187,10 +211,24 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 // ---------------------------------------------------------------------------------------------
 // images lock
 
+/**
+ * The lock images lock starts from. One that cannot be read is what every other command tells the
+ * user to regenerate with images lock: it is replaced (every variant resolved again), with a warning.
+ */
+function previousLock(path: string): Lockfile | undefined {
+  try {
+    return readLockfile(path);
+  } catch (err) {
+    if (!(err instanceof ImagesError)) throw err;
+    process.stderr.write(`Warning: ${err.message.replace(/; regenerate it with 'virtform images lock'$/, "")}: writing a new lock, every variant resolved again.\n`);
+    return undefined;
+  }
+}
+
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
   const images = await programImages(program);
   const lockPath = lockfileOf(program);
-  const previous = readLockfileOrFail(lockPath);
+  const previous = previousLock(lockPath);
   const catalog = await catalogFor(program, options);
   // Entries made from another catalog are not kept: the lock records one catalog.
   const sameCatalog = previous !== undefined && JSON.stringify(previous.catalog) === JSON.stringify(catalog.source);
@@ -238,13 +276,6 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-export function readLockfileOrFail(path: string): Lockfile | undefined {
-  try {
-    return readLockfile(path);
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Locked sets for why and diff: the lock when it answers the program, else a live resolution.
@@ -260,7 +291,7 @@ class VariantSets {
     this.program = program;
     this.options = options;
     // An explicit catalog means "resolve now"; otherwise the lock is the record.
-    if (!options.packages?.length) this.lock = readLockfileOrFail(lockfileOf(program));
+    if (!options.packages?.length) this.lock = readLockfile(lockfileOf(program));
   }
 
   async get(image: ProgramImage, variant: string): Promise<LockedVariant> {
@@ -328,7 +359,7 @@ export async function imagesDiffCommand(a: string, b: string, options: CatalogOp
   const sets = new VariantSets(program, options);
   const side = async (arg: string): Promise<Side> => {
     if (existsSync(arg) && statSync(arg).isFile()) {
-      const lock = readLockfileOrFail(arg);
+      const lock = readLockfile(arg);
       if (!lock) throw new CliError(`${arg} is not a lock file`);
       const map = new Map<string, LockedVariant>();
       for (const [address, variants] of Object.entries(lock.images)) {

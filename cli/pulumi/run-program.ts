@@ -35,9 +35,13 @@ export interface Answers {
   settled: ReadonlySet<string>;
 }
 
-/** One run of the program (its first pass: every output of ours a placeholder). */
-export async function loadPulumiProgram(dir: string, options: LoadOptions): Promise<PulumiStack> {
-  return (await runPass(readProject(dir, options.stack), options)).stack;
+/**
+ * One run of the program (its first pass: every output of ours a placeholder), with how many of its
+ * functions (apply, interpolate) were not run because they read an output not known yet.
+ */
+export async function loadPulumiProgram(dir: string, options: LoadOptions): Promise<PulumiStack & { skipped: number }> {
+  const { stack, skipped } = await runPass(readProject(dir, options.stack), options);
+  return Object.assign(stack, { skipped });
 }
 
 /**
@@ -75,9 +79,7 @@ export async function runPass(project: PulumiProject, options: LoadOptions & { q
         });
   const stack = desiredResources(stackNameOf(project), monitor.registrations, monitor.stackOutputs);
   if (locks) {
-    await applyLockfile(stack, locks).catch((err: unknown) => {
-      throw new CliError((err as Error).message);
-    });
+    await applyLockfile(stack, locks);
   }
   stack.diagnostics.push(...(locks?.errors ?? []));
   if (!options.quiet) {

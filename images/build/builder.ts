@@ -24,7 +24,6 @@ import { running, runTool, toolOutput } from "./tools.ts";
 export interface BuildContext {
   cache: string;
   sourceDateEpoch: number;
-  sources?: string;
   log: (line: string) => void;
 }
 
@@ -144,7 +143,8 @@ export class LayerBuilder {
     const tag = layer.digest.slice(7, 23);
     const root = join(this.work, `root-${tag}`);
     log(`  ${layer.role} layer: mmdebstrap ${layer.cumulative.length} packages`);
-    await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: this.ctx.sources ?? HOST_SOURCES, debCache: this.debCache }, epoch);
+    // The host's apt sources, as the upper layers' downloads use (layer-install.ts).
+    await runMmdebstrap({ suite, packages: layer.cumulative, target: root, sources: HOST_SOURCES, debCache: this.debCache }, epoch);
     await applyLayerContents(root, layer.files, layer.setup, epoch);
     clampMtimes(root, epoch);
     const rootfsDigest = contentDigest(root);

@@ -63,7 +63,8 @@ export async function mountLayer(image: string, work: string, tag: string, growT
   };
   open.add(layer);
   try {
-    pid = await startDaemon(pidfile, [
+    // The pid is known from the spawn on: a build interrupted while the daemon sets up stops it too.
+    pid = await startDaemon(pidfile, (spawned) => (pid = spawned), [
       "--pidfile",
       pidfile,
       // no-flush: dpkg's many fsyncs would each reach the host disk; the layer file is fsynced once, as it is committed to the cache (layer-cache.ts).
@@ -123,9 +124,10 @@ function waitUntil(done: () => boolean): boolean {
  * Starts qemu-storage-daemon as our child (its CPU time is the build's) and resolves with its pid
  * once it has written its pid file, which it does after its exports are set up.
  */
-function startDaemon(pidfile: string, args: string[]): Promise<number> {
+function startDaemon(pidfile: string, spawned: (pid: number) => void, args: string[]): Promise<number> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn("qemu-storage-daemon", args, { stdio: ["ignore", "ignore", "pipe"] });
+    if (child.pid !== undefined) spawned(child.pid);
     let err = "";
     let done = false;
     child.stderr.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-4000)));

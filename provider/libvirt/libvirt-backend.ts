@@ -11,7 +11,6 @@
 // libvirt); the catalogue (catalogue.ts) keeps specs and owners with an intent per change in flight.
 import { usableCapacity } from "../../emulator/compute/hypervisors.ts";
 import { placeInstance, type HostRoom } from "../../emulator/compute/placement.ts";
-import { imageRegistration } from "../../emulator/image-registry.ts";
 import { builtVariants } from "../../images/build/built-images.ts";
 import { defaultCacheDir } from "../../images/build/layer-cache.ts";
 import type { LockedImageRequest } from "../../images/build/variant-images.ts";
@@ -22,12 +21,13 @@ import type { Backend, BackendObject } from "../backend.ts";
 import { Catalogue, type CatalogueRecord } from "./catalogue.ts";
 import { METADATA_NS } from "./domain-xml.ts";
 import { LibvirtHosts, type HostFacts } from "./hosts.ts";
-import { escapeXml, isRunning, parseDisks, parseSizes, type DomainDisk } from "./parse.ts";
+import { hostOf, readObservation, round, viewOf, type Observation } from "./observation.ts";
+import { escapeXml, isRunning, parseSizes } from "./parse.ts";
 import { allocatedGiB, attachmentsOf, checkDelete, checkPoolHolds, checkRoom, LibvirtBackendError, live, provisionableGiB } from "./rules.ts";
 import { VariantVolumes } from "./variant-volumes.ts";
 import { HostChanges } from "./host-changes.ts";
-import { aliasOf, consoleVolume, domainName, fileNameOf, idFor, metadataOf, poolOf, volumePoolOf } from "./names.ts";
-import { hostLabel, type VirshResult } from "./virsh.ts";
+import { consoleVolume, domainName, fileNameOf, idFor, metadataOf, poolOf, volumePoolOf } from "./names.ts";
+import { hostLabel } from "./virsh.ts";
 
 export { LibvirtBackendError };
 export { consoleVolume, domainName, idFor };
@@ -46,12 +46,6 @@ export interface LibvirtBackendOptions {
   defaultHosts?: string[];
   /** The layer cache built variants are read from (`virtform images build`); VIRTFORM_IMAGE_CACHE or ~/.cache/virtform/images by default. */
   imageCache?: string;
-}
-
-/** What libvirt says of the objects it holds, read in one batch per host. */
-interface Observation {
-  volumes: Map<string, { capacity: number } | null>;
-  domains: Map<string, { running: boolean; disks: DomainDisk[] } | null>;
 }
 
 export class LibvirtBackend implements Backend {
@@ -277,127 +271,21 @@ export class LibvirtBackend implements Backend {
     return run;
   }
 
-  // ---- reading ----
+  // ---- reading: observation.ts ----
 
   /** Every object libvirt should hold, read in one batch per host; reused until something changes. */
   private observe(): Promise<Observation> {
     const now = Date.now();
     if (this.observed && this.observed.generation === this.generation && now - this.observed.at < 2_000) return this.observed.value;
-    const value = this.dry ? Promise.resolve({ volumes: new Map(), domains: new Map() }) : this.readHosts();
+    const value = this.dry ? Promise.resolve({ volumes: new Map(), domains: new Map() }) : readObservation(this.catalogue, this.hosts, (uri) => this.factsOf(uri));
     this.observed = { at: now, generation: this.generation, value };
     value.catch(() => (this.observed = undefined));
     return value;
   }
 
-  private async readHosts(): Promise<Observation> {
-    const byHost = new Map<string, { volumes: string[]; domains: string[] }>();
-    const at = (uri: string) => {
-      let h = byHost.get(uri);
-      if (!h) byHost.set(uri, (h = { volumes: [], domains: [] }));
-      return h;
-    };
-    for (const r of this.catalogue.all()) {
-      if (!r.host) continue;
-      if (r.kind === "Volume" || r.kind === "Snapshot") at(r.host).volumes.push(r.id);
-      if (r.kind === "Instance") at(r.host).domains.push(r.id);
-    }
-    const observation: Observation = { volumes: new Map(), domains: new Map() };
-    // Each cluster host's size too (once per process): clusters' outputs are computed from it. Read
-    // first, on the shell the batch then reuses (a second shell at once would be a second ssh session).
-    const attached = new Set(this.catalogue.all("Attachment").map((a) => String(a.spec.instance)));
-    const clusterHosts = new Set(this.live("Cluster").flatMap((c) => c.hosts ?? []));
-    await Promise.all([...clusterHosts].map((uri) => this.factsOf(uri)));
-    await Promise.all(
-      [...byHost].map(async ([uri, wanted]) => {
-        // Which domains exist and which run: two lists for the host, not a command per domain. Only a
-        // domain with attachments is read whole (its disks say whether each attachment is there).
-        const withDisks = wanted.domains.filter((id) => attached.has(id));
-        const commands: string[][] = [["list", "--all", "--name"], ["list", "--name"]];
-        for (const id of wanted.volumes) commands.push(["vol-info", fileNameOf(this.catalogue, id), "--pool", poolOf(this.catalogue, id), "--bytes"]);
-        for (const id of withDisks) commands.push(["dumpxml", domainName(id), "--inactive"]);
-        const results = await this.hosts.connection(uri).batch(commands);
-        const [all, active] = results.splice(0, 2).map((r) => (r!.ok ? new Set(r!.out.split("\n").map((l) => l.trim())) : gone(r!, uri, true)));
-        let i = 0;
-        for (const id of wanted.volumes) {
-          const r = results[i++]!;
-          observation.volumes.set(id, r.ok ? { capacity: parseSizes(r.out).capacity ?? 0 } : gone(r, uri));
-        }
-        const disks = new Map<string, DomainDisk[] | null>();
-        for (const id of withDisks) {
-          const xml = results[i++]!;
-          disks.set(id, xml.ok ? parseDisks(xml.out) : gone(xml, uri));
-        }
-        for (const id of wanted.domains) {
-          const name = domainName(id);
-          const own = disks.get(id);
-          observation.domains.set(id, all!.has(name) && own !== null ? { running: active!.has(name), disks: own ?? [] } : null);
-        }
-      }),
-    );
-    return observation;
-  }
-
-  /** The object as virtform reports it: the record, with what libvirt says overriding it; null when libvirt lost it. */
+  /** The object as virtform reports it (observation.ts). */
   private view(record: CatalogueRecord, observation: Observation): BackendObject | null {
-    const spec = { ...record.spec };
-    const base = { id: record.id, name: record.name, tags: { ...record.tags } };
-    switch (record.kind) {
-      case "Volume":
-      case "Snapshot": {
-        if (record.host && !this.dry) {
-          const seen = observation.volumes.get(record.id);
-          if (seen === null) return null;
-          if (seen && record.kind === "Volume") spec.sizeGiB = seen.capacity / GiB;
-        }
-        const outputs: Record<string, Value> = record.kind === "Snapshot" ? { pool: volumePoolOf(this.catalogue, String(spec.volume), record), sizeGiB: record.sizeGiB ?? 0 } : {};
-        return { ...base, spec, outputs };
-      }
-      case "Instance": {
-        let state = spec.powerState as string;
-        if (!this.dry) {
-          const seen = observation.domains.get(record.id);
-          if (seen === null) return null;
-          if (seen) state = seen.running ? "running" : "stopped";
-        }
-        spec.powerState = state;
-        return { ...base, spec, outputs: { host: hostLabel(record.host ?? ""), state, ...(record.imageDigest ? { imageDigest: record.imageDigest } : {}) } };
-      }
-      case "Attachment": {
-        if (!this.dry) {
-          const instance = this.catalogue.get(String(spec.instance));
-          const seen = instance ? observation.domains.get(instance.id) : null;
-          if (seen === null) return null;
-          if (seen && !seen.disks.some((d) => d.alias === aliasOf(record.id))) return null;
-        }
-        return { ...base, spec, outputs: { device: record.device ?? "" } };
-      }
-      case "Cluster":
-        return { ...base, spec, outputs: this.clusterOutputs(record) };
-      case "StoragePool": {
-        const capacityGiB = (spec.devices as { sizeGiB: number }[]).reduce((s, d) => s + d.sizeGiB, 0);
-        return { ...base, spec, outputs: { capacityGiB, provisionableGiB: capacityGiB * (spec.overcommit as number), luns: (spec.devices as unknown[]).length } };
-      }
-      case "Image":
-        return { ...base, spec, outputs: imageOutputs(spec) };
-    }
-  }
-
-  private clusterOutputs(record: CatalogueRecord): Record<string, Value> {
-    const facts = record.hosts?.map((uri) => this.cachedFacts.get(uri)).filter((f): f is HostFacts => !!f) ?? [];
-    const usable = { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
-    for (const [i, f] of facts.entries()) {
-      const u = usableCapacity({ spec: record.spec as never }, hostOf(f, i));
-      usable.vcpu += u.vcpu;
-      usable.memoryGiB += u.memoryGiB;
-      usable.localDiskGiB += u.localDiskGiB;
-    }
-    const first = facts[0];
-    const reserved = first ? reservationOf(record, first) : { vcpu: 0, memoryGiB: 0, localDiskGiB: 0 };
-    return {
-      hostIds: (record.hosts ?? []).map(hostLabel),
-      reservedPerHost: { vcpu: round(reserved.vcpu), memoryGiB: round(reserved.memoryGiB), localDiskGiB: round(reserved.localDiskGiB) },
-      usable: { vcpu: round(usable.vcpu), memoryGiB: round(usable.memoryGiB), localDiskGiB: round(usable.localDiskGiB) },
-    };
+    return viewOf(record, observation, this.catalogue, this.dry, this.cachedFacts);
   }
 
   /** Facts read by this process, for outputs (which are synchronous). */
@@ -677,35 +565,7 @@ function parseSpec(kind: KindName, spec: Record<string, Value>): Record<string, 
   return parsed.data as Record<string, Value>;
 }
 
-/** Null for an object libvirt does not have; any other failure is an error (`always`: every failure is). */
-function gone(result: VirshResult, uri: string, always = false): null {
-  if (!always && !result.ok && /not found|failed to get|no storage|no domain/i.test(result.error)) return null;
-  throw new LibvirtBackendError("libvirt", `libvirt at ${hostLabel(uri)}: ${result.ok ? "unexpected output" : result.error}`);
-}
-
-function hostOf(f: HostFacts, index: number) {
-  return { id: f.uri, index, vcpu: f.cpus, memoryGiB: f.memoryGiB, localDiskGiB: f.localDiskGiB };
-}
-
-function reservationOf(cluster: CatalogueRecord, f: HostFacts) {
-  const host = hostOf(f, 0);
-  const u = usableCapacity({ spec: { ...(cluster.spec as never as object), overcommit: { cpu: 1, memory: 1 } } as never }, host);
-  return { vcpu: host.vcpu - u.vcpu, memoryGiB: host.memoryGiB - u.memoryGiB, localDiskGiB: host.localDiskGiB - u.localDiskGiB };
-}
-
-function imageOutputs(spec: Record<string, Value>): Record<string, Value> {
-  const r = imageRegistration(spec as never);
-  return {
-    variants: Object.fromEntries(Object.entries(r.variants).map(([name, v]) => [name, { digest: v.digest, packages: v.packages, layers: v.layers ?? [], sizeBytes: v.sizeBytes ?? 0 }])),
-    layers: r.layers ?? {},
-    sharedBytes: r.sharedBytes ?? 0,
-  } as Record<string, Value>;
-}
-
 function residentsMemory(residents: CatalogueRecord[]): number {
   return residents.reduce((sum, r) => sum + (r.spec.memoryGiB as number), 0);
 }
 
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
-}

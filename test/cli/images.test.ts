@@ -51,6 +51,23 @@ describe("images commands on the fixture catalog", () => {
     expect(r.stdout).toContain('+ locked.heavy.base.shell-base = "5.2-1"');
   });
 
+  it("a lock or a package index that cannot be read is the user's to fix, not a bug; images lock replaces a malformed lock", async () => {
+    const bad = makeWorkdir("virtform-images-bad-");
+    writeProgram(bad, program(["httpd-a"]));
+    const badLock = join(bad, "virtform.lock");
+    writeFileSync(badLock, "<<<<<<< HEAD\n");
+    const plan = await runInProcess(bad, ["plan", "--packages", fixture]);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toMatch(new RegExp(`^Error: ${badLock} is not valid JSON \\([\\s\\S]*\\); regenerate it with 'virtform images lock'\n$`));
+    const directory = await runInProcess(bad, ["images", "resolve", "--packages", bad]);
+    expect(directory.code).toBe(1);
+    expect(directory.stderr).toBe(`Error: cannot read the package index ${bad}: EISDIR: illegal operation on a directory, read\n`);
+    const relocked = await runInProcess(bad, ["images", "lock", "--packages", fixture]);
+    expect(relocked.code, relocked.stderr).toBe(0);
+    expect(relocked.stderr).toMatch(new RegExp(`^Warning: ${badLock} is not valid JSON \\([\\s\\S]*\\): writing a new lock, every variant resolved again\\.\n$`));
+    expect(Object.keys(readJson<Lock>(badLock).images["image.app"]!).sort()).toEqual(["heavy", "light"]);
+  });
+
   it("images lock writes virtform.lock beside the program with exact sets and digests", async () => {
     const r = await runInProcess(dir, ["images", "lock", "infra.ts", "--packages", fixture]);
     expect(r.stderr).toBe("");
@@ -291,7 +308,8 @@ export default stack("mail", (s) => {
     const allowed = await runCli(dir, ["plan", "--allow-unlocked"], noLists);
     expect(allowed.code).toBe(0);
     expect(allowed.stderr).toContain("its digests cover the requested packages only (--allow-unlocked)");
-    expect(allowed.stdout).toContain("+ image.mail will be created");    // A catalog named on the command line must be there, --allow-unlocked or not.
+    expect(allowed.stdout).toContain("+ image.mail will be created");
+    // A catalog named on the command line must be there, --allow-unlocked or not.
     const missing = await runCli(dir, ["plan", "--allow-unlocked", "--packages", "mirror/Packages"], noLists);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe(`Error: Packages file not found: ${join(dir, "mirror", "Packages")}\n`);

@@ -1,14 +1,13 @@
 // CDKTF bindings generated from the provider's schema (npm run gen:cdktf) compile, synthesize a
 // stack, and terraform applies that stack with virtform's provider: the emulator holds its objects.
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { generateCdktfBindings } from "../../provider/terraform/cdktf.ts";
-import { repoRoot } from "../helpers/cli.ts";
+import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
 import { terraformAvailable } from "../terraform/terraform.ts";
 
 const run = promisify(execFile);
@@ -52,7 +51,7 @@ app.synth();
 
 describe.skipIf(!terraformAvailable())("CDKTF bindings", () => {
   it("compile, synthesize a stack, and terraform applies it with virtform's provider", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "virtform-cdktf-"));
+    const dir = makeWorkdir("virtform-cdktf-");
     symlinkSync(join(repoRoot, "node_modules"), join(dir, "node_modules"));
     await generateCdktfBindings(join(dir, ".gen"));
     writeFileSync(join(dir, "main.ts"), PROGRAM);

@@ -2,7 +2,7 @@
 // (apply, interpolate): what reads an output not applied yet is deferred, and apply runs the program
 // again with the real outputs until everything is known. Real programs, the real CLI, the embedded emulator.
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -128,5 +128,23 @@ export const ids = pulumi.interpolate\`\${a.id},\${c.id}\`;
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expect(resumed.stdout).toContain("Apply complete: 1 created, 0 updated, 0 deleted.");
     expect(volumes(killed)).toEqual({ "volume.a": { sizeGiB: 1, source: undefined }, "volume.b": { sizeGiB: 1, source: "volume.a" } });
+  }, SLOW);
+
+  it("images lock refuses, by name, an image whose inputs are known only after apply, and warns of functions it could not run", async () => {
+    const packages = join(repoRoot, "test/images/fixtures/Packages");
+    const deferred = project(header + `new virtform.images.Image("app", { base: "debian-12", packages: a.id.apply(() => ["jdk"]), variants: { light: {} } });\n`);
+    const inside = project(
+      header +
+        `new virtform.images.Image("app", { base: "debian-12", packages: ["jdk"], variants: { light: {} } });
+a.id.apply(() => new virtform.images.Image("late", { base: "debian-12", variants: { light: {} } }));
+`,
+    );
+    const [refused, warned] = await Promise.all([runCli(deferred, ["images", "lock", ".", "--packages", packages]), runCli(inside, ["images", "lock", ".", "--packages", packages])]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("cannot lock an image whose inputs are known only after apply:\n  image.app (index.ts:5): packages is computed from volume.a\n");
+    expect(existsSync(join(deferred, "virtform.lock"))).toBe(false);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toContain("Warning: 1 program function (apply, interpolate) reads outputs known only after apply and did not run: an image declared inside it is not locked.");
+    expect(Object.keys(JSON.parse(readFileSync(join(inside, "virtform.lock"), "utf8")).images)).toEqual(["image.app"]);
   }, SLOW);
 });
