@@ -1,14 +1,17 @@
 // Loaded with --import into the Pulumi program's process: "virtform/pulumi" and "@pulumi/pulumi"
 // resolve to virtform's own copies wherever the program lives (as `virtform` does for native
-// programs), so the program, the generated SDK and cmd/run share one Pulumi runtime.
+// programs), imported or required, so the program, the generated SDK and cmd/run share one Pulumi
+// runtime.
 import { readFileSync, writeSync } from "node:fs";
 import { createRequire, registerHooks } from "node:module";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { LAZY_GRPC_SOURCE, LAZY_GRPC_URL, takesLazyGrpc } from "./lazy-grpc.ts";
 import { lazySource } from "./lazy-sdk.ts";
 import { usePipe } from "./pipe-client.ts";
 
 const sdk = new URL("../../sdk/pulumi/index.ts", import.meta.url).href;
+const ownRequire = createRequire(import.meta.url);
+let resolvingOwn = false;
 const pipeFd = process.env.VIRTFORM_PULUMI_PIPE_FD;
 
 // The SDK loads TypeScript (9 MB) at start for runtime.serializeFunction, which virtform never
@@ -19,8 +22,15 @@ registerHooks({
   resolve(specifier, context, nextResolve) {
     if (specifier === "virtform/pulumi") return { url: sdk, shortCircuit: true };
     if (pipeFd && takesLazyGrpc(specifier, context.parentURL)) return { url: LAZY_GRPC_URL, format: "commonjs", shortCircuit: true };
-    if (specifier === "@pulumi/pulumi" || specifier.startsWith("@pulumi/pulumi/")) {
-      return nextResolve(specifier, { ...context, parentURL: import.meta.url });
+    // Resolved from here by require.resolve (which comes through this hook again, then goes on):
+    // require() ignores a parentURL changed for nextResolve.
+    if (!resolvingOwn && (specifier === "@pulumi/pulumi" || specifier.startsWith("@pulumi/pulumi/"))) {
+      resolvingOwn = true;
+      try {
+        return { url: pathToFileURL(ownRequire.resolve(specifier)).href, shortCircuit: true };
+      } finally {
+        resolvingOwn = false;
+      }
     }
     return nextResolve(specifier, context);
   },

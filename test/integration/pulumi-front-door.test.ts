@@ -237,6 +237,23 @@ new virtform.storage.Snapshot("nightly", { volume: data.id });
     expect(again.code, again.stdout).toBe(0);
   }, SLOW);
 
+  it("runs a CommonJS program (require, as Pulumi's JavaScript template writes) with no node_modules of its own", async () => {
+    const dir = project({
+      "package.json": '{ "name": "acme", "private": true }\n',
+      "Pulumi.yaml": "name: acme\nruntime: nodejs\nmain: index.js\n",
+      "index.js": `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const virtform = require("virtform/pulumi");
+const pool = new virtform.storage.StoragePool("fast", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+exports.pool = pulumi.interpolate\`pool \${pool.id}\`;
+`,
+    });
+    const applied = await runCli(dir, ["apply", "--pulumi", "--yes"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/pool = "pool pool-[0-9a-f]+"/);
+    expect(objects(dir)).toEqual({ "pools/pool.fast": { media: "ssd", devices: [{ sizeGiB: 100 }], overcommit: expect.anything() } });
+  }, SLOW);
+
   it("locks a Pulumi project's images (images lock DIR) beside its program file, and plan --pulumi uses the lock", async () => {
     const dir = project({
       "Pulumi.yaml": "name: imgs\nruntime: nodejs\nmain: src/index.ts\n",
