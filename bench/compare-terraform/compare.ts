@@ -10,7 +10,7 @@
 //   terraform+floor-schema  (not by default) our provider's configuration through the floor provider
 //                       with our resource schemas: what our schema costs Terraform, without our work
 // Commands: plan on empty state, apply, no-op plan, plan of a 1 % edit, destroy. Runs alternate the
-// tools (run r starts with tool r mod 3); each cell is the median of the runs, with min-max.
+// tools (run r starts with the r-th tool, cyclically); each cell is the median of the runs, with min-max.
 // Peak RSS is the largest single process (for terraform+virtform, terraform or one provider launch).
 // Targets at N=5,000: virtform plan >= 15x and apply >= 100x faster than terraform_data; terraform
 // with virtform's provider within 1.3x of terraform_data.
@@ -116,7 +116,7 @@ function pluginDir(dir: string, name: string, bin: string): string {
   const plugins = join(dir, "plugins");
   mkdirSync(plugins, { recursive: true });
   const wrapper = join(plugins, `terraform-provider-${name}`);
-  writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -a -o ${join(dir, "providers.txt")} -f "%U %S" ${join(bin, `terraform-provider-${name}`)} "$@"\n`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -a -o '${join(dir, "providers.txt")}' -f "%U %S" '${join(bin, `terraform-provider-${name}`)}' "$@"\n`);
   chmodSync(wrapper, 0o755);
   return plugins;
 }
