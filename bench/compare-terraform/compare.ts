@@ -5,19 +5,23 @@
 //   virtform            the native CLI on the embedded emulator (bench/engine/program.ts)
 //   terraform_data      Terraform with its built-in terraform_data: Terraform's own cost
 //   terraform+virtform  Terraform driving virtform's provider on the embedded emulator
+//   terraform+floor     (not by default) terraform_data's graph through the bench's floor provider
+//                       (floor-provider.ts): the cost of any external provider on our transport
+//   terraform+floor-schema  (not by default) our provider's configuration through the floor provider
+//                       with our resource schemas: what our schema costs Terraform, without our work
 // Commands: plan on empty state, apply, no-op plan, plan of a 1 % edit, destroy. Runs alternate the
-// tools (run r starts with tool r mod 3); each cell is the median of the runs, with min-max.
+// tools (run r starts with the r-th tool, cyclically); each cell is the median of the runs, with min-max.
 // Peak RSS is the largest single process (for terraform+virtform, terraform or one provider launch).
 // Targets at N=5,000: virtform plan >= 15x and apply >= 100x faster than terraform_data; terraform
 // with virtform's provider within 1.3x of terraform_data.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { programSource } from "../engine/program.ts";
 import { commandOf, emitResult, takeJsonFlag, type Row } from "../result.ts";
-import { terraformDataConfig, virtformConfig } from "./configs.ts";
+import { terraformDataConfig, virtformConfig, type GraphShape } from "./configs.ts";
 
 const json = takeJsonFlag();
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,10 +32,10 @@ const argument = (name: string, fallback: string) => {
 const ns = argument("n", "100,1000,5000").split(",").map(Number);
 const runs = Number(argument("runs", "3"));
 
-const ALL_TOOLS = ["virtform", "terraform_data", "terraform+virtform"] as const;
+const ALL_TOOLS = ["virtform", "terraform_data", "terraform+virtform", "terraform+floor", "terraform+floor-schema"] as const;
 type Tool = (typeof ALL_TOOLS)[number];
 // --tools virtform,terraform_data: measure only these (the ratios with a tool left out are not printed).
-const TOOLS = argument("tools", ALL_TOOLS.join(",")).split(",") as Tool[];
+const TOOLS = argument("tools", ALL_TOOLS.slice(0, 3).join(",")).split(",") as Tool[];
 if (TOOLS.some((t) => !ALL_TOOLS.includes(t))) throw new Error(`--tools takes some of ${ALL_TOOLS.join(", ")}`);
 const COMMANDS = ["plan", "apply", "no-op plan", "1% edit plan", "destroy"] as const;
 type Command = (typeof COMMANDS)[number];
@@ -44,6 +48,8 @@ interface Measure {
   seconds: number;
   /** User plus system CPU of the command and the processes it waited for (Terraform's provider launches): steadier than wall time on a busy machine. */
   cpuSeconds: number;
+  /** The part of cpuSeconds spent in the provider's launches (Terraform's is the rest). */
+  providerCpuSeconds: number;
   rssMiB: number;
 }
 
@@ -57,7 +63,13 @@ function timed(dir: string, command: string[], env: NodeJS.ProcessEnv): Measure 
   });
   if (result.status !== 0) throw new Error(`${command.join(" ")} exited ${result.status}: ${result.stderr.toString().slice(0, 2000)}`);
   const [seconds, user, system, kib] = readFileSync(timing, "utf8").trim().split(/\s+/).slice(-4).map(Number) as [number, number, number, number];
-  return { seconds, cpuSeconds: user + system, rssMiB: kib / 1024 };
+  // Each provider launch appends its user and system CPU (the plugin wrapper, pluginDir).
+  const launches = join(dir, "providers.txt");
+  const providerCpuSeconds = existsSync(launches)
+    ? readFileSync(launches, "utf8").trim().split("\n").map((line) => line.split(" ").map(Number)).filter((f) => f.length === 2 && f.every(Number.isFinite)).reduce((sum, [u, s]) => sum + u! + s!, 0)
+    : 0;
+  rmSync(launches, { force: true });
+  return { seconds, cpuSeconds: user + system, providerCpuSeconds, rssMiB: kib / 1024 };
 }
 
 /** Writes the graph's program or configuration (with the 1 % edit when edits > 0) and runs the tool's commands. */
@@ -80,10 +92,14 @@ function driverFor(tool: Tool, dir: string, n: number): Driver {
       destroy: () => run("destroy", "--yes"),
     };
   }
-  const config = tool === "terraform_data" ? terraformDataConfig : virtformConfig;
+  const config =
+    tool === "terraform_data" ? terraformDataConfig : tool === "terraform+floor" ? (shape: GraphShape) => terraformDataConfig(shape, "floor_data") : virtformConfig;
+  const floorBin = join(root, "bench", "compare-terraform", "floor-bin");
+  const [name, bin] =
+    tool === "terraform+floor" ? ["floor", join(floorBin, "floor")] : tool === "terraform+floor-schema" ? ["virtform", join(floorBin, "virtform")] : ["virtform", join(root, "bin")];
   writeFileSync(
     join(dir, "cli.tfrc"),
-    `provider_installation {\n  dev_overrides {\n    "registry.terraform.io/virtform/virtform" = "${join(root, "bin")}"\n  }\n  direct {}\n}\n`,
+    `provider_installation {\n  dev_overrides {\n    "registry.terraform.io/virtform/${name}" = "${pluginDir(dir, name, bin)}"\n  }\n  direct {}\n}\n`,
   );
   const env = { TF_CLI_CONFIG_FILE: join(dir, "cli.tfrc"), CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1" };
   const run = (...args: string[]) => timed(dir, ["terraform", ...args, "-no-color", "-input=false"], env);
@@ -93,6 +109,16 @@ function driverFor(tool: Tool, dir: string, n: number): Driver {
     apply: () => run("apply", "-auto-approve"),
     destroy: () => run("destroy", "-auto-approve"),
   };
+}
+
+/** A dev_overrides directory whose plugin runs the real one under /usr/bin/time, appending its CPU to providers.txt. */
+function pluginDir(dir: string, name: string, bin: string): string {
+  const plugins = join(dir, "plugins");
+  mkdirSync(plugins, { recursive: true });
+  const wrapper = join(plugins, `terraform-provider-${name}`);
+  writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -a -o '${join(dir, "providers.txt")}' -f "%U %S" '${join(bin, `terraform-provider-${name}`)}' "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return plugins;
 }
 
 /** The commands up to --upto, in order (each needs the ones before it), each figure printed as it comes. */
@@ -112,7 +138,8 @@ function runTool(tool: Tool, n: number): Partial<Record<Command, Measure>> {
     for (const command of commands) {
       const measure = steps[command]();
       m[command] = measure;
-      console.error(`N=${n} ${tool} ${command}: ${measure.seconds.toFixed(2)} s, cpu ${measure.cpuSeconds.toFixed(2)} s, ${Math.round(measure.rssMiB)} MiB`);
+      const provider = tool.startsWith("terraform+") ? ` (provider ${measure.providerCpuSeconds.toFixed(2)} s)` : "";
+      console.error(`N=${n} ${tool} ${command}: ${measure.seconds.toFixed(2)} s, cpu ${measure.cpuSeconds.toFixed(2)} s${provider}, ${Math.round(measure.rssMiB)} MiB`);
     }
     return m;
   } finally {
@@ -123,7 +150,8 @@ function runTool(tool: Tool, n: number): Partial<Record<Command, Measure>> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cell = (ms: Measure[]) => {
   const s = ms.map((m) => m.seconds);
-  return `${median(s).toFixed(2)} s (${Math.min(...s).toFixed(2)}-${Math.max(...s).toFixed(2)}), cpu ${median(ms.map((m) => m.cpuSeconds)).toFixed(2)} s, ${Math.round(median(ms.map((m) => m.rssMiB)))} MiB`;
+  const provider = median(ms.map((m) => m.providerCpuSeconds));
+  return `${median(s).toFixed(2)} s (${Math.min(...s).toFixed(2)}-${Math.max(...s).toFixed(2)}), cpu ${median(ms.map((m) => m.cpuSeconds)).toFixed(2)} s${provider > 0 ? ` (provider ${provider.toFixed(2)} s)` : ""}, ${Math.round(median(ms.map((m) => m.rssMiB)))} MiB`;
 };
 
 const terraformVersion = execFileSync("terraform", ["version"], { env: { ...process.env, CHECKPOINT_DISABLE: "1", TF_CLI_CONFIG_FILE: "/dev/null" }, stdio: ["ignore", "pipe", "ignore"] }).toString().split("\n")[0];

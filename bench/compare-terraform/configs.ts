@@ -58,23 +58,27 @@ export function virtformConfig(shape: GraphShape): string {
   return out.join("\n");
 }
 
-export function terraformDataConfig(shape: GraphShape): string {
+/**
+ * The graph with terraform_data; with type "floor_data", the same with the bench's floor provider
+ * (floor-provider.ts), whose resource has terraform_data's schema.
+ */
+export function terraformDataConfig(shape: GraphShape, type: "terraform_data" | "floor_data" = "terraform_data"): string {
   const { pools, chains, fans, independent, grown } = counts(shape);
   const size = (name: string) => (grown.has(name) ? 2 : 1);
-  const data = (name: string, input: string) => `resource "terraform_data" "${name}" {\n  input = { ${input} }\n}\n`;
-  const out: string[] = [];
+  const data = (name: string, input: string) => `resource "${type}" "${name}" {\n  input = { ${input} }\n}\n`;
+  const out: string[] = type === "floor_data" ? ['terraform {\n  required_providers {\n    floor = { source = "virtform/floor" }\n  }\n}\n'] : [];
   for (let i = 0; i < pools; i++) out.push(data(`p${i}`, 'media = "ssd", size_gib = 1024, overcommit = 20'));
-  const pool = (i: number) => `terraform_data.p${i % pools}.id`;
+  const pool = (i: number) => `${type}.p${i % pools}.id`;
   for (let i = 0; i < chains; i++) {
     out.push(data(`c${i}`, `pool = ${pool(i)}, size_gib = ${size(`c${i}`)}`));
     for (let d = 1; d < 5; d++) {
       const previous = d === 1 ? `c${i}` : `c${i}_${d - 1}`;
-      out.push(data(`c${i}_${d}`, `pool = ${pool(i)}, size_gib = 2, source = terraform_data.${previous}.id`));
+      out.push(data(`c${i}_${d}`, `pool = ${pool(i)}, size_gib = 2, source = ${type}.${previous}.id`));
     }
   }
   for (let i = 0; i < fans; i++) {
     out.push(data(`f${i}`, `pool = ${pool(i + 1)}, size_gib = ${size(`f${i}`)}`));
-    for (let k = 1; k < 5; k++) out.push(data(`f${i}_${k}`, `volume = terraform_data.f${i}.id`));
+    for (let k = 1; k < 5; k++) out.push(data(`f${i}_${k}`, `volume = ${type}.f${i}.id`));
   }
   for (let i = 0; i < independent; i++) out.push(data(`k${i}`, 'hypervisor = "native", hosts = { count = 1, vcpu = 8, memory_gib = 32 }'));
   return out.join("\n");

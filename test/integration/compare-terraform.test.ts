@@ -34,4 +34,22 @@ describe.skipIf(!terraformAvailable())("bench/compare-terraform", () => {
       expect(row.target).toBeUndefined();
     }
   }, 300_000);
+
+  it("runs the floor provider (terraform_data's schema, and ours) through a plan, its CPU counted apart", async () => {
+    const { stderr } = await new Promise<{ stderr: string }>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [join(repoRoot, "bench/compare-terraform/compare.ts"), "--n", "20", "--runs", "1", "--upto", "plan", "--tools", "terraform+floor,terraform+floor-schema"],
+        { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+        (error, _out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve({ stderr: err })),
+      ),
+    );
+    for (const tool of ["terraform+floor", "terraform+floor-schema"]) {
+      // Terraform planned the graph through the floor: its three launches' CPU is a share of the whole.
+      const [, cpu, provider] = new RegExp(`N=20 ${tool.replace("+", "\\+")} plan: [\\d.]+ s, cpu ([\\d.]+) s \\(provider ([\\d.]+) s\\)`).exec(stderr) ?? [];
+      expect(provider, stderr).toBeDefined();
+      expect(Number(provider)).toBeGreaterThan(0);
+      expect(Number(provider)).toBeLessThan(Number(cpu));
+    }
+  }, 120_000);
 });
