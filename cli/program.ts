@@ -6,6 +6,8 @@ import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../core/model.ts";
+import { applyLockfile } from "../images/apply-lockfile.ts";
+import { LockContext } from "../images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
@@ -116,8 +118,6 @@ export async function loadProgram(path: string, options: LoadOptions = {}, guard
   }
   const evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
-    // Loaded only for a program with images: the package resolver is no part of other programs' runs.
-    const [{ applyLockfile }, { LockContext }] = await Promise.all([import("../images/apply-lockfile.ts"), import("../images/lock-context.ts")]);
     const locks = (() => {
       try {
         return new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });

@@ -1,12 +1,12 @@
 // A plan loads only what planning on the embedded emulator needs (issue 14): the libvirt backend,
-// the HTTP client, the image builder, the package resolver (for a program without images) and the
-// terminal prompt are loaded by the commands that use them, not at every plan's start.
+// the HTTP client, the image builder and the terminal prompt are loaded by the commands that use
+// them, not at every plan's start.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 
-it("plan on the embedded emulator does not load the other backends, the image builder or the resolver", async () => {
+it("plan on the embedded emulator does not load the other backends or the image builder", async () => {
   const dir = makeWorkdir();
   writeProgram(
     dir,
@@ -28,7 +28,7 @@ export default stack("lean", (s) => {
   expect(loaded).toContain("engine/rehearse.ts");
   expect(loaded).toContain("provider/embedded-backend.ts");
   const unwanted = loaded.filter((m) =>
-    /^(provider\/libvirt\/|provider\/http-backend\.ts|images\/build\/builder\.ts|images\/lock-builder\.ts|images\/dependency-solver\.ts|cli\/commands\/images-build\.ts)|^node:readline/.test(m),
+    /^(provider\/libvirt\/|provider\/http-backend\.ts|images\/build\/builder\.ts|cli\/commands\/images-build\.ts)|^node:readline/.test(m),
   );
   expect(unwanted).toEqual([]);
 });
