@@ -3,7 +3,8 @@
 // temporary directory) had Node load its type stripper, a WebAssembly module, on every run: about
 // 40 ms of a plan's start. The stripped text of a program that loaded as an ES module is kept beside
 // Node's compile cache (so per Node version, and only when that cache is on), under the digest of the
-// TypeScript text, and handed to Node as JavaScript when the same text comes again.
+// TypeScript text, and handed to Node as JavaScript when the same text comes again, if it is that text
+// with its types blanked out and nothing else.
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { getCompileCacheDir, stripTypeScriptTypes, type LoadFnOutput } from "node:module";
@@ -28,12 +29,30 @@ export function keptOrLoaded(loaded: LoadFnOutput): LoadFnOutput {
   const text = typeof loaded.source === "string" ? loaded.source : Buffer.from(loaded.source as Uint8Array).toString("utf8");
   const entry = entryOf(text);
   if (!entry) return loaded;
+  let kept: string | undefined;
   try {
-    return { format: "module", source: readFileSync(entry, "utf8"), shortCircuit: true };
+    kept = readFileSync(entry, "utf8");
   } catch {
-    unkept = { text, entry };
-    return loaded;
+    // not kept yet
   }
+  if (kept === undefined || !blankedFrom(kept, text)) {
+    unkept = { text, entry };
+    return loaded; // Node strips it
+  }
+  return { format: "module", source: kept, shortCircuit: true };
+}
+
+/**
+ * Whether `kept` is `text` with some characters blanked, as stripping types leaves it (spaces, and a
+ * semicolon where one keeps two lines apart): a kept file that is anything else is not run.
+ */
+function blankedFrom(kept: string, text: string): boolean {
+  if (kept.length !== text.length) return false;
+  for (let i = 0; i < kept.length; i++) {
+    const c = kept.charCodeAt(i);
+    if (c !== text.charCodeAt(i) && c !== 0x20 && c !== 0x3b) return false;
+  }
+  return true;
 }
 
 /**

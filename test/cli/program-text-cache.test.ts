@@ -1,8 +1,9 @@
 // A program's text stripped of its types is kept per text, not per path (cli/program-text-cache.ts):
 // the same program in a new directory loads without Node's type stripper, and plans as before, lines
 // and all. A CommonJS program is left to Node's loader.
-import { readFileSync } from "node:fs";
-import { randomUUID } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash, randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
@@ -52,4 +53,24 @@ module.exports = stack("cjs", (s: any) => {
     const again = await planInNewDir(source);
     expect(again).toEqual(first);
   });
+});
+
+it("a kept text that is not the program's own, blanked, is not run", async () => {
+  const source = `// ${randomUUID()}
+import { stack } from "virtform";
+export default stack("guarded", (s) => {
+  s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 64 as number }] });
+});
+`;
+  const first = await planInNewDir(source);
+  expect(first.code, first.stderr).toBe(0);
+  // What an earlier run kept, changed behind virtform's back: the pool's size.
+  const compileCache = process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), "node-compile-cache"); // enableCompileCache()'s
+  const cacheDir = readdirSync(compileCache).map((d) => join(compileCache, d, "virtform-programs"));
+  const entry = cacheDir.map((d) => join(d, `${createHash("sha256").update(source).digest("hex")}.js`)).find((f) => existsSync(f));
+  expect(entry).toBeDefined();
+  writeFileSync(entry!, readFileSync(entry!, "utf8").replace("sizeGiB: 64", "sizeGiB: 99"));
+  const again = await planInNewDir(source);
+  expect(again).toEqual(first); // Node stripped the program again
+  expect(readFileSync(entry!, "utf8")).toContain("sizeGiB: 64"); // and the kept text is the program's again
 });
