@@ -6,6 +6,8 @@
 // A run is a short batch job: a young generation of at most 4 MiB per semi-space keeps peak memory
 // near what is live, at no cost in time (bench/engine, BENCHMARKS.md). V8 otherwise sizes it by the
 // machine's memory: on a 24 GiB machine the new space grows to 128 MiB.
+// A command does without V8's optimizing compiler, which does not pay back in a short run
+// (cli/compiler-tier.ts); set from here, as the shebang's flags are the same for every command.
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();
@@ -13,5 +15,7 @@ if (import.meta.url.includes("/node_modules/")) {
   const { register } = await import("tsx/esm/api");
   register();
 }
+const { chooseCompilerTier } = await import("../cli/compiler-tier.ts");
+chooseCompilerTier(process.argv.slice(2));
 const { main } = await import("../cli/main.ts");
 process.exitCode = await main(process.argv);

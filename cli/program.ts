@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../core/model.ts";
 import { applyLockfile } from "../images/apply-lockfile.ts";
 import { LockContext } from "../images/lock-context.ts";
@@ -12,9 +12,12 @@ import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
 import { loadError } from "./load-error.ts";
+import { keepLoadedText, keptOrLoaded } from "./program-text-cache.ts";
 
 const sdkEntry = new URL("../sdk/index.ts", import.meta.url).href;
 let hooked = false;
+/** The program file being loaded: its text may have been stripped of its types by an earlier run (cli/program-text-cache.ts). */
+let programFile: string | undefined;
 
 function resolveVirtformToThisSdk(): void {
   if (hooked) return;
@@ -23,6 +26,11 @@ function resolveVirtformToThisSdk(): void {
     resolve(specifier, context, nextResolve) {
       if (specifier === "virtform") return { url: sdkEntry, shortCircuit: true };
       return nextResolve(specifier, context);
+    },
+    load(url, context, nextLoad) {
+      const loaded = nextLoad(url, context);
+      if (programFile === undefined || !url.startsWith("file:") || fileURLToPath(url.replace(/\?.*$/, "")) !== programFile) return loaded;
+      return keptOrLoaded(loaded);
     },
   });
 }
@@ -111,11 +119,18 @@ export async function loadProgram(path: string, options: LoadOptions = {}, guard
     throw new CliError(`program ${path} not found; pass the path of a program (default ./infra.ts)`);
   }
   resolveVirtformToThisSdk();
-  const module = await guard.importModule(file, path);
+  programFile = file;
+  let module: { default?: unknown };
+  try {
+    module = await guard.importModule(file, path);
+  } finally {
+    programFile = undefined;
+  }
   const definition = module.default;
   if (!isStackDefinition(definition)) {
     throw new CliError(`program ${path} must have a default export made by stack(): export default stack("name", (s) => { ... })`);
   }
+  keepLoadedText();
   const evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
     // A lock or a catalog that cannot be read is an ImagesError, reported as such; anything else thrown is a bug.

@@ -10,8 +10,8 @@ import { stackName } from "../sdk/names.ts";
 import { acquireLockNow, LockedError, type LockInfo, type StateLock } from "../engine/state-lock.ts";
 import { acquireInUseLock, InUseError, type InUseLock } from "../provider/in-use-lock.ts";
 import { EmbeddedBackend } from "../provider/embedded-backend.ts";
-import { HttpBackend } from "../provider/http-backend.ts";
-import { LibvirtBackend } from "../provider/libvirt/libvirt-backend.ts";
+import type { HttpBackend } from "../provider/http-backend.ts";
+import type { LibvirtBackend } from "../provider/libvirt/libvirt-backend.ts";
 import { VirtformProvider } from "../provider/virtform-provider.ts";
 import { CliError } from "./cli-error.ts";
 import { backendNames, readStackConfig, type BackendName } from "./stack-config.ts";
@@ -91,13 +91,17 @@ export class Workspace {
     return backend;
   }
 
-  /** A served emulator (`virtform emulator serve`) when an endpoint is set, or undefined. */
-  httpBackend(): HttpBackend | undefined {
+  /**
+   * A served emulator (`virtform emulator serve`) when an endpoint is set, or undefined. Its client,
+   * like the libvirt backend, is loaded when used: the embedded emulator is what most runs use.
+   */
+  async httpBackend(): Promise<HttpBackend | undefined> {
     const endpoint = endpointOption ?? process.env.VIRTFORM_ENDPOINT;
     if (!endpoint) return undefined;
     if (!/^https?:\/\/[^/]/.test(endpoint)) throw new CliError(`the endpoint must be an http(s) URL, got "${endpoint}"`);
     const token = process.env.VIRTFORM_TOKEN;
     if (!token) throw new CliError(`the emulator at ${endpoint} needs a token: set VIRTFORM_TOKEN (printed by \`virtform emulator serve\`)`);
+    const { HttpBackend } = await import("../provider/http-backend.ts");
     return new HttpBackend({ endpoint, token });
   }
 
@@ -105,9 +109,10 @@ export class Workspace {
    * The libvirt backend for a stack (its hosts from the stack config override the program's), with
    * its catalogue in `.virtform/libvirt/`; one process at a time uses it, as the emulator's data.
    */
-  libvirtBackend(stack: string | undefined): LibvirtBackend {
+  async libvirtBackend(stack: string | undefined): Promise<LibvirtBackend> {
     const config = stack ? readStackConfig(this.cwd, stack) : {};
     const dir = join(this.root, "libvirt");
+    const { LibvirtBackend } = await import("../provider/libvirt/libvirt-backend.ts");
     holdEmulatorData(dir, "libvirt backend");
     const backend = new LibvirtBackend({ catalogueFile: join(dir, "catalogue.json"), ...(config.clusters && { clusterHosts: config.clusters }), ...(config.poolRoot && { poolRoot: config.poolRoot }) });
     openedLibvirt.push({ backend, dir });
@@ -124,9 +129,9 @@ export class Workspace {
     return (stack && readStackConfig(this.cwd, stack).backend) || "emulator";
   }
 
-  provider(stack?: string): VirtformProvider {
-    if (this.backendName(stack) === "libvirt") return new VirtformProvider(this.libvirtBackend(stack));
-    return new VirtformProvider(this.httpBackend() ?? this.embeddedBackend());
+  async provider(stack?: string): Promise<VirtformProvider> {
+    if (this.backendName(stack) === "libvirt") return new VirtformProvider(await this.libvirtBackend(stack));
+    return new VirtformProvider((await this.httpBackend()) ?? this.embeddedBackend());
   }
 }
 

@@ -115,7 +115,7 @@ export async function applySaved(context: OperationContext, saved: SavedPlan, fi
 /** Records the refresh, then runs the plan's steps; state is committed at the end. */
 async function carryOut(context: OperationContext, planned: Planned, options: CarryOutOptions): Promise<ApplyResult> {
   const { store } = context;
-  const provider = providerOf(context);
+  const provider = await providerOf(context);
   const { state, plan } = planned;
   for (const record of planned.refreshRecords) await store.record(state, record);
   return applyPlan(plan, state, provider, store, {

@@ -34,18 +34,19 @@ export interface OperationContext {
   store: StateStore;
   /**
    * The backend, opened once the stack's lock is held (opening the embedded emulator takes its data
-   * lock: a second run must be told the state is locked, not that the emulator is busy).
+   * lock: a second run must be told the state is locked, not that the emulator is busy). It may be
+   * loaded then too (the CLI loads a backend other than the embedded emulator's only when used).
    */
-  provider: () => Provider;
+  provider: () => Provider | Promise<Provider>;
   onEvent?: (event: OperationEvent) => void;
 }
 
-const opened = new WeakMap<OperationContext, Provider>();
+const opened = new WeakMap<OperationContext, Promise<Provider>>();
 
 /** The context's provider, opened on first use. */
-export function providerOf(context: OperationContext): Provider {
+export function providerOf(context: OperationContext): Promise<Provider> {
   let provider = opened.get(context);
-  if (!provider) opened.set(context, (provider = context.provider()));
+  if (!provider) opened.set(context, (provider = Promise.resolve(context.provider())));
   return provider;
 }
 

@@ -43,7 +43,7 @@ export async function importObjects(
     // Terraform import takes it from configuration: the dependencies, so that a later destroy
     // deletes an imported attachment before its volume.
     const declared = new Map(program.resources.map((r) => [r.address, r]));
-    const provider = problems.length === 0 ? providerOf(context) : undefined;
+    const provider = problems.length === 0 ? await providerOf(context) : undefined;
     // The backend is asked only once the batch is sound: every id must name an object there.
     if (provider) {
       await Promise.all(

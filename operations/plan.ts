@@ -82,7 +82,7 @@ export async function planLocked(context: OperationContext, program: DesiredProg
   const { store } = context;
   // State first: a state that cannot be read is the error to report, whatever the backend says.
   const state = checkStateKinds(await store.load(), store.path);
-  const provider = providerOf(context);
+  const provider = await providerOf(context);
   for (const recovered of await recoverPending(state, provider, store)) emit(context, { type: "recovered", recovered });
   const { drift, records } = options.refresh === false ? { drift: [], records: [] } : await refreshState(state, provider);
   const planState = forkState(state);

@@ -162,7 +162,27 @@ function toValues(
     problems.push(problem(declaration, path, `the value is nested more than ${MAX_DEPTH} levels deep`));
     return undefined;
   }
-  const inner = (item: unknown, itemPath: string) => toValues(item, declaration, images, problems, itemPath, secrets, [...ancestors, value as object]);
+  // One list of the values above, grown and shrunk as the walk goes down and back up (a copy per
+  // level and item was most of this function's cost at thousands of resources).
+  ancestors.push(value);
+  try {
+    return convert(value, declaration, images, problems, path, secrets, ancestors);
+  } finally {
+    ancestors.pop();
+  }
+}
+
+/** toValues of an object: `value` is on top of `ancestors`. */
+function convert(
+  value: object,
+  declaration: Declaration | undefined,
+  images: Map<string, ImageInputs>,
+  problems: Diagnostic[],
+  path: string,
+  secrets: string[] | undefined,
+  ancestors: object[],
+): unknown {
+  const inner = (item: unknown, itemPath: string) => toValues(item, declaration, images, problems, itemPath, secrets, ancestors);
   if (value instanceof Secret) {
     // Arrays are compared and shown whole, so a secret inside one makes the whole array secret.
     secrets?.push(path.split("[")[0]!);
@@ -215,6 +235,7 @@ function isPlain(value: object): boolean {
  */
 function restoreReferences(value: unknown): unknown {
   if (typeof value === "string") return value.startsWith(PLACEHOLDER) ? (JSON.parse(value.slice(PLACEHOLDER.length)) as Reference) : value;
+  if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
@@ -223,15 +244,15 @@ function restoreReferences(value: unknown): unknown {
     }
     return copy ?? value;
   }
-  if (typeof value === "object" && value !== null) {
-    let copy: Record<string, unknown> | undefined;
-    for (const [k, v] of Object.entries(value)) {
-      const restored = restoreReferences(v);
-      if (restored !== v) (copy ??= { ...value })[k] = restored;
-    }
-    return copy ?? value;
+  let copy: Record<string, unknown> | undefined;
+  const record = value as Record<string, unknown>;
+  // Object.keys, not Object.entries: no array per field of every resource.
+  for (const k of Object.keys(record)) {
+    const v = record[k];
+    const restored = restoreReferences(v);
+    if (restored !== v) (copy ??= { ...record })[k] = restored;
   }
-  return value;
+  return copy ?? value;
 }
 
 function validate(declaration: Declaration, inputs: unknown, problems: Diagnostic[]): unknown {

@@ -34,7 +34,7 @@ const workspace = new Workspace();
 const lock = await workspace.lock(program.name, mode, 0);
 const store = workspace.stateStore(program.name);
 const state = await store.load();
-const provider = workspace.provider();
+const provider = await workspace.provider();
 await recoverPending(state, provider, store);
 mark("load state");
 const { records } = await refreshState(state, provider);

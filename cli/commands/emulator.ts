@@ -7,7 +7,7 @@ import { Workspace } from "../workspace.ts";
 export async function emulatorInspectCommand(options: { json?: boolean; showSecrets?: boolean }): Promise<number> {
   const workspace = new Workspace();
   const showSecrets = options.showSecrets === true;
-  const everything = (await workspace.httpBackend()?.inspect({ showSecrets })) ?? workspace.embeddedBackend().emulator.inspect({ showSecrets });
+  const everything = (await (await workspace.httpBackend())?.inspect({ showSecrets })) ?? workspace.embeddedBackend().emulator.inspect({ showSecrets });
   if (options.json) {
     process.stdout.write(JSON.stringify(everything, null, 2) + "\n");
     return 0;

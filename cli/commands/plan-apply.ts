@@ -1,7 +1,6 @@
 // plan, apply, destroy and refresh as commands: load the program, call the operation
 // (operations/plan.ts, operations/apply.ts: lock, recover, refresh, plan, rehearse, carry out), and
 // render what it returns and tells. Nothing here decides a change.
-import { createInterface } from "node:readline/promises";
 import { CANCELLED, type StepResult } from "../../engine/apply.ts";
 import { DiagnosticsError, formatDiagnostic, type Diagnostic } from "../../core/model.ts";
 import { hasChanges, type Plan } from "../../engine/plan.ts";
@@ -33,7 +32,6 @@ import type { DesiredProgram, OperationContext, OperationEvent } from "../../ope
 import { plan as planOperation, rejected, requestWarnings, type Planned, type PlanOptions } from "../../operations/plan.ts";
 import { apply as applyOperation, applySaved, type Applied } from "../../operations/apply.ts";
 import { renderUnbuiltText, unbuiltVariants, type UnbuiltVariant } from "../image-builds.ts";
-import { imagesBuildCommand } from "./images-build.ts";
 import type { BackendName } from "../stack-config.ts";
 
 export interface RunOptions {
@@ -399,7 +397,8 @@ function checkImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyC
 async function buildImages(unbuilt: UnbuiltVariant[], program: string, options: ApplyCommandOptions): Promise<void> {
   if (unbuilt.length === 0 || !options.buildImages) return;
   out("\nBuilding the image variants first:\n");
-  await imagesBuildCommand(program, {});
+  // Loaded when used: the image builder's modules are no part of a plan's or an apply's start-up.
+  await (await import("./images-build.ts")).imagesBuildCommand(program, {});
 }
 
 async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyCommandOptions): Promise<number> {
@@ -492,6 +491,7 @@ async function confirm(yes: boolean, what: "apply" | "destroy"): Promise<void> {
   if (!process.stdin.isTTY) {
     throw new CliError(`${what} needs confirmation: run it in a terminal or pass --yes`);
   }
+  const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question(`\nDo you want to ${what} these changes? Only 'yes' is accepted: `);

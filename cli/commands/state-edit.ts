@@ -37,7 +37,7 @@ export async function stateRmCommand(addresses: string[], options: { stack?: str
     const missing = addresses.filter((a) => !own(state.resources, a));
     if (missing.length > 0) throw new CliError(`not in state: ${missing.join(", ")}; nothing was removed`);
     // Let go of the objects in the backend too: forgotten is not lost (see lost-objects.ts).
-    const provider = workspace.provider(state.stack);
+    const provider = await workspace.provider(state.stack);
     for (const a of addresses) await provider.setOwner(state.resources[a]!.kind, state.resources[a]!.id, null);
     return addresses.map((address) => ({ type: "remove" as const, address }));
   });
@@ -51,7 +51,7 @@ export async function stateMvCommand(from: string, to: string, options: { stack?
     if (!resource) throw new CliError(`${from} is not in state`);
     if (own(state.resources, to)) throw new CliError(`${to} is already in state; remove it first`);
     if (prefixKind(to) !== resource.kind) throw new CliError(`${to} names ${withArticle(prefixKind(to) ?? "unknown kind of")} resource, but ${from} is ${withArticle(resource.kind)}`);
-    await workspace.provider(state.stack).setOwner(resource.kind, resource.id, { stack: state.stack, lineage: state.lineage, address: to });
+    await (await workspace.provider(state.stack)).setOwner(resource.kind, resource.id, { stack: state.stack, lineage: state.lineage, address: to });
     return [{ type: "move", from, to }];
   });
   process.stdout.write(`Moved ${from} to ${to}.\n`);

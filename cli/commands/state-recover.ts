@@ -23,7 +23,7 @@ export async function stateRecoverCommand(program: string, options: { stack?: st
   const lock = await workspace.lock(stack, "state recover", parseDuration(options.lockTimeout));
   try {
     const state = await store.load();
-    const provider = workspace.provider(stack);
+    const provider = await workspace.provider(stack);
     if (!provider.listOwned) throw new CliError("this backend cannot list objects by their tags, so lost state cannot be recovered from it");
     await recoverPending(state, provider, store); // a create a killed run left pending is adopted by its token first
     const { owned, unrecorded } = await readUnrecorded(state, provider);

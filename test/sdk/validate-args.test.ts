@@ -109,6 +109,24 @@ const cases: { name: string; program: StackDefinition; expected: string[] }[] = 
     ],
   },
   {
+    name: "a value used twice is no cycle; a cycle and a value nested too deep in the outputs are",
+    program: stack("t", (s) => {
+      const { pool } = base(s);
+      const device = { sizeGiB: 1 };
+      s.storagePool("twice", { media: "ssd", devices: [device, device] });
+      const shared = { n: 1 };
+      const loop: Record<string, unknown> = { shared };
+      loop.self = { back: loop };
+      let deep: unknown = 1;
+      for (let i = 0; i < 70; i++) deep = { d: deep };
+      return { pair: { a: shared, b: shared, id: pool.id }, loop: any(loop), deep: any(deep) };
+    }),
+    expected: [
+      "outputs: loop.self.back: the value contains itself (a cycle); pass plain data",
+      `outputs: deep${".d".repeat(63)}: the value is nested more than 64 levels deep`,
+    ],
+  },
+  {
     name: "variantMatrix of things that are not variants",
     program: stack("t", (s) => {
       s.image("m", { base: "debian-12", variants: variantMatrix(any(null), { b: {} }) });

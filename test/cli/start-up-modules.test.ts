@@ -1,0 +1,34 @@
+// A plan loads only what planning on the embedded emulator needs (issue 14): the libvirt backend,
+// the HTTP client, the image builder and the terminal prompt are loaded by the commands that use
+// them, not at every plan's start.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
+
+it("plan on the embedded emulator does not load the other backends or the image builder", async () => {
+  const dir = makeWorkdir();
+  writeProgram(
+    dir,
+    `import { stack } from "virtform";
+export default stack("lean", (s) => {
+  const pool = s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: 100 }] });
+  pool.volume("data", { sizeGiB: 10 });
+  s.cluster("web", { hypervisor: "native", hosts: { count: 1, vcpu: 8, memoryGiB: 32, localDiskGiB: 0 } });
+});
+`,
+  );
+  const log = join(dir, "modules.txt");
+  const hook = join(repoRoot, "test", "fixtures", "module-log", "log-modules.mjs");
+  const result = await runCli(dir, ["plan"], { NODE_OPTIONS: `--import=${hook}`, MODULE_LOG: log });
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toContain("volume.data");
+  const loaded = readFileSync(log, "utf8").split("\n").filter(Boolean).map((url) => url.replace(`file://${repoRoot}`, ""));
+  // What the log holds: the plan's own modules were seen.
+  expect(loaded).toContain("engine/rehearse.ts");
+  expect(loaded).toContain("provider/embedded-backend.ts");
+  const unwanted = loaded.filter((m) =>
+    /^(provider\/libvirt\/|provider\/http-backend\.ts|images\/build\/builder\.ts|cli\/commands\/images-build\.ts)|^node:readline/.test(m),
+  );
+  expect(unwanted).toEqual([]);
+});
