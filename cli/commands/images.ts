@@ -212,14 +212,16 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 // images lock
 
 /**
- * The lock images lock starts from. One that cannot be read is what every other command tells the
- * user to regenerate with images lock: it is replaced (every variant resolved again), with a warning.
+ * The lock images lock starts from. A malformed one is what every other command tells the user to
+ * regenerate with images lock: it is replaced (every variant resolved again), with a warning.
  */
 function previousLock(path: string): Lockfile | undefined {
   try {
     return readLockfile(path);
   } catch (err) {
-    if (!(err instanceof ImagesError)) throw err;
+    // Only a lock that is not one (not JSON, not a virtform lock) is replaced: one this virtform
+    // cannot read, or that a newer one wrote, is refused, as every other command refuses it.
+    if (!(err instanceof ImagesError) || err.code !== "lock-invalid") throw err;
     process.stderr.write(`Warning: ${err.message.replace(/; regenerate it with 'virtform images lock'$/, "")}: writing a new lock, every variant resolved again.\n`);
     return undefined;
   }
