@@ -277,7 +277,6 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   return 0;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Locked sets for why and diff: the lock when it answers the program, else a live resolution.
 
