@@ -10,6 +10,7 @@ import { SYSTEM_APT_LISTS } from "../images/package-catalog.ts";
 import type { DesiredResource } from "../core/model.ts";
 import { lockfilePathFor, readLockfile } from "../images/lockfile.ts";
 import type { ImageInputs } from "../sdk/kinds/image.ts";
+import { ImagesError } from "../images/images-error.ts";
 
 export interface UnbuiltVariant {
   address: string;
@@ -37,8 +38,9 @@ function buildableHere(program: string, env: NodeJS.ProcessEnv): boolean {
   if (lists && resolve(lists) !== SYSTEM_APT_LISTS) return false;
   try {
     return readLockfile(lockfilePathFor(program))?.catalog === "apt-lists";
-  } catch {
-    return false; // a malformed lock is reported where the lock is read
+  } catch (err) {
+    if (!(err instanceof ImagesError)) throw err;
+    return false; // a lock that cannot be read is reported where the lock is read
   }
 }
 

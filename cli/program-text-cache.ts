@@ -4,9 +4,11 @@
 // 40 ms of a plan's start. The stripped text of a program that loaded as an ES module is kept beside
 // Node's compile cache (so per Node version, and only when that cache is on), under the digest of the
 // TypeScript text, and handed to Node as JavaScript when the same text comes again, if it is that text
-// with its types blanked out and nothing else.
+// with its types blanked out and nothing else, and only from a directory and file of this user's that
+// nobody else can write (0700 and 0600). Entries are not evicted: one per program text, as Node's own
+// compile cache keeps one per file.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { getCompileCacheDir, stripTypeScriptTypes, type LoadFnOutput } from "node:module";
 import { dirname, join } from "node:path";
 import { compileFunction } from "node:vm";
@@ -31,7 +33,7 @@ export function keptOrLoaded(loaded: LoadFnOutput): LoadFnOutput {
   if (!entry) return loaded;
   let kept: string | undefined;
   try {
-    kept = readFileSync(entry, "utf8");
+    if (writableOnlyByThisUser(dirname(entry)) && writableOnlyByThisUser(entry)) kept = readFileSync(entry, "utf8");
   } catch {
     // not kept yet
   }
@@ -40,6 +42,16 @@ export function keptOrLoaded(loaded: LoadFnOutput): LoadFnOutput {
     return loaded; // Node strips it
   }
   return { format: "module", source: kept, shortCircuit: true };
+}
+
+/**
+ * Whether `path` is this user's and nobody else can write it (the compile cache's directory is under
+ * the shared /tmp by default): what is kept there is run as the program, so only what this user
+ * wrote is read.
+ */
+function writableOnlyByThisUser(path: string): boolean {
+  const stat = lstatSync(path);
+  return stat.uid === process.getuid?.() && (stat.mode & 0o022) === 0 && !stat.isSymbolicLink();
 }
 
 /**
@@ -63,15 +75,18 @@ export function keepLoadedText(): void {
   const kept = unkept;
   unkept = undefined;
   if (!kept) return;
+  let partial: string | undefined;
   try {
     const code = stripQuietly(kept.text);
     if (compilesAsCommonJs(code)) return;
-    mkdirSync(dirname(kept.entry), { recursive: true });
-    const partial = `${kept.entry}.${process.pid}`;
-    writeFileSync(partial, code);
+    mkdirSync(dirname(kept.entry), { recursive: true, mode: 0o700 });
+    if (!writableOnlyByThisUser(dirname(kept.entry))) return;
+    partial = `${kept.entry}.${process.pid}`;
+    writeFileSync(partial, code, { mode: 0o600 });
     renameSync(partial, kept.entry); // whole or absent, also for runs reading it meanwhile
   } catch {
     // a cache: the program loads without it
+    if (partial) rmSync(partial, { force: true });
   }
 }
 

@@ -2,7 +2,7 @@
 // not there. Anything else thrown from images/ is a bug in virtform and is reported as one.
 import { VirtformError } from "../core/virtform-error.ts";
 
-export type ImagesErrorCode = "lock-invalid" | "catalog-unavailable";
+export type ImagesErrorCode = "lock-invalid" | "lock-unreadable" | "lock-newer" | "catalog-unavailable";
 
 export class ImagesError extends VirtformError<ImagesErrorCode> {
   readonly layer = "images";

@@ -75,20 +75,28 @@ export function lockfilePathFor(programPath: string): string {
   return join(dirname(resolve(programPath)), LOCKFILE_NAME);
 }
 
-/** Reads a lock; undefined when there is none. A malformed lock is an error, never silently ignored. */
+/**
+ * Reads a lock; undefined when there is none. A lock that cannot be read is an error, never silently
+ * ignored: "lock-unreadable" (the file system refused), "lock-newer" (written by a newer virtform, in
+ * a format this one does not know), "lock-invalid" (not JSON, or not a virtform lock: regenerated).
+ */
 export function readLockfile(path: string): Lockfile | undefined {
   if (!existsSync(path)) return undefined;
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new ImagesError("lock-invalid", `${path} cannot be read (${(err as Error).message})`);
+    throw new ImagesError("lock-unreadable", `${path} cannot be read (${(err as Error).message})`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new ImagesError("lock-invalid", `${path} is not valid JSON (${(err as Error).message}); regenerate it with 'virtform images lock'`);
+  }
+  const version = (json as { lockfileVersion?: unknown } | null)?.lockfileVersion;
+  if (typeof version === "number" && version > LOCKFILE_VERSION) {
+    throw new ImagesError("lock-newer", `${path} is a lock of version ${version}, written by a newer virtform (this one reads versions 1 to ${LOCKFILE_VERSION}); upgrade virtform to use it`);
   }
   const parsed = lockFile.safeParse(json);
   if (!parsed.success) {

@@ -26,6 +26,8 @@ import { runProgram } from "../program-runner.ts";
 import { pulumiProjectDir, readManifest } from "../pulumi/project.ts";
 import { loadPulumi } from "../pulumi/load-lazily.ts";
 import type { PulumiStack } from "../pulumi/desired.ts";
+import type { EvaluatedStack } from "../../sdk/evaluate.ts";
+import { whyDeferred } from "../pulumi/deferred.ts";
 
 export interface CatalogOptions {
   packages?: string[];
@@ -37,10 +39,23 @@ export interface ProgramImage {
   source?: SourceLocation;
 }
 
-export async function programImages(program: string): Promise<ProgramImage[]> {
-  // The lock is what these commands make or read, so evaluation must not consult it.
+/**
+ * The program's images, evaluated without the lock (the lock is what these commands make or read).
+ * `forLock`: a lock is made before anything is applied, from a Pulumi program's first pass; an image
+ * known only after apply (computed from another resource's outputs, or waiting for one) cannot be
+ * locked, and is refused by name rather than left out of the lock without a word. The other commands
+ * take the images the first pass knows.
+ */
+export async function programImages(program: string, options: { forLock?: boolean } = {}): Promise<ProgramImage[]> {
   const pulumiDir = pulumiProjectDir(program, undefined);
-  const evaluated = pulumiDir ? knownBeforeApply(await loadPulumi(pulumiDir, { locks: false })) : await runProgram(program, { locks: false });
+  let evaluated: EvaluatedStack;
+  if (pulumiDir) {
+    const stack = await loadPulumi(pulumiDir, { locks: false });
+    if (options.forLock) refuseDeferredImages(stack);
+    evaluated = stack;
+  } else {
+    evaluated = await runProgram(program, { locks: false });
+  }
   const images = evaluated.resources
     .filter((r) => r.kind === "Image")
     .map((r) => ({ address: r.address, inputs: r.inputs as unknown as ImageInputs, ...(r.source ? { source: r.source } : {}) }));
@@ -48,30 +63,14 @@ export async function programImages(program: string): Promise<ProgramImage[]> {
   return images;
 }
 
-/**
- * A lock is made before anything is applied, from the program's first pass: an image whose inputs a
- * Pulumi program computes from other resources' outputs (deferred, known only after apply) cannot be
- * locked, and is refused by name rather than left out of the lock without a word.
- */
-function knownBeforeApply<T extends PulumiStack & { skipped: number }>(stack: T): T {
+function refuseDeferredImages(stack: PulumiStack): void {
   const images = stack.deferred.filter((d) => d.kind === "Image");
-  if (images.length > 0) {
-    const reasons = images.map((d) => {
-      const from = d.unknown.map((u) => `${u.path || "inputs"} is computed from ${u.from.length > 0 ? u.from.join(", ") : "an output not yet known"}`);
-      const waits = d.waitsFor.length > 0 ? [`it waits for ${d.waitsFor.join(", ")}`] : [];
-      return `  ${d.address}${d.source ? ` (${d.source.file}:${d.source.line})` : ""}: ${[...from, ...waits].join("; ")}`;
-    });
-    throw new CliError(
-      `cannot lock ${images.length === 1 ? "an image whose inputs are" : "images whose inputs are"} known only after apply:\n${reasons.join("\n")}\n` +
-        "A lock is made before anything is applied: compute an image's inputs from constants or the stack's config, not from other resources' outputs.",
-    );
-  }
-  if (stack.skipped > 0) {
-    process.stderr.write(
-      `Warning: ${stack.skipped} program function${stack.skipped === 1 ? "" : "s"} (apply, interpolate) read${stack.skipped === 1 ? "s" : ""} outputs known only after apply and did not run: an image declared inside ${stack.skipped === 1 ? "it" : "them"} is not locked.\n`,
-    );
-  }
-  return stack;
+  if (images.length === 0) return;
+  const reasons = images.map((d) => `  ${d.address}${d.source ? ` (${d.source.file}:${d.source.line})` : ""}: ${whyDeferred(d)}`);
+  throw new CliError(
+    `cannot lock ${images.length === 1 ? "an image" : "images"} known only after apply:\n${reasons.join("\n")}\n` +
+      "A lock is made before anything is applied: compute an image's inputs from constants or the stack's config, and do not make it wait (dependsOn) for resources known only after apply.",
+  );
 }
 
 /** virtform.lock beside the program; for a Pulumi project (a directory), beside its program file. */
@@ -212,21 +211,23 @@ export async function imagesResolveCommand(program: string, options: CatalogOpti
 // images lock
 
 /**
- * The lock images lock starts from. One that cannot be read is what every other command tells the
- * user to regenerate with images lock: it is replaced (every variant resolved again), with a warning.
+ * The lock images lock starts from. A malformed one is what every other command tells the user to
+ * regenerate with images lock: it is replaced (every variant resolved again), with a warning.
  */
 function previousLock(path: string): Lockfile | undefined {
   try {
     return readLockfile(path);
   } catch (err) {
-    if (!(err instanceof ImagesError)) throw err;
+    // Only a lock that is not one (not JSON, not a virtform lock) is replaced: one this virtform
+    // cannot read, or that a newer one wrote, is refused, as every other command refuses it.
+    if (!(err instanceof ImagesError) || err.code !== "lock-invalid") throw err;
     process.stderr.write(`Warning: ${err.message.replace(/; regenerate it with 'virtform images lock'$/, "")}: writing a new lock, every variant resolved again.\n`);
     return undefined;
   }
 }
 
 export async function imagesLockCommand(program: string, options: CatalogOptions & { update?: boolean }): Promise<number> {
-  const images = await programImages(program);
+  const images = await programImages(program, { forLock: true });
   const lockPath = lockfileOf(program);
   const previous = previousLock(lockPath);
   const catalog = await catalogFor(program, options);
@@ -275,7 +276,6 @@ export async function imagesLockCommand(program: string, options: CatalogOptions
   );
   return 0;
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Locked sets for why and diff: the lock when it answers the program, else a live resolution.

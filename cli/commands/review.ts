@@ -27,6 +27,7 @@ import type { EvaluatedStack } from "../../sdk/evaluate.ts";
 import { CliError } from "../cli-error.ts";
 import { runProgram } from "../program-runner.ts";
 import { planForReview, type RunOptions } from "./plan-apply.ts";
+import { ImagesError } from "../../images/images-error.ts";
 
 export const REVIEW_FORMATS = ["markdown", "json", "github", "sarif"] as const;
 
@@ -147,7 +148,8 @@ function lockProblems(program: string, evaluated: EvaluatedStack): Diagnostic[] 
   try {
     locks = new LockContext(resolve(program), program);
   } catch (err) {
-    return [{ severity: "warning", message: (err as Error).message }];
+    if (!(err instanceof ImagesError)) throw err;
+    return [{ severity: "warning", message: err.message }];
   }
   const problems: Diagnostic[] = [];
   for (const image of images) {

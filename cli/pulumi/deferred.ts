@@ -59,6 +59,14 @@ export function deferredToJson(deferred: readonly Deferred[], unknownOutputs: re
   };
 }
 
+/** Why a resource is deferred: "sizeGiB is computed from volume.a; waits for volume.b". */
+export function whyDeferred(d: Deferred): string {
+  return [
+    ...d.unknown.map((u) => `${u.path || "inputs"} is computed from ${u.from.length > 0 ? u.from.join(", ") : "an output not yet known"}`),
+    ...(d.waitsFor.length > 0 ? [`waits for ${d.waitsFor.join(", ")}`] : []),
+  ].join("; ");
+}
+
 export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs: readonly string[], skipped = 0): string {
   // Functions over outputs not known yet may declare resources: until they run, nothing is deleted.
   const partial = skipped > 0 ? `Deletions wait until the program is fully known: ${skipped} program function${skipped === 1 ? "" : "s"} (apply, interpolate) read${skipped === 1 ? "s" : ""} outputs known only after apply.\n\n` : "";
@@ -66,11 +74,7 @@ export function renderDeferredText(deferred: readonly Deferred[], unknownOutputs
   const lines = ["", "Deferred (known after apply: planned in a later pass, once what they read is applied):"];
   for (const d of deferred) {
     const where = d.source ? `  # ${d.source.file}:${d.source.line}` : "";
-    const why = [
-      ...d.unknown.map((u) => `${u.path || "inputs"} is computed from ${u.from.length > 0 ? u.from.join(", ") : "an output not yet known"}`),
-      ...(d.waitsFor.length > 0 ? [`waits for ${d.waitsFor.join(", ")}`] : []),
-    ];
-    lines.push(`  ~ ${d.address}: ${why.join("; ")}${where}`);
+    lines.push(`  ~ ${d.address}: ${whyDeferred(d)}${where}`);
   }
   if (unknownOutputs.length > 0) lines.push(`  outputs ${unknownOutputs.join(", ")}: known after apply`);
   return lines.join("\n") + "\n\n" + partial;

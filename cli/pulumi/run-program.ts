@@ -35,13 +35,9 @@ export interface Answers {
   settled: ReadonlySet<string>;
 }
 
-/**
- * One run of the program (its first pass: every output of ours a placeholder), with how many of its
- * functions (apply, interpolate) were not run because they read an output not known yet.
- */
-export async function loadPulumiProgram(dir: string, options: LoadOptions): Promise<PulumiStack & { skipped: number }> {
-  const { stack, skipped } = await runPass(readProject(dir, options.stack), options);
-  return Object.assign(stack, { skipped });
+/** One run of the program (its first pass: every output of ours a placeholder). */
+export async function loadPulumiProgram(dir: string, options: LoadOptions): Promise<PulumiStack> {
+  return (await runPass(readProject(dir, options.stack), options)).stack;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { VirtformProvider } from "../virtform-provider.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { openImageLock, type ImageLock } from "./image-lock.ts";
 import type { Attribute } from "./shape.ts";
+import { ImagesError } from "../../images/images-error.ts";
 
 export interface ProviderSettings {
   endpoint?: Value;
@@ -48,7 +49,8 @@ export function configureImageLock(settings: ProviderSettings, cwd: string): Ima
   try {
     return openImageLock(typeof settings.lockfile === "string" && settings.lockfile !== "" ? settings.lockfile : undefined, cwd);
   } catch (err) {
-    throw new SettingsError(error("Invalid lockfile", (err as Error).message, [{ attribute_name: "lockfile" }]));
+    if (!(err instanceof ImagesError)) throw err; // a bug, reported as one
+    throw new SettingsError(error("Invalid lockfile", err.message, [{ attribute_name: "lockfile" }]));
   }
 }
 

@@ -11,6 +11,7 @@ import { containsUnknown } from "../../core/values.ts";
 import { freshness, LOCKFILE_NAME, lockedInputs, readLockfile, withConfig, type LockedInputs, type Lockfile } from "../../images/lockfile.ts";
 import { resolveVariant, type ImageRequest } from "../../images/variant.ts";
 import { error, warning, type Diagnostic } from "./diagnostics.ts";
+import { ImagesError } from "../../images/images-error.ts";
 
 export interface ImageLock {
   path: string;
@@ -22,7 +23,7 @@ export function openImageLock(setting: string | undefined, cwd: string): ImageLo
   const path = resolve(cwd, setting ?? LOCKFILE_NAME);
   if (!existsSync(path)) {
     if (setting === undefined) return undefined;
-    throw new Error(`there is no ${setting} (${path}); write it with 'virtform images lock'`);
+    throw new ImagesError("lock-unreadable", `there is no ${setting} (${path}); write it with 'virtform images lock'`);
   }
   return { path, lock: readLockfile(path)! };
 }

@@ -3,7 +3,7 @@
 // reports lines of its transformed text. Programs run in temp dirs and resolve against the fixture
 // catalog (--packages), so no apt lists are needed (runCli points the apt lists at a stand-in); one
 // suite uses the system's apt lists where they exist.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeWorkdir, readJson, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
@@ -66,6 +66,19 @@ describe("images commands on the fixture catalog", () => {
     expect(relocked.code, relocked.stderr).toBe(0);
     expect(relocked.stderr).toMatch(new RegExp(`^Warning: ${badLock} is not valid JSON \\([\\s\\S]*\\): writing a new lock, every variant resolved again\\.\n$`));
     expect(Object.keys(readJson<Lock>(badLock).images["image.app"]!).sort()).toEqual(["heavy", "light"]);
+
+    // A lock a newer virtform wrote, or a directory in its place, is refused by images lock too, and kept.
+    const newer = '{ "lockfileVersion": 9, "catalog": "apt-lists", "images": {}, "later": true }\n';
+    writeFileSync(badLock, newer);
+    const refused = await runInProcess(bad, ["images", "lock", "--packages", fixture]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`Error: ${badLock} is a lock of version 9, written by a newer virtform (this one reads versions 1 to 3); upgrade virtform to use it\n`);
+    expect(readFileSync(badLock, "utf8")).toBe(newer);
+    rmSync(badLock);
+    mkdirSync(badLock);
+    const directory2 = await runInProcess(bad, ["images", "lock", "--packages", fixture]);
+    expect(directory2.code).toBe(1);
+    expect(directory2.stderr).toBe(`Error: ${badLock} cannot be read (EISDIR: illegal operation on a directory, read)\n`);
   });
 
   it("images lock writes virtform.lock beside the program with exact sets and digests", async () => {

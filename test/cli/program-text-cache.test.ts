@@ -1,7 +1,7 @@
 // A program's text stripped of its types is kept per text, not per path (cli/program-text-cache.ts):
 // the same program in a new directory loads without Node's type stripper, and plans as before, lines
 // and all. A CommonJS program is left to Node's loader.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,4 +73,10 @@ export default stack("guarded", (s) => {
   const again = await planInNewDir(source);
   expect(again).toEqual(first); // Node stripped the program again
   expect(readFileSync(entry!, "utf8")).toContain("sizeGiB: 64"); // and the kept text is the program's again
+  expect(statSync(entry!).mode & 0o777).toBe(0o600);
+  // A kept text others may write is not read: the program is stripped again.
+  chmodSync(entry!, 0o666);
+  const shared = await planInNewDir(source);
+  expect(shared.stripper).toBe(true);
+  expect(shared.stdout).toBe(first.stdout);
 });

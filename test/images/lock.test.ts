@@ -190,8 +190,10 @@ describe("the lock file", () => {
 
   it("refuses a malformed lock instead of ignoring it", () => {
     const dir = makeWorkdir("virtform-lock-");
-    writeFileSync(join(dir, "virtform.lock"), '{"lockfileVersion": 7}');
+    writeFileSync(join(dir, "virtform.lock"), '{"lockfileVersion": 2}');
     expect(() => readLockfile(join(dir, "virtform.lock"))).toThrow(/is not a virtform lock.*virtform images lock/);
+    writeFileSync(join(dir, "newer.lock"), '{"lockfileVersion": 7}');
+    expect(() => readLockfile(join(dir, "newer.lock"))).toThrow(/is a lock of version 7, written by a newer virtform/);
     writeFileSync(join(dir, "bad.lock"), "{");
     expect(() => readLockfile(join(dir, "bad.lock"))).toThrow(/not valid JSON/);
     expect(readLockfile(join(dir, "absent.lock"))).toBeUndefined();
