@@ -11,10 +11,10 @@
 // Started by bench/compare-terraform/floor-bin/<mode>/terraform-provider-<name>; compare.ts runs
 // them as the tools terraform+floor and terraform+floor-schema. Bench only: no validation, no state.
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
-import { serveGrpc, type Method } from "../../provider/terraform/grpc-server.ts";
+import { serveGrpc } from "../../provider/terraform/grpc-server.ts";
 import { decode, encode, isExtension, UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
 import { loadMethods } from "../../provider/terraform/protocol.ts";
-import { MAGIC_COOKIE } from "../../provider/terraform/server.ts";
+import { MAGIC_COOKIE, methodTable } from "../../provider/terraform/server.ts";
 
 type Mode = "floor" | "virtform";
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by protobufjs */
@@ -97,19 +97,7 @@ async function main(): Promise<void> {
     GetFunctions: () => ({}),
     StopProvider: () => ({}),
   };
-  const own: Record<string, Handler> = {
-    "/grpc.health.v1.Health/Check": () => ({ status: 1 }),
-    "/plugin.GRPCController/Shutdown": () => (setTimeout(() => process.exit(0), 10), {}),
-  };
-  const methods = new Map<string, Method>();
-  for (const [path, codec] of loadMethods()) {
-    const base = { decode: codec.decodeRequest, encode: codec.encodeReply };
-    if (codec.serverStream) methods.set(path, { ...base, openStream: true });
-    else {
-      const call = codec.service === "tfplugin6.Provider" ? provider[codec.name] : own[path];
-      if (call) methods.set(path, { ...base, call: async (request) => call(request) });
-    }
-  }
+  const methods = methodTable(loadMethods(), provider, () => process.exit(0));
   const identity = selfSignedCertificate();
   const clientCertPem = process.env.PLUGIN_CLIENT_CERT!;
   const server = await serveGrpc((path) => methods.get(path), { keyPem: identity.keyPem, certPem: identity.certPem, clientCertPem });

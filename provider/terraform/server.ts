@@ -5,6 +5,7 @@
 import { selfSignedCertificate } from "./certificate.ts";
 import { serveGrpc, type GrpcServer, type Method } from "./grpc-server.ts";
 import type { ProviderOptions } from "./provider-service.ts";
+import type { MethodCodec } from "./protocol.ts";
 
 export const MAGIC_COOKIE = { key: "TF_PLUGIN_MAGIC_COOKIE", value: "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2" } as const;
 const PROTOCOL_VERSION = 6;
@@ -34,25 +35,33 @@ export async function servePlugin(options: ServeOptions): Promise<GrpcServer> {
 /** What each gRPC path does: the tfplugin6 Provider, go-plugin's controller and stdio, the health check. */
 async function pluginMethods(options: ServeOptions): Promise<Map<string, Method>> {
   const [{ loadMethods }, { providerService }] = await Promise.all([import("./protocol.ts"), import("./provider-service.ts")]);
-  const provider = providerService(options);
-  const own: Record<string, (request: never) => Promise<unknown>> = {
-    "/grpc.health.v1.Health/Check": async () => ({ status: 1 }), // SERVING
-    "/plugin.GRPCController/Shutdown": async () => {
+  return methodTable(loadMethods(), providerService(options), options.exit);
+}
+
+/**
+ * The gRPC paths of a plugin whose tfplugin6.Provider methods are `provider`'s (by name), with
+ * go-plugin's controller and stdio and the health check around them. Also the bench's floor
+ * provider's (bench/compare-terraform/floor-provider.ts).
+ */
+export function methodTable(codecs: ReadonlyMap<string, MethodCodec>, provider: Record<string, (request: never) => unknown>, exit: () => void): Map<string, Method> {
+  const own: Record<string, (request: never) => unknown> = {
+    "/grpc.health.v1.Health/Check": () => ({ status: 1 }), // SERVING
+    "/plugin.GRPCController/Shutdown": () => {
       // Terraform waits for the process to end, not for this reply (it ignores Shutdown's errors):
       // exit once the reply is on its way; the open GRPCStdio stream would hold a graceful shutdown.
-      setTimeout(options.exit, 10);
+      setTimeout(exit, 10);
       return {};
     },
   };
   const methods = new Map<string, Method>();
-  for (const [path, codec] of loadMethods()) {
+  for (const [path, codec] of codecs) {
     const base = { decode: codec.decodeRequest, encode: codec.encodeReply };
     // Our output goes to the real stderr, which Terraform logs; the relayed stream stays open and empty.
     if (codec.serverStream) methods.set(path, { ...base, openStream: true });
     else {
       // A method this provider does not implement (a newer protocol's) is left out: UNIMPLEMENTED.
       const call = codec.service === "tfplugin6.Provider" ? provider[codec.name] : own[path];
-      if (call) methods.set(path, { ...base, call });
+      if (call) methods.set(path, { ...base, call: async (request) => call(request as never) });
     }
   }
   return methods;
