@@ -1,7 +1,7 @@
 // A program's text stripped of its types is kept per text, not per path (cli/program-text-cache.ts):
 // the same program in a new directory loads without Node's type stripper, and plans as before, lines
 // and all. A CommonJS program is left to Node's loader.
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,31 @@ export default stack("kept", (s) => {
     expect(first.stripper).toBe(true);
     expect(first.stdout).toContain("+ volume.v will be created  # infra.ts:6");
     const again = await planInNewDir(source);
+    expect(again).toEqual({ ...first, stripper: false });
+  });
+
+  it("a program reached through a symlink is kept too", async () => {
+    const source = `// ${randomUUID()}
+import { stack } from "virtform";
+const size: number = 7;
+export default stack("linked", (s) => {
+  s.storagePool("p", { media: "ssd", devices: [{ sizeGiB: size }] });
+});
+`;
+    const real = join(makeWorkdir(), "program.ts");
+    writeFileSync(real, source);
+    const viaLink = async () => {
+      const dir = makeWorkdir();
+      symlinkSync(real, join(dir, "infra.ts"));
+      const log = join(dir, "modules.txt");
+      const result = await runCli(dir, ["plan"], { NODE_OPTIONS: `--import=${hook}`, MODULE_LOG: log });
+      return { ...result, stripper: readFileSync(log, "utf8").split("\n").includes(STRIPPER) };
+    };
+    const first = await viaLink();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain("+ pool.p will be created");
+    expect(first.stripper).toBe(true);
+    const again = await viaLink();
     expect(again).toEqual({ ...first, stripper: false });
   });
 
