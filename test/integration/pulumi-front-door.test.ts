@@ -261,6 +261,11 @@ exports.pool = pulumi.interpolate\`pool \${pool.id}\`;
 new virtform.images.Image("app", { base: "debian-12", packages: ["jdk"], variants: { light: {}, heavy: { packages: ["httpd-a"] } } });
 `,
     });
+    // A malformed lock is the user's to regenerate, not a bug in virtform (it was reported as one under Pulumi).
+    writeFileSync(join(dir, "src", "virtform.lock"), "{ bad\n");
+    const malformed = await runCli(dir, ["plan", "--pulumi"]);
+    expect(malformed.code).toBe(1);
+    expect(malformed.stderr).toMatch(/^Error: .*src\/virtform\.lock is not valid JSON \([^]*\); regenerate it with 'virtform images lock'\n$/);
     const locked = await runCli(dir, ["images", "lock", ".", "--packages", join(repoRoot, "test/images/fixtures/Packages")]);
     expect(locked.code, locked.stderr).toBe(0);
     expect(locked.stdout).toContain("image.app:heavy: locked 5 packages"); // with the fixture base (Priority: required)
