@@ -7,7 +7,7 @@
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
 import { serveConnection, type Call } from "./http2/connection.ts";
-import type { HeaderList } from "./http2/hpack.ts";
+import { encodeHeaders, type HeaderList } from "./http2/hpack.ts";
 
 /** One method: how its messages are read and written, and what it does. */
 export interface Method {
@@ -41,7 +41,8 @@ const REPLY_HEADERS: HeaderList = [
   [":status", "200"],
   ["content-type", "application/grpc"],
 ];
-const OK_TRAILERS: HeaderList = [["grpc-status", String(STATUS.OK)]];
+const REPLY_BLOCK = encodeHeaders(REPLY_HEADERS);
+const OK_TRAILERS = encodeHeaders([["grpc-status", String(STATUS.OK)]]);
 
 /** Serves on a loopback port the system picks: mutual TLS with `tls` (HTTP/2 by ALPN), plaintext HTTP/2 without. */
 export function serveGrpc(lookup: Lookup, tls: TlsIdentity | undefined): Promise<GrpcServer> {
@@ -85,9 +86,9 @@ async function answer(call: Call, lookup: Lookup): Promise<void> {
     const message = onlyMessage(call.body);
     if (message === "compressed") return fail(call, STATUS.UNIMPLEMENTED, "compressed messages are not accepted", [["grpc-accept-encoding", "identity"]]);
     const request = method.decode(message);
-    if (method.openStream) return call.respondOpen(REPLY_HEADERS);
+    if (method.openStream) return call.respondOpen(REPLY_BLOCK);
     const reply = method.encode(await method.call!(request));
-    call.respond(REPLY_HEADERS, frame(reply), OK_TRAILERS);
+    call.respond(REPLY_BLOCK, frame(reply), OK_TRAILERS);
   } catch (err) {
     // The methods turn every refusal into a diagnostic; what reaches here is a bug (or a message
     // that does not decode). Its stack goes to stderr, which Terraform logs (TF_LOG=debug).
@@ -98,7 +99,7 @@ async function answer(call: Call, lookup: Lookup): Promise<void> {
 
 /** A reply with no message: headers and status in one HEADERS frame ("Trailers-Only"). */
 function fail(call: Call, status: number, message: string, extra: HeaderList = []): void {
-  call.respond([...REPLY_HEADERS, ["grpc-status", String(status)], ["grpc-message", percentEncoded(message)], ...extra]);
+  call.respond(encodeHeaders([...REPLY_HEADERS, ["grpc-status", String(status)], ["grpc-message", percentEncoded(message)], ...extra]));
 }
 
 /** grpc-message's encoding: printable ASCII but "%" as it is, every other byte of the UTF-8 as %XX. */

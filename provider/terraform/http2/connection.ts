@@ -4,7 +4,7 @@
 // about 0.1 ms of CPU a call in its stream objects: Terraform makes some 15,000 calls in a plan of
 // 5,000 resources, and the provider's per-call cost was most of its overhead (BENCHMARKS.md).
 import type { Duplex } from "node:stream";
-import { CompressionError, encodeHeaders, HeaderDecoder, type HeaderList } from "./hpack.ts";
+import { CompressionError, HeaderDecoder, type HeaderList } from "./hpack.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -29,10 +29,13 @@ export interface Call {
   readonly body: Buffer;
   /** The client reset the stream, or the connection is gone: a reply would go nowhere. */
   readonly cancelled: boolean;
-  /** Headers, then the body and the trailers if there are any; the stream ends with the last of them. */
-  respond(headers: HeaderList, body?: Buffer, trailers?: HeaderList): void;
+  /**
+   * Headers, then the body and the trailers if there are any (header blocks as `encodeHeaders`
+   * makes them: a reply's usual ones are encoded once); the stream ends with the last of them.
+   */
+  respond(headers: Buffer, body?: Buffer, trailers?: Buffer): void;
   /** Headers, and the stream left open (a server stream that sends nothing). */
-  respondOpen(headers: HeaderList): void;
+  respondOpen(headers: Buffer): void;
 }
 
 interface Stream {
@@ -268,10 +271,10 @@ class Connection {
     stream.remoteEnded = true;
     const body = stream.chunks.length === 1 ? stream.chunks[0]! : Buffer.concat(stream.chunks);
     stream.chunks = [];
-    const respond = (headers: HeaderList, end: boolean) => {
+    const respond = (headers: Buffer, end: boolean) => {
       if (stream.cancelled || stream.replied) return false;
       stream.replied = true;
-      this.headerBlock(stream.id, encodeHeaders(headers), end);
+      this.headerBlock(stream.id, headers, end);
       return true;
     };
     this.onCall({
@@ -285,7 +288,7 @@ class Connection {
         if (!respond(headers, !hasData && !trailers)) return;
         if (!hasData && !trailers) return this.forget(stream, false);
         if (hasData) stream.outbox.push(data);
-        stream.outbox.push({ trailers: trailers && encodeHeaders(trailers) });
+        stream.outbox.push({ trailers });
         this.send(stream);
       },
       respondOpen: (headers) => {
