@@ -38,20 +38,52 @@ export interface Call {
   respondOpen(headers: Buffer): void;
 }
 
-interface Stream {
-  id: number;
-  headers: Record<string, string>;
-  chunks: Buffer[];
-  bodyLength: number;
+/** A stream of the connection; once its request is whole, the call handed over. */
+class Stream implements Call {
+  readonly id: number;
+  readonly headers: Record<string, string>;
+  body: Buffer = EMPTY;
+  chunks: Buffer[] = [];
+  bodyLength = 0;
   /** Bytes read since the last WINDOW_UPDATE for the stream. */
-  unacknowledged: number;
-  remoteEnded: boolean;
-  replied: boolean;
-  cancelled: boolean;
+  unacknowledged = 0;
+  remoteEnded = false;
+  replied = false;
+  cancelled = false;
   sendWindow: number;
   /** What waits for the client's window: DATA payloads, then the trailers' block or the end. */
-  outbox: (Buffer | { trailers: Buffer | undefined })[];
+  outbox: (Buffer | { trailers: Buffer | undefined })[] = [];
+  private readonly connection: Connection;
+
+  constructor(connection: Connection, id: number, headers: Record<string, string>, sendWindow: number) {
+    this.connection = connection;
+    this.id = id;
+    this.headers = headers;
+    this.sendWindow = sendWindow;
+  }
+
+  respond(headers: Buffer, data?: Buffer, trailers?: Buffer): void {
+    const hasData = data !== undefined && data.length > 0;
+    if (!this.replyHeaders(headers, !hasData && !trailers)) return;
+    if (!hasData && !trailers) return this.connection.forget(this, false);
+    if (hasData) this.outbox.push(data);
+    this.outbox.push({ trailers });
+    this.connection.send(this);
+  }
+
+  respondOpen(headers: Buffer): void {
+    this.replyHeaders(headers, false);
+  }
+
+  private replyHeaders(headers: Buffer, end: boolean): boolean {
+    if (this.cancelled || this.replied) return false;
+    this.replied = true;
+    this.connection.headerBlock(this.id, headers, end);
+    return true;
+  }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 class ConnectionError extends Error {
   readonly code: number;
@@ -222,18 +254,7 @@ class Connection {
       if (!(name in headers)) headers[name] = value;
     }
     if (size > MAX_HEADER_LIST_SIZE) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
-    const stream: Stream = {
-      id: streamId,
-      headers,
-      chunks: [],
-      bodyLength: 0,
-      unacknowledged: 0,
-      remoteEnded: false,
-      replied: false,
-      cancelled: false,
-      sendWindow: this.peerInitialWindow,
-      outbox: [],
-    };
+    const stream = new Stream(this, streamId, headers, this.peerInitialWindow);
     this.streams.set(streamId, stream);
     if (endStream) this.ended(stream);
   }
@@ -269,36 +290,13 @@ class Connection {
   /** The request is whole: hand it over. */
   private ended(stream: Stream): void {
     stream.remoteEnded = true;
-    const body = stream.chunks.length === 1 ? stream.chunks[0]! : Buffer.concat(stream.chunks);
+    if (stream.chunks.length > 0) stream.body = stream.chunks.length === 1 ? stream.chunks[0]! : Buffer.concat(stream.chunks);
     stream.chunks = [];
-    const respond = (headers: Buffer, end: boolean) => {
-      if (stream.cancelled || stream.replied) return false;
-      stream.replied = true;
-      this.headerBlock(stream.id, headers, end);
-      return true;
-    };
-    this.onCall({
-      headers: stream.headers,
-      body,
-      get cancelled() {
-        return stream.cancelled;
-      },
-      respond: (headers, data, trailers) => {
-        const hasData = data !== undefined && data.length > 0;
-        if (!respond(headers, !hasData && !trailers)) return;
-        if (!hasData && !trailers) return this.forget(stream, false);
-        if (hasData) stream.outbox.push(data);
-        stream.outbox.push({ trailers });
-        this.send(stream);
-      },
-      respondOpen: (headers) => {
-        respond(headers, false);
-      },
-    });
+    this.onCall(stream);
   }
 
   /** Sends what the windows allow of the stream's outbox. */
-  private send(stream: Stream): void {
+  send(stream: Stream): void {
     while (stream.outbox.length > 0) {
       const next = stream.outbox[0]!;
       if (Buffer.isBuffer(next)) {
@@ -329,7 +327,7 @@ class Connection {
   }
 
   /** A header block in HEADERS, and CONTINUATION frames past the client's frame size. */
-  private headerBlock(streamId: number, block: Buffer, endStream: boolean): void {
+  headerBlock(streamId: number, block: Buffer, endStream: boolean): void {
     let flags = endStream ? FLAG.END_STREAM : 0;
     let type: number = FRAME.HEADERS;
     let rest = block;
@@ -407,7 +405,7 @@ class Connection {
   }
 
   /** The stream is done with: our reply has ended it, or it was reset; nothing more goes on it. */
-  private forget(stream: Stream, cancelled: boolean): void {
+  forget(stream: Stream, cancelled: boolean): void {
     if (cancelled) stream.cancelled = true;
     this.streams.delete(stream.id);
     this.blocked.delete(stream);

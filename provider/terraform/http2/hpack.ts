@@ -6,7 +6,7 @@ import { huffmanDecode } from "./huffman.ts";
 
 /** Appendix A: index 1-61. */
 // prettier-ignore
-const STATIC_TABLE: readonly (readonly [string, string])[] = [
+const STATIC_TABLE: readonly HeaderField[] = [
   [":authority", ""], [":method", "GET"], [":method", "POST"], [":path", "/"], [":path", "/index.html"],
   [":scheme", "http"], [":scheme", "https"], [":status", "200"], [":status", "204"], [":status", "206"],
   [":status", "304"], [":status", "400"], [":status", "404"], [":status", "500"], ["accept-charset", ""],
@@ -28,12 +28,13 @@ export const HEADER_TABLE_SIZE = 4096;
 /** A header block that does not decode: a connection error (COMPRESSION_ERROR) in HTTP/2. */
 export class CompressionError extends Error {}
 
-export type HeaderList = [name: string, value: string][];
+export type HeaderField = readonly [name: string, value: string];
+export type HeaderList = HeaderField[];
 
 /** One connection's decoder: the dynamic table lives as long as the connection. */
 export class HeaderDecoder {
   /** Newest first, as the indices count (62 is the newest). */
-  private entries: [string, string][] = [];
+  private entries: HeaderField[] = [];
   private size = 0;
   private maxSize = HEADER_TABLE_SIZE;
 
@@ -66,20 +67,21 @@ export class HeaderDecoder {
     return headers;
   }
 
-  private entry(index: number): [string, string] {
+  /** A table entry, shared (fields are never changed): Go's client sends most fields as an index. */
+  private entry(index: number): HeaderField {
     if (index === 0) throw new CompressionError("header index 0");
     const field = index <= STATIC_TABLE.length ? STATIC_TABLE[index - 1] : this.entries[index - STATIC_TABLE.length - 1];
     if (!field) throw new CompressionError(`header index ${index} beyond the table`);
-    return [field[0], field[1]];
+    return field;
   }
 
-  private literal(reader: Reader, prefixBits: number): [string, string] {
+  private literal(reader: Reader, prefixBits: number): HeaderField {
     const index = readInteger(reader, prefixBits);
     const name = index === 0 ? readString(reader) : this.entry(index)[0];
     return [name, readString(reader)];
   }
 
-  private add(field: [string, string]): void {
+  private add(field: HeaderField): void {
     this.entries.unshift(field);
     this.size += entrySize(field);
     this.evict();
@@ -91,7 +93,7 @@ export class HeaderDecoder {
 }
 
 /** Section 4.1: octets of name and value (one character per octet here), and 32. */
-function entrySize([name, value]: [string, string]): number {
+function entrySize([name, value]: HeaderField): number {
   return name.length + value.length + 32;
 }
 
