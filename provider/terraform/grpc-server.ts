@@ -1,11 +1,13 @@
-// The part of gRPC the plugin serves, on node:http2: unary calls, and server streams left open with
-// nothing sent (GRPCStdio). Terraform makes some ten thousand calls in a plan of 5,000 resources, and
-// @grpc/grpc-js spent more time per call (interceptors, channelz, metadata objects) than the
-// provider's own work, and longer to load than the rest of a launch (docs/plugin-protocol, gRPC over
-// HTTP/2: a request is HEADERS and length-prefixed messages; a reply is HEADERS, messages, trailers
-// with grpc-status).
-import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+// The part of gRPC the plugin serves: unary calls, and server streams left open with nothing sent
+// (GRPCStdio), on our own HTTP/2 server (./http2/). Terraform makes some 15,000 calls in a plan of
+// 5,000 resources: @grpc/grpc-js spent more time per call (interceptors, channelz, metadata objects)
+// than the provider's own work, and node:http2 after it about 0.1 ms a call in its stream objects
+// (docs/plugin-protocol, gRPC over HTTP/2: a request is HEADERS and length-prefixed messages; a reply
+// is HEADERS, messages, trailers with grpc-status).
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
+import { serveConnection, type Call } from "./http2/connection.ts";
+import { encodeHeaders, type HeaderList } from "./http2/hpack.ts";
 
 /** One method: how its messages are read and written, and what it does. */
 export interface Method {
@@ -35,60 +37,69 @@ export interface GrpcServer {
   close(): void;
 }
 
-/** Serves on a loopback port the system picks: mutual TLS with `tls`, plaintext HTTP/2 without. */
+const REPLY_HEADERS: HeaderList = [
+  [":status", "200"],
+  ["content-type", "application/grpc"],
+];
+const REPLY_BLOCK = encodeHeaders(REPLY_HEADERS);
+const OK_TRAILERS = encodeHeaders([["grpc-status", String(STATUS.OK)]]);
+
+/** Serves on a loopback port the system picks: mutual TLS with `tls` (HTTP/2 by ALPN), plaintext HTTP/2 without. */
 export function serveGrpc(lookup: Lookup, tls: TlsIdentity | undefined): Promise<GrpcServer> {
-  const server = tls
-    ? http2.createSecureServer({ key: tls.keyPem, cert: tls.certPem, ca: tls.clientCertPem, requestCert: true, rejectUnauthorized: true })
-    : http2.createServer();
-  server.on("stream", (stream, headers) => {
-    // A client that goes away mid-call (Terraform cancelled) is nothing to report.
-    stream.on("error", () => undefined);
-    const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-    stream.on("end", () => {
-      void answer(stream, String(headers[":path"]), headers, Buffer.concat(chunks), lookup);
-    });
-  });
-  server.on("sessionError", () => undefined);
+  const sockets = new Set<Socket>();
+  const onSocket = (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    serveConnection(socket, (call) => void answer(call, lookup));
+  };
+  // Small replies leave at once: Nagle's wait for the client's delayed acknowledgement would stall every call.
+  const server: Server = tls
+    ? createTlsServer(
+        { key: tls.keyPem, cert: tls.certPem, ca: tls.clientCertPem, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ["h2"], noDelay: true },
+        onSocket,
+      )
+    : createNetServer({ noDelay: true }, onSocket);
+  // A client that fails the TLS handshake (not Terraform) is refused; nothing to report.
+  server.on("tlsClientError", () => undefined);
   return new Promise((done, fail) => {
     server.once("error", fail);
     server.listen(0, "127.0.0.1", () => {
       server.off("error", fail);
-      done({ port: (server.address() as AddressInfo).port, close: () => server.close() });
+      done({
+        port: (server.address() as AddressInfo).port,
+        close: () => {
+          server.close();
+          for (const socket of sockets) socket.destroy();
+        },
+      });
     });
   });
 }
 
-async function answer(stream: http2.ServerHttp2Stream, path: string, headers: http2.IncomingHttpHeaders, body: Buffer, lookup: Lookup): Promise<void> {
+async function answer(call: Call, lookup: Lookup): Promise<void> {
+  const path = call.headers[":path"] ?? "";
   let method: Method | undefined;
   try {
     method = await lookup(path);
-    if (!method) return fail(stream, STATUS.UNIMPLEMENTED, `unknown method ${path}`);
-    if (!String(headers["content-type"] ?? "").startsWith("application/grpc")) return fail(stream, STATUS.INTERNAL, "content-type must be application/grpc");
-    const message = onlyMessage(body);
-    if (message === "compressed") return fail(stream, STATUS.UNIMPLEMENTED, "compressed messages are not accepted", { "grpc-accept-encoding": "identity" });
+    if (!method) return fail(call, STATUS.UNIMPLEMENTED, `unknown method ${path}`);
+    if (!(call.headers["content-type"] ?? "").startsWith("application/grpc")) return fail(call, STATUS.INTERNAL, "content-type must be application/grpc");
+    const message = onlyMessage(call.body);
+    if (message === "compressed") return fail(call, STATUS.UNIMPLEMENTED, "compressed messages are not accepted", [["grpc-accept-encoding", "identity"]]);
     const request = method.decode(message);
-    if (method.openStream) {
-      if (!stream.closed) stream.respond({ ":status": 200, "content-type": "application/grpc" });
-      return;
-    }
+    if (method.openStream) return call.respondOpen(REPLY_BLOCK);
     const reply = method.encode(await method.call!(request));
-    if (stream.closed) return;
-    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-    stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": String(STATUS.OK) }));
-    stream.end(frame(reply));
+    call.respond(REPLY_BLOCK, frame(reply), OK_TRAILERS);
   } catch (err) {
     // The methods turn every refusal into a diagnostic; what reaches here is a bug (or a message
     // that does not decode). Its stack goes to stderr, which Terraform logs (TF_LOG=debug).
     process.stderr.write(`terraform-provider-virtform: ${path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    fail(stream, STATUS.INTERNAL, `bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`);
+    fail(call, STATUS.INTERNAL, `bug in terraform-provider-virtform: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
 /** A reply with no message: headers and status in one HEADERS frame ("Trailers-Only"). */
-function fail(stream: http2.ServerHttp2Stream, status: number, message: string, extra: http2.OutgoingHttpHeaders = {}): void {
-  if (stream.closed || stream.headersSent) return;
-  stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(status), "grpc-message": percentEncoded(message), ...extra }, { endStream: true });
+function fail(call: Call, status: number, message: string, extra: HeaderList = []): void {
+  call.respond(encodeHeaders([...REPLY_HEADERS, ["grpc-status", String(status)], ["grpc-message", percentEncoded(message)], ...extra]));
 }
 
 /** grpc-message's encoding: printable ASCII but "%" as it is, every other byte of the UTF-8 as %XX. */

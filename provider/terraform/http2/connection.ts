@@ -1,0 +1,475 @@
+// The server side of one HTTP/2 connection (RFC 9113), as much as gRPC's unary calls and an open
+// server stream need: a request is HEADERS (and CONTINUATION) and DATA up to END_STREAM; a reply is
+// HEADERS, DATA within the client's flow-control windows, and trailers. node:http2 did this too, at
+// about 0.1 ms of CPU a call in its stream objects: Terraform makes some 15,000 calls in a plan of
+// 5,000 resources, and the provider's per-call cost was most of its overhead (BENCHMARKS.md).
+import type { Duplex } from "node:stream";
+import { CompressionError, HeaderDecoder, type HeaderList } from "./hpack.ts";
+
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+
+const FRAME = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
+const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
+const SETTING = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, MAX_CONCURRENT_STREAMS: 3, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5, MAX_HEADER_LIST_SIZE: 6 } as const;
+export const ERROR = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, FLOW_CONTROL_ERROR: 3, STREAM_CLOSED: 5, FRAME_SIZE_ERROR: 6, CANCEL: 8, COMPRESSION_ERROR: 9 } as const;
+
+/** Our limits. A frame's payload: the protocol's default (we announce no other). */
+const MAX_FRAME_SIZE = 16384;
+const MAX_WINDOW = 2 ** 31 - 1;
+/** What a client may send on a stream, and on the connection, before we say we have read it. */
+const STREAM_WINDOW = 1 << 20;
+const CONNECTION_WINDOW = 1 << 24;
+/** A request's header list (RFC 9113 section 6.5.2's measure), and its body. */
+export const MAX_HEADER_LIST_SIZE = 1 << 16;
+export const MAX_BODY = 1 << 28;
+
+/** A request, whole: its headers and its body. */
+export interface Call {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+  /** The client reset the stream, or the connection is gone: a reply would go nowhere. */
+  readonly cancelled: boolean;
+  /**
+   * Headers, then the body and the trailers if there are any (header blocks as `encodeHeaders`
+   * makes them: a reply's usual ones are encoded once); the stream ends with the last of them.
+   */
+  respond(headers: Buffer, body?: Buffer, trailers?: Buffer): void;
+  /** Headers, and the stream left open (a server stream that sends nothing). */
+  respondOpen(headers: Buffer): void;
+}
+
+/** A stream of the connection; once its request is whole, the call handed over. */
+class Stream implements Call {
+  readonly id: number;
+  readonly headers: Record<string, string>;
+  body: Buffer = EMPTY;
+  chunks: Buffer[] = [];
+  bodyLength = 0;
+  /** Bytes read since the last WINDOW_UPDATE for the stream. */
+  unacknowledged = 0;
+  remoteEnded = false;
+  replied = false;
+  cancelled = false;
+  sendWindow: number;
+  /** What waits for the client's window: DATA payloads, then the trailers' block or the end. */
+  outbox: (Buffer | { trailers: Buffer | undefined })[] = [];
+  private readonly connection: Connection;
+
+  constructor(connection: Connection, id: number, headers: Record<string, string>, sendWindow: number) {
+    this.connection = connection;
+    this.id = id;
+    this.headers = headers;
+    this.sendWindow = sendWindow;
+  }
+
+  respond(headers: Buffer, data?: Buffer, trailers?: Buffer): void {
+    const hasData = data !== undefined && data.length > 0;
+    if (!this.replyHeaders(headers, !hasData && !trailers)) return;
+    if (!hasData && !trailers) return this.connection.forget(this, false);
+    if (hasData) this.outbox.push(data);
+    this.outbox.push({ trailers });
+    this.connection.send(this);
+  }
+
+  respondOpen(headers: Buffer): void {
+    this.replyHeaders(headers, false);
+  }
+
+  private replyHeaders(headers: Buffer, end: boolean): boolean {
+    if (this.cancelled || this.replied) return false;
+    this.replied = true;
+    this.connection.headerBlock(this.id, headers, end);
+    return true;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+class ConnectionError extends Error {
+  readonly code: number;
+  constructor(code: number, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Serves one connection: `onCall` gets each request once its END_STREAM has come. */
+export function serveConnection(socket: Duplex, onCall: (call: Call) => void): void {
+  new Connection(socket, onCall);
+}
+
+class Connection {
+  private readonly socket: Duplex;
+  private readonly onCall: (call: Call) => void;
+  private readonly decoder = new HeaderDecoder();
+  private readonly streams = new Map<number, Stream>();
+  /** Streams with DATA or trailers waiting for a window. */
+  private readonly blocked = new Set<Stream>();
+  private input: Buffer | undefined;
+  private prefaceSeen = false;
+  private settingsSeen = false;
+  /** A header block spread over HEADERS and CONTINUATION frames. */
+  private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; length: number } | undefined;
+  private lastStreamId = 0;
+  private unacknowledged = 0;
+  private peerInitialWindow = 65535;
+  private peerMaxFrame = 16384;
+  private sendWindow = 65535;
+  private output: Buffer[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(socket: Duplex, onCall: (call: Call) => void) {
+    this.socket = socket;
+    this.onCall = onCall;
+    socket.on("data", (chunk: Buffer) => this.read(chunk));
+    // A client that goes away mid-call (Terraform cancelled, or done) is nothing to report.
+    socket.on("error", () => undefined);
+    socket.on("close", () => this.close());
+    // The server's preface: our settings, and the connection's window opened wide.
+    const settings = Buffer.alloc(18);
+    settings.writeUInt16BE(SETTING.INITIAL_WINDOW_SIZE, 0);
+    settings.writeUInt32BE(STREAM_WINDOW, 2);
+    settings.writeUInt16BE(SETTING.MAX_HEADER_LIST_SIZE, 6);
+    settings.writeUInt32BE(MAX_HEADER_LIST_SIZE, 8);
+    settings.writeUInt16BE(SETTING.ENABLE_PUSH, 12);
+    settings.writeUInt32BE(0, 14);
+    this.frame(FRAME.SETTINGS, 0, 0, settings);
+    this.windowUpdate(0, CONNECTION_WINDOW - 65535);
+  }
+
+  private read(chunk: Buffer): void {
+    if (this.closed) return;
+    let data = this.input ? Buffer.concat([this.input, chunk]) : chunk;
+    try {
+      if (!this.prefaceSeen) {
+        if (data.length < PREFACE.length) {
+          if (!PREFACE.subarray(0, data.length).equals(data)) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "not an HTTP/2 client preface");
+          this.input = data;
+          return;
+        }
+        if (!PREFACE.equals(data.subarray(0, PREFACE.length))) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "not an HTTP/2 client preface");
+        this.prefaceSeen = true;
+        data = data.subarray(PREFACE.length);
+      }
+      let at = 0;
+      while (data.length - at >= 9 && !this.closed) {
+        const length = data.readUIntBE(at, 3);
+        if (length > MAX_FRAME_SIZE) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, `a frame of ${length} bytes`);
+        if (data.length - at < 9 + length) break;
+        const type = data[at + 3]!;
+        const flags = data[at + 4]!;
+        const streamId = data.readUInt32BE(at + 5) & 0x7fffffff;
+        this.handle(type, flags, streamId, data.subarray(at + 9, at + 9 + length));
+        at += 9 + length;
+      }
+      this.input = at < data.length ? data.subarray(at) : undefined;
+    } catch (err) {
+      if (err instanceof ConnectionError) return this.goAway(err.code, err.message);
+      // A bug of ours: the connection cannot go on, the process (and its other connections) can.
+      process.stderr.write(`terraform-provider-virtform: bug in the HTTP/2 server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      this.goAway(ERROR.INTERNAL_ERROR, "bug in the HTTP/2 server");
+    }
+  }
+
+  private handle(type: number, flags: number, streamId: number, payload: Buffer): void {
+    if (!this.settingsSeen && type !== FRAME.SETTINGS) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "the client's first frame is not SETTINGS");
+    if (this.continuing && (type !== FRAME.CONTINUATION || streamId !== this.continuing.streamId)) {
+      throw new ConnectionError(ERROR.PROTOCOL_ERROR, "a header block interrupted");
+    }
+    switch (type) {
+      case FRAME.DATA:
+        return this.data(flags, streamId, payload);
+      case FRAME.HEADERS:
+        return this.headers(flags, streamId, payload);
+      case FRAME.CONTINUATION:
+        if (!this.continuing) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "CONTINUATION without HEADERS");
+        return this.headerFragment(payload, flags);
+      case FRAME.PRIORITY:
+        if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "PRIORITY on stream 0");
+        return; // advice only
+      case FRAME.RST_STREAM:
+        return this.reset(streamId, payload);
+      case FRAME.SETTINGS:
+        return this.settings(flags, streamId, payload);
+      case FRAME.PING:
+        if (streamId !== 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "PING on a stream");
+        if (payload.length !== 8) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "a PING not of 8 bytes");
+        if (!(flags & FLAG.ACK)) this.frame(FRAME.PING, FLAG.ACK, 0, payload);
+        return;
+      case FRAME.GOAWAY:
+        return; // the client closes the connection when its calls are done
+      case FRAME.WINDOW_UPDATE:
+        return this.windowIncrement(streamId, payload);
+      case FRAME.PUSH_PROMISE:
+        throw new ConnectionError(ERROR.PROTOCOL_ERROR, "PUSH_PROMISE from a client");
+      default:
+        return; // unknown frame types are ignored (section 5.5)
+    }
+  }
+
+  private headers(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId === 0 || streamId % 2 === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `HEADERS on stream ${streamId}`);
+    let fragment = unpadded(flags, payload);
+    if (flags & FLAG.PRIORITY) {
+      if (fragment.length < 5) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "HEADERS too short for its priority");
+      fragment = fragment.subarray(5);
+    }
+    this.continuing = { streamId, endStream: (flags & FLAG.END_STREAM) !== 0, parts: [], length: 0 };
+    this.headerFragment(fragment, flags);
+  }
+
+  private headerFragment(fragment: Buffer, flags: number): void {
+    const block = this.continuing!;
+    block.parts.push(fragment);
+    block.length += fragment.length;
+    if (block.length > MAX_HEADER_LIST_SIZE) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `a header block over ${MAX_HEADER_LIST_SIZE} bytes`);
+    if (!(flags & FLAG.END_HEADERS)) return;
+    this.continuing = undefined;
+    let list: HeaderList;
+    try {
+      // Every block is decoded, even one for a stream we refuse: the table must stay in step.
+      list = this.decoder.decode(block.parts.length === 1 ? block.parts[0]! : Buffer.concat(block.parts));
+    } catch (err) {
+      if (err instanceof CompressionError) throw new ConnectionError(ERROR.COMPRESSION_ERROR, err.message);
+      throw err;
+    }
+    this.headerList(block.streamId, block.endStream, list);
+  }
+
+  private headerList(streamId: number, endStream: boolean, list: HeaderList): void {
+    const existing = this.streams.get(streamId);
+    if (existing) {
+      // The request's trailers: they must end it.
+      if (existing.remoteEnded || !endStream) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `trailers without END_STREAM on stream ${streamId}`);
+      return this.ended(existing);
+    }
+    if (streamId <= this.lastStreamId) return this.resetStream(streamId, ERROR.STREAM_CLOSED);
+    this.lastStreamId = streamId;
+    let size = 0;
+    const headers: Record<string, string> = {};
+    for (const [name, value] of list) {
+      size += name.length + value.length + 32;
+      // A repeated header (none that gRPC reads) keeps its first value.
+      if (!(name in headers)) headers[name] = value;
+    }
+    if (size > MAX_HEADER_LIST_SIZE) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
+    const stream = new Stream(this, streamId, headers, this.peerInitialWindow);
+    this.streams.set(streamId, stream);
+    if (endStream) this.ended(stream);
+  }
+
+  private data(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "DATA on stream 0");
+    // Flow control counts the whole payload, padding included, whatever becomes of it.
+    this.unacknowledged += payload.length;
+    if (this.unacknowledged >= CONNECTION_WINDOW / 2) {
+      this.windowUpdate(0, this.unacknowledged);
+      this.unacknowledged = 0;
+    }
+    const stream = this.streams.get(streamId);
+    if (!stream || stream.remoteEnded) {
+      if (streamId > this.lastStreamId) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
+      return this.resetStream(streamId, ERROR.STREAM_CLOSED);
+    }
+    const body = unpadded(flags, payload);
+    stream.bodyLength += body.length;
+    if (stream.bodyLength > MAX_BODY) {
+      this.forget(stream, true);
+      return this.resetStream(streamId, ERROR.CANCEL);
+    }
+    if (body.length > 0) stream.chunks.push(body);
+    if (flags & FLAG.END_STREAM) return this.ended(stream);
+    stream.unacknowledged += payload.length;
+    if (stream.unacknowledged >= STREAM_WINDOW / 2) {
+      this.windowUpdate(stream.id, stream.unacknowledged);
+      stream.unacknowledged = 0;
+    }
+  }
+
+  /** The request is whole: hand it over. */
+  private ended(stream: Stream): void {
+    stream.remoteEnded = true;
+    if (stream.chunks.length > 0) stream.body = stream.chunks.length === 1 ? stream.chunks[0]! : Buffer.concat(stream.chunks);
+    stream.chunks = [];
+    this.onCall(stream);
+  }
+
+  /** Sends what the windows allow of the stream's outbox. */
+  send(stream: Stream): void {
+    while (stream.outbox.length > 0) {
+      const next = stream.outbox[0]!;
+      if (Buffer.isBuffer(next)) {
+        const size = Math.min(next.length, stream.sendWindow, this.sendWindow, this.peerMaxFrame);
+        if (size <= 0) {
+          this.blocked.add(stream);
+          return;
+        }
+        stream.sendWindow -= size;
+        this.sendWindow -= size;
+        const last = size === next.length;
+        // With no trailers the last DATA frame ends the stream.
+        const end = last && stream.outbox.length === 2 && !(stream.outbox[1] as { trailers?: Buffer }).trailers;
+        this.frame(FRAME.DATA, end ? FLAG.END_STREAM : 0, stream.id, next.subarray(0, size));
+        if (!last) {
+          stream.outbox[0] = next.subarray(size);
+          continue;
+        }
+        stream.outbox.shift();
+        if (end) stream.outbox.shift();
+      } else {
+        // The trailers (a marker without them went with the last DATA frame).
+        stream.outbox.shift();
+        this.headerBlock(stream.id, next.trailers!, true);
+      }
+    }
+    this.forget(stream, false);
+  }
+
+  /** A header block in HEADERS, and CONTINUATION frames past the client's frame size. */
+  headerBlock(streamId: number, block: Buffer, endStream: boolean): void {
+    let flags = endStream ? FLAG.END_STREAM : 0;
+    let type: number = FRAME.HEADERS;
+    let rest = block;
+    for (;;) {
+      const part = rest.subarray(0, this.peerMaxFrame);
+      rest = rest.subarray(part.length);
+      this.frame(type, flags | (rest.length === 0 ? FLAG.END_HEADERS : 0), streamId, part);
+      if (rest.length === 0) return;
+      type = FRAME.CONTINUATION;
+      flags = 0;
+    }
+  }
+
+  private reset(streamId: number, payload: Buffer): void {
+    if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "RST_STREAM on stream 0");
+    if (payload.length !== 4) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "an RST_STREAM not of 4 bytes");
+    if (streamId > this.lastStreamId) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
+    const stream = this.streams.get(streamId);
+    if (stream) this.forget(stream, true);
+  }
+
+  private settings(flags: number, streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "SETTINGS on a stream");
+    if (flags & FLAG.ACK) {
+      if (payload.length !== 0) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "a SETTINGS acknowledgement with a payload");
+      return;
+    }
+    if (payload.length % 6 !== 0) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "a SETTINGS payload not in 6-byte entries");
+    this.settingsSeen = true;
+    for (let at = 0; at < payload.length; at += 6) {
+      const id = payload.readUInt16BE(at);
+      const value = payload.readUInt32BE(at + 2);
+      if (id === SETTING.INITIAL_WINDOW_SIZE) {
+        if (value > MAX_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, `an initial window of ${value}`);
+        // A change applies to every open stream's window (section 6.9.2).
+        for (const stream of this.streams.values()) stream.sendWindow += value - this.peerInitialWindow;
+        this.peerInitialWindow = value;
+      } else if (id === SETTING.MAX_FRAME_SIZE) {
+        if (value < 16384 || value > 16777215) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `a maximum frame size of ${value}`);
+        this.peerMaxFrame = value;
+      } else if (id === SETTING.ENABLE_PUSH && value > 1) {
+        throw new ConnectionError(ERROR.PROTOCOL_ERROR, `ENABLE_PUSH ${value}`);
+      }
+      // HEADER_TABLE_SIZE bounds the client's table for what we send: we index nothing. The others
+      // limit what a server initiates or what a client takes, which our replies stay within.
+    }
+    this.frame(FRAME.SETTINGS, FLAG.ACK, 0, Buffer.alloc(0));
+    this.unblock();
+  }
+
+  private windowIncrement(streamId: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "a WINDOW_UPDATE not of 4 bytes");
+    const increment = payload.readUInt32BE(0) & 0x7fffffff;
+    if (streamId === 0) {
+      if (increment === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "a WINDOW_UPDATE of 0");
+      this.sendWindow += increment;
+      if (this.sendWindow > MAX_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, "the connection's window over 2^31-1");
+      return this.unblock();
+    }
+    const stream = this.streams.get(streamId);
+    if (!stream) return; // a stream already done
+    if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
+      this.forget(stream, true);
+      return this.resetStream(streamId, increment === 0 ? ERROR.PROTOCOL_ERROR : ERROR.FLOW_CONTROL_ERROR);
+    }
+    stream.sendWindow += increment;
+    if (this.blocked.has(stream)) this.send(stream);
+  }
+
+  private unblock(): void {
+    for (const stream of [...this.blocked]) {
+      if (this.sendWindow <= 0) return;
+      this.send(stream);
+    }
+  }
+
+  /** The stream is done with: our reply has ended it, or it was reset; nothing more goes on it. */
+  forget(stream: Stream, cancelled: boolean): void {
+    if (cancelled) stream.cancelled = true;
+    this.streams.delete(stream.id);
+    this.blocked.delete(stream);
+  }
+
+  private resetStream(streamId: number, code: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(code, 0);
+    this.frame(FRAME.RST_STREAM, 0, streamId, payload);
+  }
+
+  private windowUpdate(streamId: number, increment: number): void {
+    const payload = Buffer.alloc(4);
+    payload.writeUInt32BE(increment, 0);
+    this.frame(FRAME.WINDOW_UPDATE, 0, streamId, payload);
+  }
+
+  private goAway(code: number, message: string): void {
+    const payload = Buffer.alloc(8 + Buffer.byteLength(message));
+    payload.writeUInt32BE(this.lastStreamId, 0);
+    payload.writeUInt32BE(code, 4);
+    payload.write(message, 8);
+    this.frame(FRAME.GOAWAY, 0, 0, payload);
+    this.flush();
+    this.socket.end();
+    this.close();
+  }
+
+  private close(): void {
+    this.closed = true;
+    for (const stream of this.streams.values()) stream.cancelled = true;
+    this.streams.clear();
+    this.blocked.clear();
+  }
+
+  /** Frames written in one turn of the event loop leave in one write. */
+  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
+    const header = Buffer.allocUnsafe(9);
+    header.writeUIntBE(payload.length, 0, 3);
+    header[3] = type;
+    header[4] = flags;
+    header.writeUInt32BE(streamId, 5);
+    this.output.push(header);
+    if (payload.length > 0) this.output.push(payload);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.output.length === 0 || this.socket.destroyed) return;
+    const bytes = this.output.length === 1 ? this.output[0]! : Buffer.concat(this.output);
+    this.output = [];
+    this.socket.write(bytes);
+  }
+}
+
+/** A DATA or HEADERS payload without its padding. */
+function unpadded(flags: number, payload: Buffer): Buffer {
+  if (!(flags & FLAG.PADDED)) return payload;
+  if (payload.length < 1) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, "a padded frame without its pad length");
+  const padding = payload[0]!;
+  if (padding >= payload.length) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "padding as long as the frame");
+  return payload.subarray(1, payload.length - padding);
+}

@@ -1,0 +1,237 @@
+// The provider's HTTP/2 server (provider/terraform/http2/): HPACK table-tested on RFC 7541's examples,
+// and the server driven by node:http2's client (nghttp2, another implementation than ours, which
+// Huffman-codes and indexes as Go's does): any headers arrive as sent, replies of any size come
+// whole through small flow-control windows, a reset stream is let go, and bytes that are not HTTP/2
+// end that connection only. Terraform's own client drives it in test/integration/terraform-provider.test.ts.
+import fc from "fast-check";
+import http2 from "node:http2";
+import { connect, createServer, type AddressInfo, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveConnection, type Call } from "../../provider/terraform/http2/connection.ts";
+import { CompressionError, encodeHeaders, HeaderDecoder, type HeaderList } from "../../provider/terraform/http2/hpack.ts";
+import { huffmanDecode, HuffmanError } from "../../provider/terraform/http2/huffman.ts";
+
+const bytes = (hex: string) => Buffer.from(hex.replace(/\s/g, ""), "hex");
+
+describe("HPACK", () => {
+  const first: HeaderList = [
+    [":method", "GET"],
+    [":scheme", "http"],
+    [":path", "/"],
+    [":authority", "www.example.com"],
+  ];
+  const second: HeaderList = [...first, ["cache-control", "no-cache"]];
+  const third: HeaderList = [
+    [":method", "GET"],
+    [":scheme", "https"],
+    [":path", "/index.html"],
+    [":authority", "www.example.com"],
+    ["custom-key", "custom-value"],
+  ];
+
+  it.each([
+    ["C.3, raw strings", ["828684410f7777772e6578616d706c652e636f6d", "828684be58086e6f2d6361636865", "828785bf400a637573746f6d2d6b65790c637573746f6d2d76616c7565"]],
+    ["C.4, Huffman-coded", ["828684418cf1e3c2e5f23a6ba0ab90f4ff", "828684be5886a8eb10649cbf", "828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf"]],
+  ])("decodes RFC 7541 %s: three requests on one connection, the later ones from the dynamic table", (_, blocks) => {
+    const decoder = new HeaderDecoder();
+    expect(blocks.map((block) => decoder.decode(bytes(block)))).toEqual([first, second, third]);
+  });
+
+  it("empties the table on a size update to 0, and then has no entry 62", () => {
+    const decoder = new HeaderDecoder();
+    decoder.decode(bytes("400a637573746f6d2d6b65790c637573746f6d2d76616c7565"));
+    expect(decoder.decode(bytes("be"))).toEqual([["custom-key", "custom-value"]]);
+    expect(() => decoder.decode(bytes("20 be"))).toThrow(/header index 62 beyond the table/);
+  });
+
+  it.each([
+    ["index 0", "80", /header index 0/],
+    ["an index past the static table", "bf", /beyond the table/],
+    ["a string past the block", "0f 10 05 61", /runs past its block/],
+    ["an integer cut short", "ff", /inside an integer/],
+    ["a table size over the 4,096 allowed", "3f e1 3f", /dynamic table size of/],
+    ["a table size update after a field", "82 20", /size update after a header field/],
+    ["Huffman padding that is not EOS's ones", "00 01 61 81 00", /partial symbol/],
+  ])("refuses %s with a CompressionError", (_, block, message) => {
+    const attempt = () => new HeaderDecoder().decode(bytes(block));
+    expect(attempt).toThrow(CompressionError);
+    expect(attempt).toThrow(message);
+  });
+
+  it("refuses EOS inside a Huffman-coded string, and padding of 8 bits or more", () => {
+    expect(() => huffmanDecode(bytes("ff ff ff ff"))).toThrow(HuffmanError); // 30 ones: EOS
+    expect(() => huffmanDecode(bytes("1f ff"))).toThrow(/partial symbol/); // "a" (00011), then 11 ones
+    expect(huffmanDecode(bytes("1f")).toString()).toBe("a");
+  });
+
+  it("reads back what it writes: any names and values, static names, long integers", () => {
+    const header = fc.tuple(fc.oneof(fc.constantFrom(":status", "content-type", "grpc-status"), fc.string({ minLength: 1, maxLength: 200 })), fc.string({ unit: "binary-ascii", maxLength: 300 }));
+    fc.assert(
+      fc.property(fc.array(header, { maxLength: 12 }), (list) => {
+        expect(new HeaderDecoder().decode(encodeHeaders(list))).toEqual(list.map(([name, value]) => [Buffer.from(name, "latin1").toString("latin1"), value]));
+      }),
+    );
+  });
+});
+
+describe("the HTTP/2 server, driven by node:http2's client", () => {
+  let server: Server;
+  let port: number;
+  let onCall: (call: Call) => void;
+  beforeAll(async () => {
+    server = createServer((socket) => serveConnection(socket, (call) => onCall(call)));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => server.close());
+
+  const OK = encodeHeaders([[":status", "200"]]);
+  const DONE = encodeHeaders([["x-done", "yes"]]);
+
+  interface Reply {
+    headers: http2.IncomingHttpHeaders;
+    body: Buffer;
+    trailers?: http2.IncomingHttpHeaders;
+  }
+  const request = (client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer) =>
+    new Promise<Reply>((resolve, reject) => {
+      const stream = client.request({ ":method": "POST", ":path": "/echo", ...headers });
+      const chunks: Buffer[] = [];
+      let reply: Reply | undefined;
+      stream.on("response", (h) => (reply = { headers: h, body: Buffer.alloc(0) }));
+      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      stream.on("trailers", (t) => (reply!.trailers = t));
+      stream.on("end", () => resolve({ ...reply!, body: Buffer.concat(chunks) }));
+      stream.on("error", reject);
+      stream.end(body);
+    });
+  const session = (settings?: http2.Settings) => http2.connect(`http://127.0.0.1:${port}`, { settings });
+
+  it("hands over any headers as sent: Huffman-coded, indexed and evicted over many calls of one connection", async () => {
+    onCall = (call) => call.respond(OK, Buffer.from(JSON.stringify(call.headers)), DONE);
+    const client = session();
+    const name = fc.stringMatching(/^x-[a-z0-9-]{1,30}$/);
+    const value = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 600 }).map((v) => v.trim());
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.dictionary(name, value, { maxKeys: 8 }), async (sent) => {
+          const reply = await request(client, sent);
+          expect(reply.headers[":status"]).toBe(200);
+          expect(reply.trailers?.["x-done"]).toBe("yes");
+          const received = JSON.parse(reply.body.toString()) as Record<string, string>;
+          expect(received[":path"]).toBe("/echo");
+          for (const [k, v] of Object.entries(sent)) expect(received[k]).toBe(v);
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("sends a reply of megabytes through the client's small windows, and reads a request of megabytes", async () => {
+    const big = Buffer.alloc(3 << 20);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32LE(i, i);
+    onCall = (call) => call.respond(OK, call.body.length > 0 ? Buffer.from(String(call.body.equals(big))) : big, DONE);
+    const client = session({ initialWindowSize: 1000 });
+    try {
+      const [download, upload] = await Promise.all([request(client, {}), request(client, {}, big)]);
+      expect(download.body.equals(big)).toBe(true);
+      expect(download.trailers?.["x-done"]).toBe("yes");
+      expect(upload.body.toString()).toBe("true");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("lets a stream the client reset go (its reply is dropped), answers PING, and the connection goes on", async () => {
+    const waiting: Call[] = [];
+    onCall = (call) => waiting.push(call);
+    const client = session();
+    try {
+      const cancelled = client.request({ ":method": "POST", ":path": "/slow" });
+      cancelled.on("error", () => undefined);
+      cancelled.end();
+      await expect.poll(() => waiting.length).toBe(1);
+      cancelled.close(http2.constants.NGHTTP2_CANCEL);
+      await expect.poll(() => waiting[0]!.cancelled).toBe(true);
+      waiting[0]!.respond(OK, Buffer.from("late"), DONE); // goes nowhere
+      expect(await new Promise((resolve) => client.ping((err) => resolve(err ?? "pong")))).toBe("pong");
+      onCall = (call) => call.respond(OK, Buffer.from("next"), DONE);
+      expect((await request(client, {})).body.toString()).toBe("next");
+    } finally {
+      client.close();
+    }
+  });
+
+  it("keeps a stream open after its headers (a server stream that sends nothing)", async () => {
+    onCall = (call) => (call.headers[":path"] === "/open" ? call.respondOpen(OK) : call.respond(OK, Buffer.from("unary"), DONE));
+    const client = session();
+    try {
+      const open = client.request({ ":method": "POST", ":path": "/open" });
+      open.end();
+      const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => open.on("response", resolve));
+      expect(headers[":status"]).toBe(200);
+      expect((await request(client, {})).body.toString()).toBe("unary");
+      expect(open.closed).toBe(false);
+      open.close();
+    } finally {
+      client.close();
+    }
+  });
+
+  /** Raw bytes to the server: what it sends back before it closes the connection. */
+  const raw = (payload: Buffer) =>
+    new Promise<Buffer>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      const chunks: Buffer[] = [];
+      socket.on("data", (chunk) => chunks.push(chunk));
+      socket.on("error", () => undefined);
+      socket.on("close", () => resolve(Buffer.concat(chunks)));
+      socket.end(payload);
+    });
+  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+    const header = Buffer.alloc(9);
+    header.writeUIntBE(payload.length, 0, 3);
+    header[3] = type;
+    header[4] = flags;
+    header.writeUInt32BE(stream, 5);
+    return Buffer.concat([header, payload]);
+  };
+  /** The GOAWAY frame's error code among the frames the server sent, if any. */
+  const goAwayCode = (received: Buffer): number | undefined => {
+    for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) {
+      if (received[at + 3] === 7) return received.readUInt32BE(at + 9 + 4);
+    }
+    return undefined;
+  };
+
+  it.each([
+    ["HTTP/1.1 instead of the preface", Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), 1],
+    ["a first frame that is not SETTINGS", Buffer.concat([PREFACE, frame(6, 0, 0, Buffer.alloc(8))]), 1],
+    ["HEADERS on an even stream", Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 5, 2, bytes("82"))]), 1],
+    ["a header block that does not decode", Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(1, 5, 1, bytes("80"))]), 9],
+    ["a frame over 16 KiB", Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(0, 0, 1, Buffer.alloc(20000))]), 6],
+    ["a PING of 7 bytes", Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), frame(6, 0, 0, Buffer.alloc(7))]), 6],
+  ])("answers %s with GOAWAY and closes that connection only", async (_, payload, code) => {
+    expect(goAwayCode(await raw(payload))).toBe(code);
+    onCall = (call) => call.respond(OK, Buffer.from("still here"), DONE);
+    const client = session();
+    expect((await request(client, {})).body.toString()).toBe("still here");
+    client.close();
+  });
+
+  it("survives any bytes after the preface: each connection ends, the server goes on", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (noise) => {
+        await raw(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), Buffer.from(noise)]));
+      }),
+      { numRuns: 100 },
+    );
+    onCall = (call) => call.respond(OK, Buffer.from("still here"), DONE);
+    const client = session();
+    expect((await request(client, {})).body.toString()).toBe("still here");
+    client.close();
+  });
+});
