@@ -5,13 +5,12 @@
 import * as grpc from "@grpc/grpc-js";
 import { execFile, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { CONSTANT_PATHS } from "../../provider/terraform/fixed-replies.ts";
-import { encode } from "../../provider/terraform/msgpack.ts";
 import { loadMethods } from "../../provider/terraform/protocol.ts";
 import { providerService } from "../../provider/terraform/provider-service.ts";
 import { MAGIC_COOKIE, methodTable } from "../../provider/terraform/server.ts";
@@ -19,13 +18,11 @@ import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
 
 const plugin = join(repoRoot, "bin", "terraform-provider-virtform");
 const methods = loadMethods();
-/** Loaded with --import into the plugin: it logs every module the plugin loads to $VIRTFORM_MODULE_LOG. */
-const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
 
 /** The plugin started as Terraform starts it, connected with grpc-js's client (Terraform's own certificate). */
-async function launch(env: NodeJS.ProcessEnv = {}, cwd = repoRoot) {
+async function launch(env: NodeJS.ProcessEnv = {}) {
   const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
-  const child = spawn(plugin, [], { cwd, env: { ...process.env, ...env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(plugin, [], { env: { ...process.env, ...env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
   const line = await new Promise<string>((resolve) => {
     let text = "";
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -123,6 +120,7 @@ describe("terraform-provider-virtform's handshake", () => {
   // generated fixed replies, and the launch loads neither zod and the kinds nor protobufjs.
   describe("a launch asked only what never changes", () => {
     const moduleLog = join(makeWorkdir("virtform-modules-"), "modules.txt");
+    const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
     const derived = methodTable(methods, providerService({ cwd: "/nowhere", owner: { stack: "terraform:/test", lineage: "terraform" } }), () => undefined);
     let plugin: Awaited<ReturnType<typeof launch>>;
 
@@ -146,41 +144,6 @@ describe("terraform-provider-virtform's handshake", () => {
       for (const heavy of ["/node_modules/zod/", "/sdk/kinds/", "/node_modules/protobufjs/", "/provider/terraform/provider-service.ts"]) {
         expect(loaded.filter((url) => url.includes(heavy)), heavy).toEqual([]);
       }
-    });
-  });
-
-  // Terraform's validation skips an empty provider block, so an empty ValidateProviderConfig comes
-  // from the launch that configures the provider next: its backend's modules load meanwhile (imports
-  // only: the data dir is ConfigureProvider's to open); one with settings may be the validating
-  // launch, which never needs them.
-  describe("ValidateProviderConfig", () => {
-    const providerConfig = (settings: Record<string, string | null>) => ({ msgpack: encode({ endpoint: null, token: null, data_dir: null, lockfile: null, ...settings }) });
-    const loadsAfter = async (settings: Record<string, string | null>) => {
-      const cwd = makeWorkdir("virtform-preload-");
-      const moduleLog = join(cwd, "modules.txt");
-      const plugin = await launch({ NODE_OPTIONS: `--import=${hook}`, VIRTFORM_MODULE_LOG: moduleLog }, cwd);
-      try {
-        expect(await plugin.call("/tfplugin6.Provider/ValidateProviderConfig", { config: providerConfig(settings) })).toEqual({ reply: {} });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        expect(await plugin.call("/grpc.health.v1.Health/Check", {})).toEqual({ reply: { status: 1 } });
-        return { loaded: readFileSync(moduleLog, "utf8"), files: readdirSync(cwd) };
-      } finally {
-        plugin.close();
-      }
-    };
-
-    it("without settings, loads the embedded backend and opens nothing", async () => {
-      const { loaded, files } = await loadsAfter({});
-      expect(loaded).toContain("/provider/embedded-backend.ts");
-      expect(loaded).toContain("/provider/virtform-provider.ts");
-      expect(files).toEqual(["modules.txt"]); // no .virtform/emulator
-    });
-
-    it("with settings, loads no backend", async () => {
-      const { loaded } = await loadsAfter({ data_dir: "emulator" });
-      expect(loaded).toContain("/provider/terraform/provider-service.ts"); // the call was served
-      expect(loaded).not.toContain("/provider/embedded-backend.ts");
-      expect(loaded).not.toContain("/provider/virtform-provider.ts");
     });
   });
 });
