@@ -1,8 +1,8 @@
 // The provider block: a served emulator (endpoint + token, as the CLI's --endpoint / VIRTFORM_TOKEN)
 // or the embedded emulator's data directory, held by this process while it runs.
-// The backends load only when Terraform is about to configure the provider: of its three launches per
-// plan, the first (the schema) and the second (validation) never do, and the emulator's modules are a
-// good part of a launch's start-up.
+// The backends load only when Terraform configures the provider: of its three launches per plan, the
+// first (the schema) and the second (validation) never do, and the emulator's modules are a good
+// part of a launch's start-up.
 import { resolve } from "node:path";
 import type { Value } from "../../core/model.ts";
 import type { VirtformProvider } from "../virtform-provider.ts";
@@ -29,8 +29,9 @@ export function validateSettings(settings: ProviderSettings, attributes: Record<
 }
 
 export async function configureBackend(settings: ProviderSettings, cwd: string): Promise<VirtformProvider> {
-  const endpoint = endpointOf(settings);
+  const setting = (value: Value | undefined) => (typeof value === "string" && value !== "" ? value : undefined);
   const { VirtformProvider } = await import("../virtform-provider.ts");
+  const endpoint = setting(settings.endpoint) ?? process.env.VIRTFORM_ENDPOINT;
   if (endpoint) {
     const token = setting(settings.token) ?? process.env.VIRTFORM_TOKEN;
     if (!token) throw new SettingsError(error("Missing token", `the emulator at ${endpoint} needs a token: set token in the provider block or VIRTFORM_TOKEN`));
@@ -41,26 +42,6 @@ export async function configureBackend(settings: ProviderSettings, cwd: string):
   await holdData(dataDir);
   const { EmbeddedBackend } = await import("../embedded-backend.ts");
   return new VirtformProvider(EmbeddedBackend.open(dataDir));
-}
-
-/**
- * Loads the modules configureBackend will need for these settings, ahead of ConfigureProvider, in the
- * time Terraform takes to send it: imports only, nothing is opened. It begins once the reply in hand
- * is on its way: node:http2 writes a reply's headers and data in the event loop's next check phase
- * and its trailers in the one after (native immediates run before ours), and Terraform waits for the
- * trailers; loading before then would only delay the reply.
- */
-export function preloadBackend(settings: ProviderSettings): void {
-  const modules = () => [import("../virtform-provider.ts"), endpointOf(settings) ? import("../http-backend.ts") : import("../embedded-backend.ts"), import("../in-use-lock.ts")];
-  setImmediate(() => setImmediate(() => void Promise.all(modules()).catch(() => undefined))); // ConfigureProvider reports a failure to load
-}
-
-function setting(value: Value | undefined): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function endpointOf(settings: ProviderSettings): string | undefined {
-  return setting(settings.endpoint) ?? process.env.VIRTFORM_ENDPOINT;
 }
 
 /** The lock images with a lock_key are locked by; a missing or malformed one is an error on lockfile. */

@@ -3,7 +3,7 @@
 import { isVirtformError } from "../../core/virtform-error.ts";
 import type { Owner } from "../../engine/provider.ts";
 import { fromPacked } from "./codec.ts";
-import { configureBackend, configureImageLock, preloadBackend, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
+import { configureBackend, configureImageLock, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { decode, encode, type Packed } from "./msgpack.ts";
 import { IMAGE_VARIANT, readImageVariant } from "./image-variant.ts";
@@ -64,14 +64,7 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
       server_capabilities: capabilities,
     })),
 
-    ValidateProviderConfig: handle((request) => {
-      const settings = settingsOf(request.config);
-      // Terraform's validation launch skips an empty provider block (no call), so an empty one here is
-      // the launch that configures the provider next: its backend loads meanwhile. A block with
-      // settings may be either launch, and loading the backend would only slow the validating one.
-      if (Object.keys(settings).length === 0) preloadBackend(settings);
-      return { diagnostics: validateSettings(settings, providerAttributes) };
-    }),
+    ValidateProviderConfig: handle((request) => ({ diagnostics: validateSettings(settingsOf(request.config), providerAttributes) })),
 
     ConfigureProvider: handle(async (request) => {
       const settings = settingsOf(request.config);
