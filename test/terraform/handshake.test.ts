@@ -10,7 +10,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
+import { toPacked } from "../../provider/terraform/codec.ts";
 import { CONSTANT_PATHS } from "../../provider/terraform/fixed-replies.ts";
+import { encode } from "../../provider/terraform/msgpack.ts";
+import { readSchemas } from "../../provider/terraform/schemas-file.ts";
 import { loadMethods } from "../../provider/terraform/protocol.ts";
 import { providerService } from "../../provider/terraform/provider-service.ts";
 import { MAGIC_COOKIE, methodTable } from "../../provider/terraform/server.ts";
@@ -18,6 +21,8 @@ import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
 
 const plugin = join(repoRoot, "bin", "terraform-provider-virtform");
 const methods = loadMethods();
+/** Loaded with --import into the plugin: it logs every module the plugin loads to $VIRTFORM_MODULE_LOG. */
+const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
 
 /** The plugin started as Terraform starts it, connected with grpc-js's client (Terraform's own certificate). */
 async function launch(env: NodeJS.ProcessEnv = {}) {
@@ -120,7 +125,6 @@ describe("terraform-provider-virtform's handshake", () => {
   // generated fixed replies, and the launch loads neither zod and the kinds nor protobufjs.
   describe("a launch asked only what never changes", () => {
     const moduleLog = join(makeWorkdir("virtform-modules-"), "modules.txt");
-    const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
     const derived = methodTable(methods, providerService({ cwd: "/nowhere", owner: { stack: "terraform:/test", lineage: "terraform" } }), () => undefined);
     let plugin: Awaited<ReturnType<typeof launch>>;
 
@@ -144,6 +148,27 @@ describe("terraform-provider-virtform's handshake", () => {
       for (const heavy of ["/node_modules/zod/", "/sdk/kinds/", "/node_modules/protobufjs/", "/provider/terraform/provider-service.ts"]) {
         expect(loaded.filter((url) => url.includes(heavy)), heavy).toEqual([]);
       }
+    });
+  });
+
+  // The plugin loads zod's English locale alone (english-only-zod.ts): its messages are unchanged.
+  describe("a launch that validates", () => {
+    const moduleLog = join(makeWorkdir("virtform-modules-"), "modules.txt");
+    let plugin: Awaited<ReturnType<typeof launch>>;
+
+    beforeAll(async () => {
+      plugin = await launch({ NODE_OPTIONS: `--import=${hook}`, VIRTFORM_MODULE_LOG: moduleLog });
+    });
+    afterAll(() => plugin?.close());
+
+    it("reports zod's English messages, and loads no other locale", async () => {
+      const shape = { type: "object" as const, attributes: readSchemas().resources.get("virtform_cluster")!.attributes };
+      const config = { msgpack: encode(toPacked({ hypervisor: "native", hosts: { count: 0, vcpu: 8, memoryGiB: 4, localDiskGiB: 1 } }, shape)) };
+      const { reply } = (await plugin.call("/tfplugin6.Provider/ValidateResourceConfig", { type_name: "virtform_cluster", config })) as { reply: { diagnostics: { detail: string }[] } };
+      expect(reply.diagnostics.map((d) => d.detail)).toEqual(["Too small: expected number to be >=1 (the Cluster field hosts.count)"]);
+      const locales = readFileSync(moduleLog, "utf8").split("\n").filter((url) => url.includes("/node_modules/zod/v4/locales/"));
+      // (The plugin's hook answers for the locales' index before the log's hook sees it.)
+      expect(locales.map((url) => url.replace(/.*\/locales\//, ""))).toEqual(["en.js"]);
     });
   });
 });
