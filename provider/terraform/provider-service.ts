@@ -6,9 +6,10 @@ import { fromPacked } from "./codec.ts";
 import { configureBackend, configureImageLock, SettingsError, validateSettings, type ProviderSettings } from "./configure.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { decode, encode, type Packed } from "./msgpack.ts";
-import { IMAGE_VARIANT, imageVariantSchema, readImageVariant } from "./image-variant.ts";
+import { IMAGE_VARIANT, readImageVariant } from "./image-variant.ts";
 import { ResourceError, TerraformResources } from "./resources.ts";
-import { providerAttributes, resourceSchemas, schemaMessage } from "./schema.ts";
+import { providerAttributes, schemaMessage } from "./schema.ts";
+import { readSchemas, type Schemas } from "./schemas-file.ts";
 import { ValidatedConfigs } from "./validated.ts";
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- requests are plain objects decoded by protobufjs */
@@ -28,11 +29,10 @@ export interface ProviderOptions {
   owner: Omit<Owner, "address">;
 }
 
-export function providerService(options: ProviderOptions): Record<string, Handler> {
-  const schemas = resourceSchemas();
+/** `schemas`: as generated (the plugin), or derived from the kinds now (the generator). */
+export function providerService(options: ProviderOptions, { resources: schemas, imageVariant }: Schemas = readSchemas()): Record<string, Handler> {
   const resources = new TerraformResources(schemas, options.owner);
   const providerShape = { type: "object" as const, attributes: providerAttributes };
-  const imageVariant = imageVariantSchema();
   const validated = new ValidatedConfigs();
 
   /** Runs a handler; its refusals and bugs become diagnostics in the reply, as Terraform shows them. */

@@ -1,8 +1,11 @@
 // The plugin process as go-plugin (inside Terraform) expects it: check the magic cookie, serve gRPC
 // with mutual TLS on a loopback port, print the handshake line, and exit on GRPCController.Shutdown.
-// The handshake comes first: the message definitions and the provider service (zod, the kinds, the
-// backends) load after it, while Terraform connects, and calls wait for them.
+// The handshake comes first. The schema, the health check and Shutdown are answered from the
+// generated fixed replies (fixed-replies.ts): Terraform's first launch of a command asks for nothing
+// else, and never loads the message definitions or the provider service (zod, the kinds). The first
+// call that needs the service loads it; calls wait for it.
 import { selfSignedCertificate } from "./certificate.ts";
+import { fixedMethods, readFixedReplies } from "./fixed-replies.ts";
 import { serveGrpc, type GrpcServer, type Method } from "./grpc-server.ts";
 import type { ProviderOptions } from "./provider-service.ts";
 import type { MethodCodec } from "./protocol.ts";
@@ -23,13 +26,27 @@ export async function servePlugin(options: ServeOptions): Promise<GrpcServer> {
   }
   const identity = selfSignedCertificate();
   const clientCertPem = process.env.PLUGIN_CLIENT_CERT;
+  const entries = readFixedReplies();
+  const fixed = fixedMethods(entries, (path) => {
+    if (path === SHUTDOWN) exitSoon(options.exit);
+  });
   let methods: Promise<Map<string, Method>> | undefined;
-  const load = () => (methods ??= pluginMethods(options));
-  const server = await serveGrpc(async (path) => (await load()).get(path), clientCertPem ? { keyPem: identity.keyPem, certPem: identity.certPem, clientCertPem } : undefined);
+  // A path the plugin does not serve is UNIMPLEMENTED at once, without loading anything.
+  const lookup = (path: string) => fixed.get(path) ?? (entries.has(path) ? (methods ??= pluginMethods(options)).then((all) => all.get(path)) : undefined);
+  const server = await serveGrpc(lookup, clientCertPem ? { keyPem: identity.keyPem, certPem: identity.certPem, clientCertPem } : undefined);
   const cert = clientCertPem ? `|${identity.der.toString("base64").replace(/=+$/, "")}` : "";
   process.stdout.write(`1|${PROTOCOL_VERSION}|tcp|127.0.0.1:${server.port}|grpc${cert}\n`);
-  void load().catch(() => undefined); // each call reports a failure to load as a bug
   return server;
+}
+
+const SHUTDOWN = "/plugin.GRPCController/Shutdown";
+
+/**
+ * Shutdown's effect: Terraform waits for the process to end, not for the reply (it ignores Shutdown's
+ * errors): exit once the reply is on its way; the open GRPCStdio stream would hold a graceful shutdown.
+ */
+function exitSoon(exit: () => void): void {
+  setTimeout(exit, 10);
 }
 
 /** What each gRPC path does: the tfplugin6 Provider, go-plugin's controller and stdio, the health check. */
@@ -46,12 +63,7 @@ async function pluginMethods(options: ServeOptions): Promise<Map<string, Method>
 export function methodTable(codecs: ReadonlyMap<string, MethodCodec>, provider: Record<string, (request: never) => unknown>, exit: () => void): Map<string, Method> {
   const own: Record<string, (request: never) => unknown> = {
     "/grpc.health.v1.Health/Check": () => ({ status: 1 }), // SERVING
-    "/plugin.GRPCController/Shutdown": () => {
-      // Terraform waits for the process to end, not for this reply (it ignores Shutdown's errors):
-      // exit once the reply is on its way; the open GRPCStdio stream would hold a graceful shutdown.
-      setTimeout(exit, 10);
-      return {};
-    },
+    [SHUTDOWN]: () => (exitSoon(exit), {}),
   };
   const methods = new Map<string, Method>();
   for (const [path, codec] of codecs) {

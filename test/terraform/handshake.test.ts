@@ -3,16 +3,61 @@
 // and it answers gRPC over mutual TLS (here @grpc/grpc-js's client, another implementation than ours)
 // until GRPCController.Shutdown ends it.
 import * as grpc from "@grpc/grpc-js";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
+import { toPacked } from "../../provider/terraform/codec.ts";
+import { CONSTANT_PATHS } from "../../provider/terraform/fixed-replies.ts";
+import { encode } from "../../provider/terraform/msgpack.ts";
+import { readSchemas } from "../../provider/terraform/schemas-file.ts";
 import { loadMethods } from "../../provider/terraform/protocol.ts";
-import { MAGIC_COOKIE } from "../../provider/terraform/server.ts";
-import { repoRoot } from "../helpers/cli.ts";
+import { providerService } from "../../provider/terraform/provider-service.ts";
+import { MAGIC_COOKIE, methodTable } from "../../provider/terraform/server.ts";
+import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
 
 const plugin = join(repoRoot, "bin", "terraform-provider-virtform");
+const methods = loadMethods();
+/** Loaded with --import into the plugin: it logs every module the plugin loads to $VIRTFORM_MODULE_LOG. */
+const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
+
+/** The plugin started as Terraform starts it, connected with grpc-js's client (Terraform's own certificate). */
+async function launch(env: NodeJS.ProcessEnv = {}) {
+  const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
+  const child = spawn(plugin, [], { env: { ...process.env, ...env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve) => {
+    let text = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) resolve(text.split("\n")[0]!);
+    });
+  });
+  const [, , , address, , der] = line.split("|");
+  const serverPem = new X509Certificate(Buffer.from(der!, "base64")).toString();
+  const credentials = grpc.credentials.createSsl(Buffer.from(serverPem), Buffer.from(client.keyPem), Buffer.from(client.certPem));
+  const connection = new grpc.Client(address!, credentials, { "grpc.ssl_target_name_override": "localhost" });
+  const exited = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
+  /** A unary call as Terraform makes it: status and reply (decoded, or its bytes with raw), or the gRPC error. */
+  const call = (path: string, request: unknown, raw = false) =>
+    new Promise<{ reply?: unknown; error?: grpc.ServiceError }>((resolve) => {
+      const codec = methods.get(path) ?? methods.get("/grpc.health.v1.Health/Check")!;
+      connection.makeUnaryRequest(
+        path,
+        (value: unknown) => Buffer.from(codec.encodeRequest(value)),
+        (bytes: Buffer) => (raw ? bytes : codec.decodeReply(bytes)),
+        request,
+        (error, reply) => resolve(error ? { error } : { reply }),
+      );
+    });
+  const close = () => {
+    connection.close();
+    child.kill();
+  };
+  return { child, line, connection, call, exited, close };
+}
 
 describe("terraform-provider-virtform's handshake", () => {
   it("refuses to run outside Terraform", async () => {
@@ -25,44 +70,17 @@ describe("terraform-provider-virtform's handshake", () => {
   });
 
   describe("as Terraform starts it", () => {
-    const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
-    const methods = loadMethods();
-    let child: ChildProcess;
+    let plugin: Awaited<ReturnType<typeof launch>>;
     let line: string;
     let connection: grpc.Client;
-    const exited = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
+    const call: Awaited<ReturnType<typeof launch>>["call"] = (...args) => plugin.call(...args);
+    const exited = () => plugin.exited();
 
     beforeAll(async () => {
-      child = spawn(plugin, [], { env: { ...process.env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
-      line = await new Promise<string>((resolve) => {
-        let text = "";
-        child.stdout!.on("data", (chunk: Buffer) => {
-          text += chunk.toString();
-          if (text.includes("\n")) resolve(text.split("\n")[0]!);
-        });
-      });
-      const [, , , address, , der] = line.split("|");
-      const serverPem = new X509Certificate(Buffer.from(der!, "base64")).toString();
-      const credentials = grpc.credentials.createSsl(Buffer.from(serverPem), Buffer.from(client.keyPem), Buffer.from(client.certPem));
-      connection = new grpc.Client(address!, credentials, { "grpc.ssl_target_name_override": "localhost" });
+      plugin = await launch();
+      ({ line, connection } = plugin);
     });
-    afterAll(() => {
-      connection?.close();
-      child?.kill();
-    });
-
-    /** A unary call as Terraform makes it: status and reply, or the gRPC error. */
-    const call = (path: string, request: unknown) =>
-      new Promise<{ reply?: unknown; error?: grpc.ServiceError }>((resolve) => {
-        const codec = methods.get(path) ?? methods.get("/grpc.health.v1.Health/Check")!;
-        connection.makeUnaryRequest(
-          path,
-          (value: unknown) => Buffer.from(codec.encodeRequest(value)),
-          (bytes: Buffer) => codec.decodeReply(bytes),
-          request,
-          (error, reply) => resolve(error ? { error } : { reply }),
-        );
-      });
+    afterAll(() => plugin?.close());
 
     it("prints 1|6|tcp|127.0.0.1:<port>|grpc|<its certificate, base64 without padding>", () => {
       const match = /^1\|6\|tcp\|127\.0\.0\.1:(\d+)\|grpc\|([A-Za-z0-9+/]+)$/.exec(line);
@@ -100,6 +118,57 @@ describe("terraform-provider-virtform's handshake", () => {
     it("exits on Shutdown", async () => {
       expect(await call("/plugin.GRPCController/Shutdown", {})).toEqual({ reply: {} });
       expect(await exited()).toBe(0);
+    });
+  });
+
+  // Terraform's first launch of every command asks for the schema only: it is answered from the
+  // generated fixed replies, and the launch loads neither zod and the kinds nor protobufjs.
+  describe("a launch asked only what never changes", () => {
+    const moduleLog = join(makeWorkdir("virtform-modules-"), "modules.txt");
+    const derived = methodTable(methods, providerService({ cwd: "/nowhere", owner: { stack: "terraform:/test", lineage: "terraform" } }), () => undefined);
+    let plugin: Awaited<ReturnType<typeof launch>>;
+
+    beforeAll(async () => {
+      plugin = await launch({ NODE_OPTIONS: `--import=${hook}`, VIRTFORM_MODULE_LOG: moduleLog });
+    });
+    afterAll(() => plugin?.close());
+
+    it("answers byte for byte what the service derived from the kinds answers, and loads nothing of it", async () => {
+      for (const path of CONSTANT_PATHS.filter((p) => !p.endsWith("/Shutdown"))) {
+        const method = derived.get(path)!;
+        const expected = Buffer.from(method.encode(await method.call!(method.decode(new Uint8Array()))));
+        expect(expected.length, path).toBeGreaterThan(0);
+        expect(await plugin.call(path, {}, true), path).toEqual({ reply: expected });
+      }
+      expect(await plugin.call("/plugin.GRPCBroker/StartStream", {})).toMatchObject({ error: { code: grpc.status.UNIMPLEMENTED } });
+      expect(await plugin.call("/plugin.GRPCController/Shutdown", {})).toEqual({ reply: {} });
+      expect(await plugin.exited()).toBe(0);
+      const loaded = readFileSync(moduleLog, "utf8").split("\n");
+      expect(loaded.some((url) => url.endsWith("/provider/terraform/server.ts"))).toBe(true); // the log works
+      for (const heavy of ["/node_modules/zod/", "/sdk/kinds/", "/node_modules/protobufjs/", "/provider/terraform/provider-service.ts"]) {
+        expect(loaded.filter((url) => url.includes(heavy)), heavy).toEqual([]);
+      }
+    });
+  });
+
+  // The plugin loads zod's English locale alone (english-only-zod.ts): its messages are unchanged.
+  describe("a launch that validates", () => {
+    const moduleLog = join(makeWorkdir("virtform-modules-"), "modules.txt");
+    let plugin: Awaited<ReturnType<typeof launch>>;
+
+    beforeAll(async () => {
+      plugin = await launch({ NODE_OPTIONS: `--import=${hook}`, VIRTFORM_MODULE_LOG: moduleLog });
+    });
+    afterAll(() => plugin?.close());
+
+    it("reports zod's English messages, and loads no other locale", async () => {
+      const shape = { type: "object" as const, attributes: readSchemas().resources.get("virtform_cluster")!.attributes };
+      const config = { msgpack: encode(toPacked({ hypervisor: "native", hosts: { count: 0, vcpu: 8, memoryGiB: 4, localDiskGiB: 1 } }, shape)) };
+      const { reply } = (await plugin.call("/tfplugin6.Provider/ValidateResourceConfig", { type_name: "virtform_cluster", config })) as { reply: { diagnostics: { detail: string }[] } };
+      expect(reply.diagnostics.map((d) => d.detail)).toEqual(["Too small: expected number to be >=1 (the Cluster field hosts.count)"]);
+      const locales = readFileSync(moduleLog, "utf8").split("\n").filter((url) => url.includes("/node_modules/zod/v4/locales/"));
+      // (The plugin's hook answers for the locales' index before the log's hook sees it.)
+      expect(locales.map((url) => url.replace(/.*\/locales\//, ""))).toEqual(["en.js"]);
     });
   });
 });

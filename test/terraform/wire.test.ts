@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import { UNKNOWN } from "../../core/model.ts";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { fromJson, fromPacked, toPacked } from "../../provider/terraform/codec.ts";
-import { compileDescriptor } from "../../provider/terraform/generate.ts";
+import { FIXED_REPLIES } from "../../provider/terraform/fixed-replies.ts";
+import { derivedSchemas, readSchemas, SCHEMAS_FILE, schemasJson } from "../../provider/terraform/schemas-file.ts";
+import { compileDescriptor, fixedReplies } from "../../provider/terraform/generate.ts";
 import { Extension, UNKNOWN_EXTENSION, decode, encode, type Packed } from "../../provider/terraform/msgpack.ts";
 import { frame, percentEncoded } from "../../provider/terraform/grpc-server.ts";
 import { DESCRIPTOR, loadMethods } from "../../provider/terraform/protocol.ts";
@@ -152,6 +154,16 @@ describe("the handshake's certificate", () => {
 describe("the protocol descriptor", () => {
   it("is what the .proto files compile to (npm run gen:terraform)", () => {
     expect(readFileSync(DESCRIPTOR, "utf8")).toBe(compileDescriptor());
+  });
+
+  it("and the fixed replies (the schema without loading the kinds) are what the kinds derive now (npm run gen:terraform)", async () => {
+    expect(readFileSync(FIXED_REPLIES, "utf8")).toBe(await fixedReplies());
+  });
+
+  it("and so are the schemas the plugin reads instead of deriving them, read back as derived", () => {
+    const derived = derivedSchemas();
+    expect(readFileSync(SCHEMAS_FILE, "utf8")).toBe(schemasJson(derived));
+    expect(readSchemas()).toStrictEqual(derived);
   });
 });
 
