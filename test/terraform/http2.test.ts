@@ -5,9 +5,9 @@
 // end that connection only. Terraform's own client drives it in test/integration/terraform-provider.test.ts.
 import fc from "fast-check";
 import http2 from "node:http2";
-import { connect, createServer, type AddressInfo, type Server } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serveConnection, type Call } from "../../provider/terraform/http2/connection.ts";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { serveConnection, type Call, type Limits } from "../../provider/terraform/http2/connection.ts";
 import { CompressionError, encodeHeaders, HeaderDecoder, type HeaderList } from "../../provider/terraform/http2/hpack.ts";
 import { huffmanDecode, HuffmanError } from "../../provider/terraform/http2/huffman.ts";
 
@@ -60,6 +60,7 @@ describe("HPACK", () => {
 
   it("refuses EOS inside a Huffman-coded string, and padding of 8 bits or more", () => {
     expect(() => huffmanDecode(bytes("ff ff ff ff"))).toThrow(HuffmanError); // 30 ones: EOS
+    expect(() => huffmanDecode(bytes("ff ff ff ff"))).toThrow(/EOS/);
     expect(() => huffmanDecode(bytes("1f ff"))).toThrow(/partial symbol/); // "a" (00011), then 11 ones
     expect(huffmanDecode(bytes("1f")).toString()).toBe("a");
   });
@@ -222,16 +223,205 @@ describe("the HTTP/2 server, driven by node:http2's client", () => {
     client.close();
   });
 
-  it("survives any bytes after the preface: each connection ends, the server goes on", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (noise) => {
-        await raw(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), Buffer.from(noise)]));
-      }),
-      { numRuns: 100 },
-    );
+  it("takes any bytes after the preface as the client's mistake, never as a bug of its own, and goes on serving", async () => {
+    const reported: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((text: string) => (reported.push(String(text)), true)) as typeof process.stderr.write;
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), async (noise) => {
+          await raw(Buffer.concat([PREFACE, frame(4, 0, 0, Buffer.alloc(0)), Buffer.from(noise)]));
+        }),
+        { numRuns: 100 },
+      );
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(reported.filter((text) => text.includes("bug in the HTTP/2 server"))).toEqual([]);
     onCall = (call) => call.respond(OK, Buffer.from("still here"), DONE);
     const client = session();
     expect((await request(client, {})).body.toString()).toBe("still here");
     client.close();
+  });
+});
+
+describe("the HTTP/2 server, frame by frame", () => {
+  let server: Server;
+  let port: number;
+  let onCall: (call: Call) => void;
+  let limits: Limits;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      sockets.push(socket);
+      serveConnection(socket, (call) => onCall(call), limits);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => server.close());
+  beforeEach(() => {
+    limits = { maxBody: 1 << 28, maxBuffered: 1 << 28, maxStreams: 100 };
+  });
+
+  const OK = encodeHeaders([[":status", "200"]]);
+  const DONE = encodeHeaders([["x-done", "yes"]]);
+  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+  const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 };
+  const frame = (type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)) => {
+    const header = Buffer.alloc(9);
+    header.writeUIntBE(payload.length, 0, 3);
+    header[3] = type;
+    header[4] = flags;
+    header.writeUInt32BE(stream, 5);
+    return Buffer.concat([header, payload]);
+  };
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  const setting = (id: number, value: number) => Buffer.concat([Buffer.from([id >> 8, id & 255]), u32(value)]);
+  /** :method POST, :scheme http, :path / (static table 3, 6, 4). */
+  const REQUEST = bytes("83 86 84");
+
+  interface Frame {
+    type: number;
+    flags: number;
+    stream: number;
+    payload: Buffer;
+  }
+  /** A raw client: what it sends, and every frame the server sent so far. */
+  const client = async () => {
+    const socket = connect(port, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = Buffer.alloc(0);
+    socket.on("data", (chunk) => (received = Buffer.concat([received, chunk])));
+    socket.on("error", () => undefined);
+    const frames = (): Frame[] => {
+      const out: Frame[] = [];
+      for (let at = 0; at + 9 <= received.length; ) {
+        const length = received.readUIntBE(at, 3);
+        if (at + 9 + length > received.length) break;
+        out.push({ type: received[at + 3]!, flags: received[at + 4]!, stream: received.readUInt32BE(at + 5), payload: received.subarray(at + 9, at + 9 + length) });
+        at += 9 + length;
+      }
+      return out;
+    };
+    socket.write(Buffer.concat([PREFACE, frame(T.SETTINGS, 0, 0)]));
+    return { socket, frames, send: (...parts: Buffer[]) => socket.write(Buffer.concat(parts)), onStream: (id: number) => frames().filter((f) => f.stream === id) };
+  };
+
+  it("reads a header block split over CONTINUATION frames, and padded HEADERS and DATA", async () => {
+    onCall = (call) => call.respond(OK, Buffer.from(`${call.headers[":path"]} ${call.body.toString()}`), DONE);
+    const c = await client();
+    const block = bytes("83 86 04 05 2f 70 61 74 68"); // :path "/path", literal
+    c.send(frame(T.HEADERS, 0, 1, block.subarray(0, 2)), frame(T.CONTINUATION, 0, 1, block.subarray(2, 5)), frame(T.CONTINUATION, 4, 1, block.subarray(5)));
+    c.send(frame(T.DATA, 1, 1, Buffer.from("body")));
+    // Padded (flag 0x8): a pad length, the content, that many bytes of padding.
+    c.send(frame(T.HEADERS, 0x4 | 0x8, 3, Buffer.concat([Buffer.from([3]), REQUEST, Buffer.alloc(3)])));
+    c.send(frame(T.DATA, 0x1 | 0x8, 3, Buffer.concat([Buffer.from([2]), Buffer.from("padded"), Buffer.alloc(2)])));
+    await expect.poll(() => c.onStream(3).length).toBe(3);
+    await expect.poll(() => c.onStream(1).length).toBe(3);
+    expect(c.onStream(1)[1]!.payload.toString()).toBe("/path body");
+    expect(c.onStream(3)[1]!.payload.toString()).toBe("/ padded");
+    c.socket.destroy();
+  });
+
+  it("ends a connection whose header block never ends (empty CONTINUATION frames) with GOAWAY", async () => {
+    onCall = () => undefined;
+    const c = await client();
+    c.send(frame(T.HEADERS, 0, 1, REQUEST), ...Array.from({ length: 8000 }, () => frame(T.CONTINUATION, 0, 1)));
+    await expect.poll(() => c.frames().find((f) => f.type === T.GOAWAY)?.payload.readUInt32BE(4)).toBe(1);
+    c.socket.destroy();
+  });
+
+  it("sends nothing more on a stream the client reset, nor on one it sent DATA on after END_STREAM", async () => {
+    const waiting: Call[] = [];
+    onCall = (call) => waiting.push(call);
+    const c = await client();
+    c.send(frame(T.HEADERS, 0x5, 1, REQUEST), frame(T.HEADERS, 0x5, 3, REQUEST));
+    await expect.poll(() => waiting.length).toBe(2);
+    c.send(frame(T.RST_STREAM, 0, 1, u32(8)), frame(T.DATA, 0, 3, Buffer.from("late")));
+    await expect.poll(() => waiting.every((call) => call.cancelled)).toBe(true);
+    for (const call of waiting) call.respond(OK, Buffer.from("nowhere"), DONE);
+    c.send(frame(T.HEADERS, 0x5, 5, REQUEST));
+    onCall = (call) => call.respond(OK, Buffer.from("next"), DONE);
+    await expect.poll(() => c.onStream(5).length).toBe(3);
+    expect(c.onStream(1)).toEqual([]);
+    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 5]]); // STREAM_CLOSED
+    c.socket.destroy();
+  });
+
+  it("holds a reply's DATA while the client's window is 0, and sends it when SETTINGS opens the window", async () => {
+    onCall = (call) => call.respond(OK, Buffer.alloc(1000, 1), DONE);
+    const c = await client();
+    c.send(frame(T.SETTINGS, 0, 0, setting(4, 0)), frame(T.HEADERS, 0x5, 1, REQUEST));
+    await expect.poll(() => c.onStream(1).length).toBe(1); // HEADERS only
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(c.onStream(1).map((f) => f.type)).toEqual([T.HEADERS]);
+    c.send(frame(T.SETTINGS, 0, 0, setting(4, 600)));
+    await expect.poll(() => c.onStream(1).map((f) => f.type)).toEqual([T.HEADERS, T.DATA]);
+    c.send(frame(T.WINDOW_UPDATE, 0, 1, u32(400)));
+    await expect.poll(() => c.onStream(1).map((f) => [f.type, f.payload.length])).toEqual([
+      [T.HEADERS, OK.length],
+      [T.DATA, 600],
+      [T.DATA, 400],
+      [T.HEADERS, DONE.length],
+    ]);
+    c.socket.destroy();
+  });
+
+  it("refuses a stream past the streams it allows at once, and a body past what it holds", async () => {
+    limits = { maxBody: 100, maxBuffered: 150, maxStreams: 2 };
+    onCall = () => undefined;
+    const c = await client();
+    c.send(frame(T.HEADERS, 0x4, 1, REQUEST), frame(T.HEADERS, 0x4, 3, REQUEST), frame(T.HEADERS, 0x4, 5, REQUEST));
+    await expect.poll(() => c.onStream(5).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 7]]); // REFUSED_STREAM
+    c.send(frame(T.DATA, 0, 1, Buffer.alloc(101)));
+    await expect.poll(() => c.onStream(1).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 11]]); // ENHANCE_YOUR_CALM
+    c.send(frame(T.HEADERS, 0x4, 7, REQUEST), frame(T.DATA, 0, 3, Buffer.alloc(80)), frame(T.DATA, 0, 7, Buffer.alloc(80)));
+    await expect.poll(() => c.onStream(7).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 11]]); // 160 held: over 150
+    c.socket.destroy();
+  });
+
+  it("refuses a malformed request: an uppercase name, a pseudo-header after a field, a connection header", async () => {
+    onCall = (call) => call.respond(OK, Buffer.from("served"), DONE);
+    const c = await client();
+    const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
+    c.send(frame(T.HEADERS, 0x5, 1, Buffer.concat([REQUEST, literal("X-Upper", "1")])));
+    c.send(frame(T.HEADERS, 0x5, 3, Buffer.concat([bytes("83 86"), literal("x-a", "1"), bytes("84")])));
+    c.send(frame(T.HEADERS, 0x5, 5, Buffer.concat([REQUEST, literal("connection", "close")])));
+    c.send(frame(T.HEADERS, 0x5, 7, Buffer.concat([REQUEST, literal("constructor", "kept")])));
+    await expect.poll(() => c.onStream(7).length).toBe(3);
+    for (const id of [1, 3, 5]) expect(c.onStream(id).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    c.socket.destroy();
+  });
+
+  it("answers a client that lowered its header table (node:http2 with headerTableSize 0)", async () => {
+    onCall = (call) => call.respond(OK, Buffer.from("read"), DONE);
+    const session = http2.connect(`http://127.0.0.1:${port}`, { settings: { headerTableSize: 0 } });
+    try {
+      const body = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":method": "POST", ":path": "/" });
+        let text = "";
+        stream.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        stream.on("end", () => resolve(text));
+        stream.on("error", reject);
+        stream.end();
+      });
+      expect(body).toBe("read");
+    } finally {
+      session.close();
+    }
+  });
+
+  it("stops reading a client that does not read its replies, instead of holding them without end", async () => {
+    onCall = () => undefined;
+    const c = await client();
+    c.socket.pause(); // reads nothing: the PING acknowledgements pile up on the server's side
+    const pings = Buffer.concat(Array.from({ length: 20000 }, () => frame(T.PING, 0, 0, Buffer.alloc(8))));
+    for (let i = 0; i < 50; i++) c.socket.write(pings); // 17 MB
+    const serverSide = sockets.at(-1)!;
+    await expect.poll(() => serverSide.isPaused(), { timeout: 5000 }).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(serverSide.writableLength).toBeLessThan(4 << 20);
+    c.socket.destroy();
   });
 });

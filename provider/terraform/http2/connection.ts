@@ -11,23 +11,44 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const FRAME = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PUSH_PROMISE: 5, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 } as const;
 const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4, PADDED: 0x8, PRIORITY: 0x20 } as const;
 const SETTING = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, MAX_CONCURRENT_STREAMS: 3, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5, MAX_HEADER_LIST_SIZE: 6 } as const;
-export const ERROR = { NO_ERROR: 0, PROTOCOL_ERROR: 1, INTERNAL_ERROR: 2, FLOW_CONTROL_ERROR: 3, STREAM_CLOSED: 5, FRAME_SIZE_ERROR: 6, CANCEL: 8, COMPRESSION_ERROR: 9 } as const;
+export const ERROR = {
+  NO_ERROR: 0,
+  PROTOCOL_ERROR: 1,
+  INTERNAL_ERROR: 2,
+  FLOW_CONTROL_ERROR: 3,
+  STREAM_CLOSED: 5,
+  FRAME_SIZE_ERROR: 6,
+  REFUSED_STREAM: 7,
+  CANCEL: 8,
+  COMPRESSION_ERROR: 9,
+  ENHANCE_YOUR_CALM: 11,
+} as const;
 
-/** Our limits. A frame's payload: the protocol's default (we announce no other). */
+/** A frame's payload: the protocol's default (we announce no other). */
 const MAX_FRAME_SIZE = 16384;
 const MAX_WINDOW = 2 ** 31 - 1;
-/** What a client may send on a stream, and on the connection, before we say we have read it. */
+/** What a client may send on a stream, and on the connection, before a WINDOW_UPDATE of ours. */
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
-/** A request's header list (RFC 9113 section 6.5.2's measure), and its body. */
+/** A request's header list (RFC 9113 section 6.5.2's measure; a block's frames count 9 bytes each too). */
 export const MAX_HEADER_LIST_SIZE = 1 << 16;
-export const MAX_BODY = 1 << 28;
+/**
+ * What one connection may hold of a client: request bodies are kept whole until their END_STREAM
+ * (one message up to 256 MiB, as Terraform's plugin SDK allows, all of them together no more), and
+ * streams open at once (Terraform has some ten calls under way, and the stdio stream).
+ */
+export interface Limits {
+  maxBody: number;
+  maxBuffered: number;
+  maxStreams: number;
+}
+const LIMITS: Limits = { maxBody: 1 << 28, maxBuffered: 1 << 28, maxStreams: 100 };
 
 /** A request, whole: its headers and its body. */
 export interface Call {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
-  /** The client reset the stream, or the connection is gone: a reply would go nowhere. */
+  /** The client reset the stream (or we did: its body was over the limits), or the connection is gone: a reply would go nowhere. */
   readonly cancelled: boolean;
   /**
    * Headers, then the body and the trailers if there are any (header blocks as `encodeHeaders`
@@ -45,7 +66,7 @@ class Stream implements Call {
   body: Buffer = EMPTY;
   chunks: Buffer[] = [];
   bodyLength = 0;
-  /** Bytes read since the last WINDOW_UPDATE for the stream. */
+  /** Bytes read since the last WINDOW_UPDATE for the stream: over STREAM_WINDOW is a flow-control error. */
   unacknowledged = 0;
   remoteEnded = false;
   replied = false;
@@ -94,13 +115,14 @@ class ConnectionError extends Error {
 }
 
 /** Serves one connection: `onCall` gets each request once its END_STREAM has come. */
-export function serveConnection(socket: Duplex, onCall: (call: Call) => void): void {
-  new Connection(socket, onCall);
+export function serveConnection(socket: Duplex, onCall: (call: Call) => void, limits: Limits = LIMITS): void {
+  new Connection(socket, onCall, limits);
 }
 
 class Connection {
   private readonly socket: Duplex;
   private readonly onCall: (call: Call) => void;
+  private readonly limits: Limits;
   private readonly decoder = new HeaderDecoder();
   private readonly streams = new Map<number, Stream>();
   /** Streams with DATA or trailers waiting for a window. */
@@ -111,7 +133,12 @@ class Connection {
   /** A header block spread over HEADERS and CONTINUATION frames. */
   private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; length: number } | undefined;
   private lastStreamId = 0;
+  /** Bytes read on the connection since its last WINDOW_UPDATE; bytes of bodies held, all streams. */
   private unacknowledged = 0;
+  private buffered = 0;
+  /** The client changed SETTINGS_HEADER_TABLE_SIZE: our next header block starts with a size update. */
+  private tableSizeUpdate = false;
+  private writeBlocked = false;
   private peerInitialWindow = 65535;
   private peerMaxFrame = 16384;
   private sendWindow = 65535;
@@ -119,21 +146,26 @@ class Connection {
   private flushScheduled = false;
   private closed = false;
 
-  constructor(socket: Duplex, onCall: (call: Call) => void) {
+  constructor(socket: Duplex, onCall: (call: Call) => void, limits: Limits) {
     this.socket = socket;
     this.onCall = onCall;
+    this.limits = limits;
     socket.on("data", (chunk: Buffer) => this.read(chunk));
     // A client that goes away mid-call (Terraform cancelled, or done) is nothing to report.
     socket.on("error", () => undefined);
     socket.on("close", () => this.close());
     // The server's preface: our settings, and the connection's window opened wide.
-    const settings = Buffer.alloc(18);
-    settings.writeUInt16BE(SETTING.INITIAL_WINDOW_SIZE, 0);
-    settings.writeUInt32BE(STREAM_WINDOW, 2);
-    settings.writeUInt16BE(SETTING.MAX_HEADER_LIST_SIZE, 6);
-    settings.writeUInt32BE(MAX_HEADER_LIST_SIZE, 8);
-    settings.writeUInt16BE(SETTING.ENABLE_PUSH, 12);
-    settings.writeUInt32BE(0, 14);
+    const ours: [number, number][] = [
+      [SETTING.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
+      [SETTING.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST_SIZE],
+      [SETTING.ENABLE_PUSH, 0],
+      [SETTING.MAX_CONCURRENT_STREAMS, limits.maxStreams],
+    ];
+    const settings = Buffer.alloc(6 * ours.length);
+    ours.forEach(([id, value], i) => {
+      settings.writeUInt16BE(id, 6 * i);
+      settings.writeUInt32BE(value, 6 * i + 2);
+    });
     this.frame(FRAME.SETTINGS, 0, 0, settings);
     this.windowUpdate(0, CONNECTION_WINDOW - 65535);
   }
@@ -187,6 +219,7 @@ class Connection {
         return this.headerFragment(payload, flags);
       case FRAME.PRIORITY:
         if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "PRIORITY on stream 0");
+        if (payload.length !== 5) this.resetStream(streamId, ERROR.FRAME_SIZE_ERROR);
         return; // advice only
       case FRAME.RST_STREAM:
         return this.reset(streamId, payload);
@@ -222,7 +255,8 @@ class Connection {
   private headerFragment(fragment: Buffer, flags: number): void {
     const block = this.continuing!;
     block.parts.push(fragment);
-    block.length += fragment.length;
+    // Each frame counts its header too: empty CONTINUATION frames cannot pile up without end.
+    block.length += 9 + fragment.length;
     if (block.length > MAX_HEADER_LIST_SIZE) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `a header block over ${MAX_HEADER_LIST_SIZE} bytes`);
     if (!(flags & FLAG.END_HEADERS)) return;
     this.continuing = undefined;
@@ -240,20 +274,18 @@ class Connection {
   private headerList(streamId: number, endStream: boolean, list: HeaderList): void {
     const existing = this.streams.get(streamId);
     if (existing) {
-      // The request's trailers: they must end it.
-      if (existing.remoteEnded || !endStream) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `trailers without END_STREAM on stream ${streamId}`);
+      // The request's trailers: they must end it. On a stream whose request has ended: a stream error.
+      if (existing.remoteEnded) return this.refuse(existing, ERROR.STREAM_CLOSED);
+      if (!endStream) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `trailers without END_STREAM on stream ${streamId}`);
       return this.ended(existing);
     }
+    // A stream id not above the last one names a closed stream (ended, reset, or skipped: a new id
+    // closes the idle streams below it, RFC 9113 section 5.1.1).
     if (streamId <= this.lastStreamId) return this.resetStream(streamId, ERROR.STREAM_CLOSED);
     this.lastStreamId = streamId;
-    let size = 0;
-    const headers: Record<string, string> = {};
-    for (const [name, value] of list) {
-      size += name.length + value.length + 32;
-      // A repeated header (none that gRPC reads) keeps its first value.
-      if (!(name in headers)) headers[name] = value;
-    }
-    if (size > MAX_HEADER_LIST_SIZE) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
+    const headers = requestHeaders(list);
+    if (!headers) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
+    if (this.streams.size >= this.limits.maxStreams) return this.resetStream(streamId, ERROR.REFUSED_STREAM);
     const stream = new Stream(this, streamId, headers, this.peerInitialWindow);
     this.streams.set(streamId, stream);
     if (endStream) this.ended(stream);
@@ -263,28 +295,40 @@ class Connection {
     if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "DATA on stream 0");
     // Flow control counts the whole payload, padding included, whatever becomes of it.
     this.unacknowledged += payload.length;
+    if (this.unacknowledged > CONNECTION_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, "DATA beyond the connection's window");
     if (this.unacknowledged >= CONNECTION_WINDOW / 2) {
       this.windowUpdate(0, this.unacknowledged);
       this.unacknowledged = 0;
     }
     const stream = this.streams.get(streamId);
-    if (!stream || stream.remoteEnded) {
+    if (!stream) {
       if (streamId > this.lastStreamId) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
       return this.resetStream(streamId, ERROR.STREAM_CLOSED);
     }
+    // After the request's END_STREAM: a stream error, and no reply on the stream we reset.
+    if (stream.remoteEnded) return this.refuse(stream, ERROR.STREAM_CLOSED);
+    stream.unacknowledged += payload.length;
+    if (stream.unacknowledged > STREAM_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, `DATA beyond stream ${streamId}'s window`);
     const body = unpadded(flags, payload);
     stream.bodyLength += body.length;
-    if (stream.bodyLength > MAX_BODY) {
-      this.forget(stream, true);
-      return this.resetStream(streamId, ERROR.CANCEL);
+    this.buffered += body.length;
+    if (stream.bodyLength > this.limits.maxBody || this.buffered > this.limits.maxBuffered) return this.refuse(stream, ERROR.ENHANCE_YOUR_CALM);
+    if (body.length > 0) {
+      stream.chunks.push(body);
+      // Many small frames become one buffer, not one object each (nor each its socket chunk kept).
+      if (stream.chunks.length >= 64) stream.chunks = [Buffer.concat(stream.chunks)];
     }
-    if (body.length > 0) stream.chunks.push(body);
     if (flags & FLAG.END_STREAM) return this.ended(stream);
-    stream.unacknowledged += payload.length;
     if (stream.unacknowledged >= STREAM_WINDOW / 2) {
       this.windowUpdate(stream.id, stream.unacknowledged);
       stream.unacknowledged = 0;
     }
+  }
+
+  /** A stream error: the stream is reset and forgotten; its call, if handed over, is cancelled. */
+  private refuse(stream: Stream, code: number): void {
+    this.forget(stream, true);
+    this.resetStream(stream.id, code);
   }
 
   /** The request is whole: hand it over. */
@@ -292,6 +336,7 @@ class Connection {
     stream.remoteEnded = true;
     if (stream.chunks.length > 0) stream.body = stream.chunks.length === 1 ? stream.chunks[0]! : Buffer.concat(stream.chunks);
     stream.chunks = [];
+    this.buffered -= stream.bodyLength;
     this.onCall(stream);
   }
 
@@ -331,6 +376,11 @@ class Connection {
     let flags = endStream ? FLAG.END_STREAM : 0;
     let type: number = FRAME.HEADERS;
     let rest = block;
+    if (this.tableSizeUpdate) {
+      // We index nothing: a size update to 0 is within any size the client allows (RFC 7541 section 4.2).
+      rest = Buffer.concat([TABLE_SIZE_ZERO, block]);
+      this.tableSizeUpdate = false;
+    }
     for (;;) {
       const part = rest.subarray(0, this.peerMaxFrame);
       rest = rest.subarray(part.length);
@@ -363,16 +413,20 @@ class Connection {
       if (id === SETTING.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, `an initial window of ${value}`);
         // A change applies to every open stream's window (section 6.9.2).
-        for (const stream of this.streams.values()) stream.sendWindow += value - this.peerInitialWindow;
+        for (const stream of this.streams.values()) {
+          stream.sendWindow += value - this.peerInitialWindow;
+          if (stream.sendWindow > MAX_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, `stream ${stream.id}'s window over 2^31-1`);
+        }
         this.peerInitialWindow = value;
       } else if (id === SETTING.MAX_FRAME_SIZE) {
         if (value < 16384 || value > 16777215) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `a maximum frame size of ${value}`);
         this.peerMaxFrame = value;
       } else if (id === SETTING.ENABLE_PUSH && value > 1) {
         throw new ConnectionError(ERROR.PROTOCOL_ERROR, `ENABLE_PUSH ${value}`);
+      } else if (id === SETTING.HEADER_TABLE_SIZE) {
+        this.tableSizeUpdate = true;
       }
-      // HEADER_TABLE_SIZE bounds the client's table for what we send: we index nothing. The others
-      // limit what a server initiates or what a client takes, which our replies stay within.
+      // The others limit what a server initiates or what a client takes, which our replies stay within.
     }
     this.frame(FRAME.SETTINGS, FLAG.ACK, 0, Buffer.alloc(0));
     this.unblock();
@@ -387,6 +441,7 @@ class Connection {
       if (this.sendWindow > MAX_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, "the connection's window over 2^31-1");
       return this.unblock();
     }
+    if (streamId > this.lastStreamId) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${streamId}`);
     const stream = this.streams.get(streamId);
     if (!stream) return; // a stream already done
     if (increment === 0 || stream.sendWindow + increment > MAX_WINDOW) {
@@ -407,6 +462,12 @@ class Connection {
   /** The stream is done with: our reply has ended it, or it was reset; nothing more goes on it. */
   forget(stream: Stream, cancelled: boolean): void {
     if (cancelled) stream.cancelled = true;
+    if (!stream.remoteEnded) {
+      // Reset before its END_STREAM: what it had sent is let go.
+      this.buffered -= stream.bodyLength;
+      stream.bodyLength = 0;
+      stream.chunks = [];
+    }
     this.streams.delete(stream.id);
     this.blocked.delete(stream);
   }
@@ -436,6 +497,7 @@ class Connection {
 
   private close(): void {
     this.closed = true;
+    this.buffered = 0;
     for (const stream of this.streams.values()) stream.cancelled = true;
     this.streams.clear();
     this.blocked.clear();
@@ -461,8 +523,41 @@ class Connection {
     if (this.output.length === 0 || this.socket.destroyed) return;
     const bytes = this.output.length === 1 ? this.output[0]! : Buffer.concat(this.output);
     this.output = [];
-    this.socket.write(bytes);
+    // A client that does not read what we send (PING acks, resets) is not read either until it does.
+    if (!this.socket.write(bytes) && !this.writeBlocked) {
+      this.writeBlocked = true;
+      this.socket.pause();
+      this.socket.once("drain", () => {
+        this.writeBlocked = false;
+        this.socket.resume();
+      });
+    }
   }
+}
+
+const TABLE_SIZE_ZERO = Buffer.from([0x20]);
+
+/** Names of connection-specific header fields, which a request must not carry (RFC 9113 section 8.2.2). */
+const CONNECTION_SPECIFIC = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade"]);
+
+/**
+ * A request's header fields by name, or undefined when they make a malformed request (section 8.2):
+ * an uppercase name, a pseudo-header after a regular field, a connection-specific field, or a list
+ * over MAX_HEADER_LIST_SIZE. A repeated field (none that gRPC reads) keeps its first value.
+ */
+function requestHeaders(list: HeaderList): Record<string, string> | undefined {
+  const headers = Object.create(null) as Record<string, string>;
+  let size = 0;
+  let regularSeen = false;
+  for (const [name, value] of list) {
+    size += name.length + value.length + 32;
+    if (name !== name.toLowerCase() || CONNECTION_SPECIFIC.has(name) || (name === "te" && value !== "trailers")) return undefined;
+    if (name.startsWith(":")) {
+      if (regularSeen) return undefined;
+    } else regularSeen = true;
+    if (!(name in headers)) headers[name] = value;
+  }
+  return size > MAX_HEADER_LIST_SIZE ? undefined : headers;
 }
 
 /** A DATA or HEADERS payload without its padding. */
