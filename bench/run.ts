@@ -34,6 +34,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "images", script: "bench/images/resolve.ts", full: [], quick: ["--apt-sets", "3"], needs: ["apt-get"], unavailable: aptListsMissing },
   { name: "pulumi", script: "bench/pulumi/pulumi.ts", full: [], quick: ["100"] },
   { name: "terraform", script: "bench/compare-terraform/compare.ts", full: [], quick: ["--n", "100", "--runs", "1"], needs: ["terraform"] },
+  { name: "terraform-transport", script: "bench/compare-terraform/transport.ts", full: [], quick: ["--calls", "5000", "--runs", "3"] },
   { name: "review", script: "bench/review/review.ts", full: [], quick: [] },
   // Minutes of TCG domains on two local libvirt hosts it makes (Unix users, their daemons, an sshd): full runs only.
   { name: "libvirt", script: "bench/libvirt/bench.ts", full: [], quick: undefined, needs: ["virsh", "qemu-system-x86_64"], unavailable: notRoot },

@@ -1,7 +1,7 @@
 // The provider's gRPC transport alone: a server's CPU per unary call, ours (grpc-server.ts on our
 // HTTP/2, provider/terraform/http2/) beside node:http2's (the transport it replaced), both with
 // mutual TLS as Terraform connects, answering every call at once with its request's message.
-//   node bench/compare-terraform/transport.ts [--calls 20000] [--runs 5] [--inflight 10]
+//   node bench/compare-terraform/transport.ts [--calls 20000] [--runs 5] [--inflight 10] [--json]
 // The client is node:http2 in this process (Terraform's is grpc-go, which costs a server more per
 // call: it sends PINGs and WINDOW_UPDATEs besides); each server runs in its own process, which
 // reports its CPU for the calls alone (start-up excluded). Runs alternate the two servers.
@@ -10,7 +10,7 @@ import http2 from "node:http2";
 import { createInterface } from "node:readline";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { frame, serveGrpc } from "../../provider/terraform/grpc-server.ts";
-import { commandOf } from "../result.ts";
+import { commandOf, emitResult, takeJsonFlag } from "../result.ts";
 
 type Server = "ours" | "node:http2";
 const PATH = "/tfplugin6.Provider/ValidateResourceConfig";
@@ -20,6 +20,7 @@ const argument = (name: string, fallback: number) => {
   return at > 0 ? Number(process.argv[at + 1]) : fallback;
 };
 
+const json = takeJsonFlag();
 if (process.argv[2] === "serve") await serve(process.argv[3] as Server);
 else await compare();
 
@@ -113,5 +114,12 @@ async function compare(): Promise<void> {
   const perCall = (kind: Server) => (median(cpu[kind]) * 1000) / calls;
   console.log(`\n| server | CPU per call (median of ${runs}) | runs, ms for ${calls} calls |\n| --- | ---: | --- |`);
   for (const kind of ["ours", "node:http2"] as Server[]) console.log(`| ${kind} | ${perCall(kind).toFixed(1)} µs | ${cpu[kind].map((ms) => ms.toFixed(0)).join(", ")} |`);
-  console.log(`\nnode:http2 / ours: ${(perCall("node:http2") / perCall("ours")).toFixed(2)}x`);
+  const ratio = perCall("node:http2") / perCall("ours");
+  console.log(`\nnode:http2 / ours: ${ratio.toFixed(2)}x`);
+  emitResult(json, {
+    benchmark: "terraform-transport",
+    command: commandOf("bench/compare-terraform/transport.ts"),
+    rows: [{ what: `gRPC server CPU per unary call, mutual TLS, ${inflight} in flight`, unit: "µs", ours: perCall("ours"), peer: perCall("node:http2"), peerName: "node:http2", ratio, ratioMeaning: "node:http2 / ours" }],
+    notes: [`median of ${runs} runs of ${calls} calls each, the two servers alternating; client: node:http2`],
+  });
 }
