@@ -42,6 +42,12 @@ describe("the Terraform plugin, when Terraform is killed", () => {
     plugins.push(second);
     expect(await configure(second, dataDir)).toEqual([]);
   });
+
+  it("exits too when Terraform was gone before it had started", async () => {
+    const plugin = await launch({}, { underParent: true, parentGoneAtStart: true });
+    plugins.push(plugin);
+    expect(await Promise.race([plugin.stdoutClosed.then(() => "exited"), new Promise((resolve) => setTimeout(resolve, 4000, "still running"))])).toBe("exited");
+  });
 });
 
 describe("exitWithParent", () => {
