@@ -1,5 +1,6 @@
 // The plugin process as go-plugin (inside Terraform) expects it: check the magic cookie, serve gRPC
-// with mutual TLS on a loopback port, print the handshake line, and exit on GRPCController.Shutdown.
+// with mutual TLS on a loopback port, print the handshake line, and exit on GRPCController.Shutdown
+// or when Terraform is gone without one (parent-watch.ts).
 // The handshake comes first. The schema, the health check and Shutdown are answered from the
 // generated fixed replies (fixed-replies.ts): Terraform's first launch of a command asks for nothing
 // else, and never loads the message definitions or the provider service (zod, the kinds). The first
@@ -7,6 +8,7 @@
 import { selfSignedCertificate } from "./certificate.ts";
 import { fixedMethods, readFixedReplies } from "./fixed-replies.ts";
 import { serveGrpc, type GrpcServer, type Method } from "./grpc-server.ts";
+import { exitWithParent } from "./parent-watch.ts";
 import type { ProviderOptions } from "./provider-service.ts";
 import type { MethodCodec } from "./protocol.ts";
 
@@ -14,7 +16,7 @@ export const MAGIC_COOKIE = { key: "TF_PLUGIN_MAGIC_COOKIE", value: "d602bf8f470
 const PROTOCOL_VERSION = 6;
 
 export interface ServeOptions extends ProviderOptions {
-  /** Called by GRPCController.Shutdown (the process exits). */
+  /** Called by GRPCController.Shutdown, or once Terraform is gone (the process exits). */
   exit: () => void;
 }
 
@@ -24,6 +26,7 @@ export async function servePlugin(options: ServeOptions): Promise<GrpcServer> {
     process.stderr.write("terraform-provider-virtform is a Terraform plugin: Terraform starts it (see README: Terraform). It is not meant to be run directly.\n");
     process.exit(1);
   }
+  exitWithParent(options.exit);
   const identity = selfSignedCertificate();
   const clientCertPem = process.env.PLUGIN_CLIENT_CERT;
   const entries = readFixedReplies();

@@ -3,13 +3,12 @@
 // and it answers gRPC over mutual TLS (here @grpc/grpc-js's client, another implementation than ours)
 // until GRPCController.Shutdown ends it.
 import * as grpc from "@grpc/grpc-js";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { toPacked } from "../../provider/terraform/codec.ts";
 import { CONSTANT_PATHS } from "../../provider/terraform/fixed-replies.ts";
 import { encode } from "../../provider/terraform/msgpack.ts";
@@ -18,46 +17,11 @@ import { loadMethods } from "../../provider/terraform/protocol.ts";
 import { providerService } from "../../provider/terraform/provider-service.ts";
 import { MAGIC_COOKIE, methodTable } from "../../provider/terraform/server.ts";
 import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
+import { launch, pluginPath as plugin } from "./plugin-process.ts";
 
-const plugin = join(repoRoot, "bin", "terraform-provider-virtform");
 const methods = loadMethods();
 /** Loaded with --import into the plugin: it logs every module the plugin loads to $VIRTFORM_MODULE_LOG. */
 const hook = pathToFileURL(join(repoRoot, "test", "terraform", "module-log.mjs")).href;
-
-/** The plugin started as Terraform starts it, connected with grpc-js's client (Terraform's own certificate). */
-async function launch(env: NodeJS.ProcessEnv = {}) {
-  const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
-  const child = spawn(plugin, [], { env: { ...process.env, ...env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve) => {
-    let text = "";
-    child.stdout!.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("\n")) resolve(text.split("\n")[0]!);
-    });
-  });
-  const [, , , address, , der] = line.split("|");
-  const serverPem = new X509Certificate(Buffer.from(der!, "base64")).toString();
-  const credentials = grpc.credentials.createSsl(Buffer.from(serverPem), Buffer.from(client.keyPem), Buffer.from(client.certPem));
-  const connection = new grpc.Client(address!, credentials, { "grpc.ssl_target_name_override": "localhost" });
-  const exited = () => new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once("exit", resolve)));
-  /** A unary call as Terraform makes it: status and reply (decoded, or its bytes with raw), or the gRPC error. */
-  const call = (path: string, request: unknown, raw = false) =>
-    new Promise<{ reply?: unknown; error?: grpc.ServiceError }>((resolve) => {
-      const codec = methods.get(path) ?? methods.get("/grpc.health.v1.Health/Check")!;
-      connection.makeUnaryRequest(
-        path,
-        (value: unknown) => Buffer.from(codec.encodeRequest(value)),
-        (bytes: Buffer) => (raw ? bytes : codec.decodeReply(bytes)),
-        request,
-        (error, reply) => resolve(error ? { error } : { reply }),
-      );
-    });
-  const close = () => {
-    connection.close();
-    child.kill();
-  };
-  return { child, line, connection, call, exited, close };
-}
 
 describe("terraform-provider-virtform's handshake", () => {
   it("refuses to run outside Terraform", async () => {
