@@ -8,7 +8,7 @@
 import { selfSignedCertificate } from "./certificate.ts";
 import { fixedMethods, readFixedReplies } from "./fixed-replies.ts";
 import { serveGrpc, type GrpcServer, type Method } from "./grpc-server.ts";
-import { exitWithParent } from "./parent-watch.ts";
+import { exitWithParent } from "../parent-watch.ts";
 import type { ProviderOptions } from "./provider-service.ts";
 import type { MethodCodec } from "./protocol.ts";
 
@@ -27,6 +27,10 @@ export async function servePlugin(options: ServeOptions): Promise<GrpcServer> {
     process.exit(1);
   }
   exitWithParent(options.exit);
+  // Ctrl-C in a terminal reaches Terraform's whole process group, this plugin too. Terraform then
+  // stops gracefully: it lets the calls under way finish (an object made but not yet reported would
+  // be lost to its state), then calls Shutdown. go-plugin's plugins ignore it for the same reason.
+  process.on("SIGINT", () => undefined);
   const identity = selfSignedCertificate();
   const clientCertPem = process.env.PLUGIN_CLIENT_CERT;
   const entries = readFixedReplies();

@@ -48,10 +48,9 @@ export async function startPlugin(cwd: string, env: NodeJS.ProcessEnv = {}): Pro
     });
     child.once("exit", (code) => reject(new Error(`plugin exited (${code}) before printing its port: ${stderr}`)));
   });
-  const client = new services.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const client = connectPlugin(port);
   return {
-    call: (method, request) =>
-      new Promise((resolve, reject) => client[method](request, (err: Error | null, reply: Message) => (err ? reject(err) : resolve(reply)))),
+    call: client.call,
     stderr: () => stderr,
     stop: async () => {
       client.close();
@@ -59,5 +58,15 @@ export async function startPlugin(cwd: string, env: NodeJS.ProcessEnv = {}): Pro
       child.kill("SIGTERM");
       await exited;
     },
+  };
+}
+
+/** A connection to a plugin's port, as the engine makes it. */
+export function connectPlugin(port: string): Pick<Plugin, "call"> & { close(): void } {
+  const client = new services.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  return {
+    call: (method, request) =>
+      new Promise((resolve, reject) => client[method](request, (err: Error | null, reply: Message) => (err ? reject(err) : resolve(reply)))),
+    close: () => client.close(),
   };
 }

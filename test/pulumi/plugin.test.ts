@@ -2,11 +2,35 @@
 // lifecycle: schema, config, check, preview (unknowns, no backend calls), create, retried create,
 // replacement with unchanged inputs, diff, update, refresh, import, delete. Results are checked in the emulator's data dir too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { IN_USE_LOCK_FILE } from "../../provider/in-use-lock.ts";
 import { Emulator } from "../../emulator/emulator.ts";
 import { SECRET_SIGNATURE, SIGNATURE_KEY, UNKNOWN_MARKER } from "../../provider/pulumi/property-values.ts";
-import { makeWorkdir } from "../helpers/cli.ts";
-import { empty, pluginProto, proto, startPlugin, struct, type Message, type Plugin } from "./plugin-client.ts";
+import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
+import { connectPlugin, empty, pluginProto, proto, startPlugin, struct, type Message, type Plugin } from "./plugin-client.ts";
+
+function firstLine(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let text = "";
+    stream.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes("\n")) resolve(text.split("\n")[0]!.trim());
+    });
+  });
+}
+
+/** Whether a process runs (a zombie does not: nobody may have reaped it yet). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
 
 const urn = (type: string, name: string) => `urn:pulumi:dev::shop::${type}::${name}`;
 const POOL = urn("virtform:storage:StoragePool", "fast");
@@ -88,6 +112,27 @@ describe("pulumi-resource-virtform over gRPC", () => {
       expect(second.stderr()).toBe("");
     } finally {
       await second.stop();
+    }
+  });
+
+  it("exits when the Pulumi engine that started it is gone, and frees the data dir it held", async () => {
+    const orphanDir = mkdtempSync(join(tmpdir(), "virtform-pulumi-orphan-"));
+    // A shell stands in for the engine: it starts the plugin, says its pid, and waits for it.
+    const engine = spawn("/bin/sh", ["-c", '"$0" "$1" 127.0.0.1:1 & echo "$!" >&2; wait', process.execPath, join(repoRoot, "bin/pulumi-resource-virtform.mjs")], {
+      cwd: orphanDir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      const [port, pid] = await Promise.all([firstLine(engine.stdout!), firstLine(engine.stderr!)]);
+      const orphan = connectPlugin(port);
+      await orphan.call("configure", request("ConfigureRequest", { Args: struct({ dataDir: "data" }) }));
+      orphan.close();
+      expect(existsSync(join(orphanDir, "data", IN_USE_LOCK_FILE))).toBe(true);
+      engine.kill("SIGKILL");
+      await expect.poll(() => alive(Number(pid)), { timeout: 4000 }).toBe(false);
+      expect(existsSync(join(orphanDir, "data", IN_USE_LOCK_FILE))).toBe(false);
+    } finally {
+      rmSync(orphanDir, { recursive: true, force: true });
     }
   });
 

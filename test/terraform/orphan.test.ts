@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { toPacked } from "../../provider/terraform/codec.ts";
 import { encode } from "../../provider/terraform/msgpack.ts";
-import { exitWithParent } from "../../provider/terraform/parent-watch.ts";
+import { exitWithParent } from "../../provider/parent-watch.ts";
 import { providerAttributes } from "../../provider/terraform/schema.ts";
 import { IN_USE_LOCK_FILE } from "../../provider/in-use-lock.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
@@ -43,10 +43,12 @@ describe("the Terraform plugin, when Terraform is killed", () => {
     expect(await configure(second, dataDir)).toEqual([]);
   });
 
-  it("exits too when Terraform was gone before it had started", async () => {
-    const plugin = await launch({}, { underParent: true, parentGoneAtStart: true });
+  it("stays through Ctrl-C, which reaches it with Terraform: Terraform stops it gracefully (StopProvider, Shutdown)", async () => {
+    const plugin = await launch();
     plugins.push(plugin);
-    expect(await Promise.race([plugin.stdoutClosed.then(() => "exited"), new Promise((resolve) => setTimeout(resolve, 4000, "still running"))])).toBe("exited");
+    process.kill(plugin.pluginPid, "SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await plugin.call("/grpc.health.v1.Health/Check", {})).reply).toEqual({ status: 1 });
   });
 });
 

@@ -19,16 +19,14 @@ export interface LaunchOptions {
    * plugin), so that a test can kill "Terraform" and watch the plugin.
    */
   underParent?: boolean;
-  /** With underParent: the shell does not wait for the plugin, it is gone before the plugin has started. */
-  parentGoneAtStart?: boolean;
 }
 
 /** The plugin started as Terraform starts it, connected with grpc-js's client (Terraform's own certificate). */
-export async function launch(env: NodeJS.ProcessEnv = {}, { underParent = false, parentGoneAtStart = false }: LaunchOptions = {}) {
+export async function launch(env: NodeJS.ProcessEnv = {}, { underParent = false }: LaunchOptions = {}) {
   const client = selfSignedCertificate(); // what Terraform passes: its own client certificate
   const options = { env: { ...process.env, ...env, [MAGIC_COOKIE.key]: MAGIC_COOKIE.value, PLUGIN_CLIENT_CERT: client.certPem }, stdio: ["ignore", "pipe", "inherit"] as ["ignore", "pipe", "inherit"] };
   // The shell prints the plugin's pid, then waits for it as Terraform would.
-  const script = parentGoneAtStart ? '"$0" & echo "$!"' : '"$0" & echo "$!"; wait';
+  const script = '"$0" & echo "$!"; wait';
   const child = underParent ? spawn("/bin/sh", ["-c", script, pluginPath], options) : spawn(pluginPath, [], options);
   const lines = await firstLines(child.stdout!, underParent ? 2 : 1);
   const line = lines.find((l) => l.startsWith("1|"))!;
