@@ -12,6 +12,16 @@ import { CompressionError, encodeHeaders, HeaderDecoder, type HeaderList } from 
 import { huffmanDecode, HuffmanError } from "../../provider/terraform/http2/huffman.ts";
 
 const bytes = (hex: string) => Buffer.from(hex.replace(/\s/g, ""), "hex");
+const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+/** One HTTP/2 frame as a client writes it. */
+const frame = (type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)) => {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(stream, 5);
+  return Buffer.concat([header, payload]);
+};
 
 describe("HPACK", () => {
   const first: HeaderList = [
@@ -191,15 +201,6 @@ describe("the HTTP/2 server, driven by node:http2's client", () => {
       socket.on("close", () => resolve(Buffer.concat(chunks)));
       socket.end(payload);
     });
-  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-  const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
-    const header = Buffer.alloc(9);
-    header.writeUIntBE(payload.length, 0, 3);
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(stream, 5);
-    return Buffer.concat([header, payload]);
-  };
   /** The GOAWAY frame's error code among the frames the server sent, if any. */
   const goAwayCode = (received: Buffer): number | undefined => {
     for (let at = 0; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) {
@@ -266,16 +267,7 @@ describe("the HTTP/2 server, frame by frame", () => {
 
   const OK = encodeHeaders([[":status", "200"]]);
   const DONE = encodeHeaders([["x-done", "yes"]]);
-  const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
   const T = { DATA: 0, HEADERS: 1, PRIORITY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, WINDOW_UPDATE: 8, CONTINUATION: 9 };
-  const frame = (type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0)) => {
-    const header = Buffer.alloc(9);
-    header.writeUIntBE(payload.length, 0, 3);
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(stream, 5);
-    return Buffer.concat([header, payload]);
-  };
   const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
   const setting = (id: number, value: number) => Buffer.concat([Buffer.from([id >> 8, id & 255]), u32(value)]);
   /** :method POST, :scheme http, :path / (static table 3, 6, 4). */
