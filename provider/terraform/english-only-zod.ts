@@ -3,13 +3,15 @@
 // validating and the planning one of every plan, on Terraform's critical path). The plugin's process
 // loads English alone in their place. Nothing in virtform reads z.locales; the English messages are
 // zod's own (a test checks the plugin's diagnostics still carry them).
-import { registerHooks } from "node:module";
+import * as nodeModule from "node:module";
 
 const LOCALES_INDEX = "/node_modules/zod/v4/locales/index.js";
 
 /** For this process, before zod loads: z.locales holds English only. */
 export function englishOnlyZod(): void {
-  registerHooks({
+  // module.registerHooks came with Node 22.15 and 23.5: an older Node loads zod's locales, all of them.
+  if (typeof nodeModule.registerHooks !== "function") return;
+  nodeModule.registerHooks({
     load(url, context, nextLoad) {
       if (!url.endsWith(LOCALES_INDEX)) return nextLoad(url, context);
       return { format: "module", source: 'export { default as en } from "./en.js";', shortCircuit: true };

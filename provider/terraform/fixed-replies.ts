@@ -35,7 +35,12 @@ export async function deriveFixedReplies(methods: ReadonlyMap<string, Method>): 
 
 /** The generated file, as written. */
 export function readFixedReplies(): Map<string, FixedEntry> {
-  return new Map(Object.entries(JSON.parse(readFileSync(FIXED_REPLIES, "utf8")) as Record<string, FixedEntry>));
+  try {
+    return new Map(Object.entries(JSON.parse(readFileSync(FIXED_REPLIES, "utf8")) as Record<string, FixedEntry>));
+  } catch (err) {
+    // It ships with the plugin: missing or damaged, the installation is broken, not the user's input.
+    throw new Error(`bug in terraform-provider-virtform: ${FIXED_REPLIES.pathname} cannot be read (${err instanceof Error ? err.message : String(err)}); reinstall virtform, or run npm run gen:terraform in its repository`, { cause: err });
+  }
 }
 
 /**

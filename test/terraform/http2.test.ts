@@ -373,16 +373,69 @@ describe("the HTTP/2 server, frame by frame", () => {
     c.socket.destroy();
   });
 
-  it("refuses a malformed request: an uppercase name, a pseudo-header after a field, a connection header", async () => {
+  it("assembles a body from many frames of any size, and lets the budget go when a body is handed over or reset", async () => {
+    limits = { maxBody: 1 << 20, maxBuffered: 300_000, maxStreams: 100 };
+    const bodies: Buffer[] = [];
+    onCall = (call) => (bodies.push(call.body), call.respond(OK, Buffer.from(String(call.body.length)), DONE));
+    const c = await client();
+    const sizes = Array.from({ length: 300 }, (_, i) => (i * 7919) % 1000);
+    const sent = sizes.map((size, i) => Buffer.alloc(size, i % 256));
+    c.send(frame(T.HEADERS, 0x4, 1, REQUEST), ...sent.map((part, i) => frame(T.DATA, i === sent.length - 1 ? 1 : 0, 1, part)));
+    await expect.poll(() => bodies.length).toBe(1);
+    expect(bodies[0]!.equals(Buffer.concat(sent))).toBe(true);
+    // 200,000 bytes held, then handed over (END_STREAM), then 200,000 reset: each time the 300,000 are free again.
+    c.send(frame(T.HEADERS, 0x4, 3, REQUEST), ...Array.from({ length: 20 }, (_, i) => frame(T.DATA, i === 19 ? 1 : 0, 3, Buffer.alloc(10_000))));
+    await expect.poll(() => bodies.length).toBe(2);
+    c.send(frame(T.HEADERS, 0x4, 5, REQUEST), ...Array.from({ length: 20 }, () => frame(T.DATA, 0, 5, Buffer.alloc(10_000))), frame(T.RST_STREAM, 0, 5, u32(8)));
+    c.send(frame(T.HEADERS, 0x4, 7, REQUEST), ...Array.from({ length: 20 }, (_, i) => frame(T.DATA, i === 19 ? 1 : 0, 7, Buffer.alloc(10_000))));
+    await expect.poll(() => bodies.length).toBe(3);
+    expect(bodies[2]!.length).toBe(200_000);
+    expect(c.onStream(7).map((f) => f.type)).not.toContain(T.RST_STREAM);
+    c.socket.destroy();
+  });
+
+  it.each([
+    ["WINDOW_UPDATE on an idle stream", () => frame(T.WINDOW_UPDATE, 0, 9, u32(1)), 1],
+    ["an initial window that takes an open stream's over 2^31-1", () => Buffer.concat([frame(T.HEADERS, 0x4, 1, REQUEST), frame(T.WINDOW_UPDATE, 0, 1, u32(2 ** 31 - 1 - 65535)), frame(T.SETTINGS, 0, 0, setting(4, 65536))]), 3],
+  ])("ends the connection on %s", async (_, frames, code) => {
+    onCall = () => undefined;
+    const c = await client();
+    c.send(frames());
+    await expect.poll(() => c.frames().find((f) => f.type === T.GOAWAY)?.payload.readUInt32BE(4)).toBe(code);
+    c.socket.destroy();
+  });
+
+  it("resets, and sends no reply on, a stream with a PRIORITY of the wrong length or a second HEADERS without END_STREAM", async () => {
+    const waiting: Call[] = [];
+    onCall = (call) => waiting.push(call);
+    const c = await client();
+    c.send(frame(T.HEADERS, 0x5, 1, REQUEST), frame(T.HEADERS, 0x4, 3, REQUEST));
+    await expect.poll(() => waiting.length).toBe(1);
+    c.send(frame(T.PRIORITY, 0, 1, Buffer.alloc(4)), frame(T.HEADERS, 0x4, 3, bytes("40 01 78 01 79"))); // x: y, no END_STREAM
+    await expect.poll(() => waiting[0]!.cancelled).toBe(true);
+    waiting[0]!.respond(OK, Buffer.from("nowhere"), DONE);
+    onCall = (call) => call.respond(OK, Buffer.from("next"), DONE);
+    c.send(frame(T.HEADERS, 0x5, 5, REQUEST));
+    await expect.poll(() => c.onStream(5).length).toBe(3);
+    expect(c.onStream(1).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 6]]); // FRAME_SIZE_ERROR
+    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    c.socket.destroy();
+  });
+
+  it("refuses a malformed request: an uppercase name, a pseudo-header after a field or repeated or unknown or missing, a connection header, CR LF in a value", async () => {
     onCall = (call) => call.respond(OK, Buffer.from("served"), DONE);
     const c = await client();
     const literal = (name: string, value: string) => Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)]);
     c.send(frame(T.HEADERS, 0x5, 1, Buffer.concat([REQUEST, literal("X-Upper", "1")])));
     c.send(frame(T.HEADERS, 0x5, 3, Buffer.concat([bytes("83 86"), literal("x-a", "1"), bytes("84")])));
     c.send(frame(T.HEADERS, 0x5, 5, Buffer.concat([REQUEST, literal("connection", "close")])));
-    c.send(frame(T.HEADERS, 0x5, 7, Buffer.concat([REQUEST, literal("constructor", "kept")])));
-    await expect.poll(() => c.onStream(7).length).toBe(3);
-    for (const id of [1, 3, 5]) expect(c.onStream(id).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    c.send(frame(T.HEADERS, 0x5, 7, bytes("83 86"))); // no :path
+    c.send(frame(T.HEADERS, 0x5, 9, Buffer.concat([REQUEST, bytes("84")]))); // :path twice
+    c.send(frame(T.HEADERS, 0x5, 11, Buffer.concat([REQUEST, literal("x-a", "a\r\nb")])));
+    c.send(frame(T.HEADERS, 0x5, 13, Buffer.concat([REQUEST, literal(":status", "200")])));
+    c.send(frame(T.HEADERS, 0x5, 15, Buffer.concat([REQUEST, literal("constructor", "kept")])));
+    await expect.poll(() => c.onStream(15).length).toBe(3);
+    for (const id of [1, 3, 5, 7, 9, 11, 13]) expect(c.onStream(id).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
     c.socket.destroy();
   });
 

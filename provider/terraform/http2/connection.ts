@@ -27,7 +27,11 @@ export const ERROR = {
 /** A frame's payload: the protocol's default (we announce no other). */
 const MAX_FRAME_SIZE = 16384;
 const MAX_WINDOW = 2 ** 31 - 1;
-/** What a client may send on a stream, and on the connection, before a WINDOW_UPDATE of ours. */
+/**
+ * What a client may send on a stream, and on the connection, before a WINDOW_UPDATE of ours. We give
+ * the window back as we read (at half of it), so a client never runs out of it: what bounds the
+ * memory a client can take is Limits below (a body over them is reset, not slowed down).
+ */
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
 /** A request's header list (RFC 9113 section 6.5.2's measure; a block's frames count 9 bytes each too). */
@@ -65,8 +69,10 @@ class Stream implements Call {
   readonly headers: Record<string, string>;
   body: Buffer = EMPTY;
   chunks: Buffer[] = [];
+  /** How many of chunks are merged ones (the frames after them are merged 64 at a time). */
+  merged = 0;
   bodyLength = 0;
-  /** Bytes read since the last WINDOW_UPDATE for the stream: over STREAM_WINDOW is a flow-control error. */
+  /** Bytes read since the last WINDOW_UPDATE for the stream. */
   unacknowledged = 0;
   remoteEnded = false;
   replied = false;
@@ -133,7 +139,7 @@ class Connection {
   /** A header block spread over HEADERS and CONTINUATION frames. */
   private continuing: { streamId: number; endStream: boolean; parts: Buffer[]; length: number } | undefined;
   private lastStreamId = 0;
-  /** Bytes read on the connection since its last WINDOW_UPDATE; bytes of bodies held, all streams. */
+  /** Bytes read on the connection since its last WINDOW_UPDATE; bytes of request bodies held, all streams. */
   private unacknowledged = 0;
   private buffered = 0;
   /** The client changed SETTINGS_HEADER_TABLE_SIZE: our next header block starts with a size update. */
@@ -219,8 +225,9 @@ class Connection {
         return this.headerFragment(payload, flags);
       case FRAME.PRIORITY:
         if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "PRIORITY on stream 0");
-        if (payload.length !== 5) this.resetStream(streamId, ERROR.FRAME_SIZE_ERROR);
-        return; // advice only
+        // Advice only; one of the wrong length is a stream error on an open stream (an idle or closed one is left alone).
+        if (payload.length !== 5 && this.streams.has(streamId)) this.refuse(this.streams.get(streamId)!, ERROR.FRAME_SIZE_ERROR);
+        return;
       case FRAME.RST_STREAM:
         return this.reset(streamId, payload);
       case FRAME.SETTINGS:
@@ -276,12 +283,12 @@ class Connection {
     if (existing) {
       // The request's trailers: they must end it. On a stream whose request has ended: a stream error.
       if (existing.remoteEnded) return this.refuse(existing, ERROR.STREAM_CLOSED);
-      if (!endStream) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `trailers without END_STREAM on stream ${streamId}`);
+      if (!endStream || !validTrailers(list)) return this.refuse(existing, ERROR.PROTOCOL_ERROR);
       return this.ended(existing);
     }
     // A stream id not above the last one names a closed stream (ended, reset, or skipped: a new id
-    // closes the idle streams below it, RFC 9113 section 5.1.1).
-    if (streamId <= this.lastStreamId) return this.resetStream(streamId, ERROR.STREAM_CLOSED);
+    // closes the idle streams below it, RFC 9113 section 5.1.1): what comes on it is ignored.
+    if (streamId <= this.lastStreamId) return;
     this.lastStreamId = streamId;
     const headers = requestHeaders(list);
     if (!headers) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
@@ -295,7 +302,6 @@ class Connection {
     if (streamId === 0) throw new ConnectionError(ERROR.PROTOCOL_ERROR, "DATA on stream 0");
     // Flow control counts the whole payload, padding included, whatever becomes of it.
     this.unacknowledged += payload.length;
-    if (this.unacknowledged > CONNECTION_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, "DATA beyond the connection's window");
     if (this.unacknowledged >= CONNECTION_WINDOW / 2) {
       this.windowUpdate(0, this.unacknowledged);
       this.unacknowledged = 0;
@@ -303,20 +309,23 @@ class Connection {
     const stream = this.streams.get(streamId);
     if (!stream) {
       if (streamId > this.lastStreamId) throw new ConnectionError(ERROR.PROTOCOL_ERROR, `DATA on idle stream ${streamId}`);
-      return this.resetStream(streamId, ERROR.STREAM_CLOSED);
+      return; // a closed stream: ignored
     }
     // After the request's END_STREAM: a stream error, and no reply on the stream we reset.
     if (stream.remoteEnded) return this.refuse(stream, ERROR.STREAM_CLOSED);
     stream.unacknowledged += payload.length;
-    if (stream.unacknowledged > STREAM_WINDOW) throw new ConnectionError(ERROR.FLOW_CONTROL_ERROR, `DATA beyond stream ${streamId}'s window`);
     const body = unpadded(flags, payload);
     stream.bodyLength += body.length;
     this.buffered += body.length;
     if (stream.bodyLength > this.limits.maxBody || this.buffered > this.limits.maxBuffered) return this.refuse(stream, ERROR.ENHANCE_YOUR_CALM);
     if (body.length > 0) {
       stream.chunks.push(body);
-      // Many small frames become one buffer, not one object each (nor each its socket chunk kept).
-      if (stream.chunks.length >= 64) stream.chunks = [Buffer.concat(stream.chunks)];
+      // Every 64 frames become one buffer, not one object each (nor each its socket chunk kept);
+      // only those since the last merge are copied, so a body is copied once.
+      if (stream.chunks.length - stream.merged >= 64) {
+        stream.chunks.push(Buffer.concat(stream.chunks.splice(stream.merged)));
+        stream.merged = stream.chunks.length;
+      }
     }
     if (flags & FLAG.END_STREAM) return this.ended(stream);
     if (stream.unacknowledged >= STREAM_WINDOW / 2) {
@@ -540,10 +549,23 @@ const TABLE_SIZE_ZERO = Buffer.from([0x20]);
 /** Names of connection-specific header fields, which a request must not carry (RFC 9113 section 8.2.2). */
 const CONNECTION_SPECIFIC = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade"]);
 
+const REQUEST_PSEUDO = new Set([":method", ":scheme", ":path", ":authority"]);
+/** A field name: lowercase token characters (RFC 9110 section 5.6.2), a pseudo-header's leading colon aside. */
+const NAME = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** A field value: no NUL, CR or LF, and no space or tab at either end (RFC 9113 section 8.2.1). */
+const VALUE = /^(?![ \t])[^\0\r\n]*(?<![ \t])$/;
+
+/** Whether a field may be in a request: its name and value well formed, and not a connection-specific field. */
+function validField(name: string, value: string): boolean {
+  return NAME.test(name) && VALUE.test(value) && !CONNECTION_SPECIFIC.has(name) && (name !== "te" || value === "trailers");
+}
+
 /**
- * A request's header fields by name, or undefined when they make a malformed request (section 8.2):
- * an uppercase name, a pseudo-header after a regular field, a connection-specific field, or a list
- * over MAX_HEADER_LIST_SIZE. A repeated field (none that gRPC reads) keeps its first value.
+ * A request's header fields by name, or undefined when they make a malformed request (section 8.2,
+ * 8.3.1): a name not lowercase token characters, a value with NUL, CR or LF, a pseudo-header after a
+ * regular field, repeated, unknown or missing (:method, :scheme, :path), a connection-specific
+ * field, or a list over MAX_HEADER_LIST_SIZE. A repeated regular field (none that gRPC reads) keeps
+ * its first value.
  */
 function requestHeaders(list: HeaderList): Record<string, string> | undefined {
   const headers = Object.create(null) as Record<string, string>;
@@ -551,13 +573,19 @@ function requestHeaders(list: HeaderList): Record<string, string> | undefined {
   let regularSeen = false;
   for (const [name, value] of list) {
     size += name.length + value.length + 32;
-    if (name !== name.toLowerCase() || CONNECTION_SPECIFIC.has(name) || (name === "te" && value !== "trailers")) return undefined;
+    if (!validField(name, value)) return undefined;
     if (name.startsWith(":")) {
-      if (regularSeen) return undefined;
+      if (regularSeen || !REQUEST_PSEUDO.has(name) || name in headers) return undefined;
     } else regularSeen = true;
     if (!(name in headers)) headers[name] = value;
   }
-  return size > MAX_HEADER_LIST_SIZE ? undefined : headers;
+  if (size > MAX_HEADER_LIST_SIZE || !headers[":method"] || !headers[":scheme"] || !headers[":path"]) return undefined;
+  return headers;
+}
+
+/** A request's trailers: regular fields only (section 8.1). */
+function validTrailers(list: HeaderList): boolean {
+  return list.every(([name, value]) => !name.startsWith(":") && validField(name, value));
 }
 
 /** A DATA or HEADERS payload without its padding. */
