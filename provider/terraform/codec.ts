@@ -2,7 +2,7 @@
 // "sizeGiB"), null becomes absent, MessagePack's unknown (any extension) becomes the engine's UNKNOWN,
 // and a dynamic value travels with its type ([type JSON, value] in MessagePack, {value, type} in JSON).
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
-import { UNKNOWN_EXTENSION, isExtension, type Packed } from "./msgpack.ts";
+import { UNKNOWN_EXTENSION, isExtension, setOwn, type Packed } from "./msgpack.ts";
 import { shapeOfConstraint, shapeOfValue, typeConstraint, type Shape } from "./shape.ts";
 
 /** A kind's value as the engine holds it; undefined is "null in Terraform". */
@@ -103,7 +103,7 @@ function mapValues<T, U>(record: Record<string, T>, fn: (item: T) => U | undefin
   const out: Record<string, U> = {};
   for (const [key, item] of Object.entries(record)) {
     const value = fn(item);
-    if (value !== undefined) out[key] = value;
+    if (value !== undefined) setOwn(out, key, value);
   }
   return out;
 }

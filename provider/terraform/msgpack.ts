@@ -262,7 +262,13 @@ function readMap(r: Reader, n: number): { [key: string]: Packed } {
   for (let i = 0; i < n; i++) {
     const key = read(r);
     if (typeof key !== "string") throw new Error("msgpack: a map key that is not a string");
-    map[key] = read(r);
+    setOwn(map, key, read(r));
   }
   return map;
+}
+
+/** record[key] = value, as an own property even for "__proto__" (a map key like any other: a tag's name). */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
 }

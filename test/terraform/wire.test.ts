@@ -68,6 +68,15 @@ describe("msgpack", () => {
     );
   });
 
+  it("keeps a map key named __proto__ as a key (a tag may be called anything), through the values by shape too", () => {
+    const tags = JSON.parse('{"__proto__": "x", "b": "y"}') as Record<string, string>;
+    const decoded = decode(encode(tags)) as { [key: string]: Packed };
+    expect(Object.keys(decoded)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    const shape: Shape = { type: "map", element: { type: "string" } };
+    expect(Object.keys(fromPacked(decoded, shape) as object)).toEqual(["__proto__", "b"]);
+  });
+
   it("reads the other integer and string forms Terraform may choose", () => {
     expect(decode(Buffer.from("ccff", "hex"))).toBe(255);
     expect(decode(Buffer.from("cd0100", "hex"))).toBe(256);
