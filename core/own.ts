@@ -12,3 +12,9 @@ export function nullPrototype<T>(record: Readonly<Record<string, T>> | null | un
   for (const [key, value] of Object.entries(record ?? {})) Object.defineProperty(copy, key, { value, writable: true, enumerable: true, configurable: true });
   return copy;
 }
+
+/** `record[key] = value`, as an own property even when the key is "__proto__" (data, not the prototype). */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+}

@@ -17,6 +17,7 @@ const CHECK_MS = 1000;
 /** Calls `exit` once the process that started this one is gone; the returned function stops watching. */
 export function exitWithParent(exit: () => void, checkMs = CHECK_MS): () => void {
   const parent = Number(process.env.VIRTFORM_PLUGIN_PARENT) || process.ppid;
+  delete process.env.VIRTFORM_PLUGIN_PARENT; // for this process only, not for what it starts
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(timer);

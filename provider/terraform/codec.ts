@@ -2,7 +2,8 @@
 // "sizeGiB"), null becomes absent, MessagePack's unknown (any extension) becomes the engine's UNKNOWN,
 // and a dynamic value travels with its type ([type JSON, value] in MessagePack, {value, type} in JSON).
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
-import { UNKNOWN_EXTENSION, isExtension, setOwn, type Packed } from "./msgpack.ts";
+import { setOwn } from "../../core/own.ts";
+import { UNKNOWN_EXTENSION, isExtension, type Packed } from "./msgpack.ts";
 import { shapeOfConstraint, shapeOfValue, typeConstraint, type Shape } from "./shape.ts";
 
 /** A kind's value as the engine holds it; undefined is "null in Terraform". */

@@ -6,6 +6,7 @@
 // Terraform's critical path. `npm run gen:terraform` writes fixed-replies.json from the derived
 // service (the kinds stay the single source of truth); `--check` and a test fail when it is stale.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Method } from "./grpc-server.ts";
 
 export const FIXED_REPLIES = new URL("./fixed-replies.json", import.meta.url);
@@ -39,7 +40,7 @@ export function readFixedReplies(): Map<string, FixedEntry> {
     return new Map(Object.entries(JSON.parse(readFileSync(FIXED_REPLIES, "utf8")) as Record<string, FixedEntry>));
   } catch (err) {
     // It ships with the plugin: missing or damaged, the installation is broken, not the user's input.
-    throw new Error(`bug in terraform-provider-virtform: ${FIXED_REPLIES.pathname} cannot be read (${err instanceof Error ? err.message : String(err)}); reinstall virtform, or run npm run gen:terraform in its repository`, { cause: err });
+    throw new Error(`bug in terraform-provider-virtform: ${fileURLToPath(FIXED_REPLIES)} cannot be read (${err instanceof Error ? err.message : String(err)}); reinstall virtform, or run npm run gen:terraform in its repository`, { cause: err });
   }
 }
 

@@ -1,6 +1,7 @@
 // The MessagePack subset Terraform's DynamicValue uses (docs/plugin-protocol/object-wire-format.md):
 // nil, booleans, integers, float64, strings, binaries, arrays, string-keyed maps, and extension values,
 // which are all unknowns ("known after apply"). Small enough to own: no package to load at start-up.
+import { setOwn } from "../../core/own.ts";
 
 /** A decoded extension value: Terraform's unknown (type 0, or 12 with refinements we ignore). */
 export class Extension {
@@ -265,10 +266,4 @@ function readMap(r: Reader, n: number): { [key: string]: Packed } {
     setOwn(map, key, read(r));
   }
   return map;
-}
-
-/** record[key] = value, as an own property even for "__proto__" (a map key like any other: a tag's name). */
-export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
-  if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
-  else record[key] = value;
 }

@@ -1,6 +1,6 @@
 // The plugin process as go-plugin (inside Terraform) expects it: check the magic cookie, serve gRPC
 // with mutual TLS on a loopback port, print the handshake line, and exit on GRPCController.Shutdown
-// or when Terraform is gone without one (parent-watch.ts).
+// or when Terraform is gone without one (provider/parent-watch.ts).
 // The handshake comes first. The schema, the health check and Shutdown are answered from the
 // generated fixed replies (fixed-replies.ts): Terraform's first launch of a command asks for nothing
 // else, and never loads the message definitions or the provider service (zod, the kinds). The first

@@ -23,6 +23,14 @@ function firstLine(stream: Readable): Promise<string> {
   });
 }
 
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
 /** Whether a process runs (a zombie does not: nobody may have reaped it yet). */
 function alive(pid: number): boolean {
   try {
@@ -117,6 +125,7 @@ describe("pulumi-resource-virtform over gRPC", () => {
 
   it("exits when the Pulumi engine that started it is gone, and frees the data dir it held", async () => {
     const orphanDir = mkdtempSync(join(tmpdir(), "virtform-pulumi-orphan-"));
+    let pluginPid: number | undefined;
     // A shell stands in for the engine: it starts the plugin, says its pid, and waits for it.
     const engine = spawn("/bin/sh", ["-c", '"$0" "$1" 127.0.0.1:1 & echo "$!" >&2; wait', process.execPath, join(repoRoot, "bin/pulumi-resource-virtform.mjs")], {
       cwd: orphanDir,
@@ -124,6 +133,7 @@ describe("pulumi-resource-virtform over gRPC", () => {
     });
     try {
       const [port, pid] = await Promise.all([firstLine(engine.stdout!), firstLine(engine.stderr!)]);
+      pluginPid = Number(pid);
       const orphan = connectPlugin(port);
       await orphan.call("configure", request("ConfigureRequest", { Args: struct({ dataDir: "data" }) }));
       orphan.close();
@@ -132,6 +142,7 @@ describe("pulumi-resource-virtform over gRPC", () => {
       await expect.poll(() => alive(Number(pid)), { timeout: 4000 }).toBe(false);
       expect(existsSync(join(orphanDir, "data", IN_USE_LOCK_FILE))).toBe(false);
     } finally {
+      if (pluginPid) killQuietly(pluginPid); // when the test fails, not left running
       rmSync(orphanDir, { recursive: true, force: true });
     }
   });

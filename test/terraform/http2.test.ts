@@ -422,6 +422,22 @@ describe("the HTTP/2 server, frame by frame", () => {
     c.socket.destroy();
   });
 
+  it("resets a stream whose trailers are malformed or reuse a closed id, and ignores DATA on a closed stream", async () => {
+    const waiting: Call[] = [];
+    onCall = (call) => (waiting.push(call), call.respond(OK, Buffer.from("ok"), DONE));
+    const c = await client();
+    c.send(frame(T.HEADERS, 0x5, 1, REQUEST)); // answered, then closed
+    await expect.poll(() => c.onStream(1).length).toBe(3);
+    c.send(frame(T.DATA, 0, 1, Buffer.from("late")), frame(T.HEADERS, 0x5, 1, REQUEST));
+    c.send(frame(T.HEADERS, 0x4, 3, REQUEST), frame(T.HEADERS, 0x5, 3, bytes("84"))); // trailers with :path
+    c.send(frame(T.HEADERS, 0x5, 5, REQUEST));
+    await expect.poll(() => c.onStream(5).length).toBe(3);
+    expect(c.onStream(1).slice(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 5]]); // the HEADERS, not the DATA
+    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    expect(waiting.length).toBe(2);
+    c.socket.destroy();
+  });
+
   it("refuses a malformed request: an uppercase name, a pseudo-header after a field or repeated or unknown or missing, a connection header, CR LF in a value", async () => {
     onCall = (call) => call.respond(OK, Buffer.from("served"), DONE);
     const c = await client();

@@ -53,6 +53,15 @@ describe("the Terraform plugin, when Terraform is killed", () => {
 });
 
 describe("exitWithParent", () => {
+  it("exits once the parent is not the one the wrapper saw (VIRTFORM_PLUGIN_PARENT), and keeps the variable from its children", async () => {
+    const exit = vi.fn();
+    process.env.VIRTFORM_PLUGIN_PARENT = String(process.ppid + 100_000); // a parent that is gone already
+    const stop = exitWithParent(exit, 5);
+    expect(process.env.VIRTFORM_PLUGIN_PARENT).toBeUndefined();
+    await vi.waitFor(() => expect(exit).toHaveBeenCalledTimes(1));
+    stop();
+  });
+
   it("leaves the process alone while its parent lives, however long it is idle", async () => {
     const exit = vi.fn();
     const stop = exitWithParent(exit, 5); // this test's parent (vitest) lives on

@@ -287,8 +287,9 @@ class Connection {
       return this.ended(existing);
     }
     // A stream id not above the last one names a closed stream (ended, reset, or skipped: a new id
-    // closes the idle streams below it, RFC 9113 section 5.1.1): what comes on it is ignored.
-    if (streamId <= this.lastStreamId) return;
+    // closes the idle streams below it, RFC 9113 section 5.1.1): a stream error, so that a client
+    // that reuses an id hears of it instead of waiting.
+    if (streamId <= this.lastStreamId) return this.resetStream(streamId, ERROR.STREAM_CLOSED);
     this.lastStreamId = streamId;
     const headers = requestHeaders(list);
     if (!headers) return this.resetStream(streamId, ERROR.PROTOCOL_ERROR);
@@ -321,7 +322,7 @@ class Connection {
     if (body.length > 0) {
       stream.chunks.push(body);
       // Every 64 frames become one buffer, not one object each (nor each its socket chunk kept);
-      // only those since the last merge are copied, so a body is copied once.
+      // only those since the last merge are copied: a byte is copied at most twice, here and at the end.
       if (stream.chunks.length - stream.merged >= 64) {
         stream.chunks.push(Buffer.concat(stream.chunks.splice(stream.merged)));
         stream.merged = stream.chunks.length;
