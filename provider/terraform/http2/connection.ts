@@ -5,6 +5,7 @@
 // 5,000 resources, and the provider's per-call cost was most of its overhead (BENCHMARKS.md).
 import type { Duplex } from "node:stream";
 import { CompressionError, HeaderDecoder, type HeaderList } from "./hpack.ts";
+import { MAX_HEADER_LIST_SIZE, requestHeaders, validTrailers } from "./request-headers.ts";
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
@@ -34,8 +35,6 @@ const MAX_WINDOW = 2 ** 31 - 1;
  */
 const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 1 << 24;
-/** A request's header list (RFC 9113 section 6.5.2's measure; a block's frames count 9 bytes each too). */
-export const MAX_HEADER_LIST_SIZE = 1 << 16;
 /**
  * What one connection may hold of a client: request bodies are kept whole until their END_STREAM
  * (one message up to 256 MiB, as Terraform's plugin SDK allows, all of them together no more), and
@@ -546,48 +545,6 @@ class Connection {
 }
 
 const TABLE_SIZE_ZERO = Buffer.from([0x20]);
-
-/** Names of connection-specific header fields, which a request must not carry (RFC 9113 section 8.2.2). */
-const CONNECTION_SPECIFIC = new Set(["connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade"]);
-
-const REQUEST_PSEUDO = new Set([":method", ":scheme", ":path", ":authority"]);
-/** A field name: lowercase token characters (RFC 9110 section 5.6.2), a pseudo-header's leading colon aside. */
-const NAME = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/;
-/** A field value: no NUL, CR or LF, and no space or tab at either end (RFC 9113 section 8.2.1). */
-const VALUE = /^(?![ \t])[^\0\r\n]*(?<![ \t])$/;
-
-/** Whether a field may be in a request: its name and value well formed, and not a connection-specific field. */
-function validField(name: string, value: string): boolean {
-  return NAME.test(name) && VALUE.test(value) && !CONNECTION_SPECIFIC.has(name) && (name !== "te" || value === "trailers");
-}
-
-/**
- * A request's header fields by name, or undefined when they make a malformed request (section 8.2,
- * 8.3.1): a name not lowercase token characters, a value with NUL, CR or LF, a pseudo-header after a
- * regular field, repeated, unknown or missing (:method, :scheme, :path), a connection-specific
- * field, or a list over MAX_HEADER_LIST_SIZE. A repeated regular field (none that gRPC reads) keeps
- * its first value.
- */
-function requestHeaders(list: HeaderList): Record<string, string> | undefined {
-  const headers = Object.create(null) as Record<string, string>;
-  let size = 0;
-  let regularSeen = false;
-  for (const [name, value] of list) {
-    size += name.length + value.length + 32;
-    if (!validField(name, value)) return undefined;
-    if (name.startsWith(":")) {
-      if (regularSeen || !REQUEST_PSEUDO.has(name) || name in headers) return undefined;
-    } else regularSeen = true;
-    if (!(name in headers)) headers[name] = value;
-  }
-  if (size > MAX_HEADER_LIST_SIZE || !headers[":method"] || !headers[":scheme"] || !headers[":path"]) return undefined;
-  return headers;
-}
-
-/** A request's trailers: regular fields only (section 8.1). */
-function validTrailers(list: HeaderList): boolean {
-  return list.every(([name, value]) => !name.startsWith(":") && validField(name, value));
-}
 
 /** A DATA or HEADERS payload without its padding. */
 function unpadded(flags: number, payload: Buffer): Buffer {
