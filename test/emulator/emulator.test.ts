@@ -3,7 +3,7 @@
 // rollback. Each test builds its own emulator; nothing is mocked.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
 import { createInstance, failure, instanceSpec, setUp } from "./fixtures.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
@@ -244,9 +244,20 @@ describe("instance lifecycle", () => {
 });
 
 describe("persistence, idempotency and rollback", () => {
+  // An emulator on disk is closed after its test: its data plane otherwise goes on making the hosts'
+  // directories after the test's directory was removed (it was left behind in /tmp, every run).
+  const opened: Emulator[] = [];
+  const open = (dir: string) => {
+    const emulator = Emulator.open(dir);
+    opened.push(emulator);
+    return emulator;
+  };
+  afterEach(async () => {
+    for (const emulator of opened.splice(0)) await emulator.close();
+  });
   it("a reopened emulator has every object as before; running instances still run", () => {
     const dir = tempDir();
-    const first = Emulator.open(dir);
+    const first = open(dir);
     const made = setUp(first, { count: 3 });
     const running = createInstance(first, made, 0, { placement: { antiAffinityGroup: "app" } });
     const stopped = createInstance(first, made, 1, { placement: { antiAffinityGroup: "app" } });
@@ -255,7 +266,7 @@ describe("persistence, idempotency and rollback", () => {
     first.delete("Instance", gone.id);
     const before = { inspect: first.inspect(), events: first.events() };
 
-    const second = Emulator.open(dir);
+    const second = open(dir);
     expect(second.inspect()).toEqual(before.inspect);
     expect(second.events()).toEqual(before.events);
     expect(second.get("Instance", running.id)!.outputs.state).toBe("running");
@@ -281,7 +292,7 @@ describe("persistence, idempotency and rollback", () => {
 
   it("a failed create leaves nothing behind, in memory or on disk", () => {
     const dir = tempDir();
-    const emulator = Emulator.open(dir);
+    const emulator = open(dir);
     const made = setUp(emulator, { count: 1 });
     createInstance(emulator, made, 0, { placement: { antiAffinityGroup: "app" } });
     const file = readFileSync(join(dir, "emulator.json"), "utf8");
@@ -293,6 +304,6 @@ describe("persistence, idempotency and rollback", () => {
       expect(emulator.events()).toEqual(before.events);
       expect(readFileSync(join(dir, "emulator.json"), "utf8")).toBe(file);
     }
-    expect(Emulator.open(dir).inspect()).toEqual(before.inspect);
+    expect(open(dir).inspect()).toEqual(before.inspect);
   });
 });

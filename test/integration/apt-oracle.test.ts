@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolve } from "../../images/dependency-solver.ts";
 import { loadCatalog, systemPackageLists, type PackageCatalog } from "../../images/package-catalog.ts";
 import { ORACLE_CORPUS } from "../images/corpus.ts";
@@ -12,10 +13,12 @@ const haveLists = systemPackageLists().length > 0;
 if (!haveLists && process.env.CI) throw new Error("the apt oracle needs apt's package lists: run `apt-get update` first");
 describe.skipIf(!haveLists)("closure equals apt-get -s on the system catalog", () => {
   let catalog: PackageCatalog;
+  let lists: string | undefined;
   const apt = new Map<string, AptSimulation>();
 
   beforeAll(async () => {
-    catalog = await loadCatalog(systemPackageLists(snapshotAptLists()));
+    lists = snapshotAptLists();
+    catalog = await loadCatalog(systemPackageLists(lists));
     // The first run builds apt's cache file alone; the rest reuse it two at a time.
     const queue = [...ORACLE_CORPUS];
     const first = queue.shift()!;
@@ -25,6 +28,9 @@ describe.skipIf(!haveLists)("closure equals apt-get -s on the system catalog", (
     };
     await Promise.all([worker(), worker()]);
   }, 600_000); // 30 apt-get runs: seconds each on a loaded 2-core machine
+  afterAll(() => {
+    if (lists) rmSync(lists, { recursive: true, force: true }); // the copy of the lists, apt's cache files with it
+  });
 
   it("has a corpus of at least 25 sets", () => {
     expect(ORACLE_CORPUS.length).toBeGreaterThanOrEqual(25);
