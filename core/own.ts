@@ -18,3 +18,26 @@ export function setOwn<T>(record: Record<string, T>, key: string, value: T): voi
   if (key === "__proto__") Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
   else record[key] = value;
 }
+
+/** The message for a key "__proto__" in a program's or a configuration's values, said the same by every front door. */
+export const PROTO_KEY_REFUSED = 'the key "__proto__" cannot be used: JavaScript reserves it, and the kinds\' schemas would drop it without a word';
+
+/** The path to the first own "__proto__" key in plain data (objects and arrays), if there is one. */
+export function protoKeyPath(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = protoKeyPath(value[i], [...path, i]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  if (Object.hasOwn(value, "__proto__")) return [...path, "__proto__"];
+  for (const [key, item] of Object.entries(value)) {
+    const found = protoKeyPath(item, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -1,6 +1,7 @@
 // Runs a stack's build function and turns its declarations into the engine's DesiredResources:
 // Outputs become references, image variants become {image, variant, digest}, inputs are validated
 // against each kind's schema, and every problem is collected rather than thrown.
+import { PROTO_KEY_REFUSED } from "../core/own.ts";
 import type { z } from "zod";
 import type { DesiredResource, Diagnostic, Reference, Value } from "../core/model.ts";
 import { isSecretPath } from "../core/secret-paths.ts";
@@ -219,6 +220,10 @@ function convert(
   const symbols = Object.getOwnPropertySymbols(value);
   if (symbols.length > 0) {
     problems.push(problem(declaration, path, `${describeValue(symbols[0])} cannot be a field name: use strings`));
+    return undefined;
+  }
+  if (Object.hasOwn(value, "__proto__")) {
+    problems.push(problem(declaration, path ? `${path}.__proto__` : "__proto__", PROTO_KEY_REFUSED));
     return undefined;
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));

@@ -34,7 +34,7 @@ export function fromPacked(packed: Packed | undefined, shape: Shape): Decoded {
       const out: Record<string, Value> = {};
       for (const [name, attribute] of Object.entries(shape.attributes)) {
         const value = fromPacked(record[name], attribute.shape);
-        if (value !== undefined) out[attribute.field] = value;
+        if (value !== undefined) setOwn(out, attribute.field, value);
       }
       return out;
     }
@@ -65,7 +65,7 @@ export function fromJson(json: unknown, shape: Shape): Decoded {
       const out: Record<string, Value> = {};
       for (const [name, attribute] of Object.entries(shape.attributes)) {
         const value = fromJson(record[name], attribute.shape);
-        if (value !== undefined) out[attribute.field] = value;
+        if (value !== undefined) setOwn(out, attribute.field, value);
       }
       return out;
     }
@@ -94,7 +94,7 @@ export function toPacked(value: unknown, shape: Shape): Packed {
     case "object": {
       const record = value as Record<string, unknown>;
       const out: Record<string, Packed> = {};
-      for (const [name, attribute] of Object.entries(shape.attributes)) out[name] = toPacked(record[attribute.field], attribute.shape);
+      for (const [name, attribute] of Object.entries(shape.attributes)) setOwn(out, name, toPacked(record[attribute.field], attribute.shape));
       return out;
     }
   }

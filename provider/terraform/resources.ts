@@ -2,6 +2,7 @@
 // gRPC: validate with the kind's zod schema, decide the plan with the engine's pure planResource, and
 // create/read/update/delete through the engine's Provider over a backend (embedded or HTTP).
 import { isVirtformError } from "../../core/virtform-error.ts";
+import { PROTO_KEY_REFUSED, protoKeyPath } from "../../core/own.ts";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
@@ -69,6 +70,11 @@ export class TerraformResources {
   validate(typeName: string, config: Packed): Diagnostic[] {
     const schema = this.schema(typeName);
     const inputs = this.decode(schema, config).inputs;
+    const protoPath = protoKeyPath(inputs);
+    if (protoPath) {
+      const steps = attributePath(protoPath, objectShape(schema));
+      return [error(`Invalid ${formatSteps(steps) || typeName}`, `${PROTO_KEY_REFUSED} (the ${schema.kind} field ${formatPath(protoPath)})`, steps)];
+    }
     const parsed = kinds[schema.kind].inputs.safeParse(inputs);
     if (parsed.success) return [];
     const diagnostics: Diagnostic[] = [];

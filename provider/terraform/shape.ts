@@ -1,6 +1,7 @@
 // A Terraform value's shape: the type Terraform sees (string, list, nested object, ...) together with
 // the kind's field name behind each attribute. Derived from the zod kinds' JSON schema (schema.ts);
 // the codec reads and writes values by it, and the provider schema is printed from it.
+import { setOwn } from "../../core/own.ts";
 
 export type Primitive = "string" | "number" | "bool";
 
@@ -49,7 +50,7 @@ export function shapeOfConstraint(type: unknown): Shape {
     if (kind === "tuple") return { type: "tuple", elements: (argument as unknown[]).map(shapeOfConstraint) };
     if (kind === "object") {
       const attributes: Record<string, Attribute> = {};
-      for (const [name, sub] of Object.entries(argument as Record<string, unknown>)) attributes[name] = plainAttribute(name, shapeOfConstraint(sub));
+      for (const [name, sub] of Object.entries(argument as Record<string, unknown>)) setOwn(attributes, name, plainAttribute(name, shapeOfConstraint(sub)));
       return { type: "object", attributes };
     }
   }
@@ -64,7 +65,7 @@ export function shapeOfValue(value: unknown): Shape {
   if (Array.isArray(value)) return { type: "tuple", elements: value.map(shapeOfValue) };
   if (typeof value === "object" && value !== null) {
     const attributes: Record<string, Attribute> = {};
-    for (const [name, item] of Object.entries(value)) if (item !== undefined) attributes[name] = plainAttribute(name, shapeOfValue(item));
+    for (const [name, item] of Object.entries(value)) if (item !== undefined) setOwn(attributes, name, plainAttribute(name, shapeOfValue(item)));
     return { type: "object", attributes };
   }
   return { type: "dynamic" };

@@ -99,12 +99,15 @@ const cases: { name: string; program: StackDefinition; expected: string[] }[] = 
       devices.push(devices);
       s.storagePool("cyclic", { media: "ssd", devices: any(devices) });
       pool.volume("sym", any({ sizeGiB: 1, [Symbol("k")]: 1 }));
+      // A key "__proto__" of its own (JSON.parse, or a computed key): zod's records would drop it.
+      s.storagePool("proto", any({ media: "ssd", devices: [JSON.parse('{"sizeGiB": 1, "__proto__": {}}')] }));
       s.storagePool("getter", any({ media: "ssd", get devices() { throw new RangeError("no devices"); } }));
     }),
     expected: [
       "instances.web/n: count: Invalid input: expected number, received bigint (got 2n)",
       "pool.cyclic: devices[0]: the value contains itself (a cycle); pass plain data",
       "volume.sym: a Symbol(k) cannot be a field name: use strings",
+      `pool.proto: devices[0].__proto__: the key "__proto__" cannot be used: JavaScript reserves it, and the kinds' schemas would drop it without a word`,
       "pool.getter: reading its arguments threw: RangeError: no devices",
     ],
   },

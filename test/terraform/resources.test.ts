@@ -144,6 +144,18 @@ describe("plans", () => {
     ]);
   });
 
+  it("refuses a key named __proto__ (a user's name, here) on its attribute path: the kinds' schemas would drop it", () => {
+    const config = { base: "debian-12", users: JSON.parse('{"__proto__": {"groups": []}, "app": {"groups": []}}') as Record<string, unknown> };
+    expect(resources.validate("virtform_image", packed("virtform_image", config))).toEqual([
+      {
+        severity: 1,
+        summary: 'Invalid users["__proto__"]',
+        detail: `the key "__proto__" cannot be used: JavaScript reserves it, and the kinds' schemas would drop it without a word (the Image field users.__proto__)`,
+        attribute: { steps: [{ attribute_name: "users" }, { element_key_string: "__proto__" }] },
+      },
+    ]);
+  });
+
   it("upgrades JSON state to the current schema, dropping attributes it no longer has", () => {
     const upgraded = resources.upgrade("virtform_volume", { id: "vol-1", pool: "pool-1", size_gib: 10, retired_field: true });
     expect(read("virtform_volume", upgraded)).toEqual({ id: "vol-1", pool: "pool-1", sizeGiB: 10 });

@@ -68,13 +68,16 @@ describe("msgpack", () => {
     );
   });
 
-  it("keeps a map key named __proto__ as a key (a tag may be called anything), through the values by shape too", () => {
-    const tags = JSON.parse('{"__proto__": "x", "b": "y"}') as Record<string, string>;
-    const decoded = decode(encode(tags)) as { [key: string]: Packed };
+  it("keeps a key named __proto__ as a key (a user may be called anything), in maps and in dynamic values, so that validation can refuse it", () => {
+    const users = JSON.parse('{"__proto__": "x", "b": "y"}') as Record<string, string>;
+    const decoded = decode(encode(users)) as { [key: string]: Packed };
     expect(Object.keys(decoded)).toEqual(["__proto__", "b"]);
     expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
-    const shape: Shape = { type: "map", element: { type: "string" } };
-    expect(Object.keys(fromPacked(decoded, shape) as object)).toEqual(["__proto__", "b"]);
+    expect(Object.keys(fromPacked(decoded, { type: "map", element: { type: "string" } }) as object)).toEqual(["__proto__", "b"]);
+    // A dynamic value: its type names the object's attributes, "__proto__" among them.
+    const dynamic = fromPacked(decode(encode(toPacked(users, { type: "dynamic" }))), { type: "dynamic" }) as object;
+    expect(Object.keys(dynamic)).toEqual(["__proto__", "b"]);
+    expect(Object.getPrototypeOf(dynamic)).toBe(Object.prototype);
   });
 
   it("reads the other integer and string forms Terraform may choose", () => {
