@@ -23,21 +23,28 @@ export function setOwn<T>(record: Record<string, T>, key: string, value: T): voi
 export const PROTO_KEY_REFUSED = 'the key "__proto__" cannot be used: JavaScript reserves it, and the kinds\' schemas would drop it without a word';
 
 /** The path to the first own "__proto__" key in plain data (objects and arrays), if there is one. */
-export function protoKeyPath(value: unknown, path: (string | number)[] = []): (string | number)[] | undefined {
+export function protoKeyPath(value: unknown): (string | number)[] | undefined {
+  const reversed = protoKeyPathReversed(value);
+  return reversed?.reverse();
+}
+
+/** The path from the key up (built only on the way back from a find: nothing is allocated otherwise). */
+function protoKeyPathReversed(value: unknown): (string | number)[] | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = protoKeyPath(value[i], [...path, i]);
-      if (found) return found;
+      const found = protoKeyPathReversed(value[i]);
+      if (found) return (found.push(i), found);
     }
     return undefined;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;
-  if (Object.hasOwn(value, "__proto__")) return [...path, "__proto__"];
-  for (const [key, item] of Object.entries(value)) {
-    const found = protoKeyPath(item, [...path, key]);
-    if (found) return found;
+  if (Object.hasOwn(value, "__proto__")) return ["__proto__"];
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const found = protoKeyPathReversed((value as Record<string, unknown>)[key]);
+    if (found) return (found.push(key), found);
   }
   return undefined;
 }

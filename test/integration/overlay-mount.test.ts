@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { closeAllLayers, mountLayer } from "../../images/build/overlay-mount.ts";
 import { makeWorkdir } from "../helpers/cli.ts";
+import { alive } from "../helpers/processes.ts";
 
 const TOOLS = ["qemu-img", "qemu-storage-daemon", "mkfs.ext4"];
 const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
@@ -19,7 +20,7 @@ function daemonsOf(image: string): string {
   const live = readdirSync("/proc").filter((pid) => {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      return cmdline.startsWith("qemu-storage-daemon\0") && cmdline.includes(`filename=${image},`) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      return cmdline.startsWith("qemu-storage-daemon\0") && cmdline.includes(`filename=${image},`) && alive(pid);
     } catch {
       return false; // not a process, or gone meanwhile
     }

@@ -3,42 +3,15 @@
 // replacement with unchanged inputs, diff, update, refresh, import, delete. Results are checked in the emulator's data dir too.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { IN_USE_LOCK_FILE } from "../../provider/in-use-lock.ts";
 import { Emulator } from "../../emulator/emulator.ts";
 import { SECRET_SIGNATURE, SIGNATURE_KEY, UNKNOWN_MARKER } from "../../provider/pulumi/property-values.ts";
 import { makeWorkdir, repoRoot } from "../helpers/cli.ts";
+import { alive, firstLines, killQuietly } from "../helpers/processes.ts";
 import { connectPlugin, empty, pluginProto, proto, startPlugin, struct, type Message, type Plugin } from "./plugin-client.ts";
-
-function firstLine(stream: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = "";
-    stream.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes("\n")) resolve(text.split("\n")[0]!.trim());
-    });
-  });
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    // already gone
-  }
-}
-
-/** Whether a process runs (a zombie does not: nobody may have reaped it yet). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 const urn = (type: string, name: string) => `urn:pulumi:dev::shop::${type}::${name}`;
 const POOL = urn("virtform:storage:StoragePool", "fast");
@@ -132,9 +105,10 @@ describe("pulumi-resource-virtform over gRPC", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     try {
-      const [port, pid] = await Promise.all([firstLine(engine.stdout!), firstLine(engine.stderr!)]);
+      const [[port], [pid]] = await Promise.all([firstLines(engine.stdout!, 1), firstLines(engine.stderr!, 1)]);
       pluginPid = Number(pid);
-      const orphan = connectPlugin(port);
+      const orphanPort = port!.trim();
+      const orphan = connectPlugin(orphanPort);
       await orphan.call("configure", request("ConfigureRequest", { Args: struct({ dataDir: "data" }) }));
       orphan.close();
       expect(existsSync(join(orphanDir, "data", IN_USE_LOCK_FILE))).toBe(true);
@@ -142,7 +116,7 @@ describe("pulumi-resource-virtform over gRPC", () => {
       await expect.poll(() => alive(Number(pid)), { timeout: 4000 }).toBe(false);
       expect(existsSync(join(orphanDir, "data", IN_USE_LOCK_FILE))).toBe(false);
     } finally {
-      if (pluginPid) killQuietly(pluginPid); // when the test fails, not left running
+      if (pluginPid) killQuietly(pluginPid, "SIGKILL"); // when the test fails, not left running
       rmSync(orphanDir, { recursive: true, force: true });
     }
   });

@@ -297,7 +297,17 @@ describe("the HTTP/2 server, frame by frame", () => {
       return out;
     };
     socket.write(Buffer.concat([PREFACE, frame(T.SETTINGS, 0, 0)]));
-    return { socket, frames, send: (...parts: Buffer[]) => socket.write(Buffer.concat(parts)), onStream: (id: number) => frames().filter((f) => f.stream === id) };
+    const onStream = (id: number) => frames().filter((f) => f.stream === id);
+    return {
+      socket,
+      frames,
+      send: (...parts: Buffer[]) => socket.write(Buffer.concat(parts)),
+      onStream,
+      /** Each frame on the stream as [type, its first 32 bits] (an RST_STREAM's error code). */
+      codes: (id: number) => onStream(id).map((f) => [f.type, f.payload.readUInt32BE(0)]),
+      /** The error code of the GOAWAY the server sent, if it did. */
+      goAwayCode: () => frames().find((f) => f.type === T.GOAWAY)?.payload.readUInt32BE(4),
+    };
   };
 
   it("reads a header block split over CONTINUATION frames, and padded HEADERS and DATA", async () => {
@@ -320,7 +330,7 @@ describe("the HTTP/2 server, frame by frame", () => {
     onCall = () => undefined;
     const c = await client();
     c.send(frame(T.HEADERS, 0, 1, REQUEST), ...Array.from({ length: 8000 }, () => frame(T.CONTINUATION, 0, 1)));
-    await expect.poll(() => c.frames().find((f) => f.type === T.GOAWAY)?.payload.readUInt32BE(4)).toBe(1);
+    await expect.poll(() => c.goAwayCode()).toBe(1);
     c.socket.destroy();
   });
 
@@ -337,7 +347,7 @@ describe("the HTTP/2 server, frame by frame", () => {
     onCall = (call) => call.respond(OK, Buffer.from("next"), DONE);
     await expect.poll(() => c.onStream(5).length).toBe(3);
     expect(c.onStream(1)).toEqual([]);
-    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 5]]); // STREAM_CLOSED
+    expect(c.codes(3)).toEqual([[T.RST_STREAM, 5]]); // STREAM_CLOSED
     c.socket.destroy();
   });
 
@@ -365,11 +375,11 @@ describe("the HTTP/2 server, frame by frame", () => {
     onCall = () => undefined;
     const c = await client();
     c.send(frame(T.HEADERS, 0x4, 1, REQUEST), frame(T.HEADERS, 0x4, 3, REQUEST), frame(T.HEADERS, 0x4, 5, REQUEST));
-    await expect.poll(() => c.onStream(5).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 7]]); // REFUSED_STREAM
+    await expect.poll(() => c.codes(5)).toEqual([[T.RST_STREAM, 7]]); // REFUSED_STREAM
     c.send(frame(T.DATA, 0, 1, Buffer.alloc(101)));
-    await expect.poll(() => c.onStream(1).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 11]]); // ENHANCE_YOUR_CALM
+    await expect.poll(() => c.codes(1)).toEqual([[T.RST_STREAM, 11]]); // ENHANCE_YOUR_CALM
     c.send(frame(T.HEADERS, 0x4, 7, REQUEST), frame(T.DATA, 0, 3, Buffer.alloc(80)), frame(T.DATA, 0, 7, Buffer.alloc(80)));
-    await expect.poll(() => c.onStream(7).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 11]]); // 160 held: over 150
+    await expect.poll(() => c.codes(7)).toEqual([[T.RST_STREAM, 11]]); // 160 held: over 150
     c.socket.destroy();
   });
 
@@ -401,7 +411,7 @@ describe("the HTTP/2 server, frame by frame", () => {
     onCall = () => undefined;
     const c = await client();
     c.send(frames());
-    await expect.poll(() => c.frames().find((f) => f.type === T.GOAWAY)?.payload.readUInt32BE(4)).toBe(code);
+    await expect.poll(() => c.goAwayCode()).toBe(code);
     c.socket.destroy();
   });
 
@@ -417,8 +427,8 @@ describe("the HTTP/2 server, frame by frame", () => {
     onCall = (call) => call.respond(OK, Buffer.from("next"), DONE);
     c.send(frame(T.HEADERS, 0x5, 5, REQUEST));
     await expect.poll(() => c.onStream(5).length).toBe(3);
-    expect(c.onStream(1).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 6]]); // FRAME_SIZE_ERROR
-    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    expect(c.codes(1)).toEqual([[T.RST_STREAM, 6]]); // FRAME_SIZE_ERROR
+    expect(c.codes(3)).toEqual([[T.RST_STREAM, 1]]);
     c.socket.destroy();
   });
 
@@ -433,7 +443,7 @@ describe("the HTTP/2 server, frame by frame", () => {
     c.send(frame(T.HEADERS, 0x5, 5, REQUEST));
     await expect.poll(() => c.onStream(5).length).toBe(3);
     expect(c.onStream(1).slice(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 5]]); // the HEADERS, not the DATA
-    expect(c.onStream(3).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    expect(c.codes(3)).toEqual([[T.RST_STREAM, 1]]);
     expect(waiting.length).toBe(2);
     c.socket.destroy();
   });
@@ -451,7 +461,7 @@ describe("the HTTP/2 server, frame by frame", () => {
     c.send(frame(T.HEADERS, 0x5, 13, Buffer.concat([REQUEST, literal(":status", "200")])));
     c.send(frame(T.HEADERS, 0x5, 15, Buffer.concat([REQUEST, literal("constructor", "kept")])));
     await expect.poll(() => c.onStream(15).length).toBe(3);
-    for (const id of [1, 3, 5, 7, 9, 11, 13]) expect(c.onStream(id).map((f) => [f.type, f.payload.readUInt32BE(0)])).toEqual([[T.RST_STREAM, 1]]);
+    for (const id of [1, 3, 5, 7, 9, 11, 13]) expect(c.codes(id)).toEqual([[T.RST_STREAM, 1]]);
     c.socket.destroy();
   });
 

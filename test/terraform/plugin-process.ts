@@ -4,11 +4,11 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import { selfSignedCertificate } from "../../provider/terraform/certificate.ts";
 import { loadMethods } from "../../provider/terraform/protocol.ts";
 import { MAGIC_COOKIE } from "../../provider/terraform/server.ts";
 import { repoRoot } from "../helpers/cli.ts";
+import { firstLines, killQuietly } from "../helpers/processes.ts";
 
 export const pluginPath = join(repoRoot, "bin", "terraform-provider-virtform");
 const methods = loadMethods();
@@ -56,27 +56,4 @@ export async function launch(env: NodeJS.ProcessEnv = {}, { underParent = false 
     if (underParent) killQuietly(pluginPid);
   };
   return { child: child as ChildProcess, pluginPid, line, connection, call, exited, stdoutClosed, close };
-}
-
-function firstLines(stream: Readable, count: number): Promise<string[]> {
-  return new Promise((resolve) => {
-    let text = "";
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString();
-      const lines = text.split("\n");
-      if (lines.length > count) {
-        stream.off("data", onData);
-        resolve(lines.slice(0, count));
-      }
-    };
-    stream.on("data", onData);
-  });
-}
-
-function killQuietly(pid: number): void {
-  try {
-    process.kill(pid);
-  } catch {
-    // already gone
-  }
 }
