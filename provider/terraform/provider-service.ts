@@ -89,14 +89,13 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
       return { upgraded_state: { msgpack: encode(resources.upgrade(request.type_name, JSON.parse(Buffer.from(raw).toString("utf8")))) }, diagnostics: [] };
     }),
 
-    ReadResource: handle(async (request) => ({
-      new_state: { msgpack: encode(await resources.read(request.type_name, unpack(request.current_state))) },
-      private: request.private ?? Buffer.alloc(0),
-      diagnostics: [],
-    })),
+    ReadResource: handle(async (request) => {
+      const read = await resources.read(request.type_name, unpack(request.current_state), request.private);
+      return { new_state: { msgpack: encode(read.state) }, private: read.private, diagnostics: [] };
+    }),
 
     PlanResourceChange: handle(async (request) => {
-      const result = await resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config));
+      const result = await resources.plan(request.type_name, unpack(request.prior_state), unpack(request.proposed_new_state), unpack(request.config), request.prior_private);
       return {
         planned_state: { msgpack: encode(result.planned) },
         requires_replace: result.requiresReplace.map((steps) => ({ steps })),
@@ -116,10 +115,10 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
       return { new_state: { msgpack: encode(state) }, private: Buffer.alloc(0), diagnostics: [] };
     }),
 
-    ImportResourceState: handle(async (request) => ({
-      imported_resources: [{ type_name: request.type_name, state: { msgpack: encode(await resources.import(request.type_name, request.id)) } }],
-      diagnostics: [],
-    })),
+    ImportResourceState: handle(async (request) => {
+      const imported = await resources.import(request.type_name, request.id);
+      return { imported_resources: [{ type_name: request.type_name, state: { msgpack: encode(imported.state) }, private: imported.private }], diagnostics: [] };
+    }),
 
     ReadDataSource: handle(async (request) => {
       if (request.type_name !== IMAGE_VARIANT) return { diagnostics: [unknownDataSource(request.type_name)] };

@@ -7,11 +7,11 @@ import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
 import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
-import type { Owner, Provider } from "../../engine/provider.ts";
+import type { Observed, Owner, Provider } from "../../engine/provider.ts";
 import { containsUnknown, deepEqual } from "../../core/values.ts";
 import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
-import { fillDefaults } from "../pulumi/defaults.ts";
+import { fieldSchema, fillDefaults, withoutNestedDefaults } from "../pulumi/defaults.ts";
 import { fromJson, fromPacked, toPacked } from "./codec.ts";
 import { attributePath, error, formatSteps, SEVERITY, type Diagnostic, type Step } from "./diagnostics.ts";
 import type { Packed } from "./msgpack.ts";
@@ -31,7 +31,7 @@ export interface ResourceValue {
 export interface Planned {
   planned: Packed;
   requiresReplace: Step[][];
-  /** The create's idempotency token, carried from plan to apply in the plan's private data. */
+  /** The create's idempotency token, carried from plan to apply in the plan's private data; else the prior's. */
   private: Uint8Array;
   diagnostics: Diagnostic[];
 }
@@ -47,6 +47,15 @@ export class ResourceError extends Error {
 }
 
 const unknown = UNKNOWN as unknown as Value;
+
+// An imported object is tagged as Terraform's only once it is in Terraform's state: ImportResourceState
+// runs in a plan too (import blocks), and a plan changes nothing. The private data says how far along
+// it is: imported (the import's own refresh follows), then refreshed once (in state: the next refresh
+// or an update tags it).
+const IMPORTED = "virtform:imported";
+const IMPORTED_REFRESHED = "virtform:imported-refreshed";
+const bytes = (text: string) => new TextEncoder().encode(text);
+const textOf = (data: Uint8Array | undefined) => (data && data.length > 0 ? new TextDecoder().decode(data) : "");
 
 export class TerraformResources {
   readonly schemas: Map<string, ResourceSchema>;
@@ -88,9 +97,9 @@ export class TerraformResources {
     return diagnostics;
   }
 
-  async plan(typeName: string, prior: Packed, proposed: Packed, config: Packed): Promise<Planned> {
+  async plan(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate = new Uint8Array()): Promise<Planned> {
     const schema = this.schema(typeName);
-    const none = { requiresReplace: [], private: new Uint8Array(), diagnostics: [] };
+    const none = { requiresReplace: [], private: priorPrivate, diagnostics: [] };
     if (proposed === null) {
       // Destroy: nothing to decide; the copy plans are rehearsed on loses the object too.
       await this.rehearseDelete(schema, this.decode(schema, prior));
@@ -182,20 +191,37 @@ export class TerraformResources {
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
+    // Only the spelling changed (a default written out, say): the backend has it already.
+    if (decision.action === "noop") return this.encode(schema, { ...before, inputs: stated(schema, wanted, desired, before.inputs), settings });
     const outputs = await provider.update(
       kind,
       { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] },
       desired,
       decision.action === "update-with-restart",
     );
+    if ([IMPORTED, IMPORTED_REFRESHED].includes(textOf(privateData))) await this.adopt(schema, String(before.id));
     return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs, settings });
   }
 
-  /** Refresh: what the backend has now (null when it is gone); values equal to the state's keep its spelling. */
-  async read(typeName: string, current: Packed): Promise<Packed> {
+  /**
+   * Refresh: what the backend has now (null when it is gone); values equal to the state's keep its
+   * spelling. The private data goes on as it came, but for an imported object's (see IMPORTED).
+   */
+  async read(typeName: string, current: Packed, privateData?: Uint8Array): Promise<{ state: Packed; private: Uint8Array }> {
     const schema = this.schema(typeName);
     const before = this.decode(schema, current);
     const observed = await this.backend().read(schema.kind, String(before.id));
+    const marker = textOf(privateData);
+    let next = privateData ?? new Uint8Array();
+    if (observed && marker === IMPORTED) next = bytes(IMPORTED_REFRESHED);
+    else if (observed && marker === IMPORTED_REFRESHED) {
+      await this.adopt(schema, String(before.id));
+      next = new Uint8Array();
+    }
+    return { state: this.refreshed(schema, before, observed), private: next };
+  }
+
+  private refreshed(schema: ResourceSchema, before: ResourceValue, observed: Observed | null): Packed {
     if (!observed) return null;
     const normal = filled(schema, before.inputs);
     const inputs: Record<string, Value> = {};
@@ -205,16 +231,27 @@ export class TerraformResources {
     return this.encode(schema, { id: before.id, inputs: completedBy(schema, inputs, observed.outputs), outputs: observed.outputs, settings: before.settings });
   }
 
-  /** `terraform import` and import blocks: the object as the backend has it. */
-  async import(typeName: string, id: string): Promise<Packed> {
+  /**
+   * `terraform import` and import blocks: the object as the backend has it, a dynamic value without
+   * the defaults the backend filled in (as a configuration most often writes it: Terraform holds a
+   * plan to the configuration's spelling). Not tagged yet: see IMPORTED.
+   */
+  async import(typeName: string, id: string): Promise<{ state: Packed; private: Uint8Array }> {
     const schema = this.schema(typeName);
     const observed = await this.backend().read(schema.kind, id);
     if (!observed) throw new ResourceError(error(`Cannot import ${typeName}`, `the backend has no ${schema.kind} with id ${JSON.stringify(id)}`));
-    // Terraform's from now on, tagged as a native import tags it (found again by its tags if state
-    // is lost). Terraform makes no later call for an import that changes nothing, so it is done here,
-    // also when an import block is only planned.
+    const inputs = completedBy(schema, observed.inputs, observed.outputs);
+    for (const attribute of Object.values(schema.attributes)) {
+      const value = inputs[attribute.field];
+      const field = fieldSchema(kinds[schema.kind].inputs as z.ZodType, attribute.field);
+      if (attribute.shape.type === "dynamic" && value !== undefined && field) inputs[attribute.field] = withoutNestedDefaults(field, value);
+    }
+    return { state: this.encode(schema, { id, inputs, outputs: observed.outputs }), private: bytes(IMPORTED) };
+  }
+
+  /** Tags an imported object as Terraform's, as a native import tags what it adopts (found again by its tags if state is lost). */
+  private async adopt(schema: ResourceSchema, id: string): Promise<void> {
     await this.backend().setOwner?.(schema.kind, id, { ...this.owner, address: importedAddress(schema, id) });
-    return this.encode(schema, { id, inputs: completedBy(schema, observed.inputs, observed.outputs), outputs: observed.outputs });
   }
 
   /** State written by an earlier version of this provider (JSON by attribute name), in today's schema. */

@@ -127,6 +127,12 @@ describe.skipIf(!available)("the example through terraform, on a served emulator
     const make = async (sizeGiB: number) => (await served.api.call("POST", "/v1/volumes", { name: `outside-${sizeGiB}`, spec: { pool, sizeGiB } })).body.id as string;
     const byBlock = await make(5);
     const byCommand = await make(6);
+    // The backend fills in a variant's defaults (config, packages); the configuration leaves them out.
+    const image = (await served.api.call("POST", "/v1/images", { name: "outside-image", spec: { base: "debian-12", variants: { a: {} } } })).body.id as string;
+    const tagsOf = async () => Object.fromEntries([...(await items("volumes")), ...(await items("images"))].map((o) => [o.id, o.tags]));
+    const tagsBefore = await tagsOf();
+    const events = async () => (await served.api.call("GET", "/v1/events")).body.items as { type: string; id: string }[];
+    const eventsBefore = (await events()).length;
     appendFileSync(
       join(dir, "main.tf"),
       `
@@ -142,25 +148,42 @@ resource "virtform_volume" "by_command" {
   pool     = virtform_storage_pool.fast.id
   size_gib = 6
 }
+import {
+  to = virtform_image.outside
+  id = "${image}"
+}
+resource "virtform_image" "outside" {
+  base     = "debian-12"
+  variants = { a = {} }
+}
 `,
     );
+    // A plan changes nothing, an import block's object included (its tags too), and the image as
+    // imported matches its configuration.
+    const planned = await run("plan");
+    expect(planned.stdout).toContain("Plan: 2 to import, 1 to add, 0 to change, 0 to destroy.");
+    expect(await tagsOf()).toEqual(tagsBefore);
     const imported = await run("import", "virtform_volume.by_command", byCommand);
     expect(imported.stdout).toContain("Import successful!");
     const applied = await run("apply", "-auto-approve");
-    expect(applied.stdout).toContain("Resources: 1 imported, 0 added, 0 changed, 0 destroyed.");
+    expect(applied.stdout).toContain("Resources: 2 imported, 0 added, 0 changed, 0 destroyed.");
     const after = await state();
-    expect([after["virtform_volume.by_block"]!.id, after["virtform_volume.by_command"]!.id]).toEqual([byBlock, byCommand]);
+    expect([after["virtform_volume.by_block"]!.id, after["virtform_volume.by_command"]!.id, after["virtform_image.outside"]!.id]).toEqual([byBlock, byCommand, image]);
     expect(after["virtform_volume.by_command"]).toMatchObject({ pool, size_gib: 6, multi_attach: false, delete_protection: false });
-    // Both match their configuration: nothing to do, and the objects are as they were.
+    // All three match their configuration: nothing to do, and the objects are as they were.
     expect((await run("plan", "-detailed-exitcode")).code).toBe(0);
     const volumes = await items("volumes");
     expect(volumes.filter((v) => [byBlock, byCommand].includes(v.id)).map((v) => [v.name, v.spec.sizeGiB])).toEqual([
       ["outside-5", 5],
       ["outside-6", 6],
     ]);
-    // Owned by this working directory from the import on, as a native import tags what it adopts.
-    for (const id of [byBlock, byCommand]) {
-      expect(volumes.find((v) => v.id === id)!.tags).toEqual({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform", "virtform:address": `volume.tf-${id}` });
+    // Nothing was updated to get there (a plan of the image's spelling once applied an update).
+    expect((await events()).slice(eventsBefore).filter((e) => e.type.endsWith(".updated"))).toEqual([]);
+    // Owned by this working directory once in its state (tagged by the refresh after the import), as a
+    // native import tags what it adopts.
+    const owned = await tagsOf();
+    for (const [id, prefix] of [[byBlock, "volume"], [byCommand, "volume"], [image, "image"]] as const) {
+      expect(owned[id]).toEqual({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform", "virtform:address": `${prefix}.tf-${id}` });
     }
   });
 
@@ -180,7 +203,7 @@ resource "virtform_volume" "by_command" {
   it("destroys everything it manages", async () => {
     const destroyed = await run("destroy", "-auto-approve");
     expect(destroyed.stderr).toBe("");
-    expect(destroyed.stdout).toContain("Destroy complete! Resources: 23 destroyed.");
+    expect(destroyed.stdout).toContain("Destroy complete! Resources: 24 destroyed.");
     for (const collection of ["pools", "images", "clusters", "instances", "volumes", "attachments"]) expect(await items(collection)).toEqual([]);
   });
 });
