@@ -28,6 +28,8 @@ export interface HttpBackendOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:8420 (a trailing /v1 is accepted). */
   endpoint: string;
   token: string;
+  /** Where the token came from, said when the server refuses it (default: VIRTFORM_TOKEN). */
+  tokenSource?: string;
   /** Per request; a hung server should not hang a plan forever. */
   timeoutMs?: number;
 }
@@ -161,7 +163,7 @@ export class HttpBackend implements Backend {
     } catch {
       // not our JSON (a proxy, another service on the port): report the status and text
     }
-    const hint = response.status === 401 ? " (check VIRTFORM_TOKEN)" : "";
+    const hint = response.status === 401 ? ` (check ${this.options.tokenSource ?? "VIRTFORM_TOKEN"})` : "";
     if (error?.code && error.message) throw new HttpBackendError(error.code, response.status, error.message + hint);
     // Never "not-found" here: a 404 from something that is not the emulator must not read as "gone".
     throw new HttpBackendError(`http-${response.status}`, response.status, `${method} ${url}: ${response.status} ${response.statusText}: ${text.slice(0, 200)}`);

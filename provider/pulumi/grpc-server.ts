@@ -108,7 +108,7 @@ export function resourceProviderService(options: PluginOptions): Record<string, 
       if (endpoint) {
         const token = setting("token") ?? process.env.VIRTFORM_TOKEN;
         if (!token) throw new ResourceProviderError(`the emulator at ${endpoint} needs a token: set virtform:token (pulumi config set --secret virtform:token ...) or VIRTFORM_TOKEN`);
-        impl.provider = new VirtformProvider(new HttpBackend({ endpoint, token }));
+        impl.provider = new VirtformProvider(new HttpBackend({ endpoint, token, tokenSource: setting("token") ? "virtform:token" : "VIRTFORM_TOKEN" }));
       } else {
         const dataDir = resolve(options.cwd, setting("dataDir") ?? ".virtform/emulator");
         lock ??= holdData(dataDir);

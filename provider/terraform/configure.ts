@@ -4,7 +4,8 @@
 // first (the schema) and the second (validation) never do, and the emulator's modules are a good
 // part of a launch's start-up.
 import { resolve } from "node:path";
-import type { Value } from "../../core/model.ts";
+import { isUnknown, type Value } from "../../core/model.ts";
+import { isVirtformError } from "../../core/virtform-error.ts";
 import type { VirtformProvider } from "../virtform-provider.ts";
 import { error, type Diagnostic } from "./diagnostics.ts";
 import { openImageLock, type ImageLock } from "./image-lock.ts";
@@ -28,15 +29,29 @@ export function validateSettings(settings: ProviderSettings, attributes: Record<
   return diagnostics;
 }
 
-export async function configureBackend(settings: ProviderSettings, cwd: string): Promise<VirtformProvider> {
+/**
+ * The backend the provider block names; undefined while a setting is known only after apply (the
+ * plan then goes without reading or rehearsing: Terraform configures the provider again, known, for
+ * the apply). A served emulator is asked once here, so that an unreachable one or a refused token is
+ * one error on the provider, not one on every resource.
+ */
+export async function configureBackend(settings: ProviderSettings, cwd: string): Promise<VirtformProvider | undefined> {
+  if ([settings.endpoint, settings.token, settings.dataDir].some(isUnknown)) return undefined;
   const setting = (value: Value | undefined) => (typeof value === "string" && value !== "" ? value : undefined);
   const { VirtformProvider } = await import("../virtform-provider.ts");
   const endpoint = setting(settings.endpoint) ?? process.env.VIRTFORM_ENDPOINT;
   if (endpoint) {
-    const token = setting(settings.token) ?? process.env.VIRTFORM_TOKEN;
+    const fromBlock = setting(settings.token);
+    const token = fromBlock ?? process.env.VIRTFORM_TOKEN;
     if (!token) throw new SettingsError(error("Missing token", `the emulator at ${endpoint} needs a token: set token in the provider block or VIRTFORM_TOKEN`));
     const { HttpBackend } = await import("../http-backend.ts");
-    return new VirtformProvider(new HttpBackend({ endpoint, token }));
+    const backend = new HttpBackend({ endpoint, token, tokenSource: fromBlock ? "the provider block's token" : "VIRTFORM_TOKEN" });
+    // The newest event or none: the cheapest call that needs the token.
+    await backend.events(Number.MAX_SAFE_INTEGER).catch((err: unknown) => {
+      if (!isVirtformError(err)) throw err; // a bug, reported as one
+      throw new SettingsError(error("Cannot use the virtform emulator", err.message, setting(settings.endpoint) ? [{ attribute_name: "endpoint" }] : []));
+    });
+    return new VirtformProvider(backend);
   }
   const dataDir = resolve(cwd, setting(settings.dataDir) ?? ".virtform/emulator");
   await holdData(dataDir);

@@ -71,6 +71,7 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
       resources.imageLock = configureImageLock(settings, options.cwd);
       resources.cwd = options.cwd;
       resources.provider = await configureBackend(settings, options.cwd);
+      resources.settingsUnknown = resources.provider === undefined;
       return { diagnostics: [] };
     }),
 

@@ -61,6 +61,8 @@ export class TerraformResources {
   readonly schemas: Map<string, ResourceSchema>;
   /** Set by ConfigureProvider; validation and planning never need it. */
   provider: Provider | undefined;
+  /** Set by ConfigureProvider when a setting is known only after apply: there is no backend in this plan. */
+  settingsUnknown = false;
   /** The lock images with a lock_key are locked by (set by ConfigureProvider), and where relative paths start. */
   imageLock: ImageLock | undefined;
   cwd = process.cwd();
@@ -317,6 +319,7 @@ export class TerraformResources {
   }
 
   private backend(): Provider {
+    if (!this.provider && this.settingsUnknown) throw new ResourceError(error("The virtform provider's settings are not known yet", "endpoint, token or data_dir in the provider block is known only after apply, and this needs the emulator; apply what they come from first (terraform apply -target)"));
     if (!this.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform called the provider before ConfigureProvider"));
     return this.provider;
   }

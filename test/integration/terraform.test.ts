@@ -3,12 +3,12 @@
 // grown in place, instances replaced for another image variant, drift made through the emulator API,
 // import (import blocks and `terraform import`), destroy. Each step checks the emulator's objects.
 // About a dozen terraform runs (1-2 s each), hence the integration suite.
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/cli.ts";
 import { TOKEN, serve, type Served } from "../emulator-http/helpers.ts";
-import { terraform, terraformAvailable, terraformWorkdir } from "../terraform/terraform.ts";
+import { PROVIDER_BLOCK, terraform, terraformAvailable, terraformWorkdir } from "../terraform/terraform.ts";
 
 const available = terraformAvailable();
 
@@ -205,5 +205,44 @@ resource "virtform_image" "outside" {
     expect(destroyed.stderr).toBe("");
     expect(destroyed.stdout).toContain("Destroy complete! Resources: 24 destroyed.");
     for (const collection of ["pools", "images", "clusters", "instances", "volumes", "attachments"]) expect(await items(collection)).toEqual([]);
+  });
+
+  it("says once, on the provider, that the emulator refuses its token or cannot be reached; an endpoint known only after apply plans without one", async () => {
+    const config = (provider: string) =>
+      terraformWorkdir(`${PROVIDER_BLOCK}
+provider "virtform" {
+${provider}
+}
+resource "terraform_data" "where" {
+  input = "${served.url}"
+}
+resource "virtform_storage_pool" "a" {
+  media   = "ssd"
+  devices = [{ size_gib = 10 }]
+}
+resource "virtform_storage_pool" "b" {
+  media   = "ssd"
+  devices = [{ size_gib = 10 }]
+}
+`);
+    const plan = async (provider: string) => {
+      const at = config(provider);
+      const planned = await terraform(at, ["plan"], { VIRTFORM_ENDPOINT: "", VIRTFORM_TOKEN: "" });
+      return { at, code: planned.code, out: planned.stdout, err: planned.stderr.replace(/\s+/g, " ") };
+    };
+    const refused = await plan(`  endpoint = "${served.url}"\n  token = "wrong"`);
+    expect(refused.code).toBe(1);
+    expect(refused.err.match(/Error: /g)).toHaveLength(1);
+    expect(refused.err).toContain("Error: Cannot use the virtform emulator");
+    expect(refused.err).toContain("(check the provider block's token)");
+    const unreachable = await plan(`  endpoint = "http://127.0.0.1:9"\n  token = "x"`);
+    expect(unreachable.err.match(/Error: /g)).toHaveLength(1);
+    expect(unreachable.err).toContain("cannot reach the emulator at http://127.0.0.1:9");
+    // Known only after apply: planned without reading or rehearsing anything, and no embedded emulator made.
+    const deferred = await plan(`  endpoint = terraform_data.where.output\n  token = "${TOKEN}"`);
+    expect(deferred.err).toBe("");
+    expect(deferred.code).toBe(0);
+    expect(deferred.out).toContain("Plan: 3 to add, 0 to change, 0 to destroy.");
+    expect(existsSync(join(deferred.at, ".virtform"))).toBe(false);
   });
 });
