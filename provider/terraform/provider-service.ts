@@ -48,7 +48,9 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
 
   // The schema is the same in every launch: Terraform may keep the first launch's for the later ones
   // of the same command instead of asking each again.
-  const capabilities = { plan_destroy: false, get_provider_schema_optional: true };
+  // plan_destroy: Terraform asks the provider about each destroy too (delete protection, and the room
+  // a destroy makes for the plan's creates on the rehearsal's copy).
+  const capabilities = { plan_destroy: true, get_provider_schema_optional: true };
 
   return {
     GetMetadata: handle(() => ({

@@ -47,6 +47,8 @@ export class ResourceError extends Error {
 }
 
 const unknown = UNKNOWN as unknown as Value;
+/** How long no plan call must have come before a refused create is rehearsed again (settled). */
+const QUIET_MS = 100;
 
 // An imported object is tagged as Terraform's only once it is in Terraform's state: ImportResourceState
 // runs in a plan too (import blocks), and a plan changes nothing. The private data says how far along
@@ -72,6 +74,10 @@ export class TerraformResources {
   private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
   /** Set by the first ApplyResourceChange: this process serves an apply, no longer a plan. */
   private applying = false;
+  /** Plan and apply calls under way, those of them waiting in settled(), and when the last came. */
+  private calls = 0;
+  private waiting = 0;
+  private lastCall = 0;
 
   constructor(schemas: Map<string, ResourceSchema>, owner: Omit<Owner, "address">) {
     this.schemas = schemas;
@@ -99,12 +105,60 @@ export class TerraformResources {
     return diagnostics;
   }
 
-  async plan(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate = new Uint8Array()): Promise<Planned> {
+  plan(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate = new Uint8Array()): Promise<Planned> {
+    return this.counted(() => this.planOne(typeName, prior, proposed, config, priorPrivate));
+  }
+
+  /** A plan or apply call, counted for settled(). */
+  private async counted<T>(call: () => Promise<T>): Promise<T> {
+    this.calls++;
+    this.lastCall = performance.now();
+    try {
+      return await call();
+    } finally {
+      this.calls--;
+    }
+  }
+
+  /**
+   * Terraform plans and applies resources in parallel and in no set order: a create the backend (or
+   * its copy) refuses for want of room may have come before the destroy that makes it. Resolves once
+   * every other call has finished or waits here too, and none has come for a while (a minute at most).
+   */
+  private async settled(): Promise<void> {
+    this.waiting++;
+    try {
+      const deadline = performance.now() + 60_000;
+      while (performance.now() < deadline && !(this.waiting === this.calls && performance.now() - this.lastCall >= QUIET_MS)) {
+        await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 4));
+      }
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  /** `change()`, once more after the other calls have settled when the backend refused it for want of room (or a conflict another change may clear). */
+  private async retriedOnRoom<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      if (!isVirtformError(err) || (err.code !== "capacity" && err.code !== "conflict")) throw err;
+      await this.settled();
+      return change();
+    }
+  }
+
+  private async planOne(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate: Uint8Array): Promise<Planned> {
     const schema = this.schema(typeName);
     const none = { requiresReplace: [], private: priorPrivate, diagnostics: [] };
     if (proposed === null) {
-      // Destroy: nothing to decide; the copy plans are rehearsed on loses the object too.
-      await this.rehearseDelete(schema, this.decode(schema, prior));
+      // Destroy (the provider says plan_destroy): the copy plans are rehearsed on loses the object too.
+      const before = this.decode(schema, prior);
+      await this.rehearseDelete(schema, before);
+      // The backend refuses it, whatever else the plan does: said now, before anything is destroyed.
+      if (before.inputs.deleteProtection === true) {
+        return { planned: null, ...none, diagnostics: [error("This delete would fail", `the ${schema.kind} ${String(before.id)} has delete protection (Terraform does not say which resource a destroy's plan is for: \`terraform state list -id=${String(before.id)}\` does): set delete_protection = false and apply first`)] };
+      }
       return { planned: null, ...none };
     }
     const { wanted, desired, settings, diagnostics: lockDiagnostics } = this.configured(schema, config);
@@ -131,8 +185,12 @@ export class TerraformResources {
   }
 
   private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
-    if (!this.sandbox || this.applying || before.id === undefined) return;
+    const provider = this.provider;
+    if (!provider?.rehearsal || this.applying || before.id === undefined) return;
     const kind = schema.kind;
+    this.sandbox ??= provider.rehearsal();
+    // Refused on the copy (a volume still attached there, its attachment's destroy planned later): the
+    // copy keeps it, and a create that needed its room waits for the others (settled) all the same.
     await (await this.sandbox).delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }).catch(() => undefined);
   }
 
@@ -160,17 +218,25 @@ export class TerraformResources {
       }
     };
     this.sandbox ??= provider.rehearsal();
+    const sandbox = await this.sandbox;
     try {
-      await attempt(await this.sandbox);
+      await this.retriedOnRoom(() => attempt(sandbox));
       return [];
     } catch (err) {
       // The backend's refusals (capacity, invalid, conflict ...) are diagnostics; anything else is a bug.
       if (!isVirtformError(err)) throw err;
+      // Terraform plans each resource again during an apply: once changes are being applied the copy
+      // is behind the backend (a destroy applied meanwhile), and the backend checks for itself.
+      if (this.applying) return [];
       return [error(`This ${action} would fail`, err.message)];
     }
   }
 
-  async apply(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
+  apply(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
+    return this.counted(() => this.applyOne(typeName, prior, planned, config, privateData));
+  }
+
+  private async applyOne(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
     const schema = this.schema(typeName);
     const provider = this.backend();
     const kind = schema.kind;
@@ -188,18 +254,15 @@ export class TerraformResources {
     const { wanted, desired, settings } = this.configured(schema, config);
     if (prior === null) {
       const token = privateData.length > 0 ? new TextDecoder().decode(privateData) : `terraform:${randomUUID()}`;
-      const created = await provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
+      const created = await this.retriedOnRoom(() => provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) }));
       return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs, settings });
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
     // Only the spelling changed (a default written out, say): the backend has it already.
     if (decision.action === "noop") return this.encode(schema, { ...before, inputs: stated(schema, wanted, desired, before.inputs), settings });
-    const outputs = await provider.update(
-      kind,
-      { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] },
-      desired,
-      decision.action === "update-with-restart",
+    const outputs = await this.retriedOnRoom(() =>
+      provider.update(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }, desired, decision.action === "update-with-restart"),
     );
     if ([IMPORTED, IMPORTED_REFRESHED].includes(textOf(privateData))) await this.adopt(schema, String(before.id));
     return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs, settings });

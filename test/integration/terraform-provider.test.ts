@@ -2,7 +2,7 @@
 // configuration says (with owner tags and the idempotency token), and bad input stops at validation
 // with diagnostics on the attribute. The full lifecycle (updates, replacement, drift, import, destroy)
 // is test/integration/terraform.test.ts.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Emulator } from "../../emulator/emulator.ts";
@@ -85,6 +85,55 @@ output "closure" {
       expect(object.tags).toMatchObject({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform" });
     }
     expect(Object.keys(data.tokens)).toHaveLength(8);
+  });
+
+  it("swaps an instance on a full host in one plan and apply (the destroy makes the room), and refuses a protected volume's destroy at plan time", async () => {
+    const config = (instance: string, protectedVolume: boolean) => `${PROVIDER_BLOCK}
+resource "virtform_cluster" "one" {
+  hypervisor = "hosted"
+  hosts      = { count = 1, vcpu = 4, memory_gib = 8, local_disk_gib = 10 } # room for one instance (a host keeps some for itself)
+}
+resource "virtform_image" "app" {
+  base     = "debian-12"
+  variants = { a = {} }
+}
+data "virtform_image_variant" "a" {
+  image   = virtform_image.app.id
+  variant = "a"
+}
+resource "virtform_instance" "${instance}" {
+  cluster    = virtform_cluster.one.id
+  group      = "${instance}"
+  index      = 0
+  image      = { image = virtform_image.app.id, variant = "a", digest = data.virtform_image_variant.a.digest }
+  vcpu       = 3
+  memory_gib = 4
+}
+resource "virtform_storage_pool" "p" {
+  media   = "ssd"
+  devices = [{ size_gib = 10 }]
+}
+${protectedVolume ? `resource "virtform_volume" "kept" {\n  pool              = virtform_storage_pool.p.id\n  size_gib          = 1\n  delete_protection = true\n}` : ""}
+`;
+    const dir = terraformWorkdir(config("first", true));
+    expect((await terraform(dir, ["apply", "-auto-approve"])).code).toBe(0);
+    writeFileSync(join(dir, "main.tf"), config("second", true));
+    // Terraform plans the create and the destroy in no set order; the create waits for the destroy.
+    const planned = await terraform(dir, ["plan", "-detailed-exitcode"]);
+    expect(planned.stderr).toBe("");
+    expect(planned.code).toBe(2);
+    expect(planned.stdout).toContain("Plan: 1 to add, 0 to change, 1 to destroy.");
+    const applied = await terraform(dir, ["apply", "-auto-approve"]);
+    expect(applied.stderr).toBe("");
+    const data = () => Emulator.readDataDir(join(dir, ".virtform", "emulator"));
+    expect(Object.values(data().instances).map((i) => i.spec.group)).toEqual(["second"]);
+    // The protected volume's destroy is refused by the plan, before anything is destroyed.
+    writeFileSync(join(dir, "main.tf"), config("second", false));
+    const refused = await terraform(dir, ["destroy", "-auto-approve"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.replace(/\s+/g, " ")).toMatch(/Error: This delete would fail the Volume vol-\w+ has delete protection .*`terraform state list -id=vol-\w+` does\): set delete_protection = false and apply first/);
+    expect(Object.values(data().instances)).toHaveLength(1);
+    expect(Object.values(data().volumes)).toHaveLength(1);
   });
 
   it("reports bad input as diagnostics on the attribute, before anything is made", async () => {
