@@ -68,7 +68,7 @@ export const image = defineKind({
       .record(
         z.string(),
         z.object({
-          digest: z.string(),
+          digest: z.string().describe("The variant's digest: the same base, packages (the locked versions when locked), config and contents give the same digest; an instance's image reference carries it"),
           packages: z.array(z.string()).describe('"name=version" when locked, else the requested names'),
           layers: z.array(z.string()).default([]).describe("Layer digests, bottom first"),
           sizeBytes: z.number().default(0).describe("Installed size (sum of the packages' Installed-Size)"),

@@ -498,6 +498,7 @@ export interface ImageVariantsFiles {
 }
 
 export interface ImageVariantsOutputArgs {
+  /** The variant's digest: the same base, packages (the locked versions when locked), config and contents give the same digest; an instance's image reference carries it */
   digest: pulumi.Input<string>;
   /** "name=version" when locked, else the requested names */
   packages: pulumi.Input<pulumi.Input<string>[]>;
@@ -514,6 +515,7 @@ export interface ImageVariantsOutputArgs {
 }
 
 export interface ImageVariantsOutput {
+  /** The variant's digest: the same base, packages (the locked versions when locked), config and contents give the same digest; an instance's image reference carries it */
   readonly digest: string;
   /** "name=version" when locked, else the requested names */
   readonly packages: string[];
