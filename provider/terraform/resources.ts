@@ -6,6 +6,7 @@ import { PROTO_KEY_REFUSED, protoKeyPath } from "../../core/own.ts";
 import { randomUUID } from "node:crypto";
 import type { z } from "zod";
 import { UNKNOWN, isUnknown, type Value } from "../../core/model.ts";
+import { dataLoss, describeDataLoss } from "../../engine/data-loss.ts";
 import { planResource, type ResourceDecision } from "../../engine/plan-resource.ts";
 import type { Observed, Owner, Provider } from "../../engine/provider.ts";
 import { containsUnknown, deepEqual } from "../../core/values.ts";
@@ -13,7 +14,7 @@ import { describeIssue, formatPath } from "../../sdk/evaluate.ts";
 import { kindInfo, kinds } from "../../sdk/kinds/index.ts";
 import { fieldSchema, fillDefaults, withoutNestedDefaults } from "../pulumi/defaults.ts";
 import { fromJson, fromPacked, toPacked } from "./codec.ts";
-import { attributePath, error, formatSteps, SEVERITY, type Diagnostic, type Step } from "./diagnostics.ts";
+import { attributePath, error, formatSteps, SEVERITY, warning, type Diagnostic, type Step } from "./diagnostics.ts";
 import type { Packed } from "./msgpack.ts";
 import { lockImage, type ImageLock } from "./image-lock.ts";
 import type { ResourceSchema } from "./schema.ts";
@@ -172,7 +173,7 @@ export class TerraformResources {
     const decision = decide(schema, before, wanted);
     const inputs = stated(schema, wanted, desired, before.inputs);
     if (decision.action === "noop") return { planned: this.encode(schema, { ...before, inputs, settings }), ...none, diagnostics: lockDiagnostics };
-    const diagnostics = [...lockDiagnostics, ...(await this.rehearse(schema, before, desired, decision.action))];
+    const diagnostics = [...lockDiagnostics, ...disruption(schema, before, desired, decision), ...(await this.rehearse(schema, before, desired, decision.action))];
     if (decision.action === "replace") {
       const replacing = new Set(decision.fields.filter((f) => f.behaviour === "replace").map((f) => f.path.split(/[.[]/)[0]!));
       const requiresReplace = Object.entries(schema.attributes)
@@ -410,6 +411,23 @@ function objectShape(schema: ResourceSchema): Shape {
  * The engine's decision for a resource in state: defaults filled on both sides, and an attribute the
  * backend completes (an attachment's device) no change while the configuration leaves it out.
  */
+/**
+ * What Terraform's plan does not show by itself, as the native plan says it: an update that restarts
+ * the object (on the first field that needs it), and the data a restart, stop or replacement wipes.
+ */
+function disruption(schema: ResourceSchema, before: ResourceValue, desired: Record<string, Value>, decision: ResourceDecision): Diagnostic[] {
+  const kind = kindInfo.get(schema.kind)!;
+  const loss = dataLoss({ action: decision.action, before: filled(schema, before.inputs), after: desired }, kind);
+  const lost = loss ? describeDataLoss(loss) : undefined;
+  const what = schema.kind.replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
+  if (decision.action === "update-with-restart") {
+    const field = decision.fields.find((f) => f.behaviour === "restart");
+    const steps = field ? attributePath(field.path.split(/[.[\]]+/).filter(Boolean), objectShape(schema)) : [];
+    return [warning(`This update restarts the ${what}`, `${field ? `${field.path} changes only on a restart` : "a field changes only on a restart"}${lost ? `; ${lost}` : ""}`, steps)];
+  }
+  return lost ? [warning(`This ${decision.action === "replace" ? "replacement" : "update"} stops the ${what}`, lost)] : [];
+}
+
 function decide(schema: ResourceSchema, before: ResourceValue, wanted: Record<string, Value>): ResourceDecision {
   const completed = Object.values(schema.attributes).filter((a) => a.side === "both" && wanted[a.field] === undefined).map((a) => a.field);
   return planResource({ inputs: without(filled(schema, before.inputs), completed) }, { inputs: without(filled(schema, wanted), completed) }, kindInfo.get(schema.kind)!);

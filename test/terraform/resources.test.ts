@@ -114,6 +114,18 @@ describe("plans", () => {
     expect(planned.requiresReplace).toEqual(expected.replace.map((name) => [{ attribute_name: name }]));
   });
 
+  it.each<[string, Record<string, unknown>, { summary: string; detail: string; steps: unknown[] }[]]>([
+    ["a vCPU change restarts it, wiping its local disk", { vcpu: 4 }, [{ summary: "This update restarts the instance", detail: "vcpu changes only on a restart; local disk wiped: 40 GiB", steps: [{ attribute_name: "vcpu" }] }]],
+    ["a stop wipes its local disk", { powerState: "stopped" }, [{ summary: "This update stops the instance", detail: "local disk wiped: 40 GiB", steps: [] }]],
+    ["a replacement wipes its local disk", { userData: "#cloud-config" }, [{ summary: "This replacement stops the instance", detail: "local disk wiped: 40 GiB", steps: [] }]],
+    ["a new placement policy says nothing (it steers later placements)", { placement: { policy: "pack" } }, []],
+  ])("warns what the plan text does not show: %s", async (_, change, expected) => {
+    const instance = { cluster: "cl-1", group: "app", index: 0, image: { image: "img-1", variant: "a", digest: "sha256:1" }, vcpu: 2, memoryGiB: 4, localDiskGiB: 40 };
+    const config = { ...instance, ...change };
+    const planned = await resources.plan("virtform_instance", packed("virtform_instance", { id: "i-1", ...instance }), packed("virtform_instance", config), packed("virtform_instance", config));
+    expect(planned.diagnostics.map((d) => ({ summary: d.summary, detail: d.detail, steps: d.attribute?.steps ?? [], warning: d.severity === SEVERITY.WARNING }))).toEqual(expected.map((e) => ({ ...e, warning: true })));
+  });
+
   it("keeps a device the backend chose while the configuration leaves it out", async () => {
     const attachment = { id: "att-1", volume: "vol-1", instance: "i-1", mode: "read-write", device: "vdb" };
     const config = { volume: "vol-1", instance: "i-1" };
