@@ -91,7 +91,7 @@ export class TerraformResources {
     const protoPath = protoKeyPath(inputs);
     if (protoPath) {
       const steps = attributePath(protoPath, objectShape(schema));
-      return [error(`Invalid ${formatSteps(steps) || typeName}`, `${PROTO_KEY_REFUSED} (the ${schema.kind} field ${formatPath(protoPath)})`, steps)];
+      return [error(`Invalid ${formatSteps(steps) || typeName}`, `${PROTO_KEY_REFUSED} (the ${schema.kind} field ${formatPath(protoPath)})`, sourceSteps(steps))];
     }
     const parsed = kinds[schema.kind].inputs.safeParse(inputs);
     if (parsed.success) return [];
@@ -101,7 +101,7 @@ export class TerraformResources {
       if (throughUnknown(inputs, issue.path)) continue;
       const steps = attributePath(issue.path, objectShape(schema));
       const where = formatSteps(steps) || typeName;
-      diagnostics.push(error(`Invalid ${where}`, `${describeIssue(issue)} (the ${schema.kind} field ${formatPath(issue.path) || "itself"})`, steps));
+      diagnostics.push(error(`Invalid ${where}`, `${describeIssue(issue)} (the ${schema.kind} field ${formatPath(issue.path) || "itself"})`, sourceSteps(steps)));
     }
     return diagnostics;
   }
@@ -403,6 +403,15 @@ function importedAddress(schema: ResourceSchema, id: string): string {
 }
 
 /** The resource's attributes as one object shape (for attribute paths). */
+/**
+ * The path a diagnostic carries: Terraform finds a path's source line through its first step only (a
+ * deeper path into a nested attribute's value leaves it at the resource's line), and the summary
+ * names the whole path.
+ */
+function sourceSteps(steps: Step[]): Step[] {
+  return steps.slice(0, 1);
+}
+
 function objectShape(schema: ResourceSchema): Shape {
   return { type: "object", attributes: schema.attributes };
 }
@@ -422,7 +431,7 @@ function disruption(schema: ResourceSchema, before: ResourceValue, desired: Reco
   const what = schema.kind.replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
   if (decision.action === "update-with-restart") {
     const field = decision.fields.find((f) => f.behaviour === "restart");
-    const steps = field ? attributePath(field.path.split(/[.[\]]+/).filter(Boolean), objectShape(schema)) : [];
+    const steps = field ? sourceSteps(attributePath(field.path.split(/[.[\]]+/).filter(Boolean), objectShape(schema))) : [];
     return [warning(`This update restarts the ${what}`, `${field ? `${field.path} changes only on a restart` : "a field changes only on a restart"}${lost ? `; ${lost}` : ""}`, steps)];
   }
   return lost ? [warning(`This ${decision.action === "replace" ? "replacement" : "update"} stops the ${what}`, lost)] : [];

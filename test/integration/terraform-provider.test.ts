@@ -156,9 +156,9 @@ resource "virtform_image" "i" {
     expect(planned.code).toBe(1);
     // Terraform wraps its messages at 78 columns.
     const text = planned.stderr.replace(/\s+/g, " ");
-    expect(text).toContain('Error: Invalid devices[0].size_gib with virtform_storage_pool.p, on main.tf line 7, in resource "virtform_storage_pool" "p"');
+    expect(text).toContain('Error: Invalid devices[0].size_gib with virtform_storage_pool.p, on main.tf line 9, in resource "virtform_storage_pool" "p": 9: devices = [{ size_gib = -1 }]');
     expect(text).toContain("Too small: expected number to be >=1 MiB (1/1024 GiB) (the StoragePool field devices[0].sizeGiB)");
-    expect(text).toContain('Error: Invalid overcommit.memory with virtform_cluster.c, on main.tf line 11');
+    expect(text).toContain('Error: Invalid overcommit.memory with virtform_cluster.c, on main.tf line 14, in resource "virtform_cluster" "c": 14: overcommit = { memory = 2 }');
     expect(text).toContain("dual-mode (paravirtualized) hosts cannot overcommit memory (got 2)");
     // A top-level attribute: Terraform points at its own line.
     expect(text).toContain('on main.tf line 17, in resource "virtform_image" "i": 17: base = "ubuntu"');
