@@ -1,6 +1,7 @@
 // The real terraform binary drives the provider on the embedded emulator: an apply creates what the
 // configuration says (with owner tags and the idempotency token), and bad input stops at validation
-// with diagnostics on the attribute. The full lifecycle (updates, replacement, drift, import, destroy)
+// with diagnostics on the attribute; a snapshot and a clone of it; a swap on a full host; a protected
+// volume's destroy refused at plan time. The full lifecycle (updates, replacement, drift, import, destroy)
 // is test/integration/terraform.test.ts.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,6 +52,14 @@ resource "virtform_attachment" "data" {
   volume   = virtform_volume.data.id
   instance = virtform_instance.app[count.index].id
 }
+resource "virtform_snapshot" "data" {
+  volume = virtform_volume.data.id
+}
+resource "virtform_volume" "clone" {
+  pool     = virtform_storage_pool.fast.id
+  size_gib = 10
+  source   = virtform_snapshot.data.id
+}
 output "devices" {
   value = virtform_attachment.data[*].device
 }
@@ -61,7 +70,7 @@ output "closure" {
     const applied = await terraform(dir, ["apply", "-auto-approve"]);
     expect(applied.stderr).toBe("");
     expect(applied.code).toBe(0);
-    expect(applied.stdout).toMatch(/Apply complete! Resources: 8 added/);
+    expect(applied.stdout).toMatch(/Apply complete! Resources: 10 added/);
     // The device the backend chose is the attachment's device attribute.
     expect(applied.stdout).toMatch(/devices = \[\s+"vdb",\s+"vdb",\s+\]/);
     // A secret stays out of the plan text.
@@ -78,13 +87,20 @@ output "closure" {
     expect(image!.variants.small!.packages).toEqual(["tomcat10"]);
     expect(applied.stdout).toMatch(/closure = tolist\(\[\s+"tomcat10",\s+\]\)/);
     expect(instances[0]!.spec.image).toEqual({ image: image!.id, variant: "small", digest: image!.variants.small!.digest });
-    expect(Object.values(data.volumes).map((v) => v.spec)).toEqual([{ pool: Object.keys(data.pools)[0], sizeGiB: 10, multiAttach: true, deleteProtection: false }]);
+    // A snapshot of the volume, and a volume cloned from it.
+    const pool = Object.keys(data.pools)[0];
+    const [snapshot] = Object.values(data.snapshots);
+    expect(Object.values(data.volumes).map((v) => v.spec)).toEqual([
+      { pool, sizeGiB: 10, multiAttach: true, deleteProtection: false },
+      { pool, sizeGiB: 10, multiAttach: false, deleteProtection: false, source: snapshot!.id },
+    ]);
+    expect(snapshot!.spec).toEqual({ volume: Object.values(data.volumes)[0]!.id, deleteProtection: false });
     expect(Object.values(data.attachments).map((a) => a.spec.mode)).toEqual(["read-write", "read-write"]);
     // Owner tags name Terraform's working directory; every create went with an idempotency token.
     for (const object of [...instances, ...Object.values(data.volumes), ...Object.values(data.clusters)]) {
       expect(object.tags).toMatchObject({ "virtform:stack": `terraform:${dir}`, "virtform:lineage": "terraform" });
     }
-    expect(Object.keys(data.tokens)).toHaveLength(8);
+    expect(Object.keys(data.tokens)).toHaveLength(10);
   });
 
   it("swaps an instance on a full host in one plan and apply (the destroy makes the room), and refuses a protected volume's destroy at plan time", async () => {
