@@ -120,6 +120,18 @@ describe.skipIf(!available)("the example through terraform, on a served emulator
     const instance = (await items("instances")).find((i) => i.id === id);
     expect(instance?.spec.powerState).toBe("running");
     expect(instance?.outputs.state).toBe("running");
+    // An attachment deleted and a volume's protection set out of band: made again, and set back.
+    const [attachment] = await items("attachments");
+    const volume = (await items("volumes")).find((v) => v.id === attachment!.spec.volume)!;
+    expect((await served.api.call("DELETE", `/v1/attachments/${attachment!.id}`)).status).toBeLessThan(300);
+    expect((await served.api.call("PUT", `/v1/volumes/${volume.id}`, { spec: { ...volume.spec, deleteProtection: true } })).status).toBe(200);
+    const drifted = await run("plan", "-detailed-exitcode");
+    expect(drifted.code).toBe(2);
+    expect(drifted.stdout).toMatch(/~ delete_protection\s+= true -> false/);
+    expect(drifted.stdout).toContain("Plan: 1 to add, 1 to change, 0 to destroy.");
+    await run("apply", "-auto-approve");
+    expect((await items("attachments")).filter((a) => a.spec.volume === volume.id && a.spec.instance === attachment!.spec.instance)).toHaveLength(1);
+    expect((await items("volumes")).find((v) => v.id === volume.id)!.spec.deleteProtection).toBe(false);
   });
 
   it("imports objects made outside Terraform, with import blocks and with terraform import", async () => {
