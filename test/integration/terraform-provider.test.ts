@@ -105,6 +105,9 @@ output "closure" {
 
   it("swaps an instance on a full host in one plan and apply (the destroy makes the room), and refuses a protected volume's destroy at plan time", async () => {
     const config = (instance: string, protectedVolume: boolean) => `${PROVIDER_BLOCK}
+provider "virtform" {
+  data_dir = "emulator-data"
+}
 resource "virtform_cluster" "one" {
   hypervisor = "hosted"
   hosts      = { count = 1, vcpu = 4, memory_gib = 8, local_disk_gib = 10 } # room for one instance (a host keeps some for itself)
@@ -141,7 +144,9 @@ ${protectedVolume ? `resource "virtform_volume" "kept" {\n  pool              = 
     expect(planned.stdout).toContain("Plan: 1 to add, 0 to change, 1 to destroy.");
     const applied = await terraform(dir, ["apply", "-auto-approve"]);
     expect(applied.stderr).toBe("");
-    const data = () => Emulator.readDataDir(join(dir, ".virtform", "emulator"));
+    // The embedded emulator's data where the provider block says.
+    expect(existsSync(join(dir, ".virtform"))).toBe(false);
+    const data = () => Emulator.readDataDir(join(dir, "emulator-data"));
     expect(Object.values(data().instances).map((i) => i.spec.group)).toEqual(["second"]);
     // The protected volume's destroy is refused by the plan, before anything is destroyed.
     writeFileSync(join(dir, "main.tf"), config("second", false));
