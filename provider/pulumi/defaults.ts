@@ -1,6 +1,7 @@
 // A kind's defaults filled into inputs that zod cannot parse yet because some values are unknown
 // (preview): without them, Diff would see "overcommit: absent -> {cpu: 1, memory: 1}" as a change.
 import type { z } from "zod";
+import { copyJson } from "../../core/copy-json.ts";
 import { isUnknown, type Value } from "../../core/model.ts";
 import { deepEqual } from "../../core/values.ts";
 
@@ -17,7 +18,7 @@ export function fillDefaults(schema: z.ZodType, value: Value | undefined): Value
   if (isUnknown(value)) return value;
   switch (def.type) {
     case "default":
-      return value === undefined ? (structuredClone(def.defaultValue) as Value) : fillDefaults(def.innerType!, value);
+      return value === undefined ? (copyJson(def.defaultValue) as Value) : fillDefaults(def.innerType!, value);
     case "optional":
     case "nullable":
       return value === undefined || value === null ? value : fillDefaults(def.innerType!, value);

@@ -164,10 +164,10 @@ export class TerraformResources {
     }
     const { wanted, desired, settings, diagnostics: lockDiagnostics } = this.configured(schema, config);
     if (lockDiagnostics.some((d) => d.severity === SEVERITY.ERROR)) return { planned: proposed, ...none, diagnostics: lockDiagnostics };
-    const token = Buffer.from(`terraform:${randomUUID()}`, "utf8");
     if (prior === null) {
-      const diagnostics = [...lockDiagnostics, ...(await this.rehearse(schema, undefined, desired, "create"))];
-      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {}, settings }, true), ...none, private: token, diagnostics };
+      const token = `terraform:${randomUUID()}`;
+      const diagnostics = [...lockDiagnostics, ...(await this.rehearse(schema, undefined, desired, "create", token))];
+      return { planned: this.encode(schema, { id: unknown, inputs: stated(schema, wanted, desired, undefined), outputs: {}, settings }, true), ...none, private: Buffer.from(token, "utf8"), diagnostics };
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
@@ -180,6 +180,7 @@ export class TerraformResources {
         .filter(([, a]) => (a.side === "input" || a.side === "both") && replacing.has(a.field))
         .map(([name]) => [{ attribute_name: name }]);
       const fresh = stated(schema, wanted, desired, undefined);
+      const token = Buffer.from(`terraform:${randomUUID()}`, "utf8");
       return { planned: this.encode(schema, { id: unknown, inputs: fresh, outputs: {}, settings }, true), ...none, requiresReplace, private: token, diagnostics };
     }
     return { planned: this.encode(schema, { id: before.id, inputs, outputs: {}, settings }, true), ...none, diagnostics };
@@ -202,7 +203,7 @@ export class TerraformResources {
    * time, on the resource, instead of half-way through an apply. Values known only after apply (a
    * cluster being created) leave the change to the backend at apply time.
    */
-  private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string): Promise<Diagnostic[]> {
+  private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string, token?: string): Promise<Diagnostic[]> {
     const provider = this.provider;
     if (!provider?.rehearsal || this.applying || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
     const kind = schema.kind;
@@ -212,8 +213,9 @@ export class TerraformResources {
       // object's values; that one rehearses the create.
       if (action === "replace" && prior) await sandbox.delete(kind, prior);
       else if (action === "create") {
-        const token = `terraform:${randomUUID()}`;
-        await sandbox.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) });
+        // The create's own token (the plan's private data): the copy is thrown away with the plan.
+        const createToken = token ?? `terraform:${randomUUID()}`;
+        await sandbox.create(kind, desired, { token: createToken, ...this.owner, address: objectAddress(schema, createToken) });
       } else if (prior) {
         await sandbox.update(kind, prior, desired, action === "update-with-restart");
       }
