@@ -147,7 +147,8 @@ class Connection {
   private peerInitialWindow = 65535;
   private peerMaxFrame = 16384;
   private sendWindow = 65535;
-  private output: Buffer[] = [];
+  private output: Buffer = EMPTY;
+  private outputLength = 0;
   private flushScheduled = false;
   private closed = false;
 
@@ -191,7 +192,7 @@ class Connection {
       }
       let at = 0;
       while (data.length - at >= 9 && !this.closed) {
-        const length = data.readUIntBE(at, 3);
+        const length = (data[at]! << 16) | (data[at + 1]! << 8) | data[at + 2]!;
         if (length > MAX_FRAME_SIZE) throw new ConnectionError(ERROR.FRAME_SIZE_ERROR, `a frame of ${length} bytes`);
         if (data.length - at < 9 + length) break;
         const type = data[at + 3]!;
@@ -512,15 +513,27 @@ class Connection {
     this.blocked.clear();
   }
 
-  /** Frames written in one turn of the event loop leave in one write. */
-  private frame(type: number, flags: number, streamId: number, payload: Buffer): void {
-    const header = Buffer.allocUnsafe(9);
-    header.writeUIntBE(payload.length, 0, 3);
-    header[3] = type;
-    header[4] = flags;
-    header.writeUInt32BE(streamId, 5);
-    this.output.push(header);
-    if (payload.length > 0) this.output.push(payload);
+  /**
+   * Frames written in one turn of the event loop leave in one write: each is written into one buffer
+   * as it comes (no buffer per frame header, no concatenation at the end).
+   */
+  private frame(type: number, flags: number, streamId: number, payload: Uint8Array): void {
+    const size = 9 + payload.length;
+    if (this.outputLength + size > this.output.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.output.length * 2, this.outputLength + size, OUTPUT_START));
+      this.output.copy(bigger, 0, 0, this.outputLength);
+      this.output = bigger;
+    }
+    const out = this.output;
+    let at = this.outputLength;
+    out[at++] = payload.length >>> 16;
+    out[at++] = (payload.length >>> 8) & 0xff;
+    out[at++] = payload.length & 0xff;
+    out[at++] = type;
+    out[at++] = flags;
+    out.writeUInt32BE(streamId, at);
+    out.set(payload, at + 4);
+    this.outputLength += size;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => this.flush());
@@ -529,9 +542,11 @@ class Connection {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.output.length === 0 || this.socket.destroyed) return;
-    const bytes = this.output.length === 1 ? this.output[0]! : Buffer.concat(this.output);
-    this.output = [];
+    if (this.outputLength === 0 || this.socket.destroyed) return;
+    // The socket may hold on to what it is given until it is written: the next frames go to a new buffer.
+    const bytes = this.output.subarray(0, this.outputLength);
+    this.output = EMPTY;
+    this.outputLength = 0;
     // A client that does not read what we send (PING acks, resets) is not read either until it does.
     if (!this.socket.write(bytes) && !this.writeBlocked) {
       this.writeBlocked = true;
@@ -545,6 +560,8 @@ class Connection {
 }
 
 const TABLE_SIZE_ZERO = Buffer.from([0x20]);
+/** An output buffer's first size: a turn's replies usually fit (Node takes buffers this small from its pool). */
+const OUTPUT_START = 2048;
 
 /** A DATA or HEADERS payload without its padding. */
 function unpadded(flags: number, payload: Buffer): Buffer {
