@@ -49,7 +49,9 @@ export async function configureBackend(settings: ProviderSettings, cwd: string):
     // The newest event or none: the cheapest call that needs the token.
     await backend.events(Number.MAX_SAFE_INTEGER).catch((err: unknown) => {
       if (!isVirtformError(err)) throw err; // a bug, reported as one
-      throw new SettingsError(error("Cannot use the virtform emulator", err.message, setting(settings.endpoint) ? [{ attribute_name: "endpoint" }] : []));
+      // On the setting at fault, when the provider block has it: a refused token, else the endpoint.
+      const at = (err as { code?: unknown }).code === "unauthorized" ? (fromBlock ? "token" : undefined) : setting(settings.endpoint) ? "endpoint" : undefined;
+      throw new SettingsError(error("Cannot use the virtform emulator", err.message, at ? [{ attribute_name: at }] : []));
     });
     return new VirtformProvider(backend);
   }

@@ -7,5 +7,11 @@ import { servePlugin } from "./server.ts";
 export async function main(): Promise<void> {
   englishOnlyZod();
   const cwd = process.cwd();
-  await servePlugin({ cwd, owner: { stack: `terraform:${cwd}`, lineage: "terraform" }, exit: () => process.exit(0) });
+  const cleanups: (() => Promise<void>)[] = [];
+  // What the service leaves on a served emulator (a plan's copy) goes first; a second at most.
+  const exit = () => {
+    const done = Promise.allSettled(cleanups.map((cleanup) => cleanup()));
+    void Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1000))]).then(() => process.exit(0));
+  };
+  await servePlugin({ cwd, owner: { stack: `terraform:${cwd}`, lineage: "terraform" }, exit, beforeExit: (cleanup) => cleanups.push(cleanup) });
 }

@@ -27,11 +27,14 @@ export interface ProviderOptions {
   cwd: string;
   /** Who owns what Terraform creates through this plugin. */
   owner: Omit<Owner, "address">;
+  /** Given what to do before the process exits (throw away the plan's copy of the backend). */
+  beforeExit?: (cleanup: () => Promise<void>) => void;
 }
 
 /** `schemas`: as generated (the plugin), or derived from the kinds now (the generator). */
 export function providerService(options: ProviderOptions, { resources: schemas, imageVariant }: Schemas = readSchemas()): Record<string, Handler> {
   const resources = new TerraformResources(schemas, options.owner);
+  options.beforeExit?.(() => resources.dispose());
   const providerShape = { type: "object" as const, attributes: providerAttributes };
   const validated = new ValidatedConfigs();
 
@@ -125,6 +128,7 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
 
     ReadDataSource: handle(async (request) => {
       if (request.type_name !== IMAGE_VARIANT) return { diagnostics: [unknownDataSource(request.type_name)] };
+      if (!resources.provider && resources.settingsUnknown) throw new ResourceError(error("The virtform provider's settings are not known yet", "endpoint, token or data_dir in the provider block is known only after apply, and a data source reads the emulator; apply what they come from first (terraform apply -target)"));
       if (!resources.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform read a data source before ConfigureProvider"));
       return { state: { msgpack: encode(await readImageVariant(resources.provider, unpack(request.config))) }, diagnostics: [] };
     }),

@@ -18,6 +18,7 @@ import { attributePath, error, formatSteps, SEVERITY, warning, type Diagnostic, 
 import type { Packed } from "./msgpack.ts";
 import { lockImage, type ImageLock } from "./image-lock.ts";
 import type { ResourceSchema } from "./schema.ts";
+import { Settling } from "./settling.ts";
 import type { Shape } from "./shape.ts";
 
 /** A resource as the provider holds it between Terraform's calls. */
@@ -48,8 +49,6 @@ export class ResourceError extends Error {
 }
 
 const unknown = UNKNOWN as unknown as Value;
-/** How long no plan call must have come before a refused create is rehearsed again (settled). */
-const QUIET_MS = 100;
 
 // An imported object is tagged as Terraform's only once it is in Terraform's state: ImportResourceState
 // runs in a plan too (import blocks), and a plan changes nothing. The private data says how far along
@@ -73,12 +72,11 @@ export class TerraformResources {
   owner: Omit<Owner, "address">;
   /** The throw-away copy of the backend plans are rehearsed on. */
   private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
+  /** Destroys the copy refused (an attachment still there, its own destroy planned later): tried again before a waiting change. */
+  private refusedDeletes: (() => Promise<void>)[] = [];
   /** Set by the first ApplyResourceChange: this process serves an apply, no longer a plan. */
   private applying = false;
-  /** Plan and apply calls under way, those of them waiting in settled(), and when the last came. */
-  private calls = 0;
-  private waiting = 0;
-  private lastCall = 0;
+  private readonly settling = new Settling();
 
   constructor(schemas: Map<string, ResourceSchema>, owner: Omit<Owner, "address">) {
     this.schemas = schemas;
@@ -107,46 +105,14 @@ export class TerraformResources {
   }
 
   plan(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate = new Uint8Array()): Promise<Planned> {
-    return this.counted(() => this.planOne(typeName, prior, proposed, config, priorPrivate));
+    return this.settling.counted(() => this.planOne(typeName, prior, proposed, config, priorPrivate));
   }
 
-  /** A plan or apply call, counted for settled(). */
-  private async counted<T>(call: () => Promise<T>): Promise<T> {
-    this.calls++;
-    this.lastCall = performance.now();
-    try {
-      return await call();
-    } finally {
-      this.calls--;
-    }
-  }
-
-  /**
-   * Terraform plans and applies resources in parallel and in no set order: a create the backend (or
-   * its copy) refuses for want of room may have come before the destroy that makes it. Resolves once
-   * every other call has finished or waits here too, and none has come for a while (a minute at most).
-   */
-  private async settled(): Promise<void> {
-    this.waiting++;
-    try {
-      const deadline = performance.now() + 60_000;
-      while (performance.now() < deadline && !(this.waiting === this.calls && performance.now() - this.lastCall >= QUIET_MS)) {
-        await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 4));
-      }
-    } finally {
-      this.waiting--;
-    }
-  }
-
-  /** `change()`, once more after the other calls have settled when the backend refused it for want of room (or a conflict another change may clear). */
-  private async retriedOnRoom<T>(change: () => Promise<T>): Promise<T> {
-    try {
-      return await change();
-    } catch (err) {
-      if (!isVirtformError(err) || (err.code !== "capacity" && err.code !== "conflict")) throw err;
-      await this.settled();
-      return change();
-    }
+  /** The plan's copy of the backend, thrown away (a served emulator keeps one until then): when the plugin exits. */
+  async dispose(): Promise<void> {
+    const sandbox = this.sandbox;
+    this.sandbox = undefined;
+    await (await sandbox?.catch(() => undefined))?.dispose();
   }
 
   private async planOne(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate: Uint8Array): Promise<Planned> {
@@ -157,10 +123,13 @@ export class TerraformResources {
       const before = this.decode(schema, prior);
       await this.rehearseDelete(schema, before);
       // The backend refuses it, whatever else the plan does: said now, before anything is destroyed.
+      // Terraform names the resource when it is still in the configuration; for one removed from it,
+      // the id is what there is.
       if (before.inputs.deleteProtection === true) {
-        return { planned: null, ...none, diagnostics: [error("This delete would fail", `the ${schema.kind} ${String(before.id)} has delete protection (Terraform does not say which resource a destroy's plan is for: \`terraform state list -id=${String(before.id)}\` does): set delete_protection = false and apply first`)] };
+        const detail = `the ${kindWords(schema)} ${String(before.id)} has delete protection: set delete_protection = false and apply first (\`terraform state list -id=${String(before.id)}\` names its resource)`;
+        return { planned: null, ...none, diagnostics: [error("This delete would fail", detail)] };
       }
-      return { planned: null, ...none };
+      return { planned: null, ...none, diagnostics: disruption(schema, before, {}, { action: "delete", fields: [] } as unknown as ResourceDecision) };
     }
     const { wanted, desired, settings, diagnostics: lockDiagnostics } = this.configured(schema, config);
     if (lockDiagnostics.some((d) => d.severity === SEVERITY.ERROR)) return { planned: proposed, ...none, diagnostics: lockDiagnostics };
@@ -191,9 +160,20 @@ export class TerraformResources {
     if (!provider?.rehearsal || this.applying || before.id === undefined) return;
     const kind = schema.kind;
     this.sandbox ??= provider.rehearsal();
-    // Refused on the copy (a volume still attached there, its attachment's destroy planned later): the
-    // copy keeps it, and a create that needed its room waits for the others (settled) all the same.
-    await (await this.sandbox).delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }).catch(() => undefined);
+    // No copy to be had (a served emulator holding its most): the plan goes on without rehearsing it.
+    const sandbox = await this.sandbox.catch(() => undefined);
+    if (!sandbox) return;
+    const remove = () => sandbox.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
+    // Refused on the copy (a volume still attached there, its attachment's destroy planned later):
+    // tried again before each retry of a change that waits for room (Settling).
+    await remove().catch(() => this.refusedDeletes.push(remove));
+  }
+
+  /** The refused destroys again, in the order they came; those the copy still refuses stay. */
+  private async replayRefusedDeletes(): Promise<void> {
+    const refused = this.refusedDeletes;
+    this.refusedDeletes = [];
+    for (const remove of refused) await remove().catch(() => this.refusedDeletes.push(remove));
   }
 
   /**
@@ -223,7 +203,7 @@ export class TerraformResources {
     this.sandbox ??= provider.rehearsal();
     const sandbox = await this.sandbox;
     try {
-      await this.retriedOnRoom(() => attempt(sandbox));
+      await this.settling.retriedOnRoom(() => attempt(sandbox), () => this.replayRefusedDeletes());
       return [];
     } catch (err) {
       // The backend's refusals (capacity, invalid, conflict ...) are diagnostics; anything else is a bug.
@@ -236,7 +216,7 @@ export class TerraformResources {
   }
 
   apply(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
-    return this.counted(() => this.applyOne(typeName, prior, planned, config, privateData));
+    return this.settling.counted(() => this.applyOne(typeName, prior, planned, config, privateData));
   }
 
   private async applyOne(typeName: string, prior: Packed, planned: Packed, config: Packed, privateData: Uint8Array): Promise<Packed> {
@@ -257,17 +237,17 @@ export class TerraformResources {
     const { wanted, desired, settings } = this.configured(schema, config);
     if (prior === null) {
       const token = privateData.length > 0 ? new TextDecoder().decode(privateData) : `terraform:${randomUUID()}`;
-      const created = await this.retriedOnRoom(() => provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) }));
+      const created = await this.settling.retriedOnRoom(() => provider.create(kind, desired, { token, ...this.owner, address: objectAddress(schema, token) }));
       return this.encode(schema, { id: created.id, inputs: stated(schema, wanted, desired, created.outputs), outputs: created.outputs, settings });
     }
     const before = this.decode(schema, prior);
     const decision = decide(schema, before, wanted);
+    if ([IMPORTED, IMPORTED_REFRESHED].includes(textOf(privateData))) await this.adopt(schema, String(before.id));
     // Only the spelling changed (a default written out, say): the backend has it already.
     if (decision.action === "noop") return this.encode(schema, { ...before, inputs: stated(schema, wanted, desired, before.inputs), settings });
-    const outputs = await this.retriedOnRoom(() =>
+    const outputs = await this.settling.retriedOnRoom(() =>
       provider.update(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] }, desired, decision.action === "update-with-restart"),
     );
-    if ([IMPORTED, IMPORTED_REFRESHED].includes(textOf(privateData))) await this.adopt(schema, String(before.id));
     return this.encode(schema, { id: before.id, inputs: stated(schema, wanted, desired, outputs), outputs, settings });
   }
 
@@ -276,6 +256,8 @@ export class TerraformResources {
    * spelling. The private data goes on as it came, but for an imported object's (see IMPORTED).
    */
   async read(typeName: string, current: Packed, privateData?: Uint8Array): Promise<{ state: Packed; private: Uint8Array }> {
+    // No backend in this plan (a setting known only after apply): state stays as it is.
+    if (!this.provider && this.settingsUnknown) return { state: current, private: privateData ?? new Uint8Array() };
     const schema = this.schema(typeName);
     const before = this.decode(schema, current);
     const observed = await this.backend().read(schema.kind, String(before.id));
@@ -283,7 +265,8 @@ export class TerraformResources {
     let next = privateData ?? new Uint8Array();
     if (observed && marker === IMPORTED) next = bytes(IMPORTED_REFRESHED);
     else if (observed && marker === IMPORTED_REFRESHED) {
-      await this.adopt(schema, String(before.id));
+      // Tagged once: a plan does not save the private data it gets back, so the next plan comes here again.
+      if (observed.owner?.stack !== this.owner.stack) await this.adopt(schema, String(before.id));
       next = new Uint8Array();
     }
     return { state: this.refreshed(schema, before, observed), private: next };
@@ -404,24 +387,20 @@ function importedAddress(schema: ResourceSchema, id: string): string {
   return `${kinds[schema.kind].addressPrefix}.tf-${id}`;
 }
 
-/** The resource's attributes as one object shape (for attribute paths). */
 /**
- * The path a diagnostic carries: Terraform finds a path's source line through its first step only (a
- * deeper path into a nested attribute's value leaves it at the resource's line), and the summary
- * names the whole path.
+ * The path a diagnostic carries: Terraform finds a path's source line through the attribute and, when
+ * it comes next and last, an element's index or key (a deeper path into a nested attribute's value
+ * leaves it at the resource's line); the summary names the whole path.
  */
 function sourceSteps(steps: Step[]): Step[] {
-  return steps.slice(0, 1);
+  return steps.length >= 2 && !("attribute_name" in steps[1]!) ? steps.slice(0, 2) : steps.slice(0, 1);
 }
 
+/** The resource's attributes as one object shape (for attribute paths). */
 function objectShape(schema: ResourceSchema): Shape {
   return { type: "object", attributes: schema.attributes };
 }
 
-/**
- * The engine's decision for a resource in state: defaults filled on both sides, and an attribute the
- * backend completes (an attachment's device) no change while the configuration leaves it out.
- */
 /**
  * What Terraform's plan does not show by itself, as the native plan says it: an update that restarts
  * the object (on the first field that needs it), and the data a restart, stop or replacement wipes.
@@ -430,15 +409,25 @@ function disruption(schema: ResourceSchema, before: ResourceValue, desired: Reco
   const kind = kindInfo.get(schema.kind)!;
   const loss = dataLoss({ action: decision.action, before: filled(schema, before.inputs), after: desired }, kind);
   const lost = loss ? describeDataLoss(loss) : undefined;
-  const what = schema.kind.replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
+  const what = kindWords(schema);
   if (decision.action === "update-with-restart") {
     const field = decision.fields.find((f) => f.behaviour === "restart");
     const steps = field ? sourceSteps(attributePath(field.path.split(/[.[\]]+/).filter(Boolean), objectShape(schema))) : [];
     return [warning(`This update restarts the ${what}`, `${field ? `${field.path} changes only on a restart` : "a field changes only on a restart"}${lost ? `; ${lost}` : ""}`, steps)];
   }
-  return lost ? [warning(`This ${decision.action === "replace" ? "replacement" : "update"} stops the ${what}`, lost)] : [];
+  const change = decision.action === "replace" ? "replacement" : decision.action === "delete" ? "destroy" : "update";
+  return lost ? [warning(`This ${change} stops the ${what}`, lost)] : [];
 }
 
+/** A kind as words in a sentence: "storage pool". */
+function kindWords(schema: ResourceSchema): string {
+  return schema.kind.replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
+}
+
+/**
+ * The engine's decision for a resource in state: defaults filled on both sides, and an attribute the
+ * backend completes (an attachment's device) no change while the configuration leaves it out.
+ */
 function decide(schema: ResourceSchema, before: ResourceValue, wanted: Record<string, Value>): ResourceDecision {
   const completed = Object.values(schema.attributes).filter((a) => a.side === "both" && wanted[a.field] === undefined).map((a) => a.field);
   return planResource({ inputs: without(filled(schema, before.inputs), completed) }, { inputs: without(filled(schema, wanted), completed) }, kindInfo.get(schema.kind)!);

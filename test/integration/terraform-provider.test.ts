@@ -152,7 +152,7 @@ ${protectedVolume ? `resource "virtform_volume" "kept" {\n  pool              = 
     writeFileSync(join(dir, "main.tf"), config("second", false));
     const refused = await terraform(dir, ["destroy", "-auto-approve"]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr.replace(/\s+/g, " ")).toMatch(/Error: This delete would fail the Volume vol-\w+ has delete protection .*`terraform state list -id=vol-\w+` does\): set delete_protection = false and apply first/);
+    expect(refused.stderr.replace(/\s+/g, " ")).toMatch(/Error: This delete would fail the volume vol-\w+ has delete protection: set delete_protection = false and apply first \(`terraform state list -id=vol-\w+` names its resource\)/);
     expect(Object.values(data().instances)).toHaveLength(1);
     expect(Object.values(data().volumes)).toHaveLength(1);
   });

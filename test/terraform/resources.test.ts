@@ -151,7 +151,7 @@ describe("plans", () => {
         severity: 1,
         summary: "Invalid hosts.count",
         detail: "Too small: expected number to be >=1 (the Cluster field hosts.count)",
-        attribute: { steps: [{ attribute_name: "hosts" }] }, // Terraform finds the source line by the first step only
+        attribute: { steps: [{ attribute_name: "hosts" }] }, // Terraform finds a nested attribute's line by its first step
       },
     ]);
   });
@@ -163,7 +163,7 @@ describe("plans", () => {
         severity: 1,
         summary: 'Invalid users["__proto__"]',
         detail: `the key "__proto__" cannot be used: JavaScript reserves it, and the kinds' schemas would drop it without a word (the Image field users.__proto__)`,
-        attribute: { steps: [{ attribute_name: "users" }] },
+        attribute: { steps: [{ attribute_name: "users" }, { element_key_string: "__proto__" }] },
       },
     ]);
   });
@@ -207,6 +207,74 @@ describe("the plan-time feasibility check", () => {
     const shrink = await next.plan("virtform_volume", packed("virtform_volume", state), packed("virtform_volume", { ...state, sizeGiB: 10 }), packed("virtform_volume", { pool: pool.id, sizeGiB: 10 }));
     expect(shrink.diagnostics).toMatchObject([{ summary: "This update would fail", detail: expect.stringMatching(/shrink/) }]);
     expect(emulator.get("Volume", volume.id)!.spec.sizeGiB).toBe(50);
+  });
+
+  it("plans a swap on a full host whichever comes first: the create waits for the destroy, on the copy and in the apply", async () => {
+    const emulator = Emulator.inMemory();
+    const backend = new VirtformProvider(new EmbeddedBackend(emulator));
+    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
+    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
+    const member = (group: string) => ({ cluster: cluster.id, group, index: 0, image: { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest }, vcpu: 12, memoryGiB: 8 });
+    const old = emulator.create("Instance", member("old"), { name: "instances.old" });
+    const oldState = packed("virtform_instance", { id: old.id, ...old.spec });
+    const fresh = packed("virtform_instance", member("new"));
+    // The plan: the create's call comes first and is refused on the copy; the destroy comes after it.
+    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    planner.provider = backend;
+    const create = planner.plan("virtform_instance", null, fresh, fresh);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const destroy = planner.plan("virtform_instance", oldState, null, null);
+    expect((await destroy).diagnostics.map((d) => d.summary)).toEqual([]);
+    const planned = await create;
+    expect(planned.diagnostics).toEqual([]);
+    // The apply, the same order: the backend refuses the create until the destroy is done.
+    const applier = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    applier.provider = backend;
+    const made = applier.apply("virtform_instance", null, planned.planned, fresh, planned.private);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await applier.apply("virtform_instance", oldState, null, null, new Uint8Array());
+    expect(read("virtform_instance", await made)).toMatchObject({ group: "new" });
+    expect(emulator.list("Instance").map((i) => i.spec.group)).toEqual(["new"]);
+  });
+
+  it("refuses for good what the destroys do not make room for, once every call is waiting", async () => {
+    const emulator = Emulator.inMemory();
+    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const pool = { media: "ssd", devices: [{ sizeGiB: 10 }], maxVolumeGiB: 1 };
+    const made = emulator.create("StoragePool", pool, { name: "pool.p" });
+    const volume = { pool: made.id, sizeGiB: 5 };
+    const started = performance.now();
+    const planned = await planner.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume));
+    expect(planned.diagnostics).toMatchObject([{ summary: "This create would fail" }]);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it("tags an imported object once it is in Terraform's state: not at the import, not in a plan, at the refresh after or its first update", async () => {
+    const emulator = Emulator.inMemory();
+    const owner = { stack: "terraform:/test", lineage: "terraform" };
+    const tf = new TerraformResources(schemas, owner);
+    tf.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }] }, { name: "pool.p" });
+    const tags = (id: string) => emulator.get("Volume", id)!.tags;
+    const volume = (name: string) => emulator.create("Volume", { pool: pool.id, sizeGiB: 5 }, { name }).id;
+    // terraform import (or an import block's plan): the import, then its refresh. Nothing tagged.
+    const refreshedId = volume("outside-1");
+    const imported = await tf.import("virtform_volume", refreshedId);
+    const first = await tf.read("virtform_volume", imported.state, imported.private);
+    expect(tags(refreshedId)).toEqual({});
+    // The next run's refresh tags it, once.
+    const second = await tf.read("virtform_volume", first.state, first.private);
+    expect(tags(refreshedId)).toMatchObject({ "virtform:stack": "terraform:/test", "virtform:address": `volume.tf-${refreshedId}` });
+    expect(second.private).toEqual(new Uint8Array());
+    // Applied while the private data still marks it: an update, and an apply of a spelling-only change.
+    for (const [name, sizeGiB] of [["outside-2", 6], ["outside-3", 5]] as const) {
+      const id = volume(name);
+      const at = await tf.import("virtform_volume", id);
+      const config = packed("virtform_volume", { pool: pool.id, sizeGiB, multiAttach: false });
+      await tf.apply("virtform_volume", at.state, config, config, at.private);
+      expect(tags(id)).toMatchObject({ "virtform:stack": "terraform:/test" });
+    }
   });
 
   it("stops rehearsing once the process applies: the copy no longer matches the backend", async () => {
