@@ -36,7 +36,9 @@ export async function rehearsePlan(
   const sandbox = await provider.rehearsal();
   const copy = copyJson(state);
   try {
-    const result = await applyPlan(plan, copy, sandbox, discard, { parallelism: 1 });
+    let tokens = 0;
+    const newToken = () => `rehearsal-${++tokens}`;
+    const result = await applyPlan(plan, copy, sandbox, discard, { parallelism: 1, newToken });
     await inspect?.(sandbox, copy);
     return result.results
       .filter((r) => r.status === "failed")
