@@ -363,8 +363,12 @@ async function recordOptionChanges(plan: Plan, state: State, store: StateWriter)
 }
 
 function record(change: ResourceChange, id: string, inputs: Record<string, Value>, outputs: Record<string, Value>): ResourceState {
-  const kept = { protect: change.options?.protect, retainOnDelete: change.options?.retainOnDelete };
-  const options = Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined));
+  // Built field by field: this runs per step, and most resources have neither option.
+  const protect = change.options?.protect;
+  const retainOnDelete = change.options?.retainOnDelete;
+  const options: { protect?: boolean; retainOnDelete?: boolean } = {};
+  if (protect !== undefined) options.protect = protect;
+  if (retainOnDelete !== undefined) options.retainOnDelete = retainOnDelete;
   return {
     kind: change.kind,
     id,
@@ -372,7 +376,7 @@ function record(change: ResourceChange, id: string, inputs: Record<string, Value
     outputs,
     dependsOn: change.dependsOn,
     ...(change.source ? { source: change.source } : {}),
-    ...(Object.keys(options).length > 0 ? { options } : {}),
+    ...(protect !== undefined || retainOnDelete !== undefined ? { options } : {}),
     ...(change.secretPaths?.length ? { secretPaths: change.secretPaths } : {}),
   };
 }
