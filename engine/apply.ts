@@ -121,8 +121,8 @@ export function planSteps(plan: Plan): Step[] {
   const priorDependents = new Map<string, ResourceChange[]>(); // address -> changes that depended on it in state
   const dependents = new Map<string, ResourceChange[]>(); // address -> changes that depend on it in the program
   for (const other of plan.changes) {
-    for (const dep of new Set(other.priorDependsOn)) push(priorDependents, dep, other);
-    for (const dep of new Set(other.dependsOn)) push(dependents, dep, other);
+    for (const dep of distinct(other.priorDependsOn)) push(priorDependents, dep, other);
+    for (const dep of distinct(other.dependsOn)) push(dependents, dep, other);
   }
   for (const step of steps.values()) {
     const { change } = step;
@@ -156,6 +156,11 @@ export function planSteps(plan: Plan): Step[] {
     }
   }
   return [...steps.values()];
+}
+
+/** The list without repeats, in order; most lists have one entry or none, and are returned as they are (no Set per change). */
+function distinct(list: readonly string[]): readonly string[] {
+  return list.length > 1 ? [...new Set(list)] : list;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -4,7 +4,7 @@
 // are those of the code Node ran: exact for a program loaded with Node's own type stripping (it
 // keeps every line and column), and mapped back through the loader's source map, one frame per
 // declaration, when a loader rewrote the file (tsx).
-import { findSourceMap } from "node:module";
+import { findSourceMap, type SourceMap } from "node:module";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SourceLocation } from "../core/model.ts";
@@ -68,6 +68,8 @@ interface FrameFile {
   outside: boolean;
   /** The path as shown, relative to the working directory it was worked out in. */
   display?: string;
+  /** The loader's source map of the file, looked up once (null: none); a file is loaded before its code runs. */
+  sourceMap?: SourceMap | null;
 }
 
 /** Per frame file name, what it is: thousands of declarations share a handful of files. */
@@ -104,7 +106,9 @@ export function locationInStack(stack: string): SourceLocation | undefined {
 
 /** The position in the file the user wrote, from a 1-based position in the code Node ran. */
 function mapped(name: string, file: string, line: number, column: number): SourceLocation {
-  const entry = findSourceMap(name)?.findEntry(line - 1, column - 1);
+  const known = frameFile(name);
+  if (known.sourceMap === undefined) known.sourceMap = findSourceMap(name) ?? null;
+  const entry = known.sourceMap?.findEntry(line - 1, column - 1);
   if (entry && "originalLine" in entry) {
     const source = entry.originalSource.startsWith("file://") ? fileURLToPath(entry.originalSource) : entry.originalSource;
     return { file: display(source || file), line: entry.originalLine + 1, column: entry.originalColumn + 1 };
