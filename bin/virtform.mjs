@@ -8,6 +8,7 @@
 // machine's memory: on a 24 GiB machine the new space grows to 128 MiB.
 // A command does without V8's optimizing compiler, which does not pay back in a short run
 // (cli/compiler-tier.ts); set from here, as the shebang's flags are the same for every command.
+// zod's locales but English load when first used, not at start (core/zod-locales.ts).
 import { enableCompileCache } from "node:module";
 
 enableCompileCache();
@@ -15,6 +16,8 @@ if (import.meta.url.includes("/node_modules/")) {
   const { register } = await import("tsx/esm/api");
   register();
 }
+const { loadZodLocalesLazily } = await import("../core/zod-locales.ts");
+loadZodLocalesLazily();
 const { chooseCompilerTier } = await import("../cli/compiler-tier.ts");
 chooseCompilerTier(process.argv.slice(2));
 const { main } = await import("../cli/main.ts");

@@ -6,8 +6,6 @@ import { registerHooks } from "node:module";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { DiagnosticsError, formatDiagnostic, type DesiredResource, type Diagnostic } from "../core/model.ts";
-import { applyLockfile } from "../images/apply-lockfile.ts";
-import { LockContext } from "../images/lock-context.ts";
 import { evaluateStack, type EvaluatedStack } from "../sdk/evaluate.ts";
 import { isStackDefinition } from "../sdk/stack.ts";
 import { CliError } from "./cli-error.ts";
@@ -133,6 +131,8 @@ export async function loadProgram(path: string, options: LoadOptions = {}, guard
   keepLoadedText();
   const evaluated = guard.run(() => evaluateStack(definition));
   if (options.locks !== false && evaluated.resources.some((r) => r.kind === "Image")) {
+    // Loaded for a program with images only (the package resolver is a dozen modules).
+    const [{ applyLockfile }, { LockContext }] = await Promise.all([import("../images/apply-lockfile.ts"), import("../images/lock-context.ts")]);
     // A lock or a catalog that cannot be read is an ImagesError, reported as such; anything else thrown is a bug.
     const locks = new LockContext(file, path, { ...(options.packages ? { packages: options.packages } : {}), allowUnlocked: options.allowUnlocked === true });
     await applyLockfile(evaluated, locks, { live: options.live !== false });

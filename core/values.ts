@@ -35,9 +35,10 @@ export function getPath(value: unknown, path: string): unknown {
 
 /** Every reference inside a value, for dependency edges. */
 export function collectReferences(v: unknown, into: Reference[] = []): Reference[] {
+  if (typeof v !== "object" || v === null) return into; // most values: a leaf
   if (isReference(v)) into.push(v);
-  else if (Array.isArray(v)) v.forEach((item) => collectReferences(item, into));
-  else if (typeof v === "object" && v !== null) Object.values(v).forEach((item) => collectReferences(item, into));
+  else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) collectReferences(v[i], into);
+  else for (const key of Object.keys(v)) collectReferences((v as Record<string, unknown>)[key], into);
   return into;
 }
 

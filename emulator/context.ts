@@ -41,7 +41,9 @@ export class EmulatorContext {
 
   event(type: string, id: string, detail?: string): void {
     const last = this.data.events.at(-1);
-    this.data.events.push({ seq: (last?.seq ?? 0) + 1, time: this.now(), type, id, ...(detail ? { detail } : {}) });
+    const event: EmulatorData["events"][number] = { seq: (last?.seq ?? 0) + 1, time: this.now(), type, id };
+    if (detail) event.detail = detail; // last, as before: a spread made a second object per event
+    this.data.events.push(event);
   }
 
   find<C extends Collection>(collection: C, id: string, what: string): EmulatorData[C][string] {

@@ -27,7 +27,13 @@ import { type BlockDevice, StorageError, readOnlyView } from "./block/block-devi
 import { CHUNK_SIZE_BYTES } from "./block/chunk-span.ts";
 import { checkLunSpace } from "./block/lun-space.ts";
 import { METADATA_FILE } from "./block/pool-metadata.ts";
-import { ThinPool, type PoolUsage } from "./block/thin-pool.ts";
+import type { PoolUsage, ThinPool } from "./block/thin-pool.ts";
+
+/**
+ * The block layer, loaded when a store is first opened: a plan opens none (it reads the document and
+ * checks the host's free space), and starts without these modules.
+ */
+const blockLayer = () => import("./block/thin-pool.ts");
 
 /** The control plane enforces the declared overcommit; the ThinPool's own limit stays out of its way. */
 const UNLIMITED_OVERCOMMIT = 1e9;
@@ -327,6 +333,7 @@ export class DataPlane implements HostStorage {
     const dir = join(this.dir, store.key);
     let pool = this.stores.get(store.key);
     if (!pool) {
+      const { ThinPool } = await blockLayer();
       if (existsSync(join(dir, METADATA_FILE))) {
         pool = await ThinPool.open(dir);
       } else {

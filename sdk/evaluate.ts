@@ -226,7 +226,12 @@ function convert(
     problems.push(problem(declaration, path ? `${path}.__proto__` : "__proto__", PROTO_KEY_REFUSED));
     return undefined;
   }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inner(v, path ? `${path}.${k}` : k)]));
+  // A loop rather than fromEntries(entries().map()): no pair per field of every resource. "__proto__"
+  // was refused above, so assignment makes each key an own property, as fromEntries did.
+  const copy: Record<string, unknown> = {};
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) copy[k] = inner(record[k], path ? `${path}.${k}` : k);
+  return copy;
 }
 
 function isPlain(value: object): boolean {

@@ -80,8 +80,13 @@ export class StackBuilder implements Declarer {
 }
 
 function lifecycleOf(options: ResourceOptions): LifecycleOptions {
-  const { dependsOn: _dependsOn, ...lifecycle } = options;
-  return Object.fromEntries(Object.entries(lifecycle).filter(([, v]) => v !== undefined)) as LifecycleOptions;
+  const lifecycle: Record<string, unknown> = {};
+  // Per declaration, and most have no options: a loop, not a rest copy and entries().filter().
+  for (const key of Object.keys(options)) {
+    const value = (options as Record<string, unknown>)[key];
+    if (key !== "dependsOn" && value !== undefined) lifecycle[key] = value;
+  }
+  return lifecycle as LifecycleOptions;
 }
 
 export type StackOutputs = Record<string, unknown> | void;

@@ -5,7 +5,7 @@
 import { closeSync, ftruncateSync, openSync, statfsSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { StorageError } from "./block-device.ts";
-import { CHUNK_SIZE_BYTES } from "./thin-pool.ts";
+import { CHUNK_SIZE_BYTES } from "./chunk-span.ts";
 
 const GiB = 1024 ** 3;
 

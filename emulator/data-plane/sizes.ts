@@ -1,7 +1,8 @@
 // How the control plane's objects are named and sized in the data plane's thin pools.
 
 import type { InstanceObject } from "../data.ts";
-import { CHUNK_SIZE_BYTES, SECTOR_BYTES } from "../block/thin-pool.ts";
+import { CHUNK_SIZE_BYTES } from "../block/chunk-span.ts";
+import { SECTOR_BYTES } from "../block/volume-catalog.ts";
 
 const GiB = 1024 ** 3;
 

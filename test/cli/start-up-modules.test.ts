@@ -1,12 +1,13 @@
 // A plan loads only what planning on the embedded emulator needs (issue 14): the libvirt backend,
 // the HTTP client, the image builder and the terminal prompt are loaded by the commands that use
-// them, not at every plan's start.
+// them, not at every plan's start; nor the data plane's block layer (no store is opened) or, for a
+// program without images, the package resolver; of zod's locales, English alone (core/zod-locales.ts).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { makeWorkdir, repoRoot, runCli, writeProgram } from "../helpers/cli.ts";
 
-it("plan on the embedded emulator does not load the other backends or the image builder", async () => {
+it("plan on the embedded emulator does not load the other backends, the image builder or the block layer", async () => {
   const dir = makeWorkdir();
   writeProgram(
     dir,
@@ -28,7 +29,8 @@ export default stack("lean", (s) => {
   expect(loaded).toContain("engine/rehearse.ts");
   expect(loaded).toContain("provider/embedded-backend.ts");
   const unwanted = loaded.filter((m) =>
-    /^(provider\/libvirt\/|provider\/http-backend\.ts|images\/build\/builder\.ts|cli\/commands\/images-build\.ts)|^node:readline/.test(m),
+    /^(provider\/libvirt\/|provider\/http-backend\.ts|images\/build\/builder\.ts|cli\/commands\/images-build\.ts|emulator\/block\/thin-pool\.ts|images\/lock-context\.ts)|^node:readline|^node_modules\/zod\/v4\/locales\/(?!index\.js$|en\.js$)/.test(m),
   );
+  expect(loaded).toContain("node_modules/zod/v4/locales/en.js");
   expect(unwanted).toEqual([]);
 });
