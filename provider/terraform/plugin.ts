@@ -1,11 +1,11 @@
 // terraform-provider-virtform: Terraform starts it (dev_overrides or an installed copy), reads the
 // handshake line from stdout and drives it over gRPC until it calls Shutdown.
-import { englishOnlyZod } from "./english-only-zod.ts";
+import { loadZodLocalesLazily } from "../../core/zod-locales.ts";
 import { servePlugin } from "./server.ts";
 
 /** Objects Terraform creates carry owner tags; the stack is "terraform:<working directory>". */
 export async function main(): Promise<void> {
-  englishOnlyZod();
+  loadZodLocalesLazily();
   const cwd = process.cwd();
   const cleanups: (() => Promise<void>)[] = [];
   // What the service leaves on a served emulator (a plan's copy) goes first; a second at most.
