@@ -10,5 +10,8 @@ if (import.meta.url.includes("/node_modules/")) {
   const { register } = await import("tsx/esm/api");
   register();
 }
+// zod's locales but English load when first used, not at start (core/zod-locales.ts).
+const { loadZodLocalesLazily } = await import("../core/zod-locales.ts");
+loadZodLocalesLazily();
 const { main } = await import("../provider/pulumi/plugin.ts");
 await main();

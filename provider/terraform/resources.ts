@@ -74,6 +74,9 @@ export class TerraformResources {
   private sandbox: Promise<Provider & { dispose(): Promise<void> }> | undefined;
   /** Destroys the copy refused (an attachment still there, its own destroy planned later): tried again before a waiting change. */
   private refusedDeletes: (() => Promise<void>)[] = [];
+  private replaying: Promise<void> | undefined;
+  /** Set once the plugin exits: no new copy. */
+  private disposed = false;
   /** Set by the first ApplyResourceChange: this process serves an apply, no longer a plan. */
   private applying = false;
   private readonly settling = new Settling();
@@ -110,9 +113,21 @@ export class TerraformResources {
 
   /** The plan's copy of the backend, thrown away (a served emulator keeps one until then): when the plugin exits. */
   async dispose(): Promise<void> {
+    this.disposed = true;
     const sandbox = this.sandbox;
     this.sandbox = undefined;
     await (await sandbox?.catch(() => undefined))?.dispose();
+  }
+
+  /**
+   * The plan's copy of the backend, made on first use; undefined when there is none to be had (a
+   * served emulator holding its most copies, or the plugin exiting): the plan goes on without
+   * rehearsing, and the backend checks each change at apply time.
+   */
+  private async copy(provider: Provider): Promise<Provider | undefined> {
+    if (this.disposed || !provider.rehearsal) return undefined;
+    this.sandbox ??= provider.rehearsal();
+    return this.sandbox.catch(() => undefined);
   }
 
   private async planOne(typeName: string, prior: Packed, proposed: Packed, config: Packed, priorPrivate: Uint8Array): Promise<Planned> {
@@ -157,11 +172,9 @@ export class TerraformResources {
 
   private async rehearseDelete(schema: ResourceSchema, before: ResourceValue): Promise<void> {
     const provider = this.provider;
-    if (!provider?.rehearsal || this.applying || before.id === undefined) return;
+    if (!provider || this.applying || before.id === undefined) return;
     const kind = schema.kind;
-    this.sandbox ??= provider.rehearsal();
-    // No copy to be had (a served emulator holding its most): the plan goes on without rehearsing it.
-    const sandbox = await this.sandbox.catch(() => undefined);
+    const sandbox = await this.copy(provider);
     if (!sandbox) return;
     const remove = () => sandbox.delete(kind, { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] });
     // Refused on the copy (a volume still attached there, its attachment's destroy planned later):
@@ -169,11 +182,17 @@ export class TerraformResources {
     await remove().catch(() => this.refusedDeletes.push(remove));
   }
 
-  /** The refused destroys again, in the order they came; those the copy still refuses stay. */
-  private async replayRefusedDeletes(): Promise<void> {
-    const refused = this.refusedDeletes;
-    this.refusedDeletes = [];
-    for (const remove of refused) await remove().catch(() => this.refusedDeletes.push(remove));
+  /**
+   * The refused destroys again, in the order they came; those the copy still refuses stay. One replay
+   * at a time: a waiting change that comes meanwhile waits for it, not for an empty list.
+   */
+  private replayRefusedDeletes(): Promise<void> {
+    this.replaying ??= (async () => {
+      const refused = this.refusedDeletes;
+      this.refusedDeletes = [];
+      for (const remove of refused) await remove().catch(() => this.refusedDeletes.push(remove));
+    })().finally(() => (this.replaying = undefined));
+    return this.replaying;
   }
 
   /**
@@ -185,7 +204,7 @@ export class TerraformResources {
    */
   private async rehearse(schema: ResourceSchema, before: ResourceValue | undefined, desired: Record<string, Value>, action: string, token?: string): Promise<Diagnostic[]> {
     const provider = this.provider;
-    if (!provider?.rehearsal || this.applying || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
+    if (!provider || this.applying || containsUnknown(desired) || (before && containsUnknown(before.inputs))) return [];
     const kind = schema.kind;
     const prior = before && { kind, id: String(before.id), inputs: before.inputs, outputs: before.outputs, dependsOn: [] };
     const attempt = async (sandbox: Provider) => {
@@ -200,8 +219,8 @@ export class TerraformResources {
         await sandbox.update(kind, prior, desired, action === "update-with-restart");
       }
     };
-    this.sandbox ??= provider.rehearsal();
-    const sandbox = await this.sandbox;
+    const sandbox = await this.copy(provider);
+    if (!sandbox) return [];
     try {
       await this.settling.retriedOnRoom(() => attempt(sandbox), () => this.replayRefusedDeletes());
       return [];
@@ -255,7 +274,11 @@ export class TerraformResources {
    * Refresh: what the backend has now (null when it is gone); values equal to the state's keep its
    * spelling. The private data goes on as it came, but for an imported object's (see IMPORTED).
    */
-  async read(typeName: string, current: Packed, privateData?: Uint8Array): Promise<{ state: Packed; private: Uint8Array }> {
+  read(typeName: string, current: Packed, privateData?: Uint8Array): Promise<{ state: Packed; private: Uint8Array }> {
+    return this.settling.counted(() => this.readOne(typeName, current, privateData));
+  }
+
+  private async readOne(typeName: string, current: Packed, privateData?: Uint8Array): Promise<{ state: Packed; private: Uint8Array }> {
     // No backend in this plan (a setting known only after apply): state stays as it is.
     if (!this.provider && this.settingsUnknown) return { state: current, private: privateData ?? new Uint8Array() };
     const schema = this.schema(typeName);
@@ -287,7 +310,11 @@ export class TerraformResources {
    * the defaults the backend filled in (as a configuration most often writes it: Terraform holds a
    * plan to the configuration's spelling). Not tagged yet: see IMPORTED.
    */
-  async import(typeName: string, id: string): Promise<{ state: Packed; private: Uint8Array }> {
+  import(typeName: string, id: string): Promise<{ state: Packed; private: Uint8Array }> {
+    return this.settling.counted(() => this.importOne(typeName, id));
+  }
+
+  private async importOne(typeName: string, id: string): Promise<{ state: Packed; private: Uint8Array }> {
     const schema = this.schema(typeName);
     const observed = await this.backend().read(schema.kind, id);
     if (!observed) throw new ResourceError(error(`Cannot import ${typeName}`, `the backend has no ${schema.kind} with id ${JSON.stringify(id)}`));

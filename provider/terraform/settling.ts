@@ -1,8 +1,9 @@
 // Terraform plans and applies resources in parallel (up to -parallelism calls at once, 10 by
 // default) and in no set order: a change the backend, or the plan's copy of it, refuses for want of
 // room may have come before the destroy that makes the room. Such a change waits: it is tried again
-// each time another call finishes, and refused for good once every call under way is waiting too
-// and none has come for a while. A waiting call keeps its place among Terraform's parallel calls, so
+// once another call has finished (at growing intervals, so that a long apply is not flooded with
+// tries), and refused for good once every call under way is waiting too and none has come for a
+// while. A waiting call keeps its place among Terraform's parallel calls, so
 // with as many refused changes waiting as Terraform runs at once, the rest cannot come: they are
 // refused then, as they were before this waiting.
 import { isVirtformError } from "../../core/virtform-error.ts";
@@ -11,6 +12,8 @@ import { isVirtformError } from "../../core/virtform-error.ts";
 export const QUIET_MS = 100;
 /** The longest a refused change waits for the others. */
 const LONGEST_WAIT_MS = 60_000;
+/** The longest interval between two tries of a waiting change. */
+const LONGEST_INTERVAL_MS = 1_000;
 
 export class Settling {
   /** Calls under way, those of them waiting for room, calls finished so far, and when the last came. */
@@ -19,7 +22,7 @@ export class Settling {
   private finished = 0;
   private lastCall = 0;
 
-  /** A plan or apply call, counted: the waiting below needs to know what else is under way. */
+  /** A call that reads or changes the backend, counted: the waiting below needs to know what else is under way. */
   async counted<T>(call: () => Promise<T>): Promise<T> {
     this.calls++;
     this.lastCall = performance.now();
@@ -45,10 +48,12 @@ export class Settling {
     try {
       const deadline = performance.now() + LONGEST_WAIT_MS;
       let seen = this.finished;
+      let interval = QUIET_MS / 4;
+      let nextTry = performance.now() + interval;
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, QUIET_MS / 4));
         const last = this.settled() || performance.now() >= deadline;
-        if (this.finished === seen && !last) continue;
+        if (!last && (this.finished === seen || performance.now() < nextTry)) continue;
         seen = this.finished;
         await beforeRetry();
         try {
@@ -56,6 +61,8 @@ export class Settling {
         } catch (err) {
           if (last || !mayClear(err)) throw err;
         }
+        interval = Math.min(interval * 2, LONGEST_INTERVAL_MS);
+        nextTry = performance.now() + interval;
       }
     } finally {
       this.waiting--;

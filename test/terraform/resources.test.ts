@@ -10,6 +10,7 @@ import { fromPacked, toPacked } from "../../provider/terraform/codec.ts";
 import { UNKNOWN_EXTENSION, type Packed } from "../../provider/terraform/msgpack.ts";
 import { imageVariantSchema } from "../../provider/terraform/image-variant.ts";
 import { TerraformResources } from "../../provider/terraform/resources.ts";
+import { QUIET_MS } from "../../provider/terraform/settling.ts";
 import { resourceSchemas, schemaMessage } from "../../provider/terraform/schema.ts";
 import type { Shape } from "../../provider/terraform/shape.ts";
 import { join } from "node:path";
@@ -209,7 +210,7 @@ describe("the plan-time feasibility check", () => {
     expect(emulator.get("Volume", volume.id)!.spec.sizeGiB).toBe(50);
   });
 
-  it("plans a swap on a full host whichever comes first: the create waits for the destroy, on the copy and in the apply", async () => {
+  it("plans a swap on a full host with the create's call first: the create waits for the destroy, on the copy and in the apply", async () => {
     const emulator = Emulator.inMemory();
     const backend = new VirtformProvider(new EmbeddedBackend(emulator));
     const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
@@ -237,17 +238,45 @@ describe("the plan-time feasibility check", () => {
     expect(emulator.list("Instance").map((i) => i.spec.group)).toEqual(["new"]);
   });
 
-  it("refuses for good what the destroys do not make room for, once every call is waiting", async () => {
+  it("refuses for good what no destroy makes room for, once every call is waiting", async () => {
     const emulator = Emulator.inMemory();
     const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
     planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
-    const pool = { media: "ssd", devices: [{ sizeGiB: 10 }], maxVolumeGiB: 1 };
-    const made = emulator.create("StoragePool", pool, { name: "pool.p" });
-    const volume = { pool: made.id, sizeGiB: 5 };
+    const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }], quota: { volumes: 1 } }, { name: "pool.p" });
+    emulator.create("Volume", { pool: pool.id, sizeGiB: 5 }, { name: "volume.there" });
+    const volume = { pool: pool.id, sizeGiB: 5 };
     const started = performance.now();
     const planned = await planner.plan("virtform_volume", null, packed("virtform_volume", volume), packed("virtform_volume", volume));
-    expect(planned.diagnostics).toMatchObject([{ summary: "This create would fail" }]);
+    expect(planned.diagnostics).toMatchObject([{ summary: "This create would fail", detail: expect.stringMatching(/quota of 1 volumes/) }]);
+    // It waited for the calls to settle (QUIET_MS), not longer.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(QUIET_MS);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it("tries a destroy the copy refused again before a waiting create: a volume's destroy planned before its attachment's", async () => {
+    const emulator = Emulator.inMemory();
+    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
+    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
+    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
+    const digest = (image.outputs.variants as Record<string, { digest: string }>).small!.digest;
+    const instance = emulator.create("Instance", { cluster: cluster.id, group: "app", index: 0, image: { image: image.id, variant: "small", digest }, vcpu: 2, memoryGiB: 2 }, { name: "instances.app" });
+    const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }], quota: { volumes: 1 } }, { name: "pool.p" });
+    const old = emulator.create("Volume", { pool: pool.id, sizeGiB: 5 }, { name: "volume.old" });
+    const attachment = emulator.create("Attachment", { volume: old.id, instance: instance.id }, { name: "attachment.old" });
+    const stateOf = (typeName: string, object: { id: string; spec: Record<string, unknown>; outputs: Record<string, unknown> }) =>
+      packed(typeName, { id: object.id, ...object.spec, ...(typeName === "virtform_attachment" ? { device: object.outputs.device } : {}) });
+    // The volume's destroy first: refused on the copy (still attached); then the new volume, refused
+    // (the pool's quota); then the attachment's destroy, after which both go through.
+    const removed = await planner.plan("virtform_volume", stateOf("virtform_volume", old), null, null);
+    expect(removed.diagnostics).toEqual([]);
+    const fresh = { pool: pool.id, sizeGiB: 5 };
+    const create = planner.plan("virtform_volume", null, packed("virtform_volume", fresh), packed("virtform_volume", fresh));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await planner.plan("virtform_attachment", stateOf("virtform_attachment", attachment), null, null);
+    expect((await create).diagnostics).toEqual([]);
+    // The plan touched nothing.
+    expect(emulator.list("Volume").map((v) => v.id)).toEqual([old.id]);
   });
 
   it("tags an imported object once it is in Terraform's state: not at the import, not in a plan, at the refresh after or its first update", async () => {
