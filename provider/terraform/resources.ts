@@ -144,7 +144,7 @@ export class TerraformResources {
         const detail = `the ${kindWords(schema)} ${String(before.id)} has delete protection: set delete_protection = false and apply first (\`terraform state list -id=${String(before.id)}\` names its resource)`;
         return { planned: null, ...none, diagnostics: [error("This delete would fail", detail)] };
       }
-      return { planned: null, ...none, diagnostics: disruption(schema, before, {}, { action: "delete", fields: [] } as unknown as ResourceDecision) };
+      return { planned: null, ...none, diagnostics: disruption(schema, before, {}, { action: "delete", fields: [] }) };
     }
     const { wanted, desired, settings, diagnostics: lockDiagnostics } = this.configured(schema, config);
     if (lockDiagnostics.some((d) => d.severity === SEVERITY.ERROR)) return { planned: proposed, ...none, diagnostics: lockDiagnostics };
@@ -432,7 +432,7 @@ function objectShape(schema: ResourceSchema): Shape {
  * What Terraform's plan does not show by itself, as the native plan says it: an update that restarts
  * the object (on the first field that needs it), and the data a restart, stop or replacement wipes.
  */
-function disruption(schema: ResourceSchema, before: ResourceValue, desired: Record<string, Value>, decision: ResourceDecision): Diagnostic[] {
+function disruption(schema: ResourceSchema, before: ResourceValue, desired: Record<string, Value>, decision: Pick<ResourceDecision, "action" | "fields">): Diagnostic[] {
   const kind = kindInfo.get(schema.kind)!;
   const loss = dataLoss({ action: decision.action, before: filled(schema, before.inputs), after: desired }, kind);
   const lost = loss ? describeDataLoss(loss) : undefined;
