@@ -177,17 +177,25 @@ describe("plans", () => {
 });
 
 describe("the plan-time feasibility check", () => {
-  it("rehearses the plan's changes on a copy of the backend: what would not fit fails the plan, the backend is untouched", async () => {
+  /** An embedded emulator with one 16-vCPU host and an image, and a provider process planning on it. */
+  const oneHost = () => {
     const emulator = Emulator.inMemory();
+    const backend = new VirtformProvider(new EmbeddedBackend(emulator));
     const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
-    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
+    planner.provider = backend;
     const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
     const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
+    const imageRef = { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest };
+    return { emulator, backend, planner, cluster, imageRef };
+  };
+
+  it("rehearses the plan's changes on a copy of the backend: what would not fit fails the plan, the backend is untouched", async () => {
+    const { emulator, planner, cluster, imageRef } = oneHost();
     const member = (index: number) => ({
       cluster: cluster.id,
       group: "app",
       index,
-      image: { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest },
+      image: imageRef,
       vcpu: 12,
       memoryGiB: 8,
     });
@@ -211,17 +219,12 @@ describe("the plan-time feasibility check", () => {
   });
 
   it("plans a swap on a full host with the create's call first: the create waits for the destroy, on the copy and in the apply", async () => {
-    const emulator = Emulator.inMemory();
-    const backend = new VirtformProvider(new EmbeddedBackend(emulator));
-    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
-    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
-    const member = (group: string) => ({ cluster: cluster.id, group, index: 0, image: { image: image.id, variant: "small", digest: (image.outputs.variants as Record<string, { digest: string }>).small!.digest }, vcpu: 12, memoryGiB: 8 });
+    const { emulator, backend, planner, cluster, imageRef } = oneHost();
+    const member = (group: string) => ({ cluster: cluster.id, group, index: 0, image: imageRef, vcpu: 12, memoryGiB: 8 });
     const old = emulator.create("Instance", member("old"), { name: "instances.old" });
     const oldState = packed("virtform_instance", { id: old.id, ...old.spec });
     const fresh = packed("virtform_instance", member("new"));
     // The plan: the create's call comes first and is refused on the copy; the destroy comes after it.
-    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
-    planner.provider = backend;
     const create = planner.plan("virtform_instance", null, fresh, fresh);
     await new Promise((resolve) => setTimeout(resolve, 30));
     const destroy = planner.plan("virtform_instance", oldState, null, null);
@@ -254,13 +257,8 @@ describe("the plan-time feasibility check", () => {
   });
 
   it("tries a destroy the copy refused again before a waiting create: a volume's destroy planned before its attachment's", async () => {
-    const emulator = Emulator.inMemory();
-    const planner = new TerraformResources(schemas, { stack: "terraform:/test", lineage: "terraform" });
-    planner.provider = new VirtformProvider(new EmbeddedBackend(emulator));
-    const cluster = emulator.create("Cluster", { hypervisor: "native", hosts: { count: 1, vcpu: 16, memoryGiB: 64, localDiskGiB: 100 } }, { name: "cluster.web" });
-    const image = emulator.create("Image", { base: "debian-12", variants: { small: {} } }, { name: "image.app" });
-    const digest = (image.outputs.variants as Record<string, { digest: string }>).small!.digest;
-    const instance = emulator.create("Instance", { cluster: cluster.id, group: "app", index: 0, image: { image: image.id, variant: "small", digest }, vcpu: 2, memoryGiB: 2 }, { name: "instances.app" });
+    const { emulator, planner, cluster, imageRef } = oneHost();
+    const instance = emulator.create("Instance", { cluster: cluster.id, group: "app", index: 0, image: imageRef, vcpu: 2, memoryGiB: 2 }, { name: "instances.app" });
     const pool = emulator.create("StoragePool", { media: "ssd", devices: [{ sizeGiB: 100 }], quota: { volumes: 1 } }, { name: "pool.p" });
     const old = emulator.create("Volume", { pool: pool.id, sizeGiB: 5 }, { name: "volume.old" });
     const attachment = emulator.create("Attachment", { volume: old.id, instance: instance.id }, { name: "attachment.old" });
