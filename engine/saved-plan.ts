@@ -25,6 +25,12 @@ export interface SavedPlan {
   /** What the plan's refresh observed; applied to state first. */
   refreshRecords: StateRecord[];
   plan: Plan;
+  /**
+   * Set when the plan is one pass of a program known in passes (a Pulumi program computing inputs
+   * from outputs), not the whole program: what it leaves for a later pass. Deletions wait for the
+   * last pass too.
+   */
+  laterPasses?: { deferred: string[]; unknownOutputs: string[]; project: string };
 }
 
 /** What is encrypted when the plan holds secrets. */

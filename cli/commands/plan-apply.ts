@@ -247,12 +247,16 @@ async function planAndShow(program: string, options: PlanCommandOptions, warning
   else out(planText(plan, drift, capacity, options.refreshOnly ?? false) + (passes?.deferredText() ?? "") + withBreak(renderUnbuiltText(unbuiltOf(desired, program, options), program, process.env, workspace.backendName(desired.stack))));
   if (options.out) {
     const body = { refreshOnly: options.refreshOnly ?? false, refreshRecords, plan };
+    const laterPasses = passes?.laterPasses;
     writeSavedPlan(
       options.out,
-      { program, stack: state.stack, lineage: state.lineage, serial: state.serial, ...body },
+      { program, stack: state.stack, lineage: state.lineage, serial: state.serial, ...body, ...(laterPasses ? { laterPasses } : {}) },
       { holds: planHoldsSecrets(body, secretPathsOf), cipher: stateCipher() },
     );
-    if (!options.json) out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}\n`);
+    if (!options.json) {
+      const rest = laterPasses ? `; it is this pass only: then \`virtform apply --pulumi ${laterPasses.project}\` plans and applies the rest` : "";
+      out(`\nSaved the plan to ${options.out}. Apply exactly it with: virtform apply ${options.out}${rest}\n`);
+    }
   }
   const outputsChange = (plan.outputChanges ?? []).length > 0;
   return options.detailedExitcode && (hasChanges(plan) || outputsChange || drift.length > 0) ? 2 : 0;
@@ -422,7 +426,16 @@ async function applySavedPlan(file: string, saved: SavedPlan, options: ApplyComm
   } finally {
     view.stop();
   }
-  return quiet ? 0 : report(applied, view.cancel.signal.aborted);
+  const code = quiet ? 0 : report(applied, view.cancel.signal.aborted);
+  if (saved.laterPasses && code === 0) out(laterPassesText(saved));
+  return code;
+}
+
+/** After a saved plan of one pass was applied: what it did not hold, and how to get the rest. */
+function laterPassesText(saved: SavedPlan): string {
+  const { deferred, unknownOutputs, project } = saved.laterPasses!;
+  const left = [...deferred.map((address) => `${address} (deferred)`), ...unknownOutputs.map((name) => `output ${name}`), "any deletions"];
+  return `\nThis plan was one pass of a Pulumi program known in passes; not in it: ${left.join(", ")}. Run \`virtform apply --pulumi ${project}\` to plan and apply the rest with the outputs applied now.\n`;
 }
 
 /** The summary of a run that changed something, its outputs, and its exit code. */

@@ -6,6 +6,7 @@
 // (DesiredProgram.partial: nothing else is deleted or changed), apply carries it out, and the next
 // pass starts under the same lock, until the program runs with no function left unrun. Deletions
 // come only in that last pass, when the program's full set of resources is known.
+import { relative } from "node:path";
 import { UNKNOWN } from "../../core/model.ts";
 import { applyRecord, forkState, type State } from "../../engine/state.ts";
 import type { DesiredProgram } from "../../operations/context.ts";
@@ -54,6 +55,13 @@ export class PulumiPasses {
       secretOutputs: this.stack.secretOutputs ?? [],
       ...(this.complete ? {} : { partial: this.stack.resources.map((r) => r.address) }),
     };
+  }
+
+  /** What the current pass leaves for a later one (undefined for the last pass), for a saved plan. */
+  get laterPasses(): { deferred: string[]; unknownOutputs: string[]; project: string } | undefined {
+    if (this.complete) return undefined;
+    const project = relative(process.cwd(), this.project.dir) || ".";
+    return { deferred: this.stack.deferred.map((d) => d.address), unknownOutputs: [...this.stack.unknownOutputs], project };
   }
 
   /** What the current pass leaves for later, for `plan --json`. */

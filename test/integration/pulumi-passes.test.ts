@@ -99,6 +99,20 @@ export const ids = pulumi.interpolate\`\${a.id},\${c.id}\`;
     expect(again.stdout).toBe("No changes. Stack acme.dev matches the program.\n\nApply complete: nothing to do.\n");
   }, SLOW);
 
+  it("a saved plan of one pass says, when applied, what it left for later; apply --pulumi applies the rest", async () => {
+    const dir = project(header + "new virtform.storage.Volume(\"b\", { pool: pool.id, sizeGiB: 2, source: pulumi.interpolate`${a.id}` });\n");
+    const planned = await runCli(dir, ["plan", "--pulumi", "--out", "plan.json"]);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(planned.stdout).toContain("Saved the plan to plan.json. Apply exactly it with: virtform apply plan.json; it is this pass only: then `virtform apply --pulumi .` plans and applies the rest");
+    const applied = await runCli(dir, ["apply", "plan.json"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain("This plan was one pass of a Pulumi program known in passes; not in it: volume.b (deferred), any deletions. Run `virtform apply --pulumi .`");
+    expect(Object.keys(volumes(dir))).toEqual(["volume.a"]);
+    const rest = await runCli(dir, ["apply", "--pulumi", "--yes"]);
+    expect(rest.code, rest.stderr).toBe(0);
+    expect(Object.keys(volumes(dir)).sort()).toEqual(["volume.a", "volume.b"]);
+  }, SLOW);
+
   it("reports an error thrown in an apply callback by the program's line, keeping what earlier passes applied; converges after a kill -9 between passes", async () => {
     const failing = project(
       header + `new virtform.storage.Volume("b", { pool: pool.id, sizeGiB: a.id.apply((id) => { if (id.startsWith("vol-")) throw new Error(\`no size for \${id}\`); return 1; }) });\n`,
