@@ -50,7 +50,7 @@ export async function configureBackend(settings: ProviderSettings, cwd: string):
     await backend.events(Number.MAX_SAFE_INTEGER).catch((err: unknown) => {
       if (!isVirtformError(err)) throw err; // a bug, reported as one
       // On the setting at fault, when the provider block has it: a refused token, else the endpoint.
-      const at = (err as { code?: unknown }).code === "unauthorized" ? (fromBlock ? "token" : undefined) : setting(settings.endpoint) ? "endpoint" : undefined;
+      const at = err.code === "unauthorized" ? (fromBlock ? "token" : undefined) : setting(settings.endpoint) ? "endpoint" : undefined;
       throw new SettingsError(error("Cannot use the virtform emulator", err.message, at ? [{ attribute_name: at }] : []));
     });
     return new VirtformProvider(backend);

@@ -128,9 +128,7 @@ export function providerService(options: ProviderOptions, { resources: schemas, 
 
     ReadDataSource: handle(async (request) => {
       if (request.type_name !== IMAGE_VARIANT) return { diagnostics: [unknownDataSource(request.type_name)] };
-      if (!resources.provider && resources.settingsUnknown) throw new ResourceError(error("The virtform provider's settings are not known yet", "endpoint, token or data_dir in the provider block is known only after apply, and a data source reads the emulator; apply what they come from first (terraform apply -target)"));
-      if (!resources.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform read a data source before ConfigureProvider"));
-      return { state: { msgpack: encode(await readImageVariant(resources.provider, unpack(request.config))) }, diagnostics: [] };
+      return { state: { msgpack: encode(await readImageVariant(resources.backend(), unpack(request.config))) }, diagnostics: [] };
     }),
 
     GetFunctions: handle(() => ({ diagnostics: [] })),

@@ -394,7 +394,8 @@ export class TerraformResources {
     return out;
   }
 
-  private backend(): Provider {
+  /** The configured backend, for a call that needs it (a data source's read too); refused while there is none. */
+  backend(): Provider {
     if (!this.provider && this.settingsUnknown) throw new ResourceError(error("The virtform provider's settings are not known yet", "endpoint, token or data_dir in the provider block is known only after apply, and this needs the emulator; apply what they come from first (terraform apply -target)"));
     if (!this.provider) throw new ResourceError(error("The virtform provider is not configured", "Terraform called the provider before ConfigureProvider"));
     return this.provider;
